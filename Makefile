@@ -1,0 +1,121 @@
+# fieldwatch — plain GNU Makefile.
+#
+#   make                 build build/fieldwatchd and build/fieldwatchctl
+#   make check           build and run every test (installs missing packages first)
+#   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo            validate the shipped configuration, show its sites and deadlines
+#   make deps            install the Debian packages the build and the tests need
+#   make install         install under $(DESTDIR)$(PREFIX)
+
+VERSION := 0.1.0
+
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+# The one list of Debian packages: build, tests and demo. .ci/run uses it too.
+DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
+	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev tzdata
+DEPS_TEST := snmpd snmp python3 python3-aiosmtpd systemd sqlite3
+DEPS := $(DEPS_BUILD) $(DEPS_TEST)
+
+PKGS := libcurl netsnmp yaml-0.1 libsystemd sqlite3 libxml-2.0 libcrypto jansson
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wimplicit-fallthrough
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DFIELDWATCH_VERSION='"$(VERSION)"' \
+	-DSYSCONFDIR='"$(SYSCONFDIR)"' $(WARN) $(CFLAGS) $(SAN_FLAGS) \
+	-Idaemon -Iconfig -Iprobes $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
+LIBS = $(PKG_LIBS) -lm
+
+MAINS := daemon/fieldwatchd.c daemon/fieldwatchctl.c
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard daemon/*.c config/*.c probes/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(wildcard tests/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
+CLI_TESTS := $(sort $(wildcard tests/cli-*.sh))
+
+.PHONY: all check demo deps deps-if-missing install uninstall clean unit cli
+
+all: $(BUILD)/fieldwatchd $(BUILD)/fieldwatchctl
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libfieldwatch.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fieldwatchd: $(BUILD)/obj/daemon/fieldwatchd.o $(BUILD)/libfieldwatch.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/fieldwatchctl: $(BUILD)/obj/daemon/fieldwatchctl.o $(BUILD)/libfieldwatch.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests: each tests/test-*.c is one cmocka program linked against the library.
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libfieldwatch.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libfieldwatch.a \
+		$(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+# Installs the packages only when one is missing, so that `make check` and
+# `make demo` work on a fresh Debian 12 machine and cost nothing afterwards.
+deps-if-missing:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "missing packages:" $$missing; $(MAKE) --no-print-directory deps; fi
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS)
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; \
+		TZ=America/New_York $$t || fail=1; done; exit $$fail
+
+cli: all
+	@fail=0; for t in $(CLI_TESTS); do echo "== $$t"; \
+		BUILD=$(BUILD) bash $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
+
+check: deps-if-missing
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory cli
+	@echo "make check: all tests passed"
+
+demo: deps-if-missing
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh $(BUILD)
+
+install: all
+	install -Dm755 $(BUILD)/fieldwatchd $(DESTDIR)$(PREFIX)/sbin/fieldwatchd
+	install -Dm755 $(BUILD)/fieldwatchctl $(DESTDIR)$(PREFIX)/bin/fieldwatchctl
+	install -Dm644 config/ichikawa-2025.yaml $(DESTDIR)$(PREFIX)/share/fieldwatch/ichikawa-2025.yaml
+	install -Dm644 config/lab.yaml $(DESTDIR)$(PREFIX)/share/fieldwatch/lab.yaml
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/fieldwatchd $(DESTDIR)$(PREFIX)/bin/fieldwatchctl
+	rm -rf $(DESTDIR)$(PREFIX)/share/fieldwatch
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
