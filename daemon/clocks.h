@@ -54,6 +54,7 @@ typedef struct Deadline {
         Day deliver_by;
         Day period_start, period_end; /* the quarter reported on; DAY_INVALID otherwise */
         int fiscal_year;             /* Japanese fiscal year (April–March) it belongs to */
+        bool contract_end;           /* due at the contract's end (its last quarter, its end) */
 } Deadline;
 
 /* The contract's own deliverables (quarterly reports, annual plans,

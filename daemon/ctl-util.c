@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "ctl.h"
+
+int ctl_usage_error(const char *command, const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "fieldwatchctl %s: ", command);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'fieldwatchctl --help'.\n");
+        return CTL_EXIT_USAGE;
+}
+
+int ctl_print_json(json_t *j) {
+        int r;
+
+        if (!j) {
+                fprintf(stderr, "Out of memory.\n");
+                return CTL_EXIT_FAILURE;
+        }
+        r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        if (r < 0 || fputc('\n', stdout) == EOF || fflush(stdout) == EOF) {
+                fprintf(stderr, "Failed to write to standard output.\n");
+                return CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_OK;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* fieldwatchctl's commands. Each takes the global options and its own
+ * argv (argv[0] is the command name) and returns the exit status:
+ * CTL_EXIT_OK, CTL_EXIT_FAILURE (the thing asked about is bad or failed) or
+ * CTL_EXIT_USAGE (the command line is wrong; usage went to stderr). */
+
+#include "cli.h"
+
+enum {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_FAILURE = 1,
+        CTL_EXIT_USAGE = 2,
+};
+
+typedef int (*CtlCommand)(const GlobalOptions *g, int argc, char **argv);
+
+/* ctl-config.c */
+int ctl_check_config(const GlobalOptions *g, int argc, char **argv);
+int ctl_sites(const GlobalOptions *g, int argc, char **argv);
+
+/* ctl-calendar.c */
+int ctl_holidays(const GlobalOptions *g, int argc, char **argv);
+int ctl_sla(const GlobalOptions *g, int argc, char **argv);
+int ctl_deadlines(const GlobalOptions *g, int argc, char **argv);
+
+/* ctl-util.c */
+/* Prints "fieldwatchctl COMMAND: message" and a pointer to --help to stderr;
+ * returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints a JSON value (stolen) to stdout, indented, with a newline. */
+struct json_t;
+int ctl_print_json(struct json_t *j);

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+
+/* fieldwatchctl: the operator's tool (SPEC §6). A thin dispatcher; the
+ * commands live in ctl-*.c. */
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "macro.h"
+
+static const struct {
+        const char *name;
+        CtlCommand run;
+        const char *args;
+        const char *help;
+} commands[] = {
+        { "check-config", ctl_check_config, "[--json]",
+          "validate the configuration; errors name file:line:column" },
+        { "sites", ctl_sites, "[--json]", "list the configured sites" },
+        { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
+        { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
+          "the contract clocks of a fault detected at DETECTED_AT" },
+        { "deadlines", ctl_deadlines, "[--from DATE] [--to DATE] [--json]",
+          "the contract's deliverables due in a range (default: the coming year)" },
+};
+
+static void help(FILE *f) {
+        fprintf(f,
+                "Usage: fieldwatchctl [GLOBAL OPTIONS] COMMAND [ARGS]\n\n"
+                "Operate fieldwatch, the street camera and network monitor.\n\n"
+                "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].args,
+                        commands[i].help);
+        fprintf(f,
+                "\nGlobal options (before or after the command):\n"
+                "  --config FILE           configuration (default " CONFIG_DEFAULT_PATH ")\n"
+                "  --state-dir DIR         state directory (default $STATE_DIRECTORY, "
+                "else " STATE_DIR_DEFAULT ")\n"
+                "  --credentials-dir DIR   secrets (default $CREDENTIALS_DIRECTORY, "
+                "else " CREDENTIALS_DIR_DEFAULT ")\n"
+                "  --pretend-now TIME      run the clock from TIME (ISO 8601), for drills\n"
+                "  -h, --help              show this help\n"
+                "  --version               show the version\n\n"
+                "Times without an offset are contract time (Asia/Tokyo by default).\n"
+                "Exit status: 0 success, 1 failure, 2 wrong usage.\n");
+}
+
+int main(int argc, char **argv) {
+        char err[512];
+        GlobalOptions g;
+
+        (void) setlocale(LC_ALL, "C.UTF-8");
+        if (cli_take_global_options(&argc, argv, &g, err, sizeof(err)) < 0) {
+                fprintf(stderr, "fieldwatchctl: %s\nTry 'fieldwatchctl --help'.\n", err);
+                return CTL_EXIT_USAGE;
+        }
+        if (g.help) {
+                help(stdout);
+                return CTL_EXIT_OK;
+        }
+        if (g.version) {
+                printf("fieldwatchctl " FIELDWATCH_VERSION "\n");
+                return CTL_EXIT_OK;
+        }
+        if (argc < 2) {
+                help(stderr);
+                return CTL_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(argv[1], commands[i].name))
+                        return commands[i].run(&g, argc - 1, argv + 1);
+        fprintf(stderr, "fieldwatchctl: unknown command '%s'\n\n", argv[1]);
+        help(stderr);
+        return CTL_EXIT_USAGE;
+}
