@@ -15,11 +15,13 @@ DESTDIR ?=
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
+# Debian's Python: the tests need its packages (aiosmtpd, yaml), not a pyenv one.
+PYTHON ?= /usr/bin/python3
 
 # The one list of Debian packages: build, tests and demo. .ci/run uses it too.
 DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
 	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev tzdata
-DEPS_TEST := snmpd snmp python3 python3-aiosmtpd systemd sqlite3
+DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 PKGS := libcurl netsnmp yaml-0.1 libsystemd sqlite3 libxml-2.0 libcrypto jansson
@@ -33,7 +35,8 @@ SAN_FLAGS :=
 endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wimplicit-fallthrough
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Wvla \
+	-Wimplicit-fallthrough
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -96,7 +99,7 @@ unit: $(UNIT_BINS)
 # Black-box tests: Python unittest programs driving the built binaries.
 blackbox: all
 	@fail=0; for t in $(PY_TESTS); do echo "== $$t"; \
-		BUILD=$(BUILD) timeout 600 python3 $$t || { echo "FAILED: $$t"; fail=1; }; \
+		BUILD=$(BUILD) timeout 600 $(PYTHON) $$t || { echo "FAILED: $$t"; fail=1; }; \
 		done; exit $$fail
 
 check: deps-if-missing

@@ -219,7 +219,7 @@ class Deadlines(unittest.TestCase):
 
 class CheckConfig(unittest.TestCase):
     def test_shipped_configs_are_valid(self):
-        for path, sites in ((ICHIKAWA, 27), (LAB, 3)):
+        for path, sites in ((ICHIKAWA, 27), (LAB, 27)):
             with self.subTest(path=path):
                 r = ctl("--config", path, "check-config")
                 self.assertEqual(r.returncode, 0, r.stderr)

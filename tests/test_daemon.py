@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Black-box tests of fieldwatchd's life cycle as systemd sees it: READY=1 on
+a socket the test owns (NOTIFY_SOCKET), watchdog pings, SIGHUP reloads that
+keep the running configuration when the new one is invalid, and a clean stop
+on SIGTERM.
+
+Run from the repository root: BUILD=build python3 tests/test_daemon.py
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+DAEMON = os.path.join(BUILD, "fieldwatchd")
+LAB = os.path.join(ROOT, "config", "lab.yaml")
+
+
+class Daemon:
+    """fieldwatchd with a notify socket of the test's own."""
+
+    def __init__(self, tmp, config, watchdog_usec=None):
+        self.tmp = tmp
+        self.sock_path = os.path.join(tmp, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.sock_path)
+        env = dict(os.environ, NOTIFY_SOCKET=self.sock_path, TZ="America/New_York")
+        env.pop("WATCHDOG_PID", None)
+        if watchdog_usec:
+            env["WATCHDOG_USEC"] = str(watchdog_usec)
+        self.stderr = open(os.path.join(tmp, "stderr"), "w+b")
+        self.proc = subprocess.Popen(
+            [DAEMON, "--config", config, "--state-dir", tmp], env=env,
+            stdout=subprocess.DEVNULL, stderr=self.stderr)
+
+    def messages(self, until, timeout=10.0):
+        """Notify messages received until one contains `until` (bounded)."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = self.sock.recv(4096).decode()
+            except socket.timeout:
+                break
+            got.append(data)
+            if until in data.split("\n"):
+                return got
+        raise AssertionError(f"no {until!r} within {timeout}s; got {got!r}; "
+                             f"stderr: {self.log()!r}")
+
+    def log(self):
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.sock.close()
+        self.stderr.close()
+
+
+class Lifecycle(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="fieldwatch-test-")
+        self.config = os.path.join(self.tmp, "fieldwatch.yaml")
+        shutil.copy(LAB, self.config)
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            self.d.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_ready_status_and_sigterm(self):
+        self.d = Daemon(self.tmp, self.config)
+        self.d.messages("READY=1")
+        self.d.proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        rc = self.d.proc.wait(5)
+        self.assertEqual(rc, 0, self.d.log())
+        self.assertLess(time.monotonic() - t0, 1.0)
+        rest = "\n".join(self.d.messages("STOPPING=1", 2))
+        self.assertIn("STOPPING=1", rest)
+
+    def test_status_names_the_sites(self):
+        self.d = Daemon(self.tmp, self.config)
+        self.d.messages("READY=1")
+        msgs = self.d.messages("STATUS=27 sites configured (%s)" % self.config, 5)
+        self.assertTrue(msgs)
+
+    def test_watchdog_pings(self):
+        self.d = Daemon(self.tmp, self.config, watchdog_usec=400000)
+        self.d.messages("READY=1")
+        # sd-event pings at a quarter to a half of WATCHDOG_USEC: several within 1.5 s.
+        pings = 0
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            self.d.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                if "WATCHDOG=1" in self.d.sock.recv(4096).decode().split("\n"):
+                    pings += 1
+            except socket.timeout:
+                break
+        self.assertGreaterEqual(pings, 2)
+
+    def test_reload_invalid_keeps_running_then_valid_applies(self):
+        self.d = Daemon(self.tmp, self.config)
+        self.d.messages("READY=1")
+        good = open(self.config, encoding="utf-8").read()
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(good.replace("fail_after: 3", "fail_after: three"))
+        self.d.proc.send_signal(signal.SIGHUP)
+        self.d.messages("RELOADING=1")
+        self.d.messages("READY=1")
+        self.assertIsNone(self.d.proc.poll())
+        log = self.d.log()
+        self.assertIn(f"{self.config}:", log)
+        self.assertIn("keeping the running one", log)
+        # A valid file with one site fewer is applied.
+        cut = good.index('  - id: "03"')
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(good[:cut])
+        self.d.proc.send_signal(signal.SIGHUP)
+        self.d.messages("RELOADING=1")
+        self.d.messages("STATUS=2 sites configured (%s)" % self.config)
+        self.d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.d.proc.wait(5), 0)
+
+    def test_invalid_config_refuses_to_start(self):
+        with open(self.config, "a", encoding="utf-8") as f:
+            f.write("bogus_key: 1\n")
+        r = subprocess.run([DAEMON, "--config", self.config], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, rf"{self.config}:\d+:1: .*bogus_key")
+
+
+if __name__ == "__main__":
+    if not os.access(DAEMON, os.X_OK):
+        sys.exit(f"{DAEMON} is not built")
+    unittest.main(verbosity=2)
