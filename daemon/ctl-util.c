@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "calendar.h"
 #include "ctl.h"
 
 int ctl_usage_error(const char *command, const char *fmt, ...) {
@@ -31,4 +32,15 @@ int ctl_print_json(json_t *j) {
                 return CTL_EXIT_FAILURE;
         }
         return CTL_EXIT_OK;
+}
+
+int ctl_use_contract_zone(const GlobalOptions *g) {
+        Calendar *cal = NULL;
+        Config *c = NULL;
+        int r;
+
+        r = cli_setup(g, true, &c, &cal);
+        calendar_free(cal);
+        config_free(c);
+        return r;
 }

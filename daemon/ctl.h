@@ -25,7 +25,14 @@ int ctl_holidays(const GlobalOptions *g, int argc, char **argv);
 int ctl_sla(const GlobalOptions *g, int argc, char **argv);
 int ctl_deadlines(const GlobalOptions *g, int argc, char **argv);
 
+/* ctl-status.c */
+int ctl_status(const GlobalOptions *g, int argc, char **argv);
+
 /* ctl-util.c */
+/* Switches to the contract's time zone (from the configuration when there
+ * is one, else the default), for printing times. */
+int ctl_use_contract_zone(const GlobalOptions *g);
+
 /* Prints "fieldwatchctl COMMAND: message" and a pointer to --help to stderr;
  * returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

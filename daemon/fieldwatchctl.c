@@ -19,6 +19,8 @@ static const struct {
         { "check-config", ctl_check_config, "[--json]",
           "validate the configuration; errors name file:line:column" },
         { "sites", ctl_sites, "[--json]", "list the configured sites" },
+        { "status", ctl_status, "[--json]",
+          "every device: state, last probe, latency, reason, key values" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },

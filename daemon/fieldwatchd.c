@@ -13,39 +13,69 @@
 
 #include "calendar.h"
 #include "cli.h"
+#include "log.h"
 #include "macro.h"
+#include "monitor.h"
+
+#define STATUS_EVERY (5 * USEC_PER_SEC)
 
 typedef struct Daemon {
         GlobalOptions options;
         Config *config;
         Calendar *calendar;
+        Monitor *monitor;
         sd_event *event;
+        sd_event_source *status_timer;
 } Daemon;
 
 static void daemon_notify_status(const Daemon *d) {
-        (void) sd_notifyf(false, "STATUS=%zu site%s configured (%s)", d->config->n_sites,
-                          d->config->n_sites == 1 ? "" : "s", d->config->path);
+        char summary[256];
+
+        monitor_summary(d->monitor, summary, sizeof(summary));
+        (void) sd_notifyf(false, "STATUS=%s", summary);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+
+        (void) sd_event_source_set_time(s, usec + STATUS_EVERY);
+        daemon_notify_status(d);
+        return 0;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Daemon *d = userdata;
         Calendar *cal = NULL;
+        Monitor *m = NULL;
         Config *c = NULL;
+        int r;
 
         (void) s;
         (void) si;
         (void) sd_notify(false, "RELOADING=1");
-        fprintf(stderr, "Reloading %s.\n", d->options.config_path);
-        if (cli_setup(&d->options, false, &c, &cal) < 0) {
-                fprintf(stderr, "The new configuration is invalid; keeping the running one.\n");
+        log_info("Reloading %s.", d->options.config_path);
+        r = cli_setup(&d->options, false, &c, &cal);
+        if (r >= 0) {
+                (void) monitor_flush(d->monitor);
+                r = monitor_new(d->event, c, d->options.state_dir, d->options.credentials_dir, &m);
+        }
+        if (r >= 0)
+                r = monitor_start(m);
+        if (r < 0) {
+                log_error("The new configuration is not usable; keeping the running one.");
+                monitor_free(m);
+                calendar_free(cal);
+                config_free(c);
                 /* The old zone stays in force for the old configuration. */
                 (void) tz_use(d->config->contract.timezone);
         } else {
+                monitor_free(d->monitor);
                 config_free(d->config);
                 calendar_free(d->calendar);
+                d->monitor = m;
                 d->config = c;
                 d->calendar = cal;
-                fprintf(stderr, "Reloaded: %zu sites.\n", c->n_sites);
+                log_info("Reloaded: %zu sites.", c->n_sites);
         }
         (void) sd_notify(false, "READY=1");
         daemon_notify_status(d);
@@ -73,14 +103,30 @@ static int daemon_run(Daemon *d) {
         if (r < 0)
                 return r;
         (void) sd_event_set_watchdog(d->event, true);
+        r = sd_event_add_time_relative(d->event, &d->status_timer, CLOCK_MONOTONIC, STATUS_EVERY,
+                                       USEC_PER_SEC, on_status_timer, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->status_timer, SD_EVENT_ON);
+        if (r < 0)
+                return r;
+
+        /* Everything that may block (secrets, sessions, the database) is done here. */
+        r = monitor_new(d->event, d->config, d->options.state_dir, d->options.credentials_dir,
+                        &d->monitor);
+        if (r < 0)
+                return r;
+        r = monitor_start(d->monitor);
+        if (r < 0)
+                return r;
 
         (void) sd_notify(false, "READY=1");
         daemon_notify_status(d);
-        fprintf(stderr, "fieldwatchd " FIELDWATCH_VERSION " running with %s: %zu sites.\n",
-                d->config->path, d->config->n_sites);
+        log_info("fieldwatchd " FIELDWATCH_VERSION " watching %zu sites of %s.", d->config->n_sites,
+                 d->config->path);
 
         r = sd_event_loop(d->event);
         (void) sd_notify(false, "STOPPING=1");
+        (void) monitor_flush(d->monitor);
         return r;
 }
 
@@ -117,8 +163,10 @@ int main(int argc, char **argv) {
                 return 1;
 
         r = daemon_run(&d);
-        if (r < 0)
-                fprintf(stderr, "fieldwatchd: event loop failed: %s\n", strerror(-r));
+        if (r < 0 && r != -EINVAL)
+                log_errno(LOG_ERR, r, "fieldwatchd failed");
+        d.monitor = monitor_free(d.monitor);
+        (void) sd_event_source_disable_unref(d.status_timer);
         d.event = sd_event_unref(d.event);
         calendar_free(d.calendar);
         config_free(d.config);

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+
+/* fieldwatchctl status: every device's last known state, read from the
+ * state database while the daemon runs. */
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "macro.h"
+#include "store.h"
+#include "timeutil.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
+
+static int status_json_row(const DeviceRow *d, void *userdata) {
+        json_t *arr = userdata, *values, *o;
+        char at[ISO_DATETIME_MAX];
+
+        values = json_loads(d->values_json, 0, NULL);
+        if (!json_is_object(values)) {
+                json_decref(values);
+                values = json_object();
+        }
+        o = json_pack("{s:s, s:s?, s:s, s:s, s:s?, s:o, s:s?, s:o}", "device", d->id, "site",
+                      d->site, "kind", d->kind, "state", d->state, "last_probe_at",
+                      d->last_probe_at > 0 ? format_iso_datetime(d->last_probe_at, at) : NULL,
+                      "latency_ms",
+                      d->latency_usec >= 0 ? json_real((double) d->latency_usec / 1000.0)
+                                           : json_null(),
+                      "reason", d->reason[0] ? d->reason : NULL, "values", values);
+        if (!o || json_array_append_new(arr, o) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int status_text_row(const DeviceRow *d, void *userdata) {
+        char at[ISO_DATETIME_MAX] = "-", latency[32] = "-";
+
+        (void) userdata;
+        if (d->last_probe_at > 0)
+                format_iso_datetime(d->last_probe_at, at);
+        if (d->latency_usec >= 0)
+                (void) snprintf(latency, sizeof(latency), "%.1fms",
+                                (double) d->latency_usec / 1000.0);
+        printf("%-10s %-6s %-11s %-25s %9s  %s%s%s\n", d->id, d->kind, d->state, at, latency,
+               d->values_json, d->reason[0] ? "  " : "", d->reason);
+        return 0;
+}
+
+int ctl_status(const GlobalOptions *g, int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        _cleanup_(store_closep) Store *store = NULL;
+        bool json = false;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (c != 'j')
+                        return ctl_usage_error(argv[0], "unknown option '%s'", argv[optind - 1]);
+                json = true;
+        }
+        if (optind < argc)
+                return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        /* Times are shown in the contract's zone. */
+        if (ctl_use_contract_zone(g) < 0)
+                return CTL_EXIT_FAILURE;
+        r = store_open_readonly(g->state_dir, &store);
+        if (r < 0) {
+                fprintf(stderr, "Cannot read the state in %s: %s\n", g->state_dir,
+                        r == -ENOENT ? "no database yet (has fieldwatchd run?)"
+                        : r == -EACCES ? "permission denied (are you in group fieldwatch?)"
+                                        : strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        if (json) {
+                json_t *arr = json_array();
+
+                if (!arr)
+                        return CTL_EXIT_FAILURE;
+                r = store_foreach_device(store, status_json_row, arr);
+                if (r < 0) {
+                        json_decref(arr);
+                        fprintf(stderr, "Cannot read the device table: %s\n", store_error(store));
+                        return CTL_EXIT_FAILURE;
+                }
+                return ctl_print_json(arr);
+        }
+        printf("%-10s %-6s %-11s %-25s %9s  %s\n", "DEVICE", "KIND", "STATE", "LAST PROBE",
+               "LATENCY", "VALUES / REASON");
+        r = store_foreach_device(store, status_text_row, NULL);
+        if (r < 0) {
+                fprintf(stderr, "Cannot read the device table: %s\n", store_error(store));
+                return CTL_EXIT_FAILURE;
+        }
+        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The device table and the probe scheduler: every device (each site's
+ * camera and router, the VPN router) has its own timer, with jitter; a
+ * device's probes never overlap; a slow device delays no other. Results go
+ * to the table and, batched once per tick, to the state database. */
+
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "probe.h"
+
+typedef struct Monitor Monitor;
+
+typedef enum DeviceKind {
+        DEVICE_CAMERA,
+        DEVICE_ROUTER,
+        DEVICE_VPN,
+} DeviceKind;
+
+/* Builds the devices of config, reads their secrets from credentials_dir
+ * and opens their sessions (everything that may block happens here, before
+ * the loop runs), and opens the state database in state_dir. Errors are
+ * logged with the device and the credential they concern. */
+int monitor_new(sd_event *e, const Config *config, const char *state_dir,
+                const char *credentials_dir, Monitor **ret);
+
+/* Stops every probe and frees. NULL-safe. */
+Monitor *monitor_free(Monitor *m);
+
+/* Arms every device's timer, spread over its interval. */
+int monitor_start(Monitor *m);
+
+/* Writes pending results to the database now. */
+int monitor_flush(Monitor *m);
+
+/* A one-line summary for systemd's STATUS=, e.g. "27 sites: 52 up, 2 down". */
+void monitor_summary(const Monitor *m, char *buf, size_t size);
+
+const char *device_kind_to_string(DeviceKind k);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The camera probe (SPEC §3): ONVIF over HTTP with libcurl's multi
+ * interface, never blocking the loop.
+ *
+ *   every cycle   GetSystemDateAndTime, unauthenticated: round trip, clock skew;
+ *   deep cycles   GetServices (once, for the Search service's path),
+ *                 GetDeviceInformation (model, serial), GetRecordingSummary
+ *                 (DataUntil lag), and the i-PRO CGI getinfo?FILE=1 (SDrec).
+ *
+ * Authentication is HTTP Digest, or WS-Security UsernameToken with `auth:
+ * wsse` — never both in one request; WS-Security's Created follows the
+ * camera's clock. Every response is capped at PROBE_RESPONSE_MAX. */
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "curl_glue.h"
+#include "probe.h"
+
+typedef struct CameraProbe CameraProbe;
+
+typedef struct CameraProbeConf {
+        const CameraConf *camera;
+        const char *password;        /* copied; NULL: no authenticated checks */
+        uint64_t timeout;            /* per request, usec */
+        uint64_t max_clock_skew;     /* usec */
+        uint64_t max_recording_lag;  /* usec */
+} CameraProbeConf;
+
+/* Creates a probe; everything it needs is copied from conf. */
+int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn done,
+                     void *userdata, CameraProbe **ret);
+
+/* Aborts a running cycle (no callback) and frees. NULL-safe. */
+CameraProbe *camera_probe_free(CameraProbe *p);
+
+/* Starts a cycle; with deep, the identity and recording checks too.
+ * -EBUSY while a cycle runs. done is called exactly once per started cycle. */
+int camera_probe_start(CameraProbe *p, bool deep);
+
+bool camera_probe_running(const CameraProbe *p);

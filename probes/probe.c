@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "macro.h"
+#include "probe.h"
+
+const char *probe_status_to_string(ProbeStatus s) {
+        switch (s) {
+        case PROBE_UP:
+                return "up";
+        case PROBE_DEGRADED:
+                return "degraded";
+        case PROBE_DOWN:
+                return "down";
+        }
+        return "unknown";
+}
+
+void probe_result_fail(ProbeResult *r, ProbeStatus s, const char *fmt, ...) {
+        va_list ap;
+
+        if (s <= r->status && r->reason[0])
+                return;
+        r->status = MAX(r->status, s);
+        va_start(ap, fmt);
+        (void) vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+        va_end(ap);
+}
+
+bool uptime_restarted(uint32_t prev_ticks, uint32_t new_ticks, uint64_t elapsed_usec) {
+        /* Ticks are 1/100 s. Allow for the agent's and our clocks' disagreement. */
+        uint64_t elapsed_ticks = elapsed_usec / 10000, slack = 100 + elapsed_ticks / 10;
+        uint64_t expected = (uint64_t) prev_ticks + elapsed_ticks;
+
+        if (new_ticks >= prev_ticks)
+                return false;
+        /* Wrapped: the expected count passed 2^32 and the new value sits near
+         * where the wrap puts it. */
+        if (expected + slack >= UINT64_C(1) << 32) {
+                uint64_t wrapped = expected >= (UINT64_C(1) << 32) ? expected - (UINT64_C(1) << 32)
+                                                                   : 0;
+                if (new_ticks <= wrapped + slack)
+                        return false;
+        }
+        return true;
+}

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "router.h"
+
+/* The VPN's scalars come first in its OID list, the tunnels after. */
+enum {
+        VPN_UPTIME,
+        VPN_CPU,
+        VPN_MEMORY,
+        VPN_TEMPERATURE,
+        VPN_ALARM,
+        _VPN_SCALARS,
+};
+
+/* The router's list: sysUpTime, ifOperStatus, then the signals. */
+enum {
+        ROUTER_UPTIME,
+        ROUTER_IF_OPER,
+        _ROUTER_SCALARS,
+};
+
+typedef struct Threshold {
+        char name[8];
+        bool has_below, has_above;
+        double below, above;
+} Threshold;
+
+struct RouterProbe {
+        bool vpn;
+        SnmpSession *session;
+        ProbeDoneFn done;
+        void *userdata;
+
+        SnmpOid *oids;
+        SnmpValue *values;
+        size_t n_oids, next;         /* the next OID to ask for (chunks of SNMP_OIDS_PER_GET) */
+        bool running;
+        uint64_t started;            /* CLOCK_MONOTONIC usec */
+
+        Threshold signals[PROBE_SIGNALS_MAX];
+        size_t n_signals;
+        unsigned max_cpu, max_memory;
+        int max_temperature;
+        uint8_t *tunnels;
+        size_t n_tunnels;
+
+        bool has_prev;
+        uint32_t prev_ticks;
+        uint64_t prev_mono;
+};
+
+static uint64_t now_monotonic(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int probe_alloc(sd_event *e, const SnmpTarget *t, size_t n_oids, ProbeDoneFn done,
+                       void *userdata, RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
+        RouterProbe *p;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->done = done;
+        p->userdata = userdata;
+        p->n_oids = n_oids;
+        p->oids = calloc(n_oids, sizeof(SnmpOid));
+        p->values = calloc(n_oids, sizeof(SnmpValue));
+        if (!p->oids || !p->values) {
+                router_probe_free(p);
+                return -ENOMEM;
+        }
+        r = snmp_session_new(e, t, &p->session, err);
+        if (r < 0) {
+                router_probe_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+int router_probe_new(sd_event *e, const RouterProbeConf *conf, ProbeDoneFn done, void *userdata,
+                     RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
+        size_t n = MIN(conf->n_signals, (size_t) PROBE_SIGNALS_MAX);
+        SnmpOid base;
+        RouterProbe *p;
+        int r;
+
+        r = probe_alloc(e, &conf->target, _ROUTER_SCALARS + n, done, userdata, &p, err);
+        if (r < 0)
+                return r;
+        r = snmp_oid_parse(OID_SYS_UPTIME, &p->oids[ROUTER_UPTIME]);
+        if (r >= 0)
+                r = snmp_oid_parse(OID_IF_OPER_STATUS, &base);
+        if (r >= 0)
+                r = snmp_oid_append(&base, conf->wan_ifindex, &p->oids[ROUTER_IF_OPER]);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const SignalConf *s = &conf->signals[i];
+
+                r = snmp_oid_parse(s->oid, &p->oids[_ROUTER_SCALARS + i]);
+                (void) snprintf(p->signals[i].name, sizeof(p->signals[i].name), "%s", s->name);
+                p->signals[i].has_below = s->has_warn_below;
+                p->signals[i].below = s->warn_below;
+                p->signals[i].has_above = s->has_warn_above;
+                p->signals[i].above = s->warn_above;
+        }
+        p->n_signals = n;
+        if (r < 0) {
+                (void) snprintf(err, SNMP_ERROR_MAX, "invalid OID in the configuration");
+                router_probe_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void *userdata,
+                  RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
+        static const char *const scalars[_VPN_SCALARS] = {
+                [VPN_UPTIME] = OID_SYS_UPTIME,           [VPN_CPU] = OID_YRH_CPU_5SEC,
+                [VPN_MEMORY] = OID_YRH_MEMORY,           [VPN_TEMPERATURE] = OID_YRH_TEMPERATURE,
+                [VPN_ALARM] = OID_YRH_ALARM,
+        };
+        SnmpOid tunnel;
+        RouterProbe *p;
+        int r = 0;
+
+        r = probe_alloc(e, &conf->target, _VPN_SCALARS + conf->n_tunnels, done, userdata, &p, err);
+        if (r < 0)
+                return r;
+        p->vpn = true;
+        p->max_cpu = conf->max_cpu;
+        p->max_memory = conf->max_memory;
+        p->max_temperature = conf->max_temperature;
+        p->n_tunnels = conf->n_tunnels;
+        p->tunnels = calloc(MAX(conf->n_tunnels, (size_t) 1), 1);
+        if (!p->tunnels) {
+                router_probe_free(p);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; r >= 0 && i < _VPN_SCALARS; i++)
+                r = snmp_oid_parse(scalars[i], &p->oids[i]);
+        if (r >= 0)
+                r = snmp_oid_parse(OID_YR_TUNNEL_LINK, &tunnel);
+        for (size_t i = 0; r >= 0 && i < conf->n_tunnels; i++)
+                r = snmp_oid_append(&tunnel, conf->tunnels[i], &p->oids[_VPN_SCALARS + i]);
+        if (r < 0) {
+                router_probe_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+RouterProbe *router_probe_free(RouterProbe *p) {
+        if (!p)
+                return NULL;
+        snmp_session_free(p->session);
+        free(p->oids);
+        free(p->values);
+        free(p->tunnels);
+        free(p);
+        return NULL;
+}
+
+bool router_probe_running(const RouterProbe *p) {
+        return p->running;
+}
+
+/* ======================================================================== */
+
+static bool value_number(const SnmpValue *v, long *ret) {
+        switch (v->type) {
+        case SNMP_VALUE_INTEGER:
+                *ret = v->integer;
+                return true;
+        case SNMP_VALUE_UNSIGNED:
+                *ret = (long) v->unsigned_;
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* sysUpTime, and a restart when it went backwards. */
+static void check_uptime(RouterProbe *p, const SnmpValue *v, ProbeResult *r, bool *ret_has,
+                         uint32_t *ret_ticks, bool *ret_rebooted) {
+        uint64_t now = now_monotonic();
+
+        if (v->type != SNMP_VALUE_TIMETICKS) {
+                probe_result_fail(r, PROBE_DEGRADED, "sysUpTime %s",
+                                  v->type == SNMP_VALUE_NONE ? "missing" : "of the wrong type");
+                return;
+        }
+        *ret_has = true;
+        *ret_ticks = (uint32_t) v->unsigned_;
+        *ret_rebooted = p->has_prev && uptime_restarted(p->prev_ticks, *ret_ticks,
+                                                        now - p->prev_mono);
+        p->has_prev = true;
+        p->prev_ticks = *ret_ticks;
+        p->prev_mono = now;
+}
+
+static void check_threshold(const Threshold *t, const SnmpValue *v, SignalValue *out,
+                            ProbeResult *r) {
+        long x;
+
+        if (!value_number(v, &x)) {
+                probe_result_fail(r, PROBE_DEGRADED, "LTE %s %s", t->name,
+                                  v->type == SNMP_VALUE_NONE ? "not available on the router"
+                                                             : "of the wrong type");
+                return;
+        }
+        out->has = true;
+        out->value = x;
+        if (t->has_below && (double) x < t->below)
+                probe_result_fail(r, PROBE_DEGRADED, "LTE %s %ld below %g", t->name, x,
+                                  t->below);
+        else if (t->has_above && (double) x > t->above)
+                probe_result_fail(r, PROBE_DEGRADED, "LTE %s %ld above %g", t->name, x,
+                                  t->above);
+}
+
+static void evaluate_router(RouterProbe *p, ProbeResult *r) {
+        RouterValues *v = &r->router;
+        long oper;
+
+        check_uptime(p, &p->values[ROUTER_UPTIME], r, &v->has_uptime, &v->uptime_ticks,
+                     &v->rebooted);
+        if (value_number(&p->values[ROUTER_IF_OPER], &oper)) {
+                v->if_oper = (int) oper;
+                if (oper != 1)
+                        probe_result_fail(r, PROBE_DEGRADED, "WAN interface not up (ifOperStatus %ld)",
+                                          oper);
+        } else
+                probe_result_fail(r, PROBE_DEGRADED, "WAN ifOperStatus %s",
+                                  p->values[ROUTER_IF_OPER].type == SNMP_VALUE_NONE
+                                          ? "missing (check wan_ifindex)"
+                                          : "of the wrong type");
+        for (size_t i = 0; i < p->n_signals; i++)
+                check_threshold(&p->signals[i], &p->values[_ROUTER_SCALARS + i], &v->signals[i],
+                                r);
+}
+
+static void evaluate_vpn(RouterProbe *p, ProbeResult *r) {
+        VpnValues *v = &r->vpn;
+        long x;
+
+        check_uptime(p, &p->values[VPN_UPTIME], r, &v->has_uptime, &v->uptime_ticks,
+                     &v->rebooted);
+        v->cpu = value_number(&p->values[VPN_CPU], &x) ? (int) x : -1;
+        v->memory = value_number(&p->values[VPN_MEMORY], &x) ? (int) x : -1;
+        v->temperature = value_number(&p->values[VPN_TEMPERATURE], &x) ? (int) x : -1;
+        v->alarm = value_number(&p->values[VPN_ALARM], &x) ? (int) x : 0;
+        if (v->alarm == 1)
+                probe_result_fail(r, PROBE_DEGRADED, "alarm LED on");
+        if (v->cpu > (int) p->max_cpu)
+                probe_result_fail(r, PROBE_DEGRADED, "CPU %d%% above %u%%", v->cpu, p->max_cpu);
+        if (v->memory > (int) p->max_memory)
+                probe_result_fail(r, PROBE_DEGRADED, "memory %d%% above %u%%", v->memory,
+                                  p->max_memory);
+        if (v->temperature > p->max_temperature)
+                probe_result_fail(r, PROBE_DEGRADED, "temperature %d °C above %d °C",
+                                  v->temperature, p->max_temperature);
+        for (size_t i = 0; i < p->n_tunnels; i++) {
+                const SnmpValue *t = &p->values[_VPN_SCALARS + i];
+
+                p->tunnels[i] = value_number(t, &x) && (x == TUNNEL_UP || x == TUNNEL_DOWN)
+                                        ? (uint8_t) x
+                                        : TUNNEL_UNKNOWN;
+        }
+        v->tunnels = p->tunnels;
+        v->n_tunnels = p->n_tunnels;
+}
+
+static void cycle_finish(RouterProbe *p, const char *error) {
+        ProbeResult r = { .status = PROBE_UP };
+
+        p->running = false;
+        r.latency_usec = now_monotonic() - p->started;
+        if (error) {
+                probe_result_fail(&r, PROBE_DOWN, "%s", error);
+                if (p->vpn) {
+                        r.vpn.cpu = r.vpn.memory = r.vpn.temperature = -1;
+                        memset(p->tunnels, TUNNEL_UNKNOWN, p->n_tunnels);
+                        r.vpn.tunnels = p->tunnels;
+                        r.vpn.n_tunnels = p->n_tunnels;
+                }
+        } else if (p->vpn)
+                evaluate_vpn(p, &r);
+        else
+                evaluate_router(p, &r);
+        p->done(p->userdata, &r);
+}
+
+static int send_chunk(RouterProbe *p);
+
+static void on_get_done(void *userdata, const char *error, const SnmpValue *values, size_t n) {
+        RouterProbe *p = userdata;
+        int r;
+
+        if (error) {
+                cycle_finish(p, error);
+                return;
+        }
+        memcpy(p->values + p->next, values, n * sizeof(SnmpValue));
+        p->next += n;
+        if (p->next >= p->n_oids) {
+                cycle_finish(p, NULL);
+                return;
+        }
+        r = send_chunk(p);
+        if (r < 0)
+                cycle_finish(p, "cannot send the SNMP request");
+}
+
+static int send_chunk(RouterProbe *p) {
+        size_t n = MIN(p->n_oids - p->next, (size_t) SNMP_OIDS_PER_GET);
+
+        return snmp_session_get(p->session, p->oids + p->next, n, on_get_done, p);
+}
+
+int router_probe_start(RouterProbe *p) {
+        int r;
+
+        if (p->running)
+                return -EBUSY;
+        p->next = 0;
+        p->started = now_monotonic();
+        r = send_chunk(p);
+        if (r < 0)
+                return r;
+        p->running = true;
+        return 0;
+}
