@@ -41,7 +41,7 @@ bool uptime_restarted(uint32_t prev_ticks, uint32_t new_ticks, uint64_t elapsed_
         if (expected + slack >= UINT64_C(1) << 32) {
                 uint64_t wrapped = expected >= (UINT64_C(1) << 32) ? expected - (UINT64_C(1) << 32)
                                                                    : 0;
-                if (new_ticks <= wrapped + slack)
+                if (new_ticks <= wrapped + slack && new_ticks + slack >= wrapped)
                         return false;
         }
         return true;

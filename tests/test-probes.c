@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+
+/* The probes' pure parts: WS-Security digests, SOAP response parsing
+ * (faults, hostile XML), sysUpTime restarts across the 32-bit wrap, OIDs. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libxml/parser.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "macro.h"
+#include "probe.h"
+#include "snmp.h"
+#include "soap.h"
+
+static void test_wsse_digest_vector(void **state) {
+        /* The ONVIF Application Programmer's Guide's example. */
+        unsigned char nonce[32];
+        char digest[29];
+        int n;
+
+        (void) state;
+        n = EVP_DecodeBlock(nonce, (const unsigned char *) "LKqI6G/AikKCQrN0zqZFlg==", 24);
+        assert_int_equal(n, 18); /* 16 bytes + 2 of padding */
+        assert_int_equal(soap_wsse_digest(nonce, 16, "2010-09-16T07:50:45Z", "userpassword", digest),
+                         0);
+        assert_string_equal(digest, "tuOSpGlFlIXsozq4HFNeeGeFLEI=");
+        assert_int_equal(soap_wsse_digest(nonce, 16, "2010-09-16T07:50:46Z", "userpassword", digest),
+                         0);
+        assert_string_not_equal(digest, "tuOSpGlFlIXsozq4HFNeeGeFLEI=");
+}
+
+static void test_build_request(void **state) {
+        char *req = NULL;
+        size_t len = 0;
+
+        (void) state;
+        assert_int_equal(soap_build_request("<GetSystemDateAndTime xmlns=\"" NS_ONVIF_DEVICE "\"/>",
+                                            NULL, NULL, 0, &req, &len),
+                         0);
+        assert_int_equal(strlen(req), len);
+        assert_non_null(strstr(req, NS_SOAP_ENV));
+        assert_null(strstr(req, "Security"));
+        free(req);
+        assert_int_equal(soap_build_request("<GetDeviceInformation xmlns=\"" NS_ONVIF_DEVICE "\"/>",
+                                            "admin", "secret", 1795582800, &req, &len),
+                         0);
+        assert_non_null(strstr(req, "<wsu:Created>2026-11-25T05:00:00Z</wsu:Created>"));
+        assert_non_null(strstr(req, "#PasswordDigest\">"));
+        assert_null(strstr(req, "secret"));
+        free(req);
+}
+
+static int parse(const char *xml, char err[static SOAP_ERROR_MAX]) {
+        xmlNode *body = NULL;
+        xmlDoc *doc = NULL;
+        int r;
+
+        err[0] = 0;
+        r = soap_parse_response(xml, strlen(xml), &doc, &body, err);
+        if (r >= 0) {
+                assert_non_null(body);
+                xmlFreeDoc(doc);
+        }
+        return r;
+}
+
+#define ENV_OPEN "<env:Envelope xmlns:env=\"" NS_SOAP_ENV "\"><env:Body>"
+#define ENV_CLOSE "</env:Body></env:Envelope>"
+
+static void test_parse_good_and_fault(void **state) {
+        char err[SOAP_ERROR_MAX];
+
+        (void) state;
+        assert_int_equal(parse(ENV_OPEN "<x:R xmlns:x=\"urn:x\"/>" ENV_CLOSE, err), 0);
+        assert_int_equal(
+                parse(ENV_OPEN "<env:Fault><env:Code><env:Value>env:Sender</env:Value>"
+                               "<env:Subcode><env:Value>ter:NotAuthorized</env:Value></env:Subcode>"
+                               "</env:Code><env:Reason><env:Text xml:lang=\"en\">Sender not "
+                               "authorized</env:Text></env:Reason></env:Fault>" ENV_CLOSE,
+                      err),
+                -EPROTO);
+        assert_string_equal(err,
+                            "SOAP fault env:Sender / ter:NotAuthorized: Sender not authorized");
+}
+
+static void test_parse_hostile(void **state) {
+        static const char laughs[] =
+                "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+                "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
+                "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>"
+                ENV_OPEN "<x>&lol3;</x>" ENV_CLOSE;
+        static const char xxe[] = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM "
+                                  "\"file:///etc/passwd\">]>" ENV_OPEN "<x>&e;</x>" ENV_CLOSE;
+        char err[SOAP_ERROR_MAX], *deep;
+        size_t n = 0;
+
+        (void) state;
+        assert_int_equal(parse(laughs, err), -EBADMSG);
+        assert_non_null(strstr(err, "DTD"));
+        assert_int_equal(parse(xxe, err), -EBADMSG);
+        assert_non_null(strstr(err, "DTD"));
+        assert_int_equal(parse("<env:Envelope xmlns:env=\"" NS_SOAP_ENV "\"><env:Body>", err),
+                         -EBADMSG);
+        assert_non_null(strstr(err, "invalid XML at line 1"));
+        assert_int_equal(parse("this is not XML at all", err), -EBADMSG);
+        assert_int_equal(parse("<html><body>hello</body></html>", err), -EBADMSG);
+        assert_string_equal(err, "not a SOAP 1.2 envelope");
+        /* SOAP 1.1's namespace is not SOAP 1.2. */
+        assert_int_equal(parse("<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+                               "<e:Body/></e:Envelope>",
+                               err),
+                         -EBADMSG);
+        assert_int_equal(parse("<env:Envelope xmlns:env=\"" NS_SOAP_ENV "\"/>", err), -EBADMSG);
+        assert_string_equal(err, "SOAP envelope without a Body");
+        assert_int_equal(parse("", err), -EBADMSG);
+
+        /* 100,000 nested elements: libxml2's depth limit, not our stack. */
+        deep = malloc(100000 * 3 + 1);
+        assert_non_null(deep);
+        for (int i = 0; i < 100000; i++) {
+                memcpy(deep + n, "<a>", 3);
+                n += 3;
+        }
+        deep[n] = 0;
+        assert_int_equal(parse(deep, err), -EBADMSG);
+        free(deep);
+}
+
+static void test_xml_helpers(void **state) {
+        static const char xml[] =
+                ENV_OPEN "<tds:R xmlns:tds=\"" NS_ONVIF_DEVICE "\" xmlns:tt=\"" NS_ONVIF_SCHEMA "\">"
+                         "<tds:Model>  WV-S2536LNUX \n</tds:Model><tt:A><tt:B><tt:C>7</tt:C></tt:B>"
+                         "</tt:A><other:Model xmlns:other=\"urn:other\">no</other:Model></tds:R>" ENV_CLOSE;
+        char err[SOAP_ERROR_MAX], buf[64];
+        xmlNode *body, *r;
+        xmlDoc *doc;
+        time_t t;
+
+        (void) state;
+        assert_int_equal(soap_parse_response(xml, strlen(xml), &doc, &body, err), 0);
+        r = xml_child(body, NS_ONVIF_DEVICE, "R");
+        assert_non_null(r);
+        assert_true(xml_text(xml_child(r, NS_ONVIF_DEVICE, "Model"), buf, sizeof(buf)));
+        assert_string_equal(buf, "WV-S2536LNUX");
+        assert_true(xml_text(xml_descendant(r, NS_ONVIF_SCHEMA, "C"), buf, sizeof(buf)));
+        assert_string_equal(buf, "7");
+        assert_null(xml_child(r, NS_ONVIF_SCHEMA, "Model"));
+        assert_null(xml_descendant(r, NS_ONVIF_SEARCH, "C"));
+        xmlFreeDoc(doc);
+
+        assert_int_equal(xml_parse_datetime("2026-11-25T05:00:00Z", &t), 0);
+        assert_int_equal(t, 1795582800);
+        assert_int_equal(xml_parse_datetime("2026-11-25T05:00:00", &t), 0);
+        assert_int_equal(t, 1795582800);
+        assert_int_equal(xml_parse_datetime("2026-11-25T14:00:00.123+09:00", &t), 0);
+        assert_int_equal(t, 1795582800);
+        assert_int_equal(xml_parse_datetime("yesterday", &t), -EINVAL);
+}
+
+static void test_uptime_restarted(void **state) {
+        const uint64_t min = 60 * USEC_PER_SEC;
+
+        (void) state;
+        /* Counting up: no restart. */
+        assert_false(uptime_restarted(1000, 7000, min));
+        /* Went back: a restart. */
+        assert_true(uptime_restarted(500000, 1200, min));
+        assert_true(uptime_restarted(4294960000u, 100, 10 * USEC_PER_SEC));
+        /* The 497-day wrap: 2^32 - 3000 ticks, a minute later 3000 ticks. */
+        assert_false(uptime_restarted(4294964296u, 3000, min));
+        /* ...but a value far below where the wrap would put it is a restart. */
+        assert_true(uptime_restarted(4294964296u, 3000, 10 * min));
+        /* Equal values (a frozen agent) are no restart. */
+        assert_false(uptime_restarted(5000, 5000, min));
+}
+
+static void test_oid_parse(void **state) {
+        SnmpOid o, t;
+
+        (void) state;
+        assert_int_equal(snmp_oid_parse("1.3.6.1.2.1.1.3.0", &o), 0);
+        assert_int_equal(o.len, 9);
+        assert_int_equal(o.sub[8], 0);
+        assert_int_equal(snmp_oid_parse(".1.3.6.1.4.1.1182.2.3.16.1.2", &o), 0);
+        assert_int_equal(o.len, 12);
+        assert_int_equal(snmp_oid_append(&o, 27, &t), 0);
+        assert_int_equal(t.len, 13);
+        assert_int_equal(t.sub[12], 27);
+        assert_int_equal(snmp_oid_parse("1.3.x", &o), -EINVAL);
+        assert_int_equal(snmp_oid_parse("1..3", &o), -EINVAL);
+        assert_int_equal(snmp_oid_parse("1.3.", &o), -EINVAL);
+        assert_int_equal(snmp_oid_parse("1", &o), -EINVAL);
+        assert_int_equal(snmp_oid_parse("1.4294967296", &o), -ERANGE);
+}
+
+static void test_result_fail_order(void **state) {
+        ProbeResult r = { .status = PROBE_UP };
+
+        (void) state;
+        probe_result_fail(&r, PROBE_DEGRADED, "skew %d", 30);
+        probe_result_fail(&r, PROBE_DEGRADED, "second");
+        assert_int_equal(r.status, PROBE_DEGRADED);
+        assert_string_equal(r.reason, "skew 30");
+        probe_result_fail(&r, PROBE_DOWN, "timeout");
+        assert_int_equal(r.status, PROBE_DOWN);
+        assert_string_equal(r.reason, "timeout");
+        probe_result_fail(&r, PROBE_DEGRADED, "later");
+        assert_int_equal(r.status, PROBE_DOWN);
+        assert_string_equal(r.reason, "timeout");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_wsse_digest_vector), cmocka_unit_test(test_build_request),
+                cmocka_unit_test(test_parse_good_and_fault), cmocka_unit_test(test_parse_hostile),
+                cmocka_unit_test(test_xml_helpers),        cmocka_unit_test(test_uptime_restarted),
+                cmocka_unit_test(test_oid_parse),          cmocka_unit_test(test_result_fail_order),
+        };
+
+        return cmocka_run_group_tests_name("probes", tests, NULL, NULL);
+}
