@@ -77,7 +77,7 @@ typedef struct CalendarConf {
         bool closure_enabled;        /* year_end_closure, "12-29..01-03"; "" disables */
         int closure_start_month, closure_start_day;
         int closure_end_month, closure_end_day;
-        Day *extra_closed;
+        Day *extra_closed;           /* sorted, no day twice */
         size_t n_extra_closed;
         char *holidays_file;         /* NULL: built-in rules; relative to the config file */
         ConfigMark holidays_file_mark;
@@ -95,7 +95,7 @@ typedef struct SlaConf {
 
 typedef struct SignalConf {
         char *name;                  /* rssi | rsrp | rsrq | sinr */
-        char *oid;                   /* numeric, dotted */
+        char *oid;                   /* numeric, dotted, without a leading dot */
         bool has_warn_below, has_warn_above;
         double warn_below, warn_above;
 } SignalConf;
@@ -246,3 +246,8 @@ const SiteConf *config_find_site(const Config *c, const char *id);
 const char *mount_to_string(Mount m);
 const char *language_to_string(Language l);
 const char *snmp_version_to_string(SnmpVersion v);
+const char *snmp_auth_to_string(SnmpAuth a);
+const char *snmp_priv_to_string(SnmpPriv p);
+const char *smtp_tls_to_string(SmtpTls t);
+const char *camera_scheme_to_string(CameraScheme s);
+const char *camera_auth_to_string(CameraAuth a);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -83,8 +84,11 @@ int tz_use(const char *zone) {
 
         if (!zone || !zone_name_valid(zone))
                 return -EINVAL;
+        struct stat st;
+
         (void) snprintf(path, sizeof(path), ZONEINFO_DIR "/%s", zone);
-        if (access(path, R_OK) < 0)
+        /* A directory such as "Asia" is no zone: glibc would fall back to UTC. */
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || access(path, R_OK) < 0)
                 return -ENOENT;
         if (streq_ptr(current_zone, zone))
                 return 0;

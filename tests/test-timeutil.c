@@ -114,6 +114,7 @@ static void test_tz_use(void **state) {
         assert_int_equal(tz_use("../etc/passwd"), -EINVAL);
         assert_int_equal(tz_use("/etc/localtime"), -EINVAL);
         assert_int_equal(tz_use("Asia/Nowhere"), -ENOENT);
+        assert_int_equal(tz_use("Asia"), -ENOENT);
         assert_int_equal(tz_use(""), -EINVAL);
         assert_string_equal(tz_current(), "Asia/Tokyo");
 }
