@@ -215,14 +215,21 @@ static int on_pdu(int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu,
         SnmpSession *s = magic;
         char d[DURATION_MAX];
 
-        if (!s->busy || reqid != s->reqid)
-                return 1; /* a late answer or timeout of an earlier request */
+        /* One request at a time: anything else is about an earlier one. Reports
+         * to a request that could not be authenticated come with reqid 0. */
+        if (!s->busy || (reqid != s->reqid && reqid != 0))
+                return 1;
         switch (op) {
         case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
                 if (s->probing)
                         s->ev = EV_PROBED;
                 else
                         take_answer(s, pdu);
+                break;
+        case NETSNMP_CALLBACK_OP_SEC_ERROR:
+                /* A Report follows with the details (RECEIVED_MESSAGE). */
+                s->ev = EV_FAILED;
+                (void) snprintf(s->error, sizeof(s->error), "SNMPv3 security error");
                 break;
         case NETSNMP_CALLBACK_OP_TIMED_OUT:
                 s->ev = EV_FAILED;

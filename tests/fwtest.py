@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: MIT
+"""Shared helpers of the black-box tests: the built programs, a daemon under
+test with a notify socket of its own, bounded waits, and test configurations
+derived from config/lab.yaml."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+DAEMON = os.path.join(BUILD, "fieldwatchd")
+CTL = os.path.join(BUILD, "fieldwatchctl")
+LAB = os.path.join(ROOT, "config", "lab.yaml")
+CREDENTIALS = os.path.join(ROOT, "tests", "credentials")
+
+
+def lab_config(path, edit=None):
+    """Writes a copy of the lab configuration, changed by edit(dict), to path."""
+    with open(LAB, encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    if edit:
+        edit(data)
+    # Dates must stay dates, site ids strings: safe_dump keeps both.
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False)
+    return path
+
+
+def fast_probes(data, camera="1s", timeout="500ms", deep="2s"):
+    """Short intervals, for tests that watch state changes."""
+    p = data["probes"]
+    p["camera"].update(interval=camera, timeout=timeout, deep_interval=deep)
+    p["router"].update(interval="1s", timeout="300ms", retries=0)
+    p["vpn"].update(interval="1s", timeout="300ms", retries=0)
+
+
+def wait_for(predicate, timeout=10.0, step=0.1, what="condition"):
+    """Polls predicate() until it returns a true value (returned); bounded."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def ctl(*args, state_dir=None, config=None, timeout=20, env=None):
+    e = dict(os.environ)
+    e.pop("STATE_DIRECTORY", None)
+    e.pop("CREDENTIALS_DIRECTORY", None)
+    if env:
+        e.update(env)
+    argv = [CTL]
+    if config:
+        argv += ["--config", config]
+    if state_dir:
+        argv += ["--state-dir", state_dir]
+    return subprocess.run(argv + list(args), capture_output=True, text=True, env=e,
+                          timeout=timeout, cwd=ROOT)
+
+
+class Daemon:
+    """fieldwatchd in the foreground, with NOTIFY_SOCKET at a socket we own."""
+
+    def __init__(self, tmp, config, credentials=CREDENTIALS, extra_args=(), env=None,
+                 watchdog_usec=None):
+        self.tmp = tmp
+        self.config = config
+        self.state_dir = os.path.join(tmp, "state")
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.sock_path = os.path.join(tmp, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.sock_path)
+        e = dict(os.environ, NOTIFY_SOCKET=self.sock_path, TZ="America/New_York")
+        e.pop("WATCHDOG_PID", None)
+        e.pop("JOURNAL_STREAM", None)
+        if watchdog_usec:
+            e["WATCHDOG_USEC"] = str(watchdog_usec)
+        if env:
+            e.update(env)
+        self.log_path = os.path.join(tmp, "daemon.log")
+        self.stderr = open(self.log_path, "w+b")
+        self.proc = subprocess.Popen(
+            [DAEMON, "--config", config, "--state-dir", self.state_dir,
+             "--credentials-dir", credentials, *extra_args],
+            env=e, stdout=subprocess.DEVNULL, stderr=self.stderr)
+
+    def messages(self, until, timeout=10.0):
+        """Notify messages received until a line starts with `until` (bounded)."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = self.sock.recv(4096).decode()
+            except socket.timeout:
+                break
+            got.append(data)
+            if any(line.startswith(until) for line in data.split("\n")):
+                return got
+        raise AssertionError(f"no {until!r} within {timeout}s; got {got!r}; "
+                             f"log: {self.log()[-2000:]!r}")
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def status(self):
+        """fieldwatchctl status --json as {device id: object}."""
+        r = ctl("status", "--json", state_dir=self.state_dir, config=self.config)
+        if r.returncode != 0:
+            return {}
+        return {d["device"]: d for d in json.loads(r.stdout)}
+
+    def wait_device(self, device, state, reason=None, timeout=10.0):
+        """Waits until device has state (and reason containing `reason`)."""
+        def check():
+            d = self.status().get(device)
+            if d and d["state"] == state and (reason is None or reason in (d["reason"] or "")):
+                return d
+            return None
+        try:
+            return wait_for(check, timeout, what=f"{device} {state} {reason or ''}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nnow: {self.status().get(device)!r}") from None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.sock.close()
+        self.stderr.close()
+        return self.proc.returncode

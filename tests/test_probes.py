@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Integration tests of the probes: fieldwatchd against the simulated field
+(real snmpd per router and for the RTX1220, the ONVIF camera simulator), one
+probe outcome per test, each asserting the state and the reason that
+`fieldwatchctl status --json` shows. Each test works on its own site, so the
+tests share one field and one daemon.
+
+Run from the repository root: BUILD=build /usr/bin/python3 tests/test_probes.py
+"""
+
+import datetime
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fwtest  # noqa: E402
+from sim.field import Field  # noqa: E402
+
+
+def lab_edit(data):
+    fwtest.fast_probes(data)
+    for site in data["sites"]:
+        # More WS-Security cameras than the lab's one: 22 and 23.
+        if site["id"] in ("22", "23"):
+            site["camera"]["auth"] = "wsse"
+
+
+class Probes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-probes-")
+        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), lab_edit)
+        cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
+        cls.field.up()
+        try:
+            cls.daemon = fwtest.Daemon(cls.tmp, cls.config)
+            cls.daemon.messages("READY=1")
+            # Everything up once, before any fault is injected.
+            fwtest.wait_for(lambda: all(d["state"] == "up" for d in cls.daemon.status().values())
+                            and len(cls.daemon.status()) == 55, 15, what="all 55 devices up")
+        except BaseException:
+            cls.field.down()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.daemon.stop()
+            assert rc == 0, f"fieldwatchd exited {rc}"
+        finally:
+            cls.field.down()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def status(self, device):
+        return self.daemon.status()[device]
+
+    def camera_fault(self, site, fault, state, reason, **params):
+        self.field.camera(site).fault(fault, **params)
+        try:
+            d = self.daemon.wait_device(f"{site}-camera", state, reason)
+        finally:
+            self.field.camera(site).clear()
+        self.daemon.wait_device(f"{site}-camera", "up")
+        return d
+
+    # -- cameras -------------------------------------------------------------
+
+    def test_camera_values(self):
+        d = self.status("01-camera")
+        self.assertEqual(d["kind"], "camera")
+        self.assertEqual(d["site"], "01")
+        self.assertIsNone(d["reason"])
+        v = d["values"]
+        self.assertEqual(v["model"], "WV-S2536LNUX")
+        self.assertEqual(v["serial"], self.field.camera("01").counters()["identity"]["serial"])
+        self.assertLess(abs(v["clock_skew"]), 2.0)
+        self.assertEqual(v["sd"], "on")
+        self.assertLess(v["recording_lag"], 600)
+        self.assertGreater(d["latency_ms"], 0)
+        at = datetime.datetime.fromisoformat(d["last_probe_at"])
+        self.assertEqual(at.utcoffset(), datetime.timedelta(hours=9))
+        self.assertLess(abs(at.timestamp() - time.time()), 10)
+
+    def test_digest_and_wsse_never_both(self):
+        # Camera 02 takes only WS-Security for ONVIF (a Digest-only request gets
+        # ter:NotAuthorized); the i-PRO CGI takes only Digest, on every camera.
+        digest = self.field.camera("01").counters()
+        wsse = self.field.camera("02").counters()
+        self.assertEqual(digest["last_auth"], "digest")
+        for c in (digest, wsse):
+            self.assertGreater(c["requests"]["GetDeviceInformation"], 0)
+            self.assertGreater(c["requests"]["getinfo"], 0)
+            self.assertGreater(c["auth_ok"], 0)
+            self.assertEqual(c["both_auth"], 0)
+            self.assertEqual(c["auth_fail"], 0)
+        d = self.status("02-camera")
+        self.assertEqual(d["state"], "up")
+        self.assertEqual(d["values"]["model"], "WV-S2536LNUX")
+
+    def test_wsse_created_follows_the_camera_clock(self):
+        # The camera runs 60 s ahead: a token built from our own clock would be
+        # refused (tolerance 5 s); built from the camera's, it passes.
+        self.field.camera("22").state(clock_skew=60)
+        try:
+            d = self.daemon.wait_device("22-camera", "degraded", "clock skew +60 s")
+            before = self.field.camera("22").counters()
+            fwtest.wait_for(lambda: self.field.camera("22").counters()["requests"]
+                            ["GetDeviceInformation"] > before["requests"]["GetDeviceInformation"]
+                            + 1, 10, what="two more GetDeviceInformation on the skewed camera")
+            c = self.field.camera("22").counters()
+            self.assertEqual(c["auth_fail"], before["auth_fail"])
+            self.assertIsNone(c["last_auth_error"])
+            self.assertTrue(d["values"]["serial"])
+        finally:
+            self.field.camera("22").state(clock_skew=0)
+        self.daemon.wait_device("22-camera", "up")
+
+    def test_camera_refused(self):
+        self.camera_fault("04", "down", "down", "GetSystemDateAndTime: connection refused")
+
+    def test_camera_silent(self):
+        self.camera_fault("05", "silent", "down", "GetSystemDateAndTime: no answer within 500ms")
+
+    def test_camera_slow(self):
+        self.camera_fault("06", "slow", "down", "no answer within 500ms", delay=3)
+        # Slow but inside the timeout: up, and the latency shows it.
+        self.field.camera("06").fault("slow", delay=0.25)
+        try:
+            fwtest.wait_for(lambda: (self.status("06-camera")["latency_ms"] or 0) >= 250, 10,
+                            what="a latency of 250 ms")
+            self.assertEqual(self.status("06-camera")["state"], "up")
+        finally:
+            self.field.camera("06").clear()
+
+    def test_camera_http_500(self):
+        self.camera_fault("07", "http500", "down", "GetSystemDateAndTime: HTTP 500")
+
+    def test_camera_soap_fault(self):
+        self.camera_fault("08", "soap_fault", "down",
+                          "GetSystemDateAndTime: SOAP fault env:Receiver / ter:Action: "
+                          "Action Failed")
+
+    def test_camera_garbage_xml(self):
+        self.camera_fault("09", "garbage_xml", "down", "GetSystemDateAndTime: invalid XML")
+
+    def test_camera_huge_body(self):
+        self.camera_fault("10", "huge_body", "down", "answer larger than 256 KiB")
+
+    def test_camera_wrong_model(self):
+        self.camera_fault("11", "wrong_model", "degraded",
+                          "wrong model WV-S1111, expected WV-S2536LNUX")
+
+    def test_camera_swapped_serial(self):
+        old = self.status("12-camera")["values"]["serial"]
+        self.field.camera("12").fault("swapped_serial", serial="SWAPPED0001")
+        try:
+            fwtest.wait_for(lambda: self.status("12-camera")["values"].get("serial")
+                            == "SWAPPED0001", 10, what="the new serial")
+        finally:
+            self.field.camera("12").clear()
+        fwtest.wait_for(lambda: "12-camera: serial number changed from %s to SWAPPED0001" % old
+                        in self.daemon.log(), 5, what="the swap in the log")
+
+    def test_camera_clock_skew(self):
+        d = self.camera_fault("13", "clock_skew", "degraded", "clock skew +30 s (limit 10s)",
+                              seconds=30)
+        self.assertAlmostEqual(d["values"]["clock_skew"], 30, delta=1.5)
+        self.camera_fault("13", "clock_skew", "degraded", "clock skew -45 s", seconds=-45)
+
+    def test_camera_recording_stopped(self):
+        self.camera_fault("14", "recording_stopped", "degraded",
+                          "recording stopped: newest recording 1h", lag=3600)
+
+    def test_camera_sd_error(self):
+        self.camera_fault("15", "sd_error", "degraded", "recording stopped")
+        self.field.camera("15").state(sd="stopped")
+        try:
+            self.daemon.wait_device("15-camera", "degraded", "SD recording not running (SDrec=off)")
+        finally:
+            self.field.camera("15").state(sd="ok")
+        self.daemon.wait_device("15-camera", "up")
+
+    def test_camera_auth_reject_digest(self):
+        self.camera_fault("16", "auth_reject", "degraded",
+                          "GetDeviceInformation: authentication rejected (HTTP 401)")
+
+    def test_camera_auth_reject_wsse(self):
+        self.camera_fault("23", "auth_reject", "degraded",
+                          "GetDeviceInformation: SOAP fault env:Sender / ter:NotAuthorized")
+
+    # -- routers --------------------------------------------------------------
+
+    def test_router_values_v2c_and_v3_sha256(self):
+        for site in ("01", "03"):
+            v = self.status(f"{site}-router")["values"]
+            self.assertEqual(v["if_oper"], 1)
+            self.assertEqual(v["rsrp"], -95)
+            self.assertEqual(v["sinr"], 12)
+            self.assertEqual(v["tunnel"], "up")
+            self.assertGreater(v["uptime"], 0)
+
+    def test_router_weak_signal(self):
+        self.field.router("17").set(rsrp=-120)
+        try:
+            d = self.daemon.wait_device("17-router", "degraded", "LTE rsrp -120 below -110")
+            self.assertEqual(d["values"]["rsrp"], -120)
+        finally:
+            self.field.router("17").set(rsrp=-95)
+        self.daemon.wait_device("17-router", "up")
+
+    def test_router_wan_down(self):
+        self.field.router("18").set_ifoper(2)
+        try:
+            self.daemon.wait_device("18-router", "degraded", "WAN interface not up (ifOperStatus 2)")
+        finally:
+            self.field.router("18").set_ifoper(1)
+        self.daemon.wait_device("18-router", "up")
+
+    def test_router_silent(self):
+        self.field.router("19").freeze()
+        try:
+            self.daemon.wait_device("19-router", "down", "no answer within 300ms (timeout)")
+        finally:
+            self.field.router("19").thaw()
+        self.daemon.wait_device("19-router", "up")
+
+    def test_router_reboot(self):
+        self.field.router("20").reboot()
+        fwtest.wait_for(lambda: "20-router: restarted" in self.daemon.log(), 10,
+                        what="the restart in the log")
+        self.assertLess(self.status("20-router")["values"]["uptime"], 60)
+        self.assertEqual(self.status("20-router")["state"], "up")
+
+    def test_router_uptime_wrap_is_no_reboot(self):
+        self.field.router("24").set_uptime(2**32 - 150)  # 1.5 s before the wrap
+        fwtest.wait_for(lambda: self.status("24-router")["values"]["uptime"] < 100, 10,
+                        what="uptime after the wrap")
+        time.sleep(1.5)
+        self.assertNotIn("24-router: restarted", self.daemon.log())
+
+    # -- the VPN --------------------------------------------------------------
+
+    def test_tunnel_down(self):
+        self.field.vpn.set_tunnel(21, False)
+        try:
+            fwtest.wait_for(lambda: self.status("21-router")["values"]["tunnel"] == "down", 10,
+                            what="tunnel 21 down")
+            self.assertEqual(self.status("vpn")["values"]["tunnels"]["21"], "down")
+            self.assertEqual(self.status("vpn")["values"]["tunnels"]["20"], "up")
+        finally:
+            self.field.vpn.set_tunnel(21, True)
+        fwtest.wait_for(lambda: self.status("21-router")["values"]["tunnel"] == "up", 10,
+                        what="tunnel 21 up again")
+
+    def test_vpn_thresholds(self):
+        v = self.status("vpn")["values"]
+        self.assertEqual(sorted(v["tunnels"]), [f"{i:02d}" for i in range(1, 28)])
+        self.assertEqual(v["alarm"], "off")
+        self.field.vpn.set(cpu=95)
+        try:
+            self.daemon.wait_device("vpn", "degraded", "CPU 95% above 90%")
+        finally:
+            self.field.vpn.set(cpu=10)
+        self.field.vpn.set(alarm=True)
+        try:
+            self.daemon.wait_device("vpn", "degraded", "alarm LED on")
+        finally:
+            self.field.vpn.set(alarm=False)
+        self.daemon.wait_device("vpn", "up")
+
+    # -- no device delays another --------------------------------------------
+
+    def test_blackholed_devices_delay_no_one(self):
+        log = os.path.join(self.tmp, "field", "camera", "onvif_sim.log")
+        self.field.camera("25").fault("silent")
+        self.field.router("26").freeze()
+        try:
+            self.daemon.wait_device("25-camera", "down")
+            self.daemon.wait_device("26-router", "down")
+            start = time.time()
+            time.sleep(6)
+            end = time.time()
+        finally:
+            self.field.camera("25").clear()
+            self.field.router("26").thaw()
+        stamps = {}
+        pattern = re.compile(r"^(\S+) cam=(\d+) .* op=GetSystemDateAndTime ")
+        with open(log, encoding="utf-8") as f:
+            for line in f:
+                m = pattern.match(line)
+                if not m or m.group(2) == "25":
+                    continue
+                t = datetime.datetime.fromisoformat(m.group(1)).timestamp()
+                if start <= t <= end:
+                    stamps.setdefault(m.group(2), []).append(t)
+        self.assertGreaterEqual(len(stamps), 20)
+        worst = max(max(b - a for a, b in zip(s, s[1:])) for s in stamps.values())
+        # Interval 1 s: a blocked loop would show gaps of 1.5 s and more.
+        self.assertLess(worst, 1.0 + 0.3, f"a probe started {worst - 1:.3f} s late")
+
+
+class WrongSnmpPassword(unittest.TestCase):
+    def test_wrong_v3_password(self):
+        tmp = tempfile.mkdtemp(prefix="fieldwatch-v3-")
+        try:
+            creds = os.path.join(tmp, "credentials")
+            shutil.copytree(fwtest.CREDENTIALS, creds)
+            with open(os.path.join(creds, "wrong-auth"), "w", encoding="utf-8") as f:
+                f.write("not-the-password")
+
+            def edit(data):
+                fwtest.fast_probes(data)
+                data["sites"][2]["router"]["snmp"]["auth_credential"] = "wrong-auth"
+
+            config = fwtest.lab_config(os.path.join(tmp, "fieldwatch.yaml"), edit)
+            with Field(fwtest.LAB, fwtest.CREDENTIALS, os.path.join(tmp, "field"),
+                       cameras=False):
+                d = fwtest.Daemon(tmp, config, credentials=creds)
+                try:
+                    got = d.wait_device("03-router", "down", "SNMPv3 authentication failed")
+                    self.assertNotIn("not-the-password", d.log())
+                    self.assertEqual(d.status()["01-router"]["state"], "up")
+                    self.assertTrue(got["reason"])
+                finally:
+                    self.assertEqual(d.stop(), 0)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
