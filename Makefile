@@ -3,7 +3,7 @@
 #   make                 build build/fieldwatchd and build/fieldwatchctl
 #   make check           build and run every test (installs missing packages first)
 #   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make demo            validate the shipped configuration, show its sites and deadlines
+#   make demo            run fieldwatchd against the simulated 27-site field (Ctrl-C ends)
 #   make deps            install the Debian packages the build and the tests need
 #   make install         install under $(DESTDIR)$(PREFIX)
 
@@ -110,7 +110,7 @@ check: deps-if-missing
 
 demo: deps-if-missing
 	@$(MAKE) --no-print-directory all
-	@sh tests/demo.sh $(BUILD)
+	@$(PYTHON) tests/demo.py $(BUILD)
 
 install: all
 	install -Dm755 $(BUILD)/fieldwatchd $(DESTDIR)$(PREFIX)/sbin/fieldwatchd

@@ -26,12 +26,17 @@ typedef struct Daemon {
         Monitor *monitor;
         sd_event *event;
         sd_event_source *status_timer;
+        char status[256];            /* the last STATUS= sent */
 } Daemon;
 
-static void daemon_notify_status(const Daemon *d) {
+/* Tells systemd the one-line summary, when it changed. */
+static void daemon_notify_status(Daemon *d) {
         char summary[256];
 
         monitor_summary(d->monitor, summary, sizeof(summary));
+        if (streq(summary, d->status))
+                return;
+        (void) snprintf(d->status, sizeof(d->status), "%s", summary);
         (void) sd_notifyf(false, "STATUS=%s", summary);
 }
 
@@ -78,6 +83,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 log_info("Reloaded: %zu sites.", c->n_sites);
         }
         (void) sd_notify(false, "READY=1");
+        d->status[0] = 0;
         daemon_notify_status(d);
         return 0;
 }

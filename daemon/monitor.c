@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -438,6 +439,28 @@ static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static bool address_is_literal(const char *a) {
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        return inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1;
+}
+
+/* No name may be resolved synchronously once the loop runs: libcurl must
+ * have its asynchronous resolver for cameras named by host name. (SNMP
+ * sessions resolve their names once, in snmp_sess_open(), before READY.) */
+static int check_async_dns(const Config *c) {
+        if (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS)
+                return 0;
+        for (size_t i = 0; i < c->n_sites; i++)
+                if (!address_is_literal(c->sites[i].camera.address)) {
+                        log_error("%s-camera: '%s' is a host name, and this libcurl resolves "
+                                  "names synchronously; give the camera's address",
+                                  c->sites[i].id, c->sites[i].camera.address);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
 static int monitor_build(Monitor *m, const char *credentials_dir) {
         const Config *c = m->config;
         SecretCache sc = { .dir = credentials_dir };
@@ -449,6 +472,9 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         m->dirty = calloc(MAX(m->n_devices, (size_t) 1), sizeof(size_t));
         if (!m->devices || !m->dirty)
                 return -ENOMEM;
+        r = check_async_dns(c);
+        if (r < 0)
+                return r;
         if (c->has_vpn) {
                 m->vpn = &m->devices[n++];
                 r = device_init(m, m->vpn, DEVICE_VPN, SIZE_MAX);

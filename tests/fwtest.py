@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 
 import yaml
@@ -78,6 +79,14 @@ class Daemon:
         self.sock_path = os.path.join(tmp, "notify.sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.sock_path)
+        # Like systemd, read every notification at once: a full socket would
+        # block the daemon's sd_notify().
+        self.notes = []
+        self.closing = False
+        self.sock.settimeout(0.2)
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read_notes, daemon=True)
+        self.reader.start()
         e = dict(os.environ, NOTIFY_SOCKET=self.sock_path, TZ="America/New_York")
         e.pop("WATCHDOG_PID", None)
         e.pop("JOURNAL_STREAM", None)
@@ -92,21 +101,43 @@ class Daemon:
              "--credentials-dir", credentials, *extra_args],
             env=e, stdout=subprocess.DEVNULL, stderr=self.stderr)
 
-    def messages(self, until, timeout=10.0):
-        """Notify messages received until a line starts with `until` (bounded)."""
-        got = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+    def _read_notes(self):
+        while not self.closing:
             try:
                 data = self.sock.recv(4096).decode()
             except socket.timeout:
-                break
-            got.append(data)
-            if any(line.startswith(until) for line in data.split("\n")):
-                return got
+                continue
+            except OSError:
+                return
+            with self.cond:
+                self.notes.append(data)
+                self.cond.notify_all()
+
+    def messages(self, until, timeout=10.0):
+        """Notify messages not seen before, up to the first with a line starting
+        with `until` (bounded); those are consumed."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for i, data in enumerate(self.notes):
+                    if any(line.startswith(until) for line in data.split("\n")):
+                        got, self.notes = self.notes[:i + 1], self.notes[i + 1:]
+                        return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            got = list(self.notes)
         raise AssertionError(f"no {until!r} within {timeout}s; got {got!r}; "
                              f"log: {self.log()[-2000:]!r}")
+
+    def count(self, line, within):
+        """How many notifications carrying `line` arrive within `within` seconds."""
+        time.sleep(within)
+        with self.cond:
+            n = sum(line in data.split("\n") for data in self.notes)
+            self.notes = []
+        return n
 
     def log(self):
         with open(self.log_path, "rb") as f:
@@ -139,6 +170,8 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.closing = True
+        self.reader.join(2)
         self.sock.close()
         self.stderr.close()
         return self.proc.returncode

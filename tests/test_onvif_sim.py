@@ -1,0 +1,866 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Tests of the ONVIF camera simulator itself (tests/sim/onvif_sim.py): the
+protocol it speaks, its authentication rules, every fault's observable effect
+and the control API. The clients here are written with http.client, socket
+and hashlib only, so that the simulator is checked against the specifications
+and not against itself.
+
+Run from anywhere: /usr/bin/python3 tests/test_onvif_sim.py
+"""
+
+import base64
+import hashlib
+import http.client
+import io
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIM = os.path.join(ROOT, "tests", "sim", "onvif_sim.py")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+NS = {
+    "env": "http://www.w3.org/2003/05/soap-envelope",
+    "tds": "http://www.onvif.org/ver10/device/wsdl",
+    "tt": "http://www.onvif.org/ver10/schema",
+    "tse": "http://www.onvif.org/ver10/search/wsdl",
+    "ter": "http://www.onvif.org/ver10/error",
+}
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+PW_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
+             "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
+PW_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
+           "oasis-200401-wss-username-token-profile-1.0#PasswordText")
+B64 = ("http://docs.oasis-open.org/wss/2004/01/"
+       "oasis-200401-wss-soap-message-security-1.0#Base64Binary")
+SOAP_CT = "application/soap+xml; charset=utf-8"
+DEVICE = "/onvif/device_service"
+SEARCH = "/onvif/search_service"
+USER, PASSWORD = "admin", "s3cret-Pa55"
+TIMEOUT = 3.0
+
+# Requests written with other prefixes than the simulator's, to prove that it
+# reads namespaces, not prefixes.
+GSDT = '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>'
+GDI = '<d:GetDeviceInformation xmlns:d="http://www.onvif.org/ver10/device/wsdl"/>'
+GRS = '<GetRecordingSummary xmlns="http://www.onvif.org/ver10/search/wsdl"/>'
+GS = ('<GetServices xmlns="http://www.onvif.org/ver10/device/wsdl">'
+      '<IncludeCapability>true</IncludeCapability></GetServices>')
+
+
+def envelope(op, header=""):
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope">'
+            f'{header}<SOAP-ENV:Body>{op}</SOAP-ENV:Body></SOAP-ENV:Envelope>').encode()
+
+
+def wsse_header(created=None, nonce=None, password=PASSWORD, user=USER, ptype=PW_DIGEST,
+                with_nonce=True, with_created=True):
+    nonce = nonce if nonce is not None else os.urandom(16)
+    created = created or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if ptype == PW_DIGEST:
+        pw = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode())
+                              .digest()).decode()
+    else:
+        pw = password
+    parts = [f"<o:Username>{user}</o:Username>", f'<o:Password Type="{ptype}">{pw}</o:Password>']
+    if with_nonce:
+        parts.append(f'<o:Nonce EncodingType="{B64}">{base64.b64encode(nonce).decode()}</o:Nonce>')
+    if with_created:
+        parts.append(f"<u:Created>{created}</u:Created>")
+    return (f'<SOAP-ENV:Header><o:Security xmlns:o="{WSSE}" xmlns:u="{WSU}" '
+            'SOAP-ENV:mustUnderstand="1"><o:UsernameToken>' + "".join(parts)
+            + "</o:UsernameToken></o:Security></SOAP-ENV:Header>")
+
+
+def utc_text(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def request(cam, method, path, body=b"", headers=None, timeout=TIMEOUT):
+    """(status, headers, body) of one request on a new connection."""
+    conn = http.client.HTTPConnection(cam["address"], cam["port"], timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def soap(cam, op, path=DEVICE, header="", extra=None, timeout=TIMEOUT):
+    headers = {"Content-Type": SOAP_CT}
+    headers.update(extra or {})
+    return request(cam, "POST", path, envelope(op, header), headers, timeout)
+
+
+def parse_ns(body):
+    """(root, {prefix: uri}) of an XML document, to resolve QName values."""
+    nsmap = {}
+    root = None
+    for event, item in ET.iterparse(io.BytesIO(body), events=("start-ns", "start")):
+        if event == "start-ns":
+            nsmap[item[0]] = item[1]
+        elif root is None:
+            root = item
+    return root, nsmap
+
+
+def qname(text, nsmap):
+    prefix, _, local = text.strip().partition(":")
+    return nsmap.get(prefix), local
+
+
+def soap_fault_of(body):
+    """(code, subcode, reason, lang) of a SOAP 1.2 fault, QNames resolved."""
+    root, nsmap = parse_ns(body)
+    fault = root.find("env:Body/env:Fault", NS)
+    code = qname(fault.find("env:Code/env:Value", NS).text, nsmap)
+    sub = fault.find("env:Code/env:Subcode/env:Value", NS)
+    text = fault.find("env:Reason/env:Text", NS)
+    return (code, qname(sub.text, nsmap) if sub is not None else None, text.text,
+            text.get("{http://www.w3.org/XML/1998/namespace}lang"))
+
+
+def digest_challenges(headers):
+    out = {}
+    for value in headers.get_all("WWW-Authenticate") or []:
+        scheme, _, rest = value.partition(" ")
+        if scheme.lower() != "digest":
+            continue
+        params = {k.lower(): a or b for k, a, b in re.findall(r'(\w+)=(?:"([^"]*)"|([^\s,]+))', rest)}
+        out[params.get("algorithm", "MD5").upper()] = params
+    return out
+
+
+def digest_authorization(ch, method, uri, nc=1, password=PASSWORD, user=USER, cnonce="a1b2c3d4"):
+    algorithm = ch.get("algorithm", "MD5")
+    name = "sha256" if algorithm.upper() == "SHA-256" else "md5"
+
+    def h(text):
+        return hashlib.new(name, text.encode()).hexdigest()
+    ncs = f"{nc:08x}"
+    ha1, ha2 = h(f"{user}:{ch['realm']}:{password}"), h(f"{method}:{uri}")
+    response = h(f"{ha1}:{ch['nonce']}:{ncs}:{cnonce}:auth:{ha2}")
+    return (f'Digest username="{user}", realm="{ch["realm"]}", nonce="{ch["nonce"]}", '
+            f'uri="{uri}", algorithm={algorithm}, qop=auth, nc={ncs}, cnonce="{cnonce}", '
+            f'response="{response}", opaque="{ch["opaque"]}"')
+
+
+def challenge(cam, method="POST", path=DEVICE, algorithm="MD5"):
+    """A fresh Digest challenge, the way libcurl gets one (empty probe)."""
+    status, headers, _ = request(cam, method, path, b"", {"Content-Type": SOAP_CT})
+    assert status == 401, status
+    return digest_challenges(headers)[algorithm]
+
+
+def digest_soap(cam, op, path=DEVICE, password=PASSWORD, algorithm="MD5"):
+    ch = challenge(cam, path=path, algorithm=algorithm)
+    return soap(cam, op, path, extra={"Authorization": digest_authorization(
+        ch, "POST", path, password=password)})
+
+
+def digest_get(cam, path, password=PASSWORD):
+    ch = challenge(cam, "GET", path)
+    return request(cam, "GET", path, headers={"Authorization": digest_authorization(
+        ch, "GET", path, password=password)})
+
+
+def text_of(body, path):
+    root, _ = parse_ns(body)
+    el = root.find(path, NS)
+    assert el is not None, (path, body[:300])
+    return el.text
+
+
+def dt_of(body, which):
+    """Seconds since the epoch of a tt:UTCDateTime / tt:LocalDateTime."""
+    root, _ = parse_ns(body)
+    base = root.find(f".//tds:SystemDateAndTime/tt:{which}", NS)
+    get = {name: int(base.find(f".//tt:{name}", NS).text)
+           for name in ("Year", "Month", "Day", "Hour", "Minute", "Second")}
+    import calendar
+    return calendar.timegm((get["Year"], get["Month"], get["Day"], get["Hour"],
+                            get["Minute"], get["Second"]))
+
+
+def xs_time(text):
+    import calendar
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def getinfo_fields(body):
+    text = body.decode()
+    assert "<HTML>" in text, text
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+class Sim:
+    """One simulator process, started by the test and stopped by PID."""
+
+    def __init__(self, tmp, cameras, *extra):
+        self.tmp = tmp
+        self.cameras_path = os.path.join(tmp, "cameras.json")
+        self.ready = os.path.join(tmp, "ready.json")
+        self.log = os.path.join(tmp, "requests.log")
+        with open(self.cameras_path, "w") as f:
+            json.dump(cameras, f)
+        self.stderr = open(os.path.join(tmp, "stderr"), "w+b")
+        self.proc = subprocess.Popen(
+            [PYTHON, SIM, "--cameras", self.cameras_path, "--control", "127.0.0.1:0",
+             "--ready-file", self.ready, "--log", self.log, *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.info = None
+
+    def wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self.ready):
+                with open(self.ready) as f:
+                    self.info = json.load(f)
+                host, _, port = self.info["control"].rpartition(":")
+                self.control = (host, int(port))
+                return self.info
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"simulator not ready; stderr: {self.errors()!r}")
+
+    def errors(self):
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
+
+    def api(self, method, path, body=None):
+        conn = http.client.HTTPConnection(*self.control, timeout=TIMEOUT)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            return resp.status, json.loads(resp.read())
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.stderr.close()
+        return self.proc.returncode
+
+
+def free_port(address):
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+class SimulatorTest(unittest.TestCase):
+    """Shared simulator with five cameras; every test starts from POST /reset."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="onvif-sim-test-")
+        for attempt in range(3):    # another block if a port was taken meanwhile
+            cls.sim = Sim(cls.tmp.name, cls.cameras(), "--idle-timeout", "1.5")
+            try:
+                cls.sim.wait_ready()
+                break
+            except AssertionError:
+                if cls.sim.stop() != 1 or attempt == 2:
+                    raise
+        cls.cam = {c["id"]: c for c in cls.sim.info["cameras"]}
+
+    @staticmethod
+    def cameras():
+        """Five cameras on a random loopback block, one port for all but 05."""
+        base = f"127.{random.randint(100, 250)}.{random.randint(1, 250)}"
+        port = free_port(f"{base}.1")
+        modes = {"01": "any", "02": "any", "03": "digest", "04": "wsse", "05": "any"}
+        cameras = [{"id": cid, "address": f"{base}.{i + 1}", "port": port,
+                    "username": USER, "password": PASSWORD, "auth": mode}
+                   for i, (cid, mode) in enumerate(modes.items())]
+        cameras[4]["port"] = 0          # an ephemeral port, reported back
+        cameras[4]["serial"] = "ABC1234567"
+        return cameras
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.sim.stop()
+        cls.tmp.cleanup()
+        assert rc == 0, f"simulator exit status {rc}"
+
+    def setUp(self):
+        status, _ = self.sim.api("POST", "/reset")
+        self.assertEqual(status, 200)
+
+    def fault(self, cid, name, **params):
+        status, state = self.sim.api("POST", f"/cameras/{cid}", {"fault": name, **params})
+        self.assertEqual(status, 200, state)
+        return state
+
+    def state(self, cid, **changes):
+        if changes:
+            status, state = self.sim.api("POST", f"/cameras/{cid}/state", changes)
+            self.assertEqual(status, 200, state)
+            return state
+        return self.sim.api("GET", f"/cameras/{cid}")[1]
+
+    def camera_offset(self, cam):
+        """The camera clock minus ours, as a client learns it (GetSystemDateAndTime)."""
+        status, _, body = soap(cam, GSDT)
+        self.assertEqual(status, 200)
+        return dt_of(body, "UTCDateTime") - time.time()
+
+    def assertNotAuthorized(self, result):
+        status, headers, body = result
+        self.assertEqual(status, 400, body[:300])
+        self.assertTrue(headers["Content-Type"].startswith("application/soap+xml"))
+        code, sub, _, _ = soap_fault_of(body)
+        self.assertEqual(code, (NS["env"], "Sender"))
+        self.assertEqual(sub, (NS["ter"], "NotAuthorized"))
+        self.assertIsNone(headers.get("WWW-Authenticate"))
+
+
+class ProtocolTest(SimulatorTest):
+
+    def test_get_system_date_and_time_needs_no_auth(self):
+        status, headers, body = soap(self.cam["01"], GSDT)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], SOAP_CT)
+        self.assertEqual(text_of(body, ".//tt:DateTimeType"), "NTP")
+        self.assertEqual(text_of(body, ".//tt:DaylightSavings"), "false")
+        self.assertEqual(text_of(body, ".//tt:TimeZone/tt:TZ"), "JST-9")
+        utc = dt_of(body, "UTCDateTime")
+        self.assertLess(abs(utc - time.time()), 2)
+        self.assertEqual(dt_of(body, "LocalDateTime") - utc, 9 * 3600)
+        self.assertEqual(self.state("01")["auth_challenge"], 0)
+
+    def test_get_services_lists_device_and_search(self):
+        cam = self.cam["05"]
+        self.assertNotEqual(cam["port"], 0)
+        status, _, body = soap(cam, GS)
+        self.assertEqual(status, 200)
+        root, _ = parse_ns(body)
+        xaddrs = {s.find("tds:Namespace", NS).text: s.find("tds:XAddr", NS).text
+                  for s in root.iter(f"{{{NS['tds']}}}Service")}
+        base = f"http://{cam['address']}:{cam['port']}"
+        self.assertEqual(xaddrs, {NS["tds"]: base + DEVICE, NS["tse"]: base + SEARCH})
+        security = root.find(".//tds:Security", NS)
+        self.assertEqual((security.get("HttpDigest"), security.get("UsernameToken")),
+                         ("true", "true"))
+
+    def test_device_information_with_digest_md5(self):
+        status, _, body = digest_soap(self.cam["05"], GDI)
+        self.assertEqual(status, 200, body)
+        root, _ = parse_ns(body)
+        info = root.find(".//tds:GetDeviceInformationResponse", NS)
+        self.assertEqual([local.tag.split("}")[1] for local in info],
+                         ["Manufacturer", "Model", "FirmwareVersion", "SerialNumber",
+                          "HardwareId"])
+        self.assertEqual(info.find("tds:Model", NS).text, "WV-S2536LNUX")
+        self.assertEqual(info.find("tds:Manufacturer", NS).text, "i-PRO")
+        self.assertEqual(info.find("tds:SerialNumber", NS).text, "ABC1234567")
+        state = self.state("05")
+        self.assertEqual((state["auth_ok"], state["last_auth"], state["last_digest_algorithm"]),
+                         (1, "digest", "MD5"))
+
+    def test_challenge_offers_md5_then_sha256(self):
+        status, headers, body = soap(self.cam["01"], GDI)
+        self.assertEqual(status, 401)
+        values = headers.get_all("WWW-Authenticate")
+        self.assertEqual(len(values), 2)
+        self.assertIn("algorithm=MD5", values[0])
+        self.assertIn("algorithm=SHA-256", values[1])
+        ch = digest_challenges(headers)["MD5"]
+        self.assertEqual(ch["qop"], "auth")
+        self.assertTrue(ch["realm"] and ch["nonce"] and ch["opaque"])
+        self.assertIn(b"401 Unauthorized", body)
+        self.assertEqual(self.state("01")["auth_challenge"], 1)
+        status, _, _ = digest_soap(self.cam["01"], GDI, algorithm="SHA-256")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.state("01")["last_digest_algorithm"], "SHA-256")
+
+    def test_digest_wrong_password_is_401(self):
+        status, headers, _ = digest_soap(self.cam["01"], GDI, password="wrong")
+        self.assertEqual(status, 401)
+        self.assertIn("MD5", digest_challenges(headers))
+        state = self.state("01")
+        self.assertEqual((state["auth_ok"], state["auth_fail"]), (0, 1))
+        self.assertIn("wrong response", state["last_auth_error"])
+
+    def test_digest_nonce_reuse_needs_increasing_nc(self):
+        cam = self.cam["01"]
+        ch = challenge(cam)
+
+        def send(nc):
+            return soap(cam, GDI, extra={"Authorization": digest_authorization(
+                ch, "POST", DEVICE, nc=nc)})[0]
+        self.assertEqual(send(1), 200)
+        self.assertEqual(send(2), 200)
+        self.assertEqual(send(2), 401)      # replayed nc
+        self.assertEqual(send(1), 401)
+        self.assertEqual(send(3), 200)
+        self.assertEqual(self.state("01")["last_auth_error"], "digest: replayed nc")
+
+    def test_digest_unknown_nonce_is_stale(self):
+        cam = self.cam["01"]
+        ch = dict(challenge(cam), nonce="00112233445566778899aabbccddeeff")
+        status, headers, _ = soap(cam, GDI, extra={
+            "Authorization": digest_authorization(ch, "POST", DEVICE)})
+        self.assertEqual(status, 401)
+        self.assertEqual(digest_challenges(headers)["MD5"].get("stale"), "true")
+        # A nonce of another camera is unknown here too.
+        other = challenge(self.cam["02"])
+        other["opaque"] = ch["opaque"]
+        status, headers, _ = soap(cam, GDI, extra={
+            "Authorization": digest_authorization(other, "POST", DEVICE)})
+        self.assertEqual((status, digest_challenges(headers)["MD5"].get("stale")), (401, "true"))
+
+    def test_digest_uri_must_match(self):
+        cam = self.cam["01"]
+        ch = challenge(cam)
+        status, _, _ = soap(cam, GDI, extra={
+            "Authorization": digest_authorization(ch, "POST", SEARCH)})
+        self.assertEqual(status, 401)
+        self.assertIn("uri", self.state("01")["last_auth_error"])
+
+    def test_empty_probe_like_libcurl(self):
+        cam = self.cam["01"]
+        ch = challenge(cam)                 # 401 for the Content-Length: 0 probe
+        status, _, _ = request(cam, "POST", DEVICE, b"", {
+            "Content-Type": SOAP_CT,
+            "Authorization": digest_authorization(ch, "POST", DEVICE)})
+        self.assertEqual(status, 400)       # authenticated, but no SOAP message
+        self.assertEqual(self.state("01")["requests"], {})
+
+    def test_recording_summary(self):
+        status, _, body = digest_soap(self.cam["01"], GRS, path=SEARCH)
+        self.assertEqual(status, 200, body)
+        until = text_of(body, ".//tse:Summary/tt:DataUntil")
+        self.assertRegex(until, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertLess(abs(xs_time(until) - time.time()), 3)
+        self.assertLess(xs_time(text_of(body, ".//tse:Summary/tt:DataFrom")), xs_time(until))
+        self.assertEqual(text_of(body, ".//tse:Summary/tt:NumberRecordings"), "1")
+
+    def test_recording_summary_needs_auth_and_the_search_endpoint(self):
+        self.assertEqual(soap(self.cam["01"], GRS, path=SEARCH)[0], 401)
+        status, _, body = soap(self.cam["01"], GRS, path=DEVICE)
+        self.assertEqual(status, 500)
+        code, sub, _, _ = soap_fault_of(body)
+        self.assertEqual((code, sub), ((NS["env"], "Receiver"), (NS["ter"], "ActionNotSupported")))
+
+    def test_getinfo_cgi(self):
+        cam = self.cam["01"]
+        status, headers, body = request(cam, "GET", "/cgi-bin/getinfo?FILE=1")
+        self.assertEqual(status, 401)
+        self.assertIn(b"401 Unauthorized", body)
+        status, headers, body = digest_get(cam, "/cgi-bin/getinfo?FILE=1")
+        self.assertEqual(status, 200)
+        self.assertTrue(body.startswith(b"\n<HTML>\n") and body.endswith(b"</HTML>\n"))
+        fields = getinfo_fields(body)
+        self.assertEqual((fields["SERIAL"], fields["NAME"], fields["PRODUCT_NAME"]),
+                         ("SIM0000001", "WV-S2536LNUX", "WV-S2536LNUX"))
+        self.assertEqual((fields["SDrec"], fields["VERSION"]), ("on", "2.30"))
+        self.assertRegex(fields["MAC"], r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
+        self.assertIn("SDrec2", fields)
+        # a GET names its operation, so each 401 round counts too
+        self.assertEqual(self.state("01")["requests"], {"getinfo": 3})
+
+    def test_unknown_operation(self):
+        status, _, body = soap(self.cam["01"], '<GetFrobnicator xmlns="urn:example"/>')
+        self.assertEqual(status, 500)
+        code, sub, reason, lang = soap_fault_of(body)
+        self.assertEqual((code, sub), ((NS["env"], "Receiver"), (NS["ter"], "ActionNotSupported")))
+        self.assertEqual(lang, "en")
+
+    def test_wrong_method_content_type_and_path(self):
+        cam = self.cam["01"]
+        status, headers, _ = request(cam, "GET", DEVICE)
+        self.assertEqual((status, headers["Allow"]), (405, "POST"))
+        status, _, _ = request(cam, "POST", DEVICE, envelope(GSDT), {"Content-Type": "text/xml"})
+        self.assertEqual(status, 415)
+        status, _, _ = request(cam, "POST", DEVICE, envelope(GSDT), {
+            "Content-Type": 'application/soap+xml; charset=utf-8; '
+                            'action="http://www.onvif.org/ver10/device/wsdl/GetSystemDateAndTime"'})
+        self.assertEqual(status, 200)
+        self.assertEqual(request(cam, "GET", "/index.html")[0], 404)
+
+    def test_malformed_and_non_soap12_requests(self):
+        cam = self.cam["01"]
+        status, _, body = request(cam, "POST", DEVICE, b"<s:Envelope><oops", {"Content-Type": SOAP_CT})
+        self.assertEqual(status, 400)
+        code, sub, _, _ = soap_fault_of(body)
+        self.assertEqual((code, sub), ((NS["env"], "Sender"), (NS["ter"], "WellFormed")))
+        soap11 = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+                  b'<s:Body>' + GSDT.encode() + b'</s:Body></s:Envelope>')
+        status, _, body = request(cam, "POST", DEVICE, soap11, {"Content-Type": SOAP_CT})
+        self.assertEqual(status, 500)
+        self.assertEqual(soap_fault_of(body)[0], (NS["env"], "VersionMismatch"))
+
+    def test_http_limits(self):
+        cam = self.cam["01"]
+        status, _, _ = request(cam, "POST", DEVICE, b"x" * (64 * 1024 + 1), {"Content-Type": SOAP_CT})
+        self.assertEqual(status, 413)
+        status, _, _ = request(cam, "GET", DEVICE, headers={"X-Big": "y" * 20000})
+        self.assertEqual(status, 431)
+
+    def test_keep_alive_and_expect_continue(self):
+        cam = self.cam["01"]
+        body = envelope(GSDT)
+        with socket.create_connection((cam["address"], cam["port"]), timeout=TIMEOUT) as s:
+            head = (f"POST {DEVICE} HTTP/1.1\r\nHost: x\r\nContent-Type: {SOAP_CT}\r\n"
+                    f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n").encode()
+            s.sendall(head)
+            self.assertEqual(s.recv(100), b"HTTP/1.1 100 Continue\r\n\r\n")
+            s.sendall(body)
+            first = read_response(s)
+            s.sendall(head.replace(b"Expect: 100-continue\r\n", b"") + body)
+            second = read_response(s)
+        self.assertTrue(first.startswith(b"HTTP/1.1 200 "), first[:80])
+        self.assertTrue(second.startswith(b"HTTP/1.1 200 "), second[:80])
+        state = self.state("01")
+        self.assertEqual((state["connections"], state["requests"]),
+                         (1, {"GetSystemDateAndTime": 2}))
+
+    def test_idle_connection_is_closed(self):
+        cam = self.cam["02"]
+        with socket.create_connection((cam["address"], cam["port"]), timeout=TIMEOUT) as s:
+            started = time.monotonic()
+            self.assertEqual(s.recv(10), b"")     # the simulator closed it
+            self.assertLess(time.monotonic() - started, 2.9)
+
+
+def read_response(sock):
+    """One HTTP response with a Content-Length, read from a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head + b"\r\n\r\n" + rest
+
+
+class WsseTest(SimulatorTest):
+
+    def test_correct_token_accepted(self):
+        status, _, body = soap(self.cam["01"], GDI, header=wsse_header())
+        self.assertEqual(status, 200, body)
+        self.assertEqual(text_of(body, ".//tds:Model"), "WV-S2536LNUX")
+        state = self.state("01")
+        self.assertEqual((state["auth_ok"], state["last_auth"], state["both_auth"]),
+                         (1, "wsse", 0))
+
+    def test_wrong_password(self):
+        self.assertNotAuthorized(soap(self.cam["01"], GDI, header=wsse_header(password="nope")))
+        self.assertIn("wrong digest", self.state("01")["last_auth_error"])
+
+    def test_replayed_nonce(self):
+        header = wsse_header()
+        self.assertEqual(soap(self.cam["01"], GDI, header=header)[0], 200)
+        self.assertNotAuthorized(soap(self.cam["01"], GDI, header=header))
+        self.assertEqual(self.state("01")["last_auth_error"], "wsse: Nonce replayed")
+
+    def test_stale_or_future_created(self):
+        for offset in (-30, 30):
+            with self.subTest(offset=offset):
+                header = wsse_header(created=utc_text(time.time() + offset))
+                self.assertNotAuthorized(soap(self.cam["01"], GDI, header=header))
+                self.assertIn("off the camera clock", self.state("01")["last_auth_error"])
+
+    def test_token_defects(self):
+        cases = {
+            "PasswordText": wsse_header(ptype=PW_TEXT),
+            "no Nonce": wsse_header(with_nonce=False),
+            "no Created": wsse_header(with_created=False),
+            "unknown user": wsse_header(user="operator"),
+        }
+        for name, header in cases.items():
+            with self.subTest(name):
+                self.assertNotAuthorized(soap(self.cam["01"], GDI, header=header))
+        self.assertEqual(self.state("01")["auth_fail"], len(cases))
+
+    def test_skewed_camera_needs_camera_time(self):
+        cam = self.cam["01"]
+        self.state("01", clock_skew=3600)
+        self.assertNotAuthorized(soap(cam, GDI, header=wsse_header()))
+        offset = self.camera_offset(cam)
+        self.assertAlmostEqual(offset, 3600, delta=2)
+        header = wsse_header(created=utc_text(time.time() + offset))
+        self.assertEqual(soap(cam, GDI, header=header)[0], 200)
+
+    def test_auth_modes(self):
+        # digest-only camera: a UsernameToken alone is refused.
+        self.assertNotAuthorized(soap(self.cam["03"], GDI, header=wsse_header()))
+        self.assertEqual(digest_soap(self.cam["03"], GDI)[0], 200)
+        # wsse-only camera: no credentials -> 400 NotAuthorized, never a challenge.
+        self.assertNotAuthorized(soap(self.cam["04"], GDI))
+        self.assertEqual(soap(self.cam["04"], GDI, header=wsse_header())[0], 200)
+        status, _, body = soap(self.cam["04"], GS)
+        security = parse_ns(body)[0].find(".//tds:Security", NS)
+        self.assertEqual((security.get("HttpDigest"), security.get("UsernameToken")),
+                         ("false", "true"))
+
+    def test_both_credentials_are_counted(self):
+        cam = self.cam["01"]
+        ch = challenge(cam)
+        status, _, _ = soap(cam, GDI, header=wsse_header(), extra={
+            "Authorization": digest_authorization(ch, "POST", DEVICE)})
+        self.assertEqual(status, 200)
+        state = self.state("01")
+        self.assertEqual((state["both_auth"], state["last_auth"]), (1, "both"))
+
+
+class FaultTest(SimulatorTest):
+
+    def test_down_refuses_connections_and_clearing_rebinds(self):
+        cam = self.cam["01"]
+        self.fault("01", "down")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection((cam["address"], cam["port"]), timeout=TIMEOUT).close()
+        self.assertEqual(soap(self.cam["02"], GSDT)[0], 200)
+        state = self.fault("01", None)
+        self.assertTrue(state["listening"])
+        self.assertEqual(soap(cam, GSDT)[0], 200)
+
+    def test_silent_holds_while_others_answer(self):
+        self.fault("01", "silent")
+        outcome = {}
+
+        def client():
+            started = time.monotonic()
+            try:
+                soap(self.cam["01"], GSDT, timeout=1.0)
+                outcome["result"] = "answered"
+            except (TimeoutError, socket.timeout):
+                outcome["result"] = "timeout"
+            outcome["elapsed"] = time.monotonic() - started
+        thread = threading.Thread(target=client)
+        thread.start()
+        time.sleep(0.2)                      # the silent request is in flight
+        started = time.monotonic()
+        status, _, _ = soap(self.cam["02"], GSDT)
+        self.assertEqual(status, 200)
+        self.assertLess(time.monotonic() - started, 0.5)
+        thread.join(5)
+        self.assertEqual(outcome["result"], "timeout")
+        self.assertGreaterEqual(outcome["elapsed"], 0.95)
+        self.assertEqual(self.state("01")["requests"], {"GetSystemDateAndTime": 1})
+
+    def test_slow(self):
+        self.fault("01", "slow", delay=0.6)
+        started = time.monotonic()
+        status, _, _ = soap(self.cam["01"], GSDT)
+        self.assertEqual(status, 200)
+        self.assertGreaterEqual(time.monotonic() - started, 0.6)
+
+    def test_http500(self):
+        self.fault("01", "http500")
+        status, headers, body = soap(self.cam["01"], GSDT)
+        self.assertEqual(status, 500)
+        self.assertFalse(headers["Content-Type"].startswith("application/soap+xml"))
+
+    def test_soap_fault(self):
+        self.fault("01", "soap_fault")
+        self.assertEqual(soap(self.cam["01"], GDI)[0], 401)      # after authentication
+        status, headers, body = digest_soap(self.cam["01"], GDI)
+        self.assertEqual(status, 500)
+        self.assertTrue(headers["Content-Type"].startswith("application/soap+xml"))
+        code, sub, reason, lang = soap_fault_of(body)
+        self.assertEqual(code, (NS["env"], "Receiver"))
+        self.assertEqual(sub, (NS["ter"], "Action"))
+        self.assertEqual((reason, lang), ("Action Failed", "en"))
+
+    def test_garbage_xml(self):
+        self.fault("01", "garbage_xml")
+        status, headers, body = soap(self.cam["01"], GSDT)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], SOAP_CT)
+        with self.assertRaises(ET.ParseError):
+            ET.fromstring(body)
+
+    def test_huge_body(self):
+        self.fault("01", "huge_body")
+        status, headers, body = soap(self.cam["01"], GSDT, timeout=10)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body), 8 * 1024 * 1024)
+        self.assertEqual(int(headers["Content-Length"]), len(body))
+        ET.fromstring(body)                 # padded inside a comment: still XML
+        self.fault("01", "huge_body", size=100000)
+        self.assertEqual(len(soap(self.cam["01"], GSDT)[2]), 100000)
+
+    def test_huge_body_endless(self):
+        self.fault("01", "huge_body", endless=True)
+        conn = http.client.HTTPConnection(self.cam["01"]["address"], self.cam["01"]["port"],
+                                          timeout=TIMEOUT)
+        try:
+            conn.request("POST", DEVICE, body=envelope(GSDT), headers={"Content-Type": SOAP_CT})
+            resp = conn.getresponse()
+            self.assertIsNone(resp.getheader("Content-Length"))
+            got = 0
+            while got < 16 * 1024 * 1024:
+                got += len(resp.read(1 << 20))
+        finally:
+            conn.close()
+        self.assertEqual(soap(self.cam["02"], GSDT)[0], 200)
+
+    def test_auth_reject(self):
+        self.fault("01", "auth_reject")
+        self.assertEqual(soap(self.cam["01"], GSDT)[0], 200)      # PRE_AUTH still works
+        self.assertEqual(digest_soap(self.cam["01"], GDI)[0], 401)
+        self.assertNotAuthorized(soap(self.cam["01"], GDI, header=wsse_header()))
+        self.assertEqual(digest_get(self.cam["01"], "/cgi-bin/getinfo?FILE=1")[0], 401)
+        self.assertEqual(self.state("01")["auth_fail"], 3)
+
+    def test_wrong_model(self):
+        self.fault("01", "wrong_model")
+        self.assertEqual(text_of(digest_soap(self.cam["01"], GDI)[2], ".//tds:Model"), "WV-S1111")
+        fields = getinfo_fields(digest_get(self.cam["01"], "/cgi-bin/getinfo?FILE=1")[2])
+        self.assertEqual(fields["PRODUCT_NAME"], "WV-S1111")
+
+    def test_swapped_serial(self):
+        self.fault("01", "swapped_serial", serial="XYZ9876543")
+        self.assertEqual(text_of(digest_soap(self.cam["01"], GDI)[2], ".//tds:SerialNumber"),
+                         "XYZ9876543")
+        fields = getinfo_fields(digest_get(self.cam["01"], "/cgi-bin/getinfo?FILE=1")[2])
+        self.assertEqual(fields["SERIAL"], "XYZ9876543")
+        self.fault("01", "swapped_serial")
+        serial = text_of(digest_soap(self.cam["01"], GDI)[2], ".//tds:SerialNumber")
+        self.assertNotEqual(serial, "SIM0000001")
+
+    def test_clock_skew(self):
+        self.fault("01", "clock_skew", seconds=-600)
+        self.assertAlmostEqual(self.camera_offset(self.cam["01"]), -600, delta=2)
+        self.assertAlmostEqual(self.camera_offset(self.cam["02"]), 0, delta=2)
+
+    def test_recording_stopped(self):
+        self.fault("01", "recording_stopped")
+        first = text_of(digest_soap(self.cam["01"], GRS, path=SEARCH)[2], ".//tt:DataUntil")
+        self.assertAlmostEqual(xs_time(first), time.time() - 3600, delta=3)
+        time.sleep(1.05)
+        body = digest_soap(self.cam["01"], GRS, path=SEARCH)[2]
+        self.assertEqual(text_of(body, ".//tt:DataUntil"), first)        # frozen
+        self.assertEqual(text_of(body, ".//tt:NumberRecordings"), "1")
+        self.state("02", recording_lag=900)
+        until = text_of(digest_soap(self.cam["02"], GRS, path=SEARCH)[2], ".//tt:DataUntil")
+        self.assertAlmostEqual(xs_time(until), time.time() - 900, delta=3)
+
+    def test_sd_error(self):
+        self.fault("01", "sd_error")
+        fields = getinfo_fields(digest_get(self.cam["01"], "/cgi-bin/getinfo?FILE=1")[2])
+        self.assertEqual(fields["SDrec"], "error")
+        body = digest_soap(self.cam["01"], GRS, path=SEARCH)[2]
+        self.assertEqual(text_of(body, ".//tt:NumberRecordings"), "0")
+        self.state("02", sd="stopped")
+        fields = getinfo_fields(digest_get(self.cam["02"], "/cgi-bin/getinfo?FILE=1")[2])
+        self.assertEqual(fields["SDrec"], "off")
+
+    def test_ops_limits_a_fault(self):
+        self.fault("01", "http500", ops=["GetDeviceInformation"])
+        self.assertEqual(soap(self.cam["01"], GSDT)[0], 200)
+        self.assertEqual(soap(self.cam["01"], GDI)[0], 500)
+
+
+class ControlApiTest(SimulatorTest):
+
+    def test_counters_and_reset(self):
+        soap(self.cam["02"], GSDT)
+        soap(self.cam["02"], GSDT)
+        digest_soap(self.cam["02"], GDI)
+        digest_soap(self.cam["02"], GDI, password="bad")
+        state = self.state("02")
+        self.assertEqual(state["requests"], {"GetSystemDateAndTime": 2, "GetDeviceInformation": 2})
+        self.assertEqual((state["auth_ok"], state["auth_fail"], state["auth_challenge"]), (1, 1, 2))
+        self.assertEqual(state["last_auth"], "digest")
+        self.assertEqual(state["responses"]["200"], 3)
+        self.assertEqual(self.state("01")["requests"], {})      # other cameras untouched
+        self.assertEqual(self.sim.api("POST", "/reset")[0], 200)
+        state = self.state("02")
+        self.assertEqual((state["requests"], state["auth_ok"], state["last_auth"]), ({}, 0, None))
+
+    def test_state_changes_and_listing(self):
+        state = self.state("01", serial="NEW0000001", model="WV-S2136", clock_skew=30, sd="error")
+        self.assertEqual(state["identity"]["serial"], "NEW0000001")
+        self.assertEqual(state["state"]["sd"], "error")
+        self.assertAlmostEqual(state["clock_offset"], 30, delta=1)
+        self.assertEqual(text_of(digest_soap(self.cam["01"], GDI)[2], ".//tds:Model"), "WV-S2136")
+        status, listing = self.sim.api("GET", "/cameras")
+        self.assertEqual((status, [c["id"] for c in listing]), (200, ["01", "02", "03", "04", "05"]))
+
+    def test_bad_requests(self):
+        self.assertEqual(self.sim.api("GET", "/cameras/99")[0], 404)
+        self.assertEqual(self.sim.api("POST", "/cameras/01", {"fault": "meteor"})[0], 400)
+        self.assertEqual(self.sim.api("POST", "/cameras/01", {"fault": "slow", "delay": "x"})[0], 400)
+        self.assertEqual(self.sim.api("POST", "/cameras/01", {"fault": "slow", "dealy": 1})[0], 400)
+        self.assertEqual(self.sim.api("POST", "/cameras/01", {"fault": "clock_skew",
+                                                              "ops": ["getinfo"]})[0], 400)
+        self.assertEqual(self.sim.api("POST", "/cameras/01/state", {"sd": "melted"})[0], 400)
+        self.assertEqual(self.sim.api("DELETE", "/reset")[0], 405)
+
+    def test_no_secret_in_api_or_log(self):
+        digest_soap(self.cam["01"], GDI)
+        soap(self.cam["01"], GDI, header=wsse_header())
+        _, listing = self.sim.api("GET", "/cameras")
+        self.assertNotIn(PASSWORD, json.dumps(listing))
+        with open(self.sim.log) as f:
+            log = f.read()
+        self.assertIn("op=GetDeviceInformation status=200 auth=digest", log)
+        self.assertNotIn(PASSWORD, log)
+        self.assertNotIn("response=", log)
+
+
+class LifecycleTest(unittest.TestCase):
+
+    def test_sigterm_exits_zero_promptly(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            sim = Sim(tmp, [{"id": "x", "address": "127.0.0.1", "port": 0,
+                             "username": USER, "password": PASSWORD}])
+            try:
+                info = sim.wait_ready()
+                self.assertEqual(info["pid"], sim.proc.pid)
+                cam = info["cameras"][0]
+                # a held connection must not delay the exit
+                sim.api("POST", "/cameras/x", {"fault": "silent"})
+                held = socket.create_connection((cam["address"], cam["port"]), timeout=TIMEOUT)
+                held.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                time.sleep(0.1)
+                started = time.monotonic()
+                sim.proc.send_signal(signal.SIGTERM)
+                self.assertEqual(sim.proc.wait(timeout=3), 0)
+                self.assertLess(time.monotonic() - started, 2)
+                held.close()
+            finally:
+                sim.stop()
+
+    def test_refuses_non_loopback_addresses(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            sim = Sim(tmp, [{"id": "x", "address": "192.0.2.1", "port": 18080,
+                             "username": USER, "password": PASSWORD}])
+            try:
+                self.assertEqual(sim.proc.wait(timeout=5), 2)
+                self.assertIn("127.0.0.0/8", sim.errors())
+                self.assertFalse(os.path.exists(sim.ready))
+            finally:
+                sim.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
