@@ -27,6 +27,63 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "  reason TEXT NOT NULL DEFAULT '',"
         "  values_json TEXT NOT NULL DEFAULT '{}'"
         ");",
+        /* 2: faults, the event history, the mail outbox. */
+        "CREATE TABLE faults ("
+        "  id INTEGER PRIMARY KEY,"
+        "  site TEXT NOT NULL,"
+        "  device TEXT NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  severity TEXT NOT NULL,"
+        "  state TEXT NOT NULL,"
+        "  detected_at INTEGER NOT NULL,"
+        "  received_at INTEGER NOT NULL,"
+        "  onsite_due INTEGER NOT NULL,"
+        "  deferral_eligible INTEGER NOT NULL,"
+        "  deferred_onsite_due INTEGER,"
+        "  onsite_started_at INTEGER,"
+        "  acknowledged_at INTEGER,"
+        "  deferral_approved_at INTEGER,"
+        "  cleared_at INTEGER,"
+        "  transient INTEGER NOT NULL DEFAULT 0,"
+        "  reason TEXT NOT NULL DEFAULT '',"
+        "  hint TEXT NOT NULL DEFAULT '',"
+        "  hidden TEXT NOT NULL DEFAULT '[]',"
+        "  warned INTEGER NOT NULL DEFAULT 0,"
+        "  breached INTEGER NOT NULL DEFAULT 0,"
+        "  deferral_prompted INTEGER NOT NULL DEFAULT 0,"
+        "  last_notified_at INTEGER,"
+        "  thread_id TEXT NOT NULL DEFAULT ''"
+        ");"
+        "CREATE INDEX faults_open ON faults (state, device);"
+        "CREATE TABLE events ("
+        "  id INTEGER PRIMARY KEY,"
+        "  type TEXT NOT NULL,"
+        "  at INTEGER NOT NULL,"
+        "  fault_id INTEGER,"
+        "  site TEXT NOT NULL DEFAULT '',"
+        "  device TEXT NOT NULL DEFAULT '',"
+        "  kind TEXT NOT NULL DEFAULT '',"
+        "  received_at INTEGER,"
+        "  onsite_due INTEGER,"
+        "  text TEXT NOT NULL DEFAULT ''"
+        ");"
+        "CREATE INDEX events_device ON events (device, type, at);"
+        "CREATE TABLE outbox ("
+        "  id INTEGER PRIMARY KEY,"
+        "  event_id INTEGER,"
+        "  fault_id INTEGER,"
+        "  created_at INTEGER NOT NULL,"
+        "  recipients TEXT NOT NULL,"
+        "  message_id TEXT NOT NULL,"
+        "  thread_id TEXT,"
+        "  subject TEXT NOT NULL,"
+        "  body TEXT NOT NULL,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  next_attempt_at INTEGER NOT NULL,"
+        "  sent_at INTEGER,"
+        "  last_error TEXT"
+        ");"
+        "CREATE INDEX outbox_pending ON outbox (sent_at, next_attempt_at);",
 };
 
 static int sqlite_to_errno(int rc) {
@@ -286,4 +343,222 @@ int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
                 r = sqlite_to_errno(rc);
         sqlite3_finalize(st);
         return r;
+}
+
+/* ======================================================================== */
+
+#define FAULT_COLUMNS                                                                       \
+        "site, device, kind, severity, state, detected_at, received_at, onsite_due,"       \
+        " deferral_eligible, deferred_onsite_due, onsite_started_at, acknowledged_at,"      \
+        " deferral_approved_at, cleared_at, transient, reason, hint, hidden, warned,"       \
+        " breached, deferral_prompted, last_notified_at, thread_id"
+
+static void bind_time(sqlite3_stmt *st, int i, time_t t) {
+        if (t > 0)
+                (void) sqlite3_bind_int64(st, i, (sqlite3_int64) t);
+        else
+                (void) sqlite3_bind_null(st, i);
+}
+
+/* Binds the fault's columns, in FAULT_COLUMNS order, from parameter 1. */
+static void bind_fault(sqlite3_stmt *st, const Fault *f) {
+        (void) sqlite3_bind_text(st, 1, f->site, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 2, f->device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 3, f->kind, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 4, fault_severity_to_string(f->severity), -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 5, fault_state_to_string(f->state), -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(st, 6, (sqlite3_int64) f->detected_at);
+        (void) sqlite3_bind_int64(st, 7, (sqlite3_int64) f->received_at);
+        (void) sqlite3_bind_int64(st, 8, (sqlite3_int64) f->onsite_due);
+        (void) sqlite3_bind_int(st, 9, f->deferral_eligible);
+        bind_time(st, 10, f->deferred_onsite_due);
+        bind_time(st, 11, f->onsite_started_at);
+        bind_time(st, 12, f->acknowledged_at);
+        bind_time(st, 13, f->deferral_approved_at);
+        bind_time(st, 14, f->cleared_at);
+        (void) sqlite3_bind_int(st, 15, f->transient);
+        (void) sqlite3_bind_text(st, 16, f->reason, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 17, f->hint, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 18, f->hidden ?: "[]", -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int(st, 19, f->warned);
+        (void) sqlite3_bind_int(st, 20, f->breached);
+        (void) sqlite3_bind_int(st, 21, f->deferral_prompted);
+        bind_time(st, 22, f->last_notified_at);
+        (void) sqlite3_bind_text(st, 23, f->thread_id, -1, SQLITE_STATIC);
+}
+
+static time_t column_time(sqlite3_stmt *st, int i) {
+        return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : (time_t) sqlite3_column_int64(st, i);
+}
+
+static void copy_column(sqlite3_stmt *st, int i, char *buf, size_t size) {
+        const char *t = column_text(st, i);
+
+        (void) snprintf(buf, size, "%s", t ?: "");
+}
+
+/* Reads a row of "id, " FAULT_COLUMNS into f (hidden is allocated). */
+static int read_fault(sqlite3_stmt *st, Fault *f) {
+        const char *severity = column_text(st, 4), *state = column_text(st, 5);
+
+        *f = (Fault) { .id = sqlite3_column_int64(st, 0) };
+        copy_column(st, 1, f->site, sizeof(f->site));
+        copy_column(st, 2, f->device, sizeof(f->device));
+        copy_column(st, 3, f->kind, sizeof(f->kind));
+        f->severity = streq_ptr(severity, "down") ? FAULT_DOWN : FAULT_DEGRADED;
+        f->state = streq_ptr(state, "open")      ? FAULT_OPEN
+                   : streq_ptr(state, "cleared") ? FAULT_CLEARED
+                                                 : FAULT_CLOSED;
+        f->detected_at = column_time(st, 6);
+        f->received_at = column_time(st, 7);
+        f->onsite_due = column_time(st, 8);
+        f->deferral_eligible = sqlite3_column_int(st, 9);
+        f->deferred_onsite_due = column_time(st, 10);
+        f->onsite_started_at = column_time(st, 11);
+        f->acknowledged_at = column_time(st, 12);
+        f->deferral_approved_at = column_time(st, 13);
+        f->cleared_at = column_time(st, 14);
+        f->transient = sqlite3_column_int(st, 15);
+        copy_column(st, 16, f->reason, sizeof(f->reason));
+        copy_column(st, 17, f->hint, sizeof(f->hint));
+        f->hidden = strdup(column_text(st, 18) ?: "[]");
+        f->warned = sqlite3_column_int(st, 19);
+        f->breached = sqlite3_column_int(st, 20);
+        f->deferral_prompted = sqlite3_column_int(st, 21);
+        f->last_notified_at = column_time(st, 22);
+        copy_column(st, 23, f->thread_id, sizeof(f->thread_id));
+        return f->hidden ? 0 : -ENOMEM;
+}
+
+static int step_done(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+}
+
+int store_fault_insert(Store *s, Fault *f) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO faults (" FAULT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?,"
+                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        bind_fault(st, f);
+        r = step_done(st);
+        if (r >= 0)
+                f->id = sqlite3_last_insert_rowid(s->db);
+        return r;
+}
+
+int store_fault_update(Store *s, const Fault *f) {
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "UPDATE faults SET (" FAULT_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?,"
+                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        bind_fault(st, f);
+        (void) sqlite3_bind_int64(st, 24, f->id);
+        return step_done(st);
+}
+
+int store_fault_get(Store *s, int64_t id, Fault *ret) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT id, " FAULT_COLUMNS " FROM faults WHERE id = ?", -1,
+                                &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        r = rc == SQLITE_ROW ? read_fault(st, ret) : rc == SQLITE_DONE ? -ENOENT : sqlite_to_errno(rc);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_foreach_fault(Store *s, bool open_only, StoreFaultFn fn, void *userdata) {
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                open_only ? "SELECT id, " FAULT_COLUMNS
+                                            " FROM faults WHERE state = 'open' ORDER BY id"
+                                          : "SELECT id, " FAULT_COLUMNS " FROM faults ORDER BY id",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                Fault f;
+
+                r = read_fault(st, &f);
+                if (r >= 0)
+                        r = fn(&f, userdata);
+                fault_done(&f);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = sqlite_to_errno(rc);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_event_insert(Store *s, Event *e) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO events (type, at, fault_id, site, device, kind,"
+                                " received_at, onsite_due, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_text(st, 1, event_type_to_string(e->type), -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(st, 2, (sqlite3_int64) e->at);
+        if (e->fault_id > 0)
+                (void) sqlite3_bind_int64(st, 3, e->fault_id);
+        (void) sqlite3_bind_text(st, 4, e->site, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 5, e->device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 6, e->kind, -1, SQLITE_STATIC);
+        bind_time(st, 7, e->received_at);
+        bind_time(st, 8, e->onsite_due);
+        (void) sqlite3_bind_text(st, 9, e->text, -1, SQLITE_STATIC);
+        r = step_done(st);
+        if (r >= 0)
+                e->id = sqlite3_last_insert_rowid(s->db);
+        return r;
+}
+
+int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret) {
+        sqlite3_stmt *st;
+        int rc, n = 0, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT type, COUNT(*) FROM events WHERE device = ? AND at >= ?"
+                                " GROUP BY type",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(st, 2, (sqlite3_int64) since);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                for (int t = 0; t < _EVENT_TYPE_MAX; t++)
+                        if ((mask & (1u << t)) &&
+                            streq_ptr(column_text(st, 0), event_type_to_string(t)))
+                                n += sqlite3_column_int(st, 1);
+        if (rc != SQLITE_DONE)
+                r = sqlite_to_errno(rc);
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        *ret = n;
+        return 0;
 }

@@ -9,8 +9,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "event.h"
+#include "fault.h"
+
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct Store Store;
 
@@ -50,6 +53,64 @@ int store_prune_devices(Store *s, const char *const *keep, size_t n);
 /* Calls fn for every device row in id order; stops when fn returns < 0. */
 typedef int (*StoreDeviceFn)(const DeviceRow *d, void *userdata);
 int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata);
+
+/* Inserts a fault and sets f->id. */
+int store_fault_insert(Store *s, Fault *f);
+
+/* Writes every field of an existing fault. */
+int store_fault_update(Store *s, const Fault *f);
+
+/* Reads one fault; -ENOENT when there is none with that id. Free with fault_done(). */
+int store_fault_get(Store *s, int64_t id, Fault *ret);
+
+/* Calls fn for every fault (only the open ones with open_only), by id;
+ * stops when fn returns < 0. The Fault is valid during the call. */
+typedef int (*StoreFaultFn)(const Fault *f, void *userdata);
+int store_foreach_fault(Store *s, bool open_only, StoreFaultFn fn, void *userdata);
+
+/* Appends an event to the history and sets e->id. */
+int store_event_insert(Store *s, Event *e);
+
+/* Counts the events of a device of the types in mask (1 << EventType) at
+ * or after since. */
+int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret);
+
+/* A mail in the outbox: written with its event, sent later, retried with
+ * backoff until delivered (store-outbox.c). Strings are owned. */
+typedef struct OutboxMail {
+        int64_t id;
+        int64_t event_id, fault_id;
+        time_t created_at;
+        char *recipients;            /* comma-separated addresses */
+        char *message_id;            /* "<...@...>" of this mail */
+        char *thread_id;             /* the first mail of the fault's thread; NULL if this is it */
+        char *subject, *body;        /* UTF-8, not yet encoded */
+        int attempts;
+        time_t next_attempt_at, sent_at;
+        char *last_error;
+} OutboxMail;
+
+/* Adds a mail (in the caller's transaction) and sets m->id. */
+int store_outbox_add(Store *s, OutboxMail *m);
+
+/* The oldest unsent mail due at now: 0 and *ret, or -ENOENT. Free with
+ * outbox_mail_done(). */
+int store_outbox_next(Store *s, time_t now, OutboxMail *ret);
+
+/* The earliest next_attempt_at of unsent mail: 0 and *ret, or -ENOENT. */
+int store_outbox_next_attempt(Store *s, time_t *ret);
+
+/* Marks a mail sent. */
+int store_outbox_sent(Store *s, int64_t id, time_t at);
+
+/* Records a failed attempt and when to try again. */
+int store_outbox_retry(Store *s, int64_t id, time_t next_attempt_at, const char *error);
+
+/* Calls fn for every mail, by id (for tests and fieldwatchctl). */
+typedef int (*StoreMailFn)(const OutboxMail *m, void *userdata);
+int store_foreach_mail(Store *s, StoreMailFn fn, void *userdata);
+
+void outbox_mail_done(OutboxMail *m);
 
 /* The last error message of the database, for logs. */
 const char *store_error(const Store *s);

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+
+#include "event.h"
+#include "macro.h"
+
+static const struct {
+        const char *name;
+        const char *message_id;
+        int priority;
+        bool mails;
+} event_types[_EVENT_TYPE_MAX] = {
+        [EVENT_FAULT_RAISED] = { "fault_raised", "ca0889625ff5497da2982e5278bbd421", LOG_ERR, true },
+        [EVENT_FAULT_CLEARED] = { "fault_cleared", "f7ba3c65e9b0481b8c8d7976c6ead697", LOG_NOTICE,
+                                  true },
+        [EVENT_FAULT_TRANSIENT] = { "fault_transient", "623b3189fd7d46f294ff28784448bf65",
+                                    LOG_NOTICE, true },
+        [EVENT_ANOMALY] = { "anomaly", "c95febbca44e4611896a2ab02510c4a0", LOG_WARNING, true },
+        [EVENT_DEVICE_RESTARTED] = { "device_restarted", "1062f835a4be49c4b9338767e5d66a53",
+                                     LOG_NOTICE, false },
+        [EVENT_DEVICE_SWAPPED] = { "device_swapped", "073836127e5e4d6c9fb3310388c4267b",
+                                   LOG_NOTICE, false },
+        [EVENT_SLA_WARNING] = { "sla_warning", "9702cb9fa9d54d8e80c7117702b28d54", LOG_WARNING,
+                                true },
+        [EVENT_SLA_BREACH] = { "sla_breach", "ffe96200cbba4d93bc82aaa98b1c9d2f", LOG_CRIT, true },
+        [EVENT_DEFERRAL_NEEDED] = { "deferral_needed", "b8eb8b35e9f640b49e23080ce3d1c744",
+                                    LOG_WARNING, true },
+        [EVENT_RENOTIFY] = { "renotify", "fd90a1f0f27341f79055aaa37119e7d7", LOG_WARNING, true },
+};
+
+const char *event_type_to_string(EventType t) {
+        return t >= 0 && t < _EVENT_TYPE_MAX ? event_types[t].name : "unknown";
+}
+
+const char *event_type_message_id(EventType t) {
+        return t >= 0 && t < _EVENT_TYPE_MAX ? event_types[t].message_id : NULL;
+}
+
+int event_type_priority(EventType t) {
+        return t >= 0 && t < _EVENT_TYPE_MAX ? event_types[t].priority : LOG_INFO;
+}
+
+bool event_type_mails(EventType t) {
+        return t >= 0 && t < _EVENT_TYPE_MAX && event_types[t].mails;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Events: every transition of a fault and every contract clock that
+ * strikes (SPEC §4, §5). The fault engine makes them, the store commits
+ * them (with the mails they cause), and then the journal and the mailer
+ * carry them out. Each type has a fixed 128-bit MESSAGE_ID, explained in
+ * systemd/fieldwatch.catalog. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <syslog.h>
+#include <time.h>
+
+typedef enum EventType {
+        EVENT_FAULT_RAISED,          /* a fault turned hard */
+        EVENT_FAULT_CLEARED,         /* it recovered after onsite work began */
+        EVENT_FAULT_TRANSIENT,       /* it cleared by itself before onsite: its clock stops */
+        EVENT_ANOMALY,               /* repeated transients/restarts: investigate (§7(1)④) */
+        EVENT_DEVICE_RESTARTED,      /* uptime went backwards */
+        EVENT_DEVICE_SWAPPED,        /* the serial number changed */
+        EVENT_SLA_WARNING,           /* warn_before the onsite due */
+        EVENT_SLA_BREACH,            /* the onsite due passed without onsite work */
+        EVENT_DEFERRAL_NEEDED,       /* the supervisor must approve a next-morning visit */
+        EVENT_RENOTIFY,              /* still open and unacknowledged */
+        _EVENT_TYPE_MAX,
+} EventType;
+
+#define EVENT_TEXT_MAX 512
+
+typedef struct Event {
+        int64_t id;                  /* set by the store */
+        EventType type;
+        time_t at;                   /* the program's wall clock */
+        int64_t fault_id;            /* 0: not about a fault */
+        char site[16];               /* "" for the VPN */
+        char device[24];             /* "05-camera", "05-tunnel", "vpn" */
+        char kind[32];               /* the fault's kind, e.g. "camera_down" */
+        time_t received_at, onsite_due; /* 0 where they do not apply */
+        char text[EVENT_TEXT_MAX];   /* one line for people, in English */
+} Event;
+
+/* "fault_raised", "fault_cleared", ... */
+const char *event_type_to_string(EventType t);
+
+/* The fixed MESSAGE_ID, 32 hex digits. */
+const char *event_type_message_id(EventType t);
+
+/* The syslog priority of the type. */
+int event_type_priority(EventType t);
+
+/* Whether the type sends mail to the on-call addresses. */
+bool event_type_mails(EventType t);

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* A fault (SPEC §4): raised when a device turns hard down or degraded,
+ * with the contract's clocks fixed at that moment; cleared when it
+ * recovers; closed by an operator. Kept in the state database under a
+ * stable id. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef enum FaultState {
+        FAULT_OPEN,
+        FAULT_CLEARED,
+        FAULT_CLOSED,
+} FaultState;
+
+typedef enum FaultSeverity {
+        FAULT_DOWN,
+        FAULT_DEGRADED,
+} FaultSeverity;
+
+#define FAULT_REASON_MAX 256
+
+typedef struct Fault {
+        int64_t id;
+        char site[16];               /* "" for the VPN */
+        char device[24];             /* "05-camera", "05-tunnel", "vpn" */
+        char kind[32];               /* camera_down, router_down, vpn_down, tunnel_down,
+                                      * site_down, lte_weak, clock_skew, ... */
+        FaultSeverity severity;
+        FaultState state;
+        time_t detected_at;          /* when it turned hard */
+        time_t received_at, onsite_due;
+        bool deferral_eligible;
+        time_t deferred_onsite_due;  /* 0 unless eligible */
+        time_t onsite_started_at;    /* 0: not yet */
+        time_t acknowledged_at;
+        time_t deferral_approved_at;
+        time_t cleared_at;
+        bool transient;              /* cleared before any onsite work */
+        char reason[FAULT_REASON_MAX];
+        char hint[128];
+        char *hidden;                /* JSON array of the device ids it makes unreachable */
+        /* The clocks that struck (once each; they survive restarts). */
+        bool warned, breached, deferral_prompted;
+        time_t last_notified_at;
+        char thread_id[128];         /* Message-ID of the fault's first mail */
+} Fault;
+
+const char *fault_state_to_string(FaultState s);
+const char *fault_severity_to_string(FaultSeverity s);
+
+/* The due time that counts now: the approved deferral, else onsite_due. */
+time_t fault_due(const Fault *f);
+
+/* Frees what a Fault owns (hidden); the struct itself is the caller's. */
+void fault_done(Fault *f);
+
+/* Copies src into dst (deep). */
+int fault_copy(Fault *dst, const Fault *src);

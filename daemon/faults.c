@@ -1,0 +1,755 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clocks.h"
+#include "faults.h"
+#include "macro.h"
+
+#define SITE_HINT "power, breaker or LTE at the site"
+
+typedef enum Hard {
+        HARD_UNKNOWN,
+        HARD_UP,
+        HARD_DEGRADED,
+        HARD_DOWN,
+} Hard;
+
+typedef struct Node {
+        NodeKind kind;
+        size_t site;                 /* SIZE_MAX for the VPN */
+        size_t parent;               /* SIZE_MAX for a root */
+        bool present;                /* tunnels exist only with a VPN */
+        char id[24];
+
+        bool has_last;
+        ProbeStatus last;
+        time_t last_at;
+        char last_reason[PROBE_REASON_MAX];
+        ProbeStatus streak_status;
+        unsigned streak;
+        char streak_kind[32];        /* the degraded kind of the last results */
+        unsigned kind_streak;
+
+        Hard hard;
+        bool held;                   /* would be hard down; waiting for the parent */
+        time_t held_since;
+        Fault *fault;                /* its open fault */
+} Node;
+
+struct FaultEngine {
+        const Calendar *cal;
+        SlaConf sla;
+        unsigned fail_after, recover_after;
+        uint64_t renotify_every;
+        Node *nodes;
+        size_t n_nodes;
+        size_t vpn;                  /* SIZE_MAX without one */
+        size_t site_base;
+        Fault **faults;              /* open faults and those changed this round */
+        size_t n_faults, allocated_faults;
+};
+
+/* ======================================================================== */
+
+static int grow(void **v, size_t *allocated, size_t n, size_t size) {
+        void *p;
+        size_t a;
+
+        if (n < *allocated)
+                return 0;
+        a = *allocated ? *allocated * 2 : 16;
+        p = reallocarray(*v, a, size);
+        if (!p)
+                return -ENOMEM;
+        *v = p;
+        *allocated = a;
+        return 0;
+}
+
+void fault_output_clear(FaultOutput *o) {
+        o->n_events = o->n_faults = o->n_reprobe = 0;
+}
+
+void fault_output_done(FaultOutput *o) {
+        free(o->events);
+        free(o->event_faults);
+        free(o->faults);
+        free(o->reprobe);
+        *o = (FaultOutput) {};
+}
+
+static int out_fault(FaultOutput *o, Fault *f) {
+        for (size_t i = 0; i < o->n_faults; i++)
+                if (o->faults[i] == f)
+                        return 0;
+        if (grow((void **) &o->faults, &o->allocated_faults, o->n_faults, sizeof(Fault *)) < 0)
+                return -ENOMEM;
+        o->faults[o->n_faults++] = f;
+        return 0;
+}
+
+static int out_reprobe(FaultOutput *o, size_t node) {
+        for (size_t i = 0; i < o->n_reprobe; i++)
+                if (o->reprobe[i] == node)
+                        return 0;
+        if (grow((void **) &o->reprobe, &o->allocated_reprobe, o->n_reprobe, sizeof(size_t)) < 0)
+                return -ENOMEM;
+        o->reprobe[o->n_reprobe++] = node;
+        return 0;
+}
+
+static int out_event(FaultOutput *o, EventType type, time_t now, const Node *n, Fault *f,
+                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int out_event(FaultOutput *o, EventType type, time_t now, const Node *n, Fault *f,
+                     const char *fmt, ...) {
+        size_t a = o->allocated_events;
+        Event *e;
+        va_list ap;
+
+        if (grow((void **) &o->events, &o->allocated_events, o->n_events, sizeof(Event)) < 0)
+                return -ENOMEM;
+        if (grow((void **) &o->event_faults, &a, o->n_events, sizeof(Fault *)) < 0)
+                return -ENOMEM;
+        e = &o->events[o->n_events];
+        *e = (Event) { .type = type, .at = now };
+        (void) snprintf(e->device, sizeof(e->device), "%s", n->id);
+        if (f) {
+                (void) snprintf(e->site, sizeof(e->site), "%s", f->site);
+                (void) snprintf(e->kind, sizeof(e->kind), "%s", f->kind);
+                e->received_at = f->received_at;
+                e->onsite_due = fault_due(f);
+        }
+        va_start(ap, fmt);
+        (void) vsnprintf(e->text, sizeof(e->text), fmt, ap);
+        va_end(ap);
+        o->event_faults[o->n_events++] = f;
+        return f ? out_fault(o, f) : 0;
+}
+
+/* ======================================================================== */
+
+static const char *kind_name(NodeKind k) {
+        static const char *const names[] = { "vpn", "tunnel", "router", "camera" };
+        return names[k];
+}
+
+int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
+        FaultEngine *e;
+        size_t n;
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->cal = cal;
+        e->sla = c->sla;
+        e->fail_after = MAX(c->probes.fail_after, 1u);
+        e->recover_after = MAX(c->probes.recover_after, 1u);
+        e->renotify_every = c->notify.renotify_every;
+        e->vpn = c->has_vpn ? 0 : SIZE_MAX;
+        e->site_base = c->has_vpn ? 1 : 0;
+        e->n_nodes = e->site_base + 3 * c->n_sites;
+        e->nodes = calloc(MAX(e->n_nodes, (size_t) 1), sizeof(Node));
+        if (!e->nodes) {
+                free(e);
+                return -ENOMEM;
+        }
+        if (c->has_vpn)
+                e->nodes[0] = (Node) { .kind = NODE_VPN, .site = SIZE_MAX, .parent = SIZE_MAX,
+                                       .present = true, .id = "vpn" };
+        for (size_t i = 0; i < c->n_sites; i++) {
+                n = e->site_base + 3 * i;
+                for (NodeKind k = NODE_TUNNEL; k <= NODE_CAMERA; k++) {
+                        Node *node = &e->nodes[n + (k - NODE_TUNNEL)];
+
+                        *node = (Node) { .kind = k, .site = i, .present = true };
+                        (void) snprintf(node->id, sizeof(node->id), "%s-%s", c->sites[i].id,
+                                        kind_name(k));
+                }
+                e->nodes[n].present = c->has_vpn;
+                e->nodes[n].parent = c->has_vpn ? e->vpn : SIZE_MAX;
+                e->nodes[n + 1].parent = c->has_vpn ? n : SIZE_MAX;
+                e->nodes[n + 2].parent = n + 1;
+        }
+        *ret = e;
+        return 0;
+}
+
+FaultEngine *faults_free(FaultEngine *e) {
+        if (!e)
+                return NULL;
+        for (size_t i = 0; i < e->n_faults; i++) {
+                fault_done(e->faults[i]);
+                free(e->faults[i]);
+        }
+        free(e->faults);
+        free(e->nodes);
+        free(e);
+        return NULL;
+}
+
+size_t faults_n_nodes(const FaultEngine *e) {
+        return e->n_nodes;
+}
+
+size_t faults_site_node(const FaultEngine *e, size_t site, NodeKind kind) {
+        return e->site_base + 3 * site + (size_t) (kind - NODE_TUNNEL);
+}
+
+size_t faults_vpn_node(const FaultEngine *e) {
+        return e->vpn;
+}
+
+const char *faults_node_id(const FaultEngine *e, size_t node) {
+        return e->nodes[node].id;
+}
+
+NodeKind faults_node_kind(const FaultEngine *e, size_t node) {
+        return e->nodes[node].kind;
+}
+
+size_t faults_find_node(const FaultEngine *e, const char *device) {
+        for (size_t i = 0; i < e->n_nodes; i++)
+                if (streq(e->nodes[i].id, device))
+                        return i;
+        return SIZE_MAX;
+}
+
+Fault *faults_node_fault(const FaultEngine *e, size_t node) {
+        return node < e->n_nodes ? e->nodes[node].fault : NULL;
+}
+
+Fault *faults_get(const FaultEngine *e, int64_t id) {
+        for (size_t i = 0; i < e->n_faults; i++)
+                if (e->faults[i]->id == id)
+                        return e->faults[i];
+        return NULL;
+}
+
+static bool ancestor_down(const FaultEngine *e, size_t node) {
+        for (size_t p = e->nodes[node].parent; p != SIZE_MAX; p = e->nodes[p].parent)
+                if (e->nodes[p].hard == HARD_DOWN)
+                        return true;
+        return false;
+}
+
+bool faults_node_unreachable(const FaultEngine *e, size_t node) {
+        return node < e->n_nodes && ancestor_down(e, node);
+}
+
+/* Calls fn on every present descendant of node, depth first. */
+static bool is_descendant(const FaultEngine *e, size_t node, size_t of) {
+        for (size_t p = e->nodes[node].parent; p != SIZE_MAX; p = e->nodes[p].parent)
+                if (p == of)
+                        return true;
+        return false;
+}
+
+/* The descendants of a node: all nodes for the VPN, a site's for the others. */
+static void descendant_range(const FaultEngine *e, size_t node, size_t *ret_from, size_t *ret_to) {
+        const Node *n = &e->nodes[node];
+
+        if (n->kind == NODE_VPN) {
+                *ret_from = e->site_base;
+                *ret_to = e->n_nodes;
+        } else {
+                *ret_from = node + 1;
+                *ret_to = e->site_base + 3 * (n->site + 1);
+        }
+}
+
+/* The JSON array of the ids a node makes unreachable. */
+static char *hidden_json(const FaultEngine *e, size_t node) {
+        size_t from, to, len = 3;
+        char *s, *p;
+
+        descendant_range(e, node, &from, &to);
+        for (size_t i = from; i < to; i++)
+                if (e->nodes[i].present && is_descendant(e, i, node))
+                        len += strlen(e->nodes[i].id) + 3;
+        s = malloc(len);
+        if (!s)
+                return NULL;
+        p = s;
+        *p++ = '[';
+        for (size_t i = from; i < to; i++) {
+                if (!e->nodes[i].present || !is_descendant(e, i, node))
+                        continue;
+                p += sprintf(p, "%s\"%s\"", p == s + 1 ? "" : ",", e->nodes[i].id);
+        }
+        *p++ = ']';
+        *p = 0;
+        return s;
+}
+
+/* ======================================================================== */
+
+/* The kind of a degraded fault, from the probe's reason. */
+static const char *degraded_kind(const char *reason) {
+        static const struct {
+                const char *needle, *kind;
+        } table[] = {
+                { "clock skew", "clock_skew" },
+                { "recording stopped", "recording_stopped" },
+                { "SD recording", "storage_error" },
+                { "wrong model", "model_mismatch" },
+                { "LTE ", "lte_weak" },
+                { "WAN interface", "wan_down" },
+                { "authentication", "auth_failed" },
+                { "NotAuthorized", "auth_failed" },
+                { "CPU ", "vpn_overload" },
+                { "memory ", "vpn_overload" },
+                { "temperature ", "vpn_temperature" },
+                { "alarm LED", "vpn_alarm" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (strstr(reason, table[i].needle))
+                        return table[i].kind;
+        return "degraded";
+}
+
+static int fault_track(FaultEngine *e, Fault *f) {
+        for (size_t i = 0; i < e->n_faults; i++)
+                if (e->faults[i] == f)
+                        return 0;
+        if (grow((void **) &e->faults, &e->allocated_faults, e->n_faults, sizeof(Fault *)) < 0)
+                return -ENOMEM;
+        e->faults[e->n_faults++] = f;
+        return 0;
+}
+
+static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const char *kind,
+                       const char *hint, time_t now, FaultOutput *out) {
+        Node *n = &e->nodes[node];
+        char rec[ISO_DATETIME_MAX], due[ISO_DATETIME_MAX];
+        SlaClocks c;
+        Fault *f;
+        int r;
+
+        r = clocks_sla(e->cal, &e->sla, now, &c);
+        if (r < 0)
+                return r;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        *f = (Fault) {
+                .severity = sev,
+                .state = FAULT_OPEN,
+                .detected_at = now,
+                .received_at = c.received_at,
+                .onsite_due = c.onsite_due,
+                .deferral_eligible = c.deferral_eligible,
+                .deferred_onsite_due = c.deferred_onsite_due,
+                .last_notified_at = now,
+        };
+        if (n->site != SIZE_MAX)
+                (void) snprintf(f->site, sizeof(f->site), "%.*s", (int) strcspn(n->id, "-"), n->id);
+        (void) snprintf(f->device, sizeof(f->device), "%s", n->id);
+        (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
+        (void) snprintf(f->reason, sizeof(f->reason), "%s", n->last_reason);
+        (void) snprintf(f->hint, sizeof(f->hint), "%s", hint ?: "");
+        f->hidden = sev == FAULT_DOWN ? hidden_json(e, node) : strdup("[]");
+        if (!f->hidden || fault_track(e, f) < 0) {
+                fault_done(f);
+                free(f);
+                return -ENOMEM;
+        }
+        n->fault = f;
+        r = out_event(out, EVENT_FAULT_RAISED, now, n, f, "%s: fault raised: %s: %s%s%s "
+                      "(received %s, onsite due %s)", n->id, kind, f->reason,
+                      f->hint[0] ? "; check " : "", f->hint,
+                      format_iso_datetime(f->received_at, rec),
+                      format_iso_datetime(f->onsite_due, due));
+        if (r >= 0 && f->deferral_eligible) {
+                f->deferral_prompted = true;
+                r = out_event(out, EVENT_DEFERRAL_NEEDED, now, n, f,
+                              "%s: onsite work cannot start before closing time: the "
+                              "supervisor may approve a visit by %s",
+                              n->id, format_iso_datetime(f->deferred_onsite_due, due));
+        }
+        return r;
+}
+
+static int clear_fault(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
+        Node *n = &e->nodes[node];
+        Fault *f = n->fault;
+
+        if (!f)
+                return 0;
+        n->fault = NULL;
+        f->state = FAULT_CLEARED;
+        f->cleared_at = now;
+        f->transient = f->onsite_started_at == 0;
+        if (f->transient)
+                return out_event(out, EVENT_FAULT_TRANSIENT, now, n, f,
+                                 "%s: fault cleared by itself before onsite work: %s", n->id,
+                                 f->kind);
+        return out_event(out, EVENT_FAULT_CLEARED, now, n, f, "%s: fault cleared: %s", n->id,
+                         f->kind);
+}
+
+/* The site's router and camera are failing too: the whole site is lost. */
+static bool site_lost(const FaultEngine *e, size_t tunnel) {
+        for (size_t i = tunnel + 1; i <= tunnel + 2; i++) {
+                const Node *c = &e->nodes[i];
+
+                if (!(c->held || c->hard == HARD_DOWN ||
+                      (c->has_last && c->last == PROBE_DOWN)))
+                        return false;
+        }
+        return true;
+}
+
+static int node_go_down(FaultEngine *e, size_t node, time_t now, FaultOutput *out);
+
+/* The children of a node that turned hard down: they are unreachable now. */
+static void release_held_below(FaultEngine *e, size_t node) {
+        size_t from, to;
+
+        descendant_range(e, node, &from, &to);
+        for (size_t i = from; i < to; i++)
+                if (e->nodes[i].held && is_descendant(e, i, node))
+                        e->nodes[i].held = false;
+}
+
+/* A parent answered: held children whose hold began before that answer get
+ * their own faults when the parent is up. */
+static int settle_held_below(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
+        const Node *p = &e->nodes[node];
+        size_t from, to;
+        int r;
+
+        if (p->last != PROBE_DOWN && p->hard != HARD_DOWN) {
+                descendant_range(e, node, &from, &to);
+                for (size_t i = from; i < to; i++) {
+                        Node *c = &e->nodes[i];
+
+                        if (!c->held || c->parent != node)
+                                continue;
+                        r = node_go_down(e, i, now, out);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* The node whose probe answers for a node: the VPN's for a tunnel. */
+static size_t probe_target(const FaultEngine *e, size_t node) {
+        return e->nodes[node].kind == NODE_TUNNEL ? e->vpn : node;
+}
+
+static int node_go_down(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
+        Node *n = &e->nodes[node];
+        int r;
+
+        if (ancestor_down(e, node)) {
+                /* Unreachable: the ancestor's fault speaks for it. */
+                n->hard = HARD_DOWN;
+                n->held = false;
+                return 0;
+        }
+        if (n->parent != SIZE_MAX) {
+                const Node *p = &e->nodes[n->parent];
+
+                if (!n->held) {
+                        n->held = true;
+                        n->held_since = now;
+                }
+                /* Until the parent has answered since the hold began, ask it at once. */
+                if (!(p->has_last && p->last != PROBE_DOWN && p->last_at >= n->held_since))
+                        return out_reprobe(out, probe_target(e, n->parent));
+        }
+        n->held = false;
+        n->hard = HARD_DOWN;
+        r = clear_fault(e, node, now, out); /* a degraded fault gives way */
+        if (r < 0)
+                return r;
+        switch (n->kind) {
+        case NODE_VPN:
+                return raise_fault(e, node, FAULT_DOWN, "vpn_down", NULL, now, out);
+        case NODE_TUNNEL:
+                if (site_lost(e, node))
+                        return raise_fault(e, node, FAULT_DOWN, "site_down", SITE_HINT, now, out);
+                return raise_fault(e, node, FAULT_DOWN, "tunnel_down", NULL, now, out);
+        case NODE_ROUTER:
+                return raise_fault(e, node, FAULT_DOWN, "router_down", NULL, now, out);
+        case NODE_CAMERA:
+                return raise_fault(e, node, FAULT_DOWN, "camera_down", NULL, now, out);
+        }
+        return 0;
+}
+
+/* A node recovered from hard down: its hidden descendants start afresh and
+ * are probed at once; only those still down get faults of their own. */
+static int wake_descendants(FaultEngine *e, size_t node, FaultOutput *out) {
+        size_t from, to;
+        int r;
+
+        descendant_range(e, node, &from, &to);
+        for (size_t i = from; i < to; i++) {
+                Node *c = &e->nodes[i];
+
+                if (!c->present || !is_descendant(e, i, node) || c->fault)
+                        continue;
+                c->hard = HARD_UNKNOWN;
+                c->streak = 0;
+                c->held = false;
+                r = out_reprobe(out, c->kind == NODE_TUNNEL ? e->vpn : i);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static Hard hard_of(ProbeStatus s) {
+        return s == PROBE_UP ? HARD_UP : s == PROBE_DEGRADED ? HARD_DEGRADED : HARD_DOWN;
+}
+
+/* Results needed to move from hard state `from` to `to`. */
+static unsigned results_needed(const FaultEngine *e, Hard from, Hard to) {
+        if (from == HARD_UNKNOWN)
+                return to == HARD_UP ? 1 : e->fail_after;
+        return to > from ? e->fail_after : e->recover_after;
+}
+
+/* The node turns hard `to` (not down: see node_go_down()). */
+static int node_settle(FaultEngine *e, size_t node, Hard to, time_t now, FaultOutput *out) {
+        Node *n = &e->nodes[node];
+        const char *kind = degraded_kind(n->last_reason);
+        Hard before = n->hard;
+        int r = 0;
+
+        n->hard = to;
+        if (n->fault && (to == HARD_UP || n->fault->severity == FAULT_DOWN ||
+                         !streq(n->fault->kind, kind)))
+                r = clear_fault(e, node, now, out);
+        if (r >= 0 && to == HARD_DEGRADED && !n->fault && !ancestor_down(e, node))
+                r = raise_fault(e, node, FAULT_DEGRADED, kind, NULL, now, out);
+        if (r >= 0 && before == HARD_DOWN)
+                r = wake_descendants(e, node, out);
+        return r;
+}
+
+static bool has_held_child(const FaultEngine *e, size_t node) {
+        size_t from, to;
+
+        descendant_range(e, node, &from, &to);
+        for (size_t i = from; i < to; i++)
+                if (e->nodes[i].held && e->nodes[i].parent == node)
+                        return true;
+        return false;
+}
+
+int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *reason, time_t now,
+                     FaultOutput *out) {
+        Node *n;
+        Hard target, before;
+        int r = 0;
+
+        if (node >= e->n_nodes || !e->nodes[node].present)
+                return -EINVAL;
+        n = &e->nodes[node];
+        if (n->has_last && n->streak_status == s)
+                n->streak++;
+        else {
+                n->streak_status = s;
+                n->streak = 1;
+        }
+        n->has_last = true;
+        n->last = s;
+        n->last_at = now;
+        (void) snprintf(n->last_reason, sizeof(n->last_reason), "%s", reason ?: "");
+        if (s != PROBE_DOWN)
+                n->held = false;
+        if (s == PROBE_DEGRADED && streq(n->streak_kind, degraded_kind(n->last_reason)))
+                n->kind_streak++;
+        else {
+                (void) snprintf(n->streak_kind, sizeof(n->streak_kind), "%s",
+                                s == PROBE_DEGRADED ? degraded_kind(n->last_reason) : "");
+                n->kind_streak = 1;
+        }
+
+        before = n->hard;
+        target = hard_of(s);
+        if (target == HARD_DOWN && (n->held || (target != before &&
+                                                n->streak >= results_needed(e, before, target))))
+                r = node_go_down(e, node, now, out);
+        else if (target != HARD_DOWN && target != before &&
+                 n->streak >= results_needed(e, before, target))
+                r = node_settle(e, node, target, now, out);
+        else if (target == HARD_DEGRADED && n->fault && n->kind_streak >= e->fail_after &&
+                 !streq(n->fault->kind, degraded_kind(n->last_reason)))
+                /* Degraded for another reason now: a fault of the new kind. */
+                r = node_settle(e, node, target, now, out);
+        if (r < 0)
+                return r;
+
+        if (n->hard == HARD_DOWN && before != HARD_DOWN)
+                release_held_below(e, node);
+        else if (s == PROBE_DOWN && has_held_child(e, node))
+                /* Children wait on this node's verdict: get it soon. */
+                r = out_reprobe(out, probe_target(e, node));
+        if (r < 0)
+                return r;
+        return settle_held_below(e, node, now, out);
+}
+
+int faults_restore(FaultEngine *e, const Fault *f) {
+        size_t node = faults_find_node(e, f->device);
+        Fault *copy;
+        int r;
+
+        if (node == SIZE_MAX || f->state != FAULT_OPEN)
+                return -ENOENT;
+        copy = calloc(1, sizeof(*copy));
+        if (!copy)
+                return -ENOMEM;
+        r = fault_copy(copy, f);
+        if (r >= 0)
+                r = fault_track(e, copy);
+        if (r < 0) {
+                fault_done(copy);
+                free(copy);
+                return r;
+        }
+        e->nodes[node].fault = copy;
+        e->nodes[node].hard = f->severity == FAULT_DOWN ? HARD_DOWN : HARD_DEGRADED;
+        return 0;
+}
+
+int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
+        const Node *n = &e->nodes[node];
+
+        return out_event(out, EVENT_DEVICE_RESTARTED, now, n, NULL,
+                         "%s: restarted (its uptime went back)", n->id);
+}
+
+int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const char *new_serial,
+                   time_t now, FaultOutput *out) {
+        const Node *n = &e->nodes[node];
+
+        return out_event(out, EVENT_DEVICE_SWAPPED, now, n, NULL,
+                         "%s: serial number changed from %s to %s: device swapped", n->id,
+                         old_serial, new_serial);
+}
+
+int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutput *out) {
+        const Node *n = &e->nodes[node];
+
+        return out_event(out, EVENT_ANOMALY, now, n, NULL,
+                         "%s: anomaly to investigate: %d transient faults or restarts recently",
+                         n->id, count);
+}
+
+/* ======================================================================== */
+
+/* 16:00 (deferral_prompt_at) of the fault's reception day. */
+static time_t prompt_time(const FaultEngine *e, const Fault *f) {
+        time_t t;
+        Day day;
+        int sec;
+
+        if (local_from_instant(f->received_at, &day, &sec) < 0 ||
+            instant_from_local(day, e->sla.deferral_prompt_at, &t) < 0)
+                return 0;
+        /* Received after the prompt time: the prompt at raising covers it. */
+        return f->received_at < t ? t : 0;
+}
+
+static bool clock_running(const Fault *f) {
+        return f->state == FAULT_OPEN && f->onsite_started_at == 0;
+}
+
+int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
+        char due[ISO_DATETIME_MAX];
+        int r;
+
+        for (size_t i = 0; i < e->n_faults; i++) {
+                Fault *f = e->faults[i];
+                Node *n;
+                time_t d = fault_due(f), warn = d - (time_t) (e->sla.warn_before / USEC_PER_SEC);
+                time_t prompt;
+
+                if (!clock_running(f))
+                        continue;
+                n = &e->nodes[faults_find_node(e, f->device)];
+                if (!f->warned && now >= warn && now < d) {
+                        f->warned = true;
+                        r = out_event(out, EVENT_SLA_WARNING, now, n, f,
+                                      "%s: onsite work due at %s, not started", n->id,
+                                      format_iso_datetime(d, due));
+                        if (r < 0)
+                                return r;
+                }
+                if (!f->breached && now >= d) {
+                        f->breached = f->warned = true;
+                        r = out_event(out, EVENT_SLA_BREACH, now, n, f,
+                                      "%s: onsite due %s passed without onsite work", n->id,
+                                      format_iso_datetime(d, due));
+                        if (r < 0)
+                                return r;
+                }
+                prompt = prompt_time(e, f);
+                if (!f->deferral_prompted && f->deferral_approved_at == 0 && prompt && now >= prompt) {
+                        f->deferral_prompted = true;
+                        r = out_event(out, EVENT_DEFERRAL_NEEDED, now, n, f,
+                                      "%s: no onsite work yet at the end of the day: ask the "
+                                      "supervisor to approve a visit by %s",
+                                      n->id, format_iso_datetime(f->deferred_onsite_due ?: d, due));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        for (size_t i = 0; i < e->n_faults; i++) {
+                Fault *f = e->faults[i];
+
+                if (f->state != FAULT_OPEN || f->acknowledged_at || e->renotify_every == 0 ||
+                    now < f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC))
+                        continue;
+                f->last_notified_at = now;
+                r = out_event(out, EVENT_RENOTIFY, now, &e->nodes[faults_find_node(e, f->device)],
+                              f, "%s: fault %s still open and not acknowledged", f->device,
+                              f->kind);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void consider(time_t *best, time_t t, time_t now) {
+        if (t > now && (*best == 0 || t < *best))
+                *best = t;
+}
+
+time_t faults_next_clock(const FaultEngine *e, time_t now) {
+        time_t best = 0;
+
+        for (size_t i = 0; i < e->n_faults; i++) {
+                const Fault *f = e->faults[i];
+                time_t d = fault_due(f);
+
+                if (f->state != FAULT_OPEN)
+                        continue;
+                if (clock_running(f)) {
+                        if (!f->warned)
+                                consider(&best, d - (time_t) (e->sla.warn_before / USEC_PER_SEC),
+                                         now);
+                        if (!f->breached)
+                                consider(&best, d, now);
+                        if (!f->deferral_prompted && f->deferral_approved_at == 0)
+                                consider(&best, prompt_time(e, f), now);
+                }
+                if (!f->acknowledged_at && e->renotify_every)
+                        consider(&best,
+                                 f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC),
+                                 now);
+        }
+        return best;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The fault engine (SPEC §4): the only place that decides what probe
+ * results mean. It takes results and the time and returns events and
+ * changed faults; it does no I/O (the caller commits, then sends).
+ *
+ * Nodes form the dependency tree VPN -> site tunnel -> router -> camera.
+ * A node turns hard after `fail_after` results of a worse class (down or
+ * degraded) and back after `recover_after` better ones. A node about to
+ * turn hard down while its parent is in doubt is held, and the parent is
+ * re-probed at once: if the parent turns out down, the node is merely
+ * unreachable (no fault, no mail, no clock; the parent's fault lists it in
+ * `hidden`); if the parent is up, the node's own fault is raised. When a
+ * parent recovers, its hidden children are re-probed at once. A site
+ * whose tunnel, router and camera fail together (the VPN up) gets one
+ * fault, `site_down`, with the hint "power, breaker or LTE at the site". */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "calendar.h"
+#include "config.h"
+#include "event.h"
+#include "fault.h"
+#include "probe.h"
+
+typedef struct FaultEngine FaultEngine;
+
+typedef enum NodeKind {
+        NODE_VPN,
+        NODE_TUNNEL,
+        NODE_ROUTER,
+        NODE_CAMERA,
+} NodeKind;
+
+/* What the caller must do after a call: commit the faults and events in
+ * one transaction (events name their fault by pointer until it has an
+ * id), then send the events, then re-probe the listed nodes. */
+typedef struct FaultOutput {
+        Event *events;
+        Fault **event_faults;        /* the fault of events[i], or NULL */
+        size_t n_events, allocated_events;
+        Fault **faults;              /* faults created or changed (engine-owned) */
+        size_t n_faults, allocated_faults;
+        size_t *reprobe;             /* nodes to probe at once */
+        size_t n_reprobe, allocated_reprobe;
+} FaultOutput;
+
+void fault_output_clear(FaultOutput *o);
+void fault_output_done(FaultOutput *o);
+
+/* Builds the tree of config: node 0 is the VPN when configured, then per
+ * site i the nodes tunnel, router, camera at faults_site_node(). */
+int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret);
+FaultEngine *faults_free(FaultEngine *e);
+
+size_t faults_n_nodes(const FaultEngine *e);
+size_t faults_site_node(const FaultEngine *e, size_t site, NodeKind kind);
+size_t faults_vpn_node(const FaultEngine *e); /* SIZE_MAX without a VPN */
+const char *faults_node_id(const FaultEngine *e, size_t node);
+NodeKind faults_node_kind(const FaultEngine *e, size_t node);
+/* The node of a device id ("05-camera", "vpn"), or SIZE_MAX. */
+size_t faults_find_node(const FaultEngine *e, const char *device);
+
+/* Takes an open fault from the store at start-up: its node is hard in the
+ * fault's state already, so it is not raised again. */
+int faults_restore(FaultEngine *e, const Fault *f);
+
+/* A probe result of a node (a tunnel's comes from the VPN's probe). */
+int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *reason, time_t now,
+                     FaultOutput *out);
+
+/* A device restarted (uptime went backwards) or was swapped (new serial). */
+int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out);
+int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const char *new_serial,
+                   time_t now, FaultOutput *out);
+
+/* An anomaly to investigate on a node (the caller counts the transients). */
+int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutput *out);
+
+/* Strikes the contract clocks due at now: SLA warnings and breaches,
+ * deferral prompts, re-notifications. */
+int faults_tick(FaultEngine *e, time_t now, FaultOutput *out);
+
+/* The next time a clock strikes after now, or 0 when none is pending. */
+time_t faults_next_clock(const FaultEngine *e, time_t now);
+
+/* Whether a node is unreachable (an ancestor is hard down). */
+bool faults_node_unreachable(const FaultEngine *e, size_t node);
+
+/* The open fault of a node, or NULL. */
+Fault *faults_node_fault(const FaultEngine *e, size_t node);
+
+/* Looks up an open fault by id (for operator actions), or NULL. */
+Fault *faults_get(const FaultEngine *e, int64_t id);

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+
+/* The fault engine: soft and hard states, dependencies, site loss,
+ * transients, degraded kinds, the live contract clocks. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "calendar.h"
+#include "faults.h"
+#include "macro.h"
+
+static const char config_text[] =
+        "contract: {name: t, start: 2025-12-01, end: 2031-11-30}\n"
+        "probes: {fail_after: 3, recover_after: 2}\n"
+        "notify: {smtp: {url: 'smtp://127.0.0.1:2525', tls: none}, from: a@b.invalid,"
+        " to: [c@d.invalid], renotify_every: 2h}\n"
+        "vpn: {name: RTX1220, address: 127.0.3.1, snmp: {version: 2c, community_credential: c}}\n"
+        "sites:\n"
+        "  - {id: '01', name: one, mount: wall, tunnel: 1,"
+        " router: {address: 127.0.1.1, snmp: {version: 2c, community_credential: c}},"
+        " camera: {address: 127.0.2.1, username: admin, password_credential: p}}\n"
+        "  - {id: '02', name: two, mount: wall, tunnel: 2,"
+        " router: {address: 127.0.1.2, snmp: {version: 2c, community_credential: c}},"
+        " camera: {address: 127.0.2.2, username: admin, password_credential: p}}\n";
+
+typedef struct Env {
+        Config *config;
+        Calendar *cal;
+        FaultEngine *e;
+        FaultOutput out;
+        size_t vpn, tunnel1, router1, camera1, tunnel2, router2, camera2;
+        int64_t next_id;
+} Env;
+
+static time_t T(const char *s) {
+        time_t t = 0;
+
+        assert_int_equal(parse_iso_datetime(s, &t), 0);
+        return t;
+}
+
+static int setup(void **state) {
+        ConfigErrors errs = {};
+        char *error = NULL;
+        Env *env = calloc(1, sizeof(Env));
+
+        if (!env || tz_use("Asia/Tokyo") < 0)
+                return -1;
+        if (config_load_buffer("test.yaml", config_text, sizeof(config_text) - 1, &errs,
+                               &env->config) < 0) {
+                for (size_t i = 0; i < errs.n_errors; i++)
+                        fprintf(stderr, "%u:%u: %s\n", errs.errors[i].line, errs.errors[i].column,
+                                errs.errors[i].message);
+                config_errors_clear(&errs);
+                return -1;
+        }
+        if (calendar_new(&env->config->calendar, ".", &env->cal, &error) < 0 ||
+            faults_new(env->config, env->cal, &env->e) < 0)
+                return -1;
+        env->vpn = faults_vpn_node(env->e);
+        env->tunnel1 = faults_site_node(env->e, 0, NODE_TUNNEL);
+        env->router1 = faults_site_node(env->e, 0, NODE_ROUTER);
+        env->camera1 = faults_site_node(env->e, 0, NODE_CAMERA);
+        env->tunnel2 = faults_site_node(env->e, 1, NODE_TUNNEL);
+        env->router2 = faults_site_node(env->e, 1, NODE_ROUTER);
+        env->camera2 = faults_site_node(env->e, 1, NODE_CAMERA);
+        env->next_id = 1;
+        *state = env;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Env *env = *state;
+
+        fault_output_done(&env->out);
+        faults_free(env->e);
+        calendar_free(env->cal);
+        config_free(env->config);
+        free(env);
+        return 0;
+}
+
+/* What a caller does after each call: give new faults their ids. */
+static void commit(Env *env) {
+        for (size_t i = 0; i < env->out.n_faults; i++)
+                if (env->out.faults[i]->id == 0)
+                        env->out.faults[i]->id = env->next_id++;
+}
+
+/* Feeds one result; returns the number of events it made. */
+static size_t feed(Env *env, size_t node, ProbeStatus s, const char *reason, time_t now) {
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_result(env->e, node, s, reason, now, &env->out), 0);
+        commit(env);
+        return env->out.n_events;
+}
+
+static bool reprobe_asked(const Env *env, size_t node) {
+        for (size_t i = 0; i < env->out.n_reprobe; i++)
+                if (env->out.reprobe[i] == node)
+                        return true;
+        return false;
+}
+
+static void all_up(Env *env, time_t now) {
+        size_t nodes[] = { env->vpn,     env->tunnel1, env->router1, env->camera1,
+                           env->tunnel2, env->router2, env->camera2 };
+
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                assert_int_equal(feed(env, nodes[i], PROBE_UP, "", now), 0);
+}
+
+static void test_camera_down_then_transient(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T14:00:00");
+        const Event *ev;
+        Fault *f;
+
+        all_up(env, t - 60);
+        assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "connection refused", t - 20), 0);
+        assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "connection refused", t - 10), 0);
+        /* The third failure: the router is asked first. */
+        assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "connection refused", t), 0);
+        assert_true(reprobe_asked(env, env->router1));
+        assert_null(faults_node_fault(env->e, env->camera1));
+        /* The router answers: the camera's own fault. */
+        assert_int_equal(feed(env, env->router1, PROBE_UP, "", t), 1);
+        ev = &env->out.events[0];
+        assert_int_equal(ev->type, EVENT_FAULT_RAISED);
+        assert_string_equal(ev->device, "01-camera");
+        assert_string_equal(ev->kind, "camera_down");
+        f = faults_node_fault(env->e, env->camera1);
+        assert_non_null(f);
+        assert_int_equal(f->id, 1);
+        assert_string_equal(f->site, "01");
+        assert_string_equal(f->reason, "connection refused");
+        assert_int_equal(f->received_at, t);
+        assert_int_equal(f->onsite_due, T("2026-11-25T16:00:00"));
+        assert_false(f->deferral_eligible);
+        assert_string_equal(f->hidden, "[]");
+        /* Up once is not enough (recover_after 2); twice clears, before onsite: transient. */
+        assert_int_equal(feed(env, env->camera1, PROBE_UP, "", t + 60), 0);
+        assert_int_equal(feed(env, env->camera1, PROBE_UP, "", t + 120), 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_TRANSIENT);
+        assert_int_equal(f->state, FAULT_CLEARED);
+        assert_true(f->transient);
+        assert_int_equal(f->cleared_at, t + 120);
+        assert_null(faults_node_fault(env->e, env->camera1));
+}
+
+static void test_router_down_hides_camera(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T16:30:00");
+        Fault *f;
+
+        all_up(env, t - 60);
+        /* The camera fails first (the router sits between): held, never raised. */
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "timeout", t + i), 0);
+        for (int i = 0; i < 2; i++)
+                assert_int_equal(feed(env, env->router1, PROBE_DOWN, "timeout", t + 5 + i), 0);
+        /* The router's third failure: its tunnel is asked (through the VPN) first. */
+        assert_int_equal(feed(env, env->router1, PROBE_DOWN, "timeout", t + 10), 0);
+        assert_true(reprobe_asked(env, env->vpn));
+        assert_int_equal(feed(env, env->vpn, PROBE_UP, "", t + 11), 0);
+        assert_int_equal(feed(env, env->tunnel1, PROBE_UP, "", t + 11), 2);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_RAISED);
+        assert_string_equal(env->out.events[0].kind, "router_down");
+        /* Received at 16:30: due 18:30, after closing: the supervisor is asked at once. */
+        assert_int_equal(env->out.events[1].type, EVENT_DEFERRAL_NEEDED);
+        f = faults_node_fault(env->e, env->router1);
+        assert_string_equal(f->hidden, "[\"01-camera\"]");
+        assert_true(f->deferral_eligible);
+        assert_int_equal(f->deferred_onsite_due, T("2026-11-26T11:00:00"));
+        assert_true(faults_node_unreachable(env->e, env->camera1));
+        /* More camera failures: still nothing of its own. */
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "timeout", t + 20 + i), 0);
+        assert_null(faults_node_fault(env->e, env->camera1));
+        /* The router recovers: its camera is re-probed at once... */
+        feed(env, env->router1, PROBE_UP, "", t + 60);
+        assert_int_equal(feed(env, env->router1, PROBE_UP, "", t + 70), 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_TRANSIENT);
+        assert_true(reprobe_asked(env, env->camera1));
+        assert_false(faults_node_unreachable(env->e, env->camera1));
+        /* ...and only if it is still down does it get its own fault. */
+        assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "timeout", t + 71), 0);
+        assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "timeout", t + 72), 0);
+        assert_int_equal(feed(env, env->camera1, PROBE_DOWN, "timeout", t + 73), 0);
+        assert_int_equal(feed(env, env->router1, PROBE_UP, "", t + 74), 2);
+        assert_string_equal(env->out.events[0].kind, "camera_down");
+        assert_int_equal(env->out.events[1].type, EVENT_DEFERRAL_NEEDED);
+}
+
+static void test_vpn_down_hides_everything(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-28T10:00:00"); /* a Saturday */
+        Fault *f;
+
+        all_up(env, t - 60);
+        feed(env, env->vpn, PROBE_DOWN, "timeout", t);
+        feed(env, env->vpn, PROBE_DOWN, "timeout", t + 1);
+        assert_int_equal(feed(env, env->vpn, PROBE_DOWN, "timeout", t + 2), 1);
+        f = faults_node_fault(env->e, env->vpn);
+        assert_string_equal(f->kind, "vpn_down");
+        assert_string_equal(f->site, "");
+        assert_string_equal(f->hidden, "[\"01-tunnel\",\"01-router\",\"01-camera\","
+                                       "\"02-tunnel\",\"02-router\",\"02-camera\"]");
+        /* Received Monday morning, due at 11:00. */
+        assert_int_equal(f->received_at, T("2026-11-30T09:00:00"));
+        assert_int_equal(f->onsite_due, T("2026-11-30T11:00:00"));
+        for (int i = 0; i < 4; i++) {
+                assert_int_equal(feed(env, env->router2, PROBE_DOWN, "timeout", t + 10 + i), 0);
+                assert_int_equal(feed(env, env->camera2, PROBE_DOWN, "timeout", t + 10 + i), 0);
+        }
+        assert_true(faults_node_unreachable(env->e, env->camera2));
+        assert_true(faults_node_unreachable(env->e, env->tunnel1));
+}
+
+static void test_site_lost(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+        Fault *f;
+
+        all_up(env, t - 60);
+        for (int i = 0; i < 3; i++) {
+                feed(env, env->router2, PROBE_DOWN, "timeout", t + i);
+                feed(env, env->camera2, PROBE_DOWN, "timeout", t + i);
+        }
+        assert_null(faults_node_fault(env->e, env->router2));
+        /* The VPN reports the tunnel down (the VPN itself is up), in the same rounds. */
+        for (int i = 5; i < 7; i++) {
+                feed(env, env->vpn, PROBE_UP, "", t + i);
+                feed(env, env->tunnel2, PROBE_DOWN, "tunnel down", t + i);
+        }
+        feed(env, env->vpn, PROBE_UP, "", t + 7);
+        assert_int_equal(feed(env, env->tunnel2, PROBE_DOWN, "tunnel down", t + 7), 1);
+        f = faults_node_fault(env->e, env->tunnel2);
+        assert_string_equal(f->kind, "site_down");
+        assert_string_equal(f->hint, "power, breaker or LTE at the site");
+        assert_string_equal(f->hidden, "[\"02-router\",\"02-camera\"]");
+        assert_null(faults_node_fault(env->e, env->router2));
+        assert_null(faults_node_fault(env->e, env->camera2));
+        /* Site 01 is untouched. */
+        assert_null(faults_node_fault(env->e, env->camera1));
+}
+
+static void test_degraded_kinds(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T09:30:00");
+
+        all_up(env, t - 60);
+        feed(env, env->camera1, PROBE_DEGRADED, "clock skew +30 s (limit 10s)", t);
+        feed(env, env->camera1, PROBE_DEGRADED, "clock skew +30 s (limit 10s)", t + 1);
+        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, "clock skew +30 s (limit 10s)",
+                              t + 2),
+                         1);
+        assert_string_equal(env->out.events[0].kind, "clock_skew");
+        /* Another check fails now: after fail_after, a fault of that kind. */
+        feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", t + 3);
+        feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", t + 4);
+        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", t + 5), 2);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_TRANSIENT);
+        assert_string_equal(env->out.events[0].kind, "clock_skew");
+        assert_int_equal(env->out.events[1].type, EVENT_FAULT_RAISED);
+        assert_string_equal(env->out.events[1].kind, "recording_stopped");
+        /* Then down: the degraded fault gives way to camera_down. */
+        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 6);
+        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 7);
+        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 8);
+        assert_int_equal(feed(env, env->router1, PROBE_UP, "", t + 9), 2);
+        assert_string_equal(env->out.events[1].kind, "camera_down");
+        assert_int_equal(faults_node_fault(env->e, env->camera1)->severity, FAULT_DOWN);
+}
+
+static void test_clocks(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T13:00:00");
+        Fault *f;
+
+        all_up(env, t - 60);
+        for (int i = 0; i < 3; i++)
+                feed(env, env->vpn, PROBE_DOWN, "timeout", t + i);
+        f = faults_node_fault(env->e, env->vpn);
+        assert_non_null(f);
+        t += 2;
+        assert_int_equal(f->onsite_due, t + 2 * 3600);
+        /* Nothing before 14:30; the warning at due - 30 min. */
+        assert_int_equal(faults_next_clock(env->e, t), t + 2 * 3600 - 1800);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, t + 3600, &env->out), 0);
+        assert_int_equal(env->out.n_events, 0);
+        assert_int_equal(faults_tick(env->e, t + 2 * 3600 - 1800, &env->out), 0);
+        assert_int_equal(env->out.n_events, 1);
+        assert_int_equal(env->out.events[0].type, EVENT_SLA_WARNING);
+        /* Once only. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, t + 2 * 3600 - 1700, &env->out), 0);
+        assert_int_equal(env->out.n_events, 0);
+        /* 16:00: no onsite work yet — the deferral prompt. */
+        assert_int_equal(faults_next_clock(env->e, t + 2 * 3600 - 1700), T("2026-11-25T15:00:02"));
+        assert_int_equal(faults_tick(env->e, T("2026-11-25T15:00:02"), &env->out), 0);
+        assert_int_equal(env->out.n_events, 2); /* breach and renotify (2h) */
+        assert_int_equal(env->out.events[0].type, EVENT_SLA_BREACH);
+        assert_int_equal(env->out.events[1].type, EVENT_RENOTIFY);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, T("2026-11-25T16:00:00"), &env->out), 0);
+        assert_int_equal(env->out.n_events, 1);
+        assert_int_equal(env->out.events[0].type, EVENT_DEFERRAL_NEEDED);
+        /* Acknowledged: no more re-notification; onsite started: no clock. */
+        f->acknowledged_at = T("2026-11-25T16:01:00");
+        f->onsite_started_at = T("2026-11-25T16:30:00");
+        assert_int_equal(faults_next_clock(env->e, T("2026-11-25T16:30:00")), 0);
+        /* Cleared after onsite work: cleared, not transient. */
+        feed(env, env->vpn, PROBE_UP, "", T("2026-11-25T17:00:00"));
+        assert_int_equal(feed(env, env->vpn, PROBE_UP, "", T("2026-11-25T17:00:30")), 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_CLEARED);
+        assert_false(f->transient);
+}
+
+static void test_restore_no_second_raise(void **state) {
+        Env *env = *state;
+        Fault stored = {
+                .id = 42,
+                .site = "02",
+                .device = "02-camera",
+                .kind = "camera_down",
+                .severity = FAULT_DOWN,
+                .state = FAULT_OPEN,
+                .detected_at = T("2026-11-25T10:00:00"),
+                .received_at = T("2026-11-25T10:00:00"),
+                .onsite_due = T("2026-11-25T12:00:00"),
+        };
+        time_t t = T("2026-11-25T10:30:00");
+
+        assert_int_equal(faults_restore(env->e, &stored), 0);
+        assert_non_null(faults_get(env->e, 42));
+        all_up(env, t); /* camera2 up once: not yet cleared */
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(feed(env, env->camera2, PROBE_DOWN, "timeout", t + 10 + i), 0);
+        feed(env, env->camera2, PROBE_UP, "", t + 20);
+        assert_int_equal(feed(env, env->camera2, PROBE_UP, "", t + 21), 1);
+        assert_int_equal(env->out.event_faults[0]->id, 42);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_TRANSIENT);
+        stored.device[0] = 'x';
+        assert_int_equal(faults_restore(env->e, &stored), -ENOENT);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_camera_down_then_transient, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_down_hides_camera, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vpn_down_hides_everything, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_site_lost, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_degraded_kinds, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clocks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restore_no_second_raise, setup, teardown),
+        };
+
+        return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
+}
