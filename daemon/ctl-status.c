@@ -71,14 +71,9 @@ int ctl_status(const GlobalOptions *g, int argc, char **argv) {
         /* Times are shown in the contract's zone. */
         if (ctl_use_contract_zone(g) < 0)
                 return CTL_EXIT_FAILURE;
-        r = store_open_readonly(g->state_dir, &store);
-        if (r < 0) {
-                fprintf(stderr, "Cannot read the state in %s: %s\n", g->state_dir,
-                        r == -ENOENT ? "no database yet (has fieldwatchd run?)"
-                        : r == -EACCES ? "permission denied (are you in group fieldwatch?)"
-                                        : strerror(-r));
+        r = ctl_open_store(g, &store);
+        if (r < 0)
                 return CTL_EXIT_FAILURE;
-        }
         if (json) {
                 json_t *arr = json_array();
 

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "calendar.h"
 #include "ctl.h"
+#include "store.h"
 
 int ctl_usage_error(const char *command, const char *fmt, ...) {
         va_list ap;
@@ -42,5 +45,17 @@ int ctl_use_contract_zone(const GlobalOptions *g) {
         r = cli_setup(g, true, &c, &cal);
         calendar_free(cal);
         config_free(c);
+        return r;
+}
+
+int ctl_open_store(const GlobalOptions *g, Store **ret) {
+        int r;
+
+        r = store_open_readonly(g->state_dir, ret);
+        if (r < 0)
+                fprintf(stderr, "Cannot read the state in %s: %s\n", g->state_dir,
+                        r == -ENOENT   ? "no database yet (has fieldwatchd run?)"
+                        : r == -EACCES ? "permission denied (are you in group fieldwatch?)"
+                                       : strerror(-r));
         return r;
 }

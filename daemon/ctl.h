@@ -25,6 +25,13 @@ int ctl_holidays(const GlobalOptions *g, int argc, char **argv);
 int ctl_sla(const GlobalOptions *g, int argc, char **argv);
 int ctl_deadlines(const GlobalOptions *g, int argc, char **argv);
 
+/* ctl-faults.c */
+int ctl_faults(const GlobalOptions *g, int argc, char **argv);
+struct json_t;
+struct Fault;
+/* A fault as JSON, with the keys of SPEC §6. */
+struct json_t *ctl_fault_json(const struct Fault *f);
+
 /* ctl-status.c */
 int ctl_status(const GlobalOptions *g, int argc, char **argv);
 
@@ -32,6 +39,10 @@ int ctl_status(const GlobalOptions *g, int argc, char **argv);
 /* Switches to the contract's time zone (from the configuration when there
  * is one, else the default), for printing times. */
 int ctl_use_contract_zone(const GlobalOptions *g);
+
+/* Opens the state database read-only, explaining failures on stderr. */
+struct Store;
+int ctl_open_store(const GlobalOptions *g, struct Store **ret);
 
 /* Prints "fieldwatchctl COMMAND: message" and a pointer to --help to stderr;
  * returns CTL_EXIT_USAGE. */

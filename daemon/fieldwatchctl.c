@@ -21,6 +21,7 @@ static const struct {
         { "sites", ctl_sites, "[--json]", "list the configured sites" },
         { "status", ctl_status, "[--json]",
           "every device: state, last probe, latency, reason, key values" },
+        { "faults", ctl_faults, "[--open] [--json]", "the faults, with their contract clocks" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },

@@ -62,7 +62,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = cli_setup(&d->options, false, &c, &cal);
         if (r >= 0) {
                 (void) monitor_flush(d->monitor);
-                r = monitor_new(d->event, c, d->options.state_dir, d->options.credentials_dir, &m);
+                r = monitor_new(d->event, c, cal, d->options.state_dir, d->options.credentials_dir,
+                                &m);
         }
         if (r >= 0)
                 r = monitor_start(m);
@@ -117,8 +118,8 @@ static int daemon_run(Daemon *d) {
                 return r;
 
         /* Everything that may block (secrets, sessions, the database) is done here. */
-        r = monitor_new(d->event, d->config, d->options.state_dir, d->options.credentials_dir,
-                        &d->monitor);
+        r = monitor_new(d->event, d->config, d->calendar, d->options.state_dir,
+                        d->options.credentials_dir, &d->monitor);
         if (r < 0)
                 return r;
         r = monitor_start(d->monitor);

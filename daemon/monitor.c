@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cli.h"
 #include "credentials.h"
 #include "curl_glue.h"
+#include "faults.h"
 #include "log.h"
 #include "macro.h"
 #include "monitor.h"
@@ -22,12 +24,16 @@
 #define PROBE_TIMER_ACCURACY (10 * USEC_PER_MSEC)
 /* Results are written to the database at most this long after they arrive. */
 #define FLUSH_DELAY (200 * USEC_PER_MSEC)
+/* The contract clocks are re-read at least this often: a jump of the wall
+ * clock is noticed within it. */
+#define CLOCK_RECHECK (10 * USEC_PER_SEC)
 
 typedef struct Device {
         Monitor *monitor;
         char id[24];                 /* "01-camera", "01-router", "vpn" */
         DeviceKind kind;
         size_t site;                 /* index in config->sites; SIZE_MAX for the VPN */
+        size_t node;                 /* in the fault engine */
         CameraProbe *camera;
         RouterProbe *router;         /* the site's router, or the VPN router */
         sd_event_source *timer;
@@ -48,6 +54,11 @@ typedef struct Device {
 struct Monitor {
         sd_event *event;
         const Config *config;
+        const Calendar *calendar;
+        FaultEngine *faults;
+        FaultOutput out;
+        sd_event_source *clock_timer;
+        size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
         CurlGlue *curl;
         Store *store;
         Device *devices;
@@ -260,6 +271,141 @@ static void vpn_spread_tunnels(Monitor *m, const VpnValues *v) {
         }
 }
 
+/* ======================================================================== */
+
+static void monitor_arm_clock(Monitor *m);
+
+/* Probes the devices the fault engine asks about, at once (unless running). */
+static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
+        for (size_t i = 0; i < o->n_reprobe; i++) {
+                size_t dev = m->node_device[o->reprobe[i]];
+                Device *d;
+
+                if (dev == SIZE_MAX)
+                        continue;
+                d = &m->devices[dev];
+                (void) sd_event_source_set_time(d->timer, now_monotonic());
+                (void) sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+        }
+}
+
+/* Commits the engine's faults and events in one transaction (the mails they
+ * cause with them), then hands the events on. A failed commit loses no
+ * event: they still reach the log, and the faults stay in memory. */
+static int monitor_commit(Monitor *m, FaultOutput *o) {
+        int r = 0;
+
+        if (o->n_faults == 0 && o->n_events == 0)
+                goto reprobe;
+        r = store_begin(m->store);
+        for (size_t i = 0; r >= 0 && i < o->n_faults; i++)
+                r = o->faults[i]->id == 0 ? store_fault_insert(m->store, o->faults[i])
+                                          : store_fault_update(m->store, o->faults[i]);
+        for (size_t i = 0; r >= 0 && i < o->n_events; i++) {
+                Event *e = &o->events[i];
+
+                if (o->event_faults[i])
+                        e->fault_id = o->event_faults[i]->id;
+                r = store_event_insert(m->store, e);
+        }
+        if (r >= 0)
+                r = store_commit(m->store);
+        if (r < 0) {
+                store_rollback(m->store);
+                log_errno(LOG_ERR, r, "Cannot store %zu fault event%s (%s); they are logged only",
+                          o->n_events, o->n_events == 1 ? "" : "s", store_error(m->store));
+        }
+        for (size_t i = 0; i < o->n_events; i++) {
+                const Event *e = &o->events[i];
+
+                log_full(event_type_priority(e->type), "%s [%s%s%" PRId64 "]", e->text,
+                         event_type_to_string(e->type), e->fault_id ? " fault " : "",
+                         e->fault_id);
+        }
+reprobe:
+        monitor_reprobe(m, o);
+        monitor_arm_clock(m);
+        return r;
+}
+
+/* Counts the transients and restarts of a device in the anomaly window;
+ * enough of them, and no anomaly yet in it, make an anomaly to investigate. */
+static void monitor_check_anomalies(Monitor *m, const FaultOutput *done, time_t now) {
+        const unsigned mask = 1u << EVENT_FAULT_TRANSIENT | 1u << EVENT_DEVICE_RESTARTED;
+        time_t since = now - (time_t) (m->config->probes.anomaly_window / USEC_PER_SEC);
+        FaultOutput o = {};
+
+        for (size_t i = 0; i < done->n_events; i++) {
+                const Event *e = &done->events[i];
+                size_t node = faults_find_node(m->faults, e->device);
+                int count = 0, anomalies = 0;
+
+                if (!((1u << e->type) & mask) || node == SIZE_MAX)
+                        continue;
+                if (store_count_events(m->store, e->device, mask, since, &count) < 0 ||
+                    store_count_events(m->store, e->device, 1u << EVENT_ANOMALY, since,
+                                       &anomalies) < 0)
+                        continue;
+                if (count >= (int) m->config->probes.anomaly_transients && anomalies == 0)
+                        (void) faults_anomaly(m->faults, node, count, now, &o);
+        }
+        if (o.n_events > 0)
+                (void) monitor_commit(m, &o);
+        fault_output_done(&o);
+}
+
+/* Hands a result to the fault engine and carries out what it decides. */
+static void monitor_judge(Monitor *m, size_t node, ProbeStatus s, const char *reason, time_t now) {
+        int r;
+
+        fault_output_clear(&m->out);
+        r = faults_on_result(m->faults, node, s, reason, now, &m->out);
+        if (r < 0)
+                log_errno(LOG_ERR, r, "%s: cannot judge the result", faults_node_id(m->faults, node));
+        (void) monitor_commit(m, &m->out);
+        monitor_check_anomalies(m, &m->out, now);
+}
+
+static void monitor_device_event(Monitor *m, const Device *d, bool restarted, const char *old,
+                                 const char *new_serial, time_t now) {
+        FaultOutput o = {};
+
+        if (restarted)
+                (void) faults_on_restart(m->faults, d->node, now, &o);
+        else
+                (void) faults_on_swap(m->faults, d->node, old, new_serial, now, &o);
+        (void) monitor_commit(m, &o);
+        monitor_check_anomalies(m, &o, now);
+        fault_output_done(&o);
+}
+
+static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *m = userdata;
+        int r;
+
+        (void) s;
+        (void) usec;
+        fault_output_clear(&m->out);
+        r = faults_tick(m->faults, wallclock_now(), &m->out);
+        if (r < 0)
+                log_errno(LOG_ERR, r, "Cannot run the contract clocks");
+        (void) monitor_commit(m, &m->out);
+        return 0;
+}
+
+/* Arms the clock timer for the next contract clock, on the monotonic clock
+ * from the wall-clock difference; re-read every CLOCK_RECHECK at least, so
+ * that a jump of the wall clock (or --pretend-now) is honoured. */
+static void monitor_arm_clock(Monitor *m) {
+        time_t now = wallclock_now(), next = faults_next_clock(m->faults, now);
+        uint64_t wait = CLOCK_RECHECK;
+
+        if (next > 0 && (uint64_t) (next - now) * USEC_PER_SEC < wait)
+                wait = (uint64_t) (next - now) * USEC_PER_SEC;
+        (void) sd_event_source_set_time_relative(m->clock_timer, wait);
+        (void) sd_event_source_set_enabled(m->clock_timer, SD_EVENT_ONESHOT);
+}
+
 static void device_schedule(Device *d) {
         uint64_t now = now_monotonic(), next = d->started + d->interval;
 
@@ -271,9 +417,26 @@ static void device_schedule(Device *d) {
         (void) sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
 }
 
+/* The VPN's view of each tunnel, as results of the tunnel nodes. */
+static void vpn_judge_tunnels(Monitor *m, const ProbeResult *r, time_t now) {
+        if (r->status == PROBE_DOWN)
+                return; /* no view at all: the VPN's own fault speaks */
+        for (size_t i = 0; i < r->vpn.n_tunnels && i < m->config->n_sites; i++) {
+                TunnelState t = r->vpn.tunnels[i];
+                size_t node = faults_site_node(m->faults, i, NODE_TUNNEL);
+
+                if (t == TUNNEL_UP)
+                        monitor_judge(m, node, PROBE_UP, "", now);
+                else if (t == TUNNEL_DOWN)
+                        monitor_judge(m, node, PROBE_DOWN, "tunnel down (yrIfTunnelLink 2)", now);
+        }
+}
+
 static void device_on_result(void *userdata, const ProbeResult *r) {
         Device *d = userdata;
+        Monitor *m = d->monitor;
         json_t *values = NULL;
+        time_t now = wallclock_now();
 
         if (!d->has_result || d->status != r->status || !streq(d->reason, r->reason))
                 log_info("%s: %s -> %s%s%s", d->id,
@@ -281,7 +444,7 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
                          probe_status_to_string(r->status), r->reason[0] ? ": " : "", r->reason);
         d->has_result = true;
         d->status = r->status;
-        d->last_probe_at = wallclock_now();
+        d->last_probe_at = now;
         d->latency_usec = r->latency_usec;
         (void) snprintf(d->reason, sizeof(d->reason), "%s", r->reason);
 
@@ -289,23 +452,20 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         case DEVICE_CAMERA:
                 if (r->camera.serial[0]) {
                         if (d->serial[0] && !streq(d->serial, r->camera.serial))
-                                log_notice("%s: serial number changed from %s to %s: device "
-                                           "swapped?",
-                                           d->id, d->serial, r->camera.serial);
+                                monitor_device_event(m, d, false, d->serial, r->camera.serial,
+                                                     now);
                         (void) snprintf(d->serial, sizeof(d->serial), "%s", r->camera.serial);
                 }
                 values = camera_values(d, &r->camera);
                 break;
         case DEVICE_ROUTER:
                 if (r->router.rebooted)
-                        log_notice("%s: restarted (sysUpTime went back to %u s)", d->id,
-                                   r->router.uptime_ticks / 100);
+                        monitor_device_event(m, d, true, NULL, NULL, now);
                 values = router_values(d, &r->router);
                 break;
         case DEVICE_VPN:
                 if (r->vpn.rebooted)
-                        log_notice("%s: restarted (sysUpTime went back to %u s)", d->id,
-                                   r->vpn.uptime_ticks / 100);
+                        monitor_device_event(m, d, true, NULL, NULL, now);
                 values = vpn_values(d, &r->vpn);
                 vpn_spread_tunnels(d->monitor, &r->vpn);
                 break;
@@ -316,6 +476,9 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         }
         device_mark_dirty(d);
         device_schedule(d);
+        monitor_judge(m, d->node, r->status, r->reason, now);
+        if (d->kind == DEVICE_VPN)
+                vpn_judge_tunnels(m, r, now);
 }
 
 static int device_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -350,6 +513,9 @@ static int device_init(Monitor *m, Device *d, DeviceKind kind, size_t site) {
         d->monitor = m;
         d->kind = kind;
         d->site = site;
+        d->node = kind == DEVICE_VPN      ? faults_vpn_node(m->faults)
+                  : kind == DEVICE_ROUTER ? faults_site_node(m->faults, site, NODE_ROUTER)
+                                          : faults_site_node(m->faults, site, NODE_CAMERA);
         if (kind == DEVICE_VPN)
                 (void) snprintf(d->id, sizeof(d->id), "vpn");
         else
@@ -497,6 +663,16 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         secret_cache_clear(&sc);
         if (r < 0)
                 return r;
+        m->node_device = malloc(MAX(faults_n_nodes(m->faults), (size_t) 1) * sizeof(size_t));
+        if (!m->node_device)
+                return -ENOMEM;
+        for (size_t i = 0; i < faults_n_nodes(m->faults); i++)
+                m->node_device[i] = SIZE_MAX;
+        for (size_t i = 0; i < m->n_devices; i++)
+                m->node_device[m->devices[i].node] = i;
+        for (size_t i = 0; c->has_vpn && i < c->n_sites; i++)
+                m->node_device[faults_site_node(m->faults, i, NODE_TUNNEL)] =
+                        (size_t) (m->vpn - m->devices);
         if (failed > 0) {
                 log_error("%d device%s could not be set up; see above.", failed,
                           failed == 1 ? "" : "s");
@@ -529,7 +705,38 @@ static int monitor_sync_store(Monitor *m) {
         return monitor_flush(m);
 }
 
-int monitor_new(sd_event *e, const Config *config, const char *state_dir,
+static int restore_fault(const Fault *f, void *userdata) {
+        Monitor *m = userdata;
+        int r;
+
+        r = faults_restore(m->faults, f);
+        if (r == -ENOENT)
+                log_warning("Fault %" PRId64 " of %s: the device is no longer configured; it stays "
+                            "open in the database", f->id, f->device);
+        else if (r < 0)
+                return r;
+        return 0;
+}
+
+/* Serials seen before a restart: a swap across a restart is still noticed. */
+static int restore_serial(const DeviceRow *row, void *userdata) {
+        Monitor *m = userdata;
+        json_t *v, *serial;
+        size_t node = faults_find_node(m->faults, row->id);
+
+        if (node == SIZE_MAX || m->node_device[node] == SIZE_MAX ||
+            m->devices[m->node_device[node]].kind != DEVICE_CAMERA)
+                return 0;
+        v = json_loads(row->values_json, 0, NULL);
+        serial = json_object_get(v, "serial");
+        if (json_is_string(serial))
+                (void) snprintf(m->devices[m->node_device[node]].serial, PROBE_TEXT_MAX, "%s",
+                                json_string_value(serial));
+        json_decref(v);
+        return 0;
+}
+
+int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const char *state_dir,
                 const char *credentials_dir, Monitor **ret) {
         Monitor *m;
         int r;
@@ -539,6 +746,12 @@ int monitor_new(sd_event *e, const Config *config, const char *state_dir,
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->config = config;
+        m->calendar = cal;
+        r = faults_new(config, cal, &m->faults);
+        if (r < 0) {
+                monitor_free(m);
+                return log_errno(LOG_ERR, r, "Cannot set up the fault engine");
+        }
         r = curl_glue_new(e, &m->curl);
         if (r < 0) {
                 monitor_free(m);
@@ -549,6 +762,9 @@ int monitor_new(sd_event *e, const Config *config, const char *state_dir,
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_OFF);
         if (r >= 0)
+                r = sd_event_add_time_relative(e, &m->clock_timer, CLOCK_MONOTONIC, CLOCK_RECHECK,
+                                               USEC_PER_MSEC, on_clock_timer, m);
+        if (r >= 0)
                 r = monitor_build(m, credentials_dir);
         if (r < 0) {
                 monitor_free(m);
@@ -558,6 +774,14 @@ int monitor_new(sd_event *e, const Config *config, const char *state_dir,
         if (r < 0) {
                 monitor_free(m);
                 return log_errno(LOG_ERR, r, "Cannot open the state database in %s", state_dir);
+        }
+        /* Open faults keep their ids and clocks across restarts. */
+        r = store_foreach_fault(m->store, true, restore_fault, m);
+        if (r >= 0)
+                r = store_foreach_device(m->store, restore_serial, m);
+        if (r < 0) {
+                monitor_free(m);
+                return log_errno(LOG_ERR, r, "Cannot read the faults in %s", state_dir);
         }
         r = monitor_sync_store(m);
         if (r < 0)
@@ -580,7 +804,11 @@ Monitor *monitor_free(Monitor *m) {
         }
         free(m->devices);
         free(m->dirty);
+        free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);
+        (void) sd_event_source_disable_unref(m->clock_timer);
+        fault_output_done(&m->out);
+        faults_free(m->faults);
         curl_glue_free(m->curl);
         store_close(m->store);
         sd_event_unref(m->event);
@@ -591,6 +819,7 @@ Monitor *monitor_free(Monitor *m) {
 int monitor_start(Monitor *m) {
         uint64_t now = now_monotonic();
 
+        monitor_arm_clock(m);
         for (size_t i = 0; i < m->n_devices; i++) {
                 Device *d = &m->devices[i];
                 uint64_t at = now + random_below(MIN(d->interval, 10 * USEC_PER_SEC));
@@ -622,7 +851,9 @@ int monitor_flush(Monitor *m) {
                         .id = d->id,
                         .site = d->site < m->config->n_sites ? m->config->sites[d->site].id : NULL,
                         .kind = device_kind_to_string(d->kind),
-                        .state = d->has_result ? probe_status_to_string(d->status) : "unknown",
+                        .state = faults_node_unreachable(m->faults, d->node) ? "unreachable"
+                                 : d->has_result ? probe_status_to_string(d->status)
+                                                 : "unknown",
                         .last_probe_at = d->has_result ? d->last_probe_at : 0,
                         .latency_usec = d->has_result ? (int64_t) d->latency_usec : -1,
                         .reason = d->reason,

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "calendar.h"
 #include "config.h"
 #include "probe.h"
 
@@ -24,7 +25,7 @@ typedef enum DeviceKind {
  * and opens their sessions (everything that may block happens here, before
  * the loop runs), and opens the state database in state_dir. Errors are
  * logged with the device and the credential they concern. */
-int monitor_new(sd_event *e, const Config *config, const char *state_dir,
+int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const char *state_dir,
                 const char *credentials_dir, Monitor **ret);
 
 /* Stops every probe and frees. NULL-safe. */
