@@ -723,14 +723,16 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
         return 0;
 }
 
-static void consider(time_t *best, time_t t, time_t now) {
-        if (t > now && (*best == 0 || t < *best))
+/* A clock not yet struck: due now or later (one due now fires at once). */
+static void consider(time_t *best, time_t t) {
+        if (t > 0 && (*best == 0 || t < *best))
                 *best = t;
 }
 
 time_t faults_next_clock(const FaultEngine *e, time_t now) {
         time_t best = 0;
 
+        (void) now;
         for (size_t i = 0; i < e->n_faults; i++) {
                 const Fault *f = e->faults[i];
                 time_t d = fault_due(f);
@@ -739,17 +741,15 @@ time_t faults_next_clock(const FaultEngine *e, time_t now) {
                         continue;
                 if (clock_running(f)) {
                         if (!f->warned)
-                                consider(&best, d - (time_t) (e->sla.warn_before / USEC_PER_SEC),
-                                         now);
+                                consider(&best, d - (time_t) (e->sla.warn_before / USEC_PER_SEC));
                         if (!f->breached)
-                                consider(&best, d, now);
+                                consider(&best, d);
                         if (!f->deferral_prompted && f->deferral_approved_at == 0)
-                                consider(&best, prompt_time(e, f), now);
+                                consider(&best, prompt_time(e, f));
                 }
                 if (!f->acknowledged_at && e->renotify_every)
-                        consider(&best,
-                                 f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC),
-                                 now);
+                        consider(&best, f->last_notified_at +
+                                                (time_t) (e->renotify_every / USEC_PER_SEC));
         }
         return best;
 }

@@ -84,7 +84,8 @@ int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutp
  * deferral prompts, re-notifications. */
 int faults_tick(FaultEngine *e, time_t now, FaultOutput *out);
 
-/* The next time a clock strikes after now, or 0 when none is pending. */
+/* The time of the next clock not yet struck (possibly already past: the
+ * caller ticks at once), or 0 when none is pending. */
 time_t faults_next_clock(const FaultEngine *e, time_t now);
 
 /* Whether a node is unreachable (an ancestor is hard down). */

@@ -398,11 +398,18 @@ static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
  * that a jump of the wall clock (or --pretend-now) is honoured. */
 static void monitor_arm_clock(Monitor *m) {
         time_t now = wallclock_now(), next = faults_next_clock(m->faults, now);
-        uint64_t wait = CLOCK_RECHECK;
+        uint64_t wait = CLOCK_RECHECK, at, armed = 0;
+        int enabled = SD_EVENT_OFF;
 
         if (next > 0 && (uint64_t) (next - now) * USEC_PER_SEC < wait)
-                wait = (uint64_t) (next - now) * USEC_PER_SEC;
-        (void) sd_event_source_set_time_relative(m->clock_timer, wait);
+                wait = next > now ? (uint64_t) (next - now) * USEC_PER_SEC : 0;
+        at = now_monotonic() + wait;
+        /* Only ever earlier: a later call must not push a pending clock away. */
+        (void) sd_event_source_get_enabled(m->clock_timer, &enabled);
+        (void) sd_event_source_get_time(m->clock_timer, &armed);
+        if (enabled != SD_EVENT_OFF && armed <= at)
+                return;
+        (void) sd_event_source_set_time(m->clock_timer, at);
         (void) sd_event_source_set_enabled(m->clock_timer, SD_EVENT_ONESHOT);
 }
 

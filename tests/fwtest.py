@@ -77,6 +77,8 @@ class Daemon:
         self.state_dir = os.path.join(tmp, "state")
         os.makedirs(self.state_dir, exist_ok=True)
         self.sock_path = os.path.join(tmp, "notify.sock")
+        if os.path.exists(self.sock_path):
+            os.unlink(self.sock_path)  # an earlier daemon's of this test
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.sock_path)
         # Like systemd, read every notification at once: a full socket would

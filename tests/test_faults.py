@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end fault scenarios (issue 4): fieldwatchd against the simulated
+field, placed at chosen dates with --pretend-now, asserting the faults that
+`fieldwatchctl faults --json` shows and the event history in the state
+database. Each test starts its own daemon with a fresh state directory; the
+field is shared and restored after each test.
+
+Run from the repository root: BUILD=build /usr/bin/python3 tests/test_faults.py
+"""
+
+import datetime
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fwtest  # noqa: E402
+from sim.field import Field  # noqa: E402
+
+JST = datetime.timezone(datetime.timedelta(hours=9))
+
+
+def iso(s):
+    return datetime.datetime.fromisoformat(s)
+
+
+def edit_fast(data):
+    fwtest.fast_probes(data)
+    data["probes"]["anomaly_transients"] = 3
+    data["probes"]["anomaly_window"] = "1h"
+
+
+class Scenarios(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-faults-")
+        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), edit_fast)
+        cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
+        cls.field.up()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.field.down()
+        if not os.environ.get("KEEP_TEST_DIRS"):
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="run-", dir=self.tmp)
+        self.daemon = None
+
+    def tearDown(self):
+        try:
+            if self.daemon:
+                self.assertEqual(self.daemon.stop(), 0, self.daemon.log()[-3000:])
+        finally:
+            self.restore_field()
+
+    def restore_field(self):
+        f = self.field
+        f.reset_cameras()
+        for site in f.sites():
+            r = f.router(site)
+            if r.frozen():
+                r.thaw()
+            r.set(rsrp=-95)
+            r.set_ifoper(1)
+        if f.vpn.frozen():
+            f.vpn.thaw()
+        for i in range(1, 28):
+            f.vpn.set_tunnel(i, True)
+
+    def start(self, pretend, config=None):
+        self.daemon = fwtest.Daemon(self.dir, config or self.config,
+                                    extra_args=["--pretend-now", pretend])
+        self.daemon.messages("READY=1")
+        return self.daemon
+
+    def faults(self, open_only=False):
+        args = ["faults", "--json"] + (["--open"] if open_only else [])
+        r = fwtest.ctl(*args, state_dir=self.daemon.state_dir, config=self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        return json.loads(r.stdout)
+
+    def wait_fault(self, device, kind=None, state="open", timeout=15):
+        def check():
+            for f in self.faults():
+                if f["device"] == device and f["state"] == state and (kind is None or
+                                                                     f["kind"] == kind):
+                    return f
+            return None
+        return fwtest.wait_for(check, timeout, what=f"fault {device} {kind} {state}")
+
+    def events(self, device=None):
+        db = sqlite3.connect(f"file:{self.daemon.state_dir}/fieldwatch.db?mode=ro", uri=True)
+        try:
+            q = "SELECT type, device, fault_id, kind, text FROM events"
+            rows = db.execute(q + (" WHERE device = ?" if device else "") + " ORDER BY id",
+                              (device,) if device else ()).fetchall()
+        finally:
+            db.close()
+        return rows
+
+    # -----------------------------------------------------------------------
+
+    def test_camera_down_inside_business_hours(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("01-camera", "up")
+        self.field.camera("04").fault("down")
+        f = self.wait_fault("04-camera", "camera_down")
+        det = iso(f["detected_at"])
+        self.assertEqual(det.utcoffset(), datetime.timedelta(hours=9))
+        self.assertEqual(det.date(), datetime.date(2026, 11, 25))
+        # Inside the window: received when detected, due two hours later.
+        self.assertEqual(f["received_at"], f["detected_at"])
+        self.assertEqual(iso(f["onsite_due"]) - det, datetime.timedelta(hours=2))
+        self.assertIs(f["deferral_eligible"], False)
+        self.assertIsNone(f["deferred_onsite_due"])
+        self.assertEqual(f["site"], "04")
+        self.assertEqual(f["hidden"], [])
+        self.assertIn("connection refused", f["reason"])
+        raised = [e for e in self.events("04-camera") if e[0] == "fault_raised"]
+        self.assertEqual(len(raised), 1)
+        self.assertEqual(raised[0][2], f["id"])
+
+    def test_camera_down_outside_business_hours(self):
+        # Friday evening: received at Monday's opening.
+        d = self.start("2026-11-27T18:00:00+09:00")
+        d.wait_device("01-camera", "up")
+        self.field.camera("06").fault("silent")
+        f = self.wait_fault("06-camera", "camera_down")
+        self.assertEqual(f["received_at"], "2026-11-30T09:00:00+09:00")
+        self.assertEqual(f["onsite_due"], "2026-11-30T11:00:00+09:00")
+
+    def test_router_down_hides_its_camera(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("08-router", "up")
+        self.field.router("08").freeze()
+        self.field.camera("08").fault("down")
+        f = self.wait_fault("08-router", "router_down")
+        self.assertEqual(f["hidden"], ["08-camera"])
+        d.wait_device("08-camera", "unreachable", timeout=10)
+        time.sleep(4)
+        self.assertEqual([x for x in self.faults() if x["site"] == "08"], [f])
+        # The router comes back, the camera is still down: only now its own fault.
+        self.field.router("08").thaw()
+        self.wait_fault("08-router", "router_down", state="cleared")
+        c = self.wait_fault("08-camera", "camera_down")
+        self.assertGreater(c["id"], f["id"])
+
+    def test_vpn_down_hides_all_sites_under_one_fault(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("vpn", "up")
+        d.wait_device("27-camera", "up")
+        self.field.vpn.freeze()
+        # All sites are lost behind it (the routers' paths go through the VPN).
+        for site in ("03", "11", "19"):
+            self.field.router(site).freeze()
+        f = self.wait_fault("vpn", "vpn_down")
+        self.assertEqual(len(f["hidden"]), 27 * 3)
+        self.assertIn("27-camera", f["hidden"])
+        self.assertEqual(f["site"], "")
+        time.sleep(5)
+        self.assertEqual([x["device"] for x in self.faults()], ["vpn"])
+        self.assertEqual(d.status()["11-router"]["state"], "unreachable")
+
+    def test_site_power_loss_is_one_site_fault(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("12-router", "up")
+        self.field.vpn.set_tunnel(12, False)
+        self.field.router("12").freeze()
+        self.field.camera("12").fault("silent")
+        f = self.wait_fault("12-tunnel", "site_down")
+        self.assertEqual(f["hint"], "power, breaker or LTE at the site")
+        self.assertEqual(f["hidden"], ["12-router", "12-camera"])
+        time.sleep(3)
+        self.assertEqual([x["device"] for x in self.faults()], ["12-tunnel"])
+
+    def test_transient_fault(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("14-camera", "up")
+        self.field.camera("14").fault("http500")
+        f = self.wait_fault("14-camera", "camera_down")
+        self.field.camera("14").clear()
+        c = self.wait_fault("14-camera", "camera_down", state="cleared")
+        self.assertEqual(c["id"], f["id"])
+        self.assertIs(c["transient"], True)
+        self.assertIsNotNone(c["cleared_at"])
+        types = [e[0] for e in self.events("14-camera")]
+        self.assertEqual(types, ["fault_raised", "fault_transient"])
+
+    def test_flapping_becomes_an_anomaly(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("15-camera", "up")
+        for _ in range(3):
+            self.field.camera("15").fault("down")
+            self.wait_fault("15-camera", "camera_down")
+            self.field.camera("15").clear()
+            fwtest.wait_for(lambda: not [x for x in self.faults(True)
+                                         if x["device"] == "15-camera"], 15,
+                            what="the fault to clear")
+        types = [e[0] for e in self.events("15-camera")]
+        self.assertEqual(types.count("fault_transient"), 3)
+        self.assertEqual(types.count("anomaly"), 1)
+        self.assertEqual(types[-1], "anomaly")
+
+    def test_router_restart_is_an_event(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("16-router", "up")
+        time.sleep(1.5)
+        self.field.router("16").reboot()
+        fwtest.wait_for(lambda: [e for e in self.events("16-router")
+                                 if e[0] == "device_restarted"], 10, what="the restart event")
+        self.assertEqual(self.faults(), [])
+
+    def test_sla_warning_and_breach_on_time(self):
+        def edit(data):
+            edit_fast(data)
+            data["sla"].update(onsite_within="1m", warn_before="30s")
+        config = fwtest.lab_config(os.path.join(self.dir, "short.yaml"), edit)
+        d = self.start("2026-11-25T10:00:00+09:00", config)
+        d.wait_device("17-camera", "up")
+        self.field.camera("17").fault("down")
+        f = self.wait_fault("17-camera", "camera_down")
+        due = iso(f["onsite_due"])
+        fwtest.wait_for(lambda: [e for e in self.events("17-camera") if e[0] == "sla_breach"],
+                        90, what="the breach")
+        db = sqlite3.connect(f"file:{d.state_dir}/fieldwatch.db?mode=ro", uri=True)
+        at = dict(db.execute("SELECT type, at FROM events WHERE device = '17-camera'"))
+        db.close()
+        warn = datetime.datetime.fromtimestamp(at["sla_warning"], JST)
+        breach = datetime.datetime.fromtimestamp(at["sla_breach"], JST)
+        self.assertLessEqual(abs((warn - (due - datetime.timedelta(seconds=30))).total_seconds()),
+                             1.5)
+        self.assertLessEqual(abs((breach - due).total_seconds()), 1.5)
+
+    def test_kill_9_keeps_the_fault_and_raises_it_once(self):
+        d = self.start("2026-11-25T10:00:00+09:00")
+        d.wait_device("18-camera", "up")
+        self.field.camera("18").fault("down")
+        f = self.wait_fault("18-camera", "camera_down")
+        d.proc.kill()
+        d.proc.wait(5)
+        d.stop()
+        self.daemon = None
+        self.daemon = fwtest.Daemon(self.dir, self.config,
+                                    extra_args=["--pretend-now", "2026-11-25T10:05:00+09:00"])
+        self.daemon.messages("READY=1")
+        time.sleep(5)
+        mine = [x for x in self.faults() if x["device"] == "18-camera"]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(mine[0]["id"], f["id"])
+        self.assertEqual(mine[0]["detected_at"], f["detected_at"])
+        raised = [e for e in self.events("18-camera") if e[0] == "fault_raised"]
+        self.assertEqual(len(raised), 1)
+        # Recovery after the restart clears the same fault.
+        self.field.camera("18").clear()
+        c = self.wait_fault("18-camera", "camera_down", state="cleared")
+        self.assertEqual(c["id"], f["id"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
