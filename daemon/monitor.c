@@ -16,6 +16,7 @@
 #include "faults.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 #include "monitor.h"
 #include "router.h"
 #include "store.h"
@@ -58,6 +59,8 @@ struct Monitor {
         FaultEngine *faults;
         FaultOutput out;
         sd_event_source *clock_timer;
+        sd_event_source *metrics_timer;
+        bool metrics_failing;
         size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
         CurlGlue *curl;
         Store *store;
@@ -605,6 +608,128 @@ static int device_open_vpn(Monitor *m, Device *d, SecretCache *sc) {
         return r;
 }
 
+/* ======================================================================== */
+
+static const char *device_state(const Monitor *m, const Device *d) {
+        if (faults_node_unreachable(m->faults, d->node))
+                return "unreachable";
+        return d->has_result ? probe_status_to_string(d->status) : "unknown";
+}
+
+static void metrics_device_labels(FILE *f, const Monitor *m, const Device *d) {
+        fputs("{device=\"", f);
+        metrics_label(f, d->id);
+        fputs("\",site=\"", f);
+        metrics_label(f, d->site < m->config->n_sites ? m->config->sites[d->site].id : "");
+        fprintf(f, "\",kind=\"%s\"", device_kind_to_string(d->kind));
+}
+
+static void metrics_devices(FILE *f, const Monitor *m) {
+        static const char *const states[] = { "up", "degraded", "down", "unreachable", "unknown" };
+        const Config *c = m->config;
+
+        fputs("# HELP fieldwatch_device_up Whether the device answered its last probe fully (1) or not (0).\n"
+              "# TYPE fieldwatch_device_up gauge\n", f);
+        for (size_t i = 0; i < m->n_devices; i++) {
+                const Device *d = &m->devices[i];
+
+                fputs("fieldwatch_device_up", f);
+                metrics_device_labels(f, m, d);
+                fprintf(f, "} %d\n", d->has_result && d->status == PROBE_UP &&
+                                             !faults_node_unreachable(m->faults, d->node));
+        }
+        fputs("# HELP fieldwatch_device_state The device's state (one series per state).\n"
+              "# TYPE fieldwatch_device_state gauge\n", f);
+        for (size_t i = 0; i < m->n_devices; i++)
+                for (size_t j = 0; j < ELEMENTSOF(states); j++) {
+                        fputs("fieldwatch_device_state", f);
+                        metrics_device_labels(f, m, &m->devices[i]);
+                        fprintf(f, ",state=\"%s\"} %d\n", states[j],
+                                streq(states[j], device_state(m, &m->devices[i])));
+                }
+        fputs("# HELP fieldwatch_probe_latency_seconds Round trip of the last probe.\n"
+              "# TYPE fieldwatch_probe_latency_seconds gauge\n", f);
+        for (size_t i = 0; i < m->n_devices; i++) {
+                const Device *d = &m->devices[i];
+
+                if (!d->has_result)
+                        continue;
+                fputs("fieldwatch_probe_latency_seconds", f);
+                metrics_device_labels(f, m, d);
+                fprintf(f, "} %.6f\n", (double) d->latency_usec / 1e6);
+        }
+        fputs("# HELP fieldwatch_lte_signal LTE signal values of the routers, as configured.\n"
+              "# TYPE fieldwatch_lte_signal gauge\n", f);
+        for (size_t i = 0; i < m->n_devices; i++) {
+                const Device *d = &m->devices[i];
+
+                if (d->kind != DEVICE_ROUTER || !d->values)
+                        continue;
+                for (size_t k = 0; k < c->probes.router.n_signals; k++) {
+                        json_t *v = json_object_get(d->values, c->probes.router.signals[k].name);
+
+                        if (!json_is_integer(v))
+                                continue;
+                        fputs("fieldwatch_lte_signal", f);
+                        metrics_device_labels(f, m, d);
+                        fprintf(f, ",signal=\"%s\"} %" JSON_INTEGER_FORMAT "\n",
+                                c->probes.router.signals[k].name, json_integer_value(v));
+                }
+        }
+}
+
+static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
+        size_t open = 0;
+
+        fputs("# HELP fieldwatch_fault_due_seconds Seconds until the onsite due of each open "
+              "fault (negative: overdue).\n# TYPE fieldwatch_fault_due_seconds gauge\n", f);
+        for (size_t i = 0; i < faults_n_nodes(m->faults); i++) {
+                const Fault *ft = faults_node_fault(m->faults, i);
+
+                if (!ft || ft->state != FAULT_OPEN)
+                        continue;
+                open++;
+                if (ft->onsite_started_at)
+                        continue;
+                fprintf(f, "fieldwatch_fault_due_seconds{fault_id=\"%" PRId64 "\",device=\"", ft->id);
+                metrics_label(f, ft->device);
+                fprintf(f, "\",kind=\"%s\"} %lld\n", ft->kind,
+                        (long long) (fault_due(ft) - now));
+        }
+        fprintf(f, "# HELP fieldwatch_open_faults Faults open now.\n"
+                   "# TYPE fieldwatch_open_faults gauge\nfieldwatch_open_faults %zu\n", open);
+}
+
+static int monitor_write_metrics(Monitor *m) {
+        const char *path = m->config->metrics_file;
+        char *tmp = NULL;
+        FILE *f = NULL;
+        int r;
+
+        if (!path)
+                return 0;
+        r = metrics_begin(path, &f, &tmp);
+        if (r >= 0) {
+                metrics_devices(f, m);
+                metrics_faults(f, m, wallclock_now());
+                r = metrics_commit(f, tmp, path);
+        }
+        if (r < 0 && !m->metrics_failing)
+                log_errno(LOG_WARNING, r, "Cannot write the metrics to %s", path);
+        m->metrics_failing = r < 0;
+        return r;
+}
+
+static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *m = userdata;
+        uint64_t every = MIN(MIN(m->config->probes.camera.interval, m->config->probes.router.interval),
+                             m->config->probes.vpn.interval);
+
+        (void) monitor_write_metrics(m);
+        (void) sd_event_source_set_time(s, usec + MAX(every, USEC_PER_SEC));
+        return 0;
+}
+
 static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) s;
         (void) usec;
@@ -771,6 +896,12 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &m->clock_timer, CLOCK_MONOTONIC, CLOCK_RECHECK,
                                                USEC_PER_MSEC, on_clock_timer, m);
+        if (r >= 0 && config->metrics_file) {
+                r = sd_event_add_time_relative(e, &m->metrics_timer, CLOCK_MONOTONIC,
+                                               USEC_PER_SEC, USEC_PER_SEC, on_metrics_timer, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->metrics_timer, SD_EVENT_ON);
+        }
         if (r >= 0)
                 r = monitor_build(m, credentials_dir);
         if (r < 0) {
@@ -814,6 +945,7 @@ Monitor *monitor_free(Monitor *m) {
         free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);
         (void) sd_event_source_disable_unref(m->clock_timer);
+        (void) sd_event_source_disable_unref(m->metrics_timer);
         fault_output_done(&m->out);
         faults_free(m->faults);
         curl_glue_free(m->curl);
@@ -858,9 +990,7 @@ int monitor_flush(Monitor *m) {
                         .id = d->id,
                         .site = d->site < m->config->n_sites ? m->config->sites[d->site].id : NULL,
                         .kind = device_kind_to_string(d->kind),
-                        .state = faults_node_unreachable(m->faults, d->node) ? "unreachable"
-                                 : d->has_result ? probe_status_to_string(d->status)
-                                                 : "unknown",
+                        .state = device_state(m, d),
                         .last_probe_at = d->has_result ? d->last_probe_at : 0,
                         .latency_usec = d->has_result ? (int64_t) d->latency_usec : -1,
                         .reason = d->reason,

@@ -11,6 +11,7 @@ Run from the repository root: BUILD=build /usr/bin/python3 tests/test_faults.py
 
 import datetime
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -24,6 +25,10 @@ import fwtest  # noqa: E402
 from sim.field import Field  # noqa: E402
 
 JST = datetime.timezone(datetime.timedelta(hours=9))
+
+
+def stat_mode(path):
+    return os.stat(path).st_mode & 0o777
 
 
 def iso(s):
@@ -239,6 +244,45 @@ class Scenarios(unittest.TestCase):
         self.assertLessEqual(abs((warn - (due - datetime.timedelta(seconds=30))).total_seconds()),
                              1.5)
         self.assertLessEqual(abs((breach - due).total_seconds()), 1.5)
+
+    def test_metrics_file(self):
+        metrics = os.path.join(self.dir, "fieldwatch.prom")
+
+        def edit(data):
+            edit_fast(data)
+            data["metrics_file"] = metrics
+        config = fwtest.lab_config(os.path.join(self.dir, "metrics.yaml"), edit)
+        d = self.start("2026-11-25T10:00:00+09:00", config)
+        d.wait_device("19-camera", "up")
+        self.field.camera("19").fault("down")
+        self.field.router("20").set(rsrp=-101)
+        f = self.wait_fault("19-camera", "camera_down")
+
+        def read():
+            try:
+                with open(metrics, encoding="utf-8") as fh:
+                    text = fh.read()
+            except FileNotFoundError:
+                return None
+            return text if f'fault_id="{f["id"]}"' in text and "rsrp\"} -101" in text else None
+        text = fwtest.wait_for(read, 15, what="the fault and the signal in the metrics")
+        self.assertEqual(stat_mode(metrics), 0o644)
+        up = re.findall(r'^fieldwatch_device_up\{device="([^"]+)",site="(\d*)",kind="(\w+)"\} ([01])$',
+                        text, re.M)
+        self.assertEqual(len(up), 55)
+        self.assertIn(("19-camera", "19", "camera", "0"), up)
+        self.assertIn(("01-camera", "01", "camera", "1"), up)
+        self.assertIn('fieldwatch_device_state{device="19-camera",site="19",kind="camera",'
+                      'state="down"} 1', text)
+        self.assertIn('fieldwatch_lte_signal{device="20-router",site="20",kind="router",'
+                      'signal="rsrp"} -101', text)
+        due = re.search(r'^fieldwatch_fault_due_seconds\{fault_id="%d",device="19-camera",'
+                        r'kind="camera_down"\} (-?\d+)$' % f["id"], text, re.M)
+        self.assertIsNotNone(due)
+        self.assertTrue(0 < int(due.group(1)) <= 7200)
+        self.assertRegex(text, r"(?m)^fieldwatch_open_faults 1$")
+        # Written whole each time: never a temporary file left behind.
+        self.assertEqual([n for n in os.listdir(self.dir) if n.startswith("fieldwatch.prom.")], [])
 
     def test_kill_9_keeps_the_fault_and_raises_it_once(self):
         d = self.start("2026-11-25T10:00:00+09:00")
