@@ -13,6 +13,7 @@ import datetime
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -283,6 +284,31 @@ class Scenarios(unittest.TestCase):
         self.assertRegex(text, r"(?m)^fieldwatch_open_faults 1$")
         # Written whole each time: never a temporary file left behind.
         self.assertEqual([n for n in os.listdir(self.dir) if n.startswith("fieldwatch.prom.")], [])
+
+    def test_reload_keeps_faults_of_remaining_devices(self):
+        config = fwtest.lab_config(os.path.join(self.dir, "reload.yaml"), edit_fast)
+        d = self.start("2026-11-25T10:00:00+09:00", config)
+        d.wait_device("21-camera", "up")
+        self.field.camera("21").fault("down")
+        f = self.wait_fault("21-camera", "camera_down")
+
+        def drop_27(data):
+            edit_fast(data)
+            data["sites"] = [x for x in data["sites"] if x["id"] != "27"]
+        fwtest.lab_config(config, drop_27)
+        d.proc.send_signal(signal.SIGHUP)
+        d.messages("RELOADING=1")
+        d.messages("READY=1")
+        fwtest.wait_for(lambda: "27-camera" not in d.status(), 10, what="site 27 gone")
+        self.assertEqual(len(d.status()), 26 * 2 + 1)
+        time.sleep(3)
+        mine = [x for x in self.faults() if x["device"] == "21-camera"]
+        self.assertEqual([(x["id"], x["state"]) for x in mine], [(f["id"], "open")])
+        self.assertEqual([e[0] for e in self.events("21-camera")], ["fault_raised"])
+        # The fault still clears as itself after the reload.
+        self.field.camera("21").clear()
+        c = self.wait_fault("21-camera", "camera_down", state="cleared")
+        self.assertEqual(c["id"], f["id"])
 
     def test_kill_9_keeps_the_fault_and_raises_it_once(self):
         d = self.start("2026-11-25T10:00:00+09:00")
