@@ -601,6 +601,22 @@ int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *rea
         return settle_held_below(e, node, now, out);
 }
 
+void faults_forget_closed(FaultEngine *e) {
+        size_t j = 0;
+
+        for (size_t i = 0; i < e->n_faults; i++) {
+                Fault *f = e->faults[i];
+
+                if (f->state == FAULT_OPEN) {
+                        e->faults[j++] = f;
+                        continue;
+                }
+                fault_done(f);
+                free(f);
+        }
+        e->n_faults = j;
+}
+
 int faults_restore(FaultEngine *e, const Fault *f) {
         size_t node = faults_find_node(e, f->device);
         Fault *copy;

@@ -94,5 +94,9 @@ bool faults_node_unreachable(const FaultEngine *e, size_t node);
 /* The open fault of a node, or NULL. */
 Fault *faults_node_fault(const FaultEngine *e, size_t node);
 
+/* Frees the faults that are no longer open; call once their last change is
+ * committed (the FaultOutput's pointers to them become invalid). */
+void faults_forget_closed(FaultEngine *e);
+
 /* Looks up an open fault by id (for operator actions), or NULL. */
 Fault *faults_get(const FaultEngine *e, int64_t id);

@@ -331,6 +331,12 @@ reprobe:
         return r;
 }
 
+/* After a round: the output's events are done with, cleared faults go. */
+static void monitor_round_done(Monitor *m, FaultOutput *o) {
+        fault_output_clear(o);
+        faults_forget_closed(m->faults);
+}
+
 /* Counts the transients and restarts of a device in the anomaly window;
  * enough of them, and no anomaly yet in it, make an anomaly to investigate. */
 static void monitor_check_anomalies(Monitor *m, const FaultOutput *done, time_t now) {
@@ -367,6 +373,7 @@ static void monitor_judge(Monitor *m, size_t node, ProbeStatus s, const char *re
                 log_errno(LOG_ERR, r, "%s: cannot judge the result", faults_node_id(m->faults, node));
         (void) monitor_commit(m, &m->out);
         monitor_check_anomalies(m, &m->out, now);
+        monitor_round_done(m, &m->out);
 }
 
 static void monitor_device_event(Monitor *m, const Device *d, bool restarted, const char *old,
@@ -379,6 +386,7 @@ static void monitor_device_event(Monitor *m, const Device *d, bool restarted, co
                 (void) faults_on_swap(m->faults, d->node, old, new_serial, now, &o);
         (void) monitor_commit(m, &o);
         monitor_check_anomalies(m, &o, now);
+        monitor_round_done(m, &o);
         fault_output_done(&o);
 }
 
@@ -393,6 +401,7 @@ static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r < 0)
                 log_errno(LOG_ERR, r, "Cannot run the contract clocks");
         (void) monitor_commit(m, &m->out);
+        monitor_round_done(m, &m->out);
         return 0;
 }
 
