@@ -25,6 +25,15 @@ int ctl_holidays(const GlobalOptions *g, int argc, char **argv);
 int ctl_sla(const GlobalOptions *g, int argc, char **argv);
 int ctl_deadlines(const GlobalOptions *g, int argc, char **argv);
 
+/* ctl-actions.c */
+int ctl_ack(const GlobalOptions *g, int argc, char **argv);
+int ctl_onsite(const GlobalOptions *g, int argc, char **argv);
+int ctl_defer(const GlobalOptions *g, int argc, char **argv);
+int ctl_recover(const GlobalOptions *g, int argc, char **argv);
+int ctl_report_submitted(const GlobalOptions *g, int argc, char **argv);
+int ctl_close(const GlobalOptions *g, int argc, char **argv);
+int ctl_work(const GlobalOptions *g, int argc, char **argv);
+
 /* ctl-faults.c */
 int ctl_faults(const GlobalOptions *g, int argc, char **argv);
 struct json_t;

@@ -25,6 +25,23 @@ static const struct {
         [EVENT_DEFERRAL_NEEDED] = { "deferral_needed", "b8eb8b35e9f640b49e23080ce3d1c744",
                                     LOG_WARNING, true },
         [EVENT_RENOTIFY] = { "renotify", "fd90a1f0f27341f79055aaa37119e7d7", LOG_WARNING, true },
+        [EVENT_ACKNOWLEDGED] = { "acknowledged", "8d73a7c8673341378fedac0ef14748c6", LOG_INFO,
+                                 false },
+        [EVENT_ONSITE_STARTED] = { "onsite_started", "dff151bc76194de6bd9116fbf657de27",
+                                   LOG_INFO, false },
+        [EVENT_DEFERRAL_APPROVED] = { "deferral_approved", "4d6622b19fed4a2e96d66d3d98b96828",
+                                      LOG_NOTICE, false },
+        [EVENT_RECOVERED] = { "recovered", "d1eab58befbd45ba91304b6708d8d363", LOG_INFO, false },
+        [EVENT_REPORT_SUBMITTED] = { "report_submitted", "f5b07b13770a4aacb50afaf45a96226c",
+                                     LOG_INFO, false },
+        [EVENT_WORK_RECORDED] = { "work_recorded", "15eed4ae4b004f62880724ac67e20c04", LOG_INFO,
+                                  false },
+        [EVENT_FAULT_CLOSED] = { "fault_closed", "789ab0a9d40b4fb3a48c1f0ce4dd94c5", LOG_INFO,
+                                 false },
+        [EVENT_REPORT_DUE] = { "report_due", "2814618de90a479a9c99a53f84b6eb64", LOG_WARNING,
+                               true },
+        [EVENT_REPORT_OVERDUE] = { "report_overdue", "886ecd3a53064d6d98b84e34a0b61718", LOG_ERR,
+                                   true },
 };
 
 const char *event_type_to_string(EventType t) {

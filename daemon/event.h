@@ -23,6 +23,17 @@ typedef enum EventType {
         EVENT_SLA_BREACH,            /* the onsite due passed without onsite work */
         EVENT_DEFERRAL_NEEDED,       /* the supervisor must approve a next-morning visit */
         EVENT_RENOTIFY,              /* still open and unacknowledged */
+        /* What operators record (fieldwatchctl). */
+        EVENT_ACKNOWLEDGED,
+        EVENT_ONSITE_STARTED,        /* the onsite clock stops */
+        EVENT_DEFERRAL_APPROVED,     /* the due moves to the next business morning */
+        EVENT_RECOVERED,             /* the report clocks start */
+        EVENT_REPORT_SUBMITTED,
+        EVENT_WORK_RECORDED,
+        EVENT_FAULT_CLOSED,          /* a transient that needs no visit */
+        /* The contract's deliverables. */
+        EVENT_REPORT_DUE,
+        EVENT_REPORT_OVERDUE,
         _EVENT_TYPE_MAX,
 } EventType;
 
@@ -38,6 +49,8 @@ typedef struct Event {
         char kind[32];               /* the fault's kind, e.g. "camera_down" */
         time_t received_at, onsite_due; /* 0 where they do not apply */
         char text[EVENT_TEXT_MAX];   /* one line for people, in English */
+        char os_user[64];            /* operator actions: who ran fieldwatchctl */
+        char by[72];                 /* ... and the name they gave (--by) */
 } Event;
 
 /* "fault_raised", "fault_cleared", ... */

@@ -18,7 +18,9 @@
 #include "macro.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "operator.h"
 #include "router.h"
+#include "spool.h"
 #include "store.h"
 
 /* Timers of probes may fire this much late, so that wake-ups coalesce. */
@@ -60,6 +62,7 @@ struct Monitor {
         FaultOutput out;
         sd_event_source *clock_timer;
         sd_event_source *metrics_timer;
+        Spool *spool;
         bool metrics_failing;
         size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
         CurlGlue *curl;
@@ -388,6 +391,24 @@ static void monitor_device_event(Monitor *m, const Device *d, bool restarted, co
         monitor_check_anomalies(m, &o, now);
         monitor_round_done(m, &o);
         fault_output_done(&o);
+}
+
+/* An operator's action from the spool (fieldwatchctl ack, onsite, ...). */
+static int monitor_on_action(void *userdata, const Action *a, unsigned uid, char *msg,
+                             size_t msglen) {
+        Monitor *m = userdata;
+        Event ev;
+        int r;
+
+        (void) uid;
+        r = operator_apply(m->store, m->faults, m->config, a, wallclock_now(), &ev, msg, msglen);
+        if (r < 0)
+                return r;
+        log_full(event_type_priority(ev.type), "%s [%s%s%" PRId64 "]", ev.text,
+                 event_type_to_string(ev.type), ev.fault_id ? " fault " : "", ev.fault_id);
+        faults_forget_closed(m->faults);
+        monitor_arm_clock(m);
+        return 0;
 }
 
 static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -930,6 +951,11 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
                 monitor_free(m);
                 return log_errno(LOG_ERR, r, "Cannot read the faults in %s", state_dir);
         }
+        r = spool_new(e, state_dir, monitor_on_action, m, &m->spool);
+        if (r < 0) {
+                monitor_free(m);
+                return log_errno(LOG_ERR, r, "Cannot set up the action spool in %s", state_dir);
+        }
         r = monitor_sync_store(m);
         if (r < 0)
                 log_errno(LOG_WARNING, r, "Cannot write the device table to %s (%s)", state_dir,
@@ -956,6 +982,7 @@ Monitor *monitor_free(Monitor *m) {
         (void) sd_event_source_disable_unref(m->clock_timer);
         (void) sd_event_source_disable_unref(m->metrics_timer);
         fault_output_done(&m->out);
+        spool_free(m->spool);
         faults_free(m->faults);
         curl_glue_free(m->curl);
         store_close(m->store);
@@ -968,6 +995,8 @@ int monitor_start(Monitor *m) {
         uint64_t now = now_monotonic();
 
         monitor_arm_clock(m);
+        /* Actions queued while the daemon was away. */
+        spool_run(m->spool);
         for (size_t i = 0; i < m->n_devices; i++) {
                 Device *d = &m->devices[i];
                 uint64_t at = now + random_below(MIN(d->interval, 10 * USEC_PER_SEC));

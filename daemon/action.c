@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <errno.h>
+#include <jansson.h>
+#include <libxml/xmlstring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "macro.h"
+
+static const char *const action_types[_ACTION_TYPE_MAX] = {
+        [ACTION_ACK] = "ack",
+        [ACTION_ONSITE] = "onsite",
+        [ACTION_DEFER] = "defer",
+        [ACTION_RECOVER] = "recover",
+        [ACTION_REPORT_SUBMITTED] = "report-submitted",
+        [ACTION_WORK_ADD] = "work-add",
+        [ACTION_CLOSE] = "close",
+};
+
+const char *action_type_to_string(ActionType t) {
+        return t >= 0 && t < _ACTION_TYPE_MAX ? action_types[t] : "unknown";
+}
+
+int action_type_from_string(const char *s) {
+        for (int t = 0; t < _ACTION_TYPE_MAX; t++)
+                if (streq_ptr(s, action_types[t]))
+                        return t;
+        return -EINVAL;
+}
+
+void action_done(Action *a) {
+        free(a->note);
+        free(a->cause);
+        free(a->action);
+        free(a->prevention);
+        free(a->title);
+        free(a->content);
+        for (size_t i = 0; i < a->n_parts; i++)
+                free(a->parts[i]);
+        *a = (Action) {};
+}
+
+bool text_valid(const char *s, size_t max, bool multiline) {
+        size_t n;
+
+        if (!s)
+                return true;
+        n = strlen(s);
+        if (n > max || !xmlCheckUTF8((const xmlChar *) s))
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+static int check_text(const char *what, const char *s, size_t max, bool multiline, bool required,
+                      char *err, size_t errlen) {
+        if (required && (!s || !*s)) {
+                (void) snprintf(err, errlen, "%s is required", what);
+                return -EINVAL;
+        }
+        if (!text_valid(s, max, multiline)) {
+                (void) snprintf(err, errlen,
+                                "%s must be UTF-8 text of at most %zu bytes without control "
+                                "characters",
+                                what, max);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int action_validate(const Action *a, char *err, size_t errlen) {
+        bool needs_fault = a->type != ACTION_WORK_ADD;
+        int r;
+
+        if (a->type < 0 || a->type >= _ACTION_TYPE_MAX) {
+                (void) snprintf(err, errlen, "unknown action");
+                return -EINVAL;
+        }
+        if (needs_fault && a->fault_id <= 0) {
+                (void) snprintf(err, errlen, "a fault id is required");
+                return -EINVAL;
+        }
+        r = check_text(a->type == ACTION_DEFER ? "--approved-by" : "--by", a->by, ACTION_NAME_MAX,
+                       false, true, err, errlen);
+        if (r >= 0)
+                r = check_text("the note", a->note, ACTION_TEXT_MAX, true,
+                               a->type == ACTION_CLOSE, err, errlen);
+        if (r >= 0)
+                r = check_text("--cause", a->cause, ACTION_TEXT_MAX, true,
+                               a->type == ACTION_RECOVER, err, errlen);
+        if (r >= 0)
+                r = check_text("--action", a->action, ACTION_TEXT_MAX, true,
+                               a->type == ACTION_RECOVER, err, errlen);
+        if (r >= 0)
+                r = check_text("--prevention", a->prevention, ACTION_TEXT_MAX, true, false, err,
+                               errlen);
+        if (r >= 0)
+                r = check_text("--title", a->title, 200, false, a->type == ACTION_WORK_ADD, err,
+                               errlen);
+        if (r >= 0)
+                r = check_text("--content", a->content, ACTION_TEXT_MAX, true,
+                               a->type == ACTION_WORK_ADD, err, errlen);
+        for (size_t i = 0; r >= 0 && i < a->n_parts; i++)
+                r = check_text("--parts", a->parts[i], 64, false, true, err, errlen);
+        if (r < 0)
+                return r;
+        if (a->type == ACTION_REPORT_SUBMITTED && !streq(a->kind, "recovery") &&
+            !streq(a->kind, "erasure")) {
+                (void) snprintf(err, errlen, "--kind must be recovery or erasure");
+                return -EINVAL;
+        }
+        if (a->type == ACTION_WORK_ADD && (a->at <= 0 || a->end_at <= 0 || a->end_at < a->at)) {
+                (void) snprintf(err, errlen, "--start and --end are required, the end not "
+                                             "before the start");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+char *action_to_json(const Action *a) {
+        json_t *o, *parts;
+        char *s;
+
+        parts = json_array();
+        for (size_t i = 0; parts && i < a->n_parts; i++)
+                (void) json_array_append_new(parts, json_string(a->parts[i]));
+        o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
+                      " s:o, s:b, s:s}",
+                      "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
+                      "by", a->by, "os_user", a->os_user, "requested_at",
+                      (json_int_t) a->requested_at, "at", (json_int_t) a->at, "end_at",
+                      (json_int_t) a->end_at, "note", a->note, "cause", a->cause, "action",
+                      a->action, "prevention", a->prevention, "title", a->title, "content",
+                      a->content, "parts", parts ?: json_array(), "media_replaced",
+                      a->media_replaced, "kind", a->kind);
+        if (!o)
+                return NULL;
+        s = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        return s;
+}
+
+static char *dup_opt(json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+
+        return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
+        json_error_t jerr;
+        json_t *o, *parts;
+        Action a = {};
+        const char *type, *by, *os_user, *kind = "";
+        json_int_t fault = 0, requested = 0, at = 0, end_at = 0;
+        int media = 0;
+
+        o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+        if (!o) {
+                (void) snprintf(err, errlen, "not an action: %s", jerr.text);
+                return -EINVAL;
+        }
+        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s?b, s?s}", "type",
+                           &type, "fault", &fault, "by", &by, "os_user", &os_user,
+                           "requested_at", &requested, "at", &at, "end_at", &end_at,
+                           "media_replaced", &media, "kind", &kind) < 0 ||
+            action_type_from_string(type) < 0) {
+                (void) snprintf(err, errlen, "not an action: %s", jerr.text);
+                json_decref(o);
+                return -EINVAL;
+        }
+        a.type = action_type_from_string(type);
+        a.fault_id = fault;
+        a.requested_at = (time_t) requested;
+        a.at = (time_t) at;
+        a.end_at = (time_t) end_at;
+        a.media_replaced = media;
+        (void) snprintf(a.by, sizeof(a.by), "%s", by);
+        (void) snprintf(a.os_user, sizeof(a.os_user), "%s", os_user);
+        (void) snprintf(a.kind, sizeof(a.kind), "%s", kind);
+        a.note = dup_opt(o, "note");
+        a.cause = dup_opt(o, "cause");
+        a.action = dup_opt(o, "action");
+        a.prevention = dup_opt(o, "prevention");
+        a.title = dup_opt(o, "title");
+        a.content = dup_opt(o, "content");
+        parts = json_object_get(o, "parts");
+        for (size_t i = 0; json_is_array(parts) && i < json_array_size(parts) &&
+                           a.n_parts < ACTION_PARTS_MAX;
+             i++)
+                if (json_is_string(json_array_get(parts, i)))
+                        a.parts[a.n_parts++] = strdup(json_string_value(json_array_get(parts, i)));
+        json_decref(o);
+        *ret = a;
+        return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Operator actions (SPEC §6): fieldwatchctl writes one as a JSON file into
+ * the spool directory $STATE_DIRECTORY/actions (group fieldwatch-ops may
+ * write there); fieldwatchd takes it, checks it against the fault, applies
+ * it in one transaction with its event, and leaves a result file that
+ * fieldwatchctl waits for. The daemon is the only writer of the database. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define ACTIONS_DIR "actions"
+#define ACTION_TEXT_MAX 2000         /* bytes of UTF-8 in one text field */
+#define ACTION_NAME_MAX 64           /* bytes of a person's name */
+#define ACTION_PARTS_MAX 16
+
+typedef enum ActionType {
+        ACTION_ACK,
+        ACTION_ONSITE,
+        ACTION_DEFER,
+        ACTION_RECOVER,
+        ACTION_REPORT_SUBMITTED,
+        ACTION_WORK_ADD,
+        ACTION_CLOSE,
+        _ACTION_TYPE_MAX,
+} ActionType;
+
+typedef struct Action {
+        ActionType type;
+        int64_t fault_id;            /* 0 for work without a fault */
+        char by[ACTION_NAME_MAX + 1];
+        char os_user[64];
+        time_t requested_at;         /* the program's wall clock when asked */
+        time_t at;                   /* onsite --at, work start; 0: now */
+        time_t end_at;               /* work end */
+        char *note;                  /* ack/close note, defer reason, work notes */
+        char *cause, *action, *prevention;
+        char *title, *content;       /* work */
+        char *parts[ACTION_PARTS_MAX];
+        size_t n_parts;
+        bool media_replaced;
+        char kind[16];               /* report-submitted: recovery | erasure */
+} Action;
+
+const char *action_type_to_string(ActionType t);
+int action_type_from_string(const char *s);
+
+/* Frees the owned strings. */
+void action_done(Action *a);
+
+/* Checks what can be checked without the database: lengths, UTF-8 without
+ * control characters (but newlines in long texts), required fields,
+ * end after start. On failure returns -EINVAL with a message in err. */
+int action_validate(const Action *a, char *err, size_t errlen);
+
+/* JSON, for the spool. */
+char *action_to_json(const Action *a);
+int action_from_json(const char *json, Action *ret, char *err, size_t errlen);
+
+/* True when s is valid UTF-8 of at most max bytes with no control
+ * characters (newline and tab allowed when multiline). */
+bool text_valid(const char *s, size_t max, bool multiline);

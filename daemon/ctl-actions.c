@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+
+/* fieldwatchctl ack, onsite, defer, recover, report-submitted, work add,
+ * close: operator actions, handed to fieldwatchd through the spool. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "calendar.h"
+#include "ctl.h"
+#include "macro.h"
+#include "spool.h"
+
+#define SUBMIT_TIMEOUT 15
+
+enum {
+        OPT_BY = 0x100,
+        OPT_APPROVED_BY,
+        OPT_NOTE,
+        OPT_REASON,
+        OPT_AT,
+        OPT_CAUSE,
+        OPT_ACTION,
+        OPT_PREVENTION,
+        OPT_PARTS,
+        OPT_MEDIA,
+        OPT_KIND,
+        OPT_START,
+        OPT_END,
+        OPT_TITLE,
+        OPT_CONTENT,
+        OPT_NOTES,
+        OPT_FAULT,
+};
+
+static const struct option all_options[] = {
+        { "by", required_argument, NULL, OPT_BY },
+        { "approved-by", required_argument, NULL, OPT_APPROVED_BY },
+        { "note", required_argument, NULL, OPT_NOTE },
+        { "reason", required_argument, NULL, OPT_REASON },
+        { "at", required_argument, NULL, OPT_AT },
+        { "cause", required_argument, NULL, OPT_CAUSE },
+        { "action", required_argument, NULL, OPT_ACTION },
+        { "prevention", required_argument, NULL, OPT_PREVENTION },
+        { "parts", required_argument, NULL, OPT_PARTS },
+        { "media-replaced", no_argument, NULL, OPT_MEDIA },
+        { "kind", required_argument, NULL, OPT_KIND },
+        { "start", required_argument, NULL, OPT_START },
+        { "end", required_argument, NULL, OPT_END },
+        { "title", required_argument, NULL, OPT_TITLE },
+        { "content", required_argument, NULL, OPT_CONTENT },
+        { "notes", required_argument, NULL, OPT_NOTES },
+        { "fault", required_argument, NULL, OPT_FAULT },
+        {},
+};
+
+/* Which options each action takes (bits of OPT_* - OPT_BY). */
+#define O(x) (1u << ((x) - OPT_BY))
+static const unsigned allowed[_ACTION_TYPE_MAX] = {
+        [ACTION_ACK] = O(OPT_BY) | O(OPT_NOTE),
+        [ACTION_ONSITE] = O(OPT_BY) | O(OPT_AT),
+        [ACTION_DEFER] = O(OPT_APPROVED_BY) | O(OPT_REASON),
+        [ACTION_RECOVER] = O(OPT_BY) | O(OPT_AT) | O(OPT_CAUSE) | O(OPT_ACTION) |
+                           O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA),
+        [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND),
+        [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
+                            O(OPT_NOTES) | O(OPT_FAULT),
+        [ACTION_CLOSE] = O(OPT_BY) | O(OPT_NOTE),
+};
+
+static bool parse_id(const char *s, int64_t *ret) {
+        char *end;
+        long long v;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno || end == s || *end || v <= 0 || s[0] == '+' || s[0] == ' ')
+                return false;
+        *ret = v;
+        return true;
+}
+
+static int set_text(char **field, const char *value) {
+        free(*field);
+        *field = strdup(value);
+        return *field ? 0 : -ENOMEM;
+}
+
+static int parse_time_opt(const char *cmd, const char *opt, const char *value, time_t *ret) {
+        if (parse_iso_datetime(value, ret) < 0)
+                return ctl_usage_error(cmd, "invalid %s '%s': expected ISO 8601, e.g. "
+                                            "2026-11-25T14:30",
+                                       opt, value);
+        return CTL_EXIT_OK;
+}
+
+static int add_parts(Action *a, const char *list) {
+        _cleanup_(freep) char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                if (a->n_parts == ACTION_PARTS_MAX)
+                        return -E2BIG;
+                a->parts[a->n_parts] = strdup(p);
+                if (!a->parts[a->n_parts])
+                        return -ENOMEM;
+                a->n_parts++;
+        }
+        return 0;
+}
+
+static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
+        int64_t id;
+        int r = 0;
+
+        switch (c) {
+        case OPT_BY:
+        case OPT_APPROVED_BY:
+                if (strlen(arg) > ACTION_NAME_MAX)
+                        return ctl_usage_error(cmd, "the name is longer than %d bytes",
+                                               ACTION_NAME_MAX);
+                (void) snprintf(a->by, sizeof(a->by), "%s", arg);
+                break;
+        case OPT_NOTE:
+        case OPT_REASON:
+        case OPT_NOTES:
+                r = set_text(&a->note, arg);
+                break;
+        case OPT_AT:
+        case OPT_START:
+                return parse_time_opt(cmd, c == OPT_AT ? "--at" : "--start", arg, &a->at);
+        case OPT_END:
+                return parse_time_opt(cmd, "--end", arg, &a->end_at);
+        case OPT_CAUSE:
+                r = set_text(&a->cause, arg);
+                break;
+        case OPT_ACTION:
+                r = set_text(&a->action, arg);
+                break;
+        case OPT_PREVENTION:
+                r = set_text(&a->prevention, arg);
+                break;
+        case OPT_PARTS:
+                r = add_parts(a, arg);
+                if (r == -E2BIG)
+                        return ctl_usage_error(cmd, "at most %d parts", ACTION_PARTS_MAX);
+                break;
+        case OPT_MEDIA:
+                a->media_replaced = true;
+                break;
+        case OPT_KIND:
+                (void) snprintf(a->kind, sizeof(a->kind), "%s", arg);
+                break;
+        case OPT_TITLE:
+                r = set_text(&a->title, arg);
+                break;
+        case OPT_CONTENT:
+                r = set_text(&a->content, arg);
+                break;
+        case OPT_FAULT:
+                if (!parse_id(arg, &id))
+                        return ctl_usage_error(cmd, "invalid fault id '%s'", arg);
+                a->fault_id = id;
+                break;
+        default:
+                return ctl_usage_error(cmd, "unknown option");
+        }
+        if (r < 0) {
+                fprintf(stderr, "Out of memory.\n");
+                return CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_OK;
+}
+
+static void os_user(char *buf, size_t size) {
+        struct passwd *pw = getpwuid(getuid());
+
+        if (pw)
+                (void) snprintf(buf, size, "%s", pw->pw_name);
+        else
+                (void) snprintf(buf, size, "uid %u", (unsigned) getuid());
+}
+
+/* Parses argv (argv[0] the command; the fault id positional unless work
+ * add) into a, with the contract's zone in force for times. */
+static int parse_action(const GlobalOptions *g, ActionType type, int argc, char **argv,
+                        Action *a) {
+        const char *cmd = argv[0];
+        Calendar *cal = NULL;
+        Config *config = NULL;
+        int c, r;
+
+        /* Times given without an offset are contract time: load the zone first. */
+        if (cli_setup(g, true, &config, &cal) < 0)
+                return CTL_EXIT_FAILURE;
+        calendar_free(cal);
+        config_free(config);
+
+        *a = (Action) { .type = type, .requested_at = wallclock_now() };
+        os_user(a->os_user, sizeof(a->os_user));
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", all_options, NULL)) >= 0) {
+                if (c == '?' || c == ':' || c < OPT_BY || !(allowed[type] & O(c)))
+                        return ctl_usage_error(cmd, "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
+                r = parse_option(a, cmd, c, optarg);
+                if (r != CTL_EXIT_OK)
+                        return r;
+        }
+        if (type == ACTION_WORK_ADD) {
+                if (optind != argc)
+                        return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        } else {
+                if (argc - optind != 1)
+                        return ctl_usage_error(cmd, "expected one argument, the fault id");
+                if (!parse_id(argv[optind], &a->fault_id))
+                        return ctl_usage_error(cmd, "invalid fault id '%s'", argv[optind]);
+        }
+        if (type == ACTION_REPORT_SUBMITTED && !a->by[0])
+                (void) snprintf(a->by, sizeof(a->by), "%s", a->os_user);
+        return CTL_EXIT_OK;
+}
+
+static int run_action(const GlobalOptions *g, ActionType type, int argc, char **argv) {
+        char err[512], msg[512] = "";
+        Action a = {};
+        int r;
+
+        r = parse_action(g, type, argc, argv, &a);
+        if (r != CTL_EXIT_OK) {
+                action_done(&a);
+                return r;
+        }
+        if (action_validate(&a, err, sizeof(err)) < 0) {
+                action_done(&a);
+                return ctl_usage_error(argv[0], "%s", err);
+        }
+        r = spool_submit(g->state_dir, &a, SUBMIT_TIMEOUT, msg, sizeof(msg));
+        action_done(&a);
+        switch (r) {
+        case 0:
+                printf("%s\n", msg);
+                return CTL_EXIT_OK;
+        case -EINVAL:
+                fprintf(stderr, "Refused: %s\n", msg);
+                return CTL_EXIT_FAILURE;
+        case -EACCES:
+                fprintf(stderr,
+                        "You may not record actions in %s: that needs group fieldwatch-ops "
+                        "(or root).\n",
+                        g->state_dir);
+                return CTL_EXIT_FAILURE;
+        case -ENOENT:
+                fprintf(stderr, "%s/" ACTIONS_DIR " does not exist: has fieldwatchd run?\n",
+                        g->state_dir);
+                return CTL_EXIT_FAILURE;
+        case -ETIMEDOUT:
+                fprintf(stderr,
+                        "fieldwatchd did not take the action within %d s (is it running?); "
+                        "nothing was recorded.\n",
+                        SUBMIT_TIMEOUT);
+                return CTL_EXIT_FAILURE;
+        default:
+                fprintf(stderr, "Cannot hand the action to fieldwatchd: %s\n", strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+}
+
+int ctl_ack(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_ACK, argc, argv);
+}
+
+int ctl_onsite(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_ONSITE, argc, argv);
+}
+
+int ctl_defer(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_DEFER, argc, argv);
+}
+
+int ctl_recover(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_RECOVER, argc, argv);
+}
+
+int ctl_report_submitted(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_REPORT_SUBMITTED, argc, argv);
+}
+
+int ctl_close(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_CLOSE, argc, argv);
+}
+
+int ctl_work(const GlobalOptions *g, int argc, char **argv) {
+        if (argc < 2 || !streq(argv[1], "add"))
+                return ctl_usage_error(argv[0], "expected 'work add'");
+        argv[1] = argv[0]; /* "work add ..." parses as "work ..." */
+        return run_action(g, ACTION_WORK_ADD, argc - 1, argv + 1);
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "operator.h"
+#include "timeutil.h"
+
+/* Times given by operators may run this far ahead of ours (clock skew). */
+#define FUTURE_SLACK 120
+
+#define REFUSE(...)                                                                         \
+        ({                                                                                  \
+                (void) snprintf(msg, msglen, __VA_ARGS__);                                  \
+                -EINVAL;                                                                    \
+        })
+
+/* Checks the action against the fault and changes f (the engine's or a
+ * copy); fills the event's type and text. */
+static int operator_check(const Action *a, Fault *f, const FaultDetails *det, time_t now,
+                          time_t *ret_at, Event *ev, char *msg, size_t msglen) {
+        char t1[ISO_DATETIME_MAX], t2[ISO_DATETIME_MAX];
+        time_t at = a->at > 0 ? a->at : now;
+
+        if (at > now + FUTURE_SLACK)
+                return REFUSE("%s is in the future", format_iso_datetime(at, t1));
+        if (f && at < f->detected_at)
+                return REFUSE("%s is before the fault was detected (%s)",
+                              format_iso_datetime(at, t1),
+                              format_iso_datetime(f->detected_at, t2));
+        if (f && f->state == FAULT_CLOSED)
+                return REFUSE("fault %" PRId64 " is closed", f->id);
+
+        switch (a->type) {
+        case ACTION_ACK:
+                if (f->state != FAULT_OPEN)
+                        return REFUSE("fault %" PRId64 " is %s, not open", f->id,
+                                      fault_state_to_string(f->state));
+                if (f->acknowledged_at)
+                        return REFUSE("fault %" PRId64 " was acknowledged already at %s", f->id,
+                                      format_iso_datetime(f->acknowledged_at, t1));
+                f->acknowledged_at = at;
+                ev->type = EVENT_ACKNOWLEDGED;
+                (void) snprintf(msg, msglen, "fault %" PRId64 " acknowledged", f->id);
+                break;
+        case ACTION_ONSITE: {
+                time_t due = fault_due(f);
+
+                if (f->onsite_started_at)
+                        return REFUSE("onsite work on fault %" PRId64 " started already at %s",
+                                      f->id, format_iso_datetime(f->onsite_started_at, t1));
+                f->onsite_started_at = at;
+                ev->type = EVENT_ONSITE_STARTED;
+                if (at <= due)
+                        (void) snprintf(msg, msglen,
+                                        "onsite work on fault %" PRId64 " started at %s: met the "
+                                        "due time %s",
+                                        f->id, format_iso_datetime(at, t1),
+                                        format_iso_datetime(due, t2));
+                else
+                        (void) snprintf(msg, msglen,
+                                        "onsite work on fault %" PRId64 " started at %s: %ld min "
+                                        "after the due time %s",
+                                        f->id, format_iso_datetime(at, t1),
+                                        (long) ((at - due + 59) / 60), format_iso_datetime(due, t2));
+                break;
+        }
+        case ACTION_DEFER:
+                if (f->state != FAULT_OPEN)
+                        return REFUSE("fault %" PRId64 " is %s, not open", f->id,
+                                      fault_state_to_string(f->state));
+                if (!f->deferral_eligible)
+                        return REFUSE("fault %" PRId64 " may not be deferred: onsite work can "
+                                      "start by %s, before closing time",
+                                      f->id, format_iso_datetime(f->onsite_due, t1));
+                if (f->onsite_started_at)
+                        return REFUSE("onsite work on fault %" PRId64 " has started already",
+                                      f->id);
+                if (f->deferral_approved_at)
+                        return REFUSE("the deferral of fault %" PRId64 " was approved already",
+                                      f->id);
+                f->deferral_approved_at = at;
+                /* The due moves: its warning and breach are armed anew. */
+                f->warned = f->breached = false;
+                ev->type = EVENT_DEFERRAL_APPROVED;
+                (void) snprintf(msg, msglen, "fault %" PRId64 ": onsite work now due %s", f->id,
+                                format_iso_datetime(f->deferred_onsite_due, t1));
+                break;
+        case ACTION_RECOVER:
+                if (!f->onsite_started_at)
+                        return REFUSE("fault %" PRId64 " has no onsite work recorded: use "
+                                      "fieldwatchctl onsite first",
+                                      f->id);
+                if (det->recovered_at)
+                        return REFUSE("fault %" PRId64 " was recovered already at %s", f->id,
+                                      format_iso_datetime(det->recovered_at, t1));
+                if (at < f->onsite_started_at)
+                        return REFUSE("the recovery is before the onsite start %s",
+                                      format_iso_datetime(f->onsite_started_at, t1));
+                ev->type = EVENT_RECOVERED;
+                (void) snprintf(msg, msglen, "fault %" PRId64 " recovered at %s%s", f->id,
+                                format_iso_datetime(at, t1),
+                                a->media_replaced ? "; storage medium replaced: an erasure "
+                                                    "report is due too"
+                                                  : "");
+                break;
+        case ACTION_REPORT_SUBMITTED: {
+                bool erasure = streq(a->kind, "erasure");
+
+                if (!det->recovered_at)
+                        return REFUSE("fault %" PRId64 " has no recovery recorded", f->id);
+                if (erasure && !det->media_replaced)
+                        return REFUSE("fault %" PRId64 " had no storage medium replaced: no "
+                                      "erasure report is due",
+                                      f->id);
+                if ((erasure ? det->erasure_report_submitted_at
+                             : det->recovery_report_submitted_at) != 0)
+                        return REFUSE("the %s report of fault %" PRId64 " was submitted already",
+                                      a->kind, f->id);
+                ev->type = EVENT_REPORT_SUBMITTED;
+                (void) snprintf(msg, msglen, "%s report of fault %" PRId64 " submitted", a->kind,
+                                f->id);
+                break;
+        }
+        case ACTION_CLOSE:
+                if (f->state != FAULT_CLEARED || !f->transient)
+                        return REFUSE("fault %" PRId64 " is %s: only a transient fault (cleared "
+                                      "by itself) can be closed without a visit",
+                                      f->id, f->state == FAULT_OPEN ? "open" : "not transient");
+                f->state = FAULT_CLOSED;
+                ev->type = EVENT_FAULT_CLOSED;
+                (void) snprintf(msg, msglen, "fault %" PRId64 " closed", f->id);
+                break;
+        case ACTION_WORK_ADD:
+                if (a->end_at > now + FUTURE_SLACK)
+                        return REFUSE("the work's end %s is in the future",
+                                      format_iso_datetime(a->end_at, t1));
+                ev->type = EVENT_WORK_RECORDED;
+                (void) snprintf(msg, msglen, "work recorded: %s", a->title);
+                break;
+        default:
+                return REFUSE("unknown action");
+        }
+        *ret_at = at;
+        return 0;
+}
+
+int operator_apply(Store *s, FaultEngine *e, const Config *c, const Action *a, time_t now,
+                   Event *ret_event, char *msg, size_t msglen) {
+        Fault stored = {}, backup = {}, *f = NULL, *live = NULL;
+        FaultDetails det = {};
+        Event ev = { .at = now };
+        time_t at = now;
+        int r;
+
+        (void) c;
+        r = action_validate(a, msg, msglen);
+        if (r < 0)
+                return r;
+        if (a->fault_id > 0) {
+                r = store_fault_get(s, a->fault_id, &stored);
+                if (r == -ENOENT) {
+                        (void) snprintf(msg, msglen, "there is no fault %" PRId64, a->fault_id);
+                        return r;
+                }
+                if (r >= 0)
+                        r = store_fault_details(s, a->fault_id, &det);
+                if (r < 0) {
+                        fault_done(&stored);
+                        (void) snprintf(msg, msglen, "cannot read fault %" PRId64 ": %s",
+                                        a->fault_id, strerror(-r));
+                        return r;
+                }
+                /* An open fault lives in the engine: change that copy. */
+                live = faults_get(e, a->fault_id);
+                f = live ?: &stored;
+                backup = *f;
+        }
+        r = operator_check(a, f, &det, now, &at, &ev, msg, msglen);
+        if (r >= 0) {
+                if (f) {
+                        ev.fault_id = f->id;
+                        (void) snprintf(ev.site, sizeof(ev.site), "%s", f->site);
+                        (void) snprintf(ev.device, sizeof(ev.device), "%s", f->device);
+                        (void) snprintf(ev.kind, sizeof(ev.kind), "%s", f->kind);
+                        ev.received_at = f->received_at;
+                        ev.onsite_due = fault_due(f);
+                }
+                (void) snprintf(ev.os_user, sizeof(ev.os_user), "%s", a->os_user);
+                (void) snprintf(ev.by, sizeof(ev.by), "%s", a->by);
+                (void) snprintf(ev.text, sizeof(ev.text), "%s%s%s (by %s, user %s)",
+                                f ? f->device : "", f ? ": " : "", msg, a->by, a->os_user);
+                r = store_begin(s);
+                if (r >= 0 && f)
+                        r = store_fault_update(s, f);
+                if (r >= 0 && f)
+                        r = store_fault_record(s, a, at);
+                if (r >= 0 && a->type == ACTION_WORK_ADD)
+                        r = store_work_add(s, a, now, NULL);
+                if (r >= 0)
+                        r = store_event_insert(s, &ev);
+                if (r >= 0)
+                        r = store_commit(s);
+                if (r < 0) {
+                        store_rollback(s);
+                        (void) snprintf(msg, msglen, "cannot record the action: %s (%s)",
+                                        strerror(-r), store_error(s));
+                }
+        }
+        if (r < 0 && live) {
+                /* Nothing changed after all. */
+                char *hidden = live->hidden;
+
+                *live = backup;
+                live->hidden = hidden;
+        }
+        fault_done(&stored);
+        if (r < 0)
+                return r;
+        *ret_event = ev;
+        return 0;
+}
