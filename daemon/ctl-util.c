@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "calendar.h"
@@ -49,9 +50,15 @@ int ctl_use_contract_zone(const GlobalOptions *g) {
 }
 
 int ctl_open_store(const GlobalOptions *g, Store **ret) {
+        char path[4096];
         int r;
 
-        r = store_open_readonly(g->state_dir, ret);
+        /* Checked up front: SQLite would only say it cannot open the file. */
+        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, g->state_dir);
+        if (access(g->state_dir, R_OK | X_OK) < 0 || (access(path, R_OK) < 0 && errno != ENOENT))
+                r = errno == ENOENT ? -ENOENT : -EACCES;
+        else
+                r = store_open_readonly(g->state_dir, ret);
         if (r < 0)
                 fprintf(stderr, "Cannot read the state in %s: %s\n", g->state_dir,
                         r == -ENOENT   ? "no database yet (has fieldwatchd run?)"

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Operator actions end to end (issue 5): a fault taken through ack,
+deferral, onsite work, recovery with a replaced medium and both reports,
+with the daemon placed in time by --pretend-now; every action's bad input,
+and a user outside the groups.
+
+Run from the repository root: BUILD=build /usr/bin/python3 tests/test_actions.py
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fwtest  # noqa: E402
+from sim.field import Field  # noqa: E402
+
+
+class Workflow(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-actions-")
+        os.chmod(cls.tmp, 0o755)  # the configuration is readable by everyone
+        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"),
+                                       fwtest.fast_probes)
+        cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
+        cls.field.up()
+        try:
+            # Wednesday 16:30: a fault now is due after closing, so it may be deferred.
+            cls.daemon = fwtest.Daemon(cls.tmp, cls.config,
+                                       extra_args=["--pretend-now", "2026-11-25T16:30:00"])
+            cls.daemon.messages("READY=1")
+            cls.daemon.wait_device("05-camera", "up")
+            cls.field.camera("05").fault("down")
+            cls.fault = fwtest.wait_for(lambda: [f for f in cls.faults() if
+                                                 f["device"] == "05-camera"], 15,
+                                        what="the fault")[0]
+        except BaseException:
+            cls.field.down()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            assert cls.daemon.stop() == 0, cls.daemon.log()[-2000:]
+        finally:
+            cls.field.down()
+            if not os.environ.get("KEEP_TEST_DIRS"):
+                shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def faults(cls):
+        r = fwtest.ctl("faults", "--json", state_dir=cls.daemon.state_dir, config=cls.config)
+        return json.loads(r.stdout) if r.returncode == 0 else []
+
+    def ctl(self, *args, user=None):
+        if user is None:
+            return fwtest.ctl(*args, state_dir=self.daemon.state_dir, config=self.config)
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+                fwtest.CTL, "--config", self.config, "--state-dir", self.daemon.state_dir,
+                *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+    def get_fault(self, fid):
+        return [f for f in self.faults() if f["id"] == fid][0]
+
+    def db(self, sql, *params):
+        con = sqlite3.connect(f"file:{self.daemon.state_dir}/fieldwatch.db?mode=ro", uri=True)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+    def test_1_full_workflow(self):
+        fid = self.fault["id"]
+        self.assertIs(self.fault["deferral_eligible"], True)
+
+        r = self.ctl("ack", str(fid), "--by", "山田 太郎", "--note", "向かいます")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"fault {fid} acknowledged", r.stdout)
+        self.assertIsNotNone(self.get_fault(fid)["acknowledged_at"])
+
+        r = self.ctl("defer", str(fid), "--approved-by", "監督員 佐藤", "--reason", "部品の手配")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("2026-11-26T11:00:00+09:00", r.stdout)
+        f = self.get_fault(fid)
+        self.assertIsNotNone(f["deferral_approved_at"])
+
+        r = self.ctl("onsite", str(fid), "--by", "山田 太郎")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("met the due time 2026-11-26T11:00:00+09:00", r.stdout)
+        self.assertIsNotNone(self.get_fault(fid)["onsite_started_at"])
+
+        r = self.ctl("recover", str(fid), "--by", "山田 太郎", "--cause", "microSDカードの故障",
+                     "--action", "WV-SDB128Gを交換し録画を再開", "--prevention", "年次点検で確認",
+                     "--parts", "WV-SDB128G", "--media-replaced")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("erasure report is due", r.stdout)
+
+        for kind in ("recovery", "erasure"):
+            r = self.ctl("report-submitted", str(fid), "--kind", kind, "--by", "山田 太郎")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+        row = self.db("SELECT acknowledged_by, ack_note, deferral_approved_by, deferral_reason,"
+                      " onsite_by, recovered_by, cause, action, prevention, parts,"
+                      " media_replaced, recovery_report_submitted_at IS NOT NULL,"
+                      " erasure_report_submitted_at IS NOT NULL FROM faults WHERE id = ?", fid)[0]
+        self.assertEqual(row, ("山田 太郎", "向かいます", "監督員 佐藤", "部品の手配", "山田 太郎",
+                               "山田 太郎", "microSDカードの故障", "WV-SDB128Gを交換し録画を再開",
+                               "年次点検で確認", '["WV-SDB128G"]', 1, 1, 1))
+        events = self.db("SELECT type, by_name, os_user FROM events WHERE fault_id = ?"
+                         " AND by_name != '' ORDER BY id", fid)
+        self.assertEqual([e[0] for e in events],
+                         ["acknowledged", "deferral_approved", "onsite_started", "recovered",
+                          "report_submitted", "report_submitted"])
+        self.assertEqual(events[1][1], "監督員 佐藤")
+        self.assertRegex(events[0][2], r"^root \(uid 0\)$")
+
+    def test_2_bad_input_changes_nothing(self):
+        fid = str(self.fault["id"])
+        before = self.db("SELECT * FROM faults")
+        cases = [
+            (["ack", "99999", "--by", "x"], 1, "there is no fault 99999"),
+            (["ack", fid, "--by", "x"], 1, "acknowledged already"),
+            (["onsite", fid, "--by", "x"], 1, "started already"),
+            (["defer", fid, "--approved-by", "x"], 1, "has started already"),
+            (["close", fid, "--by", "x", "--note", "n"], 1, "only a transient"),
+            (["ack", fid], 2, "--by is required"),
+            (["ack", "abc", "--by", "x"], 2, "invalid fault id"),
+            (["ack", fid, "--by", "x" * 65], 2, "longer than"),
+            (["ack", fid, "--by", "x", "--note", "a\x01b"], 2, "control characters"),
+            (["ack", fid, "--by", "x", "--note", "y" * 2001], 2, "at most 2000 bytes"),
+            (["onsite", fid, "--by", "x", "--at", "tomorrow"], 2, "invalid --at"),
+            (["recover", fid, "--by", "x", "--cause", "c"], 2, "--action is required"),
+            (["report-submitted", fid, "--kind", "quarterly"], 2, "recovery or erasure"),
+            (["work", "add", "--by", "x", "--title", "t", "--content", "c",
+              "--start", "2026-11-25T12:00", "--end", "2026-11-25T11:00"], 2, "not before"),
+            (["work", "add", "--by", "x", "--title", "t", "--content", "c",
+              "--start", "2026-11-25T12:00", "--end", "2027-01-01T11:00"], 1, "in the future"),
+            (["ack", fid, "--by", "x", "--bogus"], 2, "unknown"),
+        ]
+        for args, code, text in cases:
+            with self.subTest(args=args):
+                r = self.ctl(*args)
+                self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+                self.assertIn(text, r.stderr)
+        # Not UTF-8 (bytes straight through argv).
+        r = subprocess.run([fwtest.CTL, "--config", self.config, "--state-dir",
+                            self.daemon.state_dir, "ack", fid, "--by", b"\xff\xfe"],
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(self.db("SELECT * FROM faults"), before)
+        # A future onsite time on a fresh fault is refused too.
+        self.assertEqual(self.db("SELECT COUNT(*) FROM work")[0][0], 0)
+
+    def test_3_work_record(self):
+        r = self.ctl("work", "add", "--start", "2026-11-25T10:00", "--end", "2026-11-25T11:30",
+                     "--by", "鈴木", "--title", "定期点検", "--content", "全27箇所の外観点検",
+                     "--notes", "異常なし")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = self.db("SELECT person, title, content, notes, end_at - start_at FROM work")
+        self.assertEqual(rows, [("鈴木", "定期点検", "全27箇所の外観点検", "異常なし", 5400)])
+
+    def test_4_outside_the_groups(self):
+        fid = str(self.fault["id"])
+        os.chmod(self.daemon.state_dir, 0o750)
+        try:
+            r = self.ctl("faults", user="65534")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("group fieldwatch", r.stderr)
+            r = self.ctl("ack", fid, "--by", "x", user="65534")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("group fieldwatch-ops", r.stderr)
+        finally:
+            os.chmod(self.daemon.state_dir, 0o755)
+
+    def test_5_no_daemon_no_change(self):
+        fid = str(self.fault["id"])
+        d = tempfile.mkdtemp(dir=self.tmp)
+        os.makedirs(os.path.join(d, "actions"))
+        r = fwtest.ctl("ack", fid, "--by", "x", state_dir=d, config=self.config, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nothing was recorded", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(d, "actions")), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
