@@ -8,12 +8,7 @@
 #include <sys/stat.h>
 
 #include "macro.h"
-#include "store.h"
-
-struct Store {
-        sqlite3 *db;
-        sqlite3_stmt *put_device;
-};
+#include "store-internal.h"
 
 /* Each entry moves the schema from version i to i + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -84,34 +79,50 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "  last_error TEXT"
         ");"
         "CREATE INDEX outbox_pending ON outbox (sent_at, next_attempt_at);",
+        /* 3: what operators record (fieldwatchctl actions), the work record, and
+         * the contract's deliverables with the report clocks that struck. */
+        "ALTER TABLE faults ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN ack_note TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN onsite_by TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN deferral_approved_by TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN deferral_reason TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN recovered_at INTEGER;"
+        "ALTER TABLE faults ADD COLUMN recovered_by TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN cause TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN action TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN prevention TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN parts TEXT NOT NULL DEFAULT '[]';"
+        "ALTER TABLE faults ADD COLUMN media_replaced INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE faults ADD COLUMN recovery_report_submitted_at INTEGER;"
+        "ALTER TABLE faults ADD COLUMN erasure_report_submitted_at INTEGER;"
+        "ALTER TABLE faults ADD COLUMN closed_at INTEGER;"
+        "ALTER TABLE faults ADD COLUMN closed_by TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN close_note TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE events ADD COLUMN os_user TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE events ADD COLUMN by_name TEXT NOT NULL DEFAULT '';"
+        "CREATE TABLE work ("
+        "  id INTEGER PRIMARY KEY,"
+        "  start_at INTEGER NOT NULL,"
+        "  end_at INTEGER NOT NULL,"
+        "  person TEXT NOT NULL,"
+        "  title TEXT NOT NULL,"
+        "  content TEXT NOT NULL,"
+        "  notes TEXT NOT NULL DEFAULT '',"
+        "  fault_id INTEGER,"
+        "  os_user TEXT NOT NULL DEFAULT '',"
+        "  recorded_at INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX work_start ON work (start_at);"
+        "CREATE TABLE deliverables ("
+        "  kind TEXT NOT NULL,"
+        "  key TEXT NOT NULL,"          /* the period or the fault id */
+        "  due TEXT NOT NULL,"          /* YYYY-MM-DD */
+        "  due_warned INTEGER NOT NULL DEFAULT 0,"
+        "  overdue_sent INTEGER NOT NULL DEFAULT 0,"
+        "  submitted_at INTEGER,"
+        "  PRIMARY KEY (kind, key)"
+        ");",
 };
-
-static int sqlite_to_errno(int rc) {
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_DONE:
-        case SQLITE_ROW:
-                return 0;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_CANTOPEN:
-                return -ENOENT;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EBADMSG;
-        default:
-                return -EIO;
-        }
-}
 
 static int exec(Store *s, const char *sql) {
         return sqlite_to_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
@@ -301,12 +312,6 @@ int store_prune_devices(Store *s, const char *const *keep, size_t n) {
         if (r < 0)
                 return r;
         return exec(s, "DELETE FROM devices WHERE id NOT IN (SELECT id FROM keep_ids)");
-}
-
-static const char *column_text(sqlite3_stmt *st, int i) {
-        const unsigned char *t = sqlite3_column_text(st, i);
-
-        return t ? (const char *) t : NULL;
 }
 
 int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
@@ -517,7 +522,8 @@ int store_event_insert(Store *s, Event *e) {
 
         rc = sqlite3_prepare_v2(s->db,
                                 "INSERT INTO events (type, at, fault_id, site, device, kind,"
-                                " received_at, onsite_due, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                " received_at, onsite_due, text, os_user, by_name)"
+                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -531,6 +537,8 @@ int store_event_insert(Store *s, Event *e) {
         bind_time(st, 7, e->received_at);
         bind_time(st, 8, e->onsite_due);
         (void) sqlite3_bind_text(st, 9, e->text, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 10, e->os_user, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 11, e->by, -1, SQLITE_STATIC);
         r = step_done(st);
         if (r >= 0)
                 e->id = sqlite3_last_insert_rowid(s->db);

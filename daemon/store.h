@@ -9,11 +9,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "action.h"
 #include "event.h"
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct Store Store;
 
@@ -111,6 +112,25 @@ typedef int (*StoreMailFn)(const OutboxMail *m, void *userdata);
 int store_foreach_mail(Store *s, StoreMailFn fn, void *userdata);
 
 void outbox_mail_done(OutboxMail *m);
+
+/* Records an action's own columns of its fault (names, notes, the recovery
+ * work, report submissions, closing); `at` is the action's time
+ * (store-actions.c). The timing fields the fault engine uses go through
+ * store_fault_update(). */
+int store_fault_record(Store *s, const Action *a, time_t at);
+
+/* What actions recorded that the Fault struct does not carry. */
+typedef struct FaultDetails {
+        time_t recovered_at;
+        bool media_replaced;
+        time_t recovery_report_submitted_at, erasure_report_submitted_at;
+        time_t closed_at;
+} FaultDetails;
+
+int store_fault_details(Store *s, int64_t id, FaultDetails *ret);
+
+/* Adds an item to the work record (SPEC §2, §8). */
+int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id);
 
 /* The last error message of the database, for logs. */
 const char *store_error(const Store *s);

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+
+/* The store's part of operator actions: the columns that only actions
+ * write, and the work record. */
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "macro.h"
+#include "store-internal.h"
+
+static int run(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s) {
+        (void) sqlite3_bind_text(st, i, s ?: "", -1, SQLITE_STATIC);
+}
+
+int store_fault_record(Store *s, const Action *a, time_t at) {
+        sqlite3_stmt *st = NULL;
+        const char *sql;
+        char *parts = NULL;
+        int rc, r;
+
+        switch (a->type) {
+        case ACTION_ACK:
+                sql = "UPDATE faults SET acknowledged_by = ?2, ack_note = ?3 WHERE id = ?1";
+                break;
+        case ACTION_ONSITE:
+                sql = "UPDATE faults SET onsite_by = ?2 WHERE id = ?1";
+                break;
+        case ACTION_DEFER:
+                sql = "UPDATE faults SET deferral_approved_by = ?2, deferral_reason = ?3 WHERE id = ?1";
+                break;
+        case ACTION_RECOVER:
+                sql = "UPDATE faults SET recovered_by = ?2, recovered_at = ?4, cause = ?5,"
+                      " action = ?6, prevention = ?7, parts = ?8, media_replaced = ?9 WHERE id = ?1";
+                break;
+        case ACTION_REPORT_SUBMITTED:
+                sql = streq(a->kind, "erasure")
+                              ? "UPDATE faults SET erasure_report_submitted_at = ?4 WHERE id = ?1"
+                              : "UPDATE faults SET recovery_report_submitted_at = ?4 WHERE id = ?1";
+                break;
+        case ACTION_CLOSE:
+                sql = "UPDATE faults SET closed_by = ?2, close_note = ?3, closed_at = ?4 WHERE id = ?1";
+                break;
+        default:
+                return 0;
+        }
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        if (a->type == ACTION_RECOVER) {
+                json_t *arr = json_array();
+
+                for (size_t i = 0; arr && i < a->n_parts; i++)
+                        (void) json_array_append_new(arr, json_string(a->parts[i]));
+                parts = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+                json_decref(arr);
+                if (!parts) {
+                        sqlite3_finalize(st);
+                        return -ENOMEM;
+                }
+        }
+        (void) sqlite3_bind_int64(st, 1, a->fault_id);
+        bind_text(st, 2, a->by);
+        bind_text(st, 3, a->note);
+        (void) sqlite3_bind_int64(st, 4, (sqlite3_int64) at);
+        bind_text(st, 5, a->cause);
+        bind_text(st, 6, a->action);
+        bind_text(st, 7, a->prevention);
+        bind_text(st, 8, parts ?: "[]");
+        (void) sqlite3_bind_int(st, 9, a->media_replaced);
+        r = run(st);
+        free(parts);
+        return r;
+}
+
+int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
+        sqlite3_stmt *st;
+        FaultDetails d = {};
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT recovered_at, media_replaced, recovery_report_submitted_at,"
+                                " erasure_report_submitted_at, closed_at FROM faults WHERE id = ?",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                d.recovered_at = (time_t) sqlite3_column_int64(st, 0);
+                d.media_replaced = sqlite3_column_int(st, 1);
+                d.recovery_report_submitted_at = (time_t) sqlite3_column_int64(st, 2);
+                d.erasure_report_submitted_at = (time_t) sqlite3_column_int64(st, 3);
+                d.closed_at = (time_t) sqlite3_column_int64(st, 4);
+        }
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_to_errno(rc);
+        *ret = d;
+        return 0;
+}
+
+int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO work (start_at, end_at, person, title, content, notes,"
+                                " fault_id, os_user, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) a->at);
+        (void) sqlite3_bind_int64(st, 2, (sqlite3_int64) a->end_at);
+        bind_text(st, 3, a->by);
+        bind_text(st, 4, a->title);
+        bind_text(st, 5, a->content);
+        bind_text(st, 6, a->note);
+        if (a->fault_id > 0)
+                (void) sqlite3_bind_int64(st, 7, a->fault_id);
+        bind_text(st, 8, a->os_user);
+        (void) sqlite3_bind_int64(st, 9, (sqlite3_int64) now);
+        r = run(st);
+        if (r >= 0 && ret_id)
+                *ret_id = sqlite3_last_insert_rowid(s->db);
+        return r;
+}
