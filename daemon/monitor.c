@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "operator.h"
+#include "reminders.h"
 #include "router.h"
 #include "spool.h"
 #include "store.h"
@@ -63,6 +64,7 @@ struct Monitor {
         sd_event_source *clock_timer;
         sd_event_source *metrics_timer;
         Spool *spool;
+        time_t reminders_at;         /* when the report clocks were last looked at */
         bool metrics_failing;
         size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
         CurlGlue *curl;
@@ -411,6 +413,43 @@ static int monitor_on_action(void *userdata, const Action *a, unsigned uid, char
         return 0;
 }
 
+/* The report clocks: looked at once a minute (they move by days). */
+static void monitor_reminders(Monitor *m, time_t now) {
+        Reminder *v = NULL;
+        size_t n = 0;
+        int r;
+
+        if (now < m->reminders_at + 60 && now >= m->reminders_at)
+                return;
+        m->reminders_at = now;
+        r = reminders_collect(m->store, m->config, m->calendar, now, &v, &n);
+        if (r < 0) {
+                log_errno(LOG_WARNING, r, "Cannot look at the report clocks (%s)",
+                          store_error(m->store));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                Reminder *x = &v[i];
+
+                r = store_begin(m->store);
+                if (r >= 0)
+                        r = store_deliverable_mark(m->store, x->kind, x->key, x->due, x->warned,
+                                                   x->overdue);
+                if (r >= 0)
+                        r = store_event_insert(m->store, &x->event);
+                if (r >= 0)
+                        r = store_commit(m->store);
+                if (r < 0) {
+                        store_rollback(m->store);
+                        log_errno(LOG_ERR, r, "Cannot store a report clock (%s)",
+                                  store_error(m->store));
+                }
+                log_full(event_type_priority(x->event.type), "%s [%s]", x->event.text,
+                         event_type_to_string(x->event.type));
+        }
+        free(v);
+}
+
 static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Monitor *m = userdata;
         int r;
@@ -423,6 +462,7 @@ static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_errno(LOG_ERR, r, "Cannot run the contract clocks");
         (void) monitor_commit(m, &m->out);
         monitor_round_done(m, &m->out);
+        monitor_reminders(m, wallclock_now());
         return 0;
 }
 

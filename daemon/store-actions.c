@@ -135,3 +135,81 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id) {
                 *ret_id = sqlite3_last_insert_rowid(s->db);
         return r;
 }
+
+/* ======================================================================== */
+
+int store_deliverable_get(Store *s, const char *kind, const char *key, bool *ret_warned,
+                          bool *ret_overdue) {
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT due_warned, overdue_sent FROM deliverables"
+                                " WHERE kind = ? AND key = ?",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        bind_text(st, 1, kind);
+        bind_text(st, 2, key);
+        rc = sqlite3_step(st);
+        *ret_warned = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+        *ret_overdue = rc == SQLITE_ROW && sqlite3_column_int(st, 1);
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+}
+
+int store_deliverable_mark(Store *s, const char *kind, const char *key, const char *due,
+                           bool warned, bool overdue) {
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO deliverables (kind, key, due, due_warned, overdue_sent)"
+                                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+                                " due = excluded.due, due_warned = excluded.due_warned,"
+                                " overdue_sent = excluded.overdue_sent",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        bind_text(st, 1, kind);
+        bind_text(st, 2, key);
+        bind_text(st, 3, due);
+        (void) sqlite3_bind_int(st, 4, warned);
+        (void) sqlite3_bind_int(st, 5, overdue);
+        return run(st);
+}
+
+int store_foreach_report_clock(Store *s, StoreReportClockFn fn, void *userdata) {
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT id, site, device, kind, recovered_at, media_replaced,"
+                                " recovery_report_submitted_at, erasure_report_submitted_at"
+                                " FROM faults WHERE recovered_at IS NOT NULL AND"
+                                " (recovery_report_submitted_at IS NULL OR (media_replaced AND"
+                                " erasure_report_submitted_at IS NULL)) ORDER BY id",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                ReportClock c = {
+                        .fault_id = sqlite3_column_int64(st, 0),
+                        .recovered_at = (time_t) sqlite3_column_int64(st, 4),
+                        .recovery_pending = sqlite3_column_type(st, 6) == SQLITE_NULL,
+                        .erasure_pending = sqlite3_column_int(st, 5) &&
+                                           sqlite3_column_type(st, 7) == SQLITE_NULL,
+                };
+
+                (void) snprintf(c.site, sizeof(c.site), "%s", column_text(st, 1) ?: "");
+                (void) snprintf(c.device, sizeof(c.device), "%s", column_text(st, 2) ?: "");
+                (void) snprintf(c.kind, sizeof(c.kind), "%s", column_text(st, 3) ?: "");
+                r = fn(&c, userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = sqlite_to_errno(rc);
+        sqlite3_finalize(st);
+        return r;
+}

@@ -132,5 +132,23 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret);
 /* Adds an item to the work record (SPEC §2, §8). */
 int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id);
 
+/* The report clocks that struck for a deliverable (kind and key, e.g.
+ * "quarterly_report" and "2026-10-15", or "recovery_report" and a fault id). */
+int store_deliverable_get(Store *s, const char *kind, const char *key, bool *ret_warned,
+                          bool *ret_overdue);
+int store_deliverable_mark(Store *s, const char *kind, const char *key, const char *due,
+                           bool warned, bool overdue);
+
+/* A recovered fault whose reports are not all handed in. */
+typedef struct ReportClock {
+        int64_t fault_id;
+        char site[16], device[24], kind[32];
+        time_t recovered_at;
+        bool recovery_pending, erasure_pending;
+} ReportClock;
+
+typedef int (*StoreReportClockFn)(const ReportClock *c, void *userdata);
+int store_foreach_report_clock(Store *s, StoreReportClockFn fn, void *userdata);
+
 /* The last error message of the database, for logs. */
 const char *store_error(const Store *s);

@@ -197,7 +197,7 @@ class Deadlines(unittest.TestCase):
             ("quarterly_report", "2026-10-15", "2026-10-15"),
         ])
         for d in data:
-            self.assertEqual(sorted(d), ["deliver_by", "due", "kind", "title"])
+            self.assertEqual(sorted(d), ["deliver_by", "due", "kind", "remaining_seconds", "title"])
             self.assertTrue(d["title"])
 
     def test_default_range_follows_pretend_now(self):

@@ -10,6 +10,7 @@ Run from the repository root: BUILD=build /usr/bin/python3 tests/test_faults.py
 """
 
 import datetime
+import json
 import os
 import re
 import shutil
@@ -91,7 +92,6 @@ class Scenarios(unittest.TestCase):
         args = ["faults", "--json"] + (["--open"] if open_only else [])
         r = fwtest.ctl(*args, state_dir=self.daemon.state_dir, config=self.config)
         self.assertEqual(r.returncode, 0, r.stderr)
-        import json
         return json.loads(r.stdout)
 
     def wait_fault(self, device, kind=None, state="open", timeout=15):
@@ -309,6 +309,46 @@ class Scenarios(unittest.TestCase):
         self.field.camera("21").clear()
         c = self.wait_fault("21-camera", "camera_down", state="cleared")
         self.assertEqual(c["id"], f["id"])
+
+    def test_report_clocks(self):
+        # Two days before the quarterly report of Oct–Dec 2025 (due 2026-01-15).
+        d = self.start("2026-01-13T10:00:00+09:00")
+        fwtest.wait_for(lambda: [e for e in self.events() if e[0] == "report_due"], 20,
+                        what="report_due for the quarterly report")
+        due = [e for e in self.events() if e[0] == "report_due"]
+        self.assertEqual(len(due), 1)
+        self.assertEqual(due[0][3], "quarterly_report")
+        self.assertIn("due 2026-01-15", due[0][4])
+        # A fault recovered, its report not handed in: overdue after its deliver-by day.
+        d.wait_device("22-camera", "up")
+        self.field.camera("22").fault("down")
+        f = self.wait_fault("22-camera", "camera_down")
+        fid = str(f["id"])
+        for args in (["onsite", fid, "--by", "y"],
+                     ["recover", fid, "--by", "y", "--cause", "c", "--action", "a"]):
+            r = fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        r = fwtest.ctl("deadlines", "--json", "--pretend-now", "2026-01-13T10:01",
+                       state_dir=d.state_dir, config=self.config)
+        rows = [x for x in json.loads(r.stdout) if x.get("fault") == f["id"]]
+        self.assertEqual([(x["kind"], x["due"], x["deliver_by"]) for x in rows],
+                         [("recovery_report", "2026-01-27", "2026-01-27")])
+        self.assertGreater(rows[0]["remaining_seconds"], 13 * 86400)
+        self.assertEqual(d.stop(), 0)
+        self.daemon = fwtest.Daemon(self.dir, self.config,
+                                    extra_args=["--pretend-now", "2026-01-28T09:00:00+09:00"])
+        self.daemon.messages("READY=1")
+        fwtest.wait_for(lambda: [e for e in self.events() if e[0] == "report_overdue"], 20,
+                        what="report_overdue")
+        over = [e for e in self.events() if e[0] == "report_overdue"]
+        self.assertEqual([(e[2], e[3]) for e in over], [(f["id"], "recovery_report")])
+        # Once only, also after a restart.
+        self.assertEqual(self.daemon.stop(), 0)
+        self.daemon = fwtest.Daemon(self.dir, self.config,
+                                    extra_args=["--pretend-now", "2026-01-28T09:05:00+09:00"])
+        self.daemon.messages("READY=1")
+        time.sleep(12)
+        self.assertEqual(len([e for e in self.events() if e[0] == "report_overdue"]), 1)
 
     def test_kill_9_keeps_the_fault_and_raises_it_once(self):
         d = self.start("2026-11-25T10:00:00+09:00")
