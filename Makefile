@@ -12,6 +12,12 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+# systemd looks in /usr/local/lib too for units, sysusers, tmpfiles and catalogs.
+SYSTEMDLIBDIR ?= $(PREFIX)/lib
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -112,17 +118,74 @@ demo: deps-if-missing
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tests/demo.py $(BUILD)
 
-install: all
-	install -Dm755 $(BUILD)/fieldwatchd $(DESTDIR)$(PREFIX)/sbin/fieldwatchd
-	install -Dm755 $(BUILD)/fieldwatchctl $(DESTDIR)$(PREFIX)/bin/fieldwatchctl
-	install -Dm644 config/ichikawa-2025.yaml $(DESTDIR)$(PREFIX)/share/fieldwatch/ichikawa-2025.yaml
-	install -Dm644 config/lab.yaml $(DESTDIR)$(PREFIX)/share/fieldwatch/lab.yaml
+$(BUILD)/fieldwatch.service: systemd/fieldwatch.service.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
 
+# Installs the programs, the unit, sysusers and tmpfiles entries, the journal
+# catalog, the man pages and the example configuration (which becomes
+# $(SYSCONFDIR)/fieldwatch/fieldwatch.yaml only when there is none yet).
+install: all $(BUILD)/fieldwatch.service
+	install -Dm755 $(BUILD)/fieldwatchd $(DESTDIR)$(SBINDIR)/fieldwatchd
+	install -Dm755 $(BUILD)/fieldwatchctl $(DESTDIR)$(BINDIR)/fieldwatchctl
+	install -Dm644 $(BUILD)/fieldwatch.service $(DESTDIR)$(SYSTEMDLIBDIR)/systemd/system/fieldwatch.service
+	install -Dm644 systemd/fieldwatch.sysusers $(DESTDIR)$(SYSTEMDLIBDIR)/sysusers.d/fieldwatch.conf
+	install -Dm644 systemd/fieldwatch.tmpfiles $(DESTDIR)$(SYSTEMDLIBDIR)/tmpfiles.d/fieldwatch.conf
+	install -Dm644 systemd/fieldwatch.catalog $(DESTDIR)$(SYSTEMDLIBDIR)/systemd/catalog/fieldwatch.catalog
+	install -Dm644 daemon/fieldwatchd.8 $(DESTDIR)$(MANDIR)/man8/fieldwatchd.8
+	install -Dm644 daemon/fieldwatchctl.1 $(DESTDIR)$(MANDIR)/man1/fieldwatchctl.1
+	install -Dm644 config/ichikawa-2025.yaml $(DESTDIR)$(DATADIR)/fieldwatch/ichikawa-2025.yaml
+	install -Dm644 config/lab.yaml $(DESTDIR)$(DATADIR)/fieldwatch/lab.yaml
+	install -d -m755 $(DESTDIR)$(SYSCONFDIR)/fieldwatch
+	install -d -m700 $(DESTDIR)$(SYSCONFDIR)/fieldwatch/credentials
+	test -e $(DESTDIR)$(SYSCONFDIR)/fieldwatch/fieldwatch.yaml || \
+		install -m644 config/ichikawa-2025.yaml $(DESTDIR)$(SYSCONFDIR)/fieldwatch/fieldwatch.yaml
+
+# Removes what install put in place, but never the configuration, the
+# secrets or the state.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/fieldwatchd $(DESTDIR)$(PREFIX)/bin/fieldwatchctl
-	rm -rf $(DESTDIR)$(PREFIX)/share/fieldwatch
+	rm -f $(DESTDIR)$(SBINDIR)/fieldwatchd $(DESTDIR)$(BINDIR)/fieldwatchctl
+	rm -f $(DESTDIR)$(SYSTEMDLIBDIR)/systemd/system/fieldwatch.service
+	rm -f $(DESTDIR)$(SYSTEMDLIBDIR)/sysusers.d/fieldwatch.conf
+	rm -f $(DESTDIR)$(SYSTEMDLIBDIR)/tmpfiles.d/fieldwatch.conf
+	rm -f $(DESTDIR)$(SYSTEMDLIBDIR)/systemd/catalog/fieldwatch.catalog
+	rm -f $(DESTDIR)$(MANDIR)/man8/fieldwatchd.8 $(DESTDIR)$(MANDIR)/man1/fieldwatchctl.1
+	rm -rf $(DESTDIR)$(DATADIR)/fieldwatch
 
 clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------------
+# The benchmark (issue 7): fieldwatchd side by side with the Prometheus
+# exporters, the fork-per-check plugins and a C floor prober, on loopback
+# (bench/README.md). Reports, never gates; not part of `make check`, and its
+# packages are its own.
+#   make bench                  N = 1,000 cameras and routers (a few minutes)
+#   make bench BENCH_N=10000    the large field, with the 60 s steady-state run
+#   make bench BENCH_PROFILE=1  also perf profiles of fieldwatchd (bench/profiles/)
+BENCH_N ?= 1000
+BENCH_ARGS ?=
+BENCH_DEPS := prometheus-blackbox-exporter prometheus-snmp-exporter monitoring-plugins-basic \
+	monitoring-plugins-standard snmpd snmp python3-yaml linux-perf
+BENCH_PKGS := libcurl libxml-2.0 netsnmp
+
+.PHONY: bench bench-deps-if-missing
+
+bench-deps-if-missing: deps-if-missing
+	@missing=$$(for p in $(BENCH_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "missing packages:" $$missing; apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+
+$(BUILD)/bench/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(BENCH_PKGS)) \
+		-o $@ $< $(shell $(PKG_CONFIG) --libs $(BENCH_PKGS))
+
+bench: bench-deps-if-missing
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/floor
+	$(PYTHON) bench/bench.py --n $(BENCH_N) --build $(BUILD) \
+		$(if $(filter 1,$(BENCH_PROFILE)),--profile) $(BENCH_ARGS)
