@@ -41,6 +41,9 @@ struct Fault;
 /* A fault as JSON, with the keys of SPEC §6. */
 struct json_t *ctl_fault_json(const struct Fault *f);
 
+/* ctl-report.c */
+int ctl_report(const GlobalOptions *g, int argc, char **argv);
+
 /* ctl-status.c */
 int ctl_status(const GlobalOptions *g, int argc, char **argv);
 

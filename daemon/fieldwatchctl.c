@@ -39,6 +39,14 @@ static const struct {
           "record work (inspection, preventive replacement, ...)" },
         { "close", ctl_close, "FAULT --by NAME --note TEXT",
           "close a transient fault that needs no visit" },
+        { "report", ctl_report,
+          "quarterly YYYYQn | fault ID | erasure ID | availability --month YYYY-MM | sla YYYYQn\n"
+          "        [--format md|html|csv] [--lang ja|en] [--output FILE]",
+          "the contract's reports (作業実績報告書, 障害復旧作業報告書, データ消去報告書),\n"
+          "      availability and the onsite response clock; YYYYQn is a calendar quarter\n"
+          "      (Q1 = January–March, ..., Q4 = October–December) clipped to the contract\n"
+          "      period; Markdown by default, CSV in UTF-8 with a BOM; the language is\n"
+          "      notify.language unless --lang; --output writes the file atomically" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+
+/* fieldwatchctl report: the contract's reports (SPEC §6), built from the
+ * state database with read access only, written to standard output or,
+ * atomically, to a file. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "calendar.h"
+#include "ctl.h"
+#include "macro.h"
+#include "report.h"
+#include "store-report.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Calendar *, calendar_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
+
+typedef enum ReportKind {
+        KIND_QUARTERLY,
+        KIND_FAULT,
+        KIND_ERASURE,
+        KIND_AVAILABILITY,
+        KIND_SLA,
+        _KIND_MAX,
+} ReportKind;
+
+static const char *const kind_names[_KIND_MAX] = {
+        [KIND_QUARTERLY] = "quarterly",
+        [KIND_FAULT] = "fault",
+        [KIND_ERASURE] = "erasure",
+        [KIND_AVAILABILITY] = "availability",
+        [KIND_SLA] = "sla",
+};
+
+enum {
+        OPT_FORMAT = 0x100,
+        OPT_LANG,
+        OPT_OUTPUT,
+        OPT_MONTH,
+};
+
+typedef struct ReportArgs {
+        ReportKind kind;
+        ReportFormat format;
+        int lang;                    /* a Language, or -1: the configuration's */
+        const char *output;          /* NULL or "-": standard output */
+        const char *month;
+        const char *arg;             /* the quarter, or the fault id */
+        int64_t fault_id;
+} ReportArgs;
+
+#define USAGE_REPORTS                                                                       \
+        "expected one of: quarterly YYYYQn, fault ID, erasure ID, availability --month "    \
+        "YYYY-MM, sla YYYYQn"
+
+static bool parse_id(const char *s, int64_t *ret) {
+        char *end;
+        long long v;
+
+        if (!s || s[0] < '1' || s[0] > '9')
+                return false;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || *end || v <= 0)
+                return false;
+        *ret = v;
+        return true;
+}
+
+/* The positional arguments: the kind of report and its argument. */
+static int parse_positional(char **argv, int argc, int first, ReportArgs *a) {
+        int n = argc - first, k;
+
+        if (n < 1)
+                return ctl_usage_error(argv[0], USAGE_REPORTS);
+        for (k = 0; k < _KIND_MAX; k++)
+                if (streq(argv[first], kind_names[k]))
+                        break;
+        if (k == _KIND_MAX)
+                return ctl_usage_error(argv[0], "unknown report '%s': " USAGE_REPORTS,
+                                       argv[first]);
+        a->kind = k;
+        if (a->kind == KIND_AVAILABILITY) {
+                if (n > 1)
+                        return ctl_usage_error(argv[0], "unexpected argument '%s': the month "
+                                               "goes with --month YYYY-MM", argv[first + 1]);
+                if (!a->month)
+                        return ctl_usage_error(argv[0], "availability needs --month YYYY-MM");
+                return CTL_EXIT_OK;
+        }
+        if (a->month)
+                return ctl_usage_error(argv[0], "--month is for the availability report");
+        if (n != 2)
+                return ctl_usage_error(argv[0], "%s expects one argument, %s", kind_names[k],
+                                       k == KIND_FAULT || k == KIND_ERASURE
+                                               ? "the fault id"
+                                               : "the quarter (YYYYQn)");
+        a->arg = argv[first + 1];
+        if ((k == KIND_FAULT || k == KIND_ERASURE) && !parse_id(a->arg, &a->fault_id))
+                return ctl_usage_error(argv[0], "invalid fault id '%s'", a->arg);
+        return CTL_EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, ReportArgs *ret) {
+        static const struct option options[] = {
+                { "format", required_argument, NULL, OPT_FORMAT },
+                { "lang", required_argument, NULL, OPT_LANG },
+                { "output", required_argument, NULL, OPT_OUTPUT },
+                { "month", required_argument, NULL, OPT_MONTH },
+                {},
+        };
+        ReportArgs a = { .format = REPORT_FORMAT_MD, .lang = -1 };
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_FORMAT:
+                        r = report_format_from_string(optarg);
+                        if (r < 0)
+                                return ctl_usage_error(argv[0], "invalid --format '%s': "
+                                                       "expected md, html or csv", optarg);
+                        a.format = r;
+                        break;
+                case OPT_LANG:
+                        if (!streq(optarg, "ja") && !streq(optarg, "en"))
+                                return ctl_usage_error(argv[0], "invalid --lang '%s': "
+                                                       "expected ja or en", optarg);
+                        a.lang = streq(optarg, "ja") ? LANGUAGE_JA : LANGUAGE_EN;
+                        break;
+                case OPT_OUTPUT:
+                        if (!optarg[0])
+                                return ctl_usage_error(argv[0], "--output needs a file name");
+                        a.output = optarg;
+                        break;
+                case OPT_MONTH:
+                        a.month = optarg;
+                        break;
+                default:
+                        return ctl_usage_error(argv[0], "unknown or incomplete option '%s'",
+                                               argv[optind - 1]);
+                }
+        }
+        r = parse_positional(argv, argc, optind, &a);
+        if (r != CTL_EXIT_OK)
+                return r;
+        *ret = a;
+        return CTL_EXIT_OK;
+}
+
+/* ======================================================================== */
+
+static int write_all(int fd, const char *data, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                data += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Writes data to path atomically: a hidden temporary file in the same
+ * directory, synced, then renamed over path (mode 0666 less the umask). */
+static int write_file_atomic(const char *path, const char *data, size_t len) {
+        _cleanup_(freep) char *tmp = NULL, *dir = NULL;
+        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+        mode_t mask;
+        int fd, r = 0;
+
+        if (!base[0])
+                return -EISDIR;
+        dir = slash ? strndup(path, (size_t) (slash - path) + 1) : strdup("");
+        if (!dir || asprintf(&tmp, "%s.%s.XXXXXX", dir, base) < 0)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        mask = umask(0);
+        (void) umask(mask);
+        if (fchmod(fd, 0666 & ~mask) < 0)
+                r = -errno;
+        if (r == 0)
+                r = write_all(fd, data, len);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        /* The rename itself, durable. */
+        fd = open(dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+                (void) fsync(fd);
+                (void) close(fd);
+        }
+        return 0;
+}
+
+static int output(const ReportArgs *a, const char *text) {
+        size_t len = strlen(text);
+        int r;
+
+        if (a->output && !streq(a->output, "-")) {
+                r = write_file_atomic(a->output, text, len);
+                if (r < 0) {
+                        fprintf(stderr, "Cannot write %s: %s\n", a->output, strerror(-r));
+                        return CTL_EXIT_FAILURE;
+                }
+                return CTL_EXIT_OK;
+        }
+        if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+                fprintf(stderr, "Failed to write to standard output.\n");
+                return CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_OK;
+}
+
+/* ======================================================================== */
+
+/* The period of a quarterly, sla or availability report, checked against
+ * the contract and cut at now. */
+static int report_period(const ReportArgs *a, const Config *config, ReportPeriod *ret) {
+        const char *s = a->kind == KIND_AVAILABILITY ? a->month : a->arg;
+        char start[ISO_DATE_MAX], end[ISO_DATE_MAX];
+        ReportPeriod p;
+        int r;
+
+        r = a->kind == KIND_AVAILABILITY ? report_month_parse(s, &config->contract, &p)
+                                         : report_quarter_parse(s, &config->contract, &p);
+        if (r == -ERANGE) {
+                fprintf(stderr, "%s is outside the contract period (%s to %s).\n", s,
+                        format_iso_date(config->contract.start, start),
+                        format_iso_date(config->contract.end, end));
+                return CTL_EXIT_FAILURE;
+        }
+        if (r < 0) {
+                fprintf(stderr, "Cannot compute the period %s: %s\n", s, strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        if (report_period_clip(&p, wallclock_now()) < 0) {
+                fprintf(stderr, "%s has not begun yet.\n", s);
+                return CTL_EXIT_FAILURE;
+        }
+        *ret = p;
+        return CTL_EXIT_OK;
+}
+
+/* Each build_*() explains a failure on stderr and returns the exit status. */
+static int build_failed(const ReportArgs *a, int r) {
+        fprintf(stderr, "Cannot make the %s report: %s\n", kind_names[a->kind], strerror(-r));
+        return CTL_EXIT_FAILURE;
+}
+
+static int build_period_report(const ReportArgs *a, const ReportContext *ctx, Store *store,
+                               char **ret) {
+        ReportFault *faults = NULL;
+        ReportWork *work = NULL;
+        size_t n_faults = 0, n_work = 0;
+        ReportPeriod p;
+        int r;
+
+        r = report_period(a, ctx->config, &p);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = store_report_faults(store, p.from, p.to, &faults, &n_faults);
+        if (r >= 0 && a->kind == KIND_QUARTERLY)
+                r = store_report_work(store, p.from, p.to, &work, &n_work);
+        if (r < 0) {
+                fprintf(stderr, "Cannot read the state: %s\n",
+                        r == -E2BIG ? "too many records for one report" : store_error(store));
+                report_faults_free(faults, n_faults);
+                return CTL_EXIT_FAILURE;
+        }
+        if (a->kind == KIND_QUARTERLY)
+                r = report_quarterly(ctx, &p, work, n_work, faults, n_faults, ret);
+        else if (a->kind == KIND_SLA)
+                r = report_sla(ctx, &p, faults, n_faults, ret);
+        else
+                r = report_availability(ctx, &p, faults, n_faults, ret);
+        report_faults_free(faults, n_faults);
+        report_works_free(work, n_work);
+        return r < 0 ? build_failed(a, r) : CTL_EXIT_OK;
+}
+
+static int build_fault_report(const ReportArgs *a, const ReportContext *ctx, Store *store,
+                              char **ret) {
+        ReportFault f;
+        int r;
+
+        r = store_report_fault(store, a->fault_id, &f);
+        if (r == -ENOENT) {
+                fprintf(stderr, "There is no fault %" PRId64 ".\n", a->fault_id);
+                return CTL_EXIT_FAILURE;
+        }
+        if (r < 0) {
+                fprintf(stderr, "Cannot read fault %" PRId64 ": %s\n", a->fault_id,
+                        store_error(store));
+                return CTL_EXIT_FAILURE;
+        }
+        r = a->kind == KIND_FAULT ? report_fault(ctx, &f, ret) : report_erasure(ctx, &f, ret);
+        if (r == -ENODATA)
+                fprintf(stderr,
+                        "Fault %" PRId64 " has no recovery recorded yet: record it with "
+                        "'fieldwatchctl recover %" PRId64 " ...' first.\n",
+                        f.id, f.id);
+        else if (r == -ENOMEDIUM)
+                fprintf(stderr,
+                        "No storage medium was replaced in the recovery of fault %" PRId64
+                        " (recover --media-replaced): it needs no data erasure report.\n",
+                        f.id);
+        report_fault_done(&f);
+        if (r == -ENODATA || r == -ENOMEDIUM)
+                return CTL_EXIT_FAILURE;
+        return r < 0 ? build_failed(a, r) : CTL_EXIT_OK;
+}
+
+int ctl_report(const GlobalOptions *g, int argc, char **argv) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_(calendar_freep) Calendar *cal = NULL;
+        _cleanup_(store_closep) Store *store = NULL;
+        _cleanup_(freep) char *text = NULL;
+        ReportArgs a = {};
+        ReportContext ctx;
+        ReportPeriod p;
+        int r;
+
+        r = parse_args(argc, argv, &a);
+        if (r != CTL_EXIT_OK)
+                return r;
+        /* The period's syntax is checked before anything is read. */
+        if (a.kind == KIND_AVAILABILITY && report_month_parse(a.month, NULL, &p) == -EINVAL)
+                return ctl_usage_error(argv[0], "invalid --month '%s': expected YYYY-MM",
+                                       a.month);
+        if ((a.kind == KIND_QUARTERLY || a.kind == KIND_SLA) &&
+            report_quarter_parse(a.arg, NULL, &p) == -EINVAL)
+                return ctl_usage_error(argv[0],
+                                       "invalid quarter '%s': expected YYYYQn, a calendar "
+                                       "quarter such as 2026Q3 (Q1 = January–March)",
+                                       a.arg);
+        if (cli_setup(g, false, &config, &cal) < 0)
+                return CTL_EXIT_FAILURE;
+        if (a.kind != KIND_FAULT && a.kind != KIND_ERASURE &&
+            config->contract.start == DAY_INVALID) {
+                fprintf(stderr, "%s has no contract: section: the %s report covers a period "
+                        "of the contract.\n", config->path ?: "The configuration",
+                        kind_names[a.kind]);
+                return CTL_EXIT_FAILURE;
+        }
+        if (ctl_open_store(g, &store) < 0)
+                return CTL_EXIT_FAILURE;
+        ctx = (ReportContext) {
+                .config = config,
+                .cal = cal,
+                .lang = a.lang >= 0 ? (Language) a.lang : config->notify.language,
+                .format = a.format,
+                .now = wallclock_now(),
+        };
+        if (a.kind == KIND_FAULT || a.kind == KIND_ERASURE)
+                r = build_fault_report(&a, &ctx, store, &text);
+        else
+                r = build_period_report(&a, &ctx, store, &text);
+        if (r != CTL_EXIT_OK)
+                return r;
+        return output(&a, text);
+}
