@@ -40,7 +40,7 @@
 #define CONFIG_MAX_NODES 1000000u
 #define CONFIG_MAX_ERRORS 100u         /* reported per load; the rest are counted */
 #define CONFIG_MAX_FIELDS 16           /* keys of one mapping of the schema */
-#define CONFIG_MAX_LIST 1000u          /* items of extra_closed and of to */
+#define CONFIG_MAX_LIST 1000u          /* items of extra_closed, to, escalate_to */
 #define CONFIG_STRING_MAX 1024u        /* default bound of a string value */
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #define DEFAULT_MODEL "WV-S2536LNUX"
@@ -1342,15 +1342,13 @@ static void parse_mailbox_field(Loader *l, const Node *n, const char *path, cons
                 set_string(l, FIELD_AT(base, f, char *), n->value);
 }
 
-/* notify.to: a non-empty sequence of mail addresses. */
-static void parse_mail_to(Loader *l, const Node *n, const char *path, const Field *f,
-                          void *base) {
-        NotifyConf *nc = base;
+/* A non-empty sequence of mail addresses into *list and *n. */
+static void parse_mail_list(Loader *l, const Node *n, const char *path, char ***list,
+                            size_t *n_list) {
         char child[PATH_LEN];
-        char **to;
+        char **items;
         bool ok = true;
 
-        (void) f;
         if (!expect_type(l, n, NODE_SEQUENCE, path))
                 return;
         if (n->n_items == 0 || n->n_items > CONFIG_MAX_LIST) {
@@ -1364,18 +1362,36 @@ static void parse_mail_to(Loader *l, const Node *n, const char *path, const Fiel
         }
         if (!ok)
                 return;
-        to = calloc(n->n_items, sizeof(char *));
-        if (!to) {
+        items = calloc(n->n_items, sizeof(char *));
+        if (!items) {
                 l->oom = true;
                 return;
         }
-        for (size_t i = 0; i < nc->n_to; i++)
-                free(nc->to[i]);
-        free(nc->to);
-        nc->to = to;
-        nc->n_to = n->n_items;
+        for (size_t i = 0; i < *n_list; i++)
+                free((*list)[i]);
+        free(*list);
+        *list = items;
+        *n_list = n->n_items;
         for (size_t i = 0; i < n->n_items; i++)
-                set_string(l, &nc->to[i], n->items[i]->value);
+                set_string(l, &items[i], n->items[i]->value);
+}
+
+/* notify.to: the on-call addresses. */
+static void parse_mail_to(Loader *l, const Node *n, const char *path, const Field *f,
+                          void *base) {
+        NotifyConf *nc = base;
+
+        (void) f;
+        parse_mail_list(l, n, path, &nc->to, &nc->n_to);
+}
+
+/* notify.escalate_to: the supervisor's addresses. */
+static void parse_mail_escalate_to(Loader *l, const Node *n, const char *path, const Field *f,
+                                   void *base) {
+        NotifyConf *nc = base;
+
+        (void) f;
+        parse_mail_list(l, n, path, &nc->escalate_to, &nc->n_escalate_to);
 }
 
 static void parse_pinned_key_field(Loader *l, const Node *n, const char *path, const Field *f,
@@ -1777,6 +1793,7 @@ static const Section probes_section = {
 static const EnumName smtp_tls_names[] = {
         { "required", SMTP_TLS_REQUIRED },
         { "try", SMTP_TLS_TRY },
+        { "optional", SMTP_TLS_TRY }, /* a synonym: to_string gives "try" */
         { "none", SMTP_TLS_NONE },
         {},
 };
@@ -1817,6 +1834,7 @@ static const Field smtp_fields[] = {
         F("password_credential", parse_credential_field,
           offsetof(SmtpConf, password_credential)),
         DURATION("timeout", SmtpConf, timeout, USEC_PER_SEC, 10 * USEC_PER_MINUTE),
+        F("ca_file", parse_abs_path_field, offsetof(SmtpConf, ca_file)),
 };
 
 static const Section smtp_section = {
@@ -1839,6 +1857,7 @@ static const Field notify_fields[] = {
           .data = &smtp_section),
         F("from", parse_mailbox_field, offsetof(NotifyConf, from), .flags = FIELD_REQUIRED),
         F("to", parse_mail_to, 0, .flags = FIELD_REQUIRED),
+        F("escalate_to", parse_mail_escalate_to, 0),
         F("language", parse_enum_field, offsetof(NotifyConf, language), .data = language_names),
         DURATION("renotify_every", NotifyConf, renotify_every, USEC_PER_MINUTE,
                  30 * USEC_PER_DAY, .flags = FIELD_ZERO_OK),
@@ -2403,10 +2422,14 @@ Config *config_free(Config *c) {
         free(c->notify.smtp.url);
         free(c->notify.smtp.username);
         free(c->notify.smtp.password_credential);
+        free(c->notify.smtp.ca_file);
         free(c->notify.from);
         for (size_t i = 0; i < c->notify.n_to; i++)
                 free(c->notify.to[i]);
         free(c->notify.to);
+        for (size_t i = 0; i < c->notify.n_escalate_to; i++)
+                free(c->notify.escalate_to[i]);
+        free(c->notify.escalate_to);
         free(c->vpn.name);
         free(c->vpn.address);
         snmp_conf_done(&c->vpn.snmp);

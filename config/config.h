@@ -47,7 +47,7 @@ typedef enum SnmpPriv {
 
 typedef enum SmtpTls {
         SMTP_TLS_REQUIRED,  /* STARTTLS required (or smtps://) */
-        SMTP_TLS_TRY,       /* STARTTLS when offered */
+        SMTP_TLS_TRY,       /* STARTTLS when offered ("try", or its synonym "optional") */
         SMTP_TLS_NONE,      /* plain; only sensible on loopback */
 } SmtpTls;
 
@@ -130,6 +130,7 @@ typedef struct SmtpConf {
         char *username;              /* NULL: no authentication */
         char *password_credential;
         uint64_t timeout;            /* 30s */
+        char *ca_file;               /* CA bundle to verify the server (NULL: the system's) */
 } SmtpConf;
 
 typedef struct NotifyConf {
@@ -137,6 +138,9 @@ typedef struct NotifyConf {
         char *from;
         char **to;
         size_t n_to;
+        char **escalate_to;          /* the supervisor: also gets SLA breaches and deferral
+                                      * prompts; may be empty */
+        size_t n_escalate_to;
         Language language;           /* ja */
         uint64_t renotify_every;     /* 2h; 0 disables */
         unsigned digest_after;       /* 10: more faults than this in a minute go in one digest */

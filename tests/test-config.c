@@ -157,6 +157,8 @@ static void test_defaults(void **state) {
         assert_null(c->notify.smtp.url);
         assert_int_equal(c->notify.smtp.tls, SMTP_TLS_REQUIRED);
         assert_int_equal(c->notify.smtp.timeout, 30 * USEC_PER_SEC);
+        assert_null(c->notify.smtp.ca_file);
+        assert_int_equal(c->notify.n_escalate_to, 0);
         assert_int_equal(c->notify.language, LANGUAGE_JA);
         assert_int_equal(c->notify.renotify_every, 2 * USEC_PER_HOUR);
         assert_int_equal(c->notify.digest_after, 10);
@@ -240,14 +242,17 @@ static void test_full(void **state) {
 
         assert_true(c->notify.configured);
         assert_string_equal(c->notify.smtp.url, "smtps://mail.example.invalid:465");
-        assert_int_equal(c->notify.smtp.tls, SMTP_TLS_TRY);
+        assert_int_equal(c->notify.smtp.tls, SMTP_TLS_TRY); /* "optional", a synonym */
         assert_string_equal(c->notify.smtp.username, "fieldwatch");
         assert_string_equal(c->notify.smtp.password_credential, "smtp");
         assert_int_equal(c->notify.smtp.timeout, 20 * USEC_PER_SEC);
+        assert_string_equal(c->notify.smtp.ca_file, "/etc/fieldwatch/smtp-ca.pem");
         assert_string_equal(c->notify.from, "fieldwatch <fieldwatch@example.invalid>");
         assert_int_equal(c->notify.n_to, 2);
         assert_string_equal(c->notify.to[0], "oncall@example.invalid");
         assert_string_equal(c->notify.to[1], "保守担当 <second@example.invalid>");
+        assert_int_equal(c->notify.n_escalate_to, 1);
+        assert_string_equal(c->notify.escalate_to[0], "監督員 <supervisor@example.invalid>");
         assert_int_equal(c->notify.language, LANGUAGE_EN);
         assert_int_equal(c->notify.renotify_every, 0);
         assert_int_equal(c->notify.digest_after, 20);
@@ -256,7 +261,7 @@ static void test_full(void **state) {
         assert_string_equal(c->vpn.name, "RTX1220-main");
         assert_string_equal(c->vpn.address, "192.0.2.1");
         assert_int_equal(c->vpn.port, 1161);
-        assert_int_equal(c->vpn.mark.line, 59);
+        assert_int_equal(c->vpn.mark.line, 61);
         assert_int_equal(c->vpn.mark.column, 3);
         assert_int_equal(c->vpn.snmp.version, SNMP_VERSION_V3);
         assert_string_equal(c->vpn.snmp.user, "monitor");
@@ -273,7 +278,7 @@ static void test_full(void **state) {
         assert_string_equal(s->name, "市川市行徳駅前1-24 地先");
         assert_int_equal(s->mount, MOUNT_STAINLESS_BAND);
         assert_int_equal(s->tunnel, 1);
-        assert_int_equal(s->mark.line, 65);
+        assert_int_equal(s->mark.line, 67);
         assert_int_equal(s->mark.column, 5);
         assert_string_equal(s->router.address, "192.0.2.11");
         assert_int_equal(s->router.port, 161);

@@ -1,0 +1,1200 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail.h"
+#include "macro.h"
+#include "timeutil.h"
+
+#define HEADER_LINE_MAX 76           /* RFC 2047 §2: lines holding encoded words */
+#define ENCODED_WORD_MAX 75          /* RFC 2047 §2 */
+#define ENCODED_WORD_OVERHEAD 12     /* "=?UTF-8?B?" "?=" */
+#define BASE64_LINE_BYTES 57         /* 76 base64 characters a line (RFC 2045 §6.8) */
+#define RENDER_MAX (4u * MAIL_BODY_MAX)
+#define LOCAL_TIME_MAX 32
+
+/* ======================================================================== */
+/* A growing string with a hard maximum (after curl's dynbuf). */
+
+typedef struct Buf {
+        char *s;
+        size_t len, alloc, max;
+        int error;                   /* the first error: -ENOMEM or -E2BIG */
+} Buf;
+
+static void buf_append(Buf *b, const char *s, size_t n) {
+        if (b->error)
+                return;
+        if (n > b->max - b->len) {
+                b->error = -E2BIG;
+                return;
+        }
+        if (b->len + n + 1 > b->alloc) {
+                size_t a = MAX(b->alloc * 2, b->len + n + 1);
+                char *p;
+
+                a = MIN(a, b->max + 1);
+                p = realloc(b->s, a);
+                if (!p) {
+                        b->error = -ENOMEM;
+                        return;
+                }
+                b->s = p;
+                b->alloc = a;
+        }
+        memcpy(b->s + b->len, s, n);
+        b->len += n;
+        b->s[b->len] = 0;
+}
+
+static void buf_puts(Buf *b, const char *s) {
+        buf_append(b, s, strlen(s));
+}
+
+static void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
+
+static void buf_printf(Buf *b, const char *fmt, ...) {
+        char small[512], *big = NULL;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(small, sizeof(small), fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                b->error = b->error ?: -EINVAL;
+                return;
+        }
+        if ((size_t) n < sizeof(small)) {
+                buf_append(b, small, (size_t) n);
+                return;
+        }
+        va_start(ap, fmt);
+        n = vasprintf(&big, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                b->error = b->error ?: -ENOMEM;
+                return;
+        }
+        buf_append(b, big, (size_t) n);
+        free(big);
+}
+
+/* Hands the string over (""-terminated even when empty), or frees it. */
+static int buf_finish(Buf *b, char **ret, size_t *ret_len) {
+        int r = b->error;
+
+        if (r >= 0 && !b->s)
+                buf_append(b, "", 0);
+        r = b->error;
+        if (r < 0) {
+                free(b->s);
+                *b = (Buf) {};
+                return r;
+        }
+        *ret = TAKE_PTR(b->s);
+        if (ret_len)
+                *ret_len = b->len;
+        *b = (Buf) {};
+        return 0;
+}
+
+/* ======================================================================== */
+/* UTF-8 */
+
+/* The length of the well-formed UTF-8 character at s (n > 0 bytes left),
+ * or 0 when the bytes there are not one (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+static size_t utf8_char_len(const unsigned char *s, size_t n) {
+        size_t len;
+        uint32_t cp;
+
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                len = 2, cp = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                len = 3, cp = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                len = 4, cp = s[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+/* Appends s as one line of text: control characters become spaces and
+ * invalid UTF-8 bytes '?', so that nothing interpolated can start a line
+ * (or a header) of its own. */
+static void buf_put_clean(Buf *b, const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t n = strlen(s);
+
+        while (n > 0) {
+                size_t k = utf8_char_len(p, n);
+
+                if (k == 0)
+                        buf_append(b, "?", 1);
+                else if (k == 1 && (*p < 0x20 || *p == 0x7f))
+                        buf_append(b, " ", 1);
+                else
+                        buf_append(b, (const char *) p, k);
+                k = MAX(k, (size_t) 1);
+                p += k;
+                n -= k;
+        }
+}
+
+static int clean_dup(const char *s, char **ret) {
+        Buf b = { .max = RENDER_MAX };
+
+        buf_put_clean(&b, s);
+        return buf_finish(&b, ret, NULL);
+}
+
+/* ======================================================================== */
+/* Composition */
+
+typedef struct Words {
+        const char *ja, *en;
+} Words;
+
+static const Words event_prefixes[_EVENT_TYPE_MAX] = {
+        [EVENT_FAULT_RAISED] = { "障害発生", "FAULT" },
+        [EVENT_FAULT_CLEARED] = { "復旧", "CLEARED" },
+        [EVENT_FAULT_TRANSIENT] = { "自然復旧（一時障害）", "TRANSIENT" },
+        [EVENT_ANOMALY] = { "要調査", "ANOMALY" },
+        [EVENT_DEVICE_RESTARTED] = { "機器再起動", "RESTARTED" },
+        [EVENT_DEVICE_SWAPPED] = { "機器交換検知", "DEVICE SWAPPED" },
+        [EVENT_SLA_WARNING] = { "着手期限接近", "SLA WARNING" },
+        [EVENT_SLA_BREACH] = { "着手期限超過", "SLA BREACH" },
+        [EVENT_DEFERRAL_NEEDED] = { "翌朝対応の承認依頼", "DEFERRAL NEEDED" },
+        [EVENT_RENOTIFY] = { "再通知（未確認）", "REMINDER" },
+        [EVENT_ACKNOWLEDGED] = { "受領確認", "ACKNOWLEDGED" },
+        [EVENT_ONSITE_STARTED] = { "現地着手", "ONSITE" },
+        [EVENT_DEFERRAL_APPROVED] = { "翌朝対応承認", "DEFERRAL APPROVED" },
+        [EVENT_RECOVERED] = { "復旧作業完了", "RECOVERED" },
+        [EVENT_REPORT_SUBMITTED] = { "報告書提出", "REPORT SUBMITTED" },
+        [EVENT_WORK_RECORDED] = { "作業記録", "WORK RECORDED" },
+        [EVENT_FAULT_CLOSED] = { "障害終了", "CLOSED" },
+        [EVENT_REPORT_DUE] = { "提出期限接近", "REPORT DUE" },
+        [EVENT_REPORT_OVERDUE] = { "提出期限超過", "REPORT OVERDUE" },
+};
+
+static const Words event_leads[_EVENT_TYPE_MAX] = {
+        [EVENT_FAULT_RAISED] = { "障害が発生しました。"
+                                 "現地着手期限までに現地作業を開始してください。",
+                                 "A fault was raised. Onsite work must start by the due time." },
+        [EVENT_FAULT_CLEARED] = { "障害は復旧しました。"
+                                  "作業を記録し、障害復旧作業報告書を提出してください。",
+                                  "The fault cleared. Record the work and hand in the fault "
+                                  "recovery report." },
+        [EVENT_FAULT_TRANSIENT] = { "現地作業の前に自然に復旧しました（一時障害）。"
+                                    "期限の計時は止まりました。",
+                                    "The fault cleared by itself before onsite work (transient); "
+                                    "its clock stopped." },
+        [EVENT_ANOMALY] = { "一時障害や再起動が繰り返されています。原因を調査してください。",
+                            "The device keeps failing and recovering by itself: investigate "
+                            "the cause." },
+        [EVENT_DEVICE_RESTARTED] = { "機器が再起動しました（稼働時間が戻りました）。",
+                                     "The device restarted (its uptime went back)." },
+        [EVENT_DEVICE_SWAPPED] = { "機器のシリアル番号が変わりました（機器の交換）。",
+                                   "The device's serial number changed: it was swapped." },
+        [EVENT_SLA_WARNING] = { "現地着手期限が迫っていますが、現地作業が始まっていません。",
+                                "The onsite due time is near and onsite work has not started." },
+        [EVENT_SLA_BREACH] = { "現地着手期限を過ぎましたが、現地作業が始まっていません。",
+                               "The onsite due time passed without onsite work." },
+        [EVENT_DEFERRAL_NEEDED] = { "本日の受付時間内に現地作業を始められない見込みです。"
+                                    "監督者は翌朝の対応を承認できます。",
+                                    "Onsite work cannot start before closing time. The "
+                                    "supervisor may approve a visit the next morning." },
+        [EVENT_RENOTIFY] = { "障害が続いており、まだ誰も受領確認していません。",
+                             "The fault is still open and nobody has acknowledged it." },
+        [EVENT_REPORT_DUE] = { "契約上の提出物の期限が近づいています。",
+                               "A deliverable of the contract is due soon." },
+        [EVENT_REPORT_OVERDUE] = { "契約上の提出物の期限を過ぎています。",
+                                   "A deliverable of the contract is overdue." },
+};
+
+static const struct {
+        const char *kind;
+        Words words;
+} kind_words[] = {
+        { "camera_down", { "カメラ応答なし", "camera down" } },
+        { "router_down", { "LTEルーター応答なし", "LTE router down" } },
+        { "tunnel_down", { "VPNトンネル断", "VPN tunnel down" } },
+        { "vpn_down", { "VPNルーター応答なし", "VPN router down" } },
+        { "site_down", { "現場全体が応答なし", "whole site down" } },
+        { "lte_weak", { "LTE電波低下", "weak LTE signal" } },
+        { "wan_down", { "LTE回線断", "WAN interface down" } },
+        { "clock_skew", { "カメラ時刻ずれ", "camera clock skew" } },
+        { "recording_stopped", { "録画停止", "recording stopped" } },
+        { "storage_error", { "SDカード異常", "SD card error" } },
+        { "model_mismatch", { "機種不一致", "wrong model" } },
+        { "auth_failed", { "認証失敗", "authentication failed" } },
+        { "vpn_overload", { "VPNルーター高負荷", "VPN router overloaded" } },
+        { "vpn_temperature", { "VPNルーター温度異常", "VPN router temperature" } },
+        { "vpn_alarm", { "VPNルーター警告灯", "VPN router alarm LED" } },
+        { "degraded", { "機能低下", "degraded" } },
+        { "quarterly_report", { "作業実績報告書", "work report" } },
+        { "annual_plan", { "年間計画表及びサポート体制図", "annual plan and support chart" } },
+        { "completion_notice", { "完了届", "completion notice" } },
+        { "recovery_report", { "障害復旧作業報告書", "fault recovery report" } },
+        { "erasure_report", { "データ消去報告書", "data erasure report" } },
+};
+
+static const struct {
+        const char *suffix;
+        Words words;
+} device_words[] = {
+        { "camera", { "カメラ", "camera" } },
+        { "router", { "LTEルーター", "LTE router" } },
+        { "tunnel", { "VPNトンネル", "VPN tunnel" } },
+};
+
+/* The field labels of the body, in order. */
+typedef enum Label {
+        LABEL_DUE,
+        LABEL_NO_DUE,
+        LABEL_SITE,
+        LABEL_DEVICE,
+        LABEL_KIND,
+        LABEL_SEVERITY,
+        LABEL_REASON,
+        LABEL_HINT,
+        LABEL_RECEIVED,
+        LABEL_DETECTED,
+        LABEL_EVENT_AT,
+        LABEL_FAULT_ID,
+        LABEL_DEFERRAL,
+        LABEL_HIDDEN,
+        LABEL_RECORD,
+        LABEL_ACT,
+        _LABEL_MAX,
+} Label;
+
+static const Words labels[_LABEL_MAX] = {
+        [LABEL_DUE] = { "現地着手期限", "Onsite due" },
+        [LABEL_NO_DUE] = { "現地着手期限: なし", "Onsite due: none" },
+        [LABEL_SITE] = { "現場", "Site" },
+        [LABEL_DEVICE] = { "機器", "Device" },
+        [LABEL_KIND] = { "種別", "Kind" },
+        [LABEL_SEVERITY] = { "状態", "State" },
+        [LABEL_REASON] = { "理由", "Reason" },
+        [LABEL_HINT] = { "確認箇所", "Check" },
+        [LABEL_RECEIVED] = { "受付時刻", "Received at" },
+        [LABEL_DETECTED] = { "検知時刻", "Detected at" },
+        [LABEL_EVENT_AT] = { "通知事象の時刻", "Event at" },
+        [LABEL_FAULT_ID] = { "障害ID", "Fault id" },
+        [LABEL_DEFERRAL] = { "翌朝対応", "Next-morning visit" },
+        [LABEL_HIDDEN] = { "到達不能の機器", "Unreachable devices" },
+        [LABEL_RECORD] = { "記録", "Log" },
+        [LABEL_ACT] = { "対応:", "What to do:" },
+};
+
+typedef struct Composer {
+        const Config *config;
+        const Event *event;
+        const Fault *fault;
+        bool ja;
+        char site[16];               /* "" for the VPN */
+        Buf out;
+} Composer;
+
+static const char *tr(const Composer *k, const Words *w) {
+        return k->ja ? w->ja : w->en;
+}
+
+/* An entry of a table by event type; the type's name where it has none. */
+static const char *event_words(const Composer *k, const Words *table, EventType t) {
+        const char *w = tr(k, &table[t]);
+
+        return w ?: event_type_to_string(t);
+}
+
+static const char *label(const Composer *k, Label l) {
+        return tr(k, &labels[l]);
+}
+
+/* "2026-11-25 17:30", contract-local. */
+static char *format_local(time_t t, char buf[static LOCAL_TIME_MAX]) {
+        int y, m, d, sec;
+        Day day;
+
+        if (t <= 0 || local_from_instant(t, &day, &sec) < 0) {
+                (void) snprintf(buf, LOCAL_TIME_MAX, "-");
+                return buf;
+        }
+        day_to_ymd(day, &y, &m, &d);
+        (void) snprintf(buf, LOCAL_TIME_MAX, "%04d-%02d-%02d %02d:%02d", y, m, d, sec / 3600,
+                        sec / 60 % 60);
+        return buf;
+}
+
+static const char *kind_text(const Composer *k, const char *kind) {
+        if (!*kind && k->event->type == EVENT_ANOMALY)
+                return k->ja ? "異常の繰り返し" : "repeated failures";
+        for (size_t i = 0; i < ELEMENTSOF(kind_words); i++)
+                if (streq(kind_words[i].kind, kind))
+                        return tr(k, &kind_words[i].words);
+        return kind;
+}
+
+static const char *device_text(const Composer *k, const char *device) {
+        const char *dash = strrchr(device, '-');
+
+        if (streq(device, "vpn"))
+                return k->ja ? "VPNルーター" : "VPN router";
+        for (size_t i = 0; dash && i < ELEMENTSOF(device_words); i++)
+                if (streq(dash + 1, device_words[i].suffix))
+                        return tr(k, &device_words[i].words);
+        return NULL;
+}
+
+static const char *hint_text(const Composer *k, const char *hint) {
+        if (k->ja && streq(hint, "power, breaker or LTE at the site"))
+                return "現場の電源・漏電ブレーカー・LTE回線";
+        return hint;
+}
+
+/* "05 市川市真間1-12-4 ..." or "VPN RTX1220（市役所）"; nothing for an
+ * event about no device (a contract deliverable). */
+static bool has_place(const Composer *k) {
+        return k->site[0] || streq(k->event->device, "vpn");
+}
+
+static void put_place(Composer *k) {
+        const SiteConf *s = config_find_site(k->config, k->site);
+
+        if (!k->site[0]) {
+                buf_puts(&k->out, "VPN ");
+                buf_put_clean(&k->out, k->config->vpn.name ?: "RTX1220");
+                buf_puts(&k->out, k->ja ? "（市役所）" : " (city hall)");
+                return;
+        }
+        buf_put_clean(&k->out, k->site);
+        if (s && s->name && *s->name) {
+                buf_puts(&k->out, " ");
+                buf_put_clean(&k->out, s->name);
+        }
+}
+
+static void put_subject(Composer *k) {
+        const char *kind = k->fault ? k->fault->kind : k->event->kind;
+
+        buf_puts(&k->out, "[fieldwatch] ");
+        buf_puts(&k->out, event_words(k, event_prefixes, k->event->type));
+        if (has_place(k)) {
+                buf_puts(&k->out, " ");
+                put_place(k);
+        }
+        if (*kind_text(k, kind)) {
+                buf_puts(&k->out, " ");
+                buf_put_clean(&k->out, kind_text(k, kind));
+        }
+}
+
+/* The first line: the due time that counts now. */
+static void put_due(Composer *k) {
+        const Fault *f = k->fault;
+        time_t due = f ? fault_due(f) : k->event->onsite_due;
+        char b[LOCAL_TIME_MAX];
+
+        if (due <= 0) {
+                buf_printf(&k->out, "%s\n", label(k, LABEL_NO_DUE));
+                return;
+        }
+        buf_printf(&k->out, "%s: %s", label(k, LABEL_DUE), format_local(due, b));
+        if (f && f->deferral_approved_at && f->deferred_onsite_due)
+                buf_puts(&k->out,
+                         k->ja ? "（翌朝対応を承認済み）" : " (next-morning visit approved)");
+        if (f && f->onsite_started_at)
+                buf_puts(&k->out, k->ja ? "（現地作業を開始済み）" : " (onsite work started)");
+        else if (f && f->state != FAULT_OPEN)
+                buf_puts(&k->out, k->ja ? "（復旧済み）" : " (cleared)");
+        buf_puts(&k->out, "\n");
+}
+
+static void put_field(Composer *k, Label l, const char *value) {
+        buf_printf(&k->out, "%s: ", label(k, l));
+        buf_put_clean(&k->out, value);
+        buf_puts(&k->out, "\n");
+}
+
+static void put_time_field(Composer *k, Label l, time_t t) {
+        char b[LOCAL_TIME_MAX];
+
+        put_field(k, l, format_local(t, b));
+}
+
+/* The devices a fault makes unreachable, from its JSON array. */
+static void put_hidden(Composer *k, const char *hidden) {
+        json_t *a = hidden ? json_loads(hidden, 0, NULL) : NULL;
+        size_t n = 0;
+
+        buf_printf(&k->out, "%s: ", label(k, LABEL_HIDDEN));
+        for (size_t i = 0; json_is_array(a) && i < json_array_size(a); i++) {
+                const char *id = json_string_value(json_array_get(a, i));
+
+                if (!id)
+                        continue;
+                buf_puts(&k->out, n++ ? ", " : "");
+                buf_put_clean(&k->out, id);
+        }
+        json_decref(a);
+        buf_puts(&k->out, n ? "\n" : k->ja ? "なし\n" : "none\n");
+}
+
+static void put_deferral(Composer *k) {
+        const Fault *f = k->fault;
+        char b[LOCAL_TIME_MAX];
+
+        buf_printf(&k->out, "%s: ", label(k, LABEL_DEFERRAL));
+        format_local(f->deferred_onsite_due, b);
+        if (f->deferral_approved_at)
+                buf_printf(&k->out, k->ja ? "承認済み（期限 %s）\n" : "approved (due %s)\n", b);
+        else if (f->deferral_eligible)
+                buf_printf(&k->out,
+                           k->ja ? "可（監督者の承認があれば %s まで）\n"
+                                 : "eligible (with the supervisor's approval, by %s)\n",
+                           b);
+        else
+                buf_puts(&k->out, k->ja ? "対象外\n" : "not eligible\n");
+}
+
+static void put_facts(Composer *k) {
+        const Event *e = k->event;
+        const Fault *f = k->fault;
+        const char *dev = device_text(k, e->device);
+        const char *kind = f ? f->kind : e->kind;
+        char b[LOCAL_TIME_MAX];
+
+        if (has_place(k)) {
+                buf_printf(&k->out, "%s: ", label(k, LABEL_SITE));
+                put_place(k);
+                buf_puts(&k->out, "\n");
+        }
+        if (e->device[0]) {
+                buf_printf(&k->out, "%s: ", label(k, LABEL_DEVICE));
+                buf_put_clean(&k->out, e->device);
+                if (dev)
+                        buf_printf(&k->out, k->ja ? "（%s）" : " (%s)", dev);
+                buf_puts(&k->out, "\n");
+        }
+        if (*kind_text(k, kind)) {
+                buf_printf(&k->out, "%s: ", label(k, LABEL_KIND));
+                buf_put_clean(&k->out, kind_text(k, kind));
+                if (*kind && !streq(kind_text(k, kind), kind)) {
+                        buf_puts(&k->out, " (");
+                        buf_put_clean(&k->out, kind);
+                        buf_puts(&k->out, ")");
+                }
+                buf_puts(&k->out, "\n");
+        }
+        if (f) {
+                put_field(k, LABEL_SEVERITY,
+                          f->severity == FAULT_DOWN ? (k->ja ? "停止" : "down")
+                                                    : (k->ja ? "機能低下" : "degraded"));
+                if (f->reason[0])
+                        put_field(k, LABEL_REASON, f->reason);
+                if (f->hint[0])
+                        put_field(k, LABEL_HINT, hint_text(k, f->hint));
+                put_time_field(k, LABEL_RECEIVED, f->received_at);
+                put_time_field(k, LABEL_DETECTED, f->detected_at);
+        } else if (e->received_at > 0)
+                put_time_field(k, LABEL_RECEIVED, e->received_at);
+        buf_printf(&k->out, "%s: %s (%s)\n", label(k, LABEL_EVENT_AT), format_local(e->at, b),
+                   event_type_to_string(e->type));
+        if (f || e->fault_id > 0)
+                buf_printf(&k->out, "%s: %lld\n", label(k, LABEL_FAULT_ID),
+                           (long long) (f ? f->id : e->fault_id));
+        if (f) {
+                put_deferral(k);
+                put_hidden(k, f->hidden);
+        }
+        if (e->text[0])
+                put_field(k, LABEL_RECORD, e->text);
+}
+
+static void put_command(Composer *k, const char *what, const char *fmt, long long id) {
+        buf_printf(&k->out, "  %s\n    ", what);
+        buf_printf(&k->out, fmt, id, k->ja ? "氏名" : "NAME");
+        buf_puts(&k->out, "\n");
+}
+
+static void put_actions(Composer *k) {
+        const Fault *f = k->fault;
+        long long id = f ? (long long) f->id : (long long) k->event->fault_id;
+        bool open = f ? f->state == FAULT_OPEN : id > 0;
+        EventType t = k->event->type;
+
+        buf_printf(&k->out, "\n%s\n", label(k, LABEL_ACT));
+        if (id <= 0 && !k->event->device[0]) {
+                buf_puts(&k->out, k->ja ? "  契約上の提出物と期限:\n"
+                                        : "  The contract's deliverables and their dues:\n");
+                buf_puts(&k->out, "    fieldwatchctl deadlines\n");
+                return;
+        }
+        if (id <= 0) {
+                buf_puts(&k->out, k->ja ? "  機器の状態を確認してください:\n"
+                                        : "  Look at the devices' state:\n");
+                buf_puts(&k->out, "    fieldwatchctl status\n    fieldwatchctl faults --open\n");
+                return;
+        }
+        if (open && t == EVENT_DEFERRAL_NEEDED && f && !f->deferral_approved_at)
+                put_command(k, k->ja ? "翌朝対応を承認する（監督者）"
+                                     : "Approve the next-morning visit (supervisor)",
+                            "fieldwatchctl defer %lld --approved-by %s", id);
+        if (open && f && !f->acknowledged_at)
+                put_command(k, k->ja ? "受領を確認する" : "Acknowledge",
+                            "fieldwatchctl ack %lld --by %s", id);
+        if (open && f && !f->onsite_started_at)
+                put_command(k,
+                            k->ja ? "現地作業の開始を記録する" : "Record the start of onsite work",
+                            "fieldwatchctl onsite %lld --by %s", id);
+        if (t == EVENT_FAULT_CLEARED || (open && f && f->onsite_started_at))
+                put_command(k,
+                            k->ja ? "復旧作業を記録する（記録媒体を交換したら --media-replaced）"
+                                     : "Record the recovery work (--media-replaced when a "
+                                       "storage medium was replaced)",
+                            "fieldwatchctl recover %lld --by %s", id);
+        if (!open || t == EVENT_FAULT_TRANSIENT)
+                buf_printf(&k->out, "  %s\n    fieldwatchctl faults\n",
+                           k->ja ? "障害の一覧を見る" : "See the faults");
+}
+
+static void put_footer(Composer *k) {
+        const char *name = k->config->contract.name;
+
+        buf_puts(&k->out, "\n-- \nfieldwatch");
+        if (name && *name) {
+                buf_puts(&k->out, k->ja ? "（" : " (");
+                buf_put_clean(&k->out, name);
+                buf_puts(&k->out, k->ja ? "）" : ")");
+        }
+        buf_puts(&k->out, k->ja ? "による自動送信です。\n" : ": an automatic message.\n");
+}
+
+static void composer_site(Composer *k) {
+        const Event *e = k->event;
+        const char *src = e->site[0] ? e->site : k->fault ? k->fault->site : "";
+
+        if (!*src && !streq(e->device, "vpn") && !streq(e->device, ""))
+                /* An event without a fault names only its device: "05-camera". */
+                (void) snprintf(k->site, sizeof(k->site), "%.*s", (int) strcspn(e->device, "-"),
+                                e->device);
+        else
+                (void) snprintf(k->site, sizeof(k->site), "%s", src);
+}
+
+void mail_draft_done(MailDraft *d) {
+        if (!d)
+                return;
+        free(d->subject);
+        free(d->body);
+        d->subject = d->body = NULL;
+}
+
+int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret) {
+        Composer k = { .config = c, .event = e, .fault = f,
+                       .ja = c->notify.language == LANGUAGE_JA };
+        _cleanup_(freep) char *subject = NULL;
+        char *body;
+        int r;
+
+        if (e->type < 0 || e->type >= _EVENT_TYPE_MAX)
+                return -EINVAL;
+        composer_site(&k);
+        k.out = (Buf) { .max = 2048 };
+        put_subject(&k);
+        r = buf_finish(&k.out, &subject, NULL);
+        if (r < 0)
+                return r;
+        k.out = (Buf) { .max = MAIL_BODY_MAX };
+        put_due(&k);
+        if (tr(&k, &event_leads[e->type]))
+                buf_printf(&k.out, "\n%s\n", tr(&k, &event_leads[e->type]));
+        buf_puts(&k.out, "\n");
+        put_facts(&k);
+        put_actions(&k);
+        put_footer(&k);
+        r = buf_finish(&k.out, &body, NULL);
+        if (r < 0)
+                return r;
+        *ret = (MailDraft) { .subject = TAKE_PTR(subject), .body = body };
+        return 0;
+}
+
+/* ======================================================================== */
+/* Addresses */
+
+static const char *skip_space(const char *s) {
+        while (*s == ' ' || *s == '\t')
+                s++;
+        return s;
+}
+
+/* The span [*ret_start, *ret_end) of the addr-spec of one mailbox. */
+static void mailbox_address(const char *s, size_t n, const char **ret_start,
+                            const char **ret_end) {
+        const char *lt = memrchr(s, '<', n), *end = s + n;
+
+        if (lt) {
+                const char *gt = memchr(lt, '>', (size_t) (end - lt));
+
+                *ret_start = lt + 1;
+                *ret_end = gt ?: end;
+                return;
+        }
+        while (s < end && (*s == ' ' || *s == '\t'))
+                s++;
+        while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        *ret_start = s;
+        *ret_end = end;
+}
+
+int mail_domain(const char *mailbox, char *buf, size_t size) {
+        const char *a, *end, *at;
+        size_t n;
+
+        mailbox_address(mailbox, strlen(mailbox), &a, &end);
+        at = memrchr(a, '@', (size_t) (end - a));
+        if (!at || at + 1 >= end)
+                return -EINVAL;
+        n = (size_t) (end - at - 1);
+        if (n >= size)
+                return -ENOBUFS;
+        memcpy(buf, at + 1, n);
+        buf[n] = 0;
+        return 0;
+}
+
+int mail_message_id(const char *domain, int64_t event_id, int64_t fault_id, char *buf,
+                    size_t size) {
+        int n;
+
+        if (!domain || !*domain)
+                return -EINVAL;
+        for (const char *p = domain; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr(".-[]:", *p))
+                        return -EINVAL;
+        n = snprintf(buf, size, "<fw.%lld.%lld@%s>", (long long) event_id, (long long) fault_id,
+                     domain);
+        return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
+}
+
+/* The end of the mailbox starting at s in an address list: the next comma
+ * outside a quoted string and outside <...>. */
+static const char *mailbox_end(const char *s) {
+        bool quoted = false, angle = false;
+
+        for (; *s; s++) {
+                if (quoted && *s == '\\' && s[1])
+                        s++;
+                else if (*s == '"')
+                        quoted = !quoted;
+                else if (!quoted && *s == '<')
+                        angle = true;
+                else if (!quoted && *s == '>')
+                        angle = false;
+                else if (!quoted && !angle && *s == ',')
+                        break;
+        }
+        return s;
+}
+
+char **mail_addresses_free(char **v, size_t n) {
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+        return NULL;
+}
+
+int mail_addresses(const char *list, char ***ret, size_t *ret_n) {
+        char **v = NULL;
+        size_t n = 0;
+
+        for (const char *p = list; *p;) {
+                const char *end = mailbox_end(p), *a, *b;
+                char **nv;
+
+                mailbox_address(p, (size_t) (end - p), &a, &b);
+                if (b > a) {
+                        nv = reallocarray(v, n + 1, sizeof(char *));
+                        if (!nv || !(nv[n] = strndup(a, (size_t) (b - a)))) {
+                                mail_addresses_free(nv ?: v, n);
+                                return -ENOMEM;
+                        }
+                        v = nv;
+                        n++;
+                }
+                p = *end ? end + 1 : end;
+        }
+        if (n == 0)
+                return -EINVAL;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* Whether a display name must be a quoted string (RFC 5322 specials). */
+static bool phrase_needs_quotes(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (strchr("()<>[]:;@\\,.\"", s[i]))
+                        return true;
+        return false;
+}
+
+/* Appends one configured mailbox to an address list, its display name
+ * quoted when it holds specials, so that mailbox_end() finds its end. */
+static void put_mailbox(Buf *b, const char *mailbox) {
+        const char *lt = strrchr(mailbox, '<');
+        const char *name = skip_space(mailbox), *end = lt;
+
+        if (!lt) {
+                buf_puts(b, name);
+                return;
+        }
+        while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        if (end > name && !(*name == '"' && end - name >= 2 && end[-1] == '"') &&
+            phrase_needs_quotes(name, (size_t) (end - name))) {
+                buf_puts(b, "\"");
+                for (const char *p = name; p < end; p++) {
+                        if (*p == '"' || *p == '\\')
+                                buf_puts(b, "\\");
+                        buf_append(b, p, 1);
+                }
+                buf_puts(b, "\" ");
+        } else if (end > name) {
+                buf_append(b, name, (size_t) (end - name));
+                buf_puts(b, " ");
+        }
+        buf_puts(b, lt);
+}
+
+bool mail_escalates(EventType t) {
+        return t == EVENT_SLA_BREACH || t == EVENT_DEFERRAL_NEEDED;
+}
+
+/* Whether the address of mailbox is among the n first of list. */
+static bool address_listed(char *const *list, size_t n, const char *mailbox) {
+        const char *a, *b, *c, *d;
+
+        mailbox_address(mailbox, strlen(mailbox), &a, &b);
+        for (size_t i = 0; i < n; i++) {
+                mailbox_address(list[i], strlen(list[i]), &c, &d);
+                if (b - a == d - c && strncasecmp(a, c, (size_t) (b - a)) == 0)
+                        return true;
+        }
+        return false;
+}
+
+int mail_recipients(const Config *c, EventType t, char **ret) {
+        Buf b = { .max = RENDER_MAX };
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->notify.n_to; i++) {
+                if (address_listed(c->notify.to, i, c->notify.to[i]))
+                        continue;
+                buf_puts(&b, n++ ? ", " : "");
+                put_mailbox(&b, c->notify.to[i]);
+        }
+        for (size_t i = 0; mail_escalates(t) && i < c->notify.n_escalate_to; i++) {
+                const char *m = c->notify.escalate_to[i];
+
+                if (address_listed(c->notify.to, c->notify.n_to, m) ||
+                    address_listed(c->notify.escalate_to, i, m))
+                        continue;
+                buf_puts(&b, n++ ? ", " : "");
+                put_mailbox(&b, m);
+        }
+        if (n == 0) {
+                free(b.s);
+                return -EINVAL;
+        }
+        return buf_finish(&b, ret, NULL);
+}
+
+int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, OutboxMail *ret) {
+        _cleanup_(mail_draft_done) MailDraft d = {};
+        _cleanup_(freep) char *recipients = NULL, *message_id = NULL, *thread_id = NULL;
+        char domain[256], id[MAIL_MESSAGE_ID_MAX];
+        int64_t fault_id = e->fault_id > 0 ? e->fault_id : f ? f->id : 0;
+        int r;
+
+        if (!c->notify.from || e->id <= 0)
+                return -EINVAL;
+        r = mail_domain(c->notify.from, domain, sizeof(domain));
+        if (r < 0)
+                return r;
+        r = mail_message_id(domain, e->id, fault_id, id, sizeof(id));
+        if (r < 0)
+                return r;
+        r = mail_recipients(c, e->type, &recipients);
+        if (r < 0)
+                return r;
+        r = mail_compose(c, e, f, &d);
+        if (r < 0)
+                return r;
+        message_id = strdup(id);
+        if (!message_id)
+                return -ENOMEM;
+        if (f && f->thread_id[0] && !streq(f->thread_id, id)) {
+                thread_id = strdup(f->thread_id);
+                if (!thread_id)
+                        return -ENOMEM;
+        }
+        *ret = (OutboxMail) {
+                .event_id = e->id,
+                .fault_id = fault_id,
+                .created_at = now,
+                .next_attempt_at = now,
+                .recipients = TAKE_PTR(recipients),
+                .message_id = TAKE_PTR(message_id),
+                .thread_id = TAKE_PTR(thread_id),
+                .subject = TAKE_PTR(d.subject),
+                .body = TAKE_PTR(d.body),
+        };
+        return 0;
+}
+
+/* ======================================================================== */
+/* Encoding */
+
+/* Appends the base64 of n bytes (EVP_EncodeBlock: no line breaks). */
+static void put_base64(Buf *b, const void *data, size_t n) {
+        unsigned char out[4 * ((BASE64_LINE_BYTES + 2) / 3) + 1];
+
+        /* In pieces that fit out[]; a multiple of 3 bytes keeps them joinable. */
+        while (n > 0) {
+                size_t k = MIN(n, (size_t) BASE64_LINE_BYTES);
+                int m = EVP_EncodeBlock(out, data, (int) k);
+
+                buf_append(b, (const char *) out, (size_t) m);
+                data = (const unsigned char *) data + k;
+                n -= k;
+        }
+}
+
+int mail_encode_words(const char *s, size_t first_max, char **ret) {
+        _cleanup_(freep) char *clean = NULL;
+        Buf b = { .max = RENDER_MAX };
+        size_t max = first_max, n;
+        const unsigned char *p;
+        int r;
+
+        if (first_max < 20 || first_max > ENCODED_WORD_MAX)
+                return -EINVAL;
+        /* Invalid bytes and control characters become '?' and spaces. */
+        r = clean_dup(s, &clean);
+        if (r < 0)
+                return r;
+        p = (const unsigned char *) clean;
+        n = strlen(clean);
+        while (n > 0) {
+                /* Whole characters, as many as the word's base64 has room for. */
+                size_t room = (max - ENCODED_WORD_OVERHEAD) / 4 * 3, k = 0;
+
+                while (k < n) {
+                        size_t c = MAX(utf8_char_len(p + k, n - k), (size_t) 1);
+
+                        if (k + c > room)
+                                break;
+                        k += c;
+                }
+                if (b.len > 0)
+                        buf_puts(&b, "\r\n ");
+                buf_puts(&b, "=?UTF-8?B?");
+                put_base64(&b, p, k);
+                buf_puts(&b, "?=");
+                p += k;
+                n -= k;
+                max = ENCODED_WORD_MAX;
+        }
+        return buf_finish(&b, ret, NULL);
+}
+
+/* A header writer that folds (CRLF SP) before a token that would run past
+ * HEADER_LINE_MAX. */
+typedef struct Header {
+        Buf *b;
+        size_t column;
+} Header;
+
+static void header_start(Header *h, Buf *b, const char *name) {
+        *h = (Header) { .b = b };
+        buf_puts(b, name);
+        buf_puts(b, ":");
+        h->column = strlen(name) + 1;
+}
+
+/* Appends a token (no CR, LF) preceded by a space or a fold. */
+static void header_token(Header *h, const char *token, size_t n) {
+        if (h->column + 1 + n > HEADER_LINE_MAX && h->column > 1) {
+                buf_puts(h->b, "\r\n");
+                h->column = 0;
+        }
+        buf_puts(h->b, " ");
+        buf_append(h->b, token, n);
+        h->column += 1 + n;
+}
+
+static void header_end(Header *h) {
+        buf_puts(h->b, "\r\n");
+}
+
+/* Appends RFC 2047 words (from mail_encode_words) as tokens. */
+static int header_words(Header *h, const char *text) {
+        _cleanup_(freep) char *words = NULL;
+        size_t first = HEADER_LINE_MAX - h->column - 1;
+        int r;
+
+        r = mail_encode_words(text, MIN(MAX(first, (size_t) 20), (size_t) ENCODED_WORD_MAX),
+                              &words);
+        if (r < 0)
+                return r;
+        for (const char *w = words; *w;) {
+                size_t n = strcspn(w, "\r");
+
+                header_token(h, w, n);
+                w += n;
+                w += strspn(w, "\r\n ");
+        }
+        return 0;
+}
+
+static bool ascii_printable(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < 0x20 || s[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
+/* The display name of a mailbox (what precedes '<'), unquoted; "" for none. */
+static int mailbox_display_name(const char *s, size_t n, char **ret) {
+        const char *lt = memrchr(s, '<', n), *p = skip_space(s), *q = lt ?: p;
+        Buf b = { .max = RENDER_MAX };
+
+        while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+                q--;
+        if (q - p >= 2 && *p == '"' && q[-1] == '"')
+                for (p++, q--; p < q; p++) {
+                        if (*p == '\\' && p + 1 < q)
+                                p++;
+                        buf_append(&b, p, 1);
+                }
+        else
+                buf_append(&b, p, (size_t) (q - p));
+        return buf_finish(&b, ret, NULL);
+}
+
+/* "<addr>" (with a comma after it when more follow), one clean token. */
+static int mailbox_addr_token(const char *s, size_t n, bool comma, char **ret) {
+        _cleanup_(freep) char *raw = NULL;
+        Buf b = { .max = RENDER_MAX };
+        const char *a, *end;
+        int r;
+
+        mailbox_address(s, n, &a, &end);
+        raw = strndup(a, (size_t) (end - a));
+        if (!raw)
+                return -ENOMEM;
+        buf_puts(&b, "<");
+        buf_put_clean(&b, raw);
+        buf_puts(&b, comma ? ">," : ">");
+        r = buf_finish(&b, ret, NULL);
+        if (r < 0)
+                return r;
+        for (char *c = *ret; *c; c++)
+                if (*c == ' ')
+                        *c = '_'; /* was a control character: keep the token whole */
+        return 0;
+}
+
+/* A display name: as it stands when plain ASCII (quoted where it needs
+ * it), else as encoded words. */
+static int header_phrase(Header *h, const char *name) {
+        _cleanup_(freep) char *quoted = NULL;
+        Buf b = { .max = RENDER_MAX };
+        bool quote;
+        int r;
+
+        if (!ascii_printable(name, strlen(name)))
+                return header_words(h, name);
+        quote = phrase_needs_quotes(name, strlen(name));
+        buf_puts(&b, quote ? "\"" : "");
+        for (const char *c = name; *c; c++) {
+                if (quote && (*c == '"' || *c == '\\'))
+                        buf_puts(&b, "\\");
+                buf_append(&b, c, 1);
+        }
+        buf_puts(&b, quote ? "\"" : "");
+        r = buf_finish(&b, &quoted, NULL);
+        if (r < 0)
+                return r;
+        header_token(h, quoted, strlen(quoted));
+        return 0;
+}
+
+/* One mailbox of an address header: the display name, then the address. */
+static int header_mailbox(Header *h, const char *s, size_t n, bool comma) {
+        _cleanup_(freep) char *name = NULL, *addr = NULL;
+        int r;
+
+        r = mailbox_display_name(s, n, &name);
+        if (r >= 0)
+                r = mailbox_addr_token(s, n, comma, &addr);
+        if (r >= 0 && *name && memchr(s, '<', n))
+                r = header_phrase(h, name);
+        if (r < 0)
+                return r;
+        header_token(h, addr, strlen(addr));
+        return 0;
+}
+
+static int header_address_list(Header *h, const char *list) {
+        int r;
+
+        for (const char *p = list; *p;) {
+                const char *end = mailbox_end(p);
+
+                if (end > skip_space(p)) {
+                        r = header_mailbox(h, p, (size_t) (end - p), *end == ',');
+                        if (r < 0)
+                                return r;
+                }
+                p = *end ? end + 1 : end;
+        }
+        return 0;
+}
+
+/* A header whose value is one token, cleaned. */
+static int header_simple(Buf *b, const char *name, const char *value) {
+        Header h;
+        _cleanup_(freep) char *v = NULL;
+        int r;
+
+        r = clean_dup(value, &v);
+        if (r < 0)
+                return r;
+        header_start(&h, b, name);
+        header_token(&h, v, strlen(v));
+        header_end(&h);
+        return 0;
+}
+
+/* "Thu, 26 Nov 2026 09:05:00 +0900", in the process's zone. */
+static int format_rfc5322_date(time_t t, char *buf, size_t size) {
+        static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+        static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+        struct tm tm;
+        long off;
+
+        if (!localtime_r(&t, &tm))
+                return -EINVAL;
+        off = tm.tm_gmtoff / 60;
+        (void) snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+                        days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60,
+                        labs(off) % 60);
+        return 0;
+}
+
+/* The body in canonical form (CRLF line ends, valid UTF-8), in base64
+ * lines of 76 characters. */
+static int put_body(Buf *b, const char *body) {
+        Buf c = { .max = RENDER_MAX };
+        _cleanup_(freep) char *canon = NULL;
+        size_t n;
+        int r;
+
+        for (const char *p = body; *p;) {
+                size_t k = strcspn(p, "\r\n");
+                _cleanup_(freep) char *line = strndup(p, k);
+
+                if (!line) {
+                        free(c.s);
+                        return -ENOMEM;
+                }
+                buf_put_clean(&c, line);
+                p += k;
+                if (*p == '\r' && p[1] == '\n')
+                        p++;
+                if (*p) {
+                        buf_puts(&c, "\r\n");
+                        p++;
+                }
+        }
+        r = buf_finish(&c, &canon, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i += BASE64_LINE_BYTES) {
+                put_base64(b, canon + i, MIN((size_t) BASE64_LINE_BYTES, n - i));
+                buf_puts(b, "\r\n");
+        }
+        return 0;
+}
+
+int mail_render(const OutboxMail *m, const char *from, time_t now, char **ret, size_t *ret_len) {
+        Buf b = { .max = RENDER_MAX };
+        char date[64];
+        Header h;
+        int r;
+
+        if (!m->recipients || !m->message_id || !m->subject || !m->body || !from)
+                return -EINVAL;
+        r = format_rfc5322_date(now, date, sizeof(date));
+        header_start(&h, &b, "From");
+        if (r >= 0)
+                r = header_address_list(&h, from);
+        header_end(&h);
+        header_start(&h, &b, "To");
+        if (r >= 0)
+                r = header_address_list(&h, m->recipients);
+        header_end(&h);
+        header_start(&h, &b, "Subject");
+        if (r >= 0)
+                r = header_words(&h, m->subject);
+        header_end(&h);
+        if (r >= 0)
+                r = header_simple(&b, "Date", date);
+        if (r >= 0)
+                r = header_simple(&b, "Message-ID", m->message_id);
+        if (r >= 0 && m->thread_id && *m->thread_id) {
+                r = header_simple(&b, "In-Reply-To", m->thread_id);
+                if (r >= 0)
+                        r = header_simple(&b, "References", m->thread_id);
+        }
+        buf_puts(&b, "MIME-Version: 1.0\r\n"
+                     "Content-Type: text/plain; charset=UTF-8\r\n"
+                     "Content-Transfer-Encoding: base64\r\n"
+                     "Auto-Submitted: auto-generated\r\n"
+                     "\r\n");
+        if (r >= 0)
+                r = put_body(&b, m->body);
+        if (r < 0) {
+                free(b.s);
+                return r;
+        }
+        return buf_finish(&b, ret, ret_len);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The mails of events (SPEC §5 "Email"): what they say and how they look
+ * on the wire. Pure: no I/O, no clock (the caller passes the time), no
+ * global state but the process's time zone (the contract's, tz_use()).
+ *
+ * Composition (mail_compose) writes the subject and body in UTF-8 in
+ * notify.language, from the event, its fault and the configuration's
+ * site names. It never reads a credential, so no secret can reach a mail.
+ *
+ * Threads: a fault's first mail starts its thread; its Message-ID is the
+ * fault's thread id (Fault.thread_id, which the caller stores when it is
+ * still empty). Every later mail of the fault carries In-Reply-To and
+ * References naming it. Message-IDs are stable per event, so a mail sent
+ * twice (at-least-once delivery) is one message to mail clients. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "event.h"
+#include "fault.h"
+#include "store.h"
+
+#define MAIL_MESSAGE_ID_MAX 320
+#define MAIL_BODY_MAX (64u * 1024u)
+
+/* A composed mail, before encoding. */
+typedef struct MailDraft {
+        char *subject;               /* one line, UTF-8 */
+        char *body;                  /* UTF-8, LF line ends; the first line states the due */
+} MailDraft;
+
+/* Frees what a draft owns; the struct is the caller's. NULL-safe. */
+void mail_draft_done(MailDraft *d);
+
+/* Composes the mail about e; f is e's fault, or NULL for an event about
+ * none (an anomaly). Subject: "[fieldwatch] PREFIX SITE PLACE KIND", with a
+ * prefix per event type. Body: the due first, then the facts and what to
+ * do. -ENOMEM, or -EINVAL for an event type out of range. */
+int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret);
+
+/* The domain of a mailbox ("fieldwatch <fw@example.invalid>" gives
+ * "example.invalid"). -EINVAL without one, -ENOBUFS when it does not fit. */
+int mail_domain(const char *mailbox, char *buf, size_t size);
+
+/* The Message-ID of an event's mail, "<fw.EVENTID.FAULTID@domain>" (FAULTID
+ * 0 for none). -EINVAL for an empty or unsafe domain, -ENOBUFS. */
+int mail_message_id(const char *domain, int64_t event_id, int64_t fault_id, char *buf,
+                    size_t size);
+
+/* Whether the events of type t go to notify.escalate_to as well (the
+ * supervisor: SLA breaches and deferral approvals). */
+bool mail_escalates(EventType t);
+
+/* The recipients of an event's mail: notify.to, plus notify.escalate_to
+ * when mail_escalates(t), each address once, as one address list ("a@b,
+ * Name <c@d>"; display names quoted where they need it). */
+int mail_recipients(const Config *c, EventType t, char **ret);
+
+/* The outbox row of an event's mail (e->id must be set: the event is in
+ * the store): composed, addressed, with its Message-ID and, when f already
+ * has a thread, its thread id; created and due at now. When f's thread id
+ * is empty, the caller sets it to ret->message_id (this mail starts the
+ * thread) and stores the fault. Free with outbox_mail_done(). */
+int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, OutboxMail *ret);
+
+/* The RFC 5322 message of m, From from (notify.from), dated now: CRLF line
+ * ends, the subject and non-ASCII display names as RFC 2047 encoded words,
+ * the body in base64 (text/plain; charset=UTF-8). Every header value is
+ * stripped of CR, LF and other control characters. SMTP dot-stuffing is
+ * left to the transport. */
+int mail_render(const OutboxMail *m, const char *from, time_t now, char **ret, size_t *ret_len);
+
+/* Encodes s as RFC 2047 "=?UTF-8?B?...?=" words joined by CRLF SP, each at
+ * most 75 characters, the first at most first_max (the room left on the
+ * header's first line, >= 20), never splitting a UTF-8 character. Invalid
+ * UTF-8 bytes become '?'. An empty s gives "". */
+int mail_encode_words(const char *s, size_t first_max, char **ret);
+
+/* The bare addresses of an address list (for SMTP RCPT TO), in order:
+ * -EINVAL when there is none. Free with mail_addresses_free(). */
+int mail_addresses(const char *list, char ***ret, size_t *ret_n);
+char **mail_addresses_free(char **v, size_t n);

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The mailer (SPEC §5 "Email"): a sink that empties the outbox of the
+ * state database through SMTP (libcurl), without ever blocking the loop.
+ *
+ * libcurl's SMTP is not fully non-blocking even in the multi interface:
+ * after DATA it waits for the server's reply inside the transfer's "done"
+ * step, blocking, up to the server response timeout (curl issue #8555,
+ * libcurl 7.88 in Debian 12). So the one transfer at a time runs on a
+ * worker thread (curl_easy_perform) and reports to the loop through an
+ * eventfd; the loop alone reads and writes the outbox. Every transfer is
+ * bounded by notify.smtp.timeout, and a hanging server costs the loop
+ * nothing.
+ *
+ * One mail at a time, the oldest due first (a fault's mails in order).
+ * A mail is marked sent only once the server accepted it (the 250 after
+ * DATA); a failed attempt is recorded in the outbox with its error and
+ * tried again after an exponential backoff (30 s, 1 min, 2 min, ... up to
+ * 30 min), permanent (5xx) refusals included. Delivery is at-least-once: a
+ * crash or a mailer_free() between the server's acceptance and the mark
+ * sends that one mail again (with the same Message-ID); no mail is lost.
+ * When the server cannot be reached at all (no SMTP reply, TLS or login
+ * failure), the mailer waits for that mail's next attempt before trying
+ * any other, instead of trying every queued mail against a dead server.
+ *
+ * The SMTP password is read from its credential once, at creation, kept
+ * in memory only and wiped when the mailer is freed; it never appears in
+ * a log or in the outbox's last_error. Diagnostics go to the log. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "curl_glue.h"
+#include "macro.h"
+#include "store.h"
+
+#define MAILER_BACKOFF_BASE_USEC (30 * USEC_PER_SEC)
+#define MAILER_BACKOFF_MAX_USEC (30 * USEC_PER_MINUTE)
+
+typedef struct Mailer Mailer;
+
+/* Creates a mailer on the loop e with the notify: settings of c, which it
+ * copies (on a reload, replace the mailer). store must outlive the mailer.
+ * Reads the password credential from credentials_dir. Starts at once on
+ * what the outbox holds. Logs what fails; -EINVAL when c has no notify:
+ * section. glue is not used (SMTP cannot go through the loop's libcurl,
+ * see above) and may be NULL; the parameter stays for the callers. */
+int mailer_new(sd_event *e, CurlGlue *glue, const Config *c, Store *store,
+               const char *credentials_dir, Mailer **ret);
+
+/* Aborts a mail being sent (it stays unsent, to be sent again; this waits
+ * for the worker, about a second at most), wipes the password and frees.
+ * NULL-safe; returns NULL. */
+Mailer *mailer_free(Mailer *m);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Mailer *, mailer_free);
+
+/* Something new is in the outbox (committed): send it soon. NULL-safe. */
+void mailer_kick(Mailer *m);
+
+/* Sets the backoff: the delay after the first failure and the cap (for
+ * tests; the defaults are MAILER_BACKOFF_*). Both are rounded up to whole
+ * seconds, the outbox's resolution. */
+void mailer_set_backoff(Mailer *m, uint64_t base_usec, uint64_t max_usec);
+
+/* Whether a mail is on its way now. */
+bool mailer_busy(const Mailer *m);
+
+/* The delay before the attempt after the attempts-th failure (1-based):
+ * base, 2 base, 4 base, ... at most max. */
+uint64_t mailer_backoff_usec(uint64_t base_usec, uint64_t max_usec, unsigned attempts);

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""A real SMTP server on 127.0.0.1 for the mailer's tests (test-mailer.c):
+Debian's aiosmtpd, optionally with STARTTLS or implicit TLS and AUTH, and
+misbehaviours on demand (4xx or 5xx after DATA, or no answer at all).
+
+Every DATA it sees is one JSON line in --mailbox, flushed at once:
+{"status": "accepted" | "451" | "550" | "hang", "mail_from", "rcpt_tos",
+ "tls", "auth" ("user/MECHANISM"), "subject", "message_id", "in_reply_to", "references",
+ "body"}, the subject and body decoded by Python's email package, so that
+the test checks the mailer's encoding against an independent decoder.
+Passwords are never written anywhere.
+
+Writes its port to --ready once it listens. Exits on SIGTERM, and by
+itself when its parent (the test) is gone."""
+
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def auth_user(session):
+    """"user/MECHANISM" of the session's successful AUTH, or None."""
+    data = getattr(session, "auth_data", None)
+    return data.get("who") if isinstance(data, dict) else None
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.datas = 0
+        self.lock = threading.Lock()
+
+    def record(self, status, server, session, envelope):
+        # STARTTLS sets session.ssl; implicit TLS (smtps) shows on the transport.
+        tls = (session.ssl is not None
+               or server.transport.get_extra_info("sslcontext") is not None)
+        entry = {
+            "status": status,
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "tls": tls,
+            "auth": auth_user(session),
+        }
+        try:
+            msg = email.message_from_bytes(envelope.original_content or envelope.content,
+                                           policy=email.policy.default)
+            entry["subject"] = str(msg["Subject"])
+            entry["message_id"] = str(msg["Message-ID"])
+            entry["in_reply_to"] = str(msg["In-Reply-To"]) if msg["In-Reply-To"] else None
+            entry["references"] = str(msg["References"]) if msg["References"] else None
+            entry["body"] = msg.get_content()
+        except Exception as e:  # a malformed message is a finding, not a crash
+            entry["parse_error"] = repr(e)
+        with open(self.args.mailbox, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            f.flush()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.datas += 1
+            n = self.datas
+        if n <= self.args.hang_first:
+            self.record("hang", server, session, envelope)
+            await asyncio.sleep(3600)  # cancelled when the client hangs up
+            return "451 4.3.0 too late"
+        if n <= self.args.hang_first + self.args.fail_first:
+            self.record("451", server, session, envelope)
+            return "451 4.3.0 try again later"
+        if n <= self.args.hang_first + self.args.fail_first + self.args.reject_first:
+            self.record("550", server, session, envelope)
+            return "550 5.7.1 refused for the test"
+        self.record("accepted", server, session, envelope)
+        return "250 2.0.0 OK"
+
+
+def make_authenticator(user, password):
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login == user.encode()
+              and auth_data.password == password.encode())
+        if not ok:
+            return AuthResult(success=False, handled=False)  # 535
+        return AuthResult(success=True,
+                          auth_data={"who": f"{auth_data.login.decode()}/{mechanism}"})
+    return authenticator
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--mailbox", required=True)
+    p.add_argument("--ready", required=True)
+    p.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
+    p.add_argument("--smtps", nargs=2, metavar=("CERT", "KEY"))
+    p.add_argument("--user")
+    p.add_argument("--password-file")
+    p.add_argument("--auth-mechanism", choices=["PLAIN", "LOGIN"])
+    p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--reject-first", type=int, default=0)
+    p.add_argument("--hang-first", type=int, default=0)
+    args = p.parse_args()
+
+    kwargs = {}
+    tls = None
+    if args.starttls or args.smtps:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(*(args.starttls or args.smtps))
+    if args.starttls:
+        kwargs.update(tls_context=tls, require_starttls=True)
+    if args.smtps:
+        kwargs.update(ssl_context=tls, server_hostname="localhost")
+    if args.user:
+        with open(args.password_file, encoding="utf-8") as f:
+            password = f.read().rstrip("\n")
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; smtps is TLS throughout.
+        kwargs.update(authenticator=make_authenticator(args.user, password),
+                      auth_required=True, auth_require_tls=bool(args.starttls))
+        if args.auth_mechanism:
+            others = {"PLAIN", "LOGIN"} - {args.auth_mechanism}
+            kwargs.update(auth_exclude_mechanism=others)
+
+    controller = Controller(Handler(args), hostname="127.0.0.1", port=args.port, **kwargs)
+    controller.start()
+    tmp = args.ready + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{args.port}\n")
+    os.rename(tmp, args.ready)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
+    try:
+        while not stop.wait(0.2):
+            if os.getppid() != parent:
+                break  # the test is gone: do not linger
+    finally:
+        # A handler may hang on purpose (--hang-first): never wait long for it.
+        t = threading.Thread(target=controller.stop, daemon=True)
+        t.start()
+        t.join(2)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

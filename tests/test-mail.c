@@ -1,0 +1,1006 @@
+/* SPDX-License-Identifier: MIT */
+
+/* Mail composition and encoding (mail.c), the outbox (store-outbox.c) on a
+ * real database, and the mailer's backoff. Sending itself is tested against
+ * a real SMTP server by test-mailer.c. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "mail.h"
+#include "mailer.h"
+#include "macro.h"
+#include "store.h"
+#include "timeutil.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+#define PLACE_05 "市川市真間1-12-4 市川センタービル（南向き）"
+
+static const char config_text[] =
+        "contract: {name: 市川市 防犯カメラ保守, start: 2025-12-01, end: 2031-11-30}\n"
+        "notify:\n"
+        "  smtp: {url: 'smtp://127.0.0.1:2525', tls: required, username: fw-smtp-user,"
+        " password_credential: smtp-cred-name}\n"
+        "  from: 'fieldwatch <fieldwatch@city.example.invalid>'\n"
+        "  to: [oncall@example.invalid, '保守担当 <second@example.invalid>',"
+        " 'Doe, John <john@example.invalid>']\n"
+        "  escalate_to: ['監督員 <supervisor@example.invalid>', ONCALL@example.invalid]\n"
+        "  language: %s\n"
+        "vpn: {name: RTX1220, address: 127.0.3.1,"
+        " snmp: {version: 2c, community_credential: vpn-community-cred}}\n"
+        "sites:\n"
+        "  - {id: '05', name: '" PLACE_05 "', mount: wall, tunnel: 5,"
+        " router: {address: 127.0.1.5, snmp: {version: 2c, community_credential: rx-cred}},"
+        " camera: {address: 127.0.2.5, username: cam-admin-user,"
+        " password_credential: camera-cred-name}}\n"
+        "  - {id: '06', name: evil, mount: wall, tunnel: 6,"
+        " router: {address: 127.0.1.6, snmp: {version: 2c, community_credential: rx-cred}},"
+        " camera: {address: 127.0.2.6, username: admin, password_credential: camera}}\n";
+
+/* What must never reach a mail. */
+static const char *const secret_words[] = {
+        "smtp-cred-name", "fw-smtp-user", "camera-cred-name", "cam-admin-user",
+        "vpn-community-cred", "rx-cred", "password", "smtp://",
+};
+
+static Config *load_config(const char *language) {
+        char text[sizeof(config_text) + 8];
+        ConfigErrors errs = {};
+        Config *c = NULL;
+        int n;
+
+        n = snprintf(text, sizeof(text), config_text, language);
+        assert_true(n > 0 && (size_t) n < sizeof(text));
+        if (config_load_buffer("test.yaml", text, (size_t) n, &errs, &c) < 0) {
+                for (size_t i = 0; i < errs.n_errors; i++)
+                        print_message("%u:%u: %s\n", errs.errors[i].line, errs.errors[i].column,
+                                      errs.errors[i].message);
+                fail();
+        }
+        config_errors_clear(&errs);
+        return c;
+}
+
+static time_t T(const char *s) {
+        time_t t = 0;
+
+        assert_int_equal(parse_iso_datetime(s, &t), 0);
+        return t;
+}
+
+/* Fault 42 of site 05's camera, raised at 15:28 and received at once: due
+ * at 17:28; deferral eligible, by 11:00 the next morning. */
+static void make_fault(Fault *f) {
+        *f = (Fault) {
+                .id = 42,
+                .severity = FAULT_DOWN,
+                .state = FAULT_OPEN,
+                .detected_at = T("2026-11-25T15:28:00"),
+                .received_at = T("2026-11-25T15:28:00"),
+                .onsite_due = T("2026-11-25T17:28:00"),
+                .deferral_eligible = true,
+                .deferred_onsite_due = T("2026-11-26T11:00:00"),
+        };
+        strcpy(f->site, "05");
+        strcpy(f->device, "05-camera");
+        strcpy(f->kind, "camera_down");
+        strcpy(f->reason, "no answer to GetSystemDateAndTime (timeout after 10 s)");
+        f->hidden = strdup("[]");
+        assert_non_null(f->hidden);
+}
+
+static void make_event(Event *e, EventType t, const Fault *f) {
+        *e = (Event) { .id = 7, .type = t, .at = T("2026-11-25T15:28:00") };
+        strcpy(e->device, "05-camera");
+        if (f) {
+                e->fault_id = f->id;
+                strcpy(e->site, f->site);
+                strcpy(e->kind, f->kind);
+                e->received_at = f->received_at;
+                e->onsite_due = fault_due(f);
+        }
+        (void) snprintf(e->text, sizeof(e->text), "05-camera: %s", event_type_to_string(t));
+}
+
+static const char *first_line_end(const char *s) {
+        return s + strcspn(s, "\n");
+}
+
+static void assert_first_line(const char *body, const char *want) {
+        size_t n = (size_t) (first_line_end(body) - body);
+
+        if (n != strlen(want) || strncmp(body, want, n) != 0)
+                fail_msg("first line '%.*s', want '%s'", (int) n, body, want);
+}
+
+static void assert_no_secret(const MailDraft *d) {
+        for (size_t i = 0; i < ELEMENTSOF(secret_words); i++) {
+                if (strstr(d->subject, secret_words[i]) || strstr(d->body, secret_words[i]))
+                        fail_msg("'%s' in the mail:\n%s\n%s", secret_words[i], d->subject,
+                                 d->body);
+        }
+}
+
+/* ======================================================================== */
+/* Composition */
+
+static const struct {
+        EventType type;
+        const char *ja, *en;
+} mailing_types[] = {
+        { EVENT_FAULT_RAISED, "障害発生", "FAULT" },
+        { EVENT_FAULT_CLEARED, "復旧", "CLEARED" },
+        { EVENT_FAULT_TRANSIENT, "自然復旧（一時障害）", "TRANSIENT" },
+        { EVENT_ANOMALY, "要調査", "ANOMALY" },
+        { EVENT_SLA_WARNING, "着手期限接近", "SLA WARNING" },
+        { EVENT_SLA_BREACH, "着手期限超過", "SLA BREACH" },
+        { EVENT_DEFERRAL_NEEDED, "翌朝対応の承認依頼", "DEFERRAL NEEDED" },
+        { EVENT_RENOTIFY, "再通知（未確認）", "REMINDER" },
+};
+
+static void compose_each(const char *language) {
+        _cleanup_(config_freep) Config *c = load_config(language);
+        bool ja = streq(language, "ja");
+
+        for (size_t i = 0; i < ELEMENTSOF(mailing_types); i++) {
+                EventType t = mailing_types[i].type;
+                bool with_fault = t != EVENT_ANOMALY;
+                char want[512];
+                MailDraft d = {};
+                Fault f;
+                Event e;
+
+                make_fault(&f);
+                if (t == EVENT_FAULT_CLEARED || t == EVENT_FAULT_TRANSIENT) {
+                        f.state = FAULT_CLEARED;
+                        f.cleared_at = T("2026-11-25T16:00:00");
+                        f.onsite_started_at = t == EVENT_FAULT_CLEARED ? f.detected_at + 600 : 0;
+                }
+                make_event(&e, t, with_fault ? &f : NULL);
+                assert_int_equal(mail_compose(c, &e, with_fault ? &f : NULL, &d), 0);
+
+                (void) snprintf(want, sizeof(want), "[fieldwatch] %s 05 " PLACE_05 " %s",
+                                ja ? mailing_types[i].ja : mailing_types[i].en,
+                                !with_fault ? (ja ? "異常の繰り返し" : "repeated failures")
+                                : ja        ? "カメラ応答なし"
+                                            : "camera down");
+                assert_string_equal(d.subject, want);
+                if (!with_fault)
+                        assert_first_line(d.body, ja ? "現地着手期限: なし" : "Onsite due: none");
+                else if (t == EVENT_FAULT_CLEARED)
+                        assert_first_line(d.body, ja ? "現地着手期限: 2026-11-25 17:28"
+                                                       "（現地作業を開始済み）"
+                                                     : "Onsite due: 2026-11-25 17:28 (onsite work "
+                                                       "started)");
+                else if (t == EVENT_FAULT_TRANSIENT)
+                        assert_first_line(d.body, ja ? "現地着手期限: 2026-11-25 17:28（復旧済み）"
+                                                     : "Onsite due: 2026-11-25 17:28 (cleared)");
+                else
+                        assert_first_line(d.body, ja ? "現地着手期限: 2026-11-25 17:28"
+                                                     : "Onsite due: 2026-11-25 17:28");
+                if (with_fault) {
+                        assert_non_null(strstr(d.body, ja ? "障害ID: 42\n" : "Fault id: 42\n"));
+                        assert_non_null(strstr(d.body, ja ? "受付時刻: 2026-11-25 15:28\n"
+                                                          : "Received at: 2026-11-25 15:28\n"));
+                        assert_non_null(strstr(d.body, ja ? "検知時刻: 2026-11-25 15:28\n"
+                                                          : "Detected at: 2026-11-25 15:28\n"));
+                        assert_non_null(strstr(d.body, "GetSystemDateAndTime"));
+                        assert_non_null(strstr(d.body, ja ? "到達不能の機器: なし\n"
+                                                          : "Unreachable devices: none\n"));
+                        assert_non_null(strstr(d.body, "2026-11-26 11:00"));
+                } else
+                        assert_non_null(strstr(d.body, "fieldwatchctl status"));
+                if (t == EVENT_FAULT_RAISED || t == EVENT_SLA_WARNING || t == EVENT_SLA_BREACH ||
+                    t == EVENT_RENOTIFY || t == EVENT_DEFERRAL_NEEDED)
+                        assert_non_null(strstr(d.body, ja ? "fieldwatchctl ack 42 --by 氏名"
+                                                          : "fieldwatchctl ack 42 --by NAME"));
+                if (t == EVENT_DEFERRAL_NEEDED)
+                        assert_non_null(strstr(d.body, "fieldwatchctl defer 42 --approved-by"));
+                if (t == EVENT_FAULT_CLEARED)
+                        assert_non_null(strstr(d.body, "fieldwatchctl recover 42 --by"));
+                assert_null(strchr(d.subject, '\n'));
+                assert_null(strchr(d.body, '\r'));
+                assert_no_secret(&d);
+                mail_draft_done(&d);
+                fault_done(&f);
+        }
+}
+
+static void test_compose_ja(void **state) {
+        (void) state;
+        compose_each("ja");
+}
+
+static void test_compose_en(void **state) {
+        (void) state;
+        compose_each("en");
+}
+
+/* Every event type has a prefix of its own, in both languages. */
+static void test_prefixes_distinct(void **state) {
+        char seen[_EVENT_TYPE_MAX][256];
+
+        (void) state;
+        for (int lang = 0; lang < 2; lang++) {
+                _cleanup_(config_freep) Config *c = load_config(lang ? "en" : "ja");
+
+                for (int t = 0; t < _EVENT_TYPE_MAX; t++) {
+                        MailDraft d = {};
+                        Fault f;
+                        Event e;
+
+                        make_fault(&f);
+                        make_event(&e, (EventType) t, &f);
+                        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+                        /* "[fieldwatch] PREFIX 05 ...": the prefix ends before " 05 ". */
+                        (void) snprintf(seen[t], sizeof(seen[t]), "%.*s",
+                                        (int) (strstr(d.subject, " 05 ") - d.subject), d.subject);
+                        for (int u = 0; u < t; u++)
+                                if (streq(seen[t], seen[u]))
+                                        fail_msg("types %d and %d share '%s'", u, t, seen[t]);
+                        assert_no_secret(&d);
+                        mail_draft_done(&d);
+                        fault_done(&f);
+                }
+        }
+}
+
+static void test_compose_deferral_approved(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        MailDraft d = {};
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        f.deferral_approved_at = T("2026-11-25T16:10:00");
+        f.acknowledged_at = T("2026-11-25T15:40:00");
+        free(f.hidden);
+        f.hidden = strdup("[\"05-router\",\"05-camera\"]");
+        make_event(&e, EVENT_SLA_WARNING, &f);
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_first_line(d.body, "現地着手期限: 2026-11-26 11:00（翌朝対応を承認済み）");
+        assert_non_null(strstr(d.body, "翌朝対応: 承認済み（期限 2026-11-26 11:00）\n"));
+        assert_non_null(strstr(d.body, "到達不能の機器: 05-router, 05-camera\n"));
+        /* Acknowledged: no ack command; approved: no defer command. */
+        assert_null(strstr(d.body, "fieldwatchctl ack"));
+        assert_null(strstr(d.body, "fieldwatchctl defer"));
+        assert_non_null(strstr(d.body, "fieldwatchctl onsite 42 --by 氏名"));
+        mail_draft_done(&d);
+        fault_done(&f);
+}
+
+static void test_compose_vpn_and_site_loss(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("en");
+        MailDraft d = {};
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        f.site[0] = 0;
+        strcpy(f.device, "vpn");
+        strcpy(f.kind, "vpn_down");
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        strcpy(e.device, "vpn");
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_string_equal(d.subject,
+                            "[fieldwatch] FAULT VPN RTX1220 (city hall) VPN router down");
+        assert_non_null(strstr(d.body, "Device: vpn (VPN router)\n"));
+        mail_draft_done(&d);
+        fault_done(&f);
+
+        c = config_free(c);
+        c = load_config("ja");
+        make_fault(&f);
+        strcpy(f.device, "05-tunnel");
+        strcpy(f.kind, "site_down");
+        strcpy(f.hint, "power, breaker or LTE at the site");
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        strcpy(e.device, "05-tunnel");
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_string_equal(d.subject, "[fieldwatch] 障害発生 05 " PLACE_05 " 現場全体が応答なし");
+        assert_non_null(strstr(d.body, "確認箇所: 現場の電源・漏電ブレーカー・LTE回線\n"));
+        mail_draft_done(&d);
+        fault_done(&f);
+}
+
+/* An event about no device (a contract deliverable): no place, no device. */
+static void test_compose_deliverable(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        MailDraft d = {};
+        Event e = { .id = 9, .type = EVENT_REPORT_DUE, .at = T("2026-07-10T09:00:00") };
+
+        (void) state;
+        strcpy(e.kind, "quarterly_report");
+        strcpy(e.text, "work report for 2026-04-01..2026-06-30 due 2026-07-15");
+        assert_int_equal(mail_compose(c, &e, NULL, &d), 0);
+        assert_string_equal(d.subject, "[fieldwatch] 提出期限接近 作業実績報告書");
+        assert_first_line(d.body, "現地着手期限: なし");
+        assert_null(strstr(d.body, "機器:"));
+        assert_null(strstr(d.body, "現場:"));
+        assert_non_null(strstr(d.body, "fieldwatchctl deadlines"));
+        assert_non_null(strstr(d.body, "due 2026-07-15"));
+        mail_draft_done(&d);
+}
+
+/* ======================================================================== */
+/* RFC 2047 */
+
+static size_t b64_decode(const char *in, size_t n, unsigned char *out) {
+        int m;
+
+        assert_true(n % 4 == 0);
+        m = EVP_DecodeBlock(out, (const unsigned char *) in, (int) n);
+        assert_true(m >= 0);
+        /* EVP_DecodeBlock counts the padding's zero bytes. */
+        if (n >= 1 && in[n - 1] == '=')
+                m--;
+        if (n >= 2 && in[n - 2] == '=')
+                m--;
+        return (size_t) m;
+}
+
+static bool utf8_valid(const unsigned char *s, size_t n) {
+        for (size_t i = 0; i < n;) {
+                size_t len = s[i] < 0x80    ? 1
+                             : s[i] >= 0xf0 ? 4
+                             : s[i] >= 0xe0 ? 3
+                             : s[i] >= 0xc0 ? 2
+                                            : 0;
+
+                if (len == 0 || i + len > n)
+                        return false;
+                for (size_t k = 1; k < len; k++)
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return false;
+                i += len;
+        }
+        return true;
+}
+
+/* Decodes words joined by CRLF SP, checking each; returns the text. */
+static char *decode_words(const char *words, size_t first_max) {
+        char *out = calloc(1, strlen(words) + 1);
+        size_t len = 0, max = first_max;
+
+        assert_non_null(out);
+        for (const char *w = words; *w;) {
+                size_t n = strcspn(w, "\r");
+                unsigned char raw[128];
+                size_t m;
+
+                assert_true(n <= max);
+                assert_true(n <= 75);
+                assert_true(n > 12);
+                assert_memory_equal(w, "=?UTF-8?B?", 10);
+                assert_memory_equal(w + n - 2, "?=", 2);
+                m = b64_decode(w + 10, n - 12, raw);
+                /* Each word stands alone: no character split across two. */
+                assert_true(utf8_valid(raw, m));
+                memcpy(out + len, raw, m);
+                len += m;
+                w += n;
+                if (*w) {
+                        assert_memory_equal(w, "\r\n ", 3);
+                        w += 3;
+                }
+                max = 75;
+        }
+        out[len] = 0;
+        return out;
+}
+
+static void test_encode_words(void **state) {
+        static const char *const inputs[] = {
+                "[fieldwatch] 障害発生 05 " PLACE_05 " カメラ応答なし",
+                "[fieldwatch] FAULT 05 some ASCII place camera down",
+                "x",
+                "絵文字😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀 mixed ｶﾅ and é",
+                "ああああああああああああああああああああああああああああああああああああ"
+                "ああああああああああああああああああああああああああああああああああああ"
+                "ああああああああ",
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++)
+                for (size_t first = 20; first <= 75; first += 11) {
+                        _cleanup_(freep) char *enc = NULL, *dec = NULL;
+
+                        assert_int_equal(mail_encode_words(inputs[i], first, &enc), 0);
+                        dec = decode_words(enc, first);
+                        assert_string_equal(dec, inputs[i]);
+                }
+}
+
+static void test_encode_words_edge(void **state) {
+        _cleanup_(freep) char *enc = NULL, *dec = NULL, *empty = NULL;
+        char *p = NULL;
+
+        (void) state;
+        /* Invalid UTF-8 and control characters never reach the word. */
+        assert_int_equal(mail_encode_words("a\xff\xc3(b\r\nc", 67, &enc), 0);
+        dec = decode_words(enc, 67);
+        assert_string_equal(dec, "a?" "?(b  c");
+        assert_int_equal(mail_encode_words("", 67, &empty), 0);
+        assert_string_equal(empty, "");
+        assert_int_equal(mail_encode_words("x", 19, &p), -EINVAL);
+        assert_int_equal(mail_encode_words("x", 76, &p), -EINVAL);
+        assert_null(p);
+}
+
+/* ======================================================================== */
+/* Rendering */
+
+/* The header block of a rendered message, with its folded lines joined. */
+static void split_message(const char *msg, size_t len, char **ret_headers, char **ret_body) {
+        const char *sep = strstr(msg, "\r\n\r\n");
+
+        assert_non_null(sep);
+        assert_true((size_t) (sep - msg) < len);
+        *ret_headers = strndup(msg, (size_t) (sep - msg) + 2);
+        *ret_body = strdup(sep + 4);
+        assert_non_null(*ret_headers);
+        assert_non_null(*ret_body);
+}
+
+/* Checks the line structure of a header block; returns the number of
+ * lines that start a field named name. */
+static int count_fields(const char *headers, const char *name) {
+        int n = 0;
+
+        for (const char *l = headers; *l;) {
+                const char *end = strstr(l, "\r\n");
+                size_t len;
+
+                assert_non_null(end);
+                len = (size_t) (end - l);
+                assert_null(memchr(l, '\n', len));
+                assert_null(memchr(l, '\r', len));
+                assert_true(len <= 78);
+                if (memmem(l, len, "=?UTF-8?B?", 10))
+                        assert_true(len <= 76);
+                if (*l != ' ' && *l != '\t') {
+                        assert_non_null(memchr(l, ':', len));
+                        if (strncasecmp(l, name, strlen(name)) == 0 && l[strlen(name)] == ':')
+                                n++;
+                }
+                l = end + 2;
+        }
+        return n;
+}
+
+/* The value of a field, unfolded (CRLF SP -> SP), or NULL. */
+static char *field_value(const char *headers, const char *name) {
+        for (const char *l = headers; *l; l = strstr(l, "\r\n") + 2)
+                if (strncasecmp(l, name, strlen(name)) == 0 && l[strlen(name)] == ':') {
+                        const char *v = l + strlen(name) + 1, *end = v;
+                        char *out, *o;
+
+                        while ((end = strstr(end, "\r\n")) && (end[2] == ' ' || end[2] == '\t'))
+                                end += 2;
+                        out = strndup(v, (size_t) (end - v));
+                        assert_non_null(out);
+                        for (o = out; (o = strstr(o, "\r\n"));)
+                                memmove(o, o + 2, strlen(o + 2) + 1);
+                        return out;
+                }
+        return NULL;
+}
+
+static char *decode_body(const char *body) {
+        char *out = calloc(1, strlen(body) + 1);
+        size_t len = 0;
+
+        assert_non_null(out);
+        for (const char *l = body; *l;) {
+                size_t n = strcspn(l, "\r");
+
+                assert_true(n <= 76);
+                len += b64_decode(l, n, (unsigned char *) out + len);
+                assert_memory_equal(l + n, "\r\n", 2);
+                l += n + 2;
+        }
+        out[len] = 0;
+        return out;
+}
+
+static OutboxMail sample_mail(void) {
+        OutboxMail m = {
+                .id = 1,
+                .recipients = strdup("oncall@example.invalid, 保守担当 <second@example.invalid>,"
+                                     " \"Doe, John\" <john@example.invalid>"),
+                .message_id = strdup("<fw.8.42@city.example.invalid>"),
+                .thread_id = strdup("<fw.7.42@city.example.invalid>"),
+                .subject = strdup("[fieldwatch] 着手期限接近 05 " PLACE_05 " カメラ応答なし"),
+                .body = strdup("現地着手期限: 2026-11-25 17:28\n\n.\n行 two\nthree"),
+        };
+
+        assert_non_null(m.recipients);
+        assert_non_null(m.body);
+        return m;
+}
+
+static void test_render(void **state) {
+        _cleanup_(freep) char *msg = NULL, *headers = NULL, *body = NULL, *subject = NULL;
+        _cleanup_(freep) char *to = NULL, *from = NULL, *date = NULL, *text = NULL, *dec = NULL;
+        OutboxMail m = sample_mail();
+        size_t len = 0;
+
+        (void) state;
+        assert_int_equal(mail_render(&m, "fieldwatch <fieldwatch@city.example.invalid>",
+                                     T("2026-11-25T17:00:05"), &msg, &len),
+                         0);
+        assert_int_equal(strlen(msg), len);
+        /* CRLF only. */
+        for (size_t i = 0; i < len; i++) {
+                if (msg[i] == '\n')
+                        assert_true(i > 0 && msg[i - 1] == '\r');
+                if (msg[i] == '\r')
+                        assert_true(msg[i + 1] == '\n');
+                assert_true((unsigned char) msg[i] < 0x80); /* 7 bit on the wire */
+        }
+        split_message(msg, len, &headers, &body);
+        assert_int_equal(count_fields(headers, "From"), 1);
+        assert_int_equal(count_fields(headers, "To"), 1);
+        assert_int_equal(count_fields(headers, "Subject"), 1);
+        assert_int_equal(count_fields(headers, "Date"), 1);
+        assert_int_equal(count_fields(headers, "Message-ID"), 1);
+        assert_int_equal(count_fields(headers, "In-Reply-To"), 1);
+        assert_int_equal(count_fields(headers, "References"), 1);
+        assert_int_equal(count_fields(headers, "MIME-Version"), 1);
+
+        from = field_value(headers, "From");
+        assert_string_equal(from, " fieldwatch <fieldwatch@city.example.invalid>");
+        date = field_value(headers, "Date");
+        assert_string_equal(date, " Wed, 25 Nov 2026 17:00:05 +0900");
+        text = field_value(headers, "Message-ID");
+        assert_string_equal(text, " <fw.8.42@city.example.invalid>");
+        free(text);
+        text = field_value(headers, "In-Reply-To");
+        assert_string_equal(text, " <fw.7.42@city.example.invalid>");
+        free(text);
+        text = field_value(headers, "References");
+        assert_string_equal(text, " <fw.7.42@city.example.invalid>");
+        assert_non_null(strstr(headers, "Content-Type: text/plain; charset=UTF-8\r\n"));
+        assert_non_null(strstr(headers, "Content-Transfer-Encoding: base64\r\n"));
+
+        /* The subject decodes to itself. */
+        subject = strdup(strstr(headers, "Subject: ") + 9);
+        *strstr(subject, "\r\nDate:") = 0;
+        dec = decode_words(subject, 67);
+        assert_string_equal(dec, m.subject);
+        free(dec);
+
+        /* To: the Japanese display name as a word, the comma one quoted. */
+        to = field_value(headers, "To");
+        assert_non_null(strstr(to, "<oncall@example.invalid>,"));
+        assert_non_null(strstr(to, "=?UTF-8?B?5L+d5a6I5ouF5b2T?= <second@example.invalid>,"));
+        assert_non_null(strstr(to, "\"Doe, John\" <john@example.invalid>"));
+
+        /* The body decodes to itself with CRLF line ends (dot-stuffing is curl's). */
+        dec = decode_body(body);
+        assert_string_equal(dec, "現地着手期限: 2026-11-25 17:28\r\n\r\n.\r\n行 two\r\nthree");
+        outbox_mail_done(&m);
+}
+
+static void test_render_unthreaded(void **state) {
+        _cleanup_(freep) char *msg = NULL, *headers = NULL, *body = NULL;
+        OutboxMail m = sample_mail();
+        size_t len;
+
+        (void) state;
+        free(m.thread_id);
+        m.thread_id = NULL;
+        assert_int_equal(mail_render(&m, "fw@example.invalid", T("2026-11-25T17:00:05"), &msg,
+                                     &len),
+                         0);
+        split_message(msg, len, &headers, &body);
+        assert_int_equal(count_fields(headers, "In-Reply-To"), 0);
+        assert_int_equal(count_fields(headers, "References"), 0);
+        assert_non_null(strstr(headers, "From: <fw@example.invalid>\r\n"));
+        outbox_mail_done(&m);
+}
+
+/* CR and LF in any value cannot make a header of their own. */
+static void test_header_injection(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("en");
+        _cleanup_(freep) char *msg = NULL, *headers = NULL, *body = NULL, *dec = NULL;
+        MailDraft d = {};
+        OutboxMail m = {};
+        size_t len;
+        Fault f;
+        Event e;
+
+        (void) state;
+        /* The loader refuses control characters; mail.c does not rely on it. */
+        free(c->sites[1].name);
+        c->sites[1].name = strdup("evil\r\nBcc: victim@example.invalid");
+        assert_non_null(c->sites[1].name);
+        make_fault(&f);
+        strcpy(f.site, "06");
+        strcpy(f.device, "06-camera");
+        strcpy(f.reason, "bad\r\nX-Injected: reason");
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        strcpy(e.device, "06-camera");
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_null(strpbrk(d.subject, "\r\n"));
+        assert_non_null(strstr(d.subject, "evil  Bcc: victim@example.invalid"));
+        assert_null(strstr(d.body, "\nX-Injected"));
+        assert_null(strstr(d.body, "\nBcc"));
+
+        m = (OutboxMail) {
+                .recipients = strdup("a@example.invalid\r\nBcc: victim@example.invalid"),
+                .message_id = strdup("<fw.1.1@x.invalid>\r\nBcc: victim@example.invalid"),
+                .thread_id = strdup("<fw.0.1@x.invalid>\nX-Evil: 1"),
+                .subject = strdup("hello\r\nBcc: victim@example.invalid"),
+                .body = strdup("body"),
+        };
+        assert_int_equal(mail_render(&m, "fw <fw@x.invalid>\r\nBcc: victim@example.invalid",
+                                     T("2026-11-25T17:00:05"), &msg, &len),
+                         0);
+        split_message(msg, len, &headers, &body);
+        assert_int_equal(count_fields(headers, "Bcc"), 0);
+        assert_int_equal(count_fields(headers, "X-Evil"), 0);
+        assert_int_equal(count_fields(headers, "Message-ID"), 1);
+        assert_int_equal(count_fields(headers, "From"), 1);
+        assert_int_equal(count_fields(headers, "To"), 1);
+        mail_draft_done(&d);
+        outbox_mail_done(&m);
+        fault_done(&f);
+}
+
+/* ======================================================================== */
+/* Message-IDs, threads, recipients */
+
+static void test_message_id(void **state) {
+        char buf[MAIL_MESSAGE_ID_MAX], small[8];
+
+        (void) state;
+        assert_int_equal(mail_domain("fieldwatch <fieldwatch@city.example.invalid>", buf,
+                                     sizeof(buf)),
+                         0);
+        assert_string_equal(buf, "city.example.invalid");
+        assert_int_equal(mail_domain("fw@[192.0.2.1]", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "[192.0.2.1]");
+        assert_int_equal(mail_domain("nobody", buf, sizeof(buf)), -EINVAL);
+        assert_int_equal(mail_domain("a@example.invalid", small, sizeof(small)), -ENOBUFS);
+
+        assert_int_equal(mail_message_id("example.invalid", 12, 3, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "<fw.12.3@example.invalid>");
+        assert_int_equal(mail_message_id("example.invalid", 12, 0, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "<fw.12.0@example.invalid>");
+        assert_int_equal(mail_message_id("bad>\r\n", 1, 1, buf, sizeof(buf)), -EINVAL);
+        assert_int_equal(mail_message_id("", 1, 1, buf, sizeof(buf)), -EINVAL);
+        assert_int_equal(mail_message_id("example.invalid", 1, 1, small, sizeof(small)),
+                         -ENOBUFS);
+}
+
+static void test_threading(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        _cleanup_(freep) char *msg = NULL, *headers = NULL, *body = NULL, *v = NULL;
+        OutboxMail first = {}, later = {}, again = {};
+        size_t len;
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        e.id = 100;
+        assert_int_equal(mail_prepare(c, &e, &f, 1000, &first), 0);
+        assert_string_equal(first.message_id, "<fw.100.42@city.example.invalid>");
+        assert_null(first.thread_id); /* it starts the thread */
+        assert_int_equal(first.event_id, 100);
+        assert_int_equal(first.fault_id, 42);
+        assert_int_equal(first.created_at, 1000);
+        assert_int_equal(first.next_attempt_at, 1000);
+        assert_non_null(strstr(first.subject, "障害発生"));
+        /* What the caller does: the first mail's Message-ID is the thread. */
+        (void) snprintf(f.thread_id, sizeof(f.thread_id), "%s", first.message_id);
+
+        /* The same event again: the same Message-ID (a resent mail is one message). */
+        assert_int_equal(mail_prepare(c, &e, &f, 2000, &again), 0);
+        assert_string_equal(again.message_id, first.message_id);
+        assert_null(again.thread_id);
+
+        make_event(&e, EVENT_SLA_BREACH, &f);
+        e.id = 101;
+        assert_int_equal(mail_prepare(c, &e, &f, 1100, &later), 0);
+        assert_string_equal(later.message_id, "<fw.101.42@city.example.invalid>");
+        assert_string_equal(later.thread_id, "<fw.100.42@city.example.invalid>");
+        /* A breach goes to the supervisor too, once. */
+        assert_string_equal(later.recipients,
+                            "oncall@example.invalid, 保守担当 <second@example.invalid>, "
+                            "\"Doe, John\" <john@example.invalid>, "
+                            "監督員 <supervisor@example.invalid>");
+        assert_string_equal(first.recipients,
+                            "oncall@example.invalid, 保守担当 <second@example.invalid>, "
+                            "\"Doe, John\" <john@example.invalid>");
+        assert_int_equal(mail_render(&later, c->notify.from, 1100, &msg, &len), 0);
+        split_message(msg, len, &headers, &body);
+        v = field_value(headers, "In-Reply-To");
+        assert_string_equal(v, " <fw.100.42@city.example.invalid>");
+        free(v);
+        v = field_value(headers, "References");
+        assert_string_equal(v, " <fw.100.42@city.example.invalid>");
+
+        /* An event not yet in the store has no id to name its mail by. */
+        e.id = 0;
+        assert_int_equal(mail_prepare(c, &e, &f, 1100, &again), -EINVAL);
+        outbox_mail_done(&first);
+        outbox_mail_done(&later);
+        outbox_mail_done(&again);
+        fault_done(&f);
+}
+
+static void test_recipients(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("en");
+        _cleanup_(freep) char *list = NULL;
+        char **v = NULL;
+        size_t n = 0;
+
+        (void) state;
+        assert_false(mail_escalates(EVENT_FAULT_RAISED));
+        assert_true(mail_escalates(EVENT_SLA_BREACH));
+        assert_true(mail_escalates(EVENT_DEFERRAL_NEEDED));
+        assert_int_equal(mail_recipients(c, EVENT_DEFERRAL_NEEDED, &list), 0);
+        assert_int_equal(mail_addresses(list, &v, &n), 0);
+        assert_int_equal(n, 4);
+        assert_string_equal(v[0], "oncall@example.invalid");
+        assert_string_equal(v[1], "second@example.invalid");
+        assert_string_equal(v[2], "john@example.invalid");
+        assert_string_equal(v[3], "supervisor@example.invalid");
+        v = mail_addresses_free(v, n);
+
+        assert_int_equal(mail_addresses(" a@x.invalid ,\"q, \\\" <r>\" <b@x.invalid>,,", &v, &n),
+                         0);
+        assert_int_equal(n, 2);
+        assert_string_equal(v[0], "a@x.invalid");
+        assert_string_equal(v[1], "b@x.invalid");
+        v = mail_addresses_free(v, n);
+        assert_int_equal(mail_addresses(" , ", &v, &n), -EINVAL);
+}
+
+/* ======================================================================== */
+/* The outbox */
+
+static char tmp_dir[] = "/tmp/test-mail-XXXXXX";
+
+static int64_t add_mail(Store *s, int64_t fault_id, time_t now, const char *subject) {
+        char id[64];
+        OutboxMail m = {
+                .event_id = 0,
+                .fault_id = fault_id,
+                .created_at = now,
+                .recipients = (char *) "a@example.invalid",
+                .message_id = id,
+                .subject = (char *) subject,
+                .body = (char *) "body",
+        };
+
+        (void) snprintf(id, sizeof(id), "<%s@example.invalid>", subject);
+        assert_int_equal(store_outbox_add(s, &m), 0);
+        assert_true(m.id > 0);
+        return m.id;
+}
+
+static void assert_next(Store *s, time_t now, const char *subject) {
+        OutboxMail m = {};
+        int r = store_outbox_next(s, now, &m);
+
+        if (!subject) {
+                assert_int_equal(r, -ENOENT);
+                assert_null(m.subject);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_string_equal(m.subject, subject);
+        outbox_mail_done(&m);
+}
+
+typedef struct Seen {
+        int n;
+        OutboxMail rows[8];
+} Seen;
+
+static int collect(const OutboxMail *m, void *userdata) {
+        Seen *seen = userdata;
+        OutboxMail *c = &seen->rows[seen->n++];
+
+        *c = *m;
+        c->recipients = strdup(m->recipients);
+        c->message_id = strdup(m->message_id);
+        c->thread_id = m->thread_id ? strdup(m->thread_id) : NULL;
+        c->subject = strdup(m->subject);
+        c->body = strdup(m->body);
+        c->last_error = m->last_error ? strdup(m->last_error) : NULL;
+        return 0;
+}
+
+static void seen_done(Seen *seen) {
+        for (int i = 0; i < seen->n; i++)
+                outbox_mail_done(&seen->rows[i]);
+        seen->n = 0;
+}
+
+static void test_outbox(void **state) {
+        const time_t now = 1000000;
+        char long_error[3000];
+        Store *s = NULL;
+        time_t next = 0;
+        Seen seen = {};
+        int64_t a1, b1, a2, x;
+
+        (void) state;
+        assert_non_null(mkdtemp(tmp_dir));
+        assert_int_equal(store_open(tmp_dir, &s), 0);
+        assert_next(s, now, NULL);
+        assert_int_equal(store_outbox_next_attempt(s, &next), -ENOENT);
+
+        assert_int_equal(store_begin(s), 0);
+        a1 = add_mail(s, 1, now, "a1");
+        b1 = add_mail(s, 2, now, "b1");
+        a2 = add_mail(s, 1, now, "a2");
+        x = add_mail(s, 0, now, "x");
+        assert_int_equal(store_commit(s), 0);
+        assert_true(a1 < b1 && b1 < a2 && a2 < x);
+
+        /* Oldest first; not before its time. */
+        assert_next(s, now - 1, NULL);
+        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(next, now);
+        assert_next(s, now, "a1");
+
+        /* a1 fails: a2 (same fault) waits behind it, the others go. */
+        assert_int_equal(store_outbox_retry(s, a1, now + 60, "SMTP 451: try later"), 0);
+        assert_next(s, now, "b1");
+        assert_int_equal(store_outbox_sent(s, b1, now + 1), 0);
+        assert_next(s, now, "x");
+        assert_int_equal(store_outbox_sent(s, x, now + 2), 0);
+        assert_next(s, now + 59, NULL);
+        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(next, now + 60); /* a1's retry: a2 is not ready before it */
+
+        /* Twice more; the error is capped. */
+        memset(long_error, 'e', sizeof(long_error) - 1);
+        long_error[sizeof(long_error) - 1] = 0;
+        assert_int_equal(store_outbox_retry(s, a1, now + 120, long_error), 0);
+        assert_next(s, now + 60, NULL);
+        assert_next(s, now + 120, "a1");
+        assert_int_equal(store_outbox_sent(s, a1, now + 121), 0);
+        assert_next(s, now + 121, "a2");
+        assert_int_equal(store_outbox_sent(s, a2, now + 122), 0);
+        assert_next(s, now + 1000, NULL);
+        assert_int_equal(store_outbox_next_attempt(s, &next), -ENOENT);
+
+        /* Marks apply once, to existing mails. */
+        assert_int_equal(store_outbox_sent(s, a1, now + 200), -ENOENT);
+        assert_int_equal(store_outbox_retry(s, a1, now + 200, "late"), -ENOENT);
+        assert_int_equal(store_outbox_sent(s, 9999, now), -ENOENT);
+
+        /* What stays, after a reopen. */
+        s = store_close(s);
+        assert_int_equal(store_open(tmp_dir, &s), 0);
+        assert_int_equal(store_foreach_mail(s, collect, &seen), 0);
+        assert_int_equal(seen.n, 4);
+        assert_string_equal(seen.rows[0].subject, "a1");
+        assert_int_equal(seen.rows[0].attempts, 3); /* two failures, then the good one */
+        assert_int_equal(seen.rows[0].sent_at, now + 121);
+        assert_int_equal(seen.rows[0].next_attempt_at, now + 120);
+        assert_int_equal(strlen(seen.rows[0].last_error), 1024);
+        assert_int_equal(seen.rows[0].fault_id, 1);
+        assert_int_equal(seen.rows[0].event_id, 0);
+        assert_null(seen.rows[0].thread_id);
+        assert_string_equal(seen.rows[0].message_id, "<a1@example.invalid>");
+        assert_string_equal(seen.rows[1].subject, "b1");
+        assert_int_equal(seen.rows[1].attempts, 1);
+        assert_null(seen.rows[1].last_error);
+        assert_string_equal(seen.rows[2].subject, "a2");
+        assert_int_equal(seen.rows[2].sent_at, now + 122);
+        assert_string_equal(seen.rows[3].subject, "x");
+        assert_int_equal(seen.rows[3].fault_id, 0);
+        seen_done(&seen);
+        store_close(s);
+}
+
+/* A mail written by mail_prepare() survives the outbox unchanged. */
+static void test_outbox_prepared(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        OutboxMail m = {}, back = {};
+        Store *s = NULL;
+        Fault f;
+        Event e;
+
+        (void) state;
+        assert_int_equal(store_open(tmp_dir, &s), 0);
+        make_fault(&f);
+        strcpy(f.thread_id, "<fw.1.42@city.example.invalid>");
+        make_event(&e, EVENT_RENOTIFY, &f);
+        e.id = 55;
+        assert_int_equal(mail_prepare(c, &e, &f, 2000000, &m), 0);
+        assert_int_equal(store_outbox_add(s, &m), 0);
+        assert_int_equal(store_outbox_next(s, 2000000, &back), 0);
+        assert_int_equal(back.id, m.id);
+        assert_int_equal(back.event_id, 55);
+        assert_int_equal(back.fault_id, 42);
+        assert_string_equal(back.thread_id, m.thread_id);
+        assert_string_equal(back.message_id, m.message_id);
+        assert_string_equal(back.subject, m.subject);
+        assert_string_equal(back.body, m.body);
+        assert_string_equal(back.recipients, m.recipients);
+        assert_int_equal(back.attempts, 0);
+        assert_int_equal(back.sent_at, 0);
+        outbox_mail_done(&m);
+        outbox_mail_done(&back);
+        fault_done(&f);
+        store_close(s);
+}
+
+static void test_backoff(void **state) {
+        static const uint64_t want_sec[] = { 30, 60, 120, 240, 480, 960, 1800, 1800, 1800 };
+
+        (void) state;
+        for (unsigned i = 0; i < ELEMENTSOF(want_sec); i++)
+                assert_int_equal(mailer_backoff_usec(MAILER_BACKOFF_BASE_USEC,
+                                                     MAILER_BACKOFF_MAX_USEC, i + 1),
+                                 want_sec[i] * USEC_PER_SEC);
+        assert_int_equal(mailer_backoff_usec(MAILER_BACKOFF_BASE_USEC, MAILER_BACKOFF_MAX_USEC,
+                                             UINT32_MAX),
+                         MAILER_BACKOFF_MAX_USEC);
+        assert_int_equal(mailer_backoff_usec(UINT64_MAX / 2, UINT64_MAX, 10), UINT64_MAX);
+}
+
+static int setup(void **state) {
+        (void) state;
+        return tz_use("Asia/Tokyo") < 0 ? -1 : 0;
+}
+
+static int teardown(void **state) {
+        char path[256];
+
+        (void) state;
+        if (strcmp(tmp_dir + strlen(tmp_dir) - 6, "XXXXXX") == 0)
+                return 0;
+        for (const char *const *s = (const char *const[]) { "", "-wal", "-shm", NULL }; *s; s++) {
+                (void) snprintf(path, sizeof(path), "%s/" STORE_FILE "%s", tmp_dir, *s);
+                (void) unlink(path);
+        }
+        (void) rmdir(tmp_dir);
+        return 0;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_compose_ja),
+                cmocka_unit_test(test_compose_en),
+                cmocka_unit_test(test_prefixes_distinct),
+                cmocka_unit_test(test_compose_deferral_approved),
+                cmocka_unit_test(test_compose_vpn_and_site_loss),
+                cmocka_unit_test(test_compose_deliverable),
+                cmocka_unit_test(test_encode_words),
+                cmocka_unit_test(test_encode_words_edge),
+                cmocka_unit_test(test_render),
+                cmocka_unit_test(test_render_unthreaded),
+                cmocka_unit_test(test_header_injection),
+                cmocka_unit_test(test_message_id),
+                cmocka_unit_test(test_threading),
+                cmocka_unit_test(test_recipients),
+                cmocka_unit_test(test_outbox),
+                cmocka_unit_test(test_outbox_prepared),
+                cmocka_unit_test(test_backoff),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

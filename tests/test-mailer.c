@@ -1,0 +1,863 @@
+/* SPDX-License-Identifier: MIT */
+
+/* The mailer against a real SMTP server: tests/smtp_server.py (Debian's
+ * aiosmtpd) run as a child on 127.0.0.1, with STARTTLS or implicit TLS
+ * and AUTH (a test CA in tests/data), and with the failures a mail server
+ * shows: down, 4xx, 5xx, hanging after DATA, refusing the login. The
+ * mailer runs on a real sd-event loop from a real outbox, every wait is
+ * bounded, and the test ends only the server processes it started.
+ *
+ * Checked each time: every mail arrives exactly once and in order (a
+ * fault's mails in their order), as the server's own decoder reads it
+ * (Python's email package); the outbox's bookkeeping; and that the SMTP
+ * password appears neither in the log nor in the outbox. Runs from the
+ * repository root (as `make unit` does). */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "mail.h"
+#include "mailer.h"
+#include "macro.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define PYTHON "/usr/bin/python3"
+#define SERVER_SCRIPT "tests/smtp_server.py"
+#define TEST_CA "tests/data/smtp-test-ca.pem"
+#define TEST_CERT "tests/data/smtp-test-server.pem"
+#define TEST_KEY "tests/data/smtp-test-server.key"
+#define PASSWORD "Tr0ub4dor&3-smtp-secret"
+#define SMTP_USER "fieldwatch"
+#define MAX_MAILS 8
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+typedef struct Env {
+        char dir[PATH_MAX];          /* everything of the test lives here */
+        char state[PATH_MAX], creds[PATH_MAX], mailbox[PATH_MAX], ready[PATH_MAX];
+        char log[PATH_MAX], server_log[PATH_MAX];
+        int port;
+        pid_t server;
+        int saved_stderr;
+        Config *config;
+        Store *store;
+        sd_event *event;
+        Mailer *mailer;
+        OutboxMail mails[MAX_MAILS]; /* as queued */
+        size_t n_mails;
+        sd_event_source *ticker;     /* measures how long the loop ever stalls */
+        uint64_t last_tick, max_gap;
+} Env;
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void absolute(const char *path, char buf[static PATH_MAX]) {
+        assert_non_null(realpath(path, buf));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) ftw;
+        return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* A port nobody listens on now (the kernel's choice, released at once). */
+static int free_port(void) {
+        struct sockaddr_in a = {
+                .sin_family = AF_INET,
+                .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        };
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+        (void) close(fd);
+        return ntohs(a.sin_port);
+}
+
+/* ======================================================================== */
+/* The server */
+
+static void server_start(Env *env, const char *const *extra) {
+        char port[16], cert[PATH_MAX], key[PATH_MAX], pwfile[PATH_MAX];
+        const char *argv[32];
+        size_t n = 0;
+        uint64_t deadline;
+        pid_t pid;
+
+        absolute(TEST_CERT, cert);
+        absolute(TEST_KEY, key);
+        (void) snprintf(pwfile, sizeof(pwfile), "%s/smtp", env->creds);
+        (void) snprintf(port, sizeof(port), "%d", env->port);
+        argv[n++] = PYTHON;
+        argv[n++] = SERVER_SCRIPT;
+        argv[n++] = "--port";
+        argv[n++] = port;
+        argv[n++] = "--mailbox";
+        argv[n++] = env->mailbox;
+        argv[n++] = "--ready";
+        argv[n++] = env->ready;
+        for (; extra && *extra; extra++) {
+                /* Placeholders for paths only known here. */
+                argv[n++] = streq(*extra, "@CERT") ? cert
+                            : streq(*extra, "@KEY") ? key
+                            : streq(*extra, "@PWFILE") ? pwfile
+                                                    : *extra;
+                assert_true(n < ELEMENTSOF(argv) - 1);
+        }
+        argv[n] = NULL;
+        (void) unlink(env->ready);
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int fd = open(env->server_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+                (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+                if (fd >= 0) {
+                        (void) dup2(fd, STDOUT_FILENO);
+                        (void) dup2(fd, STDERR_FILENO);
+                }
+                execv(PYTHON, (char *const *) argv);
+                _exit(127);
+        }
+        env->server = pid;
+        /* Ready within 20 s, or the test fails. */
+        deadline = now_usec() + 20 * USEC_PER_SEC;
+        while (access(env->ready, F_OK) != 0) {
+                int status;
+
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        env->server = 0;
+                        fail_msg("the SMTP server exited (status %d); see %s", status,
+                                 env->server_log);
+                }
+                if (now_usec() > deadline)
+                        fail_msg("the SMTP server did not start; see %s", env->server_log);
+                (void) usleep(20000);
+        }
+}
+
+/* Ends the server started by this test, by its PID only. */
+static void server_stop(Env *env) {
+        uint64_t deadline;
+        int status;
+
+        if (env->server <= 0)
+                return;
+        (void) kill(env->server, SIGTERM);
+        deadline = now_usec() + 5 * USEC_PER_SEC;
+        while (waitpid(env->server, &status, WNOHANG) == 0) {
+                if (now_usec() > deadline) {
+                        (void) kill(env->server, SIGKILL);
+                        (void) waitpid(env->server, &status, 0);
+                        break;
+                }
+                (void) usleep(20000);
+        }
+        env->server = 0;
+}
+
+/* The server's records, as JSON objects (an array). */
+static json_t *mailbox_read(const Env *env) {
+        json_t *all = json_array();
+        FILE *f = fopen(env->mailbox, "re");
+        char line[65536];
+
+        assert_non_null(all);
+        if (!f)
+                return all;
+        while (fgets(line, sizeof(line), f)) {
+                json_error_t err;
+                json_t *j = json_loads(line, 0, &err);
+
+                if (!j)
+                        fail_msg("bad mailbox line: %s", err.text);
+                assert_int_equal(json_array_append_new(all, j), 0);
+        }
+        fclose(f);
+        return all;
+}
+
+static const char *jstr(const json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key));
+}
+
+/* The message ids the server accepted, in order. */
+static size_t accepted(const json_t *box, const char *out[static MAX_MAILS * 4]) {
+        size_t n = 0, i;
+        json_t *o;
+
+        json_array_foreach(box, i, o) {
+                if (!streq_ptr(jstr(o, "status"), "accepted"))
+                        continue;
+                assert_true(n < MAX_MAILS * 4);
+                out[n++] = jstr(o, "message_id");
+        }
+        return n;
+}
+
+/* ======================================================================== */
+/* The daemon's side */
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_true(fputs(text, f) >= 0);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* The notify: section under test; the rest is the minimum a config needs. */
+static void env_config(Env *env, const char *scheme, const char *tls, bool auth,
+                       const char *timeout) {
+        char text[4096], ca[PATH_MAX];
+        ConfigErrors errs = {};
+        int n;
+
+        absolute(TEST_CA, ca);
+        n = snprintf(text, sizeof(text),
+                     "contract: {start: 2025-12-01, end: 2031-11-30}\n"
+                     "notify:\n"
+                     "  smtp: {url: '%s://127.0.0.1:%d', tls: %s, timeout: %s, ca_file: '%s'%s}\n"
+                     "  from: 'fieldwatch <fieldwatch@city.example.invalid>'\n"
+                     "  to: [oncall@example.invalid, '保守担当 <second@example.invalid>']\n"
+                     "  escalate_to: ['監督員 <supervisor@example.invalid>']\n"
+                     "sites:\n"
+                     "  - {id: '05', name: '市川市真間1-12-4 市川センタービル（南向き）',"
+                     " mount: wall, router: {address: 127.0.1.5, snmp: {version: 2c,"
+                     " community_credential: c}}, camera: {address: 127.0.2.5, username: admin,"
+                     " password_credential: camera}}\n",
+                     scheme, env->port, tls, timeout, ca,
+                     auth ? ", username: " SMTP_USER ", password_credential: smtp" : "");
+        assert_true(n > 0 && (size_t) n < sizeof(text));
+        if (config_load_buffer("mailer-test.yaml", text, (size_t) n, &errs, &env->config) < 0) {
+                for (size_t i = 0; i < errs.n_errors; i++)
+                        print_message("%u:%u: %s\n", errs.errors[i].line, errs.errors[i].column,
+                                      errs.errors[i].message);
+                fail();
+        }
+        config_errors_clear(&errs);
+}
+
+/* Queues the mail of an event of a fault (fault_id 0: none) and keeps a copy. */
+static void queue_mail(Env *env, EventType t, int64_t fault_id, Fault *f) {
+        Event e = { .id = (int64_t) env->n_mails + 1, .type = t, .at = time(NULL),
+                    .fault_id = fault_id };
+        OutboxMail *m = &env->mails[env->n_mails];
+
+        assert_true(env->n_mails < MAX_MAILS);
+        strcpy(e.device, "05-camera");
+        if (fault_id && f->id == 0) {
+                /* First seen: the fault (its thread id set below, then kept). */
+                *f = (Fault) { .id = fault_id, .severity = FAULT_DOWN, .state = FAULT_OPEN,
+                               .detected_at = e.at, .received_at = e.at,
+                               .onsite_due = e.at + 7200 };
+                strcpy(f->site, "05");
+                strcpy(f->device, "05-camera");
+                strcpy(f->kind, "camera_down");
+        }
+        if (fault_id) {
+                strcpy(e.site, "05");
+                strcpy(e.kind, "camera_down");
+                e.onsite_due = f->onsite_due;
+        }
+        (void) snprintf(e.text, sizeof(e.text), "mail %zu", env->n_mails + 1);
+        assert_int_equal(mail_prepare(env->config, &e, fault_id ? f : NULL, time(NULL), m), 0);
+        assert_int_equal(store_outbox_add(env->store, m), 0);
+        /* The caller's part of the thread rule. */
+        if (fault_id && !f->thread_id[0])
+                (void) snprintf(f->thread_id, sizeof(f->thread_id), "%s", m->message_id);
+        env->n_mails++;
+}
+
+/* Two faults: mails 1, 3 (and 4) are fault 1's, mail 2 is fault 2's. */
+static void queue_standard(Env *env, size_t n) {
+        Fault f1 = {}, f2 = {};
+        static const EventType types[] = { EVENT_FAULT_RAISED, EVENT_FAULT_RAISED,
+                                           EVENT_SLA_WARNING, EVENT_SLA_BREACH };
+
+        for (size_t i = 0; i < n; i++)
+                queue_mail(env, types[i % 4], i == 1 ? 2 : 1, i == 1 ? &f2 : &f1);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Env *env = userdata;
+        uint64_t now = now_usec();
+
+        (void) usec;
+        if (env->last_tick)
+                env->max_gap = MAX(env->max_gap, now - env->last_tick);
+        env->last_tick = now;
+        (void) sd_event_source_set_time_relative(s, 50 * USEC_PER_MSEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* A timer every 50 ms, to see that the loop never waits on the mailer. */
+static void ticker_start(Env *env) {
+        assert_int_equal(sd_event_add_time_relative(env->event, &env->ticker, CLOCK_MONOTONIC,
+                                                     50 * USEC_PER_MSEC, USEC_PER_MSEC, on_tick,
+                                                     env),
+                         0);
+}
+
+static void mailer_start(Env *env) {
+        char pw[PATH_MAX];
+
+        assert_int_equal(sd_event_new(&env->event), 0);
+        (void) snprintf(pw, sizeof(pw), "%s/smtp", env->creds);
+        write_file(pw, PASSWORD "\n");
+        assert_int_equal(mailer_new(env->event, NULL, env->config, env->store, env->creds,
+                                    &env->mailer),
+                         0);
+        mailer_set_backoff(env->mailer, 1 * USEC_PER_SEC, 2 * USEC_PER_SEC);
+        mailer_kick(env->mailer);
+}
+
+typedef struct Counts {
+        size_t unsent, failed;
+} Counts;
+
+static int count_mail(const OutboxMail *m, void *userdata) {
+        Counts *c = userdata;
+
+        c->unsent += m->sent_at == 0;
+        c->failed += m->last_error != NULL;
+        return 0;
+}
+
+static Counts counts(Env *env) {
+        Counts c = {};
+
+        assert_int_equal(store_foreach_mail(env->store, count_mail, &c), 0);
+        return c;
+}
+
+static bool all_sent(Env *env) {
+        return counts(env).unsent == 0 && !mailer_busy(env->mailer);
+}
+
+/* Runs the loop until done(env) or max_usec; an optional server start at
+ * start_after_usec (0: none). Returns whether done. */
+static bool run_until(Env *env, bool (*done)(Env *env), uint64_t max_usec,
+                      uint64_t start_after_usec, const char *const *server_args) {
+        uint64_t start = now_usec();
+
+        for (;;) {
+                if (done(env))
+                        return true;
+                if (now_usec() - start > max_usec)
+                        return false;
+                if (start_after_usec && env->server == 0 &&
+                    now_usec() - start >= start_after_usec)
+                        server_start(env, server_args);
+                assert_true(sd_event_run(env->event, 50 * USEC_PER_MSEC) >= 0);
+        }
+}
+
+typedef struct Row {
+        int attempts;
+        bool sent;
+        char last_error[1100];
+} Row;
+
+static int row_of(const OutboxMail *m, void *userdata) {
+        Row *rows = userdata;
+
+        if (m->id < 1 || m->id > MAX_MAILS)
+                return 0;
+        rows[m->id - 1] = (Row) { .attempts = m->attempts, .sent = m->sent_at > 0 };
+        (void) snprintf(rows[m->id - 1].last_error, sizeof(rows[0].last_error), "%s",
+                        m->last_error ?: "");
+        return 0;
+}
+
+static void rows(Env *env, Row out[static MAX_MAILS]) {
+        memset(out, 0, MAX_MAILS * sizeof(Row));
+        assert_int_equal(store_foreach_mail(env->store, row_of, out), 0);
+}
+
+/* The server got mails i (1-based) in this order, each once, whole. */
+static void assert_delivered(Env *env, const size_t *order, size_t n) {
+        json_t *box = mailbox_read(env), *o;
+        const char *ids[MAX_MAILS * 4];
+        size_t k = accepted(box, ids), i;
+
+        if (k != n)
+                fail_msg("%zu mails accepted, expected %zu", k, n);
+        for (size_t j = 0; j < n; j++)
+                assert_string_equal(ids[j], env->mails[order[j] - 1].message_id);
+        json_array_foreach(box, i, o) {
+                const OutboxMail *m = NULL;
+                _cleanup_(freep) char *want_body = NULL;
+                const char *body = jstr(o, "body"), *irt = jstr(o, "in_reply_to");
+
+                if (!streq_ptr(jstr(o, "status"), "accepted"))
+                        continue;
+                for (size_t j = 0; j < env->n_mails; j++)
+                        if (streq_ptr(env->mails[j].message_id, jstr(o, "message_id")))
+                                m = &env->mails[j];
+                assert_non_null(m);
+                assert_null(json_object_get(o, "parse_error"));
+                /* What Python's decoder makes of the encoding. */
+                assert_string_equal(jstr(o, "subject"), m->subject);
+                assert_non_null(body);
+                want_body = strdup(m->body);
+                {
+                        _cleanup_(freep) char *got = strdup(body);
+                        char *w = got;
+
+                        for (const char *r = body; *r; r++)
+                                if (*r != '\r')
+                                        *w++ = *r;
+                        *w = 0;
+                        assert_string_equal(got, want_body);
+                }
+                if (m->thread_id) {
+                        assert_string_equal(irt, m->thread_id);
+                        assert_string_equal(jstr(o, "references"), m->thread_id);
+                } else
+                        assert_null(irt);
+                assert_string_equal(jstr(o, "mail_from"), "fieldwatch@city.example.invalid");
+                assert_true(json_array_size(json_object_get(o, "rcpt_tos")) >= 2);
+        }
+        json_decref(box);
+}
+
+/* ======================================================================== */
+/* Secrets */
+
+static char *b64(const void *data, size_t n) {
+        char *s = malloc(4 * ((n + 2) / 3) + 1);
+
+        assert_non_null(s);
+        (void) EVP_EncodeBlock((unsigned char *) s, data, (int) n);
+        return s;
+}
+
+static void assert_no_password_in(const char *what, const char *text) {
+        static const char plain[] = "\0" SMTP_USER "\0" PASSWORD;
+        _cleanup_(freep) char *login = b64(PASSWORD, strlen(PASSWORD));
+        _cleanup_(freep) char *auth = b64(plain, sizeof(plain) - 1);
+
+        if (strstr(text, PASSWORD) || strstr(text, login) || strstr(text, auth))
+                fail_msg("the password is in %s:\n%s", what, text);
+}
+
+static int check_row_secret(const OutboxMail *m, void *userdata) {
+        (void) userdata;
+        assert_no_password_in("the outbox", m->last_error ?: "");
+        assert_no_password_in("a mail", m->body);
+        return 0;
+}
+
+static char *read_text(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t len = 0;
+
+        if (!f)
+                return strdup("");
+        assert_int_equal(getdelim(&buf, &len, 0, f) >= 0 || feof(f), 1);
+        fclose(f);
+        return buf ?: strdup("");
+}
+
+/* ======================================================================== */
+/* Set-up: each test in a directory of its own; the log captured to a file. */
+
+static int setup(void **state) {
+        Env *env = calloc(1, sizeof(Env));
+
+        if (!env || tz_use("Asia/Tokyo") < 0)
+                return -1;
+        (void) snprintf(env->dir, sizeof(env->dir), "/tmp/test-mailer-XXXXXX");
+        if (!mkdtemp(env->dir))
+                return -1;
+        (void) snprintf(env->state, sizeof(env->state), "%s/state", env->dir);
+        (void) snprintf(env->creds, sizeof(env->creds), "%s/credentials", env->dir);
+        (void) snprintf(env->mailbox, sizeof(env->mailbox), "%s/mailbox.jsonl", env->dir);
+        (void) snprintf(env->ready, sizeof(env->ready), "%s/ready", env->dir);
+        (void) snprintf(env->log, sizeof(env->log), "%s/fieldwatch.log", env->dir);
+        (void) snprintf(env->server_log, sizeof(env->server_log), "%s/server.log", env->dir);
+        if (mkdir(env->state, 0700) < 0 || mkdir(env->creds, 0700) < 0 ||
+            store_open(env->state, &env->store) < 0)
+                return -1;
+        env->port = free_port();
+        /* The mailer's log, to be searched for the password afterwards. */
+        fflush(stderr);
+        env->saved_stderr = dup(STDERR_FILENO);
+        {
+                int fd = open(env->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+                if (fd < 0 || env->saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0)
+                        return -1;
+                (void) close(fd);
+        }
+        *state = env;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        bool keep = getenv("TEST_MAILER_KEEP") != NULL;
+
+        env->mailer = mailer_free(env->mailer);
+        server_stop(env);
+        fflush(stderr);
+        (void) dup2(env->saved_stderr, STDERR_FILENO);
+        (void) close(env->saved_stderr);
+        log = read_text(env->log);
+        /* cmocka reports failures on stderr too: show them, with the log. */
+        if (getenv("TEST_MAILER_VERBOSE") || strstr(log, "[  ERROR   ]") ||
+            strstr(log, "[   LINE   ]"))
+                fprintf(stderr, "--- stderr during the test (%s):\n%s---\n", env->dir, log);
+        assert_no_password_in("the log", log);
+        assert_int_equal(store_foreach_mail(env->store, check_row_secret, NULL), 0);
+        for (size_t i = 0; i < env->n_mails; i++)
+                outbox_mail_done(&env->mails[i]);
+        env->ticker = sd_event_source_disable_unref(env->ticker);
+        env->event = sd_event_unref(env->event);
+        env->store = store_close(env->store);
+        env->config = config_free(env->config);
+        if (!keep)
+                (void) nftw(env->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(env);
+        return 0;
+}
+
+static const char *log_text(Env *env, char **buf) {
+        fflush(stderr);
+        free(*buf);
+        *buf = read_text(env->log);
+        return *buf;
+}
+
+static size_t count_substr(const char *s, const char *needle) {
+        size_t n = 0;
+
+        for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
+/* ======================================================================== */
+/* The cases */
+
+static void test_plain(void **state) {
+        static const char *const args[] = { NULL };
+        static const size_t order[] = { 1, 2, 3 };
+        Env *env = *state;
+        json_t *box;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 3);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 3);
+        box = mailbox_read(env);
+        assert_false(json_is_true(json_object_get(json_array_get(box, 0), "tls")));
+        json_decref(box);
+        rows(env, r);
+        for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(r[i].attempts, 1);
+                assert_true(r[i].sent);
+                assert_string_equal(r[i].last_error, "");
+        }
+        /* The second mail of fault 1 answers its first. */
+        assert_null(env->mails[0].thread_id);
+        assert_string_equal(env->mails[2].thread_id, env->mails[0].message_id);
+}
+
+static void run_tls_auth(Env *env, const char *scheme, const char *tls, const char *server_tls,
+                         const char *mechanism) {
+        const char *const args[] = { server_tls, "@CERT", "@KEY", "--user", SMTP_USER,
+                                     "--password-file", "@PWFILE", "--auth-mechanism",
+                                     mechanism, NULL };
+        static const size_t order[] = { 1, 2, 3, 4 };
+        char who[64];
+        json_t *box, *o;
+        size_t i;
+
+        env_config(env, scheme, tls, true, "5s");
+        queue_standard(env, 4);
+        mailer_start(env); /* writes the password file the server reads too */
+        server_start(env, args);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 4);
+        (void) snprintf(who, sizeof(who), SMTP_USER "/%s", mechanism);
+        box = mailbox_read(env);
+        json_array_foreach(box, i, o) {
+                assert_true(json_is_true(json_object_get(o, "tls")));
+                assert_string_equal(jstr(o, "auth"), who);
+        }
+        json_decref(box);
+}
+
+static void test_starttls_auth_plain(void **state) {
+        run_tls_auth(*state, "smtp", "required", "--starttls", "PLAIN");
+}
+
+/* tls: optional (a synonym of try) takes STARTTLS when offered. */
+static void test_starttls_auth_login(void **state) {
+        run_tls_auth(*state, "smtp", "optional", "--starttls", "LOGIN");
+}
+
+static void test_smtps(void **state) {
+        run_tls_auth(*state, "smtps", "required", "--smtps", "PLAIN");
+}
+
+/* Down at first (nothing listens), up 2.5 s later: every mail arrives,
+ * once, in order; while the server was unreachable only the oldest mail
+ * was tried. */
+static void test_server_down_first(void **state) {
+        static const char *const args[] = { NULL };
+        static const size_t order[] = { 1, 2, 3, 4 };
+        Env *env = *state;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 4);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 2500 * USEC_PER_MSEC, args));
+        assert_delivered(env, order, 4);
+        rows(env, r);
+        assert_true(r[0].attempts >= 2);
+        for (size_t i = 1; i < 4; i++)
+                assert_int_equal(r[i].attempts, 1);
+        assert_true(r[0].sent && r[3].sent);
+        assert_non_null(strstr(r[0].last_error, "onnect")); /* "Couldn't connect ..." */
+}
+
+/* 451 for the first two DATA: the first mail is retried until accepted;
+ * the mails of its fault wait behind it, so the thread stays in order. */
+static void test_451_then_accept(void **state) {
+        static const char *const args[] = { "--fail-first", "2", NULL };
+        static const size_t order[] = { 1, 2, 3 };
+        Env *env = *state;
+        json_t *box;
+        Row r[MAX_MAILS];
+        Fault f = {};
+
+        env_config(env, "smtp", "none", false, "5s");
+        for (int i = 0; i < 3; i++)
+                queue_mail(env, i == 0 ? EVENT_FAULT_RAISED : EVENT_SLA_WARNING, 1, &f);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 3);
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 5);
+        for (size_t i = 0; i < 3; i++)
+                assert_string_equal(jstr(json_array_get(box, i), "message_id"),
+                                    env->mails[0].message_id);
+        assert_string_equal(jstr(json_array_get(box, 0), "status"), "451");
+        assert_string_equal(jstr(json_array_get(box, 1), "status"), "451");
+        json_decref(box);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 3);
+        assert_int_equal(r[1].attempts, 1);
+        assert_int_equal(r[2].attempts, 1);
+        assert_true(strncmp(r[0].last_error, "SMTP 451: ", 10) == 0);
+}
+
+/* 550 twice: still retried (the operator may fix the server), but logged
+ * as an error once; the second refusal is a warning. */
+static void test_5xx_logged_once(void **state) {
+        static const char *const args[] = { "--reject-first", "2", NULL };
+        static const size_t order[] = { 1 };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 1);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 1);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 3);
+        log_text(env, &log);
+        assert_int_equal(count_substr(log, "refused by the server"), 1);
+        assert_int_equal(count_substr(log, "attempt 2 failed: SMTP 550"), 1);
+        assert_int_equal(count_substr(log, "sent to"), 1);
+}
+
+/* The server hangs after the first DATA: the mailer gives up after its
+ * timeout, the other fault's mail goes at once, the hung one is retried
+ * and its fault's later mail follows it. */
+static void test_hang_mid_data(void **state) {
+        static const char *const args[] = { "--hang-first", "1", NULL };
+        static const size_t order[] = { 2, 1, 3 };
+        Env *env = *state;
+        Row r[MAX_MAILS];
+        uint64_t t0;
+
+        env_config(env, "smtp", "none", false, "2s");
+        queue_standard(env, 3);
+        server_start(env, args);
+        mailer_start(env);
+        ticker_start(env);
+        t0 = now_usec();
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        assert_true(now_usec() - t0 >= 2 * USEC_PER_SEC); /* the timeout ended the hang */
+        /* Meanwhile the loop went on: no stall anywhere near the hang's 2 s. */
+        if (env->max_gap > USEC_PER_SEC)
+                fail_msg("the loop stalled for %" PRIu64 " ms", env->max_gap / USEC_PER_MSEC);
+        assert_delivered(env, order, 3);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 2);
+        assert_int_equal(r[1].attempts, 1);
+        assert_int_equal(r[2].attempts, 1);
+        assert_non_null(strstr(r[0].last_error, "imeout"));
+}
+
+static bool mail_is_hanging(Env *env) {
+        json_t *box = mailbox_read(env);
+        bool hanging = json_array_size(box) > 0 && mailer_busy(env->mailer);
+
+        json_decref(box);
+        return hanging;
+}
+
+/* A mailer freed while its mail hangs (a restart) leaves it unsent; the
+ * next mailer sends it: at-least-once, never lost. */
+static void test_free_while_sending(void **state) {
+        static const char *const args[] = { "--hang-first", "1", NULL };
+        static const size_t order[] = { 1 };
+        Env *env = *state;
+        Row r[MAX_MAILS];
+        uint64_t t0;
+
+        env_config(env, "smtp", "none", false, "10s");
+        queue_standard(env, 1);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, mail_is_hanging, 20 * USEC_PER_SEC, 0, NULL));
+        t0 = now_usec();
+        env->mailer = mailer_free(env->mailer);
+        assert_true(now_usec() - t0 < 3 * USEC_PER_SEC); /* the worker was told to stop */
+        rows(env, r);
+        assert_false(r[0].sent);
+        assert_int_equal(r[0].attempts, 0);
+        assert_int_equal(mailer_new(env->event, NULL, env->config, env->store, env->creds,
+                                    &env->mailer),
+                         0);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 1);
+}
+
+static bool login_refused_twice(Env *env) {
+        Row r[MAX_MAILS];
+
+        rows(env, r);
+        return r[0].attempts >= 2 && !mailer_busy(env->mailer);
+}
+
+/* A wrong password: refused, retried, and the password (in any form AUTH
+ * sends it) is in neither the log nor the outbox (checked in teardown). */
+static void test_login_refused(void **state) {
+        const char *const args[] = { "--starttls", "@CERT", "@KEY", "--user", SMTP_USER,
+                                     "--password-file", "@PWFILE", NULL };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        char pwfile[PATH_MAX];
+        Row r[MAX_MAILS];
+        json_t *box;
+
+        env_config(env, "smtp", "required", true, "5s");
+        queue_standard(env, 2);
+        mailer_start(env);
+        /* The server expects another password. */
+        (void) snprintf(pwfile, sizeof(pwfile), "%s/smtp", env->creds);
+        write_file(pwfile, "another-password\n");
+        server_start(env, args);
+        assert_true(run_until(env, login_refused_twice, 20 * USEC_PER_SEC, 0, NULL));
+        rows(env, r);
+        assert_false(r[0].sent);
+        assert_int_equal(r[1].attempts, 0); /* a login failure holds every mail */
+        assert_non_null(strstr(r[0].last_error, "Login denied"));
+        log_text(env, &log);
+        assert_non_null(strstr(log, "Login denied"));
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 0);
+        json_decref(box);
+}
+
+static void test_missing_credential(void **state) {
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+
+        env_config(env, "smtp", "required", true, "5s");
+        assert_int_equal(sd_event_new(&env->event), 0);
+        assert_int_equal(mailer_new(env->event, NULL, env->config, env->store, env->creds,
+                                    &env->mailer),
+                         -ENOENT);
+        assert_null(env->mailer);
+        log_text(env, &log);
+        assert_non_null(strstr(log, "SMTP password credential 'smtp'"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_starttls_auth_plain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_starttls_auth_login, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_smtps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_server_down_first, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_451_then_accept, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_5xx_logged_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hang_mid_data, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_free_while_sending, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_login_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_missing_credential, setup, teardown),
+        };
+        int r;
+
+        if (access(PYTHON, X_OK) != 0 || access(SERVER_SCRIPT, R_OK) != 0) {
+                fprintf(stderr, "test-mailer: needs " PYTHON " and " SERVER_SCRIPT
+                                " (run from the repository root)\n");
+                return 1;
+        }
+        if (getenv("TEST_MAILER_ONLY"))
+                cmocka_set_test_filter(getenv("TEST_MAILER_ONLY"));
+        (void) curl_global_init(CURL_GLOBAL_DEFAULT);
+        r = cmocka_run_group_tests(tests, NULL, NULL);
+        curl_global_cleanup();
+        return r;
+}
