@@ -62,6 +62,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = cli_setup(&d->options, false, &c, &cal);
         if (r >= 0) {
                 (void) monitor_flush(d->monitor);
+                monitor_suspend_mail(d->monitor);
                 r = monitor_new(d->event, c, cal, d->options.state_dir, d->options.credentials_dir,
                                 &m);
         }
@@ -70,6 +71,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (r < 0) {
                 log_error("The new configuration is not usable; keeping the running one.");
                 monitor_free(m);
+                (void) monitor_resume_mail(d->monitor);
                 calendar_free(cal);
                 config_free(c);
                 /* The old zone stays in force for the old configuration. */

@@ -14,8 +14,11 @@
 #include "credentials.h"
 #include "curl_glue.h"
 #include "faults.h"
+#include "journal.h"
 #include "log.h"
 #include "macro.h"
+#include "mail.h"
+#include "mailer.h"
 #include "metrics.h"
 #include "monitor.h"
 #include "operator.h"
@@ -64,6 +67,8 @@ struct Monitor {
         sd_event_source *clock_timer;
         sd_event_source *metrics_timer;
         Spool *spool;
+        Mailer *mailer;              /* NULL without a notify: section */
+        char *credentials_dir;
         time_t reminders_at;         /* when the report clocks were last looked at */
         bool metrics_failing;
         size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
@@ -297,6 +302,37 @@ static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
         }
 }
 
+/* Inside the caller's transaction: the event's mail into the outbox. The
+ * first mail of a fault starts its thread. */
+static int monitor_queue_mail(Monitor *m, const Event *e, Fault *f) {
+        OutboxMail mail = {};
+        int r;
+
+        if (!m->mailer || !event_type_mails(e->type))
+                return 0;
+        r = mail_prepare(m->config, e, f, wallclock_now(), &mail);
+        if (r >= 0 && f && !f->thread_id[0]) {
+                (void) snprintf(f->thread_id, sizeof(f->thread_id), "%s", mail.message_id);
+                r = store_fault_update(m->store, f);
+        }
+        if (r >= 0)
+                r = store_outbox_add(m->store, &mail);
+        outbox_mail_done(&mail);
+        return r;
+}
+
+/* After a commit: the events to the journal (or stderr), the mails on their way. */
+static void monitor_emit(Monitor *m, const Event *events, size_t n) {
+        bool mail = false;
+
+        for (size_t i = 0; i < n; i++) {
+                (void) journal_send_event(&events[i]);
+                mail = mail || event_type_mails(events[i].type);
+        }
+        if (mail)
+                mailer_kick(m->mailer);
+}
+
 /* Commits the engine's faults and events in one transaction (the mails they
  * cause with them), then hands the events on. A failed commit loses no
  * event: they still reach the log, and the faults stay in memory. */
@@ -315,6 +351,8 @@ static int monitor_commit(Monitor *m, FaultOutput *o) {
                 if (o->event_faults[i])
                         e->fault_id = o->event_faults[i]->id;
                 r = store_event_insert(m->store, e);
+                if (r >= 0)
+                        r = monitor_queue_mail(m, e, o->event_faults[i]);
         }
         if (r >= 0)
                 r = store_commit(m->store);
@@ -323,13 +361,7 @@ static int monitor_commit(Monitor *m, FaultOutput *o) {
                 log_errno(LOG_ERR, r, "Cannot store %zu fault event%s (%s); they are logged only",
                           o->n_events, o->n_events == 1 ? "" : "s", store_error(m->store));
         }
-        for (size_t i = 0; i < o->n_events; i++) {
-                const Event *e = &o->events[i];
-
-                log_full(event_type_priority(e->type), "%s [%s%s%" PRId64 "]", e->text,
-                         event_type_to_string(e->type), e->fault_id ? " fault " : "",
-                         e->fault_id);
-        }
+        monitor_emit(m, o->events, o->n_events);
 reprobe:
         monitor_reprobe(m, o);
         monitor_arm_clock(m);
@@ -406,8 +438,7 @@ static int monitor_on_action(void *userdata, const Action *a, unsigned uid, char
         r = operator_apply(m->store, m->faults, m->config, a, wallclock_now(), &ev, msg, msglen);
         if (r < 0)
                 return r;
-        log_full(event_type_priority(ev.type), "%s [%s%s%" PRId64 "]", ev.text,
-                 event_type_to_string(ev.type), ev.fault_id ? " fault " : "", ev.fault_id);
+        monitor_emit(m, &ev, 1);
         faults_forget_closed(m->faults);
         monitor_arm_clock(m);
         return 0;
@@ -438,14 +469,15 @@ static void monitor_reminders(Monitor *m, time_t now) {
                 if (r >= 0)
                         r = store_event_insert(m->store, &x->event);
                 if (r >= 0)
+                        r = monitor_queue_mail(m, &x->event, NULL);
+                if (r >= 0)
                         r = store_commit(m->store);
                 if (r < 0) {
                         store_rollback(m->store);
                         log_errno(LOG_ERR, r, "Cannot store a report clock (%s)",
                                   store_error(m->store));
                 }
-                log_full(event_type_priority(x->event.type), "%s [%s]", x->event.text,
-                         event_type_to_string(x->event.type));
+                monitor_emit(m, &x->event, 1);
         }
         free(v);
 }
@@ -996,6 +1028,16 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
                 monitor_free(m);
                 return log_errno(LOG_ERR, r, "Cannot set up the action spool in %s", state_dir);
         }
+        m->credentials_dir = strdup(credentials_dir);
+        if (!m->credentials_dir) {
+                monitor_free(m);
+                return -ENOMEM;
+        }
+        r = monitor_resume_mail(m);
+        if (r < 0) {
+                monitor_free(m);
+                return r;
+        }
         r = monitor_sync_store(m);
         if (r < 0)
                 log_errno(LOG_WARNING, r, "Cannot write the device table to %s (%s)", state_dir,
@@ -1023,12 +1065,24 @@ Monitor *monitor_free(Monitor *m) {
         (void) sd_event_source_disable_unref(m->metrics_timer);
         fault_output_done(&m->out);
         spool_free(m->spool);
+        mailer_free(m->mailer);
+        free(m->credentials_dir);
         faults_free(m->faults);
         curl_glue_free(m->curl);
         store_close(m->store);
         sd_event_unref(m->event);
         free(m);
         return NULL;
+}
+
+void monitor_suspend_mail(Monitor *m) {
+        m->mailer = mailer_free(m->mailer);
+}
+
+int monitor_resume_mail(Monitor *m) {
+        if (m->mailer || !m->config->notify.configured)
+                return 0;
+        return mailer_new(m->event, m->curl, m->config, m->store, m->credentials_dir, &m->mailer);
 }
 
 int monitor_start(Monitor *m) {

@@ -31,6 +31,12 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
 /* Stops every probe and frees. NULL-safe. */
 Monitor *monitor_free(Monitor *m);
 
+/* Stops sending mail (a mail on its way stays in the outbox, to be sent
+ * again), and starts again: one mailer at a time works on the outbox, so a
+ * reload suspends the old monitor's before building the new one. */
+void monitor_suspend_mail(Monitor *m);
+int monitor_resume_mail(Monitor *m);
+
 /* Arms every device's timer, spread over its interval. */
 int monitor_start(Monitor *m);
 
