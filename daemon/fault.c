@@ -44,3 +44,36 @@ int fault_copy(Fault *dst, const Fault *src) {
         dst->hidden = h;
         return 0;
 }
+
+static const struct {
+        const char *kind, *ja, *en;
+} kind_words[] = {
+        { "camera_down", "カメラ応答なし", "camera down" },
+        { "router_down", "LTEルーター応答なし", "LTE router down" },
+        { "tunnel_down", "VPNトンネル断", "VPN tunnel down" },
+        { "vpn_down", "VPNルーター応答なし", "VPN router down" },
+        { "site_down", "現場全体が応答なし", "whole site down" },
+        { "lte_weak", "LTE電波低下", "weak LTE signal" },
+        { "wan_down", "LTE回線断", "WAN interface down" },
+        { "clock_skew", "カメラ時刻ずれ", "camera clock skew" },
+        { "recording_stopped", "録画停止", "recording stopped" },
+        { "storage_error", "SDカード異常", "SD card error" },
+        { "model_mismatch", "機種不一致", "wrong model" },
+        { "auth_failed", "認証失敗", "authentication failed" },
+        { "vpn_overload", "VPNルーター高負荷", "VPN router overloaded" },
+        { "vpn_temperature", "VPNルーター温度異常", "VPN router temperature" },
+        { "vpn_alarm", "VPNルーター警告灯", "VPN router alarm LED" },
+        { "degraded", "機能低下", "degraded" },
+        { "quarterly_report", "作業実績報告書", "work report" },
+        { "annual_plan", "年間計画表及びサポート体制図", "annual plan and support chart" },
+        { "completion_notice", "完了届", "completion notice" },
+        { "recovery_report", "障害復旧作業報告書", "fault recovery report" },
+        { "erasure_report", "データ消去報告書", "data erasure report" },
+};
+
+const char *fault_kind_word(const char *kind, bool ja) {
+        for (size_t i = 0; i < sizeof(kind_words) / sizeof(kind_words[0]); i++)
+                if (strcmp(kind, kind_words[i].kind) == 0)
+                        return ja ? kind_words[i].ja : kind_words[i].en;
+        return NULL;
+}

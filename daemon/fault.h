@@ -55,6 +55,10 @@ const char *fault_severity_to_string(FaultSeverity s);
 /* The due time that counts now: the approved deferral, else onsite_due. */
 time_t fault_due(const Fault *f);
 
+/* The words for a fault's (or a deliverable's) kind, in Japanese or
+ * English, for mail and reports; NULL for a kind without words. */
+const char *fault_kind_word(const char *kind, bool ja);
+
 /* Frees what a Fault owns (hidden); the struct itself is the caller's. */
 void fault_done(Fault *f);
 

@@ -176,32 +176,9 @@ static const char *tr(Language l, const char *ja, const char *en) {
         return l == LANGUAGE_JA ? ja : en;
 }
 
-static const struct {
-        const char *kind, *ja, *en;
-} kind_words[] = {
-        { "camera_down", "カメラ応答なし", "camera down" },
-        { "router_down", "LTEルーター応答なし", "LTE router down" },
-        { "tunnel_down", "VPNトンネル断", "VPN tunnel down" },
-        { "vpn_down", "VPNルーター応答なし", "VPN router down" },
-        { "site_down", "現場全体が応答なし", "whole site down" },
-        { "lte_weak", "LTE電波低下", "weak LTE signal" },
-        { "wan_down", "LTE回線断", "WAN interface down" },
-        { "clock_skew", "カメラ時刻ずれ", "camera clock skew" },
-        { "recording_stopped", "録画停止", "recording stopped" },
-        { "storage_error", "SDカード異常", "SD card error" },
-        { "model_mismatch", "機種不一致", "wrong model" },
-        { "auth_failed", "認証失敗", "authentication failed" },
-        { "vpn_overload", "VPNルーター高負荷", "VPN router overloaded" },
-        { "vpn_temperature", "VPNルーター温度異常", "VPN router temperature" },
-        { "vpn_alarm", "VPNルーター警告灯", "VPN router alarm LED" },
-        { "degraded", "機能低下", "degraded" },
-};
 
 static const char *kind_word(Language l, const char *kind) {
-        for (size_t i = 0; i < ELEMENTSOF(kind_words); i++)
-                if (streq(kind, kind_words[i].kind))
-                        return tr(l, kind_words[i].ja, kind_words[i].en);
-        return kind;
+        return fault_kind_word(kind, l == LANGUAGE_JA) ?: kind;
 }
 
 /* "カメラ" for "05-camera", "VPNルーター" for "vpn"; NULL when unknown. */
