@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,6 +51,8 @@ struct Mailer {
         int done_fd;                 /* eventfd */
         sd_event_source *done_source;
         atomic_bool abort;           /* mailer_free(): end the transfer now */
+        pthread_mutex_t sock_lock;   /* guards sock between the worker's open/close */
+        int sock;                    /* the transfer's socket, -1 when none */
         CURL *easy;
         OutboxMail mail;
         struct curl_slist *rcpt;
@@ -202,6 +205,32 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         return atomic_load(&m->abort) ? 1 : 0;
 }
 
+/* libcurl opens and closes the transfer's socket through these, in the
+ * worker: the loop may then shut it down to end a transfer at once. */
+static curl_socket_t on_open_socket(void *userdata, curlsocktype purpose,
+                                    struct curl_sockaddr *addr) {
+        Mailer *m = userdata;
+        curl_socket_t fd;
+
+        (void) purpose;
+        fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+        (void) pthread_mutex_lock(&m->sock_lock);
+        m->sock = fd;
+        (void) pthread_mutex_unlock(&m->sock_lock);
+        return fd;
+}
+
+static int on_close_socket(void *userdata, curl_socket_t fd) {
+        Mailer *m = userdata;
+
+        (void) pthread_mutex_lock(&m->sock_lock);
+        if (m->sock == fd)
+                m->sock = -1;
+        (void) close(fd);
+        (void) pthread_mutex_unlock(&m->sock_lock);
+        return 0;
+}
+
 static int mail_setopts(Mailer *m) {
         long timeout_sec = (long) usec_to_sec_up(m->timeout_usec);
         CURL *c = m->easy;
@@ -225,6 +254,10 @@ static int mail_setopts(Mailer *m) {
         ok = ok && curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFODATA, m) == CURLE_OK;
+        ok = ok && curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) == CURLE_OK;
+        ok = ok && curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, m) == CURLE_OK;
+        ok = ok && curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) == CURLE_OK;
+        ok = ok && curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, m) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, m->errbuf) == CURLE_OK;
         /* One connection per mail. Mails are few, and a connection must never
          * be reused in an unknown state: libcurl 7.88 keeps one open after an
@@ -280,13 +313,19 @@ static int worker_start(Mailer *m) {
         return r;
 }
 
-/* Waits for the worker to end; with abort, makes it end within about a
- * second (libcurl's progress callback). */
+/* Waits for the worker to end; with abort, makes it end at once: the
+ * socket is shut down under libcurl's feet, and the progress callback
+ * (called at least once a second) says stop in case it was not open yet. */
 static void worker_join(Mailer *m, bool abort) {
         if (!m->sending)
                 return;
-        if (abort)
+        if (abort) {
                 atomic_store(&m->abort, true);
+                (void) pthread_mutex_lock(&m->sock_lock);
+                if (m->sock >= 0)
+                        (void) shutdown(m->sock, SHUT_RDWR);
+                (void) pthread_mutex_unlock(&m->sock_lock);
+        }
         (void) pthread_join(m->worker, NULL);
         m->sending = false;
 }
@@ -513,6 +552,7 @@ Mailer *mailer_free(Mailer *m) {
         free(m->ca_file);
         free(m->from);
         free(m->envelope_from);
+        (void) pthread_mutex_destroy(&m->sock_lock);
         free(m);
         return NULL;
 }
@@ -584,6 +624,8 @@ int mailer_new(sd_event *e, CurlGlue *glue, const Config *c, Store *store,
         if (!m)
                 return log_errno(LOG_ERR, -ENOMEM, "Failed to set up the mailer");
         m->done_fd = -1;
+        m->sock = -1;
+        (void) pthread_mutex_init(&m->sock_lock, NULL);
         m->event = sd_event_ref(e);
         m->store = store;
         m->backoff_base_usec = MAILER_BACKOFF_BASE_USEC;

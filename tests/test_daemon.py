@@ -82,6 +82,12 @@ class Lifecycle(unittest.TestCase):
         self.d.proc.send_signal(signal.SIGHUP)
         self.d.messages("RELOADING=1")
         self.d.messages("STATUS=2 sites: ")
+        # Sites added back: all 27 again.
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(good)
+        self.d.proc.send_signal(signal.SIGHUP)
+        self.d.messages("RELOADING=1")
+        self.d.messages("STATUS=27 sites: ")
         self.d.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.d.proc.wait(5), 0)
 

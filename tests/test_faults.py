@@ -24,6 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fwtest  # noqa: E402
+import journald  # noqa: E402
 from sim.field import Field  # noqa: E402
 
 JST = datetime.timezone(datetime.timedelta(hours=9))
@@ -50,9 +51,13 @@ class Scenarios(unittest.TestCase):
         cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), edit_fast)
         cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
         cls.field.up()
+        # A real journald (started standalone when none answers) for the events.
+        cls.journal = journald.Journal()
+        cls.journal.__enter__()
 
     @classmethod
     def tearDownClass(cls):
+        cls.journal.__exit__(None, None, None)
         cls.field.down()
         if not os.environ.get("KEEP_TEST_DIRS"):
             shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -116,6 +121,7 @@ class Scenarios(unittest.TestCase):
     # -----------------------------------------------------------------------
 
     def test_camera_down_inside_business_hours(self):
+        cursor = self.journal.cursor()
         d = self.start("2026-11-25T10:00:00+09:00")
         d.wait_device("01-camera", "up")
         self.field.camera("04").fault("down")
@@ -134,6 +140,17 @@ class Scenarios(unittest.TestCase):
         raised = [e for e in self.events("04-camera") if e[0] == "fault_raised"]
         self.assertEqual(len(raised), 1)
         self.assertEqual(raised[0][2], f["id"])
+        # The same event in the journal, with its fields.
+        j = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="fault_raised")[0]
+        self.assertEqual(j["FIELDWATCH_DEVICE"], "04-camera")
+        self.assertEqual(j["FIELDWATCH_SITE"], "04")
+        self.assertEqual(j["FIELDWATCH_KIND"], "camera_down")
+        self.assertEqual(j["FIELDWATCH_FAULT_ID"], str(f["id"]))
+        self.assertEqual(j["FIELDWATCH_RECEIVED_AT"], f["received_at"])
+        self.assertEqual(j["FIELDWATCH_ONSITE_DUE"], f["onsite_due"])
+        self.assertEqual(j["PRIORITY"], "3")
+        self.assertEqual(j["MESSAGE_ID"], "ca0889625ff5497da2982e5278bbd421")
 
     def test_camera_down_outside_business_hours(self):
         # Friday evening: received at Monday's opening.
@@ -161,6 +178,7 @@ class Scenarios(unittest.TestCase):
         self.assertGreater(c["id"], f["id"])
 
     def test_vpn_down_hides_all_sites_under_one_fault(self):
+        cursor = self.journal.cursor()
         d = self.start("2026-11-25T10:00:00+09:00")
         d.wait_device("vpn", "up")
         d.wait_device("27-camera", "up")
@@ -175,6 +193,9 @@ class Scenarios(unittest.TestCase):
         time.sleep(5)
         self.assertEqual([x["device"] for x in self.faults()], ["vpn"])
         self.assertEqual(d.status()["11-router"]["state"], "unreachable")
+        raised = self.journal.entries(since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="fault_raised")
+        self.assertEqual([e["FIELDWATCH_DEVICE"] for e in raised], ["vpn"])
 
     def test_site_power_loss_is_one_site_fault(self):
         d = self.start("2026-11-25T10:00:00+09:00")

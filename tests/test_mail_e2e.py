@@ -42,11 +42,12 @@ class Smtp:
         self.ready = os.path.join(tmp, f"smtp-ready-{port}")
         self.proc = None
 
-    def start(self):
+    def start(self, *extra):
         if os.path.exists(self.ready):
             os.unlink(self.ready)
         self.proc = subprocess.Popen(["/usr/bin/python3", SMTP_SERVER, "--port", str(self.port),
-                                      "--mailbox", self.mailbox, "--ready", self.ready],
+                                      "--mailbox", self.mailbox, "--ready", self.ready,
+                                      *extra],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         fwtest.wait_for(lambda: os.path.exists(self.ready), 15, what="the SMTP server")
 
@@ -142,6 +143,31 @@ class Mail(unittest.TestCase):
                                  "SELECT message_id FROM outbox ORDER BY id"],
                                 capture_output=True, text=True, timeout=10).stdout.split()
         self.assertEqual([m["message_id"] for m in mails], db_ids)
+
+    def test_sigterm_during_a_mail_send(self):
+        # The server takes the first mail's DATA and never answers.
+        self.smtp.start("--hang-first", "1")
+        self.start()
+        self.daemon.wait_device("10-camera", "up")
+        self.field.camera("10").fault("down")
+        fwtest.wait_for(lambda: [m for m in self.smtp.mails() if m["status"] == "hang"], 20,
+                        what="the mail hanging after DATA")
+        t0 = time.monotonic()
+        self.daemon.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.proc.wait(5), 0)
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.daemon.stop()
+        self.daemon = None
+        unsent = subprocess.run(["sqlite3", os.path.join(self.tmp, "state", "fieldwatch.db"),
+                                 "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        self.assertEqual(unsent, "1")
+        # Started again, it sends that mail (the server now answers), once.
+        self.start("2026-11-25T10:01:00+09:00")
+        mails = fwtest.wait_for(lambda: self.accepted(), 60, what="the mail after the restart")
+        time.sleep(2)
+        self.assertEqual(len(self.accepted()), 1)
+        self.assertIn("10", mails[0]["subject"])
 
     def test_restart_sends_nothing_twice(self):
         self.smtp.start()
