@@ -9,6 +9,7 @@
 
 #include "action.h"
 #include "macro.h"
+#include "timeutil.h"
 
 static const char *const action_types[_ACTION_TYPE_MAX] = {
         [ACTION_ACK] = "ack",
@@ -73,6 +74,11 @@ static int check_text(const char *what, const char *s, size_t max, bool multilin
         return 0;
 }
 
+bool action_is_deliverable(const char *kind) {
+        return streq(kind, "quarterly_report") || streq(kind, "annual_plan") ||
+               streq(kind, "completion_notice");
+}
+
 int action_validate(const Action *a, char *err, size_t errlen) {
         bool needs_fault = a->type != ACTION_WORK_ADD;
         int r;
@@ -80,6 +86,17 @@ int action_validate(const Action *a, char *err, size_t errlen) {
         if (a->type < 0 || a->type >= _ACTION_TYPE_MAX) {
                 (void) snprintf(err, errlen, "unknown action");
                 return -EINVAL;
+        }
+        if (a->type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind)) {
+                Day d;
+
+                if (a->fault_id > 0 || parse_iso_date(a->due, &d) < 0) {
+                        (void) snprintf(err, errlen,
+                                        "a contract deliverable is named by --due YYYY-MM-DD, "
+                                        "without a fault");
+                        return -EINVAL;
+                }
+                needs_fault = false;
         }
         if (needs_fault && a->fault_id <= 0) {
                 (void) snprintf(err, errlen, "a fault id is required");
@@ -110,8 +127,10 @@ int action_validate(const Action *a, char *err, size_t errlen) {
         if (r < 0)
                 return r;
         if (a->type == ACTION_REPORT_SUBMITTED && !streq(a->kind, "recovery") &&
-            !streq(a->kind, "erasure")) {
-                (void) snprintf(err, errlen, "--kind must be recovery or erasure");
+            !streq(a->kind, "erasure") && !action_is_deliverable(a->kind)) {
+                (void) snprintf(err, errlen,
+                                "--kind must be recovery or erasure (with a fault), or "
+                                "quarterly_report, annual_plan or completion_notice (with --due)");
                 return -EINVAL;
         }
         if (a->type == ACTION_WORK_ADD && (a->at <= 0 || a->end_at <= 0 || a->end_at < a->at)) {
@@ -130,14 +149,14 @@ char *action_to_json(const Action *a) {
         for (size_t i = 0; parts && i < a->n_parts; i++)
                 (void) json_array_append_new(parts, json_string(a->parts[i]));
         o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
-                      " s:o, s:b, s:s}",
+                      " s:o, s:b, s:s, s:s}",
                       "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
                       "by", a->by, "os_user", a->os_user, "requested_at",
                       (json_int_t) a->requested_at, "at", (json_int_t) a->at, "end_at",
                       (json_int_t) a->end_at, "note", a->note, "cause", a->cause, "action",
                       a->action, "prevention", a->prevention, "title", a->title, "content",
                       a->content, "parts", parts ?: json_array(), "media_replaced",
-                      a->media_replaced, "kind", a->kind);
+                      a->media_replaced, "kind", a->kind, "due", a->due);
         if (!o)
                 return NULL;
         s = json_dumps(o, JSON_COMPACT);
@@ -155,7 +174,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         json_error_t jerr;
         json_t *o, *parts;
         Action a = {};
-        const char *type, *by, *os_user, *kind = "";
+        const char *type, *by, *os_user, *kind = "", *due = "";
         json_int_t fault = 0, requested = 0, at = 0, end_at = 0;
         int media = 0;
 
@@ -164,10 +183,10 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 return -EINVAL;
         }
-        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s?b, s?s}", "type",
-                           &type, "fault", &fault, "by", &by, "os_user", &os_user,
+        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s?b, s?s, s?s}",
+                           "type", &type, "fault", &fault, "by", &by, "os_user", &os_user,
                            "requested_at", &requested, "at", &at, "end_at", &end_at,
-                           "media_replaced", &media, "kind", &kind) < 0 ||
+                           "media_replaced", &media, "kind", &kind, "due", &due) < 0 ||
             action_type_from_string(type) < 0) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 json_decref(o);
@@ -182,6 +201,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         (void) snprintf(a.by, sizeof(a.by), "%s", by);
         (void) snprintf(a.os_user, sizeof(a.os_user), "%s", os_user);
         (void) snprintf(a.kind, sizeof(a.kind), "%s", kind);
+        (void) snprintf(a.due, sizeof(a.due), "%s", due);
         a.note = dup_opt(o, "note");
         a.cause = dup_opt(o, "cause");
         a.action = dup_opt(o, "action");

@@ -41,11 +41,17 @@ typedef struct Action {
         char *parts[ACTION_PARTS_MAX];
         size_t n_parts;
         bool media_replaced;
-        char kind[16];               /* report-submitted: recovery | erasure */
+        char kind[32];               /* report-submitted: recovery | erasure, or a contract
+                                      * deliverable: quarterly_report | annual_plan |
+                                      * completion_notice (then due names it) */
+        char due[16];                /* a deliverable's due day, YYYY-MM-DD */
 } Action;
 
 const char *action_type_to_string(ActionType t);
 int action_type_from_string(const char *s);
+
+/* Whether kind names a contract deliverable (not a fault's report). */
+bool action_is_deliverable(const char *kind);
 
 /* Frees the owned strings. */
 void action_done(Action *a);

@@ -37,6 +37,7 @@ enum {
         OPT_CONTENT,
         OPT_NOTES,
         OPT_FAULT,
+        OPT_DUE,
 };
 
 static const struct option all_options[] = {
@@ -57,6 +58,7 @@ static const struct option all_options[] = {
         { "content", required_argument, NULL, OPT_CONTENT },
         { "notes", required_argument, NULL, OPT_NOTES },
         { "fault", required_argument, NULL, OPT_FAULT },
+        { "due", required_argument, NULL, OPT_DUE },
         {},
 };
 
@@ -68,7 +70,7 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_DEFER] = O(OPT_APPROVED_BY) | O(OPT_REASON),
         [ACTION_RECOVER] = O(OPT_BY) | O(OPT_AT) | O(OPT_CAUSE) | O(OPT_ACTION) |
                            O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA),
-        [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND),
+        [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND) | O(OPT_DUE),
         [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
                             O(OPT_NOTES) | O(OPT_FAULT),
         [ACTION_CLOSE] = O(OPT_BY) | O(OPT_NOTE),
@@ -159,6 +161,14 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
         case OPT_KIND:
                 (void) snprintf(a->kind, sizeof(a->kind), "%s", arg);
                 break;
+        case OPT_DUE: {
+                Day d;
+
+                if (parse_iso_date(arg, &d) < 0)
+                        return ctl_usage_error(cmd, "invalid --due '%s': expected YYYY-MM-DD", arg);
+                (void) snprintf(a->due, sizeof(a->due), "%s", arg);
+                break;
+        }
         case OPT_TITLE:
                 r = set_text(&a->title, arg);
                 break;
@@ -216,7 +226,8 @@ static int parse_action(const GlobalOptions *g, ActionType type, int argc, char 
                 if (r != CTL_EXIT_OK)
                         return r;
         }
-        if (type == ACTION_WORK_ADD) {
+        if (type == ACTION_WORK_ADD ||
+            (type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))) {
                 if (optind != argc)
                         return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
         } else {

@@ -32,8 +32,10 @@ static const struct {
           "FAULT --by NAME --cause TEXT --action TEXT [--prevention TEXT] [--parts MODEL,...]\n"
           "        [--media-replaced] [--at TIME]",
           "recovery work done: the report clocks start" },
-        { "report-submitted", ctl_report_submitted, "FAULT --kind recovery|erasure [--by NAME]",
-          "a fault's report was handed in" },
+        { "report-submitted", ctl_report_submitted,
+          "FAULT --kind recovery|erasure [--by NAME]\n"
+          "        | --kind quarterly_report|annual_plan|completion_notice --due DATE",
+          "a report was handed in" },
         { "work", ctl_work,
           "add --start T --end T --by NAME --title T --content T [--notes T] [--fault ID]",
           "record work (inspection, preventive replacement, ...)" },

@@ -435,7 +435,8 @@ static int monitor_on_action(void *userdata, const Action *a, unsigned uid, char
         int r;
 
         (void) uid;
-        r = operator_apply(m->store, m->faults, m->config, a, wallclock_now(), &ev, msg, msglen);
+        r = operator_apply(m->store, m->faults, m->config, m->calendar, a, wallclock_now(), &ev,
+                           msg, msglen);
         if (r < 0)
                 return r;
         monitor_emit(m, &ev, 1);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clocks.h"
 #include "macro.h"
 #include "operator.h"
 #include "timeutil.h"
@@ -149,18 +150,62 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
         return 0;
 }
 
-int operator_apply(Store *s, FaultEngine *e, const Config *c, const Action *a, time_t now,
-                   Event *ret_event, char *msg, size_t msglen) {
+/* A contract deliverable handed in (report-submitted --kind ... --due ...). */
+static int deliverable_submitted(Store *s, const Config *c, const Calendar *cal, const Action *a,
+                                 time_t now, Event *ret_event, char *msg, size_t msglen) {
+        bool warned, overdue, submitted, found = false;
+        Event ev = { .type = EVENT_REPORT_SUBMITTED, .at = now };
+        Deadline *d = NULL;
+        size_t n = 0;
+        Day due;
+        int r;
+
+        if (parse_iso_date(a->due, &due) < 0)
+                return REFUSE("invalid due day '%s'", a->due);
+        r = clocks_contract_deadlines(cal, &c->contract, due, due, &d, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                found = found || streq(deadline_kind_to_string(d[i].kind), a->kind);
+        free(d);
+        if (r < 0 || !found)
+                return REFUSE("the contract has no %s due on %s", a->kind, a->due);
+        r = store_deliverable_get(s, a->kind, a->due, &warned, &overdue, &submitted);
+        if (r >= 0 && submitted)
+                return REFUSE("the %s due on %s was submitted already", a->kind, a->due);
+        (void) snprintf(ev.kind, sizeof(ev.kind), "%s", a->kind);
+        (void) snprintf(ev.os_user, sizeof(ev.os_user), "%s", a->os_user);
+        (void) snprintf(ev.by, sizeof(ev.by), "%s", a->by);
+        (void) snprintf(msg, msglen, "%s due %s submitted", a->kind, a->due);
+        (void) snprintf(ev.text, sizeof(ev.text), "%s (by %s, user %s)", msg, a->by, a->os_user);
+        r = store_begin(s);
+        if (r >= 0)
+                r = store_deliverable_submit(s, a->kind, a->due, now);
+        if (r >= 0)
+                r = store_event_insert(s, &ev);
+        if (r >= 0)
+                r = store_commit(s);
+        if (r < 0) {
+                store_rollback(s);
+                (void) snprintf(msg, msglen, "cannot record the action: %s (%s)", strerror(-r),
+                                store_error(s));
+                return r;
+        }
+        *ret_event = ev;
+        return 0;
+}
+
+int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *cal,
+                   const Action *a, time_t now, Event *ret_event, char *msg, size_t msglen) {
         Fault stored = {}, backup = {}, *f = NULL, *live = NULL;
         FaultDetails det = {};
         Event ev = { .at = now };
         time_t at = now;
         int r;
 
-        (void) c;
         r = action_validate(a, msg, msglen);
         if (r < 0)
                 return r;
+        if (a->type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))
+                return deliverable_submitted(s, c, cal, a, now, ret_event, msg, msglen);
         if (a->fault_id > 0) {
                 r = store_fault_get(s, a->fault_id, &stored);
                 if (r == -ENOENT) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "action.h"
+#include "calendar.h"
 #include "config.h"
 #include "event.h"
 #include "faults.h"
@@ -20,5 +21,5 @@
  * the operator (e.g. whether onsite work met its due). On refusal returns
  * -EINVAL (bad state or value), -ENOENT (no such fault) or another -errno,
  * with the reason in msg; nothing is changed then. */
-int operator_apply(Store *s, FaultEngine *e, const Config *c, const Action *a, time_t now,
-                   Event *ret_event, char *msg, size_t msglen);
+int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *cal,
+                   const Action *a, time_t now, Event *ret_event, char *msg, size_t msglen);

@@ -40,7 +40,7 @@ static int consider(Collector *c, const char *kind, const char *key, Day due, Da
                     bool trackable, const char *title, int64_t fault_id, const char *site,
                     const char *device) {
         char d1[ISO_DATE_MAX], d2[ISO_DATE_MAX];
-        bool warned, overdue, due_now, over_now;
+        bool warned, overdue, submitted, due_now, over_now;
         Reminder *r;
         int k;
 
@@ -48,9 +48,11 @@ static int consider(Collector *c, const char *kind, const char *key, Day due, Da
         over_now = trackable && c->today > deliver_by;
         if (!due_now && !over_now)
                 return 0;
-        k = store_deliverable_get(c->store, kind, key, &warned, &overdue);
+        k = store_deliverable_get(c->store, kind, key, &warned, &overdue, &submitted);
         if (k < 0)
                 return k;
+        if (submitted)
+                return 0;
         if ((due_now && warned) || (over_now && overdue) || (!due_now && !over_now))
                 return 0;
         r = add(c);
@@ -117,8 +119,9 @@ int reminders_collect(Store *s, const Config *config, const Calendar *cal, time_
         if (r < 0)
                 return r;
         if (config->contract.start != DAY_INVALID) {
-                /* Due within the warning time, counted from the deliver-by day. */
-                r = clocks_contract_deadlines(cal, &config->contract, c.today,
+                /* Due within the warning time, or overdue by a week at most: a
+                 * fresh installation does not report a contract's whole past. */
+                r = clocks_contract_deadlines(cal, &config->contract, c.today - 7,
                                               c.today + c.warn_days + 7, &d, &n);
                 for (size_t i = 0; r >= 0 && i < n; i++) {
                         char key[32], title[160];
@@ -126,7 +129,7 @@ int reminders_collect(Store *s, const Config *config, const Calendar *cal, time_
                         format_iso_date(d[i].due, key);
                         (void) deadline_title(&d[i], LANGUAGE_EN, title, sizeof(title));
                         r = consider(&c, deadline_kind_to_string(d[i].kind), key, d[i].due,
-                                     d[i].deliver_by, false, title, 0, NULL, NULL);
+                                     d[i].deliver_by, true, title, 0, NULL, NULL);
                 }
                 free(d);
         }

@@ -139,12 +139,13 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id) {
 /* ======================================================================== */
 
 int store_deliverable_get(Store *s, const char *kind, const char *key, bool *ret_warned,
-                          bool *ret_overdue) {
+                          bool *ret_overdue, bool *ret_submitted) {
         sqlite3_stmt *st;
         int rc;
 
         rc = sqlite3_prepare_v2(s->db,
-                                "SELECT due_warned, overdue_sent FROM deliverables"
+                                "SELECT due_warned, overdue_sent, submitted_at IS NOT NULL"
+                                " FROM deliverables"
                                 " WHERE kind = ? AND key = ?",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
@@ -154,6 +155,8 @@ int store_deliverable_get(Store *s, const char *kind, const char *key, bool *ret
         rc = sqlite3_step(st);
         *ret_warned = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
         *ret_overdue = rc == SQLITE_ROW && sqlite3_column_int(st, 1);
+        if (ret_submitted)
+                *ret_submitted = rc == SQLITE_ROW && sqlite3_column_int(st, 2);
         sqlite3_finalize(st);
         return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
 }
@@ -212,4 +215,21 @@ int store_foreach_report_clock(Store *s, StoreReportClockFn fn, void *userdata) 
                 r = sqlite_to_errno(rc);
         sqlite3_finalize(st);
         return r;
+}
+
+int store_deliverable_submit(Store *s, const char *kind, const char *key, time_t at) {
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO deliverables (kind, key, due, submitted_at)"
+                                " VALUES (?1, ?2, ?2, ?3) ON CONFLICT (kind, key) DO UPDATE SET"
+                                " submitted_at = excluded.submitted_at",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        bind_text(st, 1, kind);
+        bind_text(st, 2, key);
+        (void) sqlite3_bind_int64(st, 3, (sqlite3_int64) at);
+        return run(st);
 }

@@ -135,7 +135,9 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id);
 /* The report clocks that struck for a deliverable (kind and key, e.g.
  * "quarterly_report" and "2026-10-15", or "recovery_report" and a fault id). */
 int store_deliverable_get(Store *s, const char *kind, const char *key, bool *ret_warned,
-                          bool *ret_overdue);
+                          bool *ret_overdue, bool *ret_submitted);
+/* Records that a contract deliverable was handed in (key: its due day). */
+int store_deliverable_submit(Store *s, const char *kind, const char *key, time_t at);
 int store_deliverable_mark(Store *s, const char *kind, const char *key, const char *due,
                            bool warned, bool overdue);
 

@@ -167,6 +167,22 @@ class Workflow(unittest.TestCase):
         rows = self.db("SELECT person, title, content, notes, end_at - start_at FROM work")
         self.assertEqual(rows, [("鈴木", "定期点検", "全27箇所の外観点検", "異常なし", 5400)])
 
+    def test_3b_contract_deliverables(self):
+        r = self.ctl("report-submitted", "--kind", "quarterly_report", "--due", "2027-01-15",
+                     "--by", "鈴木")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("quarterly_report due 2027-01-15 submitted", r.stdout)
+        r = self.ctl("report-submitted", "--kind", "quarterly_report", "--due", "2027-01-15")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("submitted already", r.stderr)
+        r = self.ctl("report-submitted", "--kind", "annual_plan", "--due", "2027-01-15")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no annual_plan due on 2027-01-15", r.stderr)
+        r = self.ctl("report-submitted", "1", "--kind", "annual_plan", "--due", "2027-04-15")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(self.db("SELECT kind, key, submitted_at IS NOT NULL FROM deliverables"),
+                         [("quarterly_report", "2027-01-15", 1)])
+
     def test_4_outside_the_groups(self):
         fid = str(self.fault["id"])
         os.chmod(self.daemon.state_dir, 0o750)
