@@ -27,7 +27,8 @@ PYTHON ?= /usr/bin/python3
 # The one list of Debian packages: build, tests and demo. .ci/run uses it too.
 DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
 	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev tzdata
-DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3
+DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 \
+	clang-14 libclang-rt-14-dev llvm-14
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 PKGS := libcurl netsnmp yaml-0.1 libsystemd sqlite3 libxml-2.0 libcrypto jansson
@@ -112,6 +113,8 @@ check: deps-if-missing
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory blackbox
+	@$(MAKE) --no-print-directory fuzz-regress
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	@echo "make check: all tests passed"
 
 demo: deps-if-missing
@@ -157,6 +160,9 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# libFuzzer harnesses (tests/fuzz/README.md): make fuzz FUZZ_SECONDS=N, make fuzz-regress.
+include tests/fuzz/fuzz.mk
 
 # ---------------------------------------------------------------------------
 # The benchmark (issue 7): fieldwatchd side by side with the Prometheus

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <libxml/xmlstring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +49,17 @@ bool text_valid(const char *s, size_t max, bool multiline) {
         if (!s)
                 return true;
         n = strlen(s);
-        if (n > max || !xmlCheckUTF8((const xmlChar *) s))
+        if (n > max)
                 return false;
+        /* jansson checks UTF-8 strictly (no overlong forms, surrogates or code
+         * points beyond U+10FFFF), as the spool's JSON needs it. */
+        {
+                json_t *j = json_stringn(s, n);
+
+                if (!j)
+                        return false;
+                json_decref(j);
+        }
         for (const unsigned char *p = (const unsigned char *) s; *p; p++)
                 if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
                         return false;
@@ -147,7 +155,11 @@ char *action_to_json(const Action *a) {
 
         parts = json_array();
         for (size_t i = 0; parts && i < a->n_parts; i++)
-                (void) json_array_append_new(parts, json_string(a->parts[i]));
+                if (json_array_append_new(parts, json_string(a->parts[i])) < 0) {
+                        /* Not UTF-8: never drop a part silently. */
+                        json_decref(parts);
+                        return NULL;
+                }
         o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
                       " s:o, s:b, s:s, s:s}",
                       "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
@@ -189,6 +201,12 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                            "media_replaced", &media, "kind", &kind, "due", &due) < 0 ||
             action_type_from_string(type) < 0) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
+                json_decref(o);
+                return -EINVAL;
+        }
+        if (strlen(by) > ACTION_NAME_MAX || strlen(os_user) >= sizeof(a.os_user) ||
+            strlen(kind) >= sizeof(a.kind) || strlen(due) >= sizeof(a.due)) {
+                (void) snprintf(err, errlen, "not an action: a field is too long");
                 json_decref(o);
                 return -EINVAL;
         }

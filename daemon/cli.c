@@ -105,6 +105,11 @@ int cli_take_global_options(int *argc, char **argv, GlobalOptions *ret, char *er
         };
         int in = 1, out = 1, r;
 
+        if (*argc < 1) {
+                (void) snprintf(errbuf, errlen, "no program name");
+                return -EINVAL;
+        }
+
         while (in < *argc) {
                 const char *value;
                 int i;
