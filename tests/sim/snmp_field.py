@@ -230,13 +230,13 @@ def proc_children(pid):
 def proc_tree(pid):
     """pid's descendants, deepest last, each as (pid, starttime)."""
     found = []
-    todo = [pid]
-    while todo:
-        for child in proc_children(todo.pop()):
+    pending = [pid]
+    while pending:
+        for child in proc_children(pending.pop()):
             st = proc_stat(child)
             if st is not None:
                 found.append((child, st[1]))
-                todo.append(child)
+                pending.append(child)
     return found
 
 
