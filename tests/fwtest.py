@@ -3,10 +3,13 @@
 test with a notify socket of its own, bounded waits, and test configurations
 derived from config/lab.yaml."""
 
+import atexit
 import json
 import os
+import re
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -16,14 +19,41 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 DAEMON = os.path.join(BUILD, "fieldwatchd")
 CTL = os.path.join(BUILD, "fieldwatchctl")
-LAB = os.path.join(ROOT, "config", "lab.yaml")
+LAB_SOURCE = os.path.join(ROOT, "config", "lab.yaml")
 CREDENTIALS = os.path.join(ROOT, "tests", "credentials")
+
+# FW_LAB_NET=N (1-19) moves the lab's field from 127.0.{1,2,3}.x to 127.N.{1,2,3}.x,
+# so that two suites can run at once (make check -j, or two engineers). 0: as shipped.
+LAB_NET = int(os.environ.get("FW_LAB_NET", "0"))
+if not 0 <= LAB_NET <= 19:
+    raise SystemExit(f"FW_LAB_NET={LAB_NET}: wanted 0-19 (127.20/8 and up are the benchmark's)")
+
+
+def lab_text():
+    """config/lab.yaml, its field moved to 127.FW_LAB_NET.x.y."""
+    with open(LAB_SOURCE, encoding="utf-8") as f:
+        text = f.read()
+    if LAB_NET:
+        text = re.sub(r"\b127\.0\.([123])\.", lambda m: f"127.{LAB_NET}.{m.group(1)}.", text)
+    return text
+
+
+def _lab_file():
+    if not LAB_NET:
+        return LAB_SOURCE
+    fd, path = tempfile.mkstemp(prefix="fieldwatch-lab-", suffix=".yaml")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(lab_text())
+    atexit.register(os.unlink, path)
+    return path
+
+
+LAB = _lab_file()
 
 
 def lab_config(path, edit=None):
     """Writes a copy of the lab configuration, changed by edit(dict), to path."""
-    with open(LAB, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
+    data = yaml.safe_load(lab_text())
     if edit:
         edit(data)
     # Dates must stay dates, site ids strings: safe_dump keeps both.

@@ -18,12 +18,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fwtest import Daemon  # noqa: E402
+from fwtest import LAB, Daemon  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 DAEMON = os.path.join(BUILD, "fieldwatchd")
-LAB = os.path.join(ROOT, "config", "lab.yaml")
 
 
 class Lifecycle(unittest.TestCase):
