@@ -27,7 +27,7 @@ PYTHON ?= /usr/bin/python3
 # The one list of Debian packages: build, tests and demo. .ci/run uses it too.
 DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
 	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev tzdata
-DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 \
+DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 valgrind openssl \
 	clang-14 libclang-rt-14-dev llvm-14
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
@@ -114,8 +114,9 @@ check: deps-if-missing
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory blackbox
 	@$(MAKE) --no-print-directory fuzz-regress
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
-	@echo "make check: all tests passed"
+	@# The fuzzers are built with the sanitizers either way: fuzzed once per CI run.
+	@$(if $(filter 1,$(SANITIZE)),true,$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10)
+	@echo "make check$(if $(filter 1,$(SANITIZE)), SANITIZE=1): all tests passed"
 
 demo: deps-if-missing
 	@$(MAKE) --no-print-directory all

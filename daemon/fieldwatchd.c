@@ -61,7 +61,12 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Reloading %s.", d->options.config_path);
         r = cli_setup(&d->options, false, &c, &cal);
         if (r >= 0) {
-                (void) monitor_flush(d->monitor);
+                r = monitor_settle(d->monitor);
+                if (r < 0)
+                        log_errno(LOG_ERR, r, "Faults wait for the state database; reloading "
+                                  "only once they are stored.");
+        }
+        if (r >= 0) {
                 monitor_suspend_mail(d->monitor);
                 r = monitor_new(d->event, c, cal, d->options.state_dir, d->options.credentials_dir,
                                 &m);

@@ -56,3 +56,20 @@ static inline bool streq_ptr(const char *a, const char *b) {
                 if (*p)                                                                     \
                         *p = func(*p);                                                      \
         }
+
+/* Makes room for one more element in a doubling array *v of *allocated
+ * elements holding n (systemd's GREEDY_REALLOC). 0, or -ENOMEM with *v kept. */
+static inline int array_grow(void **v, size_t *allocated, size_t n, size_t size) {
+        void *p;
+        size_t a;
+
+        if (n < *allocated)
+                return 0;
+        a = *allocated ? *allocated * 2 : 16;
+        p = reallocarray(*v, a, size);
+        if (!p)
+                return -ENOMEM;
+        *v = p;
+        *allocated = a;
+        return 0;
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "backlog.h"
 #include "camera.h"
 #include "cli.h"
 #include "credentials.h"
@@ -34,6 +35,10 @@
 /* The contract clocks are re-read at least this often: a jump of the wall
  * clock is noticed within it. */
 #define CLOCK_RECHECK (10 * USEC_PER_SEC)
+/* While the database refuses writes, the backlog is offered again this
+ * often, and the daemon says so at most this often. */
+#define STORE_RETRY (5 * USEC_PER_SEC)
+#define STORE_NAG (5 * USEC_PER_MINUTE)
 
 typedef struct Device {
         Monitor *monitor;
@@ -81,6 +86,10 @@ struct Monitor {
         size_t n_dirty;
         sd_event_source *flush_timer;
         bool store_failing;
+        Backlog backlog;             /* faults and events the database has not taken */
+        sd_event_source *retry_timer;
+        bool store_refusing;         /* the last write of the backlog failed */
+        uint64_t nag_at;             /* when to say again that it still fails */
 };
 
 /* Credentials, read once each while the devices are built. */
@@ -308,7 +317,9 @@ static int monitor_queue_mail(Monitor *m, const Event *e, Fault *f) {
         OutboxMail mail = {};
         int r;
 
-        if (!m->mailer || !event_type_mails(e->type))
+        /* Queued also while the mailer is suspended (a reload): the outbox
+         * is durable, the next mailer sends them. */
+        if (!m->config->notify.configured || !event_type_mails(e->type))
                 return 0;
         r = mail_prepare(m->config, e, f, wallclock_now(), &mail);
         if (r >= 0 && f && !f->thread_id[0]) {
@@ -333,34 +344,116 @@ static void monitor_emit(Monitor *m, const Event *events, size_t n) {
                 mailer_kick(m->mailer);
 }
 
-/* Commits the engine's faults and events in one transaction (the mails they
- * cause with them), then hands the events on. A failed commit loses no
- * event: they still reach the log, and the faults stay in memory. */
-static int monitor_commit(Monitor *m, FaultOutput *o) {
-        int r = 0;
+/* Writes the backlog, the faults and events the database has not taken
+ * yet, with the mails they cause, in one transaction. On failure nothing of
+ * it is written and the faults are as before. */
+static int monitor_write_backlog(Monitor *m) {
+        Backlog *b = &m->backlog;
+        _cleanup_(freep) FaultMark *marks = NULL;
+        int r;
 
-        if (o->n_faults == 0 && o->n_events == 0)
-                goto reprobe;
+        if (backlog_empty(b))
+                return 0;
+        r = backlog_marks(b, &marks);
+        if (r < 0)
+                return r;
         r = store_begin(m->store);
-        for (size_t i = 0; r >= 0 && i < o->n_faults; i++)
-                r = o->faults[i]->id == 0 ? store_fault_insert(m->store, o->faults[i])
-                                          : store_fault_update(m->store, o->faults[i]);
-        for (size_t i = 0; r >= 0 && i < o->n_events; i++) {
-                Event *e = &o->events[i];
+        for (size_t i = 0; r >= 0 && i < b->n_faults; i++)
+                r = b->faults[i]->id == 0 ? store_fault_insert(m->store, b->faults[i])
+                                          : store_fault_update(m->store, b->faults[i]);
+        for (size_t i = 0; r >= 0 && i < b->n_events; i++) {
+                BacklogEvent *x = &b->events[i];
 
-                if (o->event_faults[i])
-                        e->fault_id = o->event_faults[i]->id;
-                r = store_event_insert(m->store, e);
+                if (x->fault)
+                        x->event.fault_id = x->fault->id;
+                r = store_event_insert(m->store, &x->event);
                 if (r >= 0)
-                        r = monitor_queue_mail(m, e, o->event_faults[i]);
+                        r = monitor_queue_mail(m, &x->event, x->fault);
         }
         if (r >= 0)
                 r = store_commit(m->store);
         if (r < 0) {
                 store_rollback(m->store);
-                log_errno(LOG_ERR, r, "Cannot store %zu fault event%s (%s); they are logged only",
-                          o->n_events, o->n_events == 1 ? "" : "s", store_error(m->store));
+                backlog_unwind(marks, b->n_faults);
         }
+        return r;
+}
+
+/* The database refused the backlog: say so (once, then every STORE_NAG)
+ * and offer it again in STORE_RETRY. */
+static void monitor_store_refused(Monitor *m, int r) {
+        uint64_t now = now_monotonic();
+
+        if (!m->store_refusing || now >= m->nag_at) {
+                log_errno(LOG_ERR, r,
+                          "Cannot store %zu fault event%s (%s); they went to the journal and wait "
+                          "in memory with their mails until the state database takes writes again",
+                          m->backlog.n_events, m->backlog.n_events == 1 ? "" : "s",
+                          store_error(m->store));
+                m->nag_at = now + STORE_NAG;
+        }
+        m->store_refusing = true;
+        (void) sd_event_source_set_time(m->retry_timer, now + STORE_RETRY);
+        (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_ONESHOT);
+}
+
+/* Writes the backlog now; after an outage, says that it caught up. */
+static int monitor_catch_up(Monitor *m) {
+        size_t n = m->backlog.n_events, dropped = m->backlog.dropped;
+        int r;
+
+        r = monitor_write_backlog(m);
+        if (r < 0) {
+                monitor_store_refused(m, r);
+                return r;
+        }
+        if (m->store_refusing) {
+                log_notice("Stored %zu delayed fault event%s; the state database takes writes "
+                           "again.", n, n == 1 ? "" : "s");
+                if (dropped > 0)
+                        log_error("%zu older fault event%s could not be kept in memory and were "
+                                  "not stored; the journal has them.",
+                                  dropped, dropped == 1 ? "" : "s");
+                (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_OFF);
+                mailer_kick(m->mailer);
+        }
+        m->store_refusing = false;
+        backlog_clear(&m->backlog);
+        return 0;
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *m = userdata;
+
+        (void) s;
+        (void) usec;
+        if (monitor_catch_up(m) >= 0)
+                faults_forget_closed(m->faults);
+        return 0;
+}
+
+/* Commits the engine's faults and events in one transaction (the mails they
+ * cause with them), then hands the events on. What the database refuses
+ * (disk full, read-only, locked) waits in the backlog, in order, and is
+ * written when it takes writes again: no event or mail is lost, and all
+ * events reach the journal at once either way. While it refuses, only the
+ * retry timer tries: a locked database must not stall every probe. */
+static int monitor_commit(Monitor *m, FaultOutput *o) {
+        int r = 0;
+
+        if (o->n_faults == 0 && o->n_events == 0)
+                goto reprobe;
+        r = backlog_add(&m->backlog, o);
+        if (r < 0)
+                log_errno(LOG_ERR, r, "Cannot keep %zu fault events for the database; the journal "
+                          "has them", o->n_events);
+        else if (m->store_refusing)
+                monitor_store_refused(m, r = -EAGAIN);
+        else
+                r = monitor_catch_up(m);
+        for (size_t i = 0; i < o->n_events; i++)
+                if (o->event_faults[i])
+                        o->events[i].fault_id = o->event_faults[i]->id;
         monitor_emit(m, o->events, o->n_events);
 reprobe:
         monitor_reprobe(m, o);
@@ -371,7 +464,9 @@ reprobe:
 /* After a round: the output's events are done with, cleared faults go. */
 static void monitor_round_done(Monitor *m, FaultOutput *o) {
         fault_output_clear(o);
-        faults_forget_closed(m->faults);
+        /* Closed faults the backlog holds stay until they are written. */
+        if (backlog_empty(&m->backlog))
+                faults_forget_closed(m->faults);
 }
 
 /* Counts the transients and restarts of a device in the anomaly window;
@@ -435,12 +530,19 @@ static int monitor_on_action(void *userdata, const Action *a, unsigned uid, char
         int r;
 
         (void) uid;
+        /* Operators act on what the database shows: what waits goes first. */
+        if (!backlog_empty(&m->backlog) && monitor_catch_up(m) < 0) {
+                (void) snprintf(msg, msglen, "the state database does not take writes now (%s); "
+                                "nothing was recorded, try again later", store_error(m->store));
+                return -EAGAIN;
+        }
         r = operator_apply(m->store, m->faults, m->config, m->calendar, a, wallclock_now(), &ev,
                            msg, msglen);
         if (r < 0)
                 return r;
         monitor_emit(m, &ev, 1);
-        faults_forget_closed(m->faults);
+        if (backlog_empty(&m->backlog))
+                faults_forget_closed(m->faults);
         monitor_arm_clock(m);
         return 0;
 }
@@ -507,8 +609,12 @@ static void monitor_arm_clock(Monitor *m) {
         uint64_t wait = CLOCK_RECHECK, at, armed = 0;
         int enabled = SD_EVENT_OFF;
 
-        if (next > 0 && (uint64_t) (next - now) * USEC_PER_SEC < wait)
-                wait = next > now ? (uint64_t) (next - now) * USEC_PER_SEC : 0;
+        /* A clock already due (a restart or a wall-clock jump past it)
+         * strikes at once. */
+        if (next > 0 && next <= now)
+                wait = 0;
+        else if (next > 0 && (uint64_t) (next - now) * USEC_PER_SEC < wait)
+                wait = (uint64_t) (next - now) * USEC_PER_SEC;
         at = now_monotonic() + wait;
         /* Only ever earlier: a later call must not push a pending clock away. */
         (void) sd_event_source_get_enabled(m->clock_timer, &enabled);
@@ -999,6 +1105,11 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &m->clock_timer, CLOCK_MONOTONIC, CLOCK_RECHECK,
                                                USEC_PER_MSEC, on_clock_timer, m);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &m->retry_timer, CLOCK_MONOTONIC, STORE_RETRY,
+                                               USEC_PER_SEC / 10, on_retry_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->retry_timer, SD_EVENT_OFF);
         if (r >= 0 && config->metrics_file) {
                 r = sd_event_add_time_relative(e, &m->metrics_timer, CLOCK_MONOTONIC,
                                                USEC_PER_SEC, USEC_PER_SEC, on_metrics_timer, m);
@@ -1050,6 +1161,13 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
 Monitor *monitor_free(Monitor *m) {
         if (!m)
                 return NULL;
+        /* A last offer of what waits; what the database still refuses, only
+         * the journal keeps. */
+        if (m->store && !backlog_empty(&m->backlog) && monitor_write_backlog(m) < 0)
+                log_error("%zu fault event%s could not be stored before stopping (%s); the "
+                          "journal has them.", m->backlog.n_events,
+                          m->backlog.n_events == 1 ? "" : "s", store_error(m->store));
+        backlog_done(&m->backlog);
         for (size_t i = 0; m->devices && i < m->n_devices; i++) {
                 Device *d = &m->devices[i];
 
@@ -1063,6 +1181,7 @@ Monitor *monitor_free(Monitor *m) {
         free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);
         (void) sd_event_source_disable_unref(m->clock_timer);
+        (void) sd_event_source_disable_unref(m->retry_timer);
         (void) sd_event_source_disable_unref(m->metrics_timer);
         fault_output_done(&m->out);
         spool_free(m->spool);
@@ -1074,6 +1193,13 @@ Monitor *monitor_free(Monitor *m) {
         sd_event_unref(m->event);
         free(m);
         return NULL;
+}
+
+int monitor_settle(Monitor *m) {
+        (void) monitor_flush(m);
+        if (backlog_empty(&m->backlog))
+                return 0;
+        return monitor_catch_up(m);
 }
 
 void monitor_suspend_mail(Monitor *m) {

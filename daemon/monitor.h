@@ -31,6 +31,11 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
 /* Stops every probe and frees. NULL-safe. */
 Monitor *monitor_free(Monitor *m);
 
+/* Writes the device rows and what waits for the database (faults and
+ * events it refused before): 0 when nothing waits any more, else why not. A
+ * reload settles first, since the new monitor reads the faults back. */
+int monitor_settle(Monitor *m);
+
 /* Stops sending mail (a mail on its way stays in the outbox, to be sent
  * again), and starts again: one mailer at a time works on the outbox, so a
  * reload suspends the old monitor's before building the new one. */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "macro.h"
@@ -195,6 +197,10 @@ int store_open(const char *state_dir, Store **ret) {
         Store *s;
         int r;
 
+        /* SQLite says only "cannot open" when it cannot create its WAL
+         * files: on a read-only disk, say that. */
+        if (faccessat(AT_FDCWD, state_dir, W_OK, AT_EACCESS) < 0)
+                return -errno;
         r = open_db(state_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s);
         if (r < 0)
                 return r;
@@ -205,6 +211,12 @@ int store_open(const char *state_dir, Store **ret) {
                 r = exec(s, "PRAGMA foreign_keys = ON");
         if (r >= 0)
                 r = migrate(s);
+        /* The daemon is the only writer; another holding the lock (an
+         * administrator's sqlite3) is an outage, not contention. Waiting
+         * long would stall the event loop at every write: the monitor keeps
+         * what it cannot write and tries again later (backlog.h). */
+        if (r >= 0)
+                (void) sqlite3_busy_timeout(s->db, 250);
         if (r >= 0)
                 r = sqlite_to_errno(sqlite3_prepare_v3(
                         s->db,

@@ -101,7 +101,7 @@ class Daemon:
     """fieldwatchd in the foreground, with NOTIFY_SOCKET at a socket we own."""
 
     def __init__(self, tmp, config, credentials=CREDENTIALS, extra_args=(), env=None,
-                 watchdog_usec=None):
+                 watchdog_usec=None, wrapper=()):
         self.tmp = tmp
         self.config = config
         self.state_dir = os.path.join(tmp, "state")
@@ -129,7 +129,7 @@ class Daemon:
         self.log_path = os.path.join(tmp, "daemon.log")
         self.stderr = open(self.log_path, "w+b")
         self.proc = subprocess.Popen(
-            [DAEMON, "--config", config, "--state-dir", self.state_dir,
+            [*wrapper, DAEMON, "--config", config, "--state-dir", self.state_dir,
              "--credentials-dir", credentials, *extra_args],
             env=e, stdout=subprocess.DEVNULL, stderr=self.stderr)
 
@@ -158,7 +158,10 @@ class Daemon:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self.cond.wait(left)
+                if self.proc.poll() is not None:
+                    # Gone: what it sent before is read within a turn of the reader.
+                    deadline = min(deadline, time.monotonic() + 0.5)
+                self.cond.wait(min(left, 0.5))
             got = list(self.notes)
         raise AssertionError(f"no {until!r} within {timeout}s; got {got!r}; "
                              f"log: {self.log()[-2000:]!r}")
@@ -194,11 +197,11 @@ class Daemon:
         except AssertionError as e:
             raise AssertionError(f"{e}\nnow: {self.status().get(device)!r}") from None
 
-    def stop(self):
+    def stop(self, timeout=5):
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)

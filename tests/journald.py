@@ -218,6 +218,31 @@ class Journal:
         os.pwrite(lock_fd, f"{self.proc.pid} {_proc_start_time(self.proc.pid)}\n".encode(), 0)
         self.started = True
 
+    def away(self, while_away):
+        """Stops the journald a helper started, calls while_away() with the
+        socket dead, and starts a fresh journald (journald restarted). Returns
+        while_away()'s value. Only a journald the helpers started is stopped:
+        when it is the host's, the test is skipped."""
+        lock_fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            _lock(lock_fd, fcntl.LOCK_EX, 60)
+            try:
+                pid, start_time = os.pread(lock_fd, 100, 0).decode().split()
+            except ValueError:
+                raise unittest.SkipTest("the journald here is not one the tests started") from None
+            if not _is_journald(int(pid), start_time):
+                raise unittest.SkipTest("the recorded journald is gone")
+            self._terminate(int(pid))
+            os.ftruncate(lock_fd, 0)
+            try:
+                return while_away()
+            finally:
+                if self.log:
+                    self.log.close()
+                self._start(lock_fd)
+        finally:
+            os.close(lock_fd)
+
     def _log_text(self):
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")[-2000:]
