@@ -2,7 +2,6 @@
 
 /* fieldwatchctl check-config and sites. */
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,28 +13,6 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Calendar *, calendar_free);
 
-/* Parses "[--json]" and nothing else. */
-static int parse_json_only(int argc, char **argv, bool *ret_json) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
-        bool json = false;
-        int c;
-
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
-                if (c != 'j')
-                        return ctl_usage_error(argv[0], "unknown option '%s'", argv[optind - 1]);
-                json = true;
-        }
-        if (optind < argc)
-                return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-        *ret_json = json;
-        return CTL_EXIT_OK;
-}
-
 int ctl_check_config(const GlobalOptions *g, int argc, char **argv) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(calendar_freep) Calendar *cal = NULL;
@@ -43,7 +20,7 @@ int ctl_check_config(const GlobalOptions *g, int argc, char **argv) {
         bool json;
         int r;
 
-        r = parse_json_only(argc, argv, &json);
+        r = ctl_parse_listing(argc, argv, &json, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
         /* cli_setup() prints every error: the file's, the zone's, the holidays file's. */
@@ -67,7 +44,7 @@ int ctl_sites(const GlobalOptions *g, int argc, char **argv) {
         bool json;
         int r;
 
-        r = parse_json_only(argc, argv, &json);
+        r = ctl_parse_listing(argc, argv, &json, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
         if (cli_setup(g, false, &config, &cal) < 0)

@@ -3,7 +3,6 @@
 /* fieldwatchctl faults: the faults in the state database, read while the
  * daemon runs. */
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -71,27 +70,13 @@ static int fault_text_row(const Fault *f, void *userdata) {
 }
 
 int ctl_faults(const GlobalOptions *g, int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "open", no_argument, NULL, 'o' },
-                {},
-        };
         _cleanup_(store_closep) Store *store = NULL;
-        bool json = false, open_only = false;
-        int c, r;
+        bool json, open_only;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
-                if (c == 'j')
-                        json = true;
-                else if (c == 'o')
-                        open_only = true;
-                else
-                        return ctl_usage_error(argv[0], "unknown option '%s'", argv[optind - 1]);
-        }
-        if (optind < argc)
-                return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        r = ctl_parse_listing(argc, argv, &json, &open_only);
+        if (r != CTL_EXIT_OK)
+                return r;
         if (ctl_use_contract_zone(g) < 0)
                 return CTL_EXIT_FAILURE;
         r = ctl_open_store(g, &store);

@@ -3,7 +3,6 @@
 /* fieldwatchctl status: every device's last known state, read from the
  * state database while the daemon runs. */
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,23 +50,13 @@ static int status_text_row(const DeviceRow *d, void *userdata) {
 }
 
 int ctl_status(const GlobalOptions *g, int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
         _cleanup_(store_closep) Store *store = NULL;
-        bool json = false;
-        int c, r;
+        bool json;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
-                if (c != 'j')
-                        return ctl_usage_error(argv[0], "unknown option '%s'", argv[optind - 1]);
-                json = true;
-        }
-        if (optind < argc)
-                return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        r = ctl_parse_listing(argc, argv, &json, NULL);
+        if (r != CTL_EXIT_OK)
+                return r;
         /* Times are shown in the contract's zone. */
         if (ctl_use_contract_zone(g) < 0)
                 return CTL_EXIT_FAILURE;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,4 +66,34 @@ int ctl_open_store(const GlobalOptions *g, Store **ret) {
                         : r == -EACCES ? "permission denied (are you in group fieldwatch?)"
                                        : strerror(-r));
         return r;
+}
+
+int ctl_parse_listing(int argc, char **argv, bool *json, bool *open_only) {
+        static const struct option all[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "open", no_argument, NULL, 'o' },
+                {},
+        };
+        static const struct option json_only[] = {
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        int c;
+
+        *json = false;
+        if (open_only)
+                *open_only = false;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", open_only ? all : json_only, NULL)) >= 0) {
+                if (c == 'j')
+                        *json = true;
+                else if (c == 'o')
+                        *open_only = true;
+                else
+                        return ctl_usage_error(argv[0], "unknown option '%s'", argv[optind - 1]);
+        }
+        if (optind < argc)
+                return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        return CTL_EXIT_OK;
 }

@@ -60,6 +60,10 @@ int ctl_open_store(const GlobalOptions *g, struct Store **ret);
  * returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Parses the options of a listing: --json, and --open where open_only is
+ * given; no arguments. CTL_EXIT_OK, or the usage error's exit code. */
+int ctl_parse_listing(int argc, char **argv, bool *json, bool *open_only);
+
 /* Prints a JSON value (stolen) to stdout, indented, with a newline. */
 struct json_t;
 int ctl_print_json(struct json_t *j);
