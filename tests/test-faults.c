@@ -324,6 +324,46 @@ static void test_clocks(void **state) {
         assert_false(f->transient);
 }
 
+static size_t count_type(const Env *env, EventType t) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < env->out.n_events; i++)
+                n += env->out.events[i].type == t;
+        return n;
+}
+
+/* The wall clock stepped (NTP, an operator): forward past a due, the due
+ * strikes once, at once; back before it, nothing strikes again and the
+ * next clock is not one already struck; forward again, still nothing. */
+static void test_clock_jumps(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T13:00:00"), due;
+        Fault *f;
+
+        all_up(env, t - 60);
+        for (int i = 0; i < 3; i++)
+                feed(env, env->camera1, PROBE_DOWN, "refused", t + i);
+        feed(env, env->router1, PROBE_UP, "", t + 2); /* the router answers: the camera's fault */
+        f = faults_node_fault(env->e, env->camera1);
+        assert_non_null(f);
+        due = f->onsite_due;
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, due + 1800, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_SLA_BREACH), 1);
+        /* Past the warning's time as well: the breach alone speaks. */
+        assert_int_equal(count_type(env, EVENT_SLA_WARNING), 0);
+        assert_true(f->breached && f->warned);
+        /* Back by an hour: before the warning's time again. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, due - 3600, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_SLA_BREACH) + count_type(env, EVENT_SLA_WARNING), 0);
+        assert_true(faults_next_clock(env->e, due - 3600) != due);
+        assert_true(faults_next_clock(env->e, due - 3600) != due - 1800);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, due + 3600, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_SLA_BREACH) + count_type(env, EVENT_SLA_WARNING), 0);
+}
+
 static void test_restore_no_second_raise(void **state) {
         Env *env = *state;
         Fault stored = {
@@ -360,6 +400,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_site_lost, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_degraded_kinds, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clocks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clock_jumps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore_no_second_raise, setup, teardown),
         };
 
