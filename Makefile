@@ -27,7 +27,7 @@ PYTHON ?= /usr/bin/python3
 # The one list of Debian packages: build, tests and demo. .ci/run uses it too.
 DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
 	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev tzdata
-DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 \
+DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 openssl \
 	clang-14 libclang-rt-14-dev llvm-14
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
