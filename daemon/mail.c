@@ -614,6 +614,167 @@ int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret
 }
 
 /* ======================================================================== */
+/* Digests */
+
+/* A domain that may stand in a Message-ID. */
+static bool domain_safe(const char *domain) {
+        if (!domain || !*domain)
+                return false;
+        for (const char *p = domain; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr(".-[]:", *p))
+                        return false;
+        return true;
+}
+
+/* The due a digest entry names: the fault's while it waits for onsite work. */
+static time_t entry_due(const Event *e, const Fault *f) {
+        if (!f)
+                return e->onsite_due;
+        return f->state == FAULT_OPEN && !f->onsite_started_at ? fault_due(f) : 0;
+}
+
+int mail_digest_entry(const Config *c, const Event *e, const Fault *f, char **ret) {
+        Composer k = { .config = c, .event = e, .fault = f,
+                       .ja = c->notify.language == LANGUAGE_JA,
+                       .out = { .max = MAIL_DIGEST_ENTRY_MAX } };
+        const char *kind = f ? f->kind : e->kind, *dev = device_text(&k, e->device);
+        int64_t fault_id = f ? f->id : e->fault_id;
+        time_t due = entry_due(e, f);
+        char b[LOCAL_TIME_MAX];
+
+        if (e->type < 0 || e->type >= _EVENT_TYPE_MAX)
+                return -EINVAL;
+        composer_site(&k);
+        /* "[障害発生] 05 PLACE カメラ停止", then the facts on one line. */
+        buf_printf(&k.out, "[%s]", event_words(&k, event_prefixes, e->type));
+        if (has_place(&k)) {
+                buf_puts(&k.out, " ");
+                put_place(&k);
+        }
+        if (*kind_text(&k, kind)) {
+                buf_puts(&k.out, " ");
+                buf_put_clean(&k.out, kind_text(&k, kind));
+        }
+        buf_puts(&k.out, "\n  ");
+        if (e->device[0]) {
+                buf_printf(&k.out, "  %s: ", label(&k, LABEL_DEVICE));
+                buf_put_clean(&k.out, e->device);
+                if (dev)
+                        buf_printf(&k.out, k.ja ? "（%s）" : " (%s)", dev);
+        }
+        if (fault_id > 0)
+                buf_printf(&k.out, "  %s: %lld", label(&k, LABEL_FAULT_ID),
+                           (long long) fault_id);
+        buf_printf(&k.out, "  %s: %s", label(&k, LABEL_EVENT_AT), format_local(e->at, b));
+        if (due > 0)
+                buf_printf(&k.out, "  %s: %s", label(&k, LABEL_DUE), format_local(due, b));
+        return buf_finish(&k.out, ret, NULL);
+}
+
+int mail_digest_message_id(const char *domain, int64_t first_id, char *buf, size_t size) {
+        int n;
+
+        if (!domain_safe(domain))
+                return -EINVAL;
+        n = snprintf(buf, size, "<fw.digest.%lld@%s>", (long long) first_id, domain);
+        return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
+}
+
+/* An entry from the outbox, each of its lines cleaned. */
+static void put_entry(Buf *b, const char *entry) {
+        for (const char *p = entry; *p;) {
+                size_t k = strcspn(p, "\n");
+                _cleanup_(freep) char *line = strndup(p, k);
+
+                if (!line) {
+                        b->error = b->error ?: -ENOMEM;
+                        return;
+                }
+                buf_put_clean(b, line);
+                buf_puts(b, "\n");
+                p += k + (p[k] == '\n');
+        }
+}
+
+static void put_digest_body(Buf *b, const OutboxHeld *h, bool ja) {
+        char due[LOCAL_TIME_MAX], minute[LOCAL_TIME_MAX];
+
+        format_local(h->held_until - 60, minute);
+        if (h->earliest_due > 0)
+                buf_printf(b, ja ? "現地着手期限（最も早いもの）: %s\n"
+                                 : "Onsite due (the earliest): %s\n",
+                           format_local(h->earliest_due, due));
+        else
+                buf_printf(b, "%s\n", ja ? labels[LABEL_NO_DUE].ja : labels[LABEL_NO_DUE].en);
+        buf_printf(b, ja ? "\n%s の1分間に多数の通知があったため、"
+                           "次の %zu 件をまとめてお送りします。"
+                           "それぞれの障害の期限と対応は個別の通知と同じです。\n\n"
+                         : "\nMany notices came in the minute of %s: these %zu are sent "
+                           "together. Each fault's due and handling are as in a mail of its "
+                           "own.\n\n",
+                   minute, h->n);
+        for (size_t i = 0; i < h->n; i++) {
+                buf_printf(b, "%zu. ", i + 1);
+                put_entry(b, h->entries[i]);
+        }
+        buf_printf(b, "\n%s\n", ja ? labels[LABEL_ACT].ja : labels[LABEL_ACT].en);
+        buf_puts(b, ja ? "  未終了の障害を見る\n    fieldwatchctl faults --open\n"
+                         "  受領を確認する\n    fieldwatchctl ack 障害ID --by 氏名\n"
+                       : "  See the open faults\n    fieldwatchctl faults --open\n"
+                         "  Acknowledge\n    fieldwatchctl ack FAULT-ID --by NAME\n");
+        buf_puts(b, ja ? "\n-- \nfieldwatchによる自動送信です（まとめ）。\n"
+                       : "\n-- \nfieldwatch: an automatic message (digest).\n");
+}
+
+int mail_digest(const OutboxHeld *h, const char *from, time_t now, OutboxMail *ret) {
+        bool ja = !streq_ptr(h->language, "en");
+        Buf subject = { .max = 512 }, body = { .max = MAIL_DIGEST_BODY_MAX };
+        _cleanup_(freep) char *s = NULL, *recipients = NULL, *message_id = NULL,
+                              *language = NULL;
+        char domain[256], id[MAIL_MESSAGE_ID_MAX], minute[LOCAL_TIME_MAX];
+        char *text;
+        int r;
+
+        if (h->n == 0 || h->n > MAIL_DIGEST_MAX || !h->recipients || !from)
+                return -EINVAL;
+        r = mail_domain(from, domain, sizeof(domain));
+        if (r >= 0)
+                r = mail_digest_message_id(domain, h->ids[0], id, sizeof(id));
+        if (r < 0)
+                return r;
+        format_local(h->held_until - 60, minute);
+        buf_printf(&subject, ja ? "[fieldwatch] %zu件の障害通知（まとめ %s）"
+                                : "[fieldwatch] %zu fault notices (digest of %s)",
+                   h->n, minute);
+        r = buf_finish(&subject, &s, NULL);
+        if (r < 0)
+                return r;
+        put_digest_body(&body, h, ja);
+        r = buf_finish(&body, &text, NULL);
+        if (r < 0)
+                return r;
+        recipients = strdup(h->recipients);
+        message_id = strdup(id);
+        language = strdup(ja ? "ja" : "en");
+        if (!recipients || !message_id || !language) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret = (OutboxMail) {
+                .created_at = now,
+                .next_attempt_at = now,
+                .recipients = TAKE_PTR(recipients),
+                .message_id = TAKE_PTR(message_id),
+                .subject = TAKE_PTR(s),
+                .body = text,
+                .language = TAKE_PTR(language),
+                .onsite_due = h->earliest_due,
+                .digest_count = (int) h->n,
+        };
+        return 0;
+}
+
+/* ======================================================================== */
 /* Addresses */
 
 static const char *skip_space(const char *s) {
@@ -662,11 +823,8 @@ int mail_message_id(const char *domain, int64_t event_id, int64_t fault_id, char
                     size_t size) {
         int n;
 
-        if (!domain || !*domain)
+        if (!domain_safe(domain))
                 return -EINVAL;
-        for (const char *p = domain; *p; p++)
-                if (!isalnum((unsigned char) *p) && !strchr(".-[]:", *p))
-                        return -EINVAL;
         n = snprintf(buf, size, "<fw.%lld.%lld@%s>", (long long) event_id, (long long) fault_id,
                      domain);
         return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
@@ -808,6 +966,7 @@ int mail_recipients(const Config *c, EventType t, char **ret) {
 int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, OutboxMail *ret) {
         _cleanup_(mail_draft_done) MailDraft d = {};
         _cleanup_(freep) char *recipients = NULL, *message_id = NULL, *thread_id = NULL;
+        _cleanup_(freep) char *entry = NULL, *language = NULL;
         char domain[256], id[MAIL_MESSAGE_ID_MAX];
         int64_t fault_id = e->fault_id > 0 ? e->fault_id : f ? f->id : 0;
         int r;
@@ -834,6 +993,13 @@ int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, Ou
                 if (!thread_id)
                         return -ENOMEM;
         }
+        /* Without an entry (too long), the mail always goes alone. */
+        r = mail_digest_entry(c, e, f, &entry);
+        if (r == -ENOMEM)
+                return r;
+        language = strdup(language_to_string(c->notify.language));
+        if (!language)
+                return -ENOMEM;
         *ret = (OutboxMail) {
                 .event_id = e->id,
                 .fault_id = fault_id,
@@ -844,6 +1010,10 @@ int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, Ou
                 .thread_id = TAKE_PTR(thread_id),
                 .subject = TAKE_PTR(d.subject),
                 .body = TAKE_PTR(d.body),
+                .digest_after = c->notify.digest_after,
+                .language = TAKE_PTR(language),
+                .digest_entry = TAKE_PTR(entry),
+                .onsite_due = entry_due(e, f),
         };
         return 0;
 }

@@ -26,6 +26,9 @@
 
 #define MAIL_MESSAGE_ID_MAX 320
 #define MAIL_BODY_MAX (64u * 1024u)
+#define MAIL_DIGEST_MAX 100          /* events in one digest; more make more digests */
+#define MAIL_DIGEST_ENTRY_MAX 1024u
+#define MAIL_DIGEST_BODY_MAX (MAIL_DIGEST_MAX * (MAIL_DIGEST_ENTRY_MAX + 16u) + 4096u)
 
 /* A composed mail, before encoding. */
 typedef struct MailDraft {
@@ -62,10 +65,30 @@ int mail_recipients(const Config *c, EventType t, char **ret);
 
 /* The outbox row of an event's mail (e->id must be set: the event is in
  * the store): composed, addressed, with its Message-ID and, when f already
- * has a thread, its thread id; created and due at now. When f's thread id
+ * has a thread, its thread id; created and due at now; with its digest
+ * entry and notify.digest_after, so that store_outbox_add() holds it in a
+ * mail storm (store-outbox.c). When f's thread id
  * is empty, the caller sets it to ret->message_id (this mail starts the
  * thread) and stores the fault. Free with outbox_mail_done(). */
 int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, OutboxMail *ret);
+
+/* An event's entry in a digest, two lines (no final LF): "[PREFIX] SITE
+ * PLACE KIND", then the device, the fault id, the event's time and the
+ * onsite due while the fault waits for onsite work, in notify.language.
+ * -E2BIG beyond MAIL_DIGEST_ENTRY_MAX (the mail then always goes alone). */
+int mail_digest_entry(const Config *c, const Event *e, const Fault *f, char **ret);
+
+/* "<fw.digest.FIRSTID@domain>": FIRSTID is the outbox id of the digest's
+ * first held mail, so the id is stable and unique. */
+int mail_digest_message_id(const char *domain, int64_t first_id, char *buf, size_t size);
+
+/* The digest of the held mails h (at most MAIL_DIGEST_MAX), as an outbox
+ * row to add with store_outbox_add_digest(): to h's recipients, in h's
+ * language; subject "[fieldwatch] N件の障害通知（まとめ MINUTE）" ("N fault
+ * notices (digest of MINUTE)"); the body's first line is the earliest
+ * onsite due, then one numbered entry per mail and what to do. Like every
+ * mail, it holds no secret: only what the entries hold. */
+int mail_digest(const OutboxHeld *h, const char *from, time_t now, OutboxMail *ret);
 
 /* The RFC 5322 message of m, From from (notify.from), dated now: CRLF line
  * ends, the subject and non-ASCII display names as RFC 2047 encoded words,

@@ -35,6 +35,8 @@ struct Mailer {
         char *envelope_from;         /* "<addr>", for MAIL FROM */
         SmtpTls tls;
         uint64_t timeout_usec;
+        unsigned digest_after;       /* notify.digest_after, for the log */
+        time_t storm_logged_until;   /* the minute whose storm the log told */
 
         char *password;              /* NULL: no authentication */
         char *secrets[3];            /* the password and the base64 forms AUTH sends it in */
@@ -414,6 +416,11 @@ static void mail_finished(Mailer *m) {
                                   "Mail %lld was accepted by the server but cannot be marked "
                                   "sent (it will be sent again): %s",
                                   (long long) m->mail.id, store_error(m->store));
+                else if (m->mail.digest_count > 0)
+                        log_info("Digest mail %lld (%s) sent to %s: it carried %d held mails, "
+                                 "now all sent",
+                                 (long long) m->mail.id, m->mail.message_id,
+                                 m->mail.recipients, m->mail.digest_count);
                 else
                         log_info("Mail %lld (%s) sent to %s", (long long) m->mail.id,
                                  m->mail.message_id, m->mail.recipients);
@@ -474,12 +481,65 @@ static void mailer_arm_next(Mailer *m) {
         mailer_arm(m, MAX(next, m->pause_until));
 }
 
+/* Says once per storm that mails are held for a digest. */
+static void mailer_note_storm(Mailer *m) {
+        char at[ISO_DATETIME_MAX];
+        time_t until = 0;
+        size_t n = 0;
+
+        if (store_outbox_held_pending(m->store, &n, &until) < 0 || n == 0 ||
+            until <= m->storm_logged_until)
+                return;
+        m->storm_logged_until = until;
+        (void) format_iso_datetime(until, at);
+        log_warning("Mail storm: more than %u mails were queued in one minute; the later ones "
+                    "(%zu so far) are held and go in one digest mail when the minute ends, "
+                    "at %s (notify.digest_after)",
+                    m->digest_after, n, at);
+}
+
+/* Turns the held mails of every minute that ended into digests. */
+static int mailer_make_digests(Mailer *m, time_t now) {
+        int r;
+
+        for (;;) {
+                _cleanup_(outbox_held_done) OutboxHeld h = {};
+                _cleanup_(outbox_mail_done) OutboxMail d = {};
+                char minute[ISO_DATETIME_MAX];
+
+                r = store_outbox_next_held(m->store, now, MAIL_DIGEST_MAX, &h);
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return log_errno(LOG_WARNING, r, "Failed to read the held mails: %s",
+                                         store_error(m->store));
+                r = mail_digest(&h, m->from, now, &d);
+                if (r < 0)
+                        return log_errno(LOG_ERR, r, "Failed to compose a digest of %zu mails",
+                                         h.n);
+                r = store_outbox_add_digest(m->store, &d, h.ids, h.n);
+                if (r < 0)
+                        return log_errno(LOG_WARNING, r, "Failed to queue a digest of %zu mails: "
+                                         "%s", h.n, store_error(m->store));
+                (void) format_iso_datetime(h.held_until - 60, minute);
+                log_info("Digest mail %lld (%s) to %s queued: it carries %zu held mails of the "
+                         "minute from %s",
+                         (long long) d.id, d.message_id, d.recipients, h.n, minute);
+        }
+}
+
 static void mailer_run(Mailer *m) {
         time_t now = wallclock_now();
         int r;
 
         if (m->sending)
                 return;
+        mailer_note_storm(m);
+        if (mailer_make_digests(m, now) < 0) {
+                /* Nothing was written; the held mails wait, so does the rest. */
+                mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
+                return;
+        }
         if (now < m->pause_until) {
                 mailer_arm_next(m);
                 return;
@@ -574,6 +634,7 @@ static int mailer_configure(Mailer *m, const Config *c) {
 
         m->tls = n->smtp.tls;
         m->timeout_usec = n->smtp.timeout;
+        m->digest_after = n->digest_after;
         r = dup_opt(n->smtp.url, &m->url);
         if (r >= 0)
                 r = dup_opt(n->smtp.username, &m->username);

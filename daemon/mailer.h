@@ -24,6 +24,14 @@
  * failure), the mailer waits for that mail's next attempt before trying
  * any other, instead of trying every queued mail against a dead server.
  *
+ * A mail storm (more than notify.digest_after mails queued in one minute)
+ * is grouped: the outbox holds the later mails of the minute
+ * (store-outbox.c), and once the minute is over the mailer turns them into
+ * digests, one per recipients and language (at most MAIL_DIGEST_MAX mails
+ * each), sent and retried like any mail; a digest's delivery marks every
+ * mail it carries sent, in one transaction. It logs a warning once per
+ * storm, and each digest queued and sent.
+ *
  * The SMTP password is read from its credential once, at creation, kept
  * in memory only and wiped when the mailer is freed; it never appears in
  * a log or in the outbox's last_error. Diagnostics go to the log. */

@@ -6,12 +6,15 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "store.h"
 
 struct Store {
         sqlite3 *db;
         sqlite3_stmt *put_device;
+        sqlite3_stmt *touch_device;
+        bool relaxed;                /* synchronous = NORMAL: a device transaction */
 };
 
 static inline int sqlite_to_errno(int rc) {

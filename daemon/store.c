@@ -124,6 +124,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "  submitted_at INTEGER,"
         "  PRIMARY KEY (kind, key)"
         ");",
+        /* 4: a mail storm goes in digests (store-outbox.c); older mails go alone. */
+        "ALTER TABLE outbox ADD COLUMN language TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE outbox ADD COLUMN digest_entry TEXT;"
+        "ALTER TABLE outbox ADD COLUMN onsite_due INTEGER;"
+        "ALTER TABLE outbox ADD COLUMN held_until INTEGER;"
+        "ALTER TABLE outbox ADD COLUMN digest_id INTEGER;"
+        "ALTER TABLE outbox ADD COLUMN digest_count INTEGER NOT NULL DEFAULT 0;"
+        "CREATE INDEX outbox_created ON outbox (created_at);"
+        "CREATE INDEX outbox_fault ON outbox (fault_id, id);"
+        "CREATE INDEX outbox_held ON outbox (held_until)"
+        "  WHERE held_until IS NOT NULL AND digest_id IS NULL AND sent_at IS NULL;"
+        "CREATE INDEX outbox_carried ON outbox (digest_id) WHERE digest_id IS NOT NULL;",
 };
 
 static int exec(Store *s, const char *sql) {
@@ -228,6 +240,12 @@ int store_open(const char *state_dir, Store **ret) {
                         " latency_usec = excluded.latency_usec, reason = excluded.reason,"
                         " values_json = excluded.values_json",
                         -1, SQLITE_PREPARE_PERSISTENT, &s->put_device, NULL));
+        if (r >= 0)
+                r = sqlite_to_errno(sqlite3_prepare_v3(
+                        s->db,
+                        "UPDATE devices SET last_probe_at = ?, latency_usec = ?, values_json = ?"
+                        " WHERE id = ?",
+                        -1, SQLITE_PREPARE_PERSISTENT, &s->touch_device, NULL));
         if (r < 0) {
                 store_close(s);
                 return r;
@@ -259,6 +277,7 @@ Store *store_close(Store *s) {
         if (!s)
                 return NULL;
         sqlite3_finalize(s->put_device);
+        sqlite3_finalize(s->touch_device);
         (void) sqlite3_close(s->db);
         free(s);
         return NULL;
@@ -268,16 +287,53 @@ const char *store_error(const Store *s) {
         return s && s->db ? sqlite3_errmsg(s->db) : "no database";
 }
 
+/* Back to synchronous = FULL after a relaxed transaction. Faults, events
+ * and mails are never committed before this succeeded. */
+static int store_durable(Store *s) {
+        int r;
+
+        if (!s->relaxed)
+                return 0;
+        r = exec(s, "PRAGMA synchronous = FULL");
+        if (r >= 0)
+                s->relaxed = false;
+        return r;
+}
+
 int store_begin(Store *s) {
+        int r;
+
+        r = store_durable(s);
+        if (r < 0)
+                return r;
         return exec(s, "BEGIN IMMEDIATE");
 }
 
+int store_begin_relaxed(Store *s) {
+        int r;
+
+        /* The setting counts at commit; it cannot change inside a transaction. */
+        r = exec(s, "PRAGMA synchronous = NORMAL");
+        if (r < 0)
+                return r;
+        s->relaxed = true;
+        r = exec(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                (void) store_durable(s);
+        return r;
+}
+
 int store_commit(Store *s) {
-        return exec(s, "COMMIT");
+        int r;
+
+        r = exec(s, "COMMIT");
+        (void) store_durable(s);
+        return r;
 }
 
 void store_rollback(Store *s) {
         (void) exec(s, "ROLLBACK");
+        (void) store_durable(s);
 }
 
 int store_put_device(Store *s, const DeviceRow *d) {
@@ -300,6 +356,26 @@ int store_put_device(Store *s, const DeviceRow *d) {
         rc = sqlite3_step(st);
         (void) sqlite3_reset(st);
         return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+}
+
+int store_touch_device(Store *s, const char *id, time_t last_probe_at, int64_t latency_usec,
+                       const char *values_json) {
+        sqlite3_stmt *st = s->touch_device;
+        int rc;
+
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        if (last_probe_at > 0)
+                (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) last_probe_at);
+        if (latency_usec >= 0)
+                (void) sqlite3_bind_int64(st, 2, latency_usec);
+        (void) sqlite3_bind_text(st, 3, values_json ?: "{}", -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        (void) sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+                return sqlite_to_errno(rc);
+        return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
 }
 
 int store_prune_devices(Store *s, const char *const *keep, size_t n) {

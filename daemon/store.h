@@ -14,7 +14,7 @@
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct Store Store;
 
@@ -40,13 +40,25 @@ int store_open_readonly(const char *state_dir, Store **ret);
 /* NULL-safe; returns NULL. */
 Store *store_close(Store *s);
 
-/* A transaction around a batch of writes (one per loop tick). */
+/* A transaction around a batch of writes (one per loop tick). Durable:
+ * committed means on disk (synchronous = FULL). */
 int store_begin(Store *s);
 int store_commit(Store *s);
 void store_rollback(Store *s);
 
+/* A transaction whose commit may be lost in a power failure, never half
+ * (synchronous = NORMAL in WAL mode): for the device rows only, which the
+ * next probes write again. The next durable commit (store_begin() makes
+ * sure of FULL again) puts it on disk with everything before it. */
+int store_begin_relaxed(Store *s);
+
 /* Inserts or replaces a device's row. */
 int store_put_device(Store *s, const DeviceRow *d);
+
+/* Updates a device's row in place, when only its probe time, latency and
+ * values changed (the row exists). */
+int store_touch_device(Store *s, const char *id, time_t last_probe_at, int64_t latency_usec,
+                       const char *values_json);
 
 /* Deletes the rows of devices not named in keep (n ids). */
 int store_prune_devices(Store *s, const char *const *keep, size_t n);
@@ -77,7 +89,12 @@ int store_event_insert(Store *s, Event *e);
 int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret);
 
 /* A mail in the outbox: written with its event, sent later, retried with
- * backoff until delivered (store-outbox.c). Strings are owned. */
+ * backoff until delivered (store-outbox.c). Strings are owned.
+ *
+ * A mail storm (SPEC §5, notify.digest_after) is grouped: a mail queued in
+ * a wall-clock minute that already has digest_after mails is held (stays
+ * unsent, held_until the minute's end) and later carried by a digest, a
+ * mail of its own (digest_count > 0) whose delivery marks them all sent. */
 typedef struct OutboxMail {
         int64_t id;
         int64_t event_id, fault_id;
@@ -89,19 +106,58 @@ typedef struct OutboxMail {
         int attempts;
         time_t next_attempt_at, sent_at;
         char *last_error;
+
+        /* The digest's part. */
+        unsigned digest_after;       /* in: hold when the minute has this many; 0: never */
+        char *language;              /* "ja" | "en": of the digest that may carry it */
+        char *digest_entry;          /* its entry in a digest; NULL: none */
+        time_t onsite_due;           /* the due its entry names; 0: none */
+        time_t held_until;           /* 0: goes alone; else the end of its minute */
+        int64_t digest_id;           /* the digest that carries it; 0: none (yet) */
+        int digest_count;            /* a digest: how many mails it carries; else 0 */
 } OutboxMail;
 
-/* Adds a mail (in the caller's transaction) and sets m->id. */
+/* Adds a mail (in the caller's transaction) and sets m->id; holds it for a
+ * digest (sets m->held_until) when m->digest_after says so. */
 int store_outbox_add(Store *s, OutboxMail *m);
 
-/* The oldest unsent mail due at now: 0 and *ret, or -ENOENT. Free with
- * outbox_mail_done(). */
+/* The oldest unsent mail due at now: 0 and *ret, or -ENOENT. Held mails
+ * are never returned (their digest is). Free with outbox_mail_done(). */
 int store_outbox_next(Store *s, time_t now, OutboxMail *ret);
 
-/* The earliest next_attempt_at of unsent mail: 0 and *ret, or -ENOENT. */
+/* The earliest time the mailer has work: the next attempt of unsent mail,
+ * or the end of the minute of held mails no digest carries yet. 0 and
+ * *ret, or -ENOENT. */
 int store_outbox_next_attempt(Store *s, time_t *ret);
 
-/* Marks a mail sent. */
+/* Held mails of one minute, recipients and language that no digest
+ * carries yet: what one digest will carry. */
+typedef struct OutboxHeld {
+        time_t held_until;
+        char *recipients, *language;
+        size_t n;
+        int64_t *ids;
+        char **entries;
+        time_t earliest_due;         /* 0: none names a due */
+} OutboxHeld;
+
+/* The oldest such group whose minute ended at or before now, at most max
+ * of its mails, oldest first: 0 and *ret, or -ENOENT. Free with
+ * outbox_held_done(). */
+int store_outbox_next_held(Store *s, time_t now, size_t max, OutboxHeld *ret);
+void outbox_held_done(OutboxHeld *h);
+
+/* How many held mails no digest carries yet, and the earliest end of their
+ * minutes (0 when none). */
+int store_outbox_held_pending(Store *s, size_t *ret_n, time_t *ret_until);
+
+/* In one transaction: adds the digest d (d->digest_count = n) and makes it
+ * the carrier of the held mails ids. -ESTALE (nothing written) when one of
+ * them is no longer held and uncarried. Sets d->id. */
+int store_outbox_add_digest(Store *s, OutboxMail *d, const int64_t *ids, size_t n);
+
+/* Marks a mail sent; a digest together with every mail it carries, in one
+ * transaction. */
 int store_outbox_sent(Store *s, int64_t id, time_t at);
 
 /* Records a failed attempt and when to try again. */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -826,6 +827,8 @@ static int collect(const OutboxMail *m, void *userdata) {
         c->subject = strdup(m->subject);
         c->body = strdup(m->body);
         c->last_error = m->last_error ? strdup(m->last_error) : NULL;
+        c->language = m->language ? strdup(m->language) : NULL;
+        c->digest_entry = m->digest_entry ? strdup(m->digest_entry) : NULL;
         return 0;
 }
 
@@ -948,6 +951,415 @@ static void test_outbox_prepared(void **state) {
         store_close(s);
 }
 
+/* ======================================================================== */
+/* Digests */
+
+static void test_digest_entry(void **state) {
+        _cleanup_(config_freep) Config *ja = load_config("ja");
+        _cleanup_(config_freep) Config *en = load_config("en");
+        char *entry = NULL;
+        OutboxMail m = {};
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        assert_int_equal(mail_digest_entry(ja, &e, &f, &entry), 0);
+        assert_string_equal(entry, "[障害発生] 05 " PLACE_05 " カメラ応答なし\n"
+                                   "    機器: 05-camera（カメラ）  障害ID: 42"
+                                   "  通知事象の時刻: 2026-11-25 15:28"
+                                   "  現地着手期限: 2026-11-25 17:28");
+        free(entry);
+        assert_int_equal(mail_digest_entry(en, &e, &f, &entry), 0);
+        assert_string_equal(entry, "[FAULT] 05 " PLACE_05 " camera down\n"
+                                   "    Device: 05-camera (camera)  Fault id: 42"
+                                   "  Event at: 2026-11-25 15:28"
+                                   "  Onsite due: 2026-11-25 17:28");
+        free(entry);
+
+        /* Cleared: no due any more. */
+        f.state = FAULT_CLEARED;
+        f.cleared_at = T("2026-11-25T16:00:00");
+        make_event(&e, EVENT_FAULT_CLEARED, &f);
+        e.at = f.cleared_at;
+        assert_int_equal(mail_digest_entry(ja, &e, &f, &entry), 0);
+        assert_string_equal(entry, "[復旧] 05 " PLACE_05 " カメラ応答なし\n"
+                                   "    機器: 05-camera（カメラ）  障害ID: 42"
+                                   "  通知事象の時刻: 2026-11-25 16:00");
+        free(entry);
+
+        /* mail_prepare() gives the mail its entry, language and hold rule. */
+        f.state = FAULT_OPEN;
+        f.cleared_at = 0;
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        assert_int_equal(mail_prepare(ja, &e, &f, 2000000, &m), 0);
+        assert_int_equal(m.digest_after, 10);
+        assert_string_equal(m.language, "ja");
+        assert_non_null(m.digest_entry);
+        assert_true(strncmp(m.digest_entry, "[障害発生] 05 ", strlen("[障害発生] 05 ")) == 0);
+        assert_int_equal(m.onsite_due, T("2026-11-25T17:28:00"));
+        for (size_t i = 0; i < ELEMENTSOF(secret_words); i++)
+                assert_null(strstr(m.digest_entry, secret_words[i]));
+        outbox_mail_done(&m);
+        fault_done(&f);
+}
+
+static void test_digest_compose(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        int64_t ids[] = { 11, 12, 13 };
+        char *entries[] = { (char *) "[障害発生] A\n    x", (char *) "[障害発生] B\n    y",
+                            (char *) "[復旧] C\n    z" };
+        OutboxHeld h = {
+                .held_until = T("2026-11-25T15:29:00"),
+                .recipients = (char *) "oncall@example.invalid",
+                .language = (char *) "ja",
+                .n = 3,
+                .ids = ids,
+                .entries = entries,
+                .earliest_due = T("2026-11-25T17:28:00"),
+        };
+        OutboxMail d = {};
+        char *wire = NULL;
+        size_t len = 0;
+
+        (void) state;
+        assert_int_equal(mail_digest(&h, c->notify.from, 2000000, &d), 0);
+        assert_string_equal(d.subject, "[fieldwatch] 3件の障害通知（まとめ 2026-11-25 15:28）");
+        assert_first_line(d.body, "現地着手期限（最も早いもの）: 2026-11-25 17:28");
+        assert_non_null(strstr(d.body, "\n1. [障害発生] A\n    x\n2. [障害発生] B\n    y\n"
+                                       "3. [復旧] C\n    z\n"));
+        assert_non_null(strstr(d.body, "fieldwatchctl faults --open"));
+        assert_string_equal(d.message_id, "<fw.digest.11@city.example.invalid>");
+        assert_string_equal(d.recipients, "oncall@example.invalid");
+        assert_null(d.thread_id);
+        assert_int_equal(d.digest_count, 3);
+        assert_int_equal(d.event_id, 0);
+        assert_int_equal(d.fault_id, 0);
+        assert_int_equal(mail_render(&d, c->notify.from, 2000000, &wire, &len), 0);
+        free(wire);
+        outbox_mail_done(&d);
+
+        h.language = (char *) "en";
+        h.earliest_due = 0;
+        assert_int_equal(mail_digest(&h, c->notify.from, 2000000, &d), 0);
+        assert_string_equal(d.subject,
+                            "[fieldwatch] 3 fault notices (digest of 2026-11-25 15:28)");
+        assert_first_line(d.body, "Onsite due: none");
+        outbox_mail_done(&d);
+
+        h.n = 0;
+        assert_int_equal(mail_digest(&h, c->notify.from, 2000000, &d), -EINVAL);
+}
+
+/* The largest digest (MAIL_DIGEST_MAX entries of the largest size) is
+ * composed and rendered: the bounds fit together. */
+static void test_digest_largest(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        static int64_t ids[MAIL_DIGEST_MAX + 1];
+        static char *entries[MAIL_DIGEST_MAX + 1];
+        char big[MAIL_DIGEST_ENTRY_MAX];
+        OutboxHeld h = {
+                .held_until = T("2026-11-25T15:29:00"),
+                .recipients = (char *) "oncall@example.invalid",
+                .language = (char *) "ja",
+                .n = MAIL_DIGEST_MAX,
+                .ids = ids,
+                .entries = entries,
+        };
+        OutboxMail d = {};
+        char *wire = NULL;
+        size_t len = 0;
+
+        (void) state;
+        /* "あ" is 3 bytes: MAIL_DIGEST_ENTRY_MAX - 1 bytes of UTF-8. */
+        for (size_t i = 0; i + 3 < sizeof(big); i += 3)
+                memcpy(big + i, "あ", 3);
+        big[(sizeof(big) - 1) / 3 * 3] = 0;
+        for (size_t i = 0; i <= MAIL_DIGEST_MAX; i++) {
+                ids[i] = (int64_t) i + 1;
+                entries[i] = big;
+        }
+        assert_int_equal(mail_digest(&h, c->notify.from, 2000000, &d), 0);
+        assert_int_equal(mail_render(&d, c->notify.from, 2000000, &wire, &len), 0);
+        assert_true(len > (size_t) MAIL_DIGEST_MAX * strlen(big));
+        free(wire);
+        outbox_mail_done(&d);
+        h.n = MAIL_DIGEST_MAX + 1;
+        assert_int_equal(mail_digest(&h, c->notify.from, 2000000, &d), -EINVAL);
+}
+
+/* A mail as mail_prepare() makes it: held when its minute is full. */
+static int64_t add_event_mail(Store *s, int64_t fault_id, time_t at, const char *recipients,
+                              unsigned digest_after, time_t *ret_held_until) {
+        char id[64], entry[64];
+        OutboxMail m = {
+                .fault_id = fault_id,
+                .created_at = at,
+                .recipients = (char *) recipients,
+                .message_id = id,
+                .subject = entry,
+                .body = (char *) "body",
+                .digest_after = digest_after,
+                .language = (char *) "ja",
+                .digest_entry = entry,
+                .onsite_due = at + 7200,
+        };
+
+        (void) snprintf(entry, sizeof(entry), "fault %lld at %lld", (long long) fault_id,
+                        (long long) at);
+        (void) snprintf(id, sizeof(id), "<%lld.%lld@example.invalid>", (long long) fault_id,
+                        (long long) at);
+        assert_int_equal(store_outbox_add(s, &m), 0);
+        assert_true(m.id > 0);
+        if (ret_held_until)
+                *ret_held_until = m.held_until;
+        return m.id;
+}
+
+static void open_temp_store(char dir[static 64], Store **s) {
+        (void) snprintf(dir, 64, "/tmp/test-mail-digest-XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(store_open(dir, s), 0);
+}
+
+static void remove_temp_store(const char *dir) {
+        char path[128];
+
+        for (const char *const *x = (const char *const[]) { "", "-wal", "-shm", NULL }; *x; x++) {
+                (void) snprintf(path, sizeof(path), "%s/" STORE_FILE "%s", dir, *x);
+                (void) unlink(path);
+        }
+        (void) rmdir(dir);
+}
+
+typedef struct Tally {
+        size_t rows, unsent, held, digests, carried;
+} Tally;
+
+static int tally(const OutboxMail *m, void *userdata) {
+        Tally *t = userdata;
+
+        t->rows++;
+        t->unsent += m->sent_at == 0;
+        t->held += m->held_until > 0;
+        t->digests += m->digest_count > 0;
+        t->carried += m->digest_id > 0;
+        return 0;
+}
+
+static Tally tally_of(Store *s) {
+        Tally t = {};
+
+        assert_int_equal(store_foreach_mail(s, tally, &t), 0);
+        return t;
+}
+
+/* 30 mails in a minute with digest_after 10: 10 go alone, 20 are held and
+ * go in one digest once the minute is over; a later mail of a held mail's
+ * fault waits for the digest; the digest's delivery marks all 20 sent. */
+static void test_outbox_digest(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        const time_t t0 = 1800000000; /* a minute's start */
+        char dir[64];
+        Store *s = NULL;
+        OutboxHeld h = {};
+        OutboxMail d = {}, m = {};
+        int64_t ids[31], later, other, digest_id;
+        time_t next = 0, until = 0;
+        size_t n = 0;
+        Tally t;
+
+        (void) state;
+        assert_int_equal(t0 % 60, 0);
+        open_temp_store(dir, &s);
+        assert_int_equal(store_begin(s), 0);
+        for (int i = 1; i <= 30; i++) {
+                ids[i] = add_event_mail(s, i, t0 + 5 + i, "a@example.invalid", 10, &until);
+                assert_int_equal(until, i <= 10 ? 0 : t0 + 60);
+        }
+        assert_int_equal(store_commit(s), 0);
+        assert_int_equal(store_outbox_held_pending(s, &n, &until), 0);
+        assert_int_equal(n, 20);
+        assert_int_equal(until, t0 + 60);
+
+        /* The ten go alone, in order; the held ones never do. */
+        for (int i = 1; i <= 10; i++) {
+                assert_int_equal(store_outbox_next(s, t0 + 59, &m), 0);
+                assert_int_equal(m.id, ids[i]);
+                assert_int_equal(store_outbox_sent(s, m.id, t0 + 59), 0);
+                outbox_mail_done(&m);
+        }
+        assert_int_equal(store_outbox_next(s, t0 + 59, &m), -ENOENT);
+        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(next, t0 + 60); /* the minute's end makes the digest */
+        assert_int_equal(store_outbox_next_held(s, t0 + 59, MAIL_DIGEST_MAX, &h), -ENOENT);
+
+        /* The next minute starts afresh: a mail of fault 15 (held above) and
+         * one of a new fault go alone, but fault 15's waits for the digest. */
+        later = add_event_mail(s, 15, t0 + 61, "a@example.invalid", 10, &until);
+        assert_int_equal(until, 0);
+        other = add_event_mail(s, 31, t0 + 61, "a@example.invalid", 10, &until);
+        assert_int_equal(until, 0);
+        assert_int_equal(store_outbox_next(s, t0 + 61, &m), 0);
+        assert_int_equal(m.id, other);
+        assert_int_equal(store_outbox_sent(s, other, t0 + 61), 0);
+        outbox_mail_done(&m);
+        assert_int_equal(store_outbox_next(s, t0 + 61, &m), -ENOENT);
+
+        /* The digest: the 20, oldest first, the earliest due. */
+        assert_int_equal(store_outbox_next_held(s, t0 + 61, MAIL_DIGEST_MAX, &h), 0);
+        assert_int_equal(h.n, 20);
+        assert_int_equal(h.held_until, t0 + 60);
+        assert_string_equal(h.recipients, "a@example.invalid");
+        assert_string_equal(h.language, "ja");
+        assert_int_equal(h.earliest_due, t0 + 16 + 7200);
+        for (size_t i = 0; i < 20; i++)
+                assert_int_equal(h.ids[i], ids[11 + i]);
+        assert_string_equal(h.entries[0], "fault 11 at 1800000016");
+        assert_int_equal(mail_digest(&h, c->notify.from, t0 + 61, &d), 0);
+        assert_int_equal(store_outbox_add_digest(s, &d, h.ids, h.n), 0);
+        assert_true(d.id > later);
+        digest_id = d.id;
+        /* Carried once only: a second digest of them writes nothing. */
+        outbox_mail_done(&d);
+        assert_int_equal(mail_digest(&h, c->notify.from, t0 + 61, &d), 0);
+        t = tally_of(s);
+        assert_int_equal(store_outbox_add_digest(s, &d, h.ids, h.n), -ESTALE);
+        assert_int_equal(tally_of(s).rows, t.rows);
+        outbox_mail_done(&d);
+        outbox_held_done(&h);
+        assert_int_equal(store_outbox_next_held(s, t0 + 61, MAIL_DIGEST_MAX, &h), -ENOENT);
+        assert_int_equal(store_outbox_held_pending(s, &n, &until), 0);
+        assert_int_equal(n, 0);
+
+        /* Sent after a reopen (a restart), and retried like any mail. */
+        s = store_close(s);
+        assert_int_equal(store_open(dir, &s), 0);
+        assert_int_equal(store_outbox_next(s, t0 + 61, &m), 0);
+        assert_int_equal(m.id, digest_id);
+        assert_int_equal(m.digest_count, 20);
+        assert_non_null(strstr(m.subject, "20件の障害通知（まとめ "));
+        assert_int_equal(store_outbox_retry(s, m.id, t0 + 90, "SMTP 451: later"), 0);
+        assert_int_equal(store_outbox_next(s, t0 + 89, &d), -ENOENT);
+        assert_int_equal(tally_of(s).unsent, 20 + 2);
+        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90), 0);
+        outbox_mail_done(&m);
+        t = tally_of(s);
+        assert_int_equal(t.unsent, 1); /* fault 15's later mail, free now */
+        assert_int_equal(t.held, 20);
+        assert_int_equal(t.carried, 20);
+        assert_int_equal(t.digests, 1);
+        assert_int_equal(store_outbox_next(s, t0 + 90, &m), 0);
+        assert_int_equal(m.id, later);
+        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90), 0);
+        outbox_mail_done(&m);
+        assert_int_equal(store_outbox_sent(s, digest_id, t0 + 91), -ENOENT);
+        s = store_close(s);
+        remove_temp_store(dir);
+}
+
+/* Digests group by recipients (and language), oldest first, at most max
+ * mails each; a mail without an entry, or with digest_after 0, goes alone. */
+static void test_outbox_digest_groups(void **state) {
+        const time_t t0 = 1800000060;
+        static const char *const to[] = { "a@x.invalid", "a@x.invalid", "a@x.invalid",
+                                          "a@x.invalid", "a@x.invalid", "b@x.invalid",
+                                          "b@x.invalid", "b@x.invalid", "a@x.invalid",
+                                          "a@x.invalid" };
+        static const size_t want[][3] = { { 3, 4, 5 }, { 6, 7, 8 }, { 9, 10, 0 } };
+        char dir[64];
+        Store *s = NULL;
+        int64_t ids[11];
+        time_t until;
+        OutboxMail m = {
+                .created_at = t0 + 1, .recipients = (char *) "a@x.invalid",
+                .message_id = (char *) "<plain@x.invalid>", .subject = (char *) "plain",
+                .body = (char *) "b", .digest_after = 1,
+        };
+
+        (void) state;
+        open_temp_store(dir, &s);
+        for (size_t i = 1; i <= 10; i++) {
+                ids[i] = add_event_mail(s, (int64_t) i, t0 + 1, to[i - 1], 2, &until);
+                assert_int_equal(until, i <= 2 ? 0 : t0 + 60);
+        }
+        /* No entry: alone, storm or not. */
+        assert_int_equal(store_outbox_add(s, &m), 0);
+        assert_int_equal(m.held_until, 0);
+        assert_int_equal(add_event_mail(s, 20, t0 + 2, "a@x.invalid", 0, &until) > 0, 1);
+        assert_int_equal(until, 0);
+        for (size_t g = 0; g < ELEMENTSOF(want); g++) {
+                OutboxHeld h = {};
+                OutboxMail d = {
+                        .created_at = t0 + 61, .recipients = (char *) to[want[g][0] - 1],
+                        .message_id = (char *) "<d@x.invalid>", .subject = (char *) "d",
+                        .body = (char *) "d",
+                };
+                size_t k = want[g][2] ? 3 : 2;
+
+                assert_int_equal(store_outbox_next_held(s, t0 + 60, 3, &h), 0);
+                assert_int_equal(h.n, k);
+                for (size_t i = 0; i < k; i++)
+                        assert_int_equal(h.ids[i], ids[want[g][i]]);
+                assert_string_equal(h.recipients, to[want[g][0] - 1]);
+                assert_int_equal(store_outbox_add_digest(s, &d, h.ids, h.n), 0);
+                assert_int_equal(d.digest_count, (int) k);
+                outbox_held_done(&h);
+        }
+        s = store_close(s);
+        remove_temp_store(dir);
+}
+
+/* A database of schema 3 (before digests; the tables that matter here)
+ * opens, and its unsent mail goes alone. */
+static void test_outbox_migration(void **state) {
+        char dir[64], path[128];
+        sqlite3 *db = NULL;
+        Store *s = NULL;
+        OutboxMail m = {};
+
+        (void) state;
+        (void) snprintf(dir, sizeof(dir), "/tmp/test-mail-v3-XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "CREATE TABLE devices (id TEXT PRIMARY KEY, site TEXT,"
+                                      " kind TEXT NOT NULL, state TEXT NOT NULL,"
+                                      " last_probe_at INTEGER, latency_usec INTEGER,"
+                                      " reason TEXT NOT NULL DEFAULT '',"
+                                      " values_json TEXT NOT NULL DEFAULT '{}');"
+                                      "CREATE TABLE outbox (id INTEGER PRIMARY KEY,"
+                                      " event_id INTEGER, fault_id INTEGER,"
+                                      " created_at INTEGER NOT NULL, recipients TEXT NOT NULL,"
+                                      " message_id TEXT NOT NULL, thread_id TEXT,"
+                                      " subject TEXT NOT NULL, body TEXT NOT NULL,"
+                                      " attempts INTEGER NOT NULL DEFAULT 0,"
+                                      " next_attempt_at INTEGER NOT NULL, sent_at INTEGER,"
+                                      " last_error TEXT);"
+                                      "INSERT INTO outbox (event_id, fault_id, created_at,"
+                                      " recipients, message_id, subject, body, next_attempt_at)"
+                                      " VALUES (1, 1, 100, 'a@x.invalid', '<old@x.invalid>',"
+                                      " 'old', 'body', 100);"
+                                      "PRAGMA user_version = 3;",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        assert_int_equal(store_open(dir, &s), 0);
+        assert_int_equal(store_outbox_next(s, 100, &m), 0);
+        assert_string_equal(m.subject, "old");
+        assert_int_equal(m.held_until, 0);
+        assert_int_equal(m.digest_count, 0);
+        assert_null(m.digest_entry);
+        assert_string_equal(m.language, "");
+        outbox_mail_done(&m);
+        s = store_close(s);
+        assert_int_equal(store_open_readonly(dir, &s), 0);
+        s = store_close(s);
+        remove_temp_store(dir);
+}
+
 static void test_backoff(void **state) {
         static const uint64_t want_sec[] = { 30, 60, 120, 240, 480, 960, 1800, 1800, 1800 };
 
@@ -999,6 +1411,12 @@ int main(void) {
                 cmocka_unit_test(test_recipients),
                 cmocka_unit_test(test_outbox),
                 cmocka_unit_test(test_outbox_prepared),
+                cmocka_unit_test(test_digest_entry),
+                cmocka_unit_test(test_digest_compose),
+                cmocka_unit_test(test_digest_largest),
+                cmocka_unit_test(test_outbox_digest),
+                cmocka_unit_test(test_outbox_digest_groups),
+                cmocka_unit_test(test_outbox_migration),
                 cmocka_unit_test(test_backoff),
         };
 

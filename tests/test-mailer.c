@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "mail.h"
 #include "mailer.h"
@@ -52,7 +53,7 @@
 #define TEST_KEY "tests/data/smtp-test-server.key"
 #define PASSWORD "Tr0ub4dor&3-smtp-secret"
 #define SMTP_USER "fieldwatch"
-#define MAX_MAILS 8
+#define MAX_MAILS 40
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 
@@ -271,9 +272,10 @@ static void env_config(Env *env, const char *scheme, const char *tls, bool auth,
         config_errors_clear(&errs);
 }
 
-/* Queues the mail of an event of a fault (fault_id 0: none) and keeps a copy. */
-static void queue_mail(Env *env, EventType t, int64_t fault_id, Fault *f) {
-        Event e = { .id = (int64_t) env->n_mails + 1, .type = t, .at = time(NULL),
+/* Queues the mail of an event of a fault (fault_id 0: none) at `at` and
+ * keeps a copy. */
+static void queue_mail_at(Env *env, EventType t, int64_t fault_id, Fault *f, time_t at) {
+        Event e = { .id = (int64_t) env->n_mails + 1, .type = t, .at = at,
                     .fault_id = fault_id };
         OutboxMail *m = &env->mails[env->n_mails];
 
@@ -294,12 +296,16 @@ static void queue_mail(Env *env, EventType t, int64_t fault_id, Fault *f) {
                 e.onsite_due = f->onsite_due;
         }
         (void) snprintf(e.text, sizeof(e.text), "mail %zu", env->n_mails + 1);
-        assert_int_equal(mail_prepare(env->config, &e, fault_id ? f : NULL, time(NULL), m), 0);
+        assert_int_equal(mail_prepare(env->config, &e, fault_id ? f : NULL, at, m), 0);
         assert_int_equal(store_outbox_add(env->store, m), 0);
         /* The caller's part of the thread rule. */
         if (fault_id && !f->thread_id[0])
                 (void) snprintf(f->thread_id, sizeof(f->thread_id), "%s", m->message_id);
         env->n_mails++;
+}
+
+static void queue_mail(Env *env, EventType t, int64_t fault_id, Fault *f) {
+        queue_mail_at(env, t, fault_id, f, time(NULL));
 }
 
 /* Two faults: mails 1, 3 (and 4) are fault 1's, mail 2 is fault 2's. */
@@ -833,6 +839,317 @@ static void test_missing_credential(void **state) {
         assert_non_null(strstr(log, "SMTP password credential 'smtp'"));
 }
 
+/* ======================================================================== */
+/* Mail storms: digests (notify.digest_after, 10 here) */
+
+#define STORM_FAULT_BASE 100         /* fault ids 101, 102, ...: all of three digits */
+
+static time_t minute_start(time_t t) {
+        return t - t % 60;
+}
+
+/* n faults raised at `at`, each its own (fault STORM_FAULT_BASE + mail number). */
+static void queue_storm(Env *env, size_t n, time_t at) {
+        for (size_t i = 0; i < n; i++) {
+                Fault f = {};
+
+                queue_mail_at(env, EVENT_FAULT_RAISED,
+                              STORM_FAULT_BASE + (int64_t) env->n_mails + 1, &f, at);
+                fault_done(&f);
+        }
+}
+
+static bool is_digest(const json_t *o) {
+        return strncmp(jstr(o, "message_id") ?: "", "<fw.digest.", 11) == 0;
+}
+
+/* The accepted mails, in order: "1".."n" for the mails queued, "D" for a digest. */
+static void accepted_kinds(Env *env, char *buf, size_t size) {
+        json_t *box = mailbox_read(env), *o;
+        size_t i, len = 0;
+
+        buf[0] = 0;
+        json_array_foreach(box, i, o) {
+                const char *id = jstr(o, "message_id");
+                size_t j;
+
+                if (!streq_ptr(jstr(o, "status"), "accepted"))
+                        continue;
+                for (j = 0; j < env->n_mails; j++)
+                        if (streq_ptr(env->mails[j].message_id, id))
+                                break;
+                if (is_digest(o))
+                        len += (size_t) snprintf(buf + len, size - len, "D ");
+                else if (j < env->n_mails)
+                        len += (size_t) snprintf(buf + len, size - len, "%zu ", j + 1);
+                else
+                        len += (size_t) snprintf(buf + len, size - len, "? ");
+                assert_true(len < size);
+        }
+        if (len > 0)
+                buf[len - 1] = 0;
+        json_decref(box);
+}
+
+/* Every queued mail from first to last (1-based) reached the server exactly
+ * once: alone, or as an entry of exactly one accepted digest; digests are
+ * whole (Python's decoder), never threaded, and accepted once each. */
+static void assert_each_once(Env *env, size_t first, size_t last) {
+        json_t *box = mailbox_read(env), *o;
+        size_t seen[MAX_MAILS] = {}, i;
+
+        json_array_foreach(box, i, o) {
+                const char *body = jstr(o, "body") ?: "";
+
+                if (!streq_ptr(jstr(o, "status"), "accepted"))
+                        continue;
+                assert_null(json_object_get(o, "parse_error"));
+                for (size_t j = 0; j < env->n_mails; j++) {
+                        char needle[64];
+
+                        if (!is_digest(o)) {
+                                seen[j] += streq_ptr(env->mails[j].message_id,
+                                                     jstr(o, "message_id"));
+                                continue;
+                        }
+                        (void) snprintf(needle, sizeof(needle), "障害ID: %lld  ",
+                                        (long long) env->mails[j].fault_id);
+                        seen[j] += count_substr(body, needle);
+                }
+                if (is_digest(o)) {
+                        assert_null(jstr(o, "in_reply_to"));
+                        assert_non_null(strstr(jstr(o, "subject"), "件の障害通知（まとめ "));
+                        assert_true(strncmp(body, "現地着手期限（最も早いもの）: ",
+                                            strlen("現地着手期限（最も早いもの）: ")) == 0);
+                }
+        }
+        json_decref(box);
+        for (size_t j = first - 1; j < last; j++)
+                if (seen[j] != 1)
+                        fail_msg("mail %zu (fault %lld) reached the server %zu times", j + 1,
+                                 (long long) env->mails[j].fault_id, seen[j]);
+}
+
+typedef struct DigestRow {
+        size_t n;
+        int64_t id;
+        int attempts, count;
+        time_t created_at, sent_at;
+        size_t held, carried, unsent;
+} DigestRow;
+
+static int digest_row_of(const OutboxMail *m, void *userdata) {
+        DigestRow *d = userdata;
+
+        d->held += m->held_until > 0;
+        d->carried += m->digest_id > 0;
+        d->unsent += m->sent_at == 0;
+        if (m->digest_count == 0)
+                return 0;
+        d->n++;
+        d->id = m->id;
+        d->attempts = m->attempts;
+        d->count = m->digest_count;
+        d->created_at = m->created_at;
+        d->sent_at = m->sent_at;
+        return 0;
+}
+
+/* The (last) digest row and the outbox's tallies. */
+static DigestRow digest_row(Env *env) {
+        DigestRow d = {};
+
+        assert_int_equal(store_foreach_mail(env->store, digest_row_of, &d), 0);
+        return d;
+}
+
+static bool digest_queued(Env *env) {
+        return digest_row(env).n > 0;
+}
+
+/* 30 faults in one minute: the first 10 alone, in order, then one digest
+ * naming the other 20, each once; the log says so. */
+static void test_digest_storm(void **state) {
+        static const char *const args[] = { NULL };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        char kinds[256], want_id[128];
+        json_t *box;
+        DigestRow d;
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_storm(env, 30, minute_start(time(NULL)) - 120 + 5);
+        for (size_t i = 0; i < 30; i++)
+                assert_int_equal(env->mails[i].held_until > 0, i >= 10);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        accepted_kinds(env, kinds, sizeof(kinds));
+        assert_string_equal(kinds, "1 2 3 4 5 6 7 8 9 10 D");
+        assert_each_once(env, 1, 30);
+        d = digest_row(env);
+        assert_int_equal(d.n, 1);
+        assert_int_equal(d.count, 20);
+        assert_int_equal(d.attempts, 1);
+        assert_int_equal(d.carried, 20);
+        assert_int_equal(d.unsent, 0);
+        box = mailbox_read(env);
+        (void) snprintf(want_id, sizeof(want_id), "<fw.digest.%lld@city.example.invalid>",
+                        (long long) env->mails[10].id);
+        assert_string_equal(jstr(json_array_get(box, 10), "message_id"), want_id);
+        assert_non_null(strstr(jstr(json_array_get(box, 10), "subject"), "20件の障害通知"));
+        assert_int_equal(count_substr(jstr(json_array_get(box, 10), "body"), ". [障害発生] 05 "),
+                         20);
+        json_decref(box);
+        log_text(env, &log);
+        assert_int_equal(count_substr(log, "Mail storm: more than 10 mails"), 1);
+        assert_int_equal(count_substr(log, "it carries 20 held mails"), 1);
+        assert_int_equal(count_substr(log, "it carried 20 held mails"), 1);
+}
+
+/* Two minutes of storm (15, then 12): each minute its 10 alone and its own
+ * digest (5, then 2). */
+static void test_digest_two_minutes(void **state) {
+        static const char *const args[] = { NULL };
+        Env *env = *state;
+        time_t m0 = minute_start(time(NULL));
+        char kinds[256];
+        json_t *box;
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_storm(env, 15, m0 - 180 + 50);
+        queue_storm(env, 12, m0 - 120 + 1);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        accepted_kinds(env, kinds, sizeof(kinds));
+        assert_string_equal(kinds, "1 2 3 4 5 6 7 8 9 10 16 17 18 19 20 21 22 23 24 25 D D");
+        assert_each_once(env, 1, 27);
+        box = mailbox_read(env);
+        assert_non_null(strstr(jstr(json_array_get(box, 20), "subject"), "5件の障害通知"));
+        assert_non_null(strstr(jstr(json_array_get(box, 20), "body"), "障害ID: 111  "));
+        assert_null(strstr(jstr(json_array_get(box, 20), "body"), "障害ID: 126  "));
+        assert_non_null(strstr(jstr(json_array_get(box, 21), "subject"), "2件の障害通知"));
+        assert_non_null(strstr(jstr(json_array_get(box, 21), "body"), "障害ID: 127  "));
+        json_decref(box);
+        assert_int_equal(digest_row(env).n, 2);
+}
+
+static bool singles_sent(Env *env) {
+        return digest_row(env).unsent == 3 && !mailer_busy(env->mailer);
+}
+
+/* The digest is made when the minute ends, not before: the mailer's clock
+ * is set (--pretend-now) to 8 s before a minute's end. */
+static void test_digest_waits_for_minute_end(void **state) {
+        static const char *const args[] = { NULL };
+        Env *env = *state;
+        time_t m = minute_start(time(NULL)) + 120;
+        char kinds[256];
+        DigestRow d;
+
+        env_config(env, "smtp", "none", false, "5s");
+        wallclock_pretend(m + 52);
+        queue_storm(env, 13, m + 50);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, singles_sent, 15 * USEC_PER_SEC, 0, NULL));
+        if (wallclock_now() < m + 60) {
+                accepted_kinds(env, kinds, sizeof(kinds));
+                assert_string_equal(kinds, "1 2 3 4 5 6 7 8 9 10");
+                assert_int_equal(digest_row(env).n, 0);
+        }
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        accepted_kinds(env, kinds, sizeof(kinds));
+        assert_string_equal(kinds, "1 2 3 4 5 6 7 8 9 10 D");
+        assert_each_once(env, 1, 13);
+        d = digest_row(env);
+        assert_int_equal(d.count, 3);
+        assert_true(d.created_at >= m + 60);
+        assert_true(d.sent_at >= m + 60);
+        wallclock_pretend(time(NULL));
+}
+
+/* Restarts: before the mailer ran (the held mails are all there is), and
+ * after the digest was made but not sent (the server down): one digest,
+ * made once, sent once; a restart after that sends nothing again. */
+static void test_digest_restart(void **state) {
+        static const char *const args[] = { NULL };
+        Env *env = *state;
+        char kinds[256];
+        DigestRow d;
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_storm(env, 30, minute_start(time(NULL)) - 120 + 30);
+        env->store = store_close(env->store);
+        assert_int_equal(store_open(env->state, &env->store), 0);
+
+        mailer_start(env); /* nothing listens yet */
+        assert_true(run_until(env, digest_queued, 10 * USEC_PER_SEC, 0, NULL));
+        env->mailer = mailer_free(env->mailer);
+        env->event = sd_event_unref(env->event);
+        env->store = store_close(env->store);
+        assert_int_equal(store_open(env->state, &env->store), 0);
+        d = digest_row(env);
+        assert_int_equal(d.n, 1);
+        assert_int_equal(d.carried, 20);
+        assert_int_equal(d.sent_at, 0);
+
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        accepted_kinds(env, kinds, sizeof(kinds));
+        assert_string_equal(kinds, "1 2 3 4 5 6 7 8 9 10 D");
+        assert_each_once(env, 1, 30);
+        assert_int_equal(digest_row(env).n, 1);
+
+        env->mailer = mailer_free(env->mailer);
+        env->event = sd_event_unref(env->event);
+        env->store = store_close(env->store);
+        assert_int_equal(store_open(env->state, &env->store), 0);
+        mailer_start(env);
+        (void) run_until(env, all_sent, 0, 0, NULL);
+        for (int i = 0; i < 30; i++)
+                assert_true(sd_event_run(env->event, 50 * USEC_PER_MSEC) >= 0);
+        accepted_kinds(env, kinds, sizeof(kinds));
+        assert_string_equal(kinds, "1 2 3 4 5 6 7 8 9 10 D");
+        assert_int_equal(digest_row(env).n, 1);
+}
+
+/* 451 twice for the digest: retried with its backoff, accepted once; the
+ * mails it carries are marked sent with it, once. */
+static void test_digest_451_retried(void **state) {
+        static const char *const args[] = { "--fail-first", "2", NULL };
+        Env *env = *state;
+        char kinds[256];
+        json_t *box, *o;
+        DigestRow d;
+        size_t i;
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_storm(env, 30, minute_start(time(NULL)) - 120 + 10);
+        /* The ten that go alone were sent before: only the digest is left. */
+        for (size_t j = 0; j < 10; j++)
+                assert_int_equal(store_outbox_sent(env->store, env->mails[j].id, time(NULL)), 0);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        accepted_kinds(env, kinds, sizeof(kinds));
+        assert_string_equal(kinds, "D");
+        assert_each_once(env, 11, 30);
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 3);
+        json_array_foreach(box, i, o) {
+                assert_true(is_digest(o));
+                assert_string_equal(jstr(o, "status"), i < 2 ? "451" : "accepted");
+        }
+        json_decref(box);
+        d = digest_row(env);
+        assert_int_equal(d.n, 1);
+        assert_int_equal(d.attempts, 3);
+        assert_int_equal(d.unsent, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
@@ -846,6 +1163,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_free_while_sending, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_login_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_credential, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_digest_storm, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_digest_two_minutes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_digest_waits_for_minute_end, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_digest_restart, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_digest_451_retried, setup, teardown),
         };
         int r;
 

@@ -175,12 +175,79 @@ class Mail(unittest.TestCase):
         self.daemon.wait_device("09-camera", "up")
         self.field.camera("09").fault("down")
         fwtest.wait_for(lambda: self.accepted(), 20, what="the first mail")
+        # Marked sent (a kill -9 between the server's 250 and the mark may send
+        # that one mail again, by design: at-least-once, the same Message-ID).
+        fwtest.wait_for(lambda: self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
+                        == "1", 20, what="the mail marked sent")
         self.daemon.proc.kill()
         self.daemon.proc.wait(5)
         self.daemon.stop()
         self.start("2026-11-25T10:02:00+09:00")
         time.sleep(6)
         self.assertEqual(len(self.accepted()), 1)
+
+    def sql(self, query):
+        return subprocess.run(["sqlite3", os.path.join(self.tmp, "state", "fieldwatch.db"), query],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+
+    def test_mail_storm_goes_in_a_digest(self):
+        # Every camera stops at once: 27 faults rise together. notify.digest_after
+        # is 10 (the default): per minute, 10 mails alone, the rest in one digest.
+        self.smtp.start()
+        self.start()
+        with open(self.config, encoding="utf-8") as f:
+            sites = [s["id"] for s in fwtest.yaml.safe_load(f)["sites"]]
+        self.assertEqual(len(sites), 27)
+        fwtest.wait_for(lambda: all(self.daemon.status().get(f"{s}-camera", {}).get("state")
+                                    == "up" for s in sites), 30, what="every camera up")
+        for s in sites:
+            self.field.camera(s).fault("down")
+        fwtest.wait_for(lambda: self.sql("SELECT COUNT(*) FROM faults") == "27", 30,
+                        what="27 faults")
+        # The ten alone arrive; the rest is held in the outbox, durably.
+        fwtest.wait_for(lambda: len(self.accepted()) >= 10, 30, what="the first ten mails")
+        held = int(self.sql("SELECT COUNT(*) FROM outbox WHERE held_until IS NOT NULL"))
+        per_minute = [int(n) for n in self.sql(
+            "SELECT COUNT(*) FROM events WHERE type = 'fault_raised'"
+            " GROUP BY at / 60 ORDER BY at / 60").split()]
+        self.assertEqual(sum(per_minute), 27)
+        self.assertEqual(held, sum(max(n - 10, 0) for n in per_minute))
+        self.assertGreater(held, 0)
+        self.assertIn("Mail storm: more than 10 mails", self.daemon.log())
+
+        # kill -9 before the minute ends; started again after it: the digest goes, once.
+        self.daemon.proc.kill()
+        self.daemon.proc.wait(5)
+        self.daemon.stop()
+        self.start("2026-11-25T10:03:00+09:00")
+        digests = len([n for n in per_minute if n > 10])
+        want = sum(min(n, 10) for n in per_minute) + digests
+        fwtest.wait_for(lambda: len(self.accepted()) >= want, 60, what=f"{want} mails")
+        time.sleep(3)
+        mails = self.accepted()
+        self.assertEqual(len(mails), want)
+        self.assertLess(len(mails), 27)
+        self.assertEqual(len({m["message_id"] for m in mails}), want)
+
+        # Every fault in exactly one mail: alone (its Message-ID names it) or in a digest.
+        faults = self.sql("SELECT id FROM faults ORDER BY id").split()
+        seen = {f: 0 for f in faults}
+        listed = 0
+        for m in mails:
+            if m["message_id"].startswith("<fw.digest."):
+                self.assertIn("件の障害通知（まとめ", m["subject"])
+                self.assertTrue(m["body"].startswith("現地着手期限（最も早いもの）: 2026-11-25"))
+                self.assertIsNone(m["in_reply_to"])
+                for f in faults:
+                    seen[f] += m["body"].count(f"障害ID: {f}  ")
+                listed += m["body"].count(". [障害発生] ")
+            else:
+                seen[m["message_id"].split("@")[0].split(".")[2]] += 1
+        self.assertEqual(seen, {f: 1 for f in faults})
+        self.assertEqual(listed, held)
+        self.assertNotIn("lab-camera-secret", json.dumps(mails))
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), "0")
+        self.assertIn("it carried", self.daemon.log())
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import random
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -773,6 +774,51 @@ class FaultTest(SimulatorTest):
         fields = getinfo_fields(digest_get(self.cam["02"], "/cgi-bin/getinfo?FILE=1")[2])
         self.assertEqual(fields["SDrec"], "off")
 
+    def test_trickle(self):
+        self.fault("01", "trickle", interval=0.005)
+        started = time.monotonic()
+        status, _, body = soap(self.cam["01"], GSDT, timeout=20)
+        took = time.monotonic() - started
+        self.assertEqual(status, 200)
+        dt_of(body, "UTCDateTime")          # the whole, normal answer in the end
+        self.assertGreater(took, 0.005 * 800)
+        # Mid-answer, ending the fault sends the rest at once.
+        self.fault("01", "trickle", interval=1)
+        with socket.create_connection((self.cam["01"]["address"], self.cam["01"]["port"]),
+                                      timeout=TIMEOUT) as s:
+            body = envelope(GSDT)
+            s.sendall(b"POST /onvif/device_service HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                      + SOAP_CT.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            self.assertEqual(s.recv(100), b"H")
+            self.sim.api("POST", "/cameras/01", {"fault": None})
+            got = b"H"
+            while b"</env:Envelope>" not in got:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk)
+                got += chunk
+        self.assertTrue(got.startswith(b"HTTP/1.1 200 "))
+
+    def test_hostile_xml(self):
+        self.fault("01", "xml_bomb")
+        status, headers, body = soap(self.cam["01"], GSDT)
+        self.assertEqual((status, headers["Content-Type"]), (200, SOAP_CT))
+        self.assertIn(b"<!ENTITY lol9 ", body)
+        self.assertLess(len(body), 2048)
+        self.fault("01", "xml_external_entity")
+        body = soap(self.cam["01"], GSDT)[2]
+        self.assertIn(b'<!ENTITY xxe SYSTEM "file:///etc/passwd">', body)
+        self.assertIn(b"&xxe;", body)
+        self.fault("01", "deep_xml", depth=300)
+        status, _, body = soap(self.cam["01"], GSDT)
+        self.assertEqual(status, 200)
+        root, _ = parse_ns(body)             # well-formed: 300 levels, then the answer
+        el = root.find("env:Body", NS)
+        for _ in range(300):
+            el = el.find("tt:Deep", NS)
+        self.assertIsNotNone(el.find("tds:GetSystemDateAndTimeResponse", NS))
+        self.fault("01", "deep_xml")
+        self.assertEqual(soap(self.cam["01"], GSDT)[2].count(b"<tt:Deep>"), 10000)
+
     def test_ops_limits_a_fault(self):
         self.fault("01", "http500", ops=["GetDeviceInformation"])
         self.assertEqual(soap(self.cam["01"], GSDT)[0], 200)
@@ -825,6 +871,103 @@ class ControlApiTest(SimulatorTest):
         self.assertIn("op=GetDeviceInformation status=200 auth=digest", log)
         self.assertNotIn(PASSWORD, log)
         self.assertNotIn("response=", log)
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+def self_signed(directory, name, address):
+    """(cert, key) of a self-signed certificate for the IP address."""
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "1",
+            "-subj", "/CN=" + name, "-addext", "subjectAltName=IP:" + address, cwd=directory)
+    return os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
+
+
+class TlsTest(unittest.TestCase):
+    """A camera with "tls": HTTPS on its address, a certificate that the
+    control API can replace; the certificates are made here (openssl)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="onvif-sim-tls-")
+        base = f"127.{random.randint(100, 250)}.{random.randint(1, 250)}"
+        cls.good = self_signed(cls.tmp.name, "camera", f"{base}.1")
+        cls.impostor = self_signed(cls.tmp.name, "impostor", f"{base}.1")
+        cameras = [{"id": "t", "address": f"{base}.1", "port": 0, "username": USER,
+                    "password": PASSWORD, "tls": {"cert": cls.good[0], "key": cls.good[1]}},
+                   {"id": "p", "address": f"{base}.2", "port": 0, "username": USER,
+                    "password": PASSWORD}]
+        cls.sim = Sim(cls.tmp.name, cameras)
+        info = cls.sim.wait_ready()
+        cls.cam = {c["id"]: c for c in info["cameras"]}
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.sim.stop()
+        cls.tmp.cleanup()
+        assert rc == 0, f"simulator exit status {rc}"
+
+    def https(self, body=None, trust=None):
+        cam = self.cam["t"]
+        ctx = ssl.create_default_context(cafile=trust or self.good[0])
+        conn = http.client.HTTPSConnection(cam["address"], cam["port"], timeout=TIMEOUT,
+                                           context=ctx)
+        try:
+            conn.request("POST", DEVICE, body=body or envelope(GSDT),
+                         headers={"Content-Type": SOAP_CT})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def test_https_with_the_right_certificate(self):
+        self.assertEqual((self.cam["t"]["tls"], self.cam["p"]["tls"]), (True, False))
+        status, body = self.https()
+        self.assertEqual(status, 200)
+        dt_of(body, "UTCDateTime")
+        status, body = self.https(envelope(GS))
+        self.assertIn(b"<tds:XAddr>https://%s:%d/onvif/device_service</tds:XAddr>"
+                      % (self.cam["t"]["address"].encode(), self.cam["t"]["port"]), body)
+        self.assertEqual(soap(self.cam["p"], GSDT)[0], 200)     # the other camera: plain HTTP
+        self.assertEqual(self.sim.api("GET", "/cameras/t")[1]["tls"]["cert"], self.good[0])
+
+    def test_untrusted_and_plain_clients_fail(self):
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            self.https(trust=self.impostor[0])
+        with self.assertRaises((http.client.HTTPException, ConnectionError, socket.timeout)):
+            soap(self.cam["t"], GSDT)       # plain HTTP to the TLS port
+        self.assertEqual(self.https()[0], 200)
+
+    def test_impostor_takes_over_until_reset(self):
+        status, state = self.sim.api("POST", "/cameras/t/tls",
+                                     {"cert": self.impostor[0], "key": self.impostor[1]})
+        self.assertEqual((status, state["tls"]["cert"]), (200, self.impostor[0]))
+        try:
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                self.https()
+            self.assertEqual(self.https(trust=self.impostor[0])[0], 200)
+        finally:
+            self.assertEqual(self.sim.api("POST", "/cameras/t/reset")[0], 200)
+        self.assertEqual(self.https()[0], 200)
+
+    def test_bad_tls_requests_and_entries(self):
+        self.assertEqual(self.sim.api("POST", "/cameras/p/tls",
+                                      {"cert": self.good[0], "key": self.good[1]})[0], 400)
+        self.assertEqual(self.sim.api("POST", "/cameras/t/tls",
+                                      {"cert": self.good[0], "key": self.impostor[1]})[0], 400)
+        self.assertEqual(self.sim.api("POST", "/cameras/t/tls", {"cert": self.good[0]})[0], 400)
+        self.assertEqual(self.https()[0], 200)
+        with tempfile.TemporaryDirectory() as tmp:
+            sim = Sim(tmp, [{"id": "x", "address": "127.0.0.1", "port": 0, "username": USER,
+                             "password": PASSWORD, "tls": {"cert": os.path.join(tmp, "none.pem"),
+                                                           "key": self.good[1]}}])
+            try:
+                self.assertEqual(sim.proc.wait(timeout=5), 2)
+                self.assertIn("tls", sim.errors())
+            finally:
+                sim.stop()
 
 
 class LifecycleTest(unittest.TestCase):

@@ -10,7 +10,7 @@ simulator (onvif_sim.py) for every camera; and takes them down again.
 Command line (run with /usr/bin/python3 from anywhere):
 
   field.py up --config config/lab.yaml --credentials tests/credentials --run-dir DIR
-               [--no-cameras] [--timeout 20]
+               [--no-cameras] [--timeout 20] [--camera-tls SITE=CERT,KEY ...]
   field.py down --run-dir DIR
   field.py status --run-dir DIR [--json]
   field.py set --run-dir DIR router 05 rsrp=-120 ifoper=2 reboot
@@ -35,7 +35,13 @@ Python API (for the tests):
       f.vpn.set_tunnel(5, False); f.vpn.set(cpu=95, memory=50, temperature=70, alarm=True)
       f.camera("05").fault("silent"); f.camera("05").clear()
       f.camera("05").state(clock_skew=30); f.camera("05").counters()
+      f.camera("05").tls(cert, key)         # an https camera presents another certificate
       f.pids()
+
+  Cameras with `scheme: https` need their certificate and key, which the field
+  does not make up: Field(..., camera_tls={"05": (cert_path, key_path)}). A
+  camera_tls entry for an http camera makes that camera speak TLS anyway (a
+  configuration that disagrees with the device).
 
 Every change is in effect when the call returns.
 """
@@ -106,7 +112,7 @@ class Plan:
     """What a configuration asks for: agents (name -> SnmpAgent, initial state),
     cameras (the simulator's list) and the address of every device."""
 
-    def __init__(self, config_path, credentials, run_dir):
+    def __init__(self, config_path, credentials, run_dir, camera_tls=None, cameras=True):
         try:
             with open(config_path, encoding="utf-8") as f:
                 cfg = yaml.safe_load(f)
@@ -127,6 +133,7 @@ class Plan:
         self.agents = {}     # name -> (SnmpAgent, state)
         self.routers = {}    # site id -> agent name
         self.cameras = []    # the simulator's camera list
+        camera_tls = {str(k): v for k, v in (camera_tls or {}).items()}
         used = {}
 
         def claim(kind, address, port, what):
@@ -163,16 +170,29 @@ class Plan:
             if camera:
                 address, port = str(camera["address"]), int(camera.get("port", 80))
                 claim("tcp", address, port, "camera-%s" % sid)
-                if camera.get("scheme", "http") != "http":
-                    raise FieldError("camera %s: the simulator serves http only" % sid)
-                self.cameras.append({
+                scheme = camera.get("scheme", "http")
+                if scheme not in ("http", "https"):
+                    raise FieldError("camera %s: unknown scheme %r" % (sid, scheme))
+                if scheme == "https" and sid not in camera_tls and cameras:
+                    raise FieldError("camera %s: scheme https needs its certificate and key: "
+                                     "Field(..., camera_tls={%r: (cert, key)}), or "
+                                     "--camera-tls %s=CERT,KEY" % (sid, sid, sid))
+                tls = camera_tls.pop(sid, None)
+                entry = {
                     "id": sid, "address": address, "port": port,
                     "username": str(camera.get("username", "admin")),
                     "password": _read_credential(credentials, camera.get("password_credential")),
                     "auth": str(camera.get("auth", "digest")),
                     "model": str(camera.get("model", DEFAULT_CAMERA_MODEL)),
                     "serial": _serial(sid),
-                })
+                }
+                if tls is not None:
+                    cert, key = tls
+                    entry["tls"] = {"cert": os.path.abspath(cert), "key": os.path.abspath(key)}
+                self.cameras.append(entry)
+        if camera_tls:
+            raise FieldError("camera_tls for sites without a camera: %s"
+                             % " ".join(sorted(camera_tls)))
         vpn = cfg.get("vpn")
         self.vpn = None
         if vpn:
@@ -408,8 +428,15 @@ class Camera:
     def counters(self):
         return self._field.camera_control("GET", "/cameras/%s" % self.site_id)
 
+    def tls(self, cert, key):
+        """An https camera presents the certificate cert (with key) from its next
+        handshake on; reset() restores the configured one."""
+        return self._field.camera_control("POST", "/cameras/%s/tls" % self.site_id,
+                                          {"cert": os.path.abspath(cert),
+                                           "key": os.path.abspath(key)})
+
     def reset(self):
-        """Restores the camera: state, fault, counters."""
+        """Restores the camera: state, fault, counters, certificate."""
         return self._field.camera_control("POST", "/cameras/%s/reset" % self.site_id, {})
 
 
@@ -422,13 +449,14 @@ class Field:
     up` started."""
 
     def __init__(self, config, credentials, run_dir, *, cameras=True, timeout=DEFAULT_TIMEOUT,
-                 die_with_parent=True):
+                 die_with_parent=True, camera_tls=None):
         self.config = os.path.abspath(config) if config else None
         self.credentials = os.path.abspath(credentials) if credentials else None
         self.run_dir = os.path.abspath(run_dir)
         self.want_cameras = cameras
         self.timeout = timeout
         self.die_with_parent = die_with_parent
+        self.camera_tls = dict(camera_tls or {})   # site id -> (cert path, key path)
         self.info = None
         self.startup_seconds = None
         self._popens = []
@@ -468,7 +496,8 @@ class Field:
         deadline = t0 + self.timeout
         os.makedirs(self.run_dir, exist_ok=True)
         self._check_not_running()
-        plan = Plan(self.config, self.credentials, self.run_dir)
+        plan = Plan(self.config, self.credentials, self.run_dir, self.camera_tls,
+                    cameras=self.want_cameras)
         if self.want_cameras and plan.cameras and not os.path.exists(ONVIF_SIM):
             raise FieldError("the camera simulator %s does not exist (yet); "
                              "bring the field up without cameras (--no-cameras)" % ONVIF_SIM)
@@ -792,6 +821,8 @@ def main(argv=None):
     p.add_argument("--run-dir", required=True)
     p.add_argument("--no-cameras", action="store_true", help="SNMP devices only")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds (default 20)")
+    p.add_argument("--camera-tls", action="append", default=[], metavar="SITE=CERT,KEY",
+                   help="the certificate and key site SITE's camera presents (https)")
     p = sub.add_parser("down", help="stop the processes that `up` started")
     p.add_argument("--run-dir", required=True)
     p = sub.add_parser("status", help="the processes and their states")
@@ -807,8 +838,15 @@ def main(argv=None):
 
     try:
         if args.command == "up":
+            camera_tls = {}
+            for item in args.camera_tls:
+                site, _, paths = item.partition("=")
+                cert, _, key = paths.partition(",")
+                if not site or not cert or not key:
+                    raise FieldError("--camera-tls %s: SITE=CERT,KEY" % item)
+                camera_tls[site] = (cert, key)
             f = Field(args.config, args.credentials, args.run_dir, cameras=not args.no_cameras,
-                      timeout=args.timeout, die_with_parent=False)
+                      timeout=args.timeout, die_with_parent=False, camera_tls=camera_tls)
             f.up()
             n_routers = len(f.info["routers"])
             cams = f.info["cameras"]

@@ -40,13 +40,18 @@ CAMERAS.json is a list of objects:
    "hardware_id": (default: the model), "mac": "BC-C3-42-xx-xx-xx" (default
    derived from id), "realm": "i-PRO Network Camera" [choice: the real realm
    is unknown], "digest_algorithms": ["MD5", "SHA-256"] (challenge order;
-   MD5, SHA-256, MD5-sess, SHA-256-sess)}
+   MD5, SHA-256, MD5-sess, SHA-256-sess),
+   "tls": {"cert": PATH, "key": PATH} (optional: the camera speaks HTTPS on its
+   address:port, presenting the PEM certificate chain PATH, whatever it is:
+   tests bring right, self-signed, expired or wrongly named ones; XAddrs then
+   say https)}
   Port 0 binds an ephemeral port (reported in the ready file and the API) that
   the camera keeps for the life of the process. Unknown keys are an error.
 
 The ready file is written atomically (temp file + rename) once every listener
 is bound: {"pid": N, "control": "127.0.0.1:PORT",
-           "cameras": [{"id": "01", "address": "127.0.2.1", "port": 18080}, ...]}
+           "cameras": [{"id": "01", "address": "127.0.2.1", "port": 18080,
+                        "tls": false}, ...]}
 
 WHAT A CAMERA SERVES
 
@@ -138,7 +143,9 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                               "connections", "open_connections",
                               "auth_ok", "auth_fail", "auth_challenge",
                               "both_auth", "last_auth", "last_auth_error",
-                              "last_digest_algorithm"}
+                              "last_digest_algorithm", "tls": null or
+                              {"cert": PATH, "key": PATH} (the one presented
+                              now)}
   POST /cameras/ID           {"fault": NAME, ...params} sets (replaces) the
                              fault; {"fault": null} clears it. Answers the
                              state. Unknown names or params: 400.
@@ -147,8 +154,14 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                              "recording_lag": seconds (DataUntil = now - lag),
                              "sd": "ok" | "error" | "stopped"}: persistent
                              device state, kept until /reset.
+  POST /cameras/ID/tls       {"cert": PATH, "key": PATH}: a TLS camera presents
+                             this certificate from the next handshake on
+                             (an impostor taking over, a renewed or expired
+                             certificate); 400 for a camera without "tls" or
+                             an unloadable pair.
   POST /cameras/ID/reset     restores that camera (state, fault, counters,
-                             nonce caches; re-binds it if it was down).
+                             nonce caches, its configured certificate;
+                             re-binds it if it was down).
   POST /reset                restores every camera.
 
   Counters: "requests" counts every request whose operation was identified
@@ -158,7 +171,9 @@ CONTROL API (HTTP/1.1 + JSON on --control)
   refused (reason in "last_auth_error"); "auth_challenge": protected requests
   without credentials; "last_auth": "digest", "wsse" or "both" for the last
   success, null before; "both_auth": requests carrying HTTP credentials and a
-  UsernameToken together.
+  UsernameToken together. On a TLS camera "connections" counts only
+  connections past the handshake (a client that refuses the certificate
+  makes none).
 
 FAULTS (one per camera; every other camera is unaffected)
 
@@ -175,6 +190,11 @@ FAULTS (one per camera; every other camera is unaffected)
                   (then closes without an answer).
     slow          answers normally after params.delay seconds (default 5).
     http500       HTTP 500 with an HTML page, no SOAP.
+    trickle       the normal answer (status line and headers included) sent
+                  one byte every params.interval seconds (default 0.1): a
+                  slow-drip ("slowloris") camera that never stops talking but
+                  never finishes in time. When the fault ends, the rest goes
+                  at once.
     huge_body     200 with a params.size-byte body (default 8 MiB, an XML
                   envelope padded inside a comment), streamed 64 KiB at a time
                   with back-pressure, never held in memory; with
@@ -188,6 +208,15 @@ FAULTS (one per camera; every other camera is unaffected)
                   params.reason (default "Action Failed"). HTTP 500 (400 for
                   Sender).
     garbage_xml   200 application/soap+xml whose body is not well-formed.
+    xml_bomb      200 application/soap+xml: a SOAP envelope behind a DOCTYPE
+                  declaring nested entities ("billion laughs", 10^9 "lol"s
+                  when expanded, 1.2 KB on the wire).
+    xml_external_entity  200 application/soap+xml: an envelope behind a
+                  DOCTYPE declaring an external entity (file:///etc/passwd)
+                  used in the Body (XXE).
+    deep_xml      200 application/soap+xml: the operation's answer wrapped in
+                  params.depth (default 10000) nested elements, closed again
+                  (well-formed; 19 bytes a level: 10000 deep is 190 KB).
   Authentication fault:
     auth_reject   every protected operation and the CGI refuse even the right
                   credentials: Digest -> 401 with a fresh challenge,
@@ -216,7 +245,8 @@ FAULTS (one per camera; every other camera is unaffected)
 
 HTTP SERVER
 
-  HTTP/1.1 keep-alive (HTTP/1.0 only with Connection: keep-alive), request
+  HTTPS for a camera with "tls" (the handshake must complete within
+  --idle-timeout). HTTP/1.1 keep-alive (HTTP/1.0 only with Connection: keep-alive), request
   bodies by Content-Length only (Transfer-Encoding: 411), header block at most
   16 KiB (431), body at most 64 KiB (413, before any 100 Continue),
   Expect: 100-continue honoured, Host required for HTTP/1.1, idle timeout
@@ -244,6 +274,7 @@ import resource
 import secrets
 import signal
 import socket
+import ssl
 import sys
 import time
 import traceback
@@ -322,6 +353,20 @@ GARBAGE_XML = (
     b'<env:Envelope xmlns:env="' + NS_ENV.encode() + b'"><env:Body>'
     b'<tds:GetDeviceInformationResponse><tds:Model>WV-S2536 & co</tds:Mod>'
     b'</env:Body><env:Body')
+# Entities expanding to 10^9 "lol"s (3 GB), 1.2 KB on the wire.
+XML_BOMB = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE env:Envelope [\n<!ENTITY lol0 "lol">\n'
+    + "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">\n' for i in range(1, 10))
+    + "]>\n" + ENVELOPE_OPEN.split("\n", 1)[1]
+    + "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:TimeZone><tt:TZ>&lol9;"
+      "</tt:TZ></tt:TimeZone></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+    + ENVELOPE_CLOSE).encode()
+XML_EXTERNAL_ENTITY = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<!DOCTYPE env:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+    + ENVELOPE_OPEN.split("\n", 1)[1]
+    + "<tds:GetDeviceInformationResponse><tds:Manufacturer>&xxe;</tds:Manufacturer>"
+      "</tds:GetDeviceInformationResponse>" + ENVELOPE_CLOSE).encode()
 HUGE_SOAP_PREFIX = (ENVELOPE_OPEN + "<!-- ").encode()
 HUGE_SOAP_SUFFIX = (" -->" + ENVELOPE_CLOSE).encode()
 HUGE_HTML_PREFIX = b"<HTML>\n<!-- "
@@ -338,7 +383,7 @@ CAMERA_DEFAULTS = {
 CAMERA_KEYS = frozenset({
     "id", "address", "port", "username", "password", "auth", "model",
     "manufacturer", "serial", "firmware", "hardware_id", "mac", "realm",
-    "digest_algorithms"})
+    "digest_algorithms", "tls"})
 
 # Fault name -> {param: (kind, default)}; most also take "ops" (see below).
 FAULTS = {
@@ -349,6 +394,10 @@ FAULTS = {
     "soap_fault": {"code": ("code", "Receiver"), "subcode": ("subcode", "ter:Action"),
                    "reason": ("text", "Action Failed")},
     "garbage_xml": {},
+    "xml_bomb": {},
+    "xml_external_entity": {},
+    "deep_xml": {"depth": ("size", 10000)},
+    "trickle": {"interval": ("duration", 0.1)},
     "huge_body": {"size": ("size", HUGE_BODY_DEFAULT), "endless": ("bool", False)},
     "auth_reject": {},
     "wrong_model": {"model": ("text", "WV-S1111")},
@@ -528,10 +577,10 @@ class Request:
 
 class Response:
     __slots__ = ("status", "body", "content_type", "headers", "stream", "length",
-                 "close", "hold")
+                 "close", "hold", "drip")
 
     def __init__(self, status, body=b"", content_type=None, headers=None, *,
-                 stream=None, length=None, close=False, hold=None):
+                 stream=None, length=None, close=False, hold=None, drip=None):
         self.status = status
         self.body = body
         self.content_type = content_type
@@ -540,6 +589,7 @@ class Response:
         self.length = length        # Content-Length of a streamed body, None: until close
         self.close = close
         self.hold = hold            # fn() -> bool: never answer while it is true
+        self.drip = drip            # fn() -> seconds between bytes, or None: at once
 
 
 def content_length(headers):
@@ -625,11 +675,30 @@ async def write_response(writer, resp, keep_alive):
     else:
         keep_alive = False          # body delimited by the close
     head.append("Connection: keep-alive" if keep_alive else "Connection: close")
-    writer.write("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + resp.body)
+    data = "\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + resp.body
+    if resp.drip is not None:
+        await drip(writer, data, resp.drip)
+    else:
+        writer.write(data)
     await writer.drain()
     if resp.stream is not None:
         await resp.stream(writer)
     return keep_alive
+
+
+async def drip(writer, data, interval):
+    """Writes data a byte at a time, interval() seconds apart, while interval()
+    gives a number; then the rest at once. Stops when the client is gone."""
+    for i in range(len(data)):
+        pause = interval()
+        if pause is None:
+            writer.write(data[i:])
+            return
+        if writer.transport.is_closing():
+            raise ConnectionResetError("the client closed the connection")
+        writer.write(data[i:i + 1])
+        await writer.drain()
+        await asyncio.sleep(pause)
 
 
 async def linger_close(reader, writer, seconds=1.0, cap=1 << 20):
@@ -639,7 +708,8 @@ async def linger_close(reader, writer, seconds=1.0, cap=1 << 20):
     deadline = loop.time() + seconds
     got = 0
     try:
-        writer.write_eof()
+        if writer.can_write_eof():  # not over TLS: there only the drain
+            writer.write_eof()
         while got < cap:
             left = deadline - loop.time()
             if left <= 0:
@@ -884,10 +954,38 @@ def normalize_camera(item, index):
         raise ConfigError(f"{where}: digest_algorithms must be a non-empty list of "
                           f"{list(DIGEST_ALGORITHMS)}")
     conf["digest_algorithms"] = [canonical[a.lower()] for a in algorithms]
+    if "tls" in conf:
+        tls = conf["tls"]
+        if (not isinstance(tls, dict) or set(tls) != {"cert", "key"}
+                or not all(isinstance(v, str) and v for v in tls.values())):
+            raise ConfigError(f'{where}: tls must be {{"cert": PATH, "key": PATH}}')
+        try:
+            tls_context(tls["cert"], tls["key"])
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{where}: tls: {exc}") from None
     conf.setdefault("serial", f"SIM{conf['id']:0>7}")
     conf.setdefault("hardware_id", conf["model"])
     conf.setdefault("mac", derived_mac(conf["id"]))
     return conf
+
+
+def tls_context(cert, key):
+    """A server-side TLS context presenting the PEM chain cert with key."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def validate_tls(body):
+    """(context, {"cert", "key"}) of a POST /cameras/ID/tls body, or ApiError."""
+    if (not isinstance(body, dict) or set(body) != {"cert", "key"}
+            or not all(isinstance(v, str) and v for v in body.values())):
+        raise ApiError(400, 'body must be {"cert": PATH, "key": PATH}')
+    try:
+        ctx = tls_context(body["cert"], body["key"])
+    except (OSError, ssl.SSLError) as exc:
+        raise ApiError(400, f"cannot load the certificate: {exc}") from None
+    return ctx, {"cert": body["cert"], "key": body["key"]}
 
 
 def load_cameras(path):
@@ -1014,6 +1112,11 @@ class Camera:
         self.server = None
         self.transports = set()
         self.opaque = secrets.token_hex(8)
+        self.tls = None                     # {"cert", "key"} presented now
+        self.ssl = None                     # its context, shared by the listener
+        if "tls" in conf:
+            self.ssl = tls_context(conf["tls"]["cert"], conf["tls"]["key"])
+            self.tls = dict(conf["tls"])
         self.reset()
 
     # -- state
@@ -1111,6 +1214,9 @@ class Camera:
     async def restore(self):
         was_down = self.fault == "down"
         self.reset()
+        if self.ssl is not None and self.tls != self.conf["tls"]:
+            await self.present(tls_context(self.conf["tls"]["cert"], self.conf["tls"]["key"]),
+                               dict(self.conf["tls"]))
         if was_down:
             await self.listen()
 
@@ -1132,6 +1238,7 @@ class Camera:
             "auth_challenge": c["auth_challenge"], "both_auth": c["both_auth"],
             "last_auth": c["last_auth"], "last_auth_error": c["last_auth_error"],
             "last_digest_algorithm": c["last_digest_algorithm"],
+            "tls": None if self.tls is None else dict(self.tls),
         }
 
     # -- listener
@@ -1145,8 +1252,25 @@ class Camera:
             raise OSError(exc.errno, f"camera {self.id} on {self.conf['address']}:"
                                      f"{self.port}: {exc.strerror}") from None
         self.port = sock.getsockname()[1]
+        tls = {} if self.ssl is None else {
+            "ssl": self.ssl, "ssl_handshake_timeout": self.opts.idle_timeout}
         self.server = await asyncio.start_server(self.on_connect, sock=sock,
-                                                 limit=MAX_HEADER_BYTES)
+                                                 limit=MAX_HEADER_BYTES, **tls)
+
+    async def set_tls(self, body):
+        if self.ssl is None:
+            raise ApiError(400, f"camera {self.id} has no TLS listener (no \"tls\" in its entry)")
+        await self.present(*validate_tls(body))
+        self.log.event(f"control: cam={self.id} tls cert={self.tls['cert']}")
+
+    async def present(self, ctx, tls):
+        """Another certificate from now on: a new context (no TLS session of the
+        old one resumes) on a new listener, open connections reset, as when
+        another device takes over the address."""
+        self.ssl, self.tls = ctx, tls
+        if self.server is not None:
+            self.stop_listening()
+            await self.listen()
 
     def stop_listening(self):
         if self.server is not None:
@@ -1192,6 +1316,10 @@ class Camera:
 
     async def respond(self, req, route, soap, op):
         fault = self.fault_for(op)
+        if fault == "trickle":
+            resp = await self.respond_normally(req, route, soap, op)
+            resp.drip = lambda: self.params["interval"] if self.fault == "trickle" else None
+            return resp
         if fault == "silent":
             return Response(0, hold=lambda: self.fault == "silent")
         if fault == "slow":
@@ -1200,6 +1328,9 @@ class Camera:
             return html_response(500)
         elif fault == "huge_body":
             return self.huge_body(route)
+        return await self.respond_normally(req, route, soap, op)
+
+    async def respond_normally(self, req, route, soap, op):
         if route == "getinfo":
             return self.cgi_getinfo(req, op)
         if route in SOAP_ENDPOINTS:
@@ -1224,7 +1355,10 @@ class Camera:
             refusal = self.authenticate(req, soap.security, op)
             if refusal is not None:
                 return refusal
-        return self.answer_fault(op) or getattr(self, method)(soap)
+        resp = self.answer_fault(op) or getattr(self, method)(soap)
+        if self.fault_for(op) == "deep_xml" and resp.status == 200:
+            resp.body = deep_wrap(resp.body, self.params["depth"])
+        return resp
 
     def answer_fault(self, op):
         fault = self.fault_for(op)
@@ -1233,6 +1367,10 @@ class Camera:
             return soap_fault(p["code"], p["subcode"], p["reason"])
         if fault == "garbage_xml":
             return Response(200, GARBAGE_XML, SOAP_CONTENT_TYPE)
+        if fault == "xml_bomb":
+            return Response(200, XML_BOMB, SOAP_CONTENT_TYPE)
+        if fault == "xml_external_entity":
+            return Response(200, XML_EXTERNAL_ENTITY, SOAP_CONTENT_TYPE)
         return None
 
     def huge_body(self, route):
@@ -1429,13 +1567,15 @@ class Camera:
     def op_get_services(self, soap):
         flag = soap.element.find(qn(NS_TDS, "IncludeCapability"))
         include = flag is not None and (flag.text or "").strip().lower() in ("true", "1")
-        host = self.conf["address"] + ("" if self.port == 80 else f":{self.port}")
+        scheme = "http" if self.ssl is None else "https"
+        default_port = 80 if self.ssl is None else 443
+        host = self.conf["address"] + ("" if self.port == default_port else f":{self.port}")
         services = []
         for name, ns, path, (major, minor) in SERVICES:
             caps = self.service_capabilities(name) if include else ""
             services.append(
                 f"<tds:Service><tds:Namespace>{ns}</tds:Namespace>"
-                f"<tds:XAddr>http://{host}{path}</tds:XAddr>{caps}"
+                f"<tds:XAddr>{scheme}://{host}{path}</tds:XAddr>{caps}"
                 f"<tds:Version><tt:Major>{major}</tt:Major><tt:Minor>{minor}</tt:Minor>"
                 "</tds:Version></tds:Service>")
         return soap_response("<tds:GetServicesResponse>" + "".join(services)
@@ -1499,6 +1639,16 @@ class Camera:
         return Response(200, body, HTML_CONTENT_TYPE)
 
 
+def deep_wrap(body, depth):
+    """The answer's Body content wrapped in depth nested elements."""
+    head, sep, rest = body.partition(b"<env:Body>")
+    inner, sep2, tail = rest.rpartition(b"</env:Body>")
+    if not sep or not sep2:
+        return body
+    return (head + sep + b"<tt:Deep>" * depth + inner + b"</tt:Deep>" * depth
+            + sep2 + tail)
+
+
 def date_time_xml(tag, moment):
     return (f"<tt:{tag}><tt:Time><tt:Hour>{moment.hour}</tt:Hour>"
             f"<tt:Minute>{moment.minute}</tt:Minute><tt:Second>{moment.second}</tt:Second>"
@@ -1537,7 +1687,8 @@ class Simulator:
     def ready_info(self):
         host, port = self.control_address
         return {"pid": os.getpid(), "control": f"{host}:{port}",
-                "cameras": [{"id": c.id, "address": c.conf["address"], "port": c.port}
+                "cameras": [{"id": c.id, "address": c.conf["address"], "port": c.port,
+                             "tls": c.ssl is not None}
                             for c in self.cameras.values()]}
 
     async def on_control(self, reader, writer):
@@ -1579,6 +1730,11 @@ class Simulator:
                 raise ApiError(500, f"cannot listen again: {exc}") from None
         elif sub == "state":
             camera.set_state(validate_state(self.json_body(req)))
+        elif sub == "tls":
+            try:
+                await camera.set_tls(self.json_body(req))
+            except OSError as exc:
+                raise ApiError(500, f"cannot listen again: {exc}") from None
         elif sub == "reset":
             await camera.restore()
         else:
