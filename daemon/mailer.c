@@ -43,6 +43,11 @@ struct Mailer {
 
         uint64_t backoff_base_usec, backoff_max_usec;
         time_t pause_until;          /* the server is unreachable: wait until then */
+        /* A mail the server accepted that the database would not mark sent
+         * (disk full, locked): marked before anything else is sent, so that
+         * it is not sent again while the daemon runs. */
+        int64_t unrecorded_id;       /* 0: none */
+        time_t unrecorded_at;
         sd_event_source *timer;
 
         /* The mail on its way: the loop prepares it, the worker thread sends
@@ -411,12 +416,14 @@ static void mail_finished(Mailer *m) {
 
         if (result == CURLE_OK) {
                 r = store_outbox_sent(m->store, m->mail.id, wallclock_now());
-                if (r < 0)
+                if (r < 0) {
                         log_errno(LOG_ERR, r,
                                   "Mail %lld was accepted by the server but cannot be marked "
-                                  "sent (it will be sent again): %s",
+                                  "sent yet (%s); no other mail goes until it is",
                                   (long long) m->mail.id, store_error(m->store));
-                else if (m->mail.digest_count > 0)
+                        m->unrecorded_id = m->mail.id;
+                        m->unrecorded_at = wallclock_now();
+                } else if (m->mail.digest_count > 0)
                         log_info("Digest mail %lld (%s) sent to %s: it carried %d held mails, "
                                  "now all sent",
                                  (long long) m->mail.id, m->mail.message_id,
@@ -431,8 +438,8 @@ static void mail_finished(Mailer *m) {
                 mail_failed(m, what, code, failure_is_server_wide(result, code));
         }
         mail_release(m);
-        /* The next one at once. */
-        mailer_arm(m, 0);
+        /* The next one at once (or the mark, later). */
+        mailer_arm(m, m->unrecorded_id > 0 ? wallclock_now() + MAILER_STORE_RETRY_SEC : 0);
 }
 
 static int on_worker_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -534,6 +541,16 @@ static void mailer_run(Mailer *m) {
 
         if (m->sending)
                 return;
+        if (m->unrecorded_id > 0) {
+                r = store_outbox_sent(m->store, m->unrecorded_id, m->unrecorded_at);
+                if (r < 0) {
+                        mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
+                        return;
+                }
+                log_notice("Mail %lld marked sent after all; mail goes on.",
+                           (long long) m->unrecorded_id);
+                m->unrecorded_id = 0;
+        }
         mailer_note_storm(m);
         if (mailer_make_digests(m, now) < 0) {
                 /* Nothing was written; the held mails wait, so does the rest. */

@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -753,6 +754,40 @@ static void test_hang_mid_data(void **state) {
         assert_non_null(strstr(r[0].last_error, "imeout"));
 }
 
+/* The server accepts a mail but the database will not mark it sent (another
+ * program holds the write lock): the mail is not sent again, nothing else
+ * goes meanwhile, and once the lock is gone it is marked and the rest go. */
+static void test_accepted_but_unrecorded(void **state) {
+        static const char *const args[] = { NULL };
+        static const size_t order[] = { 1, 2 };
+        Env *env = *state;
+        char path[PATH_MAX + 32];
+        sqlite3 *holder = NULL;
+        json_t *box;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 2);
+        (void) snprintf(path, sizeof(path), "%s/fieldwatch.db", env->state);
+        assert_int_equal(sqlite3_open(path, &holder), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+        server_start(env, args);
+        mailer_start(env);
+        (void) run_until(env, all_sent, 3 * USEC_PER_SEC, 0, NULL);
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 1);
+        assert_string_equal(jstr(json_array_get(box, 0), "message_id"),
+                            env->mails[0].message_id);
+        json_decref(box);
+        assert_int_equal(sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(holder), SQLITE_OK);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 2);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 1);
+        assert_true(r[0].sent && r[1].sent);
+}
+
 static bool mail_is_hanging(Env *env) {
         json_t *box = mailbox_read(env);
         bool hanging = json_array_size(box) > 0 && mailer_busy(env->mailer);
@@ -1169,6 +1204,7 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_digest_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_digest_451_retried, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_accepted_but_unrecorded, setup, teardown),
         };
         int r;
 
