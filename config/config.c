@@ -2027,6 +2027,7 @@ static const Field site_router_fields[] = {
           .data = &snmp_section),
         F("wan_ifindex", parse_u32_field, offsetof(RouterConf, wan_ifindex), .min = 1,
           .max = INT32_MAX),
+        F("sys_name", parse_string_field, offsetof(RouterConf, sys_name), .flags = FIELD_NONEMPTY),
 };
 
 static const Section site_router_section = {
@@ -2402,6 +2403,7 @@ static void site_done(SiteConf *s) {
         free(s->camera.username);
         free(s->camera.password_credential);
         free(s->camera.model);
+        free(s->router.sys_name);
         free(s->camera.ca_file);
         free(s->camera.pinned_public_key);
 }

@@ -171,6 +171,7 @@ typedef struct RouterConf {
         uint16_t port;               /* 161 */
         SnmpConf snmp;
         uint32_t wan_ifindex;        /* 1 */
+        char *sys_name;              /* its sysName, to tell it from another site's; NULL: unchecked */
 } RouterConf;
 
 typedef struct CameraConf {

@@ -283,6 +283,7 @@ static void test_full(void **state) {
         assert_string_equal(s->router.address, "192.0.2.11");
         assert_int_equal(s->router.port, 161);
         assert_int_equal(s->router.wan_ifindex, 1);
+        assert_null(s->router.sys_name);
         assert_int_equal(s->router.snmp.version, SNMP_VERSION_V2C);
         assert_string_equal(s->router.snmp.community_credential, "snmp-community");
         assert_null(s->router.snmp.user);
@@ -304,6 +305,7 @@ static void test_full(void **state) {
         assert_string_equal(s->router.address, "rx220-27.example.invalid");
         assert_int_equal(s->router.port, 161);
         assert_int_equal(s->router.wan_ifindex, 3);
+        assert_string_equal(s->router.sys_name, "RX220-site27");
         assert_int_equal(s->router.snmp.version, SNMP_VERSION_V3);
         assert_string_equal(s->router.snmp.user, "site27");
         assert_int_equal(s->router.snmp.auth, SNMP_AUTH_MD5);
