@@ -437,16 +437,12 @@ class Field:
 
 
 class ManyAddressAgent(snmp_field.SnmpAgent):
-    """snmp_field.SnmpAgent with every listening address an argument of its own:
-    snmpd joins them, and one argument of them all exceeds the kernel's 128 KiB per
-    argument from about 5,900 addresses on."""
+    """snmp_field.SnmpAgent that can be frozen (SIGSTOP) to blackhole its addresses.
+    (SnmpAgent.argv() gives every listening address an argument of its own.)"""
 
     frozen = False
     reads = 0
     last_count = 0
-
-    def argv(self):
-        return super().argv()[:-1] + ["udp:%s:%d" % lp for lp in self.listen]
 
     def freeze(self, on):
         os.kill(self.popen.pid, signal.SIGSTOP if on else signal.SIGCONT)

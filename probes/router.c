@@ -37,7 +37,7 @@ struct RouterProbe {
         ProbeDoneFn done;
         void *userdata;
 
-        SnmpOid *oids;
+        SnmpOidList *oids;           /* shared with the probes asking for the same */
         SnmpValue *values;
         size_t n_oids, next;         /* the next OID to ask for (chunks of SNMP_OIDS_PER_GET) */
         bool running;
@@ -73,9 +73,8 @@ static int probe_alloc(sd_event *e, const SnmpTarget *t, size_t n_oids, ProbeDon
         p->done = done;
         p->userdata = userdata;
         p->n_oids = n_oids;
-        p->oids = calloc(n_oids, sizeof(SnmpOid));
         p->values = calloc(n_oids, sizeof(SnmpValue));
-        if (!p->oids || !p->values) {
+        if (!p->values) {
                 router_probe_free(p);
                 return -ENOMEM;
         }
@@ -88,25 +87,31 @@ static int probe_alloc(sd_event *e, const SnmpTarget *t, size_t n_oids, ProbeDon
         return 0;
 }
 
+/* Packs the OIDs parsed into oids (n_oids of them) into the probe's list,
+ * shared with the probes before that asked for the same. */
+static int probe_set_oids(RouterProbe *p, const SnmpOid *oids) {
+        return snmp_oid_list_new(oids, p->n_oids, &p->oids);
+}
+
 int router_probe_new(sd_event *e, const RouterProbeConf *conf, ProbeDoneFn done, void *userdata,
                      RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
         size_t n = MIN(conf->n_signals, (size_t) PROBE_SIGNALS_MAX);
-        SnmpOid base;
+        SnmpOid base, oids[_ROUTER_SCALARS + PROBE_SIGNALS_MAX];
         RouterProbe *p;
         int r;
 
         r = probe_alloc(e, &conf->target, _ROUTER_SCALARS + n, done, userdata, &p, err);
         if (r < 0)
                 return r;
-        r = snmp_oid_parse(OID_SYS_UPTIME, &p->oids[ROUTER_UPTIME]);
+        r = snmp_oid_parse(OID_SYS_UPTIME, &oids[ROUTER_UPTIME]);
         if (r >= 0)
                 r = snmp_oid_parse(OID_IF_OPER_STATUS, &base);
         if (r >= 0)
-                r = snmp_oid_append(&base, conf->wan_ifindex, &p->oids[ROUTER_IF_OPER]);
+                r = snmp_oid_append(&base, conf->wan_ifindex, &oids[ROUTER_IF_OPER]);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const SignalConf *s = &conf->signals[i];
 
-                r = snmp_oid_parse(s->oid, &p->oids[_ROUTER_SCALARS + i]);
+                r = snmp_oid_parse(s->oid, &oids[_ROUTER_SCALARS + i]);
                 (void) snprintf(p->signals[i].name, sizeof(p->signals[i].name), "%s", s->name);
                 p->signals[i].has_below = s->has_warn_below;
                 p->signals[i].below = s->warn_below;
@@ -116,6 +121,11 @@ int router_probe_new(sd_event *e, const RouterProbeConf *conf, ProbeDoneFn done,
         p->n_signals = n;
         if (r < 0) {
                 (void) snprintf(err, SNMP_ERROR_MAX, "invalid OID in the configuration");
+                router_probe_free(p);
+                return r;
+        }
+        r = probe_set_oids(p, oids);
+        if (r < 0) {
                 router_probe_free(p);
                 return r;
         }
@@ -130,7 +140,7 @@ int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void 
                 [VPN_MEMORY] = OID_YRH_MEMORY,           [VPN_TEMPERATURE] = OID_YRH_TEMPERATURE,
                 [VPN_ALARM] = OID_YRH_ALARM,
         };
-        SnmpOid tunnel;
+        SnmpOid tunnel, *oids;
         RouterProbe *p;
         int r = 0;
 
@@ -147,12 +157,21 @@ int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void 
                 router_probe_free(p);
                 return -ENOMEM;
         }
+        /* Parsed in full only here, packed into the list after. */
+        oids = calloc(p->n_oids, sizeof(SnmpOid));
+        if (!oids) {
+                router_probe_free(p);
+                return -ENOMEM;
+        }
         for (size_t i = 0; r >= 0 && i < _VPN_SCALARS; i++)
-                r = snmp_oid_parse(scalars[i], &p->oids[i]);
+                r = snmp_oid_parse(scalars[i], &oids[i]);
         if (r >= 0)
                 r = snmp_oid_parse(OID_YR_TUNNEL_LINK, &tunnel);
         for (size_t i = 0; r >= 0 && i < conf->n_tunnels; i++)
-                r = snmp_oid_append(&tunnel, conf->tunnels[i], &p->oids[_VPN_SCALARS + i]);
+                r = snmp_oid_append(&tunnel, conf->tunnels[i], &oids[_VPN_SCALARS + i]);
+        if (r >= 0)
+                r = probe_set_oids(p, oids);
+        free(oids);
         if (r < 0) {
                 router_probe_free(p);
                 return r;
@@ -165,7 +184,7 @@ RouterProbe *router_probe_free(RouterProbe *p) {
         if (!p)
                 return NULL;
         snmp_session_free(p->session);
-        free(p->oids);
+        snmp_oid_list_unref(p->oids);
         free(p->values);
         free(p->tunnels);
         free(p);
@@ -312,7 +331,8 @@ static void on_get_done(void *userdata, const char *error, const SnmpValue *valu
                 cycle_finish(p, error);
                 return;
         }
-        memcpy(p->values + p->next, values, n * sizeof(SnmpValue));
+        /* The values are already in place (p->values + p->next). */
+        (void) values;
         p->next += n;
         if (p->next >= p->n_oids) {
                 cycle_finish(p, NULL);
@@ -326,7 +346,8 @@ static void on_get_done(void *userdata, const char *error, const SnmpValue *valu
 static int send_chunk(RouterProbe *p) {
         size_t n = MIN(p->n_oids - p->next, (size_t) SNMP_OIDS_PER_GET);
 
-        return snmp_session_get(p->session, p->oids + p->next, n, on_get_done, p);
+        return snmp_session_get(p->session, p->oids, p->next, n, p->values + p->next,
+                                on_get_done, p);
 }
 
 int router_probe_start(RouterProbe *p) {

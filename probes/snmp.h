@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* net-snmp's single-session API driven by sd-event: one session per device,
- * its socket watched by the loop, its retransmissions on a loop timer.
- * SNMPv3 engine discovery is done asynchronously too (net-snmp's own probe
- * would block in snmp_sess_open or the first send). Nothing here blocks
- * after the session is open; opening resolves no names for literal
- * addresses. */
+/* SNMP GETs driven by sd-event. All devices share one UDP socket per address
+ * family, watched by a single io source, and one timer: the devices waiting
+ * for an answer sit in a heap ordered by deadline, an answer goes to the
+ * device at the address it comes from that waits for its request id.
+ * Nothing here scans all devices.
+ *
+ * SNMPv2c is spoken here: the GET is encoded into a buffer of the shared
+ * socket's, the answer decoded by net-snmp's snmp_pdu_parse(); a device costs
+ * a few hundred bytes. SNMPv3 (USM keys, engine IDs, time windows) goes
+ * through a net-snmp single session per device whose transport sends and
+ * receives through the shared socket; its engine discovery is asynchronous
+ * too (net-snmp's own probe would block). Nothing here blocks after the
+ * session is open; opening resolves no names for literal addresses. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,9 +54,24 @@ int snmp_oid_parse(const char *s, SnmpOid *ret);
 /* Builds base.suffix. */
 int snmp_oid_append(const SnmpOid *base, uint32_t suffix, SnmpOid *ret);
 
+/* An immutable list of OIDs, packed into one allocation and shared: a list
+ * equal to the one made last is that one, referenced again (the routers of a
+ * field all ask for the same OIDs). */
+typedef struct SnmpOidList SnmpOidList;
+
+/* Makes (or shares) the list of oids[0..n). */
+int snmp_oid_list_new(const SnmpOid *oids, size_t n, SnmpOidList **ret);
+
+/* Drops a reference. NULL-safe. */
+SnmpOidList *snmp_oid_list_unref(SnmpOidList *l);
+
+/* How many OIDs the list holds. */
+size_t snmp_oid_list_size(const SnmpOidList *l);
+
 /* Called when a GET ends. On success error is NULL and values[i] answers
- * oids[i] (in the order requested); otherwise error says why, e.g. "no
- * answer within 5s (timeout)", "authentication failed (wrong password?)". */
+ * the i-th OID asked for; otherwise error says why, e.g. "no answer within
+ * 5s (timeout)", "authentication failed (wrong password?)". values is the
+ * caller's array given to snmp_session_get(). */
 typedef void (*SnmpDoneFn)(void *userdata, const char *error, const SnmpValue *values, size_t n);
 
 typedef struct SnmpTarget {
@@ -74,9 +96,11 @@ int snmp_session_new(sd_event *e, const SnmpTarget *t, SnmpSession **ret,
 /* Cancels any request in flight (no callback) and closes. NULL-safe. */
 SnmpSession *snmp_session_free(SnmpSession *s);
 
-/* GETs up to SNMP_OIDS_PER_GET OIDs; done is called exactly once.
- * -EBUSY while a request is in flight. */
-int snmp_session_get(SnmpSession *s, const SnmpOid *oids, size_t n, SnmpDoneFn done,
-                     void *userdata);
+/* GETs the OIDs [first, first + n) of the list, n at most
+ * SNMP_OIDS_PER_GET, into values[0..n); done is called exactly once. The
+ * list and values must stay until then. -EBUSY while a request is in
+ * flight. */
+int snmp_session_get(SnmpSession *s, const SnmpOidList *oids, size_t first, size_t n,
+                     SnmpValue *values, SnmpDoneFn done, void *userdata);
 
 bool snmp_session_busy(const SnmpSession *s);

@@ -419,8 +419,12 @@ class SnmpAgent:
         return ",".join("udp:%s:%d" % (a, p) for a, p in self.listen)
 
     def argv(self):
+        # Every listening address an argument of its own (snmpd joins them): one
+        # argument of them all would exceed the kernel's 128 KiB per argument
+        # (MAX_ARG_STRLEN) from about 5,900 addresses on.
         return [SNMPD, "-f", "-C", "-c", self.conf_path, "-Lf", self.log_path,
-                "-p", self.pid_path, "-I", ",".join(SNMPD_MODULES), self.listen_spec()]
+                "-p", self.pid_path, "-I", ",".join(SNMPD_MODULES)] + \
+            ["udp:%s:%d" % (a, p) for a, p in self.listen]
 
     def env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("SNMP")}
