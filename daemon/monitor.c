@@ -777,6 +777,7 @@ static int device_open_router(Monitor *m, Device *d, SecretCache *sc) {
                 .wan_ifindex = rc->wan_ifindex,
                 .signals = c->probes.router.signals,
                 .n_signals = c->probes.router.n_signals,
+                .sys_name = rc->sys_name,
         };
         int r;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,18 @@ struct RouterProbe {
         unsigned max_cpu, max_memory;
         int max_temperature;
         uint8_t *tunnels;
+        uint32_t *tunnel_numbers;    /* the VPN: tunnels[i]'s number */
         size_t n_tunnels;
 
         bool has_prev;
         uint32_t prev_ticks;
         uint64_t prev_mono;
+
+        /* Its identity (sites[].router.sys_name), asked for last in the list:
+         * a router answering for another site (a wrong address, a swapped
+         * SIM) is told from this site's by its sysName. */
+        char *sys_name;              /* NULL: not asked */
+        unsigned long sys_name_hash;
 };
 
 static uint64_t now_monotonic(void) {
@@ -96,13 +104,28 @@ static int probe_set_oids(RouterProbe *p, const SnmpOid *oids) {
 int router_probe_new(sd_event *e, const RouterProbeConf *conf, ProbeDoneFn done, void *userdata,
                      RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
         size_t n = MIN(conf->n_signals, (size_t) PROBE_SIGNALS_MAX);
-        SnmpOid base, oids[_ROUTER_SCALARS + PROBE_SIGNALS_MAX];
+        SnmpOid base, oids[_ROUTER_SCALARS + PROBE_SIGNALS_MAX + 1];
         RouterProbe *p;
         int r;
 
-        r = probe_alloc(e, &conf->target, _ROUTER_SCALARS + n, done, userdata, &p, err);
+        r = probe_alloc(e, &conf->target, _ROUTER_SCALARS + n + !!conf->sys_name, done, userdata,
+                        &p, err);
         if (r < 0)
                 return r;
+        if (conf->sys_name) {
+                p->sys_name = strdup(conf->sys_name);
+                if (!p->sys_name) {
+                        router_probe_free(p);
+                        return -ENOMEM;
+                }
+                p->sys_name_hash = (unsigned long) snmp_text_hash(conf->sys_name,
+                                                                  strlen(conf->sys_name));
+                r = snmp_oid_parse(OID_SYS_NAME, &oids[_ROUTER_SCALARS + n]);
+                if (r < 0) {
+                        router_probe_free(p);
+                        return r;
+                }
+        }
         r = snmp_oid_parse(OID_SYS_UPTIME, &oids[ROUTER_UPTIME]);
         if (r >= 0)
                 r = snmp_oid_parse(OID_IF_OPER_STATUS, &base);
@@ -153,7 +176,8 @@ int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void 
         p->max_temperature = conf->max_temperature;
         p->n_tunnels = conf->n_tunnels;
         p->tunnels = calloc(MAX(conf->n_tunnels, (size_t) 1), 1);
-        if (!p->tunnels) {
+        p->tunnel_numbers = calloc(MAX(conf->n_tunnels, (size_t) 1), sizeof(uint32_t));
+        if (!p->tunnels || !p->tunnel_numbers) {
                 router_probe_free(p);
                 return -ENOMEM;
         }
@@ -167,8 +191,10 @@ int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void 
                 r = snmp_oid_parse(scalars[i], &oids[i]);
         if (r >= 0)
                 r = snmp_oid_parse(OID_YR_TUNNEL_LINK, &tunnel);
-        for (size_t i = 0; r >= 0 && i < conf->n_tunnels; i++)
+        for (size_t i = 0; r >= 0 && i < conf->n_tunnels; i++) {
+                p->tunnel_numbers[i] = conf->tunnels[i];
                 r = snmp_oid_append(&tunnel, conf->tunnels[i], &oids[_VPN_SCALARS + i]);
+        }
         if (r >= 0)
                 r = probe_set_oids(p, oids);
         free(oids);
@@ -185,8 +211,10 @@ RouterProbe *router_probe_free(RouterProbe *p) {
                 return NULL;
         snmp_session_free(p->session);
         snmp_oid_list_unref(p->oids);
+        free(p->sys_name);
         free(p->values);
         free(p->tunnels);
+        free(p->tunnel_numbers);
         free(p);
         return NULL;
 }
@@ -249,10 +277,37 @@ static void check_threshold(const Threshold *t, const SnmpValue *v, SignalValue 
                                   t->above);
 }
 
+/* Whether the router answers as the one configured; if not, the result
+ * says whom it answers as, and none of its values count (its sysUpTime is
+ * another router's: no restart, now or when the right one answers again). */
+static bool check_identity(RouterProbe *p, ProbeResult *r) {
+        const SnmpValue *v;
+
+        if (!p->sys_name)
+                return true;
+        v = &p->values[p->n_oids - 1];
+        if (v->type == SNMP_VALUE_STRING && v->unsigned_ == p->sys_name_hash)
+                return true;
+        if (v->type == SNMP_VALUE_STRING)
+                probe_result_fail(r, PROBE_DEGRADED,
+                                  "answers as %s%s, expected %s: another site's router at this "
+                                  "address?",
+                                  v->text, strlen(v->text) == SNMP_TEXT_MAX - 1 ? "..." : "",
+                                  p->sys_name);
+        else
+                probe_result_fail(r, PROBE_DEGRADED, "sysName %s, expected %s",
+                                  v->type == SNMP_VALUE_NONE ? "missing" : "of the wrong type",
+                                  p->sys_name);
+        p->has_prev = false;
+        return false;
+}
+
 static void evaluate_router(RouterProbe *p, ProbeResult *r) {
         RouterValues *v = &r->router;
         long oper;
 
+        if (!check_identity(p, r))
+                return;
         check_uptime(p, &p->values[ROUTER_UPTIME], r, &v->has_uptime, &v->uptime_ticks,
                      &v->rebooted);
         if (value_number(&p->values[ROUTER_IF_OPER], &oper)) {
@@ -270,16 +325,29 @@ static void evaluate_router(RouterProbe *p, ProbeResult *r) {
                                 r);
 }
 
+/* A number the VPN router must give; one it cannot is a reason, never a
+ * silently skipped check. */
+static bool vpn_number(const SnmpValue *v, const char *what, ProbeResult *r, long *ret) {
+        if (value_number(v, ret))
+                return true;
+        probe_result_fail(r, PROBE_DEGRADED, "%s %s", what,
+                          v->type == SNMP_VALUE_NONE ? "missing" : "of the wrong type");
+        return false;
+}
+
 static void evaluate_vpn(RouterProbe *p, ProbeResult *r) {
         VpnValues *v = &r->vpn;
         long x;
 
         check_uptime(p, &p->values[VPN_UPTIME], r, &v->has_uptime, &v->uptime_ticks,
                      &v->rebooted);
-        v->cpu = value_number(&p->values[VPN_CPU], &x) ? (int) x : -1;
-        v->memory = value_number(&p->values[VPN_MEMORY], &x) ? (int) x : -1;
-        v->temperature = value_number(&p->values[VPN_TEMPERATURE], &x) ? (int) x : -1;
-        v->alarm = value_number(&p->values[VPN_ALARM], &x) ? (int) x : 0;
+        v->cpu = vpn_number(&p->values[VPN_CPU], "CPU (yrhCpuUtil5sec)", r, &x) ? (int) x : -1;
+        v->memory = vpn_number(&p->values[VPN_MEMORY], "memory (yrhMemoryUtil)", r, &x) ? (int) x
+                                                                                        : -1;
+        v->temperature = vpn_number(&p->values[VPN_TEMPERATURE],
+                                    "temperature (yrhInboxTemperature)", r, &x) ? (int) x : -1;
+        v->alarm = vpn_number(&p->values[VPN_ALARM], "alarm LED (yrhSystemAlarm)", r, &x) ? (int) x
+                                                                                         : 0;
         if (v->alarm == 1)
                 probe_result_fail(r, PROBE_DEGRADED, "alarm LED on");
         if (v->cpu > (int) p->max_cpu)
@@ -292,10 +360,19 @@ static void evaluate_vpn(RouterProbe *p, ProbeResult *r) {
                                   v->temperature, p->max_temperature);
         for (size_t i = 0; i < p->n_tunnels; i++) {
                 const SnmpValue *t = &p->values[_VPN_SCALARS + i];
+                char what[48];
 
-                p->tunnels[i] = value_number(t, &x) && (x == TUNNEL_UP || x == TUNNEL_DOWN)
-                                        ? (uint8_t) x
-                                        : TUNNEL_UNKNOWN;
+                (void) snprintf(what, sizeof(what), "tunnel %" PRIu32 " state (yrIfTunnelLink)",
+                                p->tunnel_numbers[i]);
+                if (!vpn_number(t, what, r, &x))
+                        p->tunnels[i] = TUNNEL_UNKNOWN;
+                else if (x == TUNNEL_UP || x == TUNNEL_DOWN)
+                        p->tunnels[i] = (uint8_t) x;
+                else {
+                        p->tunnels[i] = TUNNEL_UNKNOWN;
+                        probe_result_fail(r, PROBE_DEGRADED, "%s %ld, neither up (1) nor down (2)",
+                                          what, x);
+                }
         }
         v->tunnels = p->tunnels;
         v->n_tunnels = p->n_tunnels;

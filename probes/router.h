@@ -18,6 +18,7 @@
 
 /* The Yamaha private MIB (yamaha-rt-hardware.mib, yamaha-rt-interfaces.mib). */
 #define OID_SYS_UPTIME "1.3.6.1.2.1.1.3.0"
+#define OID_SYS_NAME "1.3.6.1.2.1.1.5.0"
 #define OID_IF_OPER_STATUS "1.3.6.1.2.1.2.2.1.8"
 #define OID_YR_TUNNEL_LINK "1.3.6.1.4.1.1182.2.3.16.1.2"
 #define OID_YRH_CPU_5SEC "1.3.6.1.4.1.1182.2.1.5.0"
@@ -32,6 +33,7 @@ typedef struct RouterProbeConf {
         uint32_t wan_ifindex;
         const SignalConf *signals;   /* copied */
         size_t n_signals;            /* at most PROBE_SIGNALS_MAX */
+        const char *sys_name;        /* the sysName it must answer with; NULL: not asked */
 } RouterProbeConf;
 
 typedef struct VpnProbeConf {

@@ -161,6 +161,17 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
+uint64_t snmp_text_hash(const void *s, size_t n) {
+        const unsigned char *p = s;
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (size_t i = 0; i < n; i++) {
+                h ^= p[i];
+                h *= UINT64_C(1099511628211);
+        }
+        return h;
+}
+
 /* ======================================================================== */
 
 int snmp_oid_parse(const char *s, SnmpOid *ret) {
@@ -734,6 +745,14 @@ static void take_answer(SnmpSession *s, netsnmp_pdu *pdu) {
                 case ASN_TIMETICKS:
                         out->type = SNMP_VALUE_TIMETICKS;
                         out->unsigned_ = (unsigned long) *v->val.integer & 0xffffffffUL;
+                        break;
+                case ASN_OCTET_STR:
+                        out->type = SNMP_VALUE_STRING;
+                        out->unsigned_ = (unsigned long) snmp_text_hash(v->val.string, v->val_len);
+                        for (size_t k = 0; k < v->val_len && k < SNMP_TEXT_MAX - 1; k++)
+                                out->text[k] = v->val.string[k] >= 0x20 && v->val.string[k] < 0x7f
+                                                       ? (char) v->val.string[k]
+                                                       : '?';
                         break;
                 case SNMP_NOSUCHOBJECT:
                 case SNMP_NOSUCHINSTANCE:

@@ -33,14 +33,21 @@ typedef enum SnmpValueType {
         SNMP_VALUE_INTEGER,
         SNMP_VALUE_UNSIGNED,         /* Gauge32, Unsigned32, Counter32 */
         SNMP_VALUE_TIMETICKS,
-        SNMP_VALUE_OTHER,            /* a string, an OID, ...: not a number */
+        SNMP_VALUE_STRING,           /* OCTET STRING */
+        SNMP_VALUE_OTHER,            /* an OID, an address, ...: not a number */
 } SnmpValueType;
+
+#define SNMP_TEXT_MAX 24
 
 typedef struct SnmpValue {
         SnmpValueType type;
         long integer;                /* INTEGER */
-        unsigned long unsigned_;     /* Gauge32, Counter32, TimeTicks */
+        unsigned long unsigned_;     /* Gauge32, Counter32, TimeTicks; strings: snmp_text_hash() */
+        char text[SNMP_TEXT_MAX];    /* strings: the start, printable, for messages */
 } SnmpValue;
+
+/* The FNV-1a hash of a string's n bytes: a string answer compares by it. */
+uint64_t snmp_text_hash(const void *s, size_t n);
 
 /* An OID in numeric form. */
 typedef struct SnmpOid {

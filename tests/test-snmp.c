@@ -176,6 +176,17 @@ static void test_oid_list_shared(void **state) {
 /* ======================================================================== */
 /* The SNMPv2c encoder, read back by net-snmp */
 
+/* FNV-1a 64, the published test vectors: string answers compare by it. */
+static void test_text_hash(void **state) {
+        (void) state;
+        assert_true(snmp_text_hash("", 0) == UINT64_C(0xcbf29ce484222325));
+        assert_true(snmp_text_hash("a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
+        assert_true(snmp_text_hash("foobar", 6) == UINT64_C(0x85944171f73967e8));
+        /* Every byte counts, NULs too. */
+        assert_true(snmp_text_hash("rx220-site23", 12) != snmp_text_hash("rx220-site24", 12));
+        assert_true(snmp_text_hash("a\0b", 3) != snmp_text_hash("a\0c", 3));
+}
+
 static void test_encode_roundtrip(void **state) {
         static const char *const texts[] = {
                 "1.3.6.1.2.1.1.3.0", "1.3.6.1.4.1.4294967295.127.128.16383.16384.0",
@@ -747,6 +758,7 @@ int main(void) {
                 cmocka_unit_test(test_heap_reserve),
                 cmocka_unit_test(test_peers),
                 cmocka_unit_test(test_oid_list_shared),
+                cmocka_unit_test(test_text_hash),
                 cmocka_unit_test(test_encode_roundtrip),
                 cmocka_unit_test_setup_teardown(test_answers, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_many_sessions, env_setup, env_teardown),
