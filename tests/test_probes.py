@@ -39,7 +39,8 @@ class Probes(unittest.TestCase):
         cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
         cls.field.up()
         try:
-            cls.daemon = fwtest.Daemon(cls.tmp, cls.config)
+            # Its events are read from stderr: not to a journald another suite runs.
+            cls.daemon = fwtest.Daemon(cls.tmp, cls.config, env={"FIELDWATCH_JOURNAL": "stderr"})
             cls.daemon.messages("READY=1")
             # Everything up once, before any fault is injected.
             fwtest.wait_for(lambda: all(d["state"] == "up" for d in cls.daemon.status().values())
