@@ -498,6 +498,9 @@ class Hostile(unittest.TestCase):
             self.assertNotIn("%s-router: restarted" % IMPERSONATOR, self.daemon.log())
         finally:
             router.clear_oddities()
+        # Itself again (the next tests look at it as a neighbour), with no restart.
+        self.daemon.wait_device("%s-router" % IMPERSONATOR, "up")
+        self.assertNotIn("%s-router: restarted" % IMPERSONATOR, self.daemon.log())
 
 
 if __name__ == "__main__":
