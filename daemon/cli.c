@@ -245,7 +245,10 @@ int cli_setup(const GlobalOptions *g, bool allow_default, Config **ret_config,
                         config_free(c);
                         return r;
                 }
-                wallclock_pretend(t);
+                /* Once: a reload (SIGHUP) keeps the pretended clock running
+                 * from where the program started, it does not set it back. */
+                if (!pretending)
+                        wallclock_pretend(t);
         }
         *ret_config = c;
         *ret_calendar = cal;

@@ -294,6 +294,25 @@ class Surroundings(unittest.TestCase):
 
     # -- the wall clock ---------------------------------------------------------
 
+    def test_reload_keeps_the_pretended_clock(self):
+        """--pretend-now sets the clock once: a reload does not set it back
+        (events would be stored with times before earlier ones)."""
+        d = self.start()
+        d.wait_device("12-camera", "up", timeout=15)
+        time.sleep(3)
+        before = max(x["last_probe_at"] or "" for x in d.status().values())
+        d.proc.send_signal(signal.SIGHUP)
+        d.messages("RELOADING=1", timeout=10)
+        d.messages("READY=1", timeout=20)
+        time.sleep(2.5)
+        after = d.status()
+        self.assertTrue(after)
+        # ISO 8601 in one zone: text order is time order.
+        late = {k: v["last_probe_at"] for k, v in after.items()
+                if v["last_probe_at"] and v["last_probe_at"] < before}
+        self.assertEqual(late, {}, f"probed before {before} after the reload")
+
+
     def test_clock_forward_and_back_across_runs(self):
         """A fault raised at 10:00; the clock put forward past its 12:00 onsite due
         fires the breach once; put back to 11:00, the breach neither fires again
