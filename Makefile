@@ -3,6 +3,7 @@
 #   make                 build build/fieldwatchd and build/fieldwatchctl
 #   make check           build and run every test (installs missing packages first)
 #   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make soak            random faults against the simulated field for SOAK_DURATION (10m), then a verdict
 #   make demo            run fieldwatchd against the simulated 27-site field (Ctrl-C ends)
 #   make deps            install the Debian packages the build and the tests need
 #   make install         install under $(DESTDIR)$(PREFIX)
@@ -196,3 +197,21 @@ bench: bench-deps-if-missing
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/floor
 	$(PYTHON) bench/bench.py --n $(BENCH_N) --build $(BUILD) \
 		$(if $(filter 1,$(BENCH_PROFILE)),--profile) $(BENCH_ARGS)
+
+# ---------------------------------------------------------------------------
+# The soak (issue 8): fieldwatchd against the 27 simulated sites with random faults,
+# a restart and two reloads, then a verdict on faults, journal, mail, RSS and file
+# descriptors (bench/soak). make check runs 90 s of it (tests/test_soak.py).
+#   make soak                          10 minutes
+#   make soak SOAK_DURATION=2h         longer
+#   make soak SOAK_SEED=1234           replay a run's choices
+SOAK_DURATION ?= 10m
+SOAK_SEED ?=
+SOAK_ARGS ?=
+
+.PHONY: soak
+
+soak: deps-if-missing
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) bench/soak --duration $(SOAK_DURATION) --build $(BUILD) \
+		$(if $(SOAK_SEED),--seed $(SOAK_SEED)) --report $(BUILD)/soak.json $(SOAK_ARGS)
