@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clockheap.h"
 #include "clocks.h"
 #include "faults.h"
 #include "macro.h"
@@ -29,16 +30,18 @@ typedef struct Node {
         bool has_last;
         ProbeStatus last;
         time_t last_at;
-        char last_reason[PROBE_REASON_MAX];
+        char *last_reason;           /* NULL for none: most nodes are up */
         ProbeStatus streak_status;
         unsigned streak;
-        char streak_kind[32];        /* the degraded kind of the last results */
+        const char *streak_kind;     /* the degraded kind of the last results (static) */
         unsigned kind_streak;
 
         Hard hard;
         bool held;                   /* would be hard down; waiting for the parent */
         time_t held_since;
         Fault *fault;                /* its open fault */
+        time_t prompt_received;      /* the fault's received_at that prompt is for */
+        time_t prompt;               /* the deferral prompt's time (cached: calendar work) */
 } Node;
 
 struct FaultEngine {
@@ -52,6 +55,9 @@ struct FaultEngine {
         size_t site_base;
         Fault **faults;              /* open faults and those changed this round */
         size_t n_faults, allocated_faults;
+        bool maybe_closed;           /* faults may have left the open state */
+        ClockHeap *clocks;           /* per node: the next clock of its open fault */
+        size_t *by_id;               /* node indices sorted by id */
 };
 
 /* ======================================================================== */
@@ -139,6 +145,38 @@ static const char *kind_name(NodeKind k) {
         return names[k];
 }
 
+static const char *node_reason(const Node *n) {
+        return n->last_reason ?: "";
+}
+
+/* Keeps a copy of the reason, allocated only when it changes. */
+static int node_set_reason(Node *n, const char *reason) {
+        char *copy = NULL;
+
+        if (streq(node_reason(n), reason ?: ""))
+                return 0;
+        if (reason && reason[0]) {
+                copy = strdup(reason);
+                if (!copy)
+                        return -ENOMEM;
+        }
+        free(n->last_reason);
+        n->last_reason = copy;
+        return 0;
+}
+
+static int compare_ids(const void *a, const void *b, void *userdata) {
+        const FaultEngine *e = userdata;
+
+        return strcmp(e->nodes[*(const size_t *) a].id, e->nodes[*(const size_t *) b].id);
+}
+
+static void index_ids(FaultEngine *e) {
+        for (size_t i = 0; i < e->n_nodes; i++)
+                e->by_id[i] = i;
+        qsort_r(e->by_id, e->n_nodes, sizeof(size_t), compare_ids, e);
+}
+
 int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
         FaultEngine *e;
         size_t n;
@@ -155,8 +193,9 @@ int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
         e->site_base = c->has_vpn ? 1 : 0;
         e->n_nodes = e->site_base + 3 * c->n_sites;
         e->nodes = calloc(MAX(e->n_nodes, (size_t) 1), sizeof(Node));
-        if (!e->nodes) {
-                free(e);
+        e->by_id = malloc(MAX(e->n_nodes, (size_t) 1) * sizeof(size_t));
+        if (!e->nodes || !e->by_id || clock_heap_new(e->n_nodes, &e->clocks) < 0) {
+                faults_free(e);
                 return -ENOMEM;
         }
         if (c->has_vpn)
@@ -176,6 +215,7 @@ int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
                 e->nodes[n + 1].parent = c->has_vpn ? n : SIZE_MAX;
                 e->nodes[n + 2].parent = n + 1;
         }
+        index_ids(e);
         *ret = e;
         return 0;
 }
@@ -188,7 +228,11 @@ FaultEngine *faults_free(FaultEngine *e) {
                 free(e->faults[i]);
         }
         free(e->faults);
+        for (size_t i = 0; e->nodes && i < e->n_nodes; i++)
+                free(e->nodes[i].last_reason);
         free(e->nodes);
+        free(e->by_id);
+        clock_heap_free(e->clocks);
         free(e);
         return NULL;
 }
@@ -213,10 +257,21 @@ NodeKind faults_node_kind(const FaultEngine *e, size_t node) {
         return e->nodes[node].kind;
 }
 
+/* A binary search of the ids: a lookup costs O(log n). */
 size_t faults_find_node(const FaultEngine *e, const char *device) {
-        for (size_t i = 0; i < e->n_nodes; i++)
-                if (streq(e->nodes[i].id, device))
-                        return i;
+        size_t lo = 0, hi = e->n_nodes;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(e->nodes[e->by_id[mid]].id, device);
+
+                if (c == 0)
+                        return e->by_id[mid];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return SIZE_MAX;
 }
 
@@ -224,10 +279,13 @@ Fault *faults_node_fault(const FaultEngine *e, size_t node) {
         return node < e->n_nodes ? e->nodes[node].fault : NULL;
 }
 
-Fault *faults_get(const FaultEngine *e, int64_t id) {
+Fault *faults_get(FaultEngine *e, int64_t id) {
         for (size_t i = 0; i < e->n_faults; i++)
-                if (e->faults[i]->id == id)
+                if (e->faults[i]->id == id) {
+                        /* The caller may close it. */
+                        e->maybe_closed = true;
                         return e->faults[i];
+                }
         return NULL;
 }
 
@@ -314,10 +372,67 @@ static const char *degraded_kind(const char *reason) {
         return "degraded";
 }
 
+/* 16:00 (deferral_prompt_at) of the fault's reception day. */
+static time_t prompt_time(const FaultEngine *e, const Fault *f) {
+        time_t t;
+        Day day;
+        int sec;
+
+        if (local_from_instant(f->received_at, &day, &sec) < 0 ||
+            instant_from_local(day, e->sla.deferral_prompt_at, &t) < 0)
+                return 0;
+        /* Received after the prompt time: the prompt at raising covers it. */
+        return f->received_at < t ? t : 0;
+}
+
+/* prompt_time() of a node's fault, computed once per reception time. */
+static time_t node_prompt(FaultEngine *e, Node *n) {
+        if (n->prompt_received != n->fault->received_at || n->prompt_received == 0) {
+                n->prompt = prompt_time(e, n->fault);
+                n->prompt_received = n->fault->received_at;
+        }
+        return n->prompt;
+}
+
+static bool clock_running(const Fault *f) {
+        return f->state == FAULT_OPEN && f->onsite_started_at == 0;
+}
+
+/* A clock not yet struck: due now or later (one due now fires at once). */
+static void consider(time_t *best, time_t t) {
+        if (t > 0 && (*best == 0 || t < *best))
+                *best = t;
+}
+
+/* The next clock of a node's open fault, or 0. */
+static time_t node_clock(FaultEngine *e, size_t node) {
+        Node *n = &e->nodes[node];
+        const Fault *f = n->fault;
+        time_t best = 0, d;
+
+        if (!f || f->state != FAULT_OPEN)
+                return 0;
+        d = fault_due(f);
+        if (clock_running(f)) {
+                if (!f->warned)
+                        consider(&best, d - (time_t) (e->sla.warn_before / USEC_PER_SEC));
+                if (!f->breached)
+                        consider(&best, d);
+                if (!f->deferral_prompted && f->deferral_approved_at == 0)
+                        consider(&best, node_prompt(e, n));
+        }
+        if (!f->acknowledged_at && e->renotify_every)
+                consider(&best, f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC));
+        return best;
+}
+
+/* Puts a node's next clock into the heap, after its fault changed. */
+static void node_reclock(FaultEngine *e, size_t node) {
+        clock_heap_set(e->clocks, node, node_clock(e, node));
+}
+
+/* Tracks a new fault (never one tracked already). */
 static int fault_track(FaultEngine *e, Fault *f) {
-        for (size_t i = 0; i < e->n_faults; i++)
-                if (e->faults[i] == f)
-                        return 0;
         if (grow((void **) &e->faults, &e->allocated_faults, e->n_faults, sizeof(Fault *)) < 0)
                 return -ENOMEM;
         e->faults[e->n_faults++] = f;
@@ -352,7 +467,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
                 (void) snprintf(f->site, sizeof(f->site), "%.*s", (int) strcspn(n->id, "-"), n->id);
         (void) snprintf(f->device, sizeof(f->device), "%s", n->id);
         (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
-        (void) snprintf(f->reason, sizeof(f->reason), "%s", n->last_reason);
+        (void) snprintf(f->reason, sizeof(f->reason), "%s", node_reason(n));
         (void) snprintf(f->hint, sizeof(f->hint), "%s", hint ?: "");
         f->hidden = sev == FAULT_DOWN ? hidden_json(e, node) : strdup("[]");
         if (!f->hidden || fault_track(e, f) < 0) {
@@ -361,6 +476,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
                 return -ENOMEM;
         }
         n->fault = f;
+        node_reclock(e, node);
         r = out_event(out, EVENT_FAULT_RAISED, now, n, f, "%s: fault raised: %s: %s%s%s "
                       "(received %s, onsite due %s)", n->id, kind, f->reason,
                       f->hint[0] ? "; check " : "", f->hint,
@@ -383,6 +499,8 @@ static int clear_fault(FaultEngine *e, size_t node, time_t now, FaultOutput *out
         if (!f)
                 return 0;
         n->fault = NULL;
+        node_reclock(e, node);
+        e->maybe_closed = true;
         f->state = FAULT_CLEARED;
         f->cleared_at = now;
         f->transient = f->onsite_started_at == 0;
@@ -522,7 +640,7 @@ static unsigned results_needed(const FaultEngine *e, Hard from, Hard to) {
 /* The node turns hard `to` (not down: see node_go_down()). */
 static int node_settle(FaultEngine *e, size_t node, Hard to, time_t now, FaultOutput *out) {
         Node *n = &e->nodes[node];
-        const char *kind = degraded_kind(n->last_reason);
+        const char *kind = degraded_kind(node_reason(n));
         Hard before = n->hard;
         int r = 0;
 
@@ -556,6 +674,9 @@ int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *rea
         if (node >= e->n_nodes || !e->nodes[node].present)
                 return -EINVAL;
         n = &e->nodes[node];
+        r = node_set_reason(n, reason);
+        if (r < 0)
+                return r;
         if (n->has_last && n->streak_status == s)
                 n->streak++;
         else {
@@ -565,14 +686,12 @@ int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *rea
         n->has_last = true;
         n->last = s;
         n->last_at = now;
-        (void) snprintf(n->last_reason, sizeof(n->last_reason), "%s", reason ?: "");
         if (s != PROBE_DOWN)
                 n->held = false;
-        if (s == PROBE_DEGRADED && streq(n->streak_kind, degraded_kind(n->last_reason)))
+        if (s == PROBE_DEGRADED && streq_ptr(n->streak_kind, degraded_kind(node_reason(n))))
                 n->kind_streak++;
         else {
-                (void) snprintf(n->streak_kind, sizeof(n->streak_kind), "%s",
-                                s == PROBE_DEGRADED ? degraded_kind(n->last_reason) : "");
+                n->streak_kind = s == PROBE_DEGRADED ? degraded_kind(node_reason(n)) : NULL;
                 n->kind_streak = 1;
         }
 
@@ -585,7 +704,7 @@ int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *rea
                  n->streak >= results_needed(e, before, target))
                 r = node_settle(e, node, target, now, out);
         else if (target == HARD_DEGRADED && n->fault && n->kind_streak >= e->fail_after &&
-                 !streq(n->fault->kind, degraded_kind(n->last_reason)))
+                 !streq(n->fault->kind, degraded_kind(node_reason(n))))
                 /* Degraded for another reason now: a fault of the new kind. */
                 r = node_settle(e, node, target, now, out);
         if (r < 0)
@@ -604,6 +723,10 @@ int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *rea
 void faults_forget_closed(FaultEngine *e) {
         size_t j = 0;
 
+        /* Called after every result: no scan unless a fault may have left. */
+        if (!e->maybe_closed)
+                return;
+        e->maybe_closed = false;
         for (size_t i = 0; i < e->n_faults; i++) {
                 Fault *f = e->faults[i];
 
@@ -637,6 +760,7 @@ int faults_restore(FaultEngine *e, const Fault *f) {
         }
         e->nodes[node].fault = copy;
         e->nodes[node].hard = f->severity == FAULT_DOWN ? HARD_DOWN : HARD_DEGRADED;
+        node_reclock(e, node);
         return 0;
 }
 
@@ -666,36 +790,21 @@ int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutp
 
 /* ======================================================================== */
 
-/* 16:00 (deferral_prompt_at) of the fault's reception day. */
-static time_t prompt_time(const FaultEngine *e, const Fault *f) {
-        time_t t;
-        Day day;
-        int sec;
-
-        if (local_from_instant(f->received_at, &day, &sec) < 0 ||
-            instant_from_local(day, e->sla.deferral_prompt_at, &t) < 0)
-                return 0;
-        /* Received after the prompt time: the prompt at raising covers it. */
-        return f->received_at < t ? t : 0;
-}
-
-static bool clock_running(const Fault *f) {
-        return f->state == FAULT_OPEN && f->onsite_started_at == 0;
-}
-
 int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
         char due[ISO_DATETIME_MAX];
         int r;
 
         for (size_t i = 0; i < e->n_faults; i++) {
                 Fault *f = e->faults[i];
+                size_t node;
                 Node *n;
                 time_t d = fault_due(f), warn = d - (time_t) (e->sla.warn_before / USEC_PER_SEC);
                 time_t prompt;
 
                 if (!clock_running(f))
                         continue;
-                n = &e->nodes[faults_find_node(e, f->device)];
+                node = faults_find_node(e, f->device);
+                n = &e->nodes[node];
                 if (!f->warned && now >= warn && now < d) {
                         f->warned = true;
                         r = out_event(out, EVENT_SLA_WARNING, now, n, f,
@@ -712,7 +821,7 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
                         if (r < 0)
                                 return r;
                 }
-                prompt = prompt_time(e, f);
+                prompt = n->fault == f ? node_prompt(e, n) : prompt_time(e, f);
                 if (!f->deferral_prompted && f->deferral_approved_at == 0 && prompt && now >= prompt) {
                         f->deferral_prompted = true;
                         r = out_event(out, EVENT_DEFERRAL_NEEDED, now, n, f,
@@ -722,50 +831,48 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
                         if (r < 0)
                                 return r;
                 }
+                node_reclock(e, node);
         }
         for (size_t i = 0; i < e->n_faults; i++) {
                 Fault *f = e->faults[i];
+                size_t node;
 
                 if (f->state != FAULT_OPEN || f->acknowledged_at || e->renotify_every == 0 ||
                     now < f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC))
                         continue;
                 f->last_notified_at = now;
-                r = out_event(out, EVENT_RENOTIFY, now, &e->nodes[faults_find_node(e, f->device)],
-                              f, "%s: fault %s still open and not acknowledged", f->device,
-                              f->kind);
+                node = faults_find_node(e, f->device);
+                r = out_event(out, EVENT_RENOTIFY, now, &e->nodes[node], f,
+                              "%s: fault %s still open and not acknowledged", f->device, f->kind);
                 if (r < 0)
                         return r;
+                node_reclock(e, node);
         }
         return 0;
 }
 
-/* A clock not yet struck: due now or later (one due now fires at once). */
-static void consider(time_t *best, time_t t) {
-        if (t > 0 && (*best == 0 || t < *best))
-                *best = t;
-}
-
-time_t faults_next_clock(const FaultEngine *e, time_t now) {
-        time_t best = 0;
+/* The top of the heap, checked: a fault changed behind the engine's back
+ * (an operator's action, which only ever takes clocks away or moves them
+ * later, or announces itself with faults_refresh()) is put right on the way. */
+time_t faults_next_clock(FaultEngine *e, time_t now) {
+        size_t node;
+        time_t at;
 
         (void) now;
-        for (size_t i = 0; i < e->n_faults; i++) {
-                const Fault *f = e->faults[i];
-                time_t d = fault_due(f);
+        while (clock_heap_top(e->clocks, &node, &at)) {
+                time_t t = node_clock(e, node);
 
-                if (f->state != FAULT_OPEN)
-                        continue;
-                if (clock_running(f)) {
-                        if (!f->warned)
-                                consider(&best, d - (time_t) (e->sla.warn_before / USEC_PER_SEC));
-                        if (!f->breached)
-                                consider(&best, d);
-                        if (!f->deferral_prompted && f->deferral_approved_at == 0)
-                                consider(&best, prompt_time(e, f));
-                }
-                if (!f->acknowledged_at && e->renotify_every)
-                        consider(&best, f->last_notified_at +
-                                                (time_t) (e->renotify_every / USEC_PER_SEC));
+                if (t == at)
+                        return at;
+                clock_heap_set(e->clocks, node, t);
         }
-        return best;
+        return 0;
+}
+
+void faults_refresh(FaultEngine *e, int64_t fault_id) {
+        Fault *f = faults_get(e, fault_id);
+        size_t node = f ? faults_find_node(e, f->device) : SIZE_MAX;
+
+        if (node != SIZE_MAX && e->nodes[node].fault == f)
+                node_reclock(e, node);
 }

@@ -85,8 +85,13 @@ int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutp
 int faults_tick(FaultEngine *e, time_t now, FaultOutput *out);
 
 /* The time of the next clock not yet struck (possibly already past: the
- * caller ticks at once), or 0 when none is pending. */
-time_t faults_next_clock(const FaultEngine *e, time_t now);
+ * caller ticks at once), or 0 when none is pending. O(log n): the clocks
+ * are kept in a heap, updated as the engine changes faults. */
+time_t faults_next_clock(FaultEngine *e, time_t now);
+
+/* An open fault was changed outside the engine (an operator's action
+ * through faults_get()): its clocks are looked at again. */
+void faults_refresh(FaultEngine *e, int64_t fault_id);
 
 /* Whether a node is unreachable (an ancestor is hard down). */
 bool faults_node_unreachable(const FaultEngine *e, size_t node);
@@ -99,4 +104,4 @@ Fault *faults_node_fault(const FaultEngine *e, size_t node);
 void faults_forget_closed(FaultEngine *e);
 
 /* Looks up an open fault by id (for operator actions), or NULL. */
-Fault *faults_get(const FaultEngine *e, int64_t id);
+Fault *faults_get(FaultEngine *e, int64_t id);

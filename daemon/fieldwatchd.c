@@ -8,14 +8,17 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
 #include "calendar.h"
+#include "camera.h"
 #include "cli.h"
 #include "log.h"
 #include "macro.h"
 #include "monitor.h"
+#include "soap.h"
 
 #define STATUS_EVERY (5 * USEC_PER_SEC)
 
@@ -144,6 +147,21 @@ static int daemon_run(Daemon *d) {
         return r;
 }
 
+/* A descriptor per camera connection in flight and per router session:
+ * the soft limit (1024 by default) is too low for a large field. Raises it
+ * to the hard limit; under systemd, LimitNOFILE= in the unit sets both
+ * (and its system call filter refuses setrlimit()). */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_debug("Cannot raise the limit of open files to %llu, ignoring: %m",
+                          (unsigned long long) rl.rlim_max);
+}
+
 static void help(void) {
         printf("Usage: fieldwatchd [--config FILE] [--state-dir DIR] [--credentials-dir DIR]\n"
                "                  [--pretend-now TIME]\n\n"
@@ -176,6 +194,7 @@ int main(int argc, char **argv) {
         if (cli_setup(&d.options, false, &d.config, &d.calendar) < 0)
                 return 1;
 
+        raise_fd_limit();
         r = daemon_run(&d);
         if (r < 0 && r != -EINVAL)
                 log_errno(LOG_ERR, r, "fieldwatchd failed");
@@ -184,5 +203,7 @@ int main(int argc, char **argv) {
         d.event = sd_event_unref(d.event);
         calendar_free(d.calendar);
         config_free(d.config);
+        camera_cycle_pool_release();
+        soap_parser_release();
         return r < 0 ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 #include "backlog.h"
 #include "camera.h"
 #include "cli.h"
+#include "clockheap.h"
 #include "credentials.h"
 #include "curl_glue.h"
 #include "faults.h"
@@ -28,8 +29,19 @@
 #include "spool.h"
 #include "store.h"
 
-/* Timers of probes may fire this much late, so that wake-ups coalesce. */
+/* Timers may fire this much late, so that wake-ups coalesce. */
 #define PROBE_TIMER_ACCURACY (10 * USEC_PER_MSEC)
+/* The probe timer starts every probe due within this much of now. */
+#define PROBE_TIMER_SLACK (2 * USEC_PER_MSEC)
+/* The first probes of the devices are spread over their interval, up to
+ * this long. */
+#define FIRST_SPREAD_MAX (5 * USEC_PER_MINUTE)
+/* Camera connections are kept from one cycle to the next when the cycles
+ * come this often at most: below the cameras' keep-alive (see camera.c). */
+#define CAMERA_KEEP_INTERVAL_MAX (10 * USEC_PER_SEC)
+/* ...and when there are this many cameras at most: a kept camera costs
+ * 8 KiB (its easy handle and its idle connection; 8.2 MiB for 1,000). */
+#define CAMERA_KEEP_MAX 2000
 /* Results are written to the database at most this long after they arrive. */
 #define FLUSH_DELAY (200 * USEC_PER_MSEC)
 /* The contract clocks are re-read at least this often: a jump of the wall
@@ -48,19 +60,23 @@ typedef struct Device {
         size_t node;                 /* in the fault engine */
         CameraProbe *camera;
         RouterProbe *router;         /* the site's router, or the VPN router */
-        sd_event_source *timer;
         uint64_t interval, deep_interval;
         uint64_t next_deep;          /* CLOCK_MONOTONIC usec */
         uint64_t started;            /* when the running cycle began */
 
         bool has_result, dirty;
+        bool row_stale;              /* its row needs more than probe time, latency, values */
         ProbeStatus status;
         time_t last_probe_at;        /* the program's wall clock */
         uint64_t latency_usec;
-        char reason[PROBE_REASON_MAX];
-        json_t *values;
+        char *reason;                /* NULL when up: most devices carry none */
+        char *values_json;           /* compact, sorted keys; NULL before a result */
+        const char *stored_state;    /* the state its row holds (a static string) */
         TunnelState tunnel;          /* routers: their site's tunnel, from the VPN */
-        char serial[PROBE_TEXT_MAX]; /* cameras: the last serial seen */
+        union {
+                RouterValues router_values; /* routers: the last values, for the tunnel, metrics */
+                char serial[PROBE_TEXT_MAX]; /* cameras: the last serial seen */
+        };
 } Device;
 
 struct Monitor {
@@ -81,6 +97,9 @@ struct Monitor {
         Store *store;
         Device *devices;
         size_t n_devices;
+        ClockHeap *due;              /* device index -> its next probe, CLOCK_MONOTONIC usec */
+        sd_event_source *probe_timer; /* one timer for them all, at the earliest */
+        uint64_t probe_timer_at;     /* when it is armed; 0 when off */
         Device *vpn;
         size_t *dirty;               /* indices of devices to write */
         size_t n_dirty;
@@ -274,6 +293,25 @@ static json_t *vpn_values(const Device *d, const VpnValues *v) {
         return o;
 }
 
+/* Keeps a device's values as their JSON text (a few dozen bytes, where
+ * the object would take a KiB), and frees the object. */
+static void device_set_values(Device *d, json_t *values) {
+        char *text;
+
+        if (!values)
+                return;
+        text = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(values);
+        if (!text)
+                return;
+        if (streq_ptr(text, d->values_json)) {
+                free(text);
+                return;
+        }
+        free(d->values_json);
+        d->values_json = text;
+}
+
 /* Hands the VPN's view of each tunnel to the site's router device. */
 static void vpn_spread_tunnels(Monitor *m, const VpnValues *v) {
         for (size_t i = 0; i < m->n_devices; i++) {
@@ -286,9 +324,8 @@ static void vpn_spread_tunnels(Monitor *m, const VpnValues *v) {
                 if (t == d->tunnel)
                         continue;
                 d->tunnel = t;
-                if (d->values)
-                        (void) json_object_set_new(d->values, "tunnel",
-                                                   json_string(tunnel_to_string(t)));
+                if (d->values_json)
+                        device_set_values(d, router_values(d, &d->router_values));
                 device_mark_dirty(d);
         }
 }
@@ -296,6 +333,33 @@ static void vpn_spread_tunnels(Monitor *m, const VpnValues *v) {
 /* ======================================================================== */
 
 static void monitor_arm_clock(Monitor *m);
+
+/* Arms the probe timer for the earliest device, or stops it. */
+static void monitor_arm_probes(Monitor *m) {
+        size_t dev;
+        time_t at;
+
+        if (!clock_heap_top(m->due, &dev, &at)) {
+                (void) sd_event_source_set_enabled(m->probe_timer, SD_EVENT_OFF);
+                m->probe_timer_at = 0;
+                return;
+        }
+        if (m->probe_timer_at == (uint64_t) at)
+                return;
+        (void) sd_event_source_set_time(m->probe_timer, (uint64_t) at);
+        (void) sd_event_source_set_enabled(m->probe_timer, SD_EVENT_ONESHOT);
+        m->probe_timer_at = (uint64_t) at;
+}
+
+/* Schedules a device's next probe at `at` (CLOCK_MONOTONIC usec): one
+ * heap for every device, not a timer each (issue 7: 20,000 devices). */
+static void device_arm(Device *d, uint64_t at) {
+        Monitor *m = d->monitor;
+
+        clock_heap_set(m->due, (size_t) (d - m->devices), (time_t) MAX(at, (uint64_t) 1));
+        if (m->probe_timer_at == 0 || at < m->probe_timer_at)
+                monitor_arm_probes(m);
+}
 
 /* Probes the devices the fault engine asks about, at once (unless running). */
 static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
@@ -306,8 +370,7 @@ static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
                 if (dev == SIZE_MAX)
                         continue;
                 d = &m->devices[dev];
-                (void) sd_event_source_set_time(d->timer, now_monotonic());
-                (void) sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+                device_arm(d, now_monotonic());
         }
 }
 
@@ -541,6 +604,8 @@ static int monitor_on_action(void *userdata, const Action *a, unsigned uid, char
         if (r < 0)
                 return r;
         monitor_emit(m, &ev, 1);
+        if (a->fault_id > 0)
+                faults_refresh(m->faults, a->fault_id);
         if (backlog_empty(&m->backlog))
                 faults_forget_closed(m->faults);
         monitor_arm_clock(m);
@@ -632,8 +697,7 @@ static void device_schedule(Device *d) {
          * answer does not push the schedule back, an overlong one skips ahead. */
         if (next <= now)
                 next = now;
-        (void) sd_event_source_set_time(d->timer, next);
-        (void) sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+        device_arm(d, next);
 }
 
 /* The VPN's view of each tunnel, as results of the tunnel nodes. */
@@ -657,7 +721,7 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         json_t *values = NULL;
         time_t now = wallclock_now();
 
-        if (!d->has_result || d->status != r->status || !streq(d->reason, r->reason))
+        if (!d->has_result || d->status != r->status || !streq(d->reason ?: "", r->reason))
                 log_info("%s: %s -> %s%s%s", d->id,
                          d->has_result ? probe_status_to_string(d->status) : "unknown",
                          probe_status_to_string(r->status), r->reason[0] ? ": " : "", r->reason);
@@ -665,7 +729,12 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         d->status = r->status;
         d->last_probe_at = now;
         d->latency_usec = r->latency_usec;
-        (void) snprintf(d->reason, sizeof(d->reason), "%s", r->reason);
+        if (!streq(d->reason ?: "", r->reason)) {
+                free(d->reason);
+                /* Without memory the reason is lost, not the result. */
+                d->reason = r->reason[0] ? strdup(r->reason) : NULL;
+                d->row_stale = true;
+        }
 
         switch (d->kind) {
         case DEVICE_CAMERA:
@@ -680,6 +749,7 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         case DEVICE_ROUTER:
                 if (r->router.rebooted)
                         monitor_device_event(m, d, true, NULL, NULL, now);
+                d->router_values = r->router;
                 values = router_values(d, &r->router);
                 break;
         case DEVICE_VPN:
@@ -689,10 +759,7 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
                 vpn_spread_tunnels(d->monitor, &r->vpn);
                 break;
         }
-        if (values) {
-                json_decref(d->values);
-                d->values = values;
-        }
+        device_set_values(d, values);
         device_mark_dirty(d);
         device_schedule(d);
         monitor_judge(m, d->node, r->status, r->reason, now);
@@ -700,12 +767,9 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
                 vpn_judge_tunnels(m, r, now);
 }
 
-static int device_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Device *d = userdata;
+static void device_start(Device *d) {
         int r;
 
-        (void) s;
-        (void) usec;
         d->started = now_monotonic();
         if (d->camera) {
                 bool deep = d->started >= d->next_deep;
@@ -716,11 +780,28 @@ static int device_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         } else
                 r = router_probe_start(d->router);
         if (r == -EBUSY)
-                return 0; /* the last cycle is still running; it reschedules */
+                return; /* the last cycle is still running; it reschedules */
         if (r < 0) {
                 log_errno(LOG_WARNING, r, "%s: cannot start a probe", d->id);
                 device_schedule(d);
         }
+}
+
+/* Starts every probe that is due: a wakeup serves all of them. */
+static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *m = userdata;
+        uint64_t until = now_monotonic() + PROBE_TIMER_SLACK;
+        size_t dev;
+        time_t at;
+
+        (void) s;
+        (void) usec;
+        m->probe_timer_at = 0;
+        while (clock_heap_top(m->due, &dev, &at) && (uint64_t) at <= until) {
+                clock_heap_set(m->due, dev, 0);
+                device_start(&m->devices[dev]);
+        }
+        monitor_arm_probes(m);
         return 0;
 }
 
@@ -744,8 +825,12 @@ static int device_init(Monitor *m, Device *d, DeviceKind kind, size_t site) {
                       : kind == DEVICE_ROUTER ? c->probes.router.interval
                                               : c->probes.vpn.interval;
         d->deep_interval = c->probes.camera.deep_interval;
-        return sd_event_add_time(m->event, &d->timer, CLOCK_MONOTONIC, 0, PROBE_TIMER_ACCURACY,
-                                 device_on_timer, d);
+        return 0;
+}
+
+static bool cameras_keep_connections(const Config *c) {
+        return c->probes.camera.interval <= CAMERA_KEEP_INTERVAL_MAX &&
+               c->n_sites <= CAMERA_KEEP_MAX;
 }
 
 static int device_open_camera(Monitor *m, Device *d, SecretCache *sc) {
@@ -755,6 +840,7 @@ static int device_open_camera(Monitor *m, Device *d, SecretCache *sc) {
                 .timeout = m->config->probes.camera.timeout,
                 .max_clock_skew = m->config->probes.camera.max_clock_skew,
                 .max_recording_lag = m->config->probes.camera.max_recording_lag,
+                .keep_connection = cameras_keep_connections(m->config),
         };
         int r;
 
@@ -873,17 +959,17 @@ static void metrics_devices(FILE *f, const Monitor *m) {
         for (size_t i = 0; i < m->n_devices; i++) {
                 const Device *d = &m->devices[i];
 
-                if (d->kind != DEVICE_ROUTER || !d->values)
+                if (d->kind != DEVICE_ROUTER || !d->values_json)
                         continue;
-                for (size_t k = 0; k < c->probes.router.n_signals; k++) {
-                        json_t *v = json_object_get(d->values, c->probes.router.signals[k].name);
+                for (size_t k = 0; k < c->probes.router.n_signals && k < PROBE_SIGNALS_MAX; k++) {
+                        const SignalValue *v = &d->router_values.signals[k];
 
-                        if (!json_is_integer(v))
+                        if (!v->has)
                                 continue;
                         fputs("fieldwatch_lte_signal", f);
                         metrics_device_labels(f, m, d);
-                        fprintf(f, ",signal=\"%s\"} %" JSON_INTEGER_FORMAT "\n",
-                                c->probes.router.signals[k].name, json_integer_value(v));
+                        fprintf(f, ",signal=\"%s\"} %ld\n", c->probes.router.signals[k].name,
+                                v->value);
                 }
         }
 }
@@ -978,8 +1064,15 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         m->n_devices = c->n_sites * 2 + (c->has_vpn ? 1 : 0);
         m->devices = calloc(MAX(m->n_devices, (size_t) 1), sizeof(Device));
         m->dirty = calloc(MAX(m->n_devices, (size_t) 1), sizeof(size_t));
-        if (!m->devices || !m->dirty)
+        if (!m->devices || !m->dirty || clock_heap_new(m->n_devices, &m->due) < 0)
                 return -ENOMEM;
+        /* Probes are due on the microsecond: the slack coalesces wakeups. */
+        r = sd_event_add_time(m->event, &m->probe_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                              on_probe_timer, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->probe_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->probe_timer, "probes");
         r = check_async_dns(c);
         if (r < 0)
                 return r;
@@ -1005,6 +1098,12 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         secret_cache_clear(&sc);
         if (r < 0)
                 return r;
+        /* An idle connection per camera (and a few for the mailer). */
+        if (cameras_keep_connections(c)) {
+                r = curl_glue_set_max_connections(m->curl, (long) c->n_sites + 16);
+                if (r < 0)
+                        return r;
+        }
         m->node_device = malloc(MAX(faults_n_nodes(m->faults), (size_t) 1) * sizeof(size_t));
         if (!m->node_device)
                 return -ENOMEM;
@@ -1174,11 +1273,13 @@ Monitor *monitor_free(Monitor *m) {
 
                 camera_probe_free(d->camera);
                 router_probe_free(d->router);
-                (void) sd_event_source_disable_unref(d->timer);
-                json_decref(d->values);
+                free(d->reason);
+                free(d->values_json);
         }
         free(m->devices);
         free(m->dirty);
+        clock_heap_free(m->due);
+        (void) sd_event_source_disable_unref(m->probe_timer);
         free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);
         (void) sd_event_source_disable_unref(m->clock_timer);
@@ -1221,43 +1322,61 @@ int monitor_start(Monitor *m) {
         spool_run(m->spool);
         for (size_t i = 0; i < m->n_devices; i++) {
                 Device *d = &m->devices[i];
-                uint64_t at = now + random_below(MIN(d->interval, 10 * USEC_PER_SEC));
-                int r;
+                uint64_t at = now + random_below(MIN(d->interval, FIRST_SPREAD_MAX));
 
-                /* The first cycle of a camera is deep: identity at once. */
-                d->next_deep = now;
-                r = sd_event_source_set_time(d->timer, at);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
-                if (r < 0)
-                        return r;
+                /* The first probes are spread over the whole interval, and
+                 * the first deep cycles over the deep interval: the load of
+                 * a large field is even from the start, not a burst that
+                 * the loop works off late (issue 7). A device probed
+                 * daily is still probed within minutes of the start. */
+                d->next_deep = now + random_below(MIN(d->deep_interval, FIRST_SPREAD_MAX));
+                /* But a device with an open fault looks deep at once: a
+                 * fault a deep check found (recording stopped, wrong model)
+                 * must not be cleared by liveness answers after a restart
+                 * or a reload, before the deep check has looked again. */
+                if (faults_node_fault(m->faults, d->node))
+                        d->next_deep = now;
+                device_arm(d, at);
         }
         return 0;
 }
 
+/* Writes a device's row: in place when only what every probe changes
+ * changed (probe time, latency, values), else the whole row. */
+static int device_write(Monitor *m, Device *d) {
+        const char *state = device_state(m, d);
+        int64_t latency = d->has_result ? (int64_t) d->latency_usec : -1;
+        time_t at = d->has_result ? d->last_probe_at : 0;
+        int r;
+
+        if (!d->row_stale && d->stored_state == state) {
+                r = store_touch_device(m->store, d->id, at, latency, d->values_json);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return store_put_device(m->store, &(DeviceRow) {
+                .id = d->id,
+                .site = d->site < m->config->n_sites ? m->config->sites[d->site].id : NULL,
+                .kind = device_kind_to_string(d->kind),
+                .state = state,
+                .last_probe_at = at,
+                .latency_usec = latency,
+                .reason = d->reason ?: "",
+                .values_json = d->values_json ?: "{}",
+        });
+}
+
+/* The device rows in one transaction, not durable: what a power failure
+ * takes, the next probes write again. Faults, events and mails are
+ * committed apart, durably (monitor_commit). */
 int monitor_flush(Monitor *m) {
-        char *json;
         int r;
 
         if (m->n_dirty == 0)
                 return 0;
-        r = store_begin(m->store);
-        for (size_t i = 0; r >= 0 && i < m->n_dirty; i++) {
-                Device *d = &m->devices[m->dirty[i]];
-
-                json = d->values ? json_dumps(d->values, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-                r = store_put_device(m->store, &(DeviceRow) {
-                        .id = d->id,
-                        .site = d->site < m->config->n_sites ? m->config->sites[d->site].id : NULL,
-                        .kind = device_kind_to_string(d->kind),
-                        .state = device_state(m, d),
-                        .last_probe_at = d->has_result ? d->last_probe_at : 0,
-                        .latency_usec = d->has_result ? (int64_t) d->latency_usec : -1,
-                        .reason = d->reason,
-                        .values_json = json ?: "{}",
-                });
-                free(json);
-        }
+        r = store_begin_relaxed(m->store);
+        for (size_t i = 0; r >= 0 && i < m->n_dirty; i++)
+                r = device_write(m, &m->devices[m->dirty[i]]);
         if (r >= 0)
                 r = store_commit(m->store);
         if (r < 0) {
@@ -1274,8 +1393,12 @@ int monitor_flush(Monitor *m) {
         if (m->store_failing)
                 log_notice("Device states written again.");
         m->store_failing = false;
-        for (size_t i = 0; i < m->n_dirty; i++)
-                m->devices[m->dirty[i]].dirty = false;
+        for (size_t i = 0; i < m->n_dirty; i++) {
+                Device *d = &m->devices[m->dirty[i]];
+
+                d->dirty = d->row_stale = false;
+                d->stored_state = device_state(m, d);
+        }
         m->n_dirty = 0;
         return 0;
 }

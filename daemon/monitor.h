@@ -2,9 +2,11 @@
 #pragma once
 
 /* The device table and the probe scheduler: every device (each site's
- * camera and router, the VPN router) has its own timer, with jitter; a
+ * camera and router, the VPN router) has its own next probe time, first at
+ * a random point of its interval, kept in one heap behind one timer; a
  * device's probes never overlap; a slow device delays no other. Results go
- * to the table and, batched once per tick, to the state database. */
+ * to the table and, batched once per tick, to the state database (faults
+ * and events durably, device rows not). */
 
 #include <stddef.h>
 #include <systemd/sd-event.h>
@@ -42,7 +44,8 @@ int monitor_settle(Monitor *m);
 void monitor_suspend_mail(Monitor *m);
 int monitor_resume_mail(Monitor *m);
 
-/* Arms every device's timer, spread over its interval. */
+/* Arms every device's timer, spread over its interval (up to 5 min), and
+ * spreads the cameras' first deep cycles likewise. */
 int monitor_start(Monitor *m);
 
 /* Writes pending results to the database now. */

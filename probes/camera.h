@@ -27,6 +27,7 @@ typedef struct CameraProbeConf {
         uint64_t timeout;            /* per request, usec */
         uint64_t max_clock_skew;     /* usec */
         uint64_t max_recording_lag;  /* usec */
+        bool keep_connection;        /* from one cycle to the next (see camera.c) */
 } CameraProbeConf;
 
 /* Creates a probe; everything it needs is copied from conf. */
@@ -41,3 +42,6 @@ CameraProbe *camera_probe_free(CameraProbe *p);
 int camera_probe_start(CameraProbe *p, bool deep);
 
 bool camera_probe_running(const CameraProbe *p);
+
+/* Frees the idle cycle state kept for reuse (at exit). */
+void camera_cycle_pool_release(void);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "curl_glue.h"
 #include "log.h"
@@ -11,9 +12,16 @@
 struct CurlGlue {
         sd_event *event;
         CURLM *multi;
+        int epfd;                    /* curl's sockets */
+        sd_event_source *io;         /* epfd in the loop */
         sd_event_source *timer;
         unsigned running;
+        CURL *pool[CURL_GLUE_POOL_MAX]; /* idle easy handles */
+        unsigned n_pool;
 };
+
+/* curl_multi_assign() value of a socket in the epoll set. */
+static char socket_registered;
 
 static void curl_glue_drain(CurlGlue *g) {
         CURLMsg *msg;
@@ -35,42 +43,71 @@ static void curl_glue_drain(CurlGlue *g) {
         }
 }
 
-static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        CurlGlue *g = userdata;
-        int flags = 0, running;
+static int revents_to_cselect(uint32_t revents) {
+        int flags = 0;
 
-        (void) s;
         if (revents & EPOLLIN)
                 flags |= CURL_CSELECT_IN;
         if (revents & EPOLLOUT)
                 flags |= CURL_CSELECT_OUT;
         if (revents & (EPOLLERR | EPOLLHUP))
                 flags |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(g->multi, fd, flags, &running);
-        curl_glue_drain(g);
+        return flags;
+}
+
+/* Serves the ready sockets, a batch at a time. Finished transfers are
+ * handed on after each batch: their owners may start the next ones. A
+ * socket curl closed in the same batch gets a stale event, which curl
+ * ignores (it knows the socket no longer, or finds nothing to read). */
+static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct epoll_event ev[CURL_GLUE_BATCH];
+        CurlGlue *g = userdata;
+        int running;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        for (unsigned b = 0; b < CURL_GLUE_BATCHES; b++) {
+                int n = epoll_wait(g->epfd, ev, CURL_GLUE_BATCH, 0);
+
+                if (n <= 0)
+                        break;
+                for (int i = 0; i < n; i++)
+                        (void) curl_multi_socket_action(g->multi, ev[i].data.fd,
+                                                        revents_to_cselect(ev[i].events),
+                                                        &running);
+                curl_glue_drain(g);
+                if (n < CURL_GLUE_BATCH)
+                        break;
+        }
         return 0;
 }
 
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
         CurlGlue *g = userdata;
-        sd_event_source *io = socketp;
-        uint32_t events = 0;
+        struct epoll_event ev = { .data.fd = fd };
 
         (void) easy;
         if (what == CURL_POLL_REMOVE) {
-                (void) sd_event_source_disable_unref(io);
+                /* curl forgets the assignment itself. The socket may be
+                 * closed already, which took it out of the set. */
+                if (socketp)
+                        (void) epoll_ctl(g->epfd, EPOLL_CTL_DEL, fd, NULL);
                 return 0;
         }
         if (what & CURL_POLL_IN)
-                events |= EPOLLIN;
+                ev.events |= EPOLLIN;
         if (what & CURL_POLL_OUT)
-                events |= EPOLLOUT;
-        if (io)
-                return sd_event_source_set_io_events(io, events) < 0 ? -1 : 0;
-        if (sd_event_add_io(g->event, &io, fd, events, on_curl_io, g) < 0)
-                return -1;
-        if (curl_multi_assign(g->multi, fd, io) != CURLM_OK) {
-                (void) sd_event_source_disable_unref(io);
+                ev.events |= EPOLLOUT;
+        if (socketp)
+                return epoll_ctl(g->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -1 : 0;
+        if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                /* A reused descriptor number, still in the set. */
+                if (errno != EEXIST || epoll_ctl(g->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+                        return -1;
+        }
+        if (curl_multi_assign(g->multi, fd, &socket_registered) != CURLM_OK) {
+                (void) epoll_ctl(g->epfd, EPOLL_CTL_DEL, fd, NULL);
                 return -1;
         }
         return 0;
@@ -107,17 +144,27 @@ int curl_glue_new(sd_event *e, CurlGlue **ret) {
         if (!g)
                 return -ENOMEM;
         g->event = sd_event_ref(e);
+        g->epfd = -1;
+        g->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (g->epfd < 0) {
+                r = -errno;
+                curl_glue_free(g);
+                return r;
+        }
         g->multi = curl_multi_init();
         if (!g->multi) {
                 curl_glue_free(g);
                 return -ENOMEM;
         }
-        r = sd_event_add_time_relative(e, &g->timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
-                                       USEC_PER_MSEC, on_curl_timer_fired, g);
+        r = sd_event_add_io(e, &g->io, g->epfd, EPOLLIN, on_epoll, g);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &g->timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
+                                               USEC_PER_MSEC, on_curl_timer_fired, g);
         if (r < 0) {
                 curl_glue_free(g);
                 return r;
         }
+        (void) sd_event_source_set_description(g->io, "curl-io");
         (void) sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(g->timer, "curl-timer");
         if (curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
@@ -134,11 +181,17 @@ int curl_glue_new(sd_event *e, CurlGlue **ret) {
 CurlGlue *curl_glue_free(CurlGlue *g) {
         if (!g)
                 return NULL;
-        /* curl_multi_cleanup() calls the socket callback: the sources go with it.
-         * Easy handles still attached belong to their owners, who abort them. */
+        /* curl_multi_cleanup() calls the socket callback: the epoll set goes
+         * after it. Easy handles still attached belong to their owners, who
+         * abort them. */
         if (g->multi)
                 (void) curl_multi_cleanup(g->multi);
+        for (unsigned i = 0; i < g->n_pool; i++)
+                curl_easy_cleanup(g->pool[i]);
+        (void) sd_event_source_disable_unref(g->io);
         (void) sd_event_source_disable_unref(g->timer);
+        if (g->epfd >= 0)
+                (void) close(g->epfd);
         sd_event_unref(g->event);
         free(g);
         return NULL;
@@ -166,4 +219,35 @@ void curl_glue_abort(CurlGlue *g, CurlSlot *slot) {
 
 unsigned curl_glue_running(const CurlGlue *g) {
         return g->running;
+}
+
+int curl_glue_easy_get(CurlGlue *g, CURL **ret) {
+        CURL *e;
+
+        e = g->n_pool > 0 ? g->pool[--g->n_pool] : curl_easy_init();
+        if (!e)
+                return -ENOMEM;
+        *ret = e;
+        return 0;
+}
+
+CURL *curl_glue_easy_put(CurlGlue *g, CURL *easy) {
+        if (!easy)
+                return NULL;
+        if (g->n_pool == CURL_GLUE_POOL_MAX) {
+                curl_easy_cleanup(easy);
+                return NULL;
+        }
+        /* Options go; the handle's own caches stay. */
+        curl_easy_reset(easy);
+        g->pool[g->n_pool++] = easy;
+        return NULL;
+}
+
+unsigned curl_glue_pooled(const CurlGlue *g) {
+        return g->n_pool;
+}
+
+int curl_glue_set_max_connections(CurlGlue *g, long n) {
+        return curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, n) == CURLM_OK ? 0 : -EINVAL;
 }

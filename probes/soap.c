@@ -37,10 +37,6 @@ int soap_wsse_digest(const unsigned char *nonce, size_t nonce_len, const char *c
         return 0;
 }
 
-static const char envelope_head[] =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-        "<s:Envelope xmlns:s=\"" NS_SOAP_ENV "\">";
-
 static const char wsse_format[] =
         "<s:Header><wsse:Security s:mustUnderstand=\"1\" xmlns:wsse=\"" NS_WSSE "\" "
         "xmlns:wsu=\"" NS_WSU "\"><wsse:UsernameToken><wsse:Username>%s</wsse:Username>"
@@ -55,10 +51,8 @@ int soap_build_request(const char *body, const char *username, const char *passw
         char header[1024] = "", digest[29], nonce_b64[25], stamp[32];
         unsigned char nonce[16];
         struct tm tm;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f;
-        int r;
+        char *buf;
+        int r, len;
 
         if (username && password) {
                 if (RAND_bytes(nonce, sizeof(nonce)) != 1 || !gmtime_r(&created, &tm))
@@ -74,21 +68,14 @@ int soap_build_request(const char *body, const char *username, const char *passw
                 if (r < 0 || (size_t) r >= sizeof(header))
                         return -ENAMETOOLONG;
         }
-        f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-        fputs(envelope_head, f);
-        fputs(header, f);
-        fputs("<s:Body>", f);
-        fputs(body, f);
-        fputs("</s:Body></s:Envelope>", f);
-        if (fclose(f) != 0) {
-                free(buf);
-                return -ENOMEM;
-        }
+        /* One allocation of the exact size. */
+        len = asprintf(&buf, "%s%s<s:Body>%s</s:Body></s:Envelope>", SOAP_ENVELOPE_HEAD, header,
+                       body);
         explicit_bzero(header, sizeof(header));
+        if (len < 0)
+                return -ENOMEM;
         *ret = buf;
-        *ret_len = len;
+        *ret_len = (size_t) len;
         return 0;
 }
 
@@ -128,10 +115,19 @@ static void soap_fault_text(const xmlNode *fault, char err[static SOAP_ERROR_MAX
                         sub[0] ? " / " : "", sub, reason[0] ? ": " : "", reason);
 }
 
+/* One context for every answer: xmlCtxtReadMemory() resets it, keeping its
+ * buffers and dictionary (the element names of every answer are the same). */
+static xmlParserCtxtPtr parser;
+
+void soap_parser_release(void) {
+        if (parser)
+                xmlFreeParserCtxt(parser);
+        parser = NULL;
+}
+
 int soap_parse_response(const char *buf, size_t len, xmlDoc **ret_doc, xmlNode **ret_body,
                         char err[static SOAP_ERROR_MAX]) {
         ParseState ps = {};
-        xmlParserCtxtPtr ctxt;
         xmlNode *root, *body, *fault;
         xmlDoc *doc;
 
@@ -141,16 +137,19 @@ int soap_parse_response(const char *buf, size_t len, xmlDoc **ret_doc, xmlNode *
         }
         if (len > INT32_MAX)
                 return -EFBIG;
-        ctxt = xmlNewParserCtxt();
-        if (!ctxt)
-                return -ENOMEM;
-        ctxt->_private = &ps;
-        ctxt->sax->internalSubset = on_internal_subset;
-        doc = xmlCtxtReadMemory(ctxt, buf, (int) len, NULL, NULL,
+        if (!parser) {
+                parser = xmlNewParserCtxt();
+                if (!parser)
+                        return -ENOMEM;
+        }
+        parser->_private = &ps;
+        parser->sax->internalSubset = on_internal_subset;
+        doc = xmlCtxtReadMemory(parser, buf, (int) len, NULL, NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                                         XML_PARSE_NOCDATA);
-        if (ps.dtd || !doc || !ctxt->wellFormed) {
-                const xmlError *e = xmlCtxtGetLastError(ctxt);
+        parser->_private = NULL;
+        if (ps.dtd || !doc || !parser->wellFormed) {
+                const xmlError *e = xmlCtxtGetLastError(parser);
 
                 if (ps.dtd)
                         (void) snprintf(err, SOAP_ERROR_MAX,
@@ -161,10 +160,10 @@ int soap_parse_response(const char *buf, size_t len, xmlDoc **ret_doc, xmlNode *
                 else
                         (void) snprintf(err, SOAP_ERROR_MAX, "invalid XML");
                 xmlFreeDoc(doc);
-                xmlFreeParserCtxt(ctxt);
+                /* A stopped parser is not trusted again. */
+                soap_parser_release();
                 return -EBADMSG;
         }
-        xmlFreeParserCtxt(ctxt);
 
         root = xmlDocGetRootElement(doc);
         if (!root || !root->ns || !xmlStrEqual(root->ns->href, BAD_CAST NS_SOAP_ENV) ||

@@ -20,6 +20,12 @@
 
 #define SOAP_ERROR_MAX 200
 
+/* The request envelope around a body, without a header, as a string
+ * literal: the requests without WS-Security are constants. */
+#define SOAP_ENVELOPE_HEAD                                                                  \
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envelope xmlns:s=\"" NS_SOAP_ENV "\">"
+#define SOAP_ENVELOPE(body) SOAP_ENVELOPE_HEAD "<s:Body>" body "</s:Body></s:Envelope>"
+
 /* The UsernameToken PasswordDigest of the OASIS profile:
  * Base64(SHA1(nonce || created || password)). nonce is raw bytes. Writes
  * the Base64 text (28 characters and NUL) to ret. */
@@ -33,12 +39,16 @@ int soap_wsse_digest(const unsigned char *nonce, size_t nonce_len, const char *c
 int soap_build_request(const char *body, const char *username, const char *password,
                        time_t created, char **ret, size_t *ret_len);
 
-/* Parses a response. On success returns 0 with the document and its Body
+/* Parses a response, with one parser context kept for all (reset for
+ * each answer; not thread-safe). On success returns 0 with the document and its Body
  * element. A SOAP Fault is -EPROTO with its code and reason in err; XML that
  * is not well formed, carries a DTD or is not a SOAP 1.2 envelope is
  * -EBADMSG with a description in err. */
 int soap_parse_response(const char *buf, size_t len, xmlDoc **ret_doc, xmlNode **ret_body,
                         char err[static SOAP_ERROR_MAX]);
+
+/* Frees the kept parser context (at exit; the next parse makes a new one). */
+void soap_parser_release(void);
 
 /* The first child element of node with namespace ns and local name name. */
 xmlNode *xml_child(const xmlNode *node, const char *ns, const char *name);

@@ -364,6 +364,57 @@ static void test_clock_jumps(void **state) {
         assert_int_equal(count_type(env, EVENT_SLA_BREACH) + count_type(env, EVENT_SLA_WARNING), 0);
 }
 
+/* The next clock comes from a heap of the faults' clocks: it follows
+ * faults raised and cleared, and an outside change once announced. */
+static void test_clocks_of_several_faults(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00"), warn1, warn2;
+        Fault *f1, *f2;
+
+        all_up(env, t - 60);
+        assert_int_equal(faults_next_clock(env->e, t), 0);
+        /* A router's third failure asks its tunnel (through the VPN) first. */
+        for (int i = 0; i < 3; i++)
+                feed(env, env->router1, PROBE_DOWN, "timeout", t + i);
+        feed(env, env->vpn, PROBE_UP, "", t + 3);
+        feed(env, env->tunnel1, PROBE_UP, "", t + 3);
+        /* The second site's router fails ten minutes later. */
+        for (int i = 0; i < 3; i++)
+                feed(env, env->router2, PROBE_DOWN, "timeout", t + 600 + i);
+        feed(env, env->vpn, PROBE_UP, "", t + 603);
+        feed(env, env->tunnel2, PROBE_UP, "", t + 603);
+        f1 = faults_node_fault(env->e, env->router1);
+        f2 = faults_node_fault(env->e, env->router2);
+        assert_non_null(f1);
+        assert_non_null(f2);
+        warn1 = fault_due(f1) - 1800;
+        warn2 = fault_due(f2) - 1800;
+        assert_true(warn1 < warn2);
+        assert_int_equal(faults_next_clock(env->e, t + 700), warn1);
+        /* Both warnings struck: the first breach is next. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, warn2, &env->out), 0);
+        assert_int_equal(env->out.n_events, 2);
+        assert_int_equal(faults_next_clock(env->e, warn2), fault_due(f1));
+        /* An operator's change that brings the other fault's clock before
+         * it (a deferral approval arms the warning again): seen once
+         * announced, though that fault is not on top. */
+        f2->warned = false;
+        faults_refresh(env->e, f2->id);
+        assert_int_equal(faults_next_clock(env->e, warn2), warn2);
+        /* The first one cleared: the other's clock stays next. */
+        feed(env, env->router1, PROBE_UP, "", warn2 + 10);
+        feed(env, env->router1, PROBE_UP, "", warn2 + 20);
+        assert_null(faults_node_fault(env->e, env->router1));
+        faults_forget_closed(env->e);
+        assert_int_equal(faults_next_clock(env->e, warn2 + 30), warn2);
+        /* Taken away (onsite work started, acknowledged): no clock at all,
+         * announced or not. */
+        f2->onsite_started_at = warn2;
+        f2->acknowledged_at = warn2;
+        assert_int_equal(faults_next_clock(env->e, warn2), 0);
+}
+
 static void test_restore_no_second_raise(void **state) {
         Env *env = *state;
         Fault stored = {
@@ -401,6 +452,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_degraded_kinds, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clocks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clock_jumps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clocks_of_several_faults, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore_no_second_raise, setup, teardown),
         };
 

@@ -292,6 +292,30 @@ class Surroundings(unittest.TestCase):
                         what="a fault after the storm")
         self.assertIsNone(d.proc.poll())
 
+    def test_reload_keeps_a_deep_fault(self):
+        """A fault a deep check found (recording stopped) survives a reload: the
+        device looks deep at once, its liveness answers do not clear it."""
+        def edit(data):
+            fwtest.fast_probes(data, deep="20s")
+            data["notify"]["smtp"]["url"] = f"smtp://127.0.0.1:{self.port}"
+        config = fwtest.lab_config(os.path.join(self.dir, "deep.yaml"), edit)
+        d = self.daemon = fwtest.Daemon(self.dir, config, extra_args=["--pretend-now", PRETEND])
+        d.messages("READY=1")
+        d.wait_device("13-camera", "up", timeout=15)
+        self.field.camera("13").fault("recording_stopped", lag=3600)
+        fwtest.wait_for(lambda: [r for r in self.faults("13-camera") if r[1] == "open"], 40,
+                        what="the recording fault")
+        for _ in range(2):
+            d.proc.send_signal(signal.SIGHUP)
+            d.messages("READY=1", timeout=20)
+            time.sleep(5)
+            self.assertEqual([r[1] for r in self.faults("13-camera")], ["open"],
+                             self.events("13-camera"))
+        self.field.camera("13").clear()
+        fwtest.wait_for(lambda: [r for r in self.faults("13-camera") if r[1] != "open"], 40,
+                        what="the fault cleared once recording resumes")
+        self.assertEqual(self.events("13-camera").count("fault_raised"), 1)
+
     # -- the wall clock ---------------------------------------------------------
 
     def test_reload_keeps_the_pretended_clock(self):
