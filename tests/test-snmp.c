@@ -427,17 +427,27 @@ static void put_oid(Buf *b, const SnmpOid *o) {
 
 /* Sends a GetResponse with sysUpTime = ticks and ifOperStatus = 1 for the
  * two OIDs of the tests, from the socket fd to the engine's socket at to. */
-static void agent_answer(int fd, const struct sockaddr_in *to, long reqid, long ticks) {
+/* An answer of sysUpTime (ticks) and then oid2: an INTEGER 1, or the
+ * OCTET STRING text when given. */
+static void agent_answer_with(int fd, const struct sockaddr_in *to, long reqid, long ticks,
+                              const char *oid2, const char *text) {
         SnmpOid up, oper;
         Buf vb1 = {}, vb2 = {}, vbl = {}, pdu = {}, msg = {}, out = {};
         const Buf public = { .b = "public", .n = 6 };
 
         assert_int_equal(snmp_oid_parse("1.3.6.1.2.1.1.3.0", &up), 0);
-        assert_int_equal(snmp_oid_parse("1.3.6.1.2.1.2.2.1.8.1", &oper), 0);
+        assert_int_equal(snmp_oid_parse(oid2, &oper), 0);
         put_oid(&vb1, &up);
         put_uint(&vb1, 0x43, ticks);
         put_oid(&vb2, &oper);
-        put_uint(&vb2, 0x02, 1);
+        if (text) {
+                Buf str = { .n = strlen(text) };
+
+                assert_true(str.n <= sizeof(str.b));
+                memcpy(str.b, text, str.n);
+                put_tlv(&vb2, 0x04, &str);
+        } else
+                put_uint(&vb2, 0x02, 1);
         put_tlv(&vbl, 0x30, &vb1);
         put_tlv(&vbl, 0x30, &vb2);
         put_uint(&pdu, 0x02, reqid);
@@ -450,6 +460,10 @@ static void agent_answer(int fd, const struct sockaddr_in *to, long reqid, long 
         put_tlv(&out, 0x30, &msg);
         assert_int_equal(sendto(fd, out.b, out.n, 0, (const struct sockaddr *) to, sizeof(*to)),
                          (ssize_t) out.n);
+}
+
+static void agent_answer(int fd, const struct sockaddr_in *to, long reqid, long ticks) {
+        agent_answer_with(fd, to, reqid, ticks, "1.3.6.1.2.1.2.2.1.8.1", NULL);
 }
 
 /* ======================================================================== */
@@ -601,6 +615,28 @@ static void test_answers(void **state) {
         assert_int_equal(d.calls, 3);
         assert_string_equal(d.error, "");
         assert_int_equal(d.values[0].unsigned_, 666);
+
+        /* An answer for another OID than asked: an error, not a value. */
+        assert_int_equal(snmp_session_get(s, env->oids, 0, 2, env->values[0], on_done, &d), 0);
+        reqid = agent_recv(&a, &from);
+        agent_answer_with(a.fd, &from, reqid, 777, "1.3.6.1.2.1.2.2.1.8.2", NULL);
+        run_for(env->e, 30 * USEC_PER_MSEC);
+        assert_int_equal(d.calls, 4);
+        assert_string_equal(d.error, "answer for another OID than requested");
+
+        /* A string: its start for messages, its hash for comparing. */
+        assert_int_equal(snmp_session_get(s, env->oids, 0, 2, env->values[0], on_done, &d), 0);
+        reqid = agent_recv(&a, &from);
+        agent_answer_with(a.fd, &from, reqid, 888, "1.3.6.1.2.1.2.2.1.8.1",
+                          "rx220-site24\001 and a tail longer than the text kept");
+        run_for(env->e, 30 * USEC_PER_MSEC);
+        assert_int_equal(d.calls, 5);
+        assert_string_equal(d.error, "");
+        assert_int_equal(d.values[1].type, SNMP_VALUE_STRING);
+        assert_string_equal(d.values[1].text, "rx220-site24? and a tai");
+        assert_true(d.values[1].unsigned_ ==
+                    (unsigned long) snmp_text_hash("rx220-site24\001 and a tail longer than the "
+                                                   "text kept", 50));
 
         snmp_session_free(s);
         (void) close(a.fd);
