@@ -116,7 +116,7 @@ check: deps-if-missing
 	@$(MAKE) --no-print-directory blackbox
 	@$(MAKE) --no-print-directory fuzz-regress
 	@# The fuzzers are built with the sanitizers either way: fuzzed once per CI run.
-	@$(if $(filter 1,$(SANITIZE)),true,$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10)
+	@$(if $(filter 1,$(SANITIZE)),true,$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5)
 	@echo "make check$(if $(filter 1,$(SANITIZE)), SANITIZE=1): all tests passed"
 
 demo: deps-if-missing
