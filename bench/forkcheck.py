@@ -23,7 +23,6 @@ import json
 import os
 import resource
 import signal
-import subprocess
 import sys
 import time
 

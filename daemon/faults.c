@@ -62,21 +62,6 @@ struct FaultEngine {
 
 /* ======================================================================== */
 
-static int grow(void **v, size_t *allocated, size_t n, size_t size) {
-        void *p;
-        size_t a;
-
-        if (n < *allocated)
-                return 0;
-        a = *allocated ? *allocated * 2 : 16;
-        p = reallocarray(*v, a, size);
-        if (!p)
-                return -ENOMEM;
-        *v = p;
-        *allocated = a;
-        return 0;
-}
-
 void fault_output_clear(FaultOutput *o) {
         o->n_events = o->n_faults = o->n_reprobe = 0;
 }
@@ -93,7 +78,7 @@ static int out_fault(FaultOutput *o, Fault *f) {
         for (size_t i = 0; i < o->n_faults; i++)
                 if (o->faults[i] == f)
                         return 0;
-        if (grow((void **) &o->faults, &o->allocated_faults, o->n_faults, sizeof(Fault *)) < 0)
+        if (array_grow((void **) &o->faults, &o->allocated_faults, o->n_faults, sizeof(Fault *)) < 0)
                 return -ENOMEM;
         o->faults[o->n_faults++] = f;
         return 0;
@@ -103,7 +88,7 @@ static int out_reprobe(FaultOutput *o, size_t node) {
         for (size_t i = 0; i < o->n_reprobe; i++)
                 if (o->reprobe[i] == node)
                         return 0;
-        if (grow((void **) &o->reprobe, &o->allocated_reprobe, o->n_reprobe, sizeof(size_t)) < 0)
+        if (array_grow((void **) &o->reprobe, &o->allocated_reprobe, o->n_reprobe, sizeof(size_t)) < 0)
                 return -ENOMEM;
         o->reprobe[o->n_reprobe++] = node;
         return 0;
@@ -118,9 +103,9 @@ static int out_event(FaultOutput *o, EventType type, time_t now, const Node *n, 
         Event *e;
         va_list ap;
 
-        if (grow((void **) &o->events, &o->allocated_events, o->n_events, sizeof(Event)) < 0)
+        if (array_grow((void **) &o->events, &o->allocated_events, o->n_events, sizeof(Event)) < 0)
                 return -ENOMEM;
-        if (grow((void **) &o->event_faults, &a, o->n_events, sizeof(Fault *)) < 0)
+        if (array_grow((void **) &o->event_faults, &a, o->n_events, sizeof(Fault *)) < 0)
                 return -ENOMEM;
         e = &o->events[o->n_events];
         *e = (Event) { .type = type, .at = now };
@@ -433,7 +418,7 @@ static void node_reclock(FaultEngine *e, size_t node) {
 
 /* Tracks a new fault (never one tracked already). */
 static int fault_track(FaultEngine *e, Fault *f) {
-        if (grow((void **) &e->faults, &e->allocated_faults, e->n_faults, sizeof(Fault *)) < 0)
+        if (array_grow((void **) &e->faults, &e->allocated_faults, e->n_faults, sizeof(Fault *)) < 0)
                 return -ENOMEM;
         e->faults[e->n_faults++] = f;
         return 0;

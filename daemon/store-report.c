@@ -137,21 +137,11 @@ int store_report_fault(Store *s, int64_t id, ReportFault *ret) {
 }
 
 /* Grows a vector of records of size `size` to hold n + 1. */
+/* Room for one more row, up to REPORT_ROWS_MAX. */
 static int grow(void **v, size_t *allocated, size_t n, size_t size) {
-        size_t a;
-        void *p;
-
         if (n >= REPORT_ROWS_MAX)
                 return -E2BIG;
-        if (n < *allocated)
-                return 0;
-        a = *allocated ? *allocated * 2 : 16;
-        p = reallocarray(*v, a, size);
-        if (!p)
-                return -ENOMEM;
-        *v = p;
-        *allocated = a;
-        return 0;
+        return array_grow(v, allocated, n, size);
 }
 
 int store_report_faults(Store *s, time_t from, time_t to, ReportFault **ret, size_t *ret_n) {

@@ -7,6 +7,7 @@ import atexit
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -210,3 +211,51 @@ class Daemon:
         self.sock.close()
         self.stderr.close()
         return self.proc.returncode
+
+
+# ---------------------------------------------------------------------------
+# A real SMTP server (Debian's aiosmtpd) for the mail tests
+
+SMTP_SERVER = os.path.join(ROOT, "tests", "smtp_server.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Smtp:
+    """tests/smtp_server.py on a port of ours, started and stopped by PID."""
+
+    def __init__(self, tmp, port):
+        self.port = port
+        self.mailbox = os.path.join(tmp, "mailbox.jsonl")
+        self.ready = os.path.join(tmp, f"smtp-ready-{port}")
+        self.proc = None
+
+    def start(self, *extra):
+        if os.path.exists(self.ready):
+            os.unlink(self.ready)
+        self.proc = subprocess.Popen(["/usr/bin/python3", SMTP_SERVER, "--port", str(self.port),
+                                      "--mailbox", self.mailbox, "--ready", self.ready,
+                                      *extra],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.ready), 15, what="the SMTP server")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def mails(self):
+        try:
+            with open(self.mailbox, encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []

@@ -24,7 +24,6 @@ import signal
 import ssl
 import sys
 import threading
-import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword

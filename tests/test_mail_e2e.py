@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,49 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fwtest  # noqa: E402
 from sim.field import Field  # noqa: E402
 
-SMTP_SERVER = os.path.join(fwtest.ROOT, "tests", "smtp_server.py")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Smtp:
-    """tests/smtp_server.py on a port of ours, started and stopped by PID."""
-
-    def __init__(self, tmp, port):
-        self.port = port
-        self.mailbox = os.path.join(tmp, "mailbox.jsonl")
-        self.ready = os.path.join(tmp, f"smtp-ready-{port}")
-        self.proc = None
-
-    def start(self, *extra):
-        if os.path.exists(self.ready):
-            os.unlink(self.ready)
-        self.proc = subprocess.Popen(["/usr/bin/python3", SMTP_SERVER, "--port", str(self.port),
-                                      "--mailbox", self.mailbox, "--ready", self.ready,
-                                      *extra],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        fwtest.wait_for(lambda: os.path.exists(self.ready), 15, what="the SMTP server")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def mails(self):
-        try:
-            with open(self.mailbox, encoding="utf-8") as f:
-                return [json.loads(line) for line in f if line.strip()]
-        except FileNotFoundError:
-            return []
+from fwtest import Smtp, free_port  # noqa: E402
 
 
 class Mail(unittest.TestCase):

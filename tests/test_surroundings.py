@@ -13,7 +13,6 @@ The disk tests mount a small tmpfs (root only; skipped otherwise).
 Run from the repository root: BUILD=build /usr/bin/python3 tests/test_surroundings.py
 """
 
-import json
 import os
 import shutil
 import signal
@@ -28,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fwtest  # noqa: E402
 import journald  # noqa: E402
 from sim.field import Field  # noqa: E402
-from test_mail_e2e import Smtp, free_port  # noqa: E402
+from fwtest import Smtp, free_port  # noqa: E402
 
 PRETEND = "2026-11-25T10:00:00+09:00"  # a Wednesday, inside business hours
 

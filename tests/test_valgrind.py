@@ -25,7 +25,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fwtest  # noqa: E402
 from sim.field import Field  # noqa: E402
-from test_mail_e2e import Smtp, free_port  # noqa: E402
+from fwtest import Smtp, free_port  # noqa: E402
 
 VALGRIND = shutil.which("valgrind")
 PRETEND = "2026-11-25T10:00:00+09:00"
