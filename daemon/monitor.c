@@ -1386,7 +1386,7 @@ int monitor_flush(Monitor *m) {
                                   store_error(m->store));
                 m->store_failing = true;
                 /* Keep them dirty and try again later. */
-                (void) sd_event_source_set_time_relative(m->flush_timer, 5 * USEC_PER_SEC);
+                (void) sd_event_source_set_time_relative(m->flush_timer, STORE_RETRY);
                 (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ONESHOT);
                 return r;
         }
