@@ -27,12 +27,13 @@ PYTHON ?= /usr/bin/python3
 
 # The one list of Debian packages: build, tests and demo. .ci/run uses it too.
 DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
-	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev tzdata
+	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev \
+	libmicrohttpd-dev tzdata
 DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 valgrind openssl \
 	clang-14 libclang-rt-14-dev llvm-14
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
-PKGS := libcurl netsnmp yaml-0.1 libsystemd sqlite3 libxml-2.0 libcrypto jansson
+PKGS := libcurl netsnmp yaml-0.1 libsystemd sqlite3 libxml-2.0 libcrypto jansson libmicrohttpd
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/sanitize
