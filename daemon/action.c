@@ -52,7 +52,7 @@ bool text_valid(const char *s, size_t max, bool multiline) {
         if (n > max)
                 return false;
         /* jansson checks UTF-8 strictly (no overlong forms, surrogates or code
-         * points beyond U+10FFFF), as the spool's JSON needs it. */
+         * points beyond U+10FFFF), as the request's JSON needs it. */
         {
                 json_t *j = json_stringn(s, n);
 
@@ -160,10 +160,10 @@ char *action_to_json(const Action *a) {
                         json_decref(parts);
                         return NULL;
                 }
-        o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
+        o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
                       " s:o, s:b, s:s, s:s}",
                       "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
-                      "by", a->by, "os_user", a->os_user, "requested_at",
+                      "by", a->by, "requested_at",
                       (json_int_t) a->requested_at, "at", (json_int_t) a->at, "end_at",
                       (json_int_t) a->end_at, "note", a->note, "cause", a->cause, "action",
                       a->action, "prevention", a->prevention, "title", a->title, "content",
@@ -186,7 +186,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         json_error_t jerr;
         json_t *o, *parts;
         Action a = {};
-        const char *type, *by, *os_user, *kind = "", *due = "";
+        const char *type, *by, *kind = "", *due = "";
         json_int_t fault = 0, requested = 0, at = 0, end_at = 0;
         int media = 0;
 
@@ -195,8 +195,8 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 return -EINVAL;
         }
-        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s?b, s?s, s?s}",
-                           "type", &type, "fault", &fault, "by", &by, "os_user", &os_user,
+        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:I, s:I, s:I, s?b, s?s, s?s}",
+                           "type", &type, "fault", &fault, "by", &by,
                            "requested_at", &requested, "at", &at, "end_at", &end_at,
                            "media_replaced", &media, "kind", &kind, "due", &due) < 0 ||
             action_type_from_string(type) < 0) {
@@ -204,7 +204,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                 json_decref(o);
                 return -EINVAL;
         }
-        if (strlen(by) > ACTION_NAME_MAX || strlen(os_user) >= sizeof(a.os_user) ||
+        if (strlen(by) > ACTION_NAME_MAX ||
             strlen(kind) >= sizeof(a.kind) || strlen(due) >= sizeof(a.due)) {
                 (void) snprintf(err, errlen, "not an action: a field is too long");
                 json_decref(o);
@@ -217,7 +217,6 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         a.end_at = (time_t) end_at;
         a.media_replaced = media;
         (void) snprintf(a.by, sizeof(a.by), "%s", by);
-        (void) snprintf(a.os_user, sizeof(a.os_user), "%s", os_user);
         (void) snprintf(a.kind, sizeof(a.kind), "%s", kind);
         (void) snprintf(a.due, sizeof(a.due), "%s", due);
         a.note = dup_opt(o, "note");

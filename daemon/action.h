@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Operator actions (SPEC §6): fieldwatchctl writes one as a JSON file into
- * the spool directory $STATE_DIRECTORY/actions (group fieldwatch-ops may
- * write there); fieldwatchd takes it, checks it against the fault, applies
- * it in one transaction with its event, and leaves a result file that
- * fieldwatchctl waits for. The daemon is the only writer of the database. */
+/* Operator actions (SPEC §6): fieldwatchctl posts one as JSON to the
+ * daemon's control socket (control.h; group fieldwatch-ops may connect);
+ * fieldwatchd names the caller from the connection, checks the action
+ * against the fault, applies it in one transaction with its event, and
+ * answers once it is committed. The daemon is the only writer of the
+ * database. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
-#define ACTIONS_DIR "actions"
+#define ACTIONS_DIR "actions"          /* the spool of earlier versions, now ignored */
 #define ACTION_TEXT_MAX 2000         /* bytes of UTF-8 in one text field */
 #define ACTION_NAME_MAX 64           /* bytes of a person's name */
 #define ACTION_PARTS_MAX 16
@@ -31,7 +32,8 @@ typedef struct Action {
         ActionType type;
         int64_t fault_id;            /* 0 for work without a fault */
         char by[ACTION_NAME_MAX + 1];
-        char os_user[64];
+        char os_user[64];            /* set by the daemon from the connection's peer,
+                                      * never taken from the request */
         time_t requested_at;         /* the program's wall clock when asked */
         time_t at;                   /* onsite --at, work start; 0: now */
         time_t end_at;               /* work end */
@@ -61,7 +63,8 @@ void action_done(Action *a);
  * end after start. On failure returns -EINVAL with a message in err. */
 int action_validate(const Action *a, char *err, size_t errlen);
 
-/* JSON, for the spool. */
+/* JSON, the body of POST /v1/actions. No identity: os_user is neither
+ * written nor read. */
 char *action_to_json(const Action *a);
 int action_from_json(const char *json, Action *ret, char *err, size_t errlen);
 

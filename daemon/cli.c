@@ -21,6 +21,7 @@ typedef enum GlobalOpt {
         OPT_CONFIG,
         OPT_STATE_DIR,
         OPT_CREDENTIALS_DIR,
+        OPT_RUNTIME_DIR,
         OPT_PRETEND_NOW,
         OPT_HELP,
         OPT_VERSION,
@@ -34,6 +35,7 @@ static const struct {
         { "--config", OPT_CONFIG, true },
         { "--state-dir", OPT_STATE_DIR, true },
         { "--credentials-dir", OPT_CREDENTIALS_DIR, true },
+        { "--runtime-dir", OPT_RUNTIME_DIR, true },
         { "--pretend-now", OPT_PRETEND_NOW, true },
         { "--help", OPT_HELP, false },
         { "-h", OPT_HELP, false },
@@ -72,6 +74,9 @@ static int apply_global(GlobalOptions *g, GlobalOpt opt, const char *value, char
         case OPT_CREDENTIALS_DIR:
                 g->credentials_dir = value;
                 break;
+        case OPT_RUNTIME_DIR:
+                g->runtime_dir = value;
+                break;
         case OPT_PRETEND_NOW: {
                 time_t t;
 
@@ -102,6 +107,7 @@ int cli_take_global_options(int *argc, char **argv, GlobalOptions *ret, char *er
                 .config_path = CONFIG_DEFAULT_PATH,
                 .state_dir = getenv("STATE_DIRECTORY") ?: STATE_DIR_DEFAULT,
                 .credentials_dir = getenv("CREDENTIALS_DIRECTORY") ?: CREDENTIALS_DIR_DEFAULT,
+                .runtime_dir = getenv("RUNTIME_DIRECTORY") ?: RUNTIME_DIR_DEFAULT,
         };
         int in = 1, out = 1, r;
 

@@ -12,12 +12,15 @@
 
 #define STATE_DIR_DEFAULT "/var/lib/fieldwatch"
 #define CREDENTIALS_DIR_DEFAULT "/etc/fieldwatch/credentials"
+#define RUNTIME_DIR_DEFAULT "/run/fieldwatch"
 
 typedef struct GlobalOptions {
         const char *config_path;     /* --config, else CONFIG_DEFAULT_PATH */
         bool config_given;           /* --config was on the command line */
         const char *state_dir;       /* --state-dir, $STATE_DIRECTORY, STATE_DIR_DEFAULT */
         const char *credentials_dir; /* --credentials-dir, $CREDENTIALS_DIRECTORY, default */
+        const char *runtime_dir;     /* --runtime-dir, $RUNTIME_DIRECTORY, RUNTIME_DIR_DEFAULT:
+                                      * where the control socket is */
         const char *pretend_now;     /* --pretend-now, as given; NULL: the real clock */
         bool help, version;
 } GlobalOptions;

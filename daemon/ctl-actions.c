@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 /* fieldwatchctl ack, onsite, defer, recover, report-submitted, work add,
- * close: operator actions, handed to fieldwatchd through the spool. */
+ * close: operator actions, handed to fieldwatchd over its control socket. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,9 +15,7 @@
 #include "calendar.h"
 #include "ctl.h"
 #include "macro.h"
-#include "spool.h"
-
-#define SUBMIT_TIMEOUT 15
+#include "control.h"
 
 enum {
         OPT_BY = 0x100,
@@ -190,7 +188,9 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
         return CTL_EXIT_OK;
 }
 
-static void os_user(char *buf, size_t size) {
+/* The login name, only as the default of report-submitted's --by (a name the
+ * person gives): who acts is what the daemon sees on the socket. */
+static void login_name(char *buf, size_t size) {
         struct passwd *pw = getpwuid(getuid());
 
         if (pw)
@@ -215,7 +215,6 @@ static int parse_action(const GlobalOptions *g, ActionType type, int argc, char 
         config_free(config);
 
         *a = (Action) { .type = type, .requested_at = wallclock_now() };
-        os_user(a->os_user, sizeof(a->os_user));
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "", all_options, NULL)) >= 0) {
@@ -237,7 +236,7 @@ static int parse_action(const GlobalOptions *g, ActionType type, int argc, char 
                         return ctl_usage_error(cmd, "invalid fault id '%s'", argv[optind]);
         }
         if (type == ACTION_REPORT_SUBMITTED && !a->by[0])
-                (void) snprintf(a->by, sizeof(a->by), "%s", a->os_user);
+                login_name(a->by, sizeof(a->by));
         return CTL_EXIT_OK;
 }
 
@@ -255,7 +254,7 @@ static int run_action(const GlobalOptions *g, ActionType type, int argc, char **
                 action_done(&a);
                 return ctl_usage_error(argv[0], "%s", err);
         }
-        r = spool_submit(g->state_dir, &a, SUBMIT_TIMEOUT, msg, sizeof(msg));
+        r = control_submit(g->runtime_dir, &a, msg, sizeof(msg));
         action_done(&a);
         switch (r) {
         case 0:
@@ -266,19 +265,25 @@ static int run_action(const GlobalOptions *g, ActionType type, int argc, char **
                 return CTL_EXIT_FAILURE;
         case -EACCES:
                 fprintf(stderr,
-                        "You may not record actions in %s: that needs group fieldwatch-ops "
-                        "(or root).\n",
-                        g->state_dir);
+                        "You may not record actions: the control socket %s/" CONTROL_SOCKET
+                        " is for group " CONTROL_GROUP " (and root); nothing was recorded.\n",
+                        g->runtime_dir);
                 return CTL_EXIT_FAILURE;
         case -ENOENT:
-                fprintf(stderr, "%s/" ACTIONS_DIR " does not exist: has fieldwatchd run?\n",
-                        g->state_dir);
-                return CTL_EXIT_FAILURE;
-        case -ETIMEDOUT:
                 fprintf(stderr,
-                        "fieldwatchd did not take the action within %d s (is it running?); "
-                        "nothing was recorded.\n",
-                        SUBMIT_TIMEOUT);
+                        "fieldwatchd is not running (no control socket at %s/" CONTROL_SOCKET
+                        "): nothing was recorded.\n",
+                        g->runtime_dir);
+                return CTL_EXIT_FAILURE;
+        case -ECONNREFUSED:
+                fprintf(stderr,
+                        "fieldwatchd is not running (nobody listens on the control socket "
+                        "%s/" CONTROL_SOCKET "): nothing was recorded.\n",
+                        g->runtime_dir);
+                return CTL_EXIT_FAILURE;
+        case -EIO:
+                fprintf(stderr, "%s: whether the action was recorded is not known; see "
+                        "'fieldwatchctl faults' before trying again.\n", msg);
                 return CTL_EXIT_FAILURE;
         default:
                 fprintf(stderr, "Cannot hand the action to fieldwatchd: %s\n", strerror(-r));

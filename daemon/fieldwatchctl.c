@@ -71,6 +71,8 @@ static void help(FILE *f) {
                 "else " STATE_DIR_DEFAULT ")\n"
                 "  --credentials-dir DIR   secrets (default $CREDENTIALS_DIRECTORY, "
                 "else " CREDENTIALS_DIR_DEFAULT ")\n"
+                "  --runtime-dir DIR       where fieldwatchd's control socket is (default\n"
+                "                          $RUNTIME_DIRECTORY, else " RUNTIME_DIR_DEFAULT ")\n"
                 "  --pretend-now TIME      run the clock from TIME (ISO 8601), for drills\n"
                 "  -h, --help              show this help\n"
                 "  --version               show the version\n\n"

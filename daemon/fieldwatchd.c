@@ -15,6 +15,7 @@
 #include "calendar.h"
 #include "camera.h"
 #include "cli.h"
+#include "control.h"
 #include "log.h"
 #include "macro.h"
 #include "monitor.h"
@@ -27,6 +28,7 @@ typedef struct Daemon {
         Config *config;
         Calendar *calendar;
         Monitor *monitor;
+        Control *control;            /* lives across reloads; acts on the current monitor */
         sd_event *event;
         sd_event_source *status_timer;
         char status[256];            /* the last STATUS= sent */
@@ -49,6 +51,12 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) sd_event_source_set_time(s, usec + STATUS_EVERY);
         daemon_notify_status(d);
         return 0;
+}
+
+static int daemon_apply_action(void *userdata, const Action *a, char *msg, size_t msglen) {
+        Daemon *d = userdata;
+
+        return monitor_on_action(d->monitor, a, msg, msglen);
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -135,6 +143,10 @@ static int daemon_run(Daemon *d) {
         r = monitor_start(d->monitor);
         if (r < 0)
                 return r;
+        r = control_new(d->event, d->options.runtime_dir, d->options.state_dir, &d->control);
+        if (r < 0)
+                return -EINVAL;      /* logged */
+        control_set_apply(d->control, daemon_apply_action, d);
 
         (void) sd_notify(false, "READY=1");
         daemon_notify_status(d);
@@ -164,7 +176,7 @@ static void raise_fd_limit(void) {
 
 static void help(void) {
         printf("Usage: fieldwatchd [--config FILE] [--state-dir DIR] [--credentials-dir DIR]\n"
-               "                  [--pretend-now TIME]\n\n"
+               "                  [--runtime-dir DIR] [--pretend-now TIME]\n\n"
                "Run the fieldwatch daemon in the foreground (systemd Type=notify).\n"
                "SIGHUP reloads the configuration; SIGTERM or SIGINT stops.\n");
 }
@@ -198,6 +210,7 @@ int main(int argc, char **argv) {
         r = daemon_run(&d);
         if (r < 0 && r != -EINVAL)
                 log_errno(LOG_ERR, r, "fieldwatchd failed");
+        d.control = control_free(d.control);
         d.monitor = monitor_free(d.monitor);
         (void) sd_event_source_disable_unref(d.status_timer);
         d.event = sd_event_unref(d.event);

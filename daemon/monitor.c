@@ -26,7 +26,6 @@
 #include "operator.h"
 #include "reminders.h"
 #include "router.h"
-#include "spool.h"
 #include "store.h"
 
 /* Timers may fire this much late, so that wake-ups coalesce. */
@@ -87,7 +86,6 @@ struct Monitor {
         FaultOutput out;
         sd_event_source *clock_timer;
         sd_event_source *metrics_timer;
-        Spool *spool;
         Mailer *mailer;              /* NULL without a notify: section */
         char *credentials_dir;
         time_t reminders_at;         /* when the report clocks were last looked at */
@@ -585,14 +583,11 @@ static void monitor_device_event(Monitor *m, const Device *d, bool restarted, co
         fault_output_done(&o);
 }
 
-/* An operator's action from the spool (fieldwatchctl ack, onsite, ...). */
-static int monitor_on_action(void *userdata, const Action *a, unsigned uid, char *msg,
-                             size_t msglen) {
-        Monitor *m = userdata;
+/* An operator's action from the control socket (fieldwatchctl ack, onsite, ...). */
+int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen) {
         Event ev;
         int r;
 
-        (void) uid;
         /* Operators act on what the database shows: what waits goes first. */
         if (!backlog_empty(&m->backlog) && monitor_catch_up(m) < 0) {
                 (void) snprintf(msg, msglen, "the state database does not take writes now (%s); "
@@ -1235,11 +1230,6 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
                 monitor_free(m);
                 return log_errno(LOG_ERR, r, "Cannot read the faults in %s", state_dir);
         }
-        r = spool_new(e, state_dir, monitor_on_action, m, &m->spool);
-        if (r < 0) {
-                monitor_free(m);
-                return log_errno(LOG_ERR, r, "Cannot set up the action spool in %s", state_dir);
-        }
         m->credentials_dir = strdup(credentials_dir);
         if (!m->credentials_dir) {
                 monitor_free(m);
@@ -1286,7 +1276,6 @@ Monitor *monitor_free(Monitor *m) {
         (void) sd_event_source_disable_unref(m->retry_timer);
         (void) sd_event_source_disable_unref(m->metrics_timer);
         fault_output_done(&m->out);
-        spool_free(m->spool);
         mailer_free(m->mailer);
         free(m->credentials_dir);
         faults_free(m->faults);
@@ -1318,8 +1307,6 @@ int monitor_start(Monitor *m) {
         uint64_t now = now_monotonic();
 
         monitor_arm_clock(m);
-        /* Actions queued while the daemon was away. */
-        spool_run(m->spool);
         for (size_t i = 0; i < m->n_devices; i++) {
                 Device *d = &m->devices[i];
                 uint64_t at = now + random_below(MIN(d->interval, FIRST_SPREAD_MAX));

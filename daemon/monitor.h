@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "action.h"
 #include "calendar.h"
 #include "config.h"
 #include "probe.h"
@@ -47,6 +48,12 @@ int monitor_resume_mail(Monitor *m);
 /* Arms every device's timer, spread over its interval (up to 5 min), and
  * spreads the cameras' first deep cycles likewise. */
 int monitor_start(Monitor *m);
+
+/* Applies an operator's action (from the control socket; a->os_user is
+ * the caller the kernel named): 0 once it is committed, with a message;
+ * < 0 with the reason in msg: -EINVAL refused, -ENOENT no such fault,
+ * another -errno when the database does not take it. */
+int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen);
 
 /* Writes pending results to the database now. */
 int monitor_flush(Monitor *m);

@@ -97,6 +97,7 @@ def main():
     with Field(LAB, CREDENTIALS, os.path.join(tmp, "field")) as field:
         log = open(os.path.join(tmp, "fieldwatchd.log"), "wb")
         daemon = subprocess.Popen([DAEMON, "--config", LAB, "--state-dir", state_dir,
+                                   "--runtime-dir", os.path.join(tmp, "run"),
                                    "--credentials-dir", CREDENTIALS],
                                   stdout=log, stderr=subprocess.STDOUT)
         start = time.monotonic()

@@ -83,10 +83,17 @@ def wait_for(predicate, timeout=10.0, step=0.1, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
-def ctl(*args, state_dir=None, config=None, timeout=20, env=None):
+def runtime_dir_of(state_dir):
+    """The runtime directory (control socket) of a test daemon, beside its state."""
+    return os.path.join(os.path.dirname(os.path.abspath(state_dir)), "run")
+
+
+def ctl(*args, state_dir=None, config=None, timeout=20, env=None, runtime_dir=None):
+    """fieldwatchctl; with state_dir, also the runtime directory beside it (Daemon's)."""
     e = dict(os.environ)
     e.pop("STATE_DIRECTORY", None)
     e.pop("CREDENTIALS_DIRECTORY", None)
+    e.pop("RUNTIME_DIRECTORY", None)
     if env:
         e.update(env)
     argv = [CTL]
@@ -94,6 +101,8 @@ def ctl(*args, state_dir=None, config=None, timeout=20, env=None):
         argv += ["--config", config]
     if state_dir:
         argv += ["--state-dir", state_dir]
+    if runtime_dir or state_dir:
+        argv += ["--runtime-dir", runtime_dir or runtime_dir_of(state_dir)]
     return subprocess.run(argv + list(args), capture_output=True, text=True, env=e,
                           timeout=timeout, cwd=ROOT)
 
@@ -107,6 +116,7 @@ class Daemon:
         self.config = config
         self.state_dir = os.path.join(tmp, "state")
         os.makedirs(self.state_dir, exist_ok=True)
+        self.runtime_dir = runtime_dir_of(self.state_dir)  # the control socket's
         self.sock_path = os.path.join(tmp, "notify.sock")
         if os.path.exists(self.sock_path):
             os.unlink(self.sock_path)  # an earlier daemon's of this test
@@ -123,6 +133,7 @@ class Daemon:
         e = dict(os.environ, NOTIFY_SOCKET=self.sock_path, TZ="America/New_York")
         e.pop("WATCHDOG_PID", None)
         e.pop("JOURNAL_STREAM", None)
+        e.pop("RUNTIME_DIRECTORY", None)
         if watchdog_usec:
             e["WATCHDOG_USEC"] = str(watchdog_usec)
         if env:
@@ -131,7 +142,7 @@ class Daemon:
         self.stderr = open(self.log_path, "w+b")
         self.proc = subprocess.Popen(
             [*wrapper, DAEMON, "--config", config, "--state-dir", self.state_dir,
-             "--credentials-dir", credentials, *extra_args],
+             "--runtime-dir", self.runtime_dir, "--credentials-dir", credentials, *extra_args],
             env=e, stdout=subprocess.DEVNULL, stderr=self.stderr)
 
     def _read_notes(self):

@@ -64,7 +64,7 @@ class Workflow(unittest.TestCase):
             return fwtest.ctl(*args, state_dir=self.daemon.state_dir, config=self.config)
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
                 fwtest.CTL, "--config", self.config, "--state-dir", self.daemon.state_dir,
-                *args]
+                "--runtime-dir", self.daemon.runtime_dir, *args]
         return subprocess.run(argv, capture_output=True, text=True, timeout=30)
 
     def get_fault(self, fid):
@@ -152,7 +152,8 @@ class Workflow(unittest.TestCase):
                 self.assertIn(text, r.stderr)
         # Not UTF-8 (bytes straight through argv).
         r = subprocess.run([fwtest.CTL, "--config", self.config, "--state-dir",
-                            self.daemon.state_dir, "ack", fid, "--by", b"\xff\xfe"],
+                            self.daemon.state_dir, "--runtime-dir", self.daemon.runtime_dir,
+                            "ack", fid, "--by", b"\xff\xfe"],
                            capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 2)
         self.assertEqual(self.db("SELECT * FROM faults"), before)
@@ -199,11 +200,12 @@ class Workflow(unittest.TestCase):
     def test_5_no_daemon_no_change(self):
         fid = str(self.fault["id"])
         d = tempfile.mkdtemp(dir=self.tmp)
-        os.makedirs(os.path.join(d, "actions"))
-        r = fwtest.ctl("ack", fid, "--by", "x", state_dir=d, config=self.config, timeout=60)
+        r = fwtest.ctl("ack", fid, "--by", "x", state_dir=self.daemon.state_dir,
+                       runtime_dir=d, config=self.config, timeout=60)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("nothing was recorded", r.stderr)
-        self.assertEqual(os.listdir(os.path.join(d, "actions")), [])
+        self.assertIn(f"fieldwatchd is not running (no control socket at {d}/control): "
+                      "nothing was recorded", r.stderr)
+        self.assertEqual(os.listdir(d), [])
 
 
 if __name__ == "__main__":
