@@ -270,3 +270,58 @@ class Smtp:
                 return [json.loads(line) for line in f if line.strip()]
         except FileNotFoundError:
             return []
+
+
+# ---------------------------------------------------------------------------
+# Throwaway accounts (real users and groups, removed again)
+
+OPS_GROUP = "fieldwatch-ops"
+
+
+class Accounts:
+    """Real users and groups made for one test with a random suffix; remove()
+    takes them away again (call it from a cleanup: it runs on failure too). The
+    group fieldwatch-ops is made when missing and removed only then."""
+
+    def __init__(self):
+        self.suffix = os.urandom(3).hex()
+        self.users = []
+        self.groups = []
+
+    def _run(self, *argv):
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)}: {r.stderr.strip()}")
+
+    def ops_group(self):
+        if subprocess.run(["getent", "group", OPS_GROUP], capture_output=True).returncode != 0:
+            self._run("groupadd", OPS_GROUP)
+            self.groups.append(OPS_GROUP)
+        return OPS_GROUP
+
+    def user(self, name, groups=()):
+        """Makes user NAME-SUFFIX (with its own group), member of groups; its name."""
+        login = f"fwt{name}{self.suffix}"
+        argv = ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group"]
+        if groups:
+            argv += ["--groups", ",".join(groups)]
+        self._run(*argv, login)
+        self.users.append(login)
+        return login
+
+    def uid(self, login):
+        import pwd
+        return pwd.getpwnam(login).pw_uid
+
+    def remove(self):
+        for u in self.users:
+            subprocess.run(["userdel", u], capture_output=True, timeout=30)
+            subprocess.run(["groupdel", u], capture_output=True, timeout=30)
+        for g in self.groups:
+            subprocess.run(["groupdel", g], capture_output=True, timeout=30)
+        self.users, self.groups = [], []
+
+
+def as_user(login, argv):
+    """argv run as login with its groups (setpriv: no PAM session, cheap)."""
+    return ["setpriv", f"--reuid={login}", f"--regid={login}", "--init-groups", *argv]
