@@ -125,6 +125,11 @@ static void httpd_arm(Httpd *h) {
 
 static void httpd_run(Httpd *h) {
         (void) MHD_run(h->daemon);
+        /* Once more: a connection closed in the first run may have taken
+         * the server off its connection limit, and MHD puts its listening
+         * socket back into its epoll set only at the start of a run; no
+         * event would come to call it (a non-blocking round, cheap). */
+        (void) MHD_run(h->daemon);
         httpd_arm(h);
 }
 
@@ -571,8 +576,13 @@ int httpd_reply_error(HttpdRequest *q, unsigned status, const char *fmt, ...) {
         char msg[1024];
         va_list ap;
 
+        json_t *j;
+
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return httpd_reply_json(q, status, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+        j = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+        if (!j)  /* not UTF-8 (cut, or a client's bytes): the status still says it */
+                j = json_pack("{s:b, s:s}", "ok", 0, "error", "(the reason is not valid UTF-8)");
+        return httpd_reply_json(q, status, j);
 }

@@ -16,11 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "httpd.h"
+#include "log.h"
 #include "macro.h"
 
 typedef struct Test {
@@ -34,6 +37,7 @@ typedef struct Call {
         const char *method, *path, *body;
         size_t body_size;
         bool chunked;
+        long timeout_sec;            /* 0: 20 */
         const char *socket_path;
         const char *host;            /* TCP: "127.0.0.1:PORT" instead of the socket */
         /* results */
@@ -69,7 +73,7 @@ static void *client(void *userdata) {
                 (void) curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
         (void) curl_easy_setopt(e, CURLOPT_URL, url);
         (void) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
-        (void) curl_easy_setopt(e, CURLOPT_TIMEOUT, 20L);
+        (void) curl_easy_setopt(e, CURLOPT_TIMEOUT, c->timeout_sec ?: 20L);
         (void) curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
         (void) curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
         if (c->body) {
@@ -373,6 +377,44 @@ static void test_listen_unix(void **state) {
         }
 }
 
+static void test_connection_limit(void **state) {
+        Test *t = *state;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        Call c = { .method = "GET", .path = "/v1/whoami" };
+        int fd, idle;
+
+        httpd_free(t->httpd);
+        assert_int_equal(httpd_listen_unix(t->path, 0600, NULL, &fd), 0);
+        assert_int_equal(httpd_new(t->event, &(HttpdOptions) { .listen_fd = fd,
+                                                               .connections_max = 1 },
+                                   &t->httpd),
+                         0);
+        assert_int_equal(httpd_add_route(t->httpd, "GET", "/v1/whoami", 0, on_whoami, t), 0);
+        /* One idle client takes the only place ... */
+        idle = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(idle >= 0);
+        memcpy(sa.sun_path, t->path, strlen(t->path));
+        assert_int_equal(connect(idle, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        for (unsigned i = 0; i < 5; i++)
+                assert_true(sd_event_run(t->event, 50 * USEC_PER_MSEC) >= 0);
+        /* ... so the next waits, unserved (in the kernel's backlog). */
+        c.timeout_sec = 1;
+        call(t, &c);
+        assert_int_equal(c.code, CURLE_OPERATION_TIMEDOUT);
+        assert_int_not_equal(c.status, 200);
+        call_done(&c);
+        assert_int_equal(t->handled, 0);
+        /* Once it goes, the next is served: the server came off its limit. */
+        (void) close(idle);
+        for (unsigned i = 0; i < 5; i++)
+                assert_true(sd_event_run(t->event, 50 * USEC_PER_MSEC) >= 0);
+        c = (Call) { .method = "GET", .path = "/v1/whoami" };
+        call(t, &c);
+        assert_int_equal(c.status, 200);
+        call_done(&c);
+        assert_int_equal(t->handled, 1);
+}
+
 static void test_tcp(void **state) {
         Test *t = *state;
         Httpd *h = NULL;
@@ -409,9 +451,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_body, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_response_cap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_listen_unix, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
         };
 
         curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (getenv("HTTPD_DEBUG"))
+                log_set_max_level(LOG_DEBUG);
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
