@@ -217,6 +217,16 @@ int store_open(const char *state_dir, Store **ret) {
         if (r < 0)
                 return r;
         r = exec(s, "PRAGMA journal_mode = WAL");
+        if (r >= 0) {
+                /* Keep -wal and -shm when the daemon closes the database:
+                 * readers (group fieldwatch) cannot create them in the 0750
+                 * state directory, so without them a stopped daemon's state
+                 * could not be read. */
+                int persist = 1;
+
+                r = sqlite_to_errno(sqlite3_file_control(s->db, "main",
+                                                         SQLITE_FCNTL_PERSIST_WAL, &persist));
+        }
         if (r >= 0)
                 r = exec(s, "PRAGMA synchronous = FULL");
         if (r >= 0)
