@@ -80,7 +80,7 @@ import sniff  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 ONVIF_SIM = os.path.join(ROOT, "tests", "sim", "onvif_sim.py")
-CREDENTIALS = os.path.join(ROOT, "tests", "credentials")
+CREDENTIALS = fwtest.CREDENTIALS  # a 0600 copy: fieldwatchd refuses 0644 secrets
 SCRAPE = os.path.join(HERE, "scrape.py")
 FORKCHECK = os.path.join(HERE, "forkcheck.py")
 PLUGINS = "/usr/lib/nagios/plugins"

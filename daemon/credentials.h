@@ -6,11 +6,17 @@
  * Secrets are never logged; their memory is wiped when freed. */
 
 #define CREDENTIAL_MAX 4096
+/* The unit's LoadCredential=fieldwatch:/etc/fieldwatch/credentials loads each
+ * file NAME of that directory as the credential fieldwatch_NAME. */
+#define CREDENTIAL_PREFIX "fieldwatch_"
 
 /* Reads the secret `name` from dir: the file's bytes without one trailing
- * newline. -EINVAL for a name that is not a plain file name, -EMSGSIZE for
- * a file over CREDENTIAL_MAX, -ENODATA for an empty one, -errno when it
- * cannot be read. */
+ * newline. In $CREDENTIALS_DIRECTORY (systemd's), the file fieldwatch_NAME,
+ * else NAME. Anywhere else the file must be regular, owned by root or the
+ * effective uid and of mode 0600 or stricter: otherwise -EPERM, logged with
+ * the file's path and what is wrong. -EINVAL for a name that is not a plain
+ * file name, -EMSGSIZE for a file over CREDENTIAL_MAX, -ENODATA for an
+ * empty one, -errno when it cannot be read. */
 int credential_read(const char *dir, const char *name, char **ret);
 
 /* Wipes and frees. NULL-safe; returns NULL. */

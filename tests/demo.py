@@ -21,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from sim.field import Field  # noqa: E402
+from fwtest import private_credentials  # noqa: E402
 
 BUILD = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "build")
 CTL = os.path.join(BUILD, "fieldwatchctl")
@@ -93,12 +94,14 @@ def main():
     tmp = tempfile.mkdtemp(prefix="fieldwatch-demo-")
     state_dir = os.path.join(tmp, "state")
     os.makedirs(state_dir)
+    # fieldwatchd refuses secrets that group or others may read: a 0600 copy.
+    creds = private_credentials(os.path.join(tmp, "credentials"), CREDENTIALS)
     print(f"Bringing up the simulated field in {tmp} ...")
     with Field(LAB, CREDENTIALS, os.path.join(tmp, "field")) as field:
         log = open(os.path.join(tmp, "fieldwatchd.log"), "wb")
         daemon = subprocess.Popen([DAEMON, "--config", LAB, "--state-dir", state_dir,
                                    "--runtime-dir", os.path.join(tmp, "run"),
-                                   "--credentials-dir", CREDENTIALS],
+                                   "--credentials-dir", creds],
                                   stdout=log, stderr=subprocess.STDOUT)
         start = time.monotonic()
         events, script = [], list(SCRIPT)

@@ -21,7 +21,36 @@ BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 DAEMON = os.path.join(BUILD, "fieldwatchd")
 CTL = os.path.join(BUILD, "fieldwatchctl")
 LAB_SOURCE = os.path.join(ROOT, "config", "lab.yaml")
-CREDENTIALS = os.path.join(ROOT, "tests", "credentials")
+# The test secrets as checked in (git keeps them 0644, which fieldwatchd
+# refuses for a credential outside $CREDENTIALS_DIRECTORY) ...
+CREDENTIALS_SOURCE = os.path.join(ROOT, "tests", "credentials")
+
+
+def private_credentials(path, source=CREDENTIALS_SOURCE):
+    """A copy of the test secrets as an administrator keeps them: a 0700
+    directory of 0600 files, owned by whoever runs the test. Returns path."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+    for name in sorted(os.listdir(source)):
+        dest = os.path.join(path, name)
+        with open(os.path.join(source, name), "rb") as f:
+            data = f.read()
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(dest, 0o600)
+    return path
+
+
+def _credentials_dir():
+    import shutil
+    tmp = tempfile.mkdtemp(prefix="fieldwatch-credentials-")
+    atexit.register(shutil.rmtree, tmp, True)
+    return private_credentials(os.path.join(tmp, "credentials"))
+
+
+# ... and the copy the tests hand to fieldwatchd (and the simulated field).
+CREDENTIALS = _credentials_dir()
 
 # FW_LAB_NET=N (1-19) moves the lab's field from 127.0.{1,2,3}.x to 127.N.{1,2,3}.x,
 # so that two suites can run at once (make check -j, or two engineers). 0: as shipped.

@@ -233,8 +233,10 @@ static size_t accepted(const json_t *box, const char *out[static MAX_MAILS * 4])
 /* ======================================================================== */
 /* The daemon's side */
 
+/* 0600: fieldwatchd refuses a credential that group or others may read. */
 static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        FILE *f = fd >= 0 ? fdopen(fd, "we") : NULL;
 
         assert_non_null(f);
         assert_true(fputs(text, f) >= 0);

@@ -318,6 +318,7 @@ class WrongSnmpPassword(unittest.TestCase):
             shutil.copytree(fwtest.CREDENTIALS, creds)
             with open(os.path.join(creds, "wrong-auth"), "w", encoding="utf-8") as f:
                 f.write("not-the-password")
+            os.chmod(os.path.join(creds, "wrong-auth"), 0o600)
 
             def edit(data):
                 fwtest.fast_probes(data)
