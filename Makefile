@@ -177,7 +177,7 @@ include tests/fuzz/fuzz.mk
 BENCH_N ?= 1000
 BENCH_ARGS ?=
 BENCH_DEPS := prometheus-blackbox-exporter prometheus-snmp-exporter monitoring-plugins-basic \
-	monitoring-plugins-standard snmpd snmp python3-yaml linux-perf
+	monitoring-plugins-standard snmpd snmp python3-yaml linux-perf nginx valgrind
 BENCH_PKGS := libcurl libxml-2.0 netsnmp
 # The shared floor prober (`limit`, `raw`), built from its own directory and
 # Makefile into $(BUILD)/bench-floor at bench time, never copied into the project.

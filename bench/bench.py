@@ -82,6 +82,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 sys.path.insert(0, HERE)
 
 import fwtest  # noqa: E402
+import nginx_cameras  # noqa: E402
 import snmp_field  # noqa: E402
 import sniff  # noqa: E402
 
@@ -97,7 +98,8 @@ SNMPGET = "/usr/bin/snmpget"
 
 CAMERA_PORT = 18080
 ROUTER_PORT = 16161
-CAMERA_NET = 20          # cameras on 127.20.x.y
+CAMERA_NET = 20          # cameras on 127.20.x.y (onvif_sim)
+NGINX_NET = 22           # cameras as an outsider measures with, on 127.22.x.y (nginx)
 ROUTER_NET = 21          # routers on 127.21.x.y
 PER_OCTET = 250          # hosts .1 ... .250 of each 127.NET.x
 BLACKHOLE_EVERY = 10     # 10 %: cameras of sites i % 10 == 0, routers of i % 10 == 5
@@ -310,17 +312,27 @@ class Field:
     """The cameras (one onvif_sim) and routers (two snmpd: the main one and the
     blackhole one) of N sites."""
 
-    def __init__(self, n, work, procs):
+    def __init__(self, n, work, procs, camera_server="nginx"):
         self.n = n
         self.work = work
         self.procs = procs
-        self.cameras = [address(CAMERA_NET, i) for i in range(n)]
+        self.sim_cameras = [address(CAMERA_NET, i) for i in range(n)]
+        self.nginx_cameras = [address(NGINX_NET, i) for i in range(n)]
         self.routers = [address(ROUTER_NET, i) for i in range(n)]
         self.silent_cameras = {i for i in range(n) if i % BLACKHOLE_EVERY == 0}
         self.frozen_routers = {i for i in range(n) if i % BLACKHOLE_EVERY == 5}
-        self.camera_targets = os.path.join(work, "cameras.txt")
+        self.sim_targets = os.path.join(work, "cameras.txt")
+        self.nginx_targets = os.path.join(work, "cameras-nginx.txt")
         self.router_targets = os.path.join(work, "routers.txt")
         self.sim_log = os.path.join(work, "onvif_sim.log")
+        self.nginx_dir = os.path.join(work, "nginx")
+        self.nginx_log = nginx_cameras.AccessLog(os.path.join(self.nginx_dir, "access.log"))
+        self.nginx = None
+        # The cameras the per-probe runs measure against: nginx (the default) or
+        # onvif_sim; the blackhole and steady phases always use onvif_sim (it can
+        # silence a camera).
+        self.camera_server = camera_server
+        self.use(camera_server)
         self.sim = None
         self.control = None
         self.agents = []
@@ -329,18 +341,50 @@ class Field:
         with open(CREDENTIALS + "/snmp-community", encoding="utf-8") as f:
             self.community = f.read().strip()
 
+    def use(self, server):
+        """Point the camera probes (addresses, targets file, counters, log) at
+        "nginx" or "sim"."""
+        self.active = server
+        if server == "nginx":
+            self.cameras, self.camera_targets = self.nginx_cameras, self.nginx_targets
+        else:
+            self.cameras, self.camera_targets = self.sim_cameras, self.sim_targets
+
     def up(self):
-        with open(self.camera_targets, "w") as f:
-            f.writelines("%s:%d\n" % (a, CAMERA_PORT) for a in self.cameras)
+        for path, addrs in ((self.sim_targets, self.sim_cameras),
+                            (self.nginx_targets, self.nginx_cameras)):
+            with open(path, "w") as f:
+                f.writelines("%s:%d\n" % (a, CAMERA_PORT) for a in addrs)
         with open(self.router_targets, "w") as f:
             f.writelines("%s:%d\n" % (a, ROUTER_PORT) for a in self.routers)
         self._cameras_up()
+        if self.camera_server == "nginx":
+            self._nginx_up()
         self._routers_up()
+
+    def _nginx_up(self):
+        os.makedirs(self.nginx_dir, exist_ok=True)
+        conf = nginx_cameras.prepare([(a, CAMERA_PORT) for a in self.nginx_cameras],
+                                     self.nginx_dir, self.nginx_log.path)
+        self.nginx = self.procs.spawn("nginx", nginx_cameras.argv(conf, self.nginx_dir),
+                                      log_path=os.path.join(self.nginx_dir, "nginx.stderr"),
+                                      env=dict(os.environ, TZ="UTC"))
+        last = self.nginx_cameras[-1]
+
+        def answering():
+            if self.nginx.poll() is not None:
+                raise BenchError("nginx exited with %s; see %s" % (
+                    self.nginx.returncode, os.path.join(self.nginx_dir, "nginx.error.log")))
+            with contextlib.suppress(OSError), socket.create_connection((last, CAMERA_PORT),
+                                                                        timeout=1):
+                return True
+            return False
+        wait_for(answering, 60 + self.n / 100, "nginx's cameras")
 
     def _cameras_up(self):
         cams = [{"id": "c%05d" % i, "address": a, "port": CAMERA_PORT, "username": "admin",
                  "password": self.camera_password, "auth": "digest"}
-                for i, a in enumerate(self.cameras)]
+                for i, a in enumerate(self.sim_cameras)]
         path = os.path.join(self.work, "cameras.json")
         with open(path, "w") as f:
             json.dump(cams, f)
@@ -402,6 +446,8 @@ class Field:
     def camera_count(self):
         """GetSystemDateAndTime requests answered so far, over all cameras, and all
         HTTP requests."""
+        if self.active == "nginx":
+            return self.nginx_log.count()
         cams = self._control("GET", "/cameras")
         return (sum(c["requests"].get("GetSystemDateAndTime", 0) for c in cams),
                 sum(c["http_requests"] for c in cams))
@@ -428,10 +474,18 @@ class Field:
         return total
 
     def log_offset(self):
+        if self.active == "nginx":
+            return self.nginx_log.size()
         try:
             return os.path.getsize(self.sim_log)
         except OSError:
             return 0
+
+    def camera_starts(self, begin, end, exclude_ids=()):
+        """{camera: [liveness request starts]} between two offsets of the active log."""
+        if self.active == "nginx":
+            return nginx_cameras.starts(self.nginx_log.path, begin, end)
+        return sim_log_starts(self.sim_log, begin, end, exclude_ids)
 
     # -- the blackhole
 
@@ -614,7 +668,7 @@ class Bench:
         self.window = args.window
         self.procs = Processes()
         self.work = tempfile.mkdtemp(prefix="fieldwatch-bench-")
-        self.field = Field(self.n, self.work, self.procs)
+        self.field = Field(self.n, self.work, self.procs, args.cameras)
         self.results = []       # one dict per tool run
         self.extra = {}         # blackhole, steady, profiles
         self.daemon = os.path.join(self.work, "fieldwatchd")
@@ -638,6 +692,8 @@ class Bench:
                  ("fork", PLUGINS + "/check_http", "monitoring-plugins-basic"),
                  ("fork", PLUGINS + "/check_snmp", "monitoring-plugins-standard"),
                  (None, SNMPGET, "snmp"), (None, snmp_field.SNMPD, "snmpd")]
+        if self.args.cameras == "nginx":
+            needs.append((None, nginx_cameras.NGINX, "nginx"))
         for tool, path, what in needs:
             if tool is not None and only is not None and tool not in only:
                 continue
@@ -744,7 +800,7 @@ class Bench:
             probes = m["counts"]["probes"]
             extra = {"not_up": not_up(d, kind)}
             if kind == "camera":
-                starts = sim_log_starts(self.field.sim_log, log_from, m["log"][1])
+                starts = self.field.camera_starts(log_from, m["log"][1])
                 extra["lateness"] = lateness_summary(
                     lateness(starts, self.interval, unix_from + 0.5, m["unix"][1] - 0.5))
             if d.proc.poll() is not None:
@@ -832,7 +888,7 @@ class Bench:
                 except (subprocess.TimeoutExpired, ValueError):
                     self.procs.stop(p)
                     outs[p.pid] = {}
-        starts = sim_log_starts(self.field.sim_log, log_from, m["log"][1])
+        starts = self.field.camera_starts(log_from, m["log"][1])
         late = lateness_summary(lateness(starts, self.interval, unix_from + 1.0,
                                          m["unix"][1] - 0.5))
         self.record("floor", "camera", run, m["counts"]["camera"], m["cpu"][cam.pid],
@@ -976,6 +1032,13 @@ class Bench:
     # -- the blackhole
 
     def run_blackhole(self):
+        self.field.use("sim")
+        try:
+            self._run_blackhole()
+        finally:
+            self.field.use(self.field.camera_server)
+
+    def _run_blackhole(self):
         log("blackhole: 10 %% of cameras silent, 10 %% of routers frozen; both every %gs"
             % self.interval)
         iv = "%gs" % self.interval
@@ -1029,6 +1092,13 @@ class Bench:
     # -- steady state at the 60 s interval
 
     def run_steady(self):
+        self.field.use("sim")
+        try:
+            self._run_steady()
+        finally:
+            self.field.use(self.field.camera_server)
+
+    def _run_steady(self):
         window, warmup = self.args.steady_window, self.args.steady_warmup
         log("steady: cameras (deep every 10m) and routers every 60s; %.0f s warm-up, "
             "%.0f s window" % (warmup, window))
@@ -1262,6 +1332,25 @@ def report(bench, machine):
               % (bench.n, bench.n, bench.interval, bench.n / bench.interval, a.runs,
                  bench.window, "" if bench.n == 1000 else " BENCH_N=%d" % bench.n))
     md.append("")
+    if bench.field.camera_server == "nginx":
+        md.append("Cameras: one nginx %s answering as a camera would (bench/nginx_cameras.py): "
+                  "GetSystemDateAndTime with the fresh time, GetServices, and the deep checks "
+                  "behind a Digest challenge (401 first; the answer's Digest is not verified: "
+                  "nginx has no Digest module), a fresh connection per request "
+                  "(keepalive_timeout 0). Routers: snmpd. The blackhole and steady phases use "
+                  "the project's onvif_sim (it can silence a camera)."
+                  % package_version("nginx"))
+    else:
+        md.append("Cameras: the project's onvif_sim (--cameras sim). Routers: snmpd.")
+    md.append("")
+    md.append("Two floors, both in this run: the shared floor's `limit` (../shared/bench-floor, "
+              "built by `make bench` into build/bench-floor; probes back to back, 64 in "
+              "flight, no idle wake-ups; a fresh connection and a SOAP POST per camera probe, "
+              "its answer not parsed; one v2c GET of 3 OIDs per router probe; CPU from its "
+              "own getrusage() around the probe loop) and the project's bench/floor (probes "
+              "spread over the interval like fieldwatchd, answers parsed with libxml2; 4 "
+              "OIDs). The ratios to reach are against `limit`.")
+    md.append("")
     md.append(table(summary, versions))
     md.append("")
     md.append("CPU is user + system time of the tool's process(es) only: not the simulators', "
@@ -1293,8 +1382,9 @@ def report(bench, machine):
            ("floor", summary.get(("floor", "camera")))]
     for name, s in lat:
         if s and s["lateness"]:
-            md.append("- Probe start lateness, %s cameras (simulator log, last run): %s"
-                      % (name, late_text(s["lateness"][-1])))
+            md.append("- Probe start lateness, %s cameras (%s's log, last run): %s"
+                      % (name, "nginx" if bench.field.camera_server == "nginx" else
+                         "the simulator", late_text(s["lateness"][-1])))
     bh = bench.extra.get("blackhole")
     if bh:
         md.append("- 10 %% blackholed (cameras silent, routers frozen), fieldwatchd with both "
@@ -1369,6 +1459,9 @@ def parse_args(argv):
     p.add_argument("--floor", help="the floor prober (default BUILD/bench/floor)")
     p.add_argument("--shared-floor", help="the shared floor's `limit` (default "
                    "BUILD/bench-floor/limit when it exists; `make bench` builds it)")
+    p.add_argument("--cameras", choices=("nginx", "sim"), default="nginx",
+                   help="what answers the per-probe runs' cameras: nginx, as an outsider "
+                   "measures with (default), or the project's onvif_sim")
     p.add_argument("--steady", dest="steady", action="store_true", default=None)
     p.add_argument("--no-steady", dest="steady", action="store_false")
     p.add_argument("--steady-window", type=float, default=180.0)
