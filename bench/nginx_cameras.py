@@ -109,12 +109,16 @@ def config_text(listen, work, access_log):
                     ("fw_mi", r"T\d+:(?<v>\d+):"), ("fw_ss", r"T\d+:\d+:(?<v>\d+)")):
         out.append('    map $time_iso8601 $%s { default 0; "~%s" $v; }' % (var, rx))
     out += [
+        # The operation from the SOAP 1.2 action parameter; a request without one
+        # (the shared floor, blackbox_exporter, check_http send none) is taken
+        # for GetSystemDateAndTime, the only operation those send.
         "    map $http_content_type $fw_op {",
-        "        default other;",
+        "        default GetSystemDateAndTime;",
         '        "~/GetSystemDateAndTime\\"" GetSystemDateAndTime;',
         '        "~/GetServices\\"" GetServices;',
         '        "~/GetDeviceInformation\\"" GetDeviceInformation;',
         '        "~/GetRecordingSummary\\"" GetRecordingSummary;',
+        '        "~action=" other;',
         "    }",
         "    map $http_authorization $fw_digest { default 0; \"~^Digest \" 1; }",
         "    map $fw_op:$fw_digest $fw_route {",
