@@ -11,7 +11,7 @@ The field is bench.py's (nginx cameras, snmpd routers, on 127.20/8 and up).
 - limit: run twice under callgrind, with R and 2R rounds; the difference of the
   two totals over the difference of the probes is its cost per probe, without
   its set-up.
-- fieldwatchd: under callgrind with collection off, the measured kind every
+- fieldwatchd: under callgrind with instrumentation off, the measured kind every
   --interval (the other daily); after the warm-up, `callgrind_control -i on`,
   --window seconds, a dump; instructions of the dump over the liveness probes
   the targets answered in that window (nginx's log, snmpd's counter). The
@@ -91,7 +91,7 @@ def fieldwatchd_per_probe(b, kind):
     tmp = os.path.join(b.work, "fw-icount-%s" % kind)
     os.makedirs(tmp, exist_ok=True)
     d = fwtest.Daemon(tmp, config, credentials=bench.CREDENTIALS,
-                      wrapper=callgrind(out) + ["--collect-atstart=no"])
+                      wrapper=callgrind(out) + ["--instr-atstart=no"])
     b.procs.adopt("fieldwatchd under callgrind", d.proc)
     try:
         d.messages("READY=1", timeout=120 + b.n)

@@ -7,7 +7,8 @@ fieldwatchd uses on many loopback addresses, like a real camera would.
   TZ=UTC; LocalDateTime the same with TZ "UTC0").
 - GetServices (PRE_AUTH): the device and search services at the address and port
   the request came to.
-- GetDeviceInformation and GetRecordingSummary: HTTP Digest as the cameras do it:
+- GetDeviceInformation, GetRecordingSummary and the i-PRO CGI
+  /cgi-bin/getinfo?FILE=1 (the SD card's state): HTTP Digest as the cameras do it:
   a request without an Authorization header gets 401 with a fresh Digest
   challenge (qop=auth, the nonce nginx's $request_id), so the prober pays the
   round trip, a new connection and the response computation a real camera costs
@@ -69,6 +70,11 @@ BODIES = {
         '</tse:Summary></tse:GetRecordingSummaryResponse>'),
 }
 
+# The i-PRO CGI the deep check reads the SD card's state from (Digest only).
+GETINFO = ("\n<HTML>\nMAC=00:80:45:00:00:01\nSERIAL=NGX-$server_addr\nVERSION=2.30\n"
+           "NAME=WV-S2536LNUX\nSDrec=on\nSDrec2=disable\nsAlarm=OFF\nsAUX=off\n"
+           "StreamMode=1\nPRODUCT_NAME=WV-S2536LNUX\nDESTINATION=P\n</HTML>\n")
+
 LOG_LINE = re.compile(r"^([\d.]+) cam=(\S+) op=(\S+) status=(\d+) rt=([\d.]+)$")
 
 
@@ -112,8 +118,9 @@ def config_text(listen, work, access_log):
         # The operation from the SOAP 1.2 action parameter; a request without one
         # (the shared floor, blackbox_exporter, check_http send none) is taken
         # for GetSystemDateAndTime, the only operation those send.
-        "    map $http_content_type $fw_op {",
+        "    map \"$uri $http_content_type\" $fw_op {",
         "        default GetSystemDateAndTime;",
+        '        "~^/cgi-bin/getinfo " getinfo;',
         '        "~/GetSystemDateAndTime\\"" GetSystemDateAndTime;',
         '        "~/GetServices\\"" GetServices;',
         '        "~/GetDeviceInformation\\"" GetDeviceInformation;',
@@ -137,7 +144,18 @@ def config_text(listen, work, access_log):
     out.append("        location = /onvif/search_service {")
     out += _routes(("recording",))
     out.append("        }")
-    out += ["        location / { return 404; }", "    }", "}"]
+    out += [
+        "        location = /cgi-bin/getinfo {",
+        "            default_type 'text/html';",
+        "            if ($request_method != GET) { return 405; }",
+        "            if ($fw_digest = 0) {",
+        "                add_header WWW-Authenticate 'Digest realm=\"fieldwatch-bench\", "
+        "qop=\"auth\", nonce=\"$request_id\", algorithm=MD5' always;",
+        "                return 401;",
+        "            }",
+        "            return 200 %s;" % _quote(GETINFO),
+        "        }",
+        "        location / { return 404; }", "    }", "}"]
     return "\n".join(out) + "\n"
 
 
