@@ -178,8 +178,11 @@ include tests/fuzz/fuzz.mk
 BENCH_N ?= 1000
 BENCH_ARGS ?=
 BENCH_DEPS := prometheus-blackbox-exporter prometheus-snmp-exporter monitoring-plugins-basic \
-	monitoring-plugins-standard snmpd snmp python3-yaml linux-perf
+	monitoring-plugins-standard snmpd snmp python3-yaml linux-perf nginx valgrind
 BENCH_PKGS := libcurl libxml-2.0 netsnmp
+# The shared floor prober (`limit`, `raw`), built from its own directory and
+# Makefile into $(BUILD)/bench-floor at bench time, never copied into the project.
+BENCH_FLOOR_DIR ?= ../shared/bench-floor
 
 .PHONY: bench bench-deps-if-missing
 
@@ -194,9 +197,20 @@ $(BUILD)/bench/floor: bench/floor.c
 	$(CC) -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(BENCH_PKGS)) \
 		-o $@ $< $(shell $(PKG_CONFIG) --libs $(BENCH_PKGS))
 
+# Its Makefile, run in $(BUILD)/bench-floor with VPATH at its sources: the
+# binaries land in build/, its directory is only read.
+.PHONY: bench-floor
+bench-floor:
+	@test -f $(BENCH_FLOOR_DIR)/Makefile || \
+		{ echo "the shared floor is missing: $(BENCH_FLOOR_DIR)"; exit 1; }
+	@mkdir -p $(BUILD)/bench-floor
+	$(MAKE) --no-print-directory -C $(BUILD)/bench-floor \
+		-f $(abspath $(BENCH_FLOOR_DIR))/Makefile VPATH=$(abspath $(BENCH_FLOOR_DIR)) limit raw
+
 bench: bench-deps-if-missing
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/floor
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/floor bench-floor
 	$(PYTHON) bench/bench.py --n $(BENCH_N) --build $(BUILD) \
+		--shared-floor $(BUILD)/bench-floor/limit \
 		$(if $(filter 1,$(BENCH_PROFILE)),--profile) $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------
