@@ -155,7 +155,7 @@ static int daemon_run(Daemon *d) {
 
         r = sd_event_loop(d->event);
         (void) sd_notify(false, "STOPPING=1");
-        (void) monitor_flush(d->monitor);
+        monitor_flush_all(d->monitor);
         return r;
 }
 

@@ -43,6 +43,13 @@
 #define CAMERA_KEEP_MAX 2000
 /* Results are written to the database at most this long after they arrive. */
 #define FLUSH_DELAY (200 * USEC_PER_MSEC)
+/* A result that changes nothing a reader sees (state, reason, values but
+ * for uptime, a clock skew within a second, a latency of the same order)
+ * is written at most this often per device: last_probe_at and latency in
+ * the database may be this far behind the last probe. Anything visible is
+ * written within FLUSH_DELAY (issue 18: the row write per result was a
+ * third of a router probe's cost). */
+#define ROW_REFRESH (30 * USEC_PER_SEC)
 /* The contract clocks are re-read at least this often: a jump of the wall
  * clock is noticed within it. */
 #define CLOCK_RECHECK (10 * USEC_PER_SEC)
@@ -65,6 +72,9 @@ typedef struct Device {
 
         bool has_result, dirty;
         bool row_stale;              /* its row needs more than probe time, latency, values */
+        bool unwritten;              /* a result since its row was last written */
+        uint64_t visible;            /* a hash of the values a reader sees, at the last write */
+        uint64_t written_at;         /* CLOCK_MONOTONIC usec of the last write; 0 never */
         ProbeStatus status;
         time_t last_probe_at;        /* the program's wall clock */
         uint64_t latency_usec;
@@ -212,6 +222,7 @@ static int snmp_target(SecretCache *sc, const char *device, const char *address,
 static void device_mark_dirty(Device *d) {
         Monitor *m = d->monitor;
 
+        d->unwritten = false;
         if (d->dirty)
                 return;
         d->dirty = true;
@@ -289,6 +300,63 @@ static json_t *vpn_values(const Device *d, const VpnValues *v) {
                                            json_string(tunnel_to_string(v->tunnels[i])));
         (void) json_object_set_new(o, "tunnels", t);
         return o;
+}
+
+/* FNV-1a, over the values a reader of the device row sees. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
+        const unsigned char *b = p;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s) {
+        return hash_bytes(h, s, strlen(s) + 1);
+}
+
+static uint64_t hash_int(uint64_t h, int64_t v) {
+        return hash_bytes(h, &v, sizeof(v));
+}
+
+/* What a reader of the device row would see change: its values but for
+ * uptime (it grows at every probe), the clock skew to the second and the
+ * latency to its order of magnitude. */
+static uint64_t device_visible_hash(const Device *d, const ProbeResult *r) {
+        const Config *c = d->monitor->config;
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        h = hash_int(h, r->status);
+        h = hash_str(h, r->reason);
+        /* 0, 1, 2-3, 4-7, ... ms */
+        h = hash_int(h, r->latency_usec <= 0 ? 0 : 64 - __builtin_clzll(
+                                (unsigned long long) r->latency_usec / 1000 + 1));
+        switch (d->kind) {
+        case DEVICE_CAMERA: {
+                const CameraValues *v = &r->camera;
+
+                h = hash_int(h, v->has_clock_skew ? (int64_t) (v->clock_skew + (v->clock_skew < 0 ? -0.5 : 0.5)) : INT64_MIN);
+                h = hash_str(h, v->model);
+                h = hash_str(h, v->firmware);
+                h = hash_str(h, r->camera.serial[0] ? r->camera.serial : d->serial);
+                h = hash_int(h, v->has_recording_lag ? v->recording_lag : INT64_MIN);
+                h = hash_str(h, v->sd_state);
+                break;
+        }
+        case DEVICE_ROUTER: {
+                const RouterValues *v = &r->router;
+
+                h = hash_int(h, v->has_uptime);
+                h = hash_int(h, v->if_oper);
+                for (size_t i = 0; i < c->probes.router.n_signals && i < PROBE_SIGNALS_MAX; i++)
+                        h = hash_int(h, v->signals[i].has ? v->signals[i].value : INT64_MIN);
+                h = hash_int(h, d->tunnel);
+                break;
+        }
+        case DEVICE_VPN:
+                break; /* one device: written at every result */
+        }
+        return h;
 }
 
 /* Keeps a device's values as their JSON text (a few dozen bytes, where
@@ -710,11 +778,33 @@ static void vpn_judge_tunnels(Monitor *m, const ProbeResult *r, time_t now) {
         }
 }
 
+static const char *device_state(const Monitor *m, const Device *d);
+
+/* The values of a result, as the device row shows them. */
+static json_t *device_values(Device *d, const ProbeResult *r) {
+        switch (d->kind) {
+        case DEVICE_CAMERA:
+                return camera_values(d, &r->camera);
+        case DEVICE_ROUTER:
+                return router_values(d, &r->router);
+        case DEVICE_VPN:
+                return vpn_values(d, &r->vpn);
+        }
+        return NULL;
+}
+
+/* The row is written at the next flush, with the result's values. */
+static void device_write_result(Device *d, const ProbeResult *r, uint64_t visible) {
+        device_set_values(d, device_values(d, r));
+        d->visible = visible;
+        device_mark_dirty(d);
+}
+
 static void device_on_result(void *userdata, const ProbeResult *r) {
         Device *d = userdata;
         Monitor *m = d->monitor;
-        json_t *values = NULL;
         time_t now = wallclock_now();
+        uint64_t visible;
 
         if (!d->has_result || d->status != r->status || !streq(d->reason ?: "", r->reason))
                 log_info("%s: %s -> %s%s%s", d->id,
@@ -739,27 +829,32 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
                                                      now);
                         (void) snprintf(d->serial, sizeof(d->serial), "%s", r->camera.serial);
                 }
-                values = camera_values(d, &r->camera);
                 break;
         case DEVICE_ROUTER:
                 if (r->router.rebooted)
                         monitor_device_event(m, d, true, NULL, NULL, now);
                 d->router_values = r->router;
-                values = router_values(d, &r->router);
                 break;
         case DEVICE_VPN:
                 if (r->vpn.rebooted)
                         monitor_device_event(m, d, true, NULL, NULL, now);
-                values = vpn_values(d, &r->vpn);
                 vpn_spread_tunnels(d->monitor, &r->vpn);
                 break;
         }
-        device_set_values(d, values);
-        device_mark_dirty(d);
+        /* A result that changes nothing a reader sees waits for ROW_REFRESH. */
+        visible = device_visible_hash(d, r);
+        if (d->dirty || d->written_at == 0 || d->row_stale || d->kind == DEVICE_VPN ||
+            visible != d->visible || now_monotonic() - d->written_at >= ROW_REFRESH)
+                device_write_result(d, r, visible);
+        else
+                d->unwritten = true;
         device_schedule(d);
         monitor_judge(m, d->node, r->status, r->reason, now);
         if (d->kind == DEVICE_VPN)
                 vpn_judge_tunnels(m, r, now);
+        /* The judgement may have changed the state the row shows. */
+        if (!d->dirty && device_state(m, d) != d->stored_state)
+                device_write_result(d, r, visible);
 }
 
 static void device_start(Device *d) {
@@ -1286,8 +1381,23 @@ Monitor *monitor_free(Monitor *m) {
         return NULL;
 }
 
-int monitor_settle(Monitor *m) {
+/* Every result into its row, those that waited for ROW_REFRESH too: on
+ * stop and reload the database shows the last probe of every device. */
+void monitor_flush_all(Monitor *m) {
+        for (size_t i = 0; i < m->n_devices; i++) {
+                Device *d = &m->devices[i];
+
+                if (!d->unwritten)
+                        continue;
+                if (d->kind == DEVICE_ROUTER)
+                        device_set_values(d, router_values(d, &d->router_values));
+                device_mark_dirty(d);
+        }
         (void) monitor_flush(m);
+}
+
+int monitor_settle(Monitor *m) {
+        monitor_flush_all(m);
         if (backlog_empty(&m->backlog))
                 return 0;
         return monitor_catch_up(m);
@@ -1357,6 +1467,7 @@ static int device_write(Monitor *m, Device *d) {
  * takes, the next probes write again. Faults, events and mails are
  * committed apart, durably (monitor_commit). */
 int monitor_flush(Monitor *m) {
+        uint64_t now;
         int r;
 
         if (m->n_dirty == 0)
@@ -1380,10 +1491,12 @@ int monitor_flush(Monitor *m) {
         if (m->store_failing)
                 log_notice("Device states written again.");
         m->store_failing = false;
+        now = now_monotonic();
         for (size_t i = 0; i < m->n_dirty; i++) {
                 Device *d = &m->devices[m->dirty[i]];
 
                 d->dirty = d->row_stale = false;
+                d->written_at = now;
                 d->stored_state = device_state(m, d);
         }
         m->n_dirty = 0;

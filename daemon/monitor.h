@@ -57,6 +57,8 @@ int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen);
 
 /* Writes pending results to the database now. */
 int monitor_flush(Monitor *m);
+/* monitor_flush(), with the results that waited for their periodic write. */
+void monitor_flush_all(Monitor *m);
 
 /* A one-line summary for systemd's STATUS=, e.g. "27 sites: 52 up, 2 down". */
 void monitor_summary(const Monitor *m, char *buf, size_t size);
