@@ -44,7 +44,7 @@
 /* Results are written to the database at most this long after they arrive. */
 #define FLUSH_DELAY (200 * USEC_PER_MSEC)
 /* A result that changes nothing a reader sees (state, reason, values but
- * for uptime, a clock skew within a second, a latency of the same order)
+ * for uptime, a clock skew within a second, a latency within 100 ms)
  * is written at most this often per device: last_probe_at and latency in
  * the database may be this far behind the last probe. Anything visible is
  * written within FLUSH_DELAY (issue 18: the row write per result was a
@@ -321,16 +321,15 @@ static uint64_t hash_int(uint64_t h, int64_t v) {
 
 /* What a reader of the device row would see change: its values but for
  * uptime (it grows at every probe), the clock skew to the second and the
- * latency to its order of magnitude. */
+ * latency to 100 ms. */
 static uint64_t device_visible_hash(const Device *d, const ProbeResult *r) {
         const Config *c = d->monitor->config;
         uint64_t h = UINT64_C(0xcbf29ce484222325);
 
         h = hash_int(h, r->status);
         h = hash_str(h, r->reason);
-        /* 0, 1, 2-3, 4-7, ... ms */
-        h = hash_int(h, r->latency_usec <= 0 ? 0 : 64 - __builtin_clzll(
-                                (unsigned long long) r->latency_usec / 1000 + 1));
+        /* In steps of 100 ms: a loopback's jitter is not news, a slow link is. */
+        h = hash_int(h, r->latency_usec <= 0 ? -1 : (int64_t) (r->latency_usec / (100 * USEC_PER_MSEC)));
         switch (d->kind) {
         case DEVICE_CAMERA: {
                 const CameraValues *v = &r->camera;
