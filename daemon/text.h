@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Text from outside (a device's answer, a stored row, a log message) made
+ * safe for every reader: the journal, a terminal, JSON, a spreadsheet.
+ *
+ * Clean text is valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF) without control characters: tab, line feed and
+ * carriage return become a space; every other C0 control, DEL, every C1
+ * control (U+0080..U+009F) and every byte that does not begin a valid
+ * sequence become U+FFFD (the replacement character). */
+
+/* Copies src[0..len) into dst (size >= 1 bytes, NUL-terminated) as clean
+ * text, cut on a character boundary: a character that does not fit whole is
+ * left out, and so is a sequence that the end of src cuts short (the source
+ * was truncated before it reached us). Returns the bytes written. */
+size_t text_clean(char *dst, size_t size, const char *src, size_t len);
+
+/* text_clean() of the NUL-terminated string in buf (size bytes) onto
+ * itself. A replacement (3 bytes for 1) can make it longer: it is cut to
+ * fit size, on a character boundary. */
+void text_clean_inplace(char *s, size_t size);
+
+/* Whether s[0..len) is clean text already. */
+bool text_is_clean(const char *s, size_t len);
