@@ -13,6 +13,7 @@
 #include <systemd/sd-journal.h>
 
 #include "journal.h"
+#include "text.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -202,6 +203,9 @@ static int send_stderr(const Event *e) {
         int n;
 
         (void) journal_event_line(e, line);
+        /* One line: a name or a note with a line break in it starts no line
+         * of its own (under systemd, a "<N>" there would set a priority). */
+        text_clean_inplace(line, sizeof(line));
         if (getenv("JOURNAL_STREAM"))
                 n = snprintf(out, sizeof(out), "<%d>%s\n", event_type_priority(e->type), line);
         else

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 
 static int max_level = LOG_INFO;
 
@@ -18,6 +19,9 @@ static void log_va(int level, const char *suffix, const char *fmt, va_list ap) {
         char buf[2048];
 
         (void) vsnprintf(buf, sizeof(buf), fmt, ap);
+        /* One line, whatever a message quotes: under systemd stderr is a
+         * journal stream, where a line starting "<N>" sets its priority. */
+        text_clean_inplace(buf, sizeof(buf));
         if (getenv("JOURNAL_STREAM"))
                 fprintf(stderr, "<%d>%s%s\n", level, buf, suffix);
         else

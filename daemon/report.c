@@ -407,14 +407,36 @@ static void md_escape(FILE *f, const char *s) {
                 }
 }
 
+/* Whether a cell is a plain number ("-3", "12.5"): no formula to fear. */
+static bool csv_number(const char *s) {
+        size_t n;
+
+        if (*s == '-' || *s == '+')
+                s++;
+        n = strspn(s, "0123456789");
+        if (n == 0)
+                return false;
+        s += n;
+        if (*s == '.' && s[1])
+                s += 1 + strspn(s + 1, "0123456789");
+        return *s == '\0';
+}
+
 /* CSV (RFC 4180): quoted when it holds a comma, a quote or a line break;
- * quotes doubled. */
+ * quotes doubled. A cell a spreadsheet would take for a formula (it starts
+ * with = + - @, a tab or a carriage return) is neutralised with a leading
+ * apostrophe, as OWASP's "CSV Injection" page recommends; plain numbers
+ * stay numbers. */
 static void csv_escape(FILE *f, const char *s) {
-        if (!s[strcspn(s, ",\"\r\n")]) {
+        bool formula = s[0] && strchr("=+-@\t\r", s[0]) && !csv_number(s);
+
+        if (!formula && !s[strcspn(s, ",\"\r\n")]) {
                 fputs(s, f);
                 return;
         }
         fputc('"', f);
+        if (formula)
+                fputc('\'', f);
         for (; *s; s++) {
                 if (*s == '"')
                         fputc('"', f);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "macro.h"
+#include "text.h"
 #include "store-internal.h"
 
 /* Each entry moves the schema from version i to i + 1. */
@@ -423,6 +424,7 @@ int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char reason[1024];
                 DeviceRow d = {
                         .id = column_text(st, 0),
                         .site = column_text(st, 1),
@@ -437,6 +439,14 @@ int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
                         .reason = column_text(st, 6) ?: "",
                         .values_json = column_text(st, 7) ?: "{}",
                 };
+
+                /* One bad row must not break the listing of all. */
+                if (!text_is_clean(d.reason, strlen(d.reason))) {
+                        (void) text_clean(reason, sizeof(reason), d.reason, strlen(d.reason));
+                        d.reason = reason;
+                }
+                if (!text_is_clean(d.values_json, strlen(d.values_json)))
+                        d.values_json = "{}";
 
                 r = fn(&d, userdata);
                 if (r < 0)
@@ -497,7 +507,9 @@ static time_t column_time(sqlite3_stmt *st, int i) {
 static void copy_column(sqlite3_stmt *st, int i, char *buf, size_t size) {
         const char *t = column_text(st, i);
 
-        (void) snprintf(buf, size, "%s", t ?: "");
+        /* A row written before text was cleaned, or by another program,
+         * must not break a listing: clean on the way out too. */
+        (void) text_clean(buf, size, t ?: "", t ? strlen(t) : 0);
 }
 
 /* Reads a row of "id, " FAULT_COLUMNS into f (hidden is allocated). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "camera.h"
+#include "text.h"
 #include "macro.h"
 #include "soap.h"
 #include "timeutil.h"
@@ -491,7 +492,7 @@ static void cycle_finish(CameraProbe *p) {
                 const char *t = p->deep.text;
 
                 for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                        (void) snprintf(fields[i], PROBE_TEXT_MAX, "%s", t);
+                        (void) text_clean(fields[i], PROBE_TEXT_MAX, t, strlen(t));
                         t += strlen(t) + 1;
                 }
                 v->has_recording_lag = p->deep.has_recording_lag;
@@ -764,10 +765,7 @@ static bool getinfo_value(const char *text, const char *key, char *buf, size_t s
                         continue;
                 s += klen + 1;
                 n = strcspn(s, "\r\n<&");
-                if (n >= size)
-                        n = size - 1;
-                memcpy(buf, s, n);
-                buf[n] = 0;
+                (void) text_clean(buf, size, s, n);
                 return true;
         }
         return false;

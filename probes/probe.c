@@ -5,6 +5,7 @@
 
 #include "macro.h"
 #include "probe.h"
+#include "text.h"
 
 const char *probe_status_to_string(ProbeStatus s) {
         switch (s) {
@@ -27,6 +28,9 @@ void probe_result_fail(ProbeResult *r, ProbeStatus s, const char *fmt, ...) {
         va_start(ap, fmt);
         (void) vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
         va_end(ap);
+        /* Reasons quote devices (a SOAP fault's text, an HTTP answer): clean,
+         * and not cut inside a character by vsnprintf's limit. */
+        text_clean_inplace(r->reason, sizeof(r->reason));
 }
 
 bool uptime_restarted(uint32_t prev_ticks, uint32_t new_ticks, uint64_t elapsed_usec) {

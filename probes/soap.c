@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "soap.h"
+#include "text.h"
 #include "timeutil.h"
 
 #define XML_DEPTH_MAX 16
@@ -242,10 +243,8 @@ bool xml_text(const xmlNode *node, char *buf, size_t size) {
         n = strlen(s);
         while (n > 0 && isspace((unsigned char) s[n - 1]))
                 n--;
-        if (n >= size)
-                n = size - 1;
-        memcpy(buf, s, n);
-        buf[n] = 0;
+        /* The device's text, clean: cut on a character boundary, no controls. */
+        n = text_clean(buf, size, s, n);
         xmlFree(content);
         return n > 0;
 }

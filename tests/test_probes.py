@@ -87,7 +87,9 @@ class Probes(unittest.TestCase):
         self.assertGreater(d["latency_ms"], 0)
         at = datetime.datetime.fromisoformat(d["last_probe_at"])
         self.assertEqual(at.utcoffset(), datetime.timedelta(hours=9))
-        self.assertLess(abs(at.timestamp() - time.time()), 10)
+        # A probe that changes nothing visible is written within ROW_REFRESH
+        # (30 s, daemon/monitor.c): the stored time may be that far behind.
+        self.assertLess(abs(at.timestamp() - time.time()), 40)
 
     def test_digest_and_wsse_never_both(self):
         # Camera 02 takes only WS-Security for ONVIF (a Digest-only request gets

@@ -343,6 +343,23 @@ class Reports(unittest.TestCase):
         self.assertEqual(rows[2][1:4], ["2026-09-16 09:00", "2026-09-16 09:45", "0:45"])
         self.assertEqual(rows[2][8], "")
 
+    def test_csv_cells_are_not_formulas(self):
+        """Issue 12: a cell a spreadsheet would run as a formula (= + - @, tab,
+        CR first) goes out with a leading apostrophe (OWASP); numbers stay."""
+        self.act("work", "add", "--start", "2026-02-10T10:00", "--end", "2026-02-10T11:00",
+                 "--by", "=1+1", "--title", "+cmd|' /C calc'!A0", "--content", "@SUM(1)",
+                 "--notes", "-2+3")
+        rows = read_csv(self.report("quarterly", "2026Q1", fmt="csv"))
+        self.assertEqual(rows[0], WORK_HEADER_JA)
+        self.assertEqual(len(rows), 2, rows)
+        row = rows[1]
+        self.assertEqual(row[4:8], ["'=1+1", "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3"])
+        self.assertEqual(row[1:4], ["2026-02-10 10:00", "2026-02-10 11:00", "1:00"])
+        # Markdown and HTML show the text as it was written.
+        md = self.report("quarterly", "2026Q1")
+        self.assertIn("| =1+1 |", md)
+        self.assertNotIn("'=1+1", md)
+
     def test_quarterly_without_work(self):
         md = self.report("quarterly", "2026Q2")
         self.assertIn("\n当該期間の作業実績はありません。\n", md)

@@ -1038,8 +1038,11 @@ def check_param(name, kind, value):
         return value
     if kind == "text":
         if not isinstance(value, str) or not value or len(value) > 256 \
-                or any(ord(ch) < 32 for ch in value):
-            raise ApiError(400, f"{name} must be a non-empty one-line string")
+                or any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+            # Line breaks are allowed: a hostile camera's text (issue 12).
+            # Other controls cannot be written in XML 1.0 at all.
+            raise ApiError(400, f"{name} must be a non-empty string of at most 256 "
+                                "characters, no control characters but tab and line breaks")
         return value
     if kind == "ops":
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
