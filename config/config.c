@@ -1225,6 +1225,25 @@ static void parse_address_field(Loader *l, const Node *n, const char *path, cons
         set_string(l, FIELD_AT(base, f, char *), s);
 }
 
+/* An IPv4 or IPv6 literal, no host name: the local address to send from. */
+static void parse_source_address_field(Loader *l, const Node *n, const char *path,
+                                       const Field *f, void *base) {
+        unsigned char a[sizeof(struct in6_addr)];
+        char buf[SHOWN_MAX];
+        const char *s = scalar_text(l, n, path, "an address");
+
+        if (!s)
+                return;
+        if (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1) {
+                loader_error(l, n,
+                             "invalid address '%s' for '%s': expected an IPv4 or IPv6 address "
+                             "of this machine (no host name)",
+                             shown(s, buf), path);
+                return;
+        }
+        set_string(l, FIELD_AT(base, f, char *), s);
+}
+
 static void parse_credential_field(Loader *l, const Node *n, const char *path, const Field *f,
                                    void *base) {
         char buf[SHOWN_MAX];
@@ -1778,6 +1797,7 @@ static const Field probes_fields[] = {
           .min = 1, .max = 1000),
         DURATION("anomaly_window", ProbesConf, anomaly_window, USEC_PER_MINUTE,
                  30 * USEC_PER_DAY),
+        F("source_address", parse_source_address_field, offsetof(ProbesConf, source_address)),
         F("camera", parse_section_field, 0, .data = &camera_probe_section),
         F("router", parse_section_field, 0, .data = &router_probe_section),
         F("vpn", parse_section_field, 0, .data = &vpn_probe_section),
@@ -1820,6 +1840,12 @@ static void smtp_check(Loader *l, const Node *map, const char *path, const MapSt
         const SmtpConf *s = base;
 
         check_pair(l, map, path, st, "username", "password_credential");
+        if (st_good(st, "tls") && s->tls == SMTP_TLS_TRY && st_value(st, "password_credential") &&
+            !(st_good(st, "url") && strncmp(s->url, "smtps://", 8) == 0))
+                loader_error(l, st_value(st, "tls"),
+                             "'tls: try' with a password would send the password in clear "
+                             "when the server offers no STARTTLS: use 'tls: required' (or "
+                             "'smtps://'), or no password");
         if (st_good(st, "url") && st_good(st, "tls") && s->tls == SMTP_TLS_NONE &&
             strncmp(s->url, "smtps://", 8) == 0)
                 loader_error(l, st_value(st, "tls"),
@@ -2421,6 +2447,7 @@ Config *config_free(Config *c) {
                 free(c->probes.router.signals[i].oid);
         }
         free(c->probes.router.signals);
+        free(c->probes.source_address);
         free(c->notify.smtp.url);
         free(c->notify.smtp.username);
         free(c->notify.smtp.password_credential);

@@ -105,6 +105,7 @@ typedef struct ProbesConf {
         unsigned recover_after;      /* 2 */
         unsigned anomaly_transients; /* 3 */
         uint64_t anomaly_window;     /* 24h */
+        char *source_address;        /* the probes' own address (an IP literal); NULL: any */
         struct {
                 uint64_t interval, timeout, deep_interval; /* 60s, 10s, 10m */
                 uint64_t max_clock_skew, max_recording_lag; /* 10s, 10m */

@@ -8,6 +8,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -186,6 +187,10 @@ int main(int argc, char **argv) {
         char err[512];
         int r;
 
+        /* It holds device passwords and the SMTP password in memory: no core
+         * dumps, and /proc/PID/mem, environ and ptrace are root's alone, not
+         * the service user's other processes' (the secrets' only readers). */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         (void) setlocale(LC_ALL, "C.UTF-8");
         if (cli_take_global_options(&argc, argv, &d.options, err, sizeof(err)) < 0) {
                 fprintf(stderr, "fieldwatchd: %s\n", err);

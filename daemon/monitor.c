@@ -203,6 +203,7 @@ static int snmp_target(SecretCache *sc, const char *device, const char *address,
                 .retries = retries,
         };
 
+
         if (snmp->version == SNMP_VERSION_V2C) {
                 t.community = secret_get(sc, snmp->community_credential, device);
                 if (!t.community)
@@ -930,6 +931,7 @@ static int device_open_camera(Monitor *m, Device *d, SecretCache *sc) {
                 .max_clock_skew = m->config->probes.camera.max_clock_skew,
                 .max_recording_lag = m->config->probes.camera.max_recording_lag,
                 .keep_connection = cameras_keep_connections(m->config),
+                .source_address = m->config->probes.source_address,
         };
         int r;
 
@@ -960,6 +962,7 @@ static int device_open_router(Monitor *m, Device *d, SecretCache *sc) {
                         c->probes.router.retries, &conf.target);
         if (r < 0)
                 return r;
+        conf.target.source_address = c->probes.source_address;
         r = router_probe_new(m->event, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
                 log_error("%s: %s", d->id, err[0] ? err : strerror(-r));
@@ -987,6 +990,7 @@ static int device_open_vpn(Monitor *m, Device *d, SecretCache *sc) {
                         c->probes.vpn.retries, &conf.target);
         if (r < 0)
                 return r;
+        conf.target.source_address = c->probes.source_address;
         r = vpn_probe_new(m->event, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
                 log_error("%s: %s", d->id, err[0] ? err : strerror(-r));

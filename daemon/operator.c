@@ -206,6 +206,23 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
                 return r;
         if (a->type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))
                 return deliverable_submitted(s, c, cal, a, now, ret_event, msg, msglen);
+        if (a->type == ACTION_WORK_ADD) {
+                Day first, last;
+                int sec;
+                char d1[ISO_DATE_MAX], d2[ISO_DATE_MAX];
+
+                /* Work is recorded for the contract: not before it began nor
+                 * after it ended (a raw action dated 1970 is refused here). */
+                if (local_from_instant(a->at, &first, &sec) < 0 ||
+                    local_from_instant(a->end_at, &last, &sec) < 0 ||
+                    first < c->contract.start || last > c->contract.end) {
+                        (void) snprintf(msg, msglen,
+                                        "work outside the contract period (%s to %s) is not "
+                                        "recorded", format_iso_date(c->contract.start, d1),
+                                        format_iso_date(c->contract.end, d2));
+                        return -EINVAL;
+                }
+        }
         if (a->fault_id > 0) {
                 r = store_fault_get(s, a->fault_id, &stored);
                 if (r == -ENOENT) {

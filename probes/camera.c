@@ -124,6 +124,7 @@ struct CameraProbe {
         char *base_url;              /* "http://127.0.2.1:18080" */
         char *username, *username_xml, *password;
         char *ca_file, *pinned_public_key;
+        char *interface;             /* "host!ADDR" (probes.source_address) or NULL */
         CameraAuth auth;
         char *model;
         uint64_t timeout, max_skew, max_lag;
@@ -197,6 +198,8 @@ static int easy_setup(CameraProbe *p, CameraCycle *c) {
                 ok = curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L) == CURLE_OK;
         if (ok && p->ca_file)
                 ok = curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file) == CURLE_OK;
+        if (ok && p->interface)
+                ok = curl_easy_setopt(e, CURLOPT_INTERFACE, p->interface) == CURLE_OK;
         if (ok && p->pinned_public_key)
                 ok = curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, p->pinned_public_key) ==
                      CURLE_OK;
@@ -336,6 +339,10 @@ int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn do
         p->password = strdup_or_null(conf->password, &failed);
         p->ca_file = strdup_or_null(c->ca_file, &failed);
         p->pinned_public_key = strdup_or_null(c->pinned_public_key, &failed);
+        if (conf->source_address && asprintf(&p->interface, "host!%s", conf->source_address) < 0) {
+                p->interface = NULL;
+                failed = true;
+        }
         escaped = c->username ? xmlEncodeSpecialChars(NULL, BAD_CAST c->username) : NULL;
         p->username_xml = strdup_or_null((const char *) escaped, &failed);
         xmlFree(escaped);
@@ -358,6 +365,7 @@ CameraProbe *camera_probe_free(CameraProbe *p) {
         free(p->username_xml);
         free(p->ca_file);
         free(p->pinned_public_key);
+        free(p->interface);
         free(p->search_path);
         free(p->deep.reason);
         free(p->deep.text);

@@ -28,6 +28,7 @@ typedef struct CameraProbeConf {
         uint64_t max_clock_skew;     /* usec */
         uint64_t max_recording_lag;  /* usec */
         bool keep_connection;        /* from one cycle to the next (see camera.c) */
+        const char *source_address;  /* an IP literal to connect from; NULL: any */
 } CameraProbeConf;
 
 /* Creates a probe; everything it needs is copied from conf. */

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,7 +124,10 @@ struct SnmpEngine {
         size_t rx_len;
         uint8_t *rxbuf;
         uint8_t *txbuf;              /* SNMPv2c requests are encoded here, from the end */
-        uint32_t next_reqid;
+        uint32_t next_reqid;         /* only when getrandom() fails */
+        uint32_t random[64];         /* request ids from getrandom(), used from the end */
+        size_t n_random;
+        char *source;                /* the address to bind, or NULL */
         uint64_t n_stray;            /* datagrams no waiting session was asked from */
 };
 
@@ -486,6 +491,7 @@ static SnmpEngine *engine_unref(SnmpEngine *eng) {
         free(eng->peers.buckets);
         free(eng->heap.items);
         free(eng->rxbuf);
+        free(eng->source);
         free(eng->txbuf);
         sd_event_unref(eng->event);
         if (the_engine == eng)
@@ -520,7 +526,6 @@ static int engine_get(sd_event *e, SnmpEngine **ret) {
         eng->rxbuf = malloc(SNMP_RX_MAX);
         eng->txbuf = malloc(SNMP_TX_MAX);
         r = eng->rxbuf && eng->txbuf ? 0 : -ENOMEM;
-        /* Request ids need not be secret, only not repeat soon. */
         eng->next_reqid = (uint32_t) now_usec() & 0x3fffffff;
         if (r >= 0)
                 r = sd_event_add_time(e, &eng->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
@@ -536,6 +541,27 @@ static int engine_get(sd_event *e, SnmpEngine **ret) {
         return 0;
 }
 
+/* A request id that an off-path sender cannot guess (an answer must
+ * carry it): 30 random bits from getrandom(2), fetched 64 at a time. */
+static long engine_reqid(SnmpEngine *eng) {
+        uint32_t id;
+
+        do {
+                if (eng->n_random == 0) {
+                        if (getrandom(eng->random, sizeof(eng->random), GRND_NONBLOCK) ==
+                            (ssize_t) sizeof(eng->random))
+                                eng->n_random = ELEMENTSOF(eng->random);
+                        else {
+                                /* No entropy yet (early boot): not repeating soon at least. */
+                                eng->next_reqid = (eng->next_reqid + 1) & 0x3fffffff;
+                                return eng->next_reqid ?: 1;
+                        }
+                }
+                id = eng->random[--eng->n_random] & 0x3fffffff;
+        } while (id == 0);
+        return (long) id;
+}
+
 /* The engine's socket for family, opened and watched on first use. */
 static int engine_socket(SnmpEngine *eng, int family) {
         size_t i = family == AF_INET6;
@@ -546,6 +572,31 @@ static int engine_socket(SnmpEngine *eng, int family) {
         fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
         if (fd < 0)
                 return -errno;
+        if (eng->source) {
+                union {
+                        struct sockaddr sa;
+                        struct sockaddr_in in;
+                        struct sockaddr_in6 in6;
+                } a = {};
+                socklen_t len;
+
+                if (family == AF_INET && inet_pton(AF_INET, eng->source, &a.in.sin_addr) == 1) {
+                        a.in.sin_family = AF_INET;
+                        len = sizeof(a.in);
+                } else if (family == AF_INET6 &&
+                           inet_pton(AF_INET6, eng->source, &a.in6.sin6_addr) == 1) {
+                        a.in6.sin6_family = AF_INET6;
+                        len = sizeof(a.in6);
+                } else {
+                        (void) close(fd);
+                        return -EAFNOSUPPORT; /* the source is of the other family */
+                }
+                if (bind(fd, &a.sa, len) < 0) {
+                        r = -errno;
+                        (void) close(fd);
+                        return r;
+                }
+        }
         /* Best effort: a burst of answers should wait in the kernel, not be lost. */
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
                 (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
@@ -814,7 +865,12 @@ static int on_pdu(int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu,
 }
 
 static int send_pdu(SnmpSession *s, netsnmp_pdu *pdu) {
-        int reqid = snmp_sess_async_send(s->sessp, pdu, on_pdu, s);
+        int reqid;
+
+        /* net-snmp's own ids count up from a seed: ours are random. */
+        pdu->reqid = engine_reqid(s->engine);
+        pdu->msgid = engine_reqid(s->engine);
+        reqid = snmp_sess_async_send(s->sessp, pdu, on_pdu, s);
 
         if (reqid == 0) {
                 snmp_free_pdu(pdu);
@@ -1029,12 +1085,7 @@ static int direct_send(SnmpSession *s) {
 }
 
 static int direct_get(SnmpSession *s) {
-        SnmpEngine *eng = s->engine;
-
-        eng->next_reqid = (eng->next_reqid + 1) & 0x3fffffff;
-        if (eng->next_reqid == 0)
-                eng->next_reqid = 1;
-        s->reqid = eng->next_reqid;
+        s->reqid = engine_reqid(s->engine);
         s->tries = 0;
         return direct_send(s);
 }
@@ -1337,13 +1388,26 @@ int snmp_session_new(sd_event *e, const SnmpTarget *t, SnmpSession **ret,
                 (void) snprintf(err, SNMP_ERROR_MAX, "cannot set up SNMP: %s", strerror(-r));
                 return r;
         }
+        if (t->source_address && !s->engine->source) {
+                s->engine->source = strdup(t->source_address);
+                if (!s->engine->source) {
+                        (void) snmp_session_free(s);
+                        return -ENOMEM;
+                }
+        }
         r = resolve_peer(s, t, err);
         if (r >= 0) {
                 fd = engine_socket(s->engine, s->addr.sa.sa_family);
                 r = fd;
-                if (r < 0)
-                        (void) snprintf(err, SNMP_ERROR_MAX, "cannot open the SNMP socket: %s",
-                                        strerror(-r));
+                if (r == -EAFNOSUPPORT)
+                        (void) snprintf(err, SNMP_ERROR_MAX,
+                                        "cannot send from %s (probes.source_address) to %s: "
+                                        "another address family", s->engine->source,
+                                        t->address);
+                else if (r < 0)
+                        (void) snprintf(err, SNMP_ERROR_MAX, "cannot open the SNMP socket%s%s: %s",
+                                        s->engine->source ? " from " : "",
+                                        s->engine->source ?: "", strerror(-r));
         }
         if (r >= 0 && s->v3)
                 r = session_open(s, t, fd, err);

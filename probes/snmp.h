@@ -90,6 +90,8 @@ typedef struct SnmpTarget {
         const char *priv_password;
         uint64_t timeout;            /* usec per try */
         unsigned retries;
+        const char *source_address;  /* an IP literal to send from; NULL: any. The
+                                      * first session's decides (one socket per family) */
 } SnmpTarget;
 
 /* Initialises net-snmp once per process: no MIB files, no persistent state,
