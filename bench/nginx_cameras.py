@@ -72,7 +72,7 @@ BODIES = {
 
 # The i-PRO CGI the deep check reads the SD card's state from (Digest only).
 GETINFO = ("\n<HTML>\nMAC=00:80:45:00:00:01\nSERIAL=NGX-$server_addr\nVERSION=2.30\n"
-           "NAME=WV-S2536LNUX\nSDrec=on\nSDrec2=disable\nsAlarm=OFF\nsAUX=off\n"
+           "NAME=WV-S2536LNUX\nSDrec=enable\nSDrec2=disable\nsAlarm=OFF\nsAUX=off\n"
            "StreamMode=1\nPRODUCT_NAME=WV-S2536LNUX\nDESTINATION=P\n</HTML>\n")
 
 LOG_LINE = re.compile(r"^([\d.]+) cam=(\S+) op=(\S+) status=(\d+) rt=([\d.]+)$")

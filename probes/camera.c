@@ -760,7 +760,8 @@ static void handle_recording(CameraProbe *p, xmlNode *body) {
                                   until);
 }
 
-/* Finds "KEY=value" in the i-PRO CGI's text (lines, possibly inside HTML). */
+/* Finds "KEY=value" in the Panasonic CGI's text (lines inside HTML, or
+ * pairs separated by blanks). */
 static bool getinfo_value(const char *text, const char *key, char *buf, size_t size) {
         size_t klen = strlen(key);
 
@@ -772,16 +773,22 @@ static bool getinfo_value(const char *text, const char *key, char *buf, size_t s
                 if (s[klen] != '=')
                         continue;
                 s += klen + 1;
-                n = strcspn(s, "\r\n<&");
+                /* Lines (i-PRO) or one line of space-separated pairs (the
+                 * AW series): the values asked for hold no blanks. */
+                n = strcspn(s, " \t\r\n<&");
                 (void) text_clean(buf, size, s, n);
                 return true;
         }
         return false;
 }
 
+static bool sd_recording(const char *v) {
+        return streq(v, "enable") || streq(v, "on");
+}
+
 static void handle_getinfo(CameraProbe *p, CURLcode code) {
         CameraValues *v = &p->cycle->deep.camera;
-        char why[PROBE_REASON_MAX];
+        char why[PROBE_REASON_MAX], sd1[PROBE_TEXT_MAX] = "", sd2[PROBE_TEXT_MAX] = "";
         long http = 0;
 
         if (code != CURLE_OK) {
@@ -800,17 +807,28 @@ static void handle_getinfo(CameraProbe *p, CURLcode code) {
                 probe_result_fail(&p->cycle->deep, PROBE_DEGRADED, "getinfo: HTTP %ld", http);
                 return;
         }
-        if (!getinfo_value(p->cycle->body, "SDrec", v->sd_state, sizeof(v->sd_state))) {
+        /* i-PRO says SDrec=enable|disable for stream 1 and SDrec2= for
+         * stream 2 (older firmware: on|off). Recording on either counts; a
+         * failing card shows in GetRecordingSummary, not here (no "error"
+         * value was ever seen from a real camera). */
+        if (!getinfo_value(p->cycle->body, "SDrec", sd1, sizeof(sd1))) {
                 probe_result_fail(&p->cycle->deep, PROBE_DEGRADED,
                                   "getinfo: no SDrec in the answer");
                 return;
         }
+        (void) getinfo_value(p->cycle->body, "SDrec2", sd2, sizeof(sd2));
         if (!v->serial[0])
                 (void) getinfo_value(p->cycle->body, "SERIAL", v->serial, sizeof(v->serial));
-        if (!streq(v->sd_state, "on") && !streq(v->sd_state, "enable"))
-                probe_result_fail(&p->cycle->deep, PROBE_DEGRADED, "SD recording %s (SDrec=%s)",
-                                  strstr(v->sd_state, "err") ? "error" : "not running",
-                                  v->sd_state);
+        if (sd_recording(sd1))
+                (void) snprintf(v->sd_state, sizeof(v->sd_state), "%s", sd1);
+        else if (sd_recording(sd2))
+                (void) snprintf(v->sd_state, sizeof(v->sd_state), "%s (stream 2)", sd2);
+        else {
+                (void) snprintf(v->sd_state, sizeof(v->sd_state), "%s", sd1);
+                probe_result_fail(&p->cycle->deep, PROBE_DEGRADED,
+                                  "SD recording off (SDrec=%s%s%s)", sd1, sd2[0] ? ", SDrec2=" : "",
+                                  sd2);
+        }
 }
 
 /* The step after s in a cycle, or _STEP_MAX when the cycle is over. */

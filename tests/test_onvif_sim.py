@@ -474,11 +474,13 @@ class ProtocolTest(SimulatorTest):
         self.assertIn(b"401 Unauthorized", body)
         status, headers, body = digest_get(cam, "/cgi-bin/getinfo?FILE=1")
         self.assertEqual(status, 200)
-        self.assertTrue(body.startswith(b"\n<HTML>\n") and body.endswith(b"</HTML>\n"))
+        self.assertTrue(body.startswith(b"\xef\xbb\xbf\r\n<HTML>\r\n")
+                        and body.endswith(b"</HTML>\r\n"), body[:40])
         fields = getinfo_fields(body)
         self.assertEqual((fields["SERIAL"], fields["NAME"], fields["PRODUCT_NAME"]),
                          ("SIM0000001", "WV-S2536LNUX", "WV-S2536LNUX"))
-        self.assertEqual((fields["SDrec"], fields["VERSION"]), ("on", "2.30"))
+        self.assertEqual((fields["SDrec"], fields["SDrec2"], fields["VERSION"]),
+                         ("enable", "disable", "2.30"))
         self.assertRegex(fields["MAC"], r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
         self.assertIn("SDrec2", fields)
         # a GET names its operation, so each 401 round counts too
@@ -767,12 +769,12 @@ class FaultTest(SimulatorTest):
     def test_sd_error(self):
         self.fault("01", "sd_error")
         fields = getinfo_fields(digest_get(self.cam["01"], "/cgi-bin/getinfo?FILE=1")[2])
-        self.assertEqual(fields["SDrec"], "error")
+        self.assertEqual(fields["SDrec"], "enable")  # the setting; the card fails
         body = digest_soap(self.cam["01"], GRS, path=SEARCH)[2]
         self.assertEqual(text_of(body, ".//tt:NumberRecordings"), "0")
         self.state("02", sd="stopped")
         fields = getinfo_fields(digest_get(self.cam["02"], "/cgi-bin/getinfo?FILE=1")[2])
-        self.assertEqual(fields["SDrec"], "off")
+        self.assertEqual(fields["SDrec"], "disable")
 
     def test_trickle(self):
         self.fault("01", "trickle", interval=0.005)

@@ -82,7 +82,7 @@ class Probes(unittest.TestCase):
         self.assertEqual(v["model"], "WV-S2536LNUX")
         self.assertEqual(v["serial"], self.field.camera("01").counters()["identity"]["serial"])
         self.assertLess(abs(v["clock_skew"]), 2.0)
-        self.assertEqual(v["sd"], "on")
+        self.assertEqual(v["sd"], "enable")
         self.assertLess(v["recording_lag"], 600)
         self.assertGreater(d["latency_ms"], 0)
         at = datetime.datetime.fromisoformat(d["last_probe_at"])
@@ -187,7 +187,7 @@ class Probes(unittest.TestCase):
         self.camera_fault("15", "sd_error", "degraded", "recording stopped")
         self.field.camera("15").state(sd="stopped")
         try:
-            self.daemon.wait_device("15-camera", "degraded", "SD recording not running (SDrec=off)")
+            self.daemon.wait_device("15-camera", "degraded", "SD recording off (SDrec=disable, SDrec2=disable)")
         finally:
             self.field.camera("15").state(sd="ok")
         self.daemon.wait_device("15-camera", "up")

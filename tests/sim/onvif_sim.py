@@ -75,12 +75,16 @@ WHAT A CAMERA SERVES
                           DataUntil - 14 days.
   GET /cgi-bin/getinfo?FILE=1  i-PRO CGI (HTTP Digest only, whatever "auth"
                           says: that setting is about ONVIF). 200 text/html,
-                          "\\n<HTML>\\nMAC=..\\nSERIAL=..\\nVERSION=..\\nNAME=..
-                          \\nSDrec=on\\nSDrec2=disable\\n...PRODUCT_NAME=..\\n
-                          DESTINATION=P\\n</HTML>\\n" like the WV-S1111 sample.
-                          SDrec is "on", "off" (SD recording stopped) or
-                          "error" (SD card trouble) [choice: the sample only
-                          shows "disable"]. Any query but FILE=1 is 400.
+                          as a real WV-S1111 answers it: a UTF-8 BOM, CRLF
+                          lines, an empty line, "<HTML>", MAC=.., SERIAL=..,
+                          VERSION=.., NAME=.., SDrec=enable, SDrec2=disable,
+                          ..., PRODUCT_NAME=.., DESTINATION=P, "</HTML>".
+                          SDrec (stream 1) is "enable" or "disable"
+                          (recording switched off, state "sd": "stopped");
+                          a failing card leaves it "enable" (the real
+                          vocabulary has no error value: the failure shows
+                          in GetRecordingSummary). Any query but FILE=1 is
+                          400.
   Anything else: 404.
 
   SOAP rules (ONVIF Core "Error handling"; SOAP 1.2 HTTP binding: env:Sender
@@ -233,15 +237,15 @@ FAULTS (one per camera; every other camera is unaffected)
                   recording times and the HTTP Date header.
     recording_stopped  DataUntil is frozen at the camera time the fault was
                   set minus params.lag (default 3600) and no longer moves;
-                  NumberRecordings stays 1 and getinfo still says SDrec=on
+                  NumberRecordings stays 1 and getinfo still says SDrec=enable
                   (a silent stall that only DataUntil shows).
-    sd_error      [choice] getinfo says SDrec=error, and GetRecordingSummary
+    sd_error      getinfo still says SDrec=enable, and GetRecordingSummary
                   says NumberRecordings=0 (the SD card's recordings are
                   unreadable) with DataFrom = DataUntil = the camera time the
                   fault was set, so a client that ignores NumberRecordings=0
                   still sees recording stop. state "sd": "error" does the
                   same. state "sd": "stopped" is recording switched off:
-                  SDrec=off and DataUntil frozen, NumberRecordings 1.
+                  SDrec=disable and DataUntil frozen, NumberRecordings 1.
 
 HTTP SERVER
 
@@ -1630,7 +1634,7 @@ class Camera:
         if parse_qs(req.query, keep_blank_values=True) != {"FILE": ["1"]}:
             return html_response(400)
         sd, _ = self.sd_status(op)
-        sdrec = {"ok": "on", "stopped": "off", "error": "error"}[sd]
+        sdrec = {"ok": "enable", "stopped": "disable", "error": "enable"}[sd]
         model = self.model(op)
         lines = [
             f"MAC={self.conf['mac']}", f"SERIAL={self.serial(op)}",
@@ -1638,7 +1642,9 @@ class Camera:
             f"SDrec={sdrec}", "SDrec2=disable", "sAlarm=OFF", "sAUX=off",
             "StreamMode=1", "iTransmit_h264=1", "iResolution_h264=1920",
             f"PRODUCT_NAME={model}", "DESTINATION=P"]
-        body = ("\n<HTML>\n" + "\n".join(lines) + "\n</HTML>\n").encode("utf-8")
+        # As ../shared/real-onvif/ipro-getinfo.txt: BOM, CRLF, an empty line.
+        body = ("\ufeff\r\n<HTML>\r\n" + "\r\n".join(lines)
+                + "\r\n</HTML>\r\n").encode("utf-8")
         return Response(200, body, HTML_CONTENT_TYPE)
 
 
