@@ -44,7 +44,7 @@
 /* Results are written to the database at most this long after they arrive. */
 #define FLUSH_DELAY (200 * USEC_PER_MSEC)
 /* A result that changes nothing a reader sees (state, reason, values but
- * for uptime, a clock skew within a second, a latency within 100 ms)
+ * for uptime unless it went back, a clock skew within a second, a latency within 100 ms)
  * is written at most this often per device: last_probe_at and latency in
  * the database may be this far behind the last probe. Anything visible is
  * written within FLUSH_DELAY (issue 18: the row write per result was a
@@ -844,7 +844,8 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         /* A result that changes nothing a reader sees waits for ROW_REFRESH. */
         visible = device_visible_hash(d, r);
         if (d->dirty || d->written_at == 0 || d->row_stale || d->kind == DEVICE_VPN ||
-            visible != d->visible || now_monotonic() - d->written_at >= ROW_REFRESH)
+            (d->kind == DEVICE_ROUTER && r->router.rebooted) || visible != d->visible ||
+            now_monotonic() - d->written_at >= ROW_REFRESH)
                 device_write_result(d, r, visible);
         else
                 d->unwritten = true;

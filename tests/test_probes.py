@@ -114,11 +114,12 @@ class Probes(unittest.TestCase):
         try:
             d = self.daemon.wait_device("22-camera", "degraded", "clock skew +60 s")
             before = self.field.camera("22").counters()
+            gdi = before["requests"].get("GetDeviceInformation", 0)
             fwtest.wait_for(lambda: self.field.camera("22").counters()["requests"]
-                            ["GetDeviceInformation"] > before["requests"]["GetDeviceInformation"]
-                            + 1, 10, what="two more GetDeviceInformation on the skewed camera")
+                            .get("GetDeviceInformation", 0) > gdi + 1, 10,
+                            what="two more GetDeviceInformation on the skewed camera")
             c = self.field.camera("22").counters()
-            self.assertEqual(c["auth_fail"], before["auth_fail"])
+            self.assertEqual(c["auth_fail"], before["auth_fail"], (c, before))
             self.assertIsNone(c["last_auth_error"])
             self.assertTrue(d["values"]["serial"])
         finally:
