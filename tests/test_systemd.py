@@ -100,6 +100,19 @@ def can_run():
     if not os.path.exists(os.path.join(UNIFIED, "cgroup.procs")):
         if not os.path.exists("/sys/fs/cgroup/cgroup.procs"):
             return "no cgroup2 hierarchy"
+    # The kernel's word: the namespaces and an overlay of / with a tmpfs upper layer.
+    probe = ("set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /mnt; "
+             "mkdir /mnt/u /mnt/w /mnt/r; "
+             "mount -t overlay overlay -o lowerdir=/,upperdir=/mnt/u,workdir=/mnt/w /mnt/r; "
+             "test -x /mnt/r/lib/systemd/systemd")
+    try:
+        r = subprocess.run(["unshare", "--fork", "--pid", "--mount", "--cgroup", "--uts",
+                            "--ipc", "--net", "/bin/sh", "-c", probe],
+                           capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "the namespace probe did not finish in 30 s"
+    if r.returncode != 0:
+        return "the kernel refuses the namespaces or an overlay of /: " + r.stderr.strip()
     return None
 
 
@@ -137,6 +150,8 @@ def ns_pid1(pid):
 
 
 SKIP = can_run()
+if SKIP:
+    print(f"test_systemd: SKIPPED: {SKIP}", file=sys.stderr)
 
 
 @unittest.skipIf(SKIP, f"cannot boot systemd here: {SKIP}")
@@ -189,6 +204,7 @@ class UnderSystemd(unittest.TestCase):
         cmd = (f"echo $$ > {cls.cgroup}/cgroup.procs && exec unshare --fork --pid --mount "
                f"--cgroup --uts --ipc --net /bin/sh {inner} {cls.tmp}")
         cls.console = open(os.path.join(cls.tmp, "console.log"), "wb")
+        booting = time.monotonic()
         cls.proc = subprocess.Popen(["script", "-qfec", cmd, "/dev/null"],
                                     stdin=subprocess.DEVNULL, stdout=cls.console,
                                     stderr=subprocess.STDOUT, start_new_session=True)
@@ -211,6 +227,10 @@ class UnderSystemd(unittest.TestCase):
         if state not in ("running", "degraded"):
             raise AssertionError(f"system {state!r}: {r.stderr}\n" + cls.console_text())
         cls.booted = state
+        # About half a second on an idle machine; generous for a loaded one.
+        cls.boot_seconds = time.monotonic() - booting
+        print(f"\nsystemd booted ({state}) in {cls.boot_seconds:.2f} s", file=sys.stderr)
+        assert cls.boot_seconds < 30, cls.boot_seconds
 
     @classmethod
     def console_text(cls):
@@ -291,6 +311,10 @@ class UnderSystemd(unittest.TestCase):
                     os.path.join(fwtest.ROOT, "tests", "smtp_server.py"), "--port",
                     str(SMTP_PORT), "--mailbox", "/run/fw-mailbox", "--ready", "/run/fw-smtp")
 
+        fwtest.wait_for(lambda: self.run_in("test", "-e", "/run/fw-smtp",
+                                            check=False).returncode == 0,
+                        30, what="the SMTP sink ready")
+
         # Start: systemctl returns once READY=1 came.
         started = time.monotonic()
         r = self.run_in("systemctl", "start", "fieldwatch", timeout=60, check=False)
@@ -298,6 +322,14 @@ class UnderSystemd(unittest.TestCase):
         self.assertEqual(self.prop("fieldwatch", "ActiveState"), "active")
         self.assertEqual(self.prop("fieldwatch", "SubState"), "running")
         self.assertEqual(self.prop("fieldwatch", "User"), "fieldwatch")
+        print(f"fieldwatch active after READY=1 in {time.monotonic() - started:.2f} s",
+              file=sys.stderr)
+        # The directories and the socket with their owners from the first start.
+        for path, want in (("/var/lib/fieldwatch", "fieldwatch:fieldwatch 750"),
+                           ("/run/fieldwatch", "fieldwatch:fieldwatch 755"),
+                           ("/run/fieldwatch/control", "fieldwatch:fieldwatch-ops 660")):
+            got = self.run_in("stat", "-c", "%U:%G %a", path).stdout.strip()
+            self.assertEqual(got, want, path)
 
         def status():
             r = self.run_in("fieldwatchctl", "status", "--json", check=False)
@@ -326,6 +358,16 @@ class UnderSystemd(unittest.TestCase):
         # The catalog's text, installed by make install, beneath the entry.
         self.assertIn("░░ Subject: Fault ", x, x[-2000:])
         self.assertIn("░░ What to do: acknowledge the fault", x)
+
+        # Its mail, out through the sandbox to the sink.
+        def mails():
+            r = self.run_in("cat", "/run/fw-mailbox", check=False)
+            return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        mail = fwtest.wait_for(lambda: [m for m in mails() if m.get("status") == "accepted"],
+                               30, what="the fault's mail at the sink")[0]
+        self.assertIn("05", mail["subject"])
+        self.assertEqual(mail["rcpt_tos"], ["oncall@lab.invalid"])
+        self.assertNotIn("lab-camera-secret", json.dumps(mails()))
 
         # Two operators, each recorded with their own uid.
         for login in ("alice", "bob"):
@@ -366,7 +408,9 @@ class UnderSystemd(unittest.TestCase):
         print(f"\nsystemd-analyze security: {m.group(0)}", file=sys.stderr)
 
         # Stop, then a reader reads the stopped daemon's state.
+        stopping = time.monotonic()
         self.run_in("systemctl", "stop", "fieldwatch", timeout=30)
+        self.assertLess(time.monotonic() - stopping, 10)  # TimeoutStopSec: no SIGKILL
         self.assertEqual(self.prop("fieldwatch", "ActiveState"), "inactive")
         self.assertEqual(self.prop("fieldwatch", "Result"), "success")
         r = self.run_in("fieldwatchctl", "faults", "--json", user="carol", check=False)
