@@ -60,15 +60,16 @@ int clocks_sla(const Calendar *cal, const SlaConf *sla, time_t detected, SlaCloc
         r = instant_from_local(day, calendar_close_sec(cal), &closing);
         if (r < 0)
                 return r;
-        c.deferral_eligible = c.onsite_due > closing;
-        if (c.deferral_eligible) {
-                next = calendar_next_business_day(cal, day);
-                if (next == DAY_INVALID)
-                        return -ERANGE;
-                r = instant_from_local(next, sla->deferred_onsite_by, &c.deferred_onsite_due);
-                if (r < 0)
-                        return r;
-        }
+        /* 「17 時以降となる場合」: arrival at or after closing time. */
+        c.deferral_eligible = c.onsite_due >= closing;
+        /* Defined for every fault: a deferral for parts (「修理部品の手配等の
+         * 事由で」) may be approved at any hour. */
+        next = calendar_next_business_day(cal, day);
+        if (next == DAY_INVALID)
+                return -ERANGE;
+        r = instant_from_local(next, sla->deferred_onsite_by, &c.deferred_onsite_due);
+        if (r < 0)
+                return r;
         *ret = c;
         return 0;
 }

@@ -17,8 +17,10 @@ typedef struct SlaClocks {
         time_t detected_at;
         time_t received_at;          /* detection, or the next window's opening */
         time_t onsite_due;           /* received_at + onsite_within */
-        bool deferral_eligible;      /* onsite_due is after the reception day's closing */
-        time_t deferred_onsite_due;  /* next business day at deferred_onsite_by; 0 unless eligible */
+        bool deferral_eligible;      /* onsite_due is at or after the reception day's closing:
+                                      * timing alone forces a deferral */
+        time_t deferred_onsite_due;  /* the next business day after the reception day, at
+                                      * deferred_onsite_by (11:00): defined for every fault */
 } SlaClocks;
 
 /* The reception time of a fault detected at detected. */

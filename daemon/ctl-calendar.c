@@ -146,8 +146,7 @@ static int sla_print(const SlaClocks *c, const ReportDue *recovery, const Report
         format_iso_datetime(c->detected_at, det);
         format_iso_datetime(c->received_at, rec);
         format_iso_datetime(c->onsite_due, due);
-        if (c->deferral_eligible)
-                format_iso_datetime(c->deferred_onsite_due, def);
+        format_iso_datetime(c->deferred_onsite_due, def);
         if (recovery) {
                 format_iso_date(recovery->due, d1);
                 format_iso_date(recovery->deliver_by, d2);
@@ -158,8 +157,7 @@ static int sla_print(const SlaClocks *c, const ReportDue *recovery, const Report
         if (json) {
                 json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:s?}", "detected_at", det,
                                       "received_at", rec, "onsite_due", due, "deferral_eligible",
-                                      c->deferral_eligible, "deferred_onsite_due",
-                                      c->deferral_eligible ? def : NULL);
+                                      c->deferral_eligible, "deferred_onsite_due", def);
 
                 if (j && recovery &&
                     (json_object_set_new(j, "recovery_report_due", json_string(d1)) < 0 ||
@@ -173,7 +171,7 @@ static int sla_print(const SlaClocks *c, const ReportDue *recovery, const Report
         }
         printf("detected_at\t%s\nreceived_at\t%s\nonsite_due\t%s\n", det, rec, due);
         printf("deferral_eligible\t%s\n", c->deferral_eligible ? "yes" : "no");
-        printf("deferred_onsite_due\t%s\n", c->deferral_eligible ? def : "-");
+        printf("deferred_onsite_due\t%s\n", def);
         if (recovery)
                 printf("recovery_report_due\t%s\nrecovery_report_deliver_by\t%s\n"
                        "erasure_report_due\t%s\nerasure_report_deliver_by\t%s\n",

@@ -46,7 +46,9 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                                       format_iso_datetime(f->acknowledged_at, t1));
                 f->acknowledged_at = at;
                 ev->type = EVENT_ACKNOWLEDGED;
-                (void) snprintf(msg, msglen, "fault %" PRId64 " acknowledged", f->id);
+                /* The note goes into the event's text: journal, mail, events. */
+                (void) snprintf(msg, msglen, "fault %" PRId64 " acknowledged%s%s", f->id,
+                                a->note && a->note[0] ? ": " : "", a->note ?: "");
                 break;
         case ACTION_ONSITE: {
                 time_t due = fault_due(f);
@@ -74,9 +76,11 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                 if (f->state != FAULT_OPEN)
                         return REFUSE("fault %" PRId64 " is %s, not open", f->id,
                                       fault_state_to_string(f->state));
-                if (!f->deferral_eligible)
-                        return REFUSE("fault %" PRId64 " may not be deferred: onsite work can "
-                                      "start by %s, before closing time",
+                /* Timing forces a deferral, or the reason does (parts to
+                 * procure, L125-131): any hour, but a reason is then required. */
+                if (!f->deferral_eligible && (!a->note || !a->note[0]))
+                        return REFUSE("fault %" PRId64 " is due %s, before closing time: a "
+                                      "deferral needs --reason (e.g. parts to procure)",
                                       f->id, format_iso_datetime(f->onsite_due, t1));
                 if (f->onsite_started_at)
                         return REFUSE("onsite work on fault %" PRId64 " has started already",
@@ -88,8 +92,9 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                 /* The due moves: its warning and breach are armed anew. */
                 f->warned = f->breached = false;
                 ev->type = EVENT_DEFERRAL_APPROVED;
-                (void) snprintf(msg, msglen, "fault %" PRId64 ": onsite work now due %s", f->id,
-                                format_iso_datetime(f->deferred_onsite_due, t1));
+                (void) snprintf(msg, msglen, "fault %" PRId64 ": onsite work now due %s%s%s",
+                                f->id, format_iso_datetime(f->deferred_onsite_due, t1),
+                                a->note && a->note[0] ? ": " : "", a->note ?: "");
                 break;
         case ACTION_RECOVER:
                 if (!f->onsite_started_at)

@@ -117,6 +117,7 @@ void report_fault_done(ReportFault *f) {
         free(f->hint);
         f->hidden = strv_free(f->hidden, f->n_hidden);
         free(f->acknowledged_by);
+        free(f->ack_note);
         free(f->onsite_by);
         free(f->deferral_approved_by);
         free(f->deferral_reason);
@@ -1277,6 +1278,7 @@ static void fault_people(Doc *d, const ReportContext *c, const ReportFault *f) {
         doc_fields_begin(d);
         doc_field(d, tr(l, "受付確認者", "Acknowledged by"),
                   person_at(l, f->acknowledged_by, f->acknowledged_at, ack));
+        doc_field(d, tr(l, "受付時の記録", "Acknowledgement note"), f->ack_note ?: "");
         doc_field(d, tr(l, "現地作業者", "Onsite work by"),
                   person_at(l, f->onsite_by, f->onsite_started_at, on));
         doc_field(d, tr(l, "復旧作業者", "Recovery work by"),

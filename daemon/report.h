@@ -87,6 +87,7 @@ typedef struct ReportFault {
         char **hidden;               /* the devices it made unreachable */
         size_t n_hidden;
         char *acknowledged_by, *onsite_by, *deferral_approved_by, *deferral_reason;
+        char *ack_note;              /* ack --note */
         time_t recovered_at;
         char *recovered_by, *cause, *action, *prevention;
         char **parts;                /* models of the parts replaced */

@@ -9,6 +9,7 @@
 
 #include "macro.h"
 #include "store-internal.h"
+#include "text.h"
 
 static int run(sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
@@ -88,7 +89,8 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
 
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT recovered_at, media_replaced, recovery_report_submitted_at,"
-                                " erasure_report_submitted_at, closed_at FROM faults WHERE id = ?",
+                                " erasure_report_submitted_at, closed_at, acknowledged_by,"
+                                " ack_note FROM faults WHERE id = ?",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -100,6 +102,13 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
                 d.recovery_report_submitted_at = (time_t) sqlite3_column_int64(st, 2);
                 d.erasure_report_submitted_at = (time_t) sqlite3_column_int64(st, 3);
                 d.closed_at = (time_t) sqlite3_column_int64(st, 4);
+                for (int i = 5; i <= 6; i++) {
+                        const char *t = (const char *) sqlite3_column_text(st, i);
+                        char *buf = i == 5 ? d.acknowledged_by : d.ack_note;
+                        size_t size = i == 5 ? sizeof(d.acknowledged_by) : sizeof(d.ack_note);
+
+                        (void) text_clean(buf, size, t ?: "", t ? strlen(t) : 0);
+                }
         }
         sqlite3_finalize(st);
         if (rc == SQLITE_DONE)

@@ -181,6 +181,8 @@ typedef struct FaultDetails {
         bool media_replaced;
         time_t recovery_report_submitted_at, erasure_report_submitted_at;
         time_t closed_at;
+        char acknowledged_by[128];   /* --by of the ack; "" when not acknowledged */
+        char ack_note[1024];         /* its --note, cleaned, cut on a character */
 } FaultDetails;
 
 int store_fault_details(Store *s, int64_t id, FaultDetails *ret);

@@ -152,7 +152,8 @@ class Sla(unittest.TestCase):
         self.assertEqual(j["received_at"], "2026-11-30T09:00:00+09:00")
         self.assertEqual(j["onsite_due"], "2026-11-30T11:00:00+09:00")
         self.assertIs(j["deferral_eligible"], False)
-        self.assertIsNone(j["deferred_onsite_due"])
+        # Defined for every fault: the business day after the reception day.
+        self.assertEqual(j["deferred_onsite_due"], "2026-12-01T11:00:00+09:00")
         self.assertNotIn("recovery_report_due", j)
 
     def test_text_output(self):

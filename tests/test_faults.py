@@ -132,7 +132,11 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(f["received_at"], f["detected_at"])
         self.assertEqual(iso(f["onsite_due"]) - det, datetime.timedelta(hours=2))
         self.assertIs(f["deferral_eligible"], False)
-        self.assertIsNone(f["deferred_onsite_due"])
+        # Defined for every fault: 11:00 of the next business day (issue 13).
+        self.assertEqual(f["deferred_onsite_due"], "2026-11-26T11:00:00+09:00")
+        self.assertEqual(f["due"], f["onsite_due"])
+        self.assertIsNone(f["acknowledged_by"])
+        self.assertIsNone(f["ack_note"])
         self.assertEqual(f["site"], "04")
         self.assertEqual(f["hidden"], [])
         self.assertIn("connection refused", f["reason"])
@@ -150,6 +154,37 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(j["FIELDWATCH_ONSITE_DUE"], f["onsite_due"])
         self.assertEqual(j["PRIORITY"], "3")
         self.assertEqual(j["MESSAGE_ID"], "ca0889625ff5497da2982e5278bbd421")
+        self.assertEqual(j["FIELDWATCH_DUE"], f["onsite_due"])
+
+        # A 10:00 fault deferred for parts (L125-131): at any hour, with a reason.
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+        r = act("ack", str(f["id"]), "--by", "山田 太郎", "--note", "部品の在庫を確認中")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("部品の在庫を確認中", r.stdout)
+        r = act("defer", str(f["id"]), "--approved-by", "監督員 佐藤")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("before closing time: a deferral needs --reason", r.stderr)
+        g = [x for x in self.faults() if x["id"] == f["id"]][0]
+        self.assertIsNone(g["deferral_approved_at"])
+        self.assertEqual(g["due"], f["onsite_due"])
+        self.assertEqual(g["acknowledged_by"], "山田 太郎")
+        self.assertEqual(g["ack_note"], "部品の在庫を確認中")
+        r = act("defer", str(f["id"]), "--approved-by", "監督員 佐藤", "--reason",
+                "交換部品（WV-S2536LNUX）の手配")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("now due 2026-11-26T11:00:00+09:00", r.stdout)
+        g = [x for x in self.faults() if x["id"] == f["id"]][0]
+        self.assertIsNotNone(g["deferral_approved_at"])
+        self.assertEqual(g["due"], "2026-11-26T11:00:00+09:00")
+        self.assertEqual(g["onsite_due"], f["onsite_due"])  # the original stays on record
+        j = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="deferral_approved")[0]
+        self.assertEqual(j["FIELDWATCH_DUE"], "2026-11-26T11:00:00+09:00")
+        self.assertIn("交換部品", j["MESSAGE"])
+        j = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="acknowledged")[0]
+        self.assertIn("部品の在庫を確認中", j["MESSAGE"])
 
     def test_camera_down_outside_business_hours(self):
         # Friday evening: received at Monday's opening.
@@ -298,7 +333,7 @@ class Scenarios(unittest.TestCase):
         self.assertIn('fieldwatch_lte_signal{device="20-router",site="20",kind="router",'
                       'signal="rsrp"} -101', text)
         due = re.search(r'^fieldwatch_fault_due_seconds\{fault_id="%d",device="19-camera",'
-                        r'kind="camera_down"\} (-?\d+)$' % f["id"], text, re.M)
+                        r'kind="camera_down",deferred="no"\} (-?\d+)$' % f["id"], text, re.M)
         self.assertIsNotNone(due)
         self.assertTrue(0 < int(due.group(1)) <= 7200)
         self.assertRegex(text, r"(?m)^fieldwatch_open_faults 1$")
