@@ -976,8 +976,8 @@ static ReportState report_state(const ReportContext *c, const ReportFault *f, bo
         if (local_from_instant(submitted ?: c->now, &day, &sec) < 0)
                 return REPORT_NONE;
         if (submitted)
-                return day <= due.deliver_by ? REPORT_ON_TIME : REPORT_LATE;
-        return day > due.deliver_by ? REPORT_OVERDUE : REPORT_OUTSTANDING;
+                return day <= due.overdue_after ? REPORT_ON_TIME : REPORT_LATE;
+        return day > due.overdue_after ? REPORT_OVERDUE : REPORT_OUTSTANDING;
 }
 
 static int int64_compare(const void *a, const void *b) {
@@ -1050,7 +1050,8 @@ static void quarterly_due(const ReportContext *c, const ReportPeriod *p,
                 return;
         for (size_t i = 0; i < n; i++)
                 if (d[i].kind == DEADLINE_QUARTERLY_REPORT && d[i].period_end == p->last) {
-                        ReportDue due = { .due = d[i].due, .deliver_by = d[i].deliver_by };
+                        ReportDue due = { .due = d[i].due, .deliver_by = d[i].deliver_by,
+                                          .overdue_after = d[i].overdue_after };
 
                         (void) due_text(c->lang, &due, buf);
                         return;

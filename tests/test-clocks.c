@@ -173,21 +173,32 @@ static void test_sla_configured(void **state) {
         assert_int_equal(c.deferred_onsite_due, T("2026-11-26T10:00"));
 }
 
-/* recovered at, recovery due, deliver by, erasure due, deliver by. */
+/* recovered at; recovery due, deliver by, overdue after; erasure due, deliver
+ * by, overdue after (a period ending on a closed day runs to the next
+ * business day, 民法第142条). */
 static const struct {
-        const char *recovered, *rdue, *rby, *edue, *eby;
+        const char *recovered, *rdue, *rby, *rafter, *edue, *eby, *eafter;
 } report_cases[] = {
-        { "2026-11-25T14:00", "2026-12-09", "2026-12-09", "2026-12-02", "2026-12-02" },
+        { "2026-11-25T14:00", "2026-12-09", "2026-12-09", "2026-12-09", "2026-12-02",
+          "2026-12-02", "2026-12-02" },
         /* Into the year-end closure, and a Saturday. */
-        { "2026-12-19T10:00", "2027-01-02", "2026-12-28", "2026-12-26", "2026-12-25" },
+        { "2026-12-19T10:00", "2027-01-02", "2026-12-28", "2027-01-04", "2026-12-26",
+          "2026-12-25", "2026-12-28" },
+        /* The 14th day is 12-29, the closure's first: late only after 01-04. */
+        { "2026-12-15T10:00", "2026-12-29", "2026-12-28", "2027-01-04", "2026-12-22",
+          "2026-12-22", "2026-12-22" },
         /* On 昭和の日 (Wednesday). */
-        { "2026-04-15T10:00", "2026-04-29", "2026-04-28", "2026-04-22", "2026-04-22" },
+        { "2026-04-15T10:00", "2026-04-29", "2026-04-28", "2026-04-30", "2026-04-22",
+          "2026-04-22", "2026-04-22" },
         /* On the 振替休日 of Golden Week, and on 昭和の日. */
-        { "2026-04-22T18:00", "2026-05-06", "2026-05-01", "2026-04-29", "2026-04-28" },
+        { "2026-04-22T18:00", "2026-05-06", "2026-05-01", "2026-05-07", "2026-04-29",
+          "2026-04-28", "2026-04-30" },
         /* Recovered at 01:00 JST, given in UTC the evening before: Silver Week. */
-        { "2026-09-08T16:00:00Z", "2026-09-23", "2026-09-18", "2026-09-16", "2026-09-16" },
+        { "2026-09-08T16:00:00Z", "2026-09-23", "2026-09-18", "2026-09-24", "2026-09-16",
+          "2026-09-16", "2026-09-16" },
         /* Recovered on a holiday itself. */
-        { "2026-11-23T12:00", "2026-12-07", "2026-12-07", "2026-11-30", "2026-11-30" },
+        { "2026-11-23T12:00", "2026-12-07", "2026-12-07", "2026-12-07", "2026-11-30",
+          "2026-11-30", "2026-11-30" },
 };
 
 static void test_report_table(void **state) {
@@ -206,6 +217,8 @@ static void test_report_table(void **state) {
                 assert_int_equal(r.deliver_by, D(report_cases[i].rby));
                 assert_int_equal(e.due, D(report_cases[i].edue));
                 assert_int_equal(e.deliver_by, D(report_cases[i].eby));
+                assert_int_equal(r.overdue_after, D(report_cases[i].rafter));
+                assert_int_equal(e.overdue_after, D(report_cases[i].eafter));
         }
 }
 
@@ -226,6 +239,18 @@ static void test_contract_deadlines(void **state) {
                         assert_true(d[i - 1].due <= d[i].due);
                 assert_true(d[i].deliver_by <= d[i].due);
                 assert_true(calendar_is_business_day(cal, d[i].deliver_by));
+                /* Never late before the due day. */
+                assert_true(d[i].overdue_after >= d[i].due);
+                if (d[i].kind == DEADLINE_QUARTERLY_REPORT && !d[i].contract_end &&
+                    d[i].due != D("2026-03-31")) {
+                        int y, m, dd;
+
+                        day_to_ymd(d[i].due, &y, &m, &dd);
+                        if (dd == 15) /* 中旬: to the 20th */
+                                assert_int_equal(d[i].overdue_after, day_from_ymd(y, m, 20));
+                }
+                if (d[i].kind == DEADLINE_COMPLETION_NOTICE)
+                        assert_int_equal(d[i].overdue_after, d[i].due);
         }
         assert_int_equal(counts[DEADLINE_QUARTERLY_REPORT], 25);
         assert_int_equal(counts[DEADLINE_ANNUAL_PLAN], 7);
@@ -234,6 +259,7 @@ static void test_contract_deadlines(void **state) {
         /* The first: the annual plan within 7 days of the start. */
         assert_int_equal(d[0].kind, DEADLINE_ANNUAL_PLAN);
         assert_int_equal(d[0].due, D("2025-12-08"));
+        assert_int_equal(d[0].overdue_after, D("2025-12-08")); /* a Monday */
         /* The first quarter is partial: December 2025, due 15 January. */
         assert_int_equal(d[1].kind, DEADLINE_QUARTERLY_REPORT);
         assert_int_equal(d[1].due, D("2026-01-15"));
