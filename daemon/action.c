@@ -122,8 +122,9 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                 r = check_text("--action", a->action, ACTION_TEXT_MAX, true,
                                a->type == ACTION_RECOVER, err, errlen);
         if (r >= 0)
-                r = check_text("--prevention", a->prevention, ACTION_TEXT_MAX, true, false, err,
-                               errlen);
+                /* 再発防止策 (L179-181) is part of every recovery; 「なし（理由）」 is an answer. */
+                r = check_text("--prevention", a->prevention, ACTION_TEXT_MAX, true,
+                               a->type == ACTION_RECOVER, err, errlen);
         if (r >= 0)
                 r = check_text("--title", a->title, 200, false, a->type == ACTION_WORK_ADD, err,
                                errlen);

@@ -268,6 +268,9 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
                         r = store_fault_record(s, a, at);
                 if (r >= 0 && a->type == ACTION_WORK_ADD)
                         r = store_work_add(s, a, now, NULL);
+                /* Fault work is work (L263-269): the recovery records it. */
+                if (r >= 0 && a->type == ACTION_RECOVER)
+                        r = store_work_add_fault(s, f, a, at, now);
                 if (r >= 0)
                         r = store_event_insert(s, &ev);
                 if (r >= 0)

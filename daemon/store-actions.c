@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "macro.h"
 #include "store-internal.h"
@@ -143,6 +144,41 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id) {
         if (r >= 0 && ret_id)
                 *ret_id = sqlite3_last_insert_rowid(s->db);
         return r;
+}
+
+int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recovered_at,
+                         time_t now) {
+        _cleanup_(freep) char *title = NULL, *content = NULL, *notes = NULL, *parts = NULL;
+        const char *word = fault_kind_word(f->kind, true);
+        Action w = *a;
+        size_t len = 0;
+
+        for (size_t i = 0; i < a->n_parts; i++)
+                len += strlen(a->parts[i]) + 2;
+        parts = calloc(len + 1, 1);
+        if (!parts)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_parts; i++) {
+                if (i > 0)
+                        strcat(parts, "、");
+                strcat(parts, a->parts[i]);
+        }
+        if (asprintf(&title, "障害対応（%s）", word ?: f->kind) < 0)
+                title = NULL;
+        if (asprintf(&content, "原因: %s\n処置: %s", a->cause ?: "", a->action ?: "") < 0)
+                content = NULL;
+        if (asprintf(&notes, "%s%s%s再発防止策: %s", parts[0] ? "交換部品: " : "", parts,
+                     parts[0] ? "\n" : "", a->prevention ?: "") < 0)
+                notes = NULL;
+        if (!title || !content || !notes)
+                return -ENOMEM;
+        w.at = f->onsite_started_at ?: recovered_at;
+        w.end_at = recovered_at;
+        w.title = title;
+        w.content = content;
+        w.note = notes;
+        w.fault_id = f->id;
+        return store_work_add(s, &w, now, NULL);
 }
 
 /* ======================================================================== */

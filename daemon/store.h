@@ -190,6 +190,12 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret);
 /* Adds an item to the work record (SPEC §2, §8). */
 int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id);
 
+/* The work record of a fault's onsite work, made by its recovery: from the
+ * onsite start to the recovery, by the recovery's --by, 「障害対応（KIND）」,
+ * the cause and action as content, the parts and prevention as notes. */
+int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recovered_at,
+                         time_t now);
+
 /* The report clocks that struck for a deliverable (kind and key, e.g.
  * "quarterly_report" and "2026-10-15", or "recovery_report" and a fault id). */
 int store_deliverable_get(Store *s, const char *kind, const char *key, bool *ret_warned,

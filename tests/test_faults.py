@@ -380,7 +380,8 @@ class Scenarios(unittest.TestCase):
         f = self.wait_fault("22-camera", "camera_down")
         fid = str(f["id"])
         for args in (["onsite", fid, "--by", "y"],
-                     ["recover", fid, "--by", "y", "--cause", "c", "--action", "a"]):
+                     ["recover", fid, "--by", "y", "--cause", "c", "--action", "a",
+                      "--prevention", "なし（単発の故障）"]):
             r = fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
             self.assertEqual(r.returncode, 0, r.stderr)
         r = fwtest.ctl("deadlines", "--json", "--pretend-now", "2026-01-13T10:01",

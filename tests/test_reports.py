@@ -258,7 +258,7 @@ class Reports(unittest.TestCase):
         cls.b = f["id"]
         cls.act("onsite", str(cls.b), "--by", "鈴木 一郎")
         cls.act("recover", str(cls.b), "--by", "鈴木 一郎", "--cause", "LTEルーターの停止",
-                "--action", "再起動")
+                "--action", "再起動", "--prevention", "なし（一過性の停止）")
         # C: the camera at site 07, left open without onsite work.
         cls.field.camera("07").fault("down")
         cls.c = cls.wait_fault("07-camera")["id"]
@@ -315,11 +315,23 @@ class Reports(unittest.TestCase):
         self.assertEqual(meta["契約名"], "lab")
         work = tables[1]
         self.assertEqual(work[0], WORK_HEADER_JA)
-        self.assertEqual([r[5] for r in work[1:]], ["定期点検", "予防交換"])  # by start time
+        # By start time; fault work is work (issue 13): each recovery's onsite
+        # work is listed with the rest, under its fault's number.
+        self.assertEqual([r[5] for r in work[1:]], ["定期点検", "予防交換",
+                                                     "障害対応（カメラ応答なし）",
+                                                     "障害対応（LTEルーター応答なし）"])
         self.assertEqual(work[1][1:5], ["2026-07-10 10:00", "2026-07-10 11:30", "1:30", "鈴木 一郎"])
         self.assertEqual(work[2][6], WORK[0]["content"])
         self.assertEqual(work[2][7], "<b>要確認</b>")
-        self.assertIn("作業時間合計: 2:15（2件）", md)
+        self.assertEqual(work[3][4], "山田 太郎")
+        self.assertEqual(work[3][6], f"原因: {CAUSE}\n処置: {ACTION}")
+        self.assertEqual(work[3][7], f"交換部品: WV-SDB128G\n再発防止策: {PREVENTION}")
+        self.assertEqual(work[3][8], str(self.a))
+        self.assertRegex(work[3][1], r"^2026-09-16 10:\d\d$")  # the onsite start
+        self.assertEqual(work[4][4], "鈴木 一郎")
+        self.assertEqual(work[4][8], str(self.b))
+        self.assertEqual(work[4][7], "再発防止策: なし（一過性の停止）")
+        self.assertIn("作業時間合計: 2:15（4件）", md)
         self.assertNotIn("作業実績はありません", md)
         faults = tables[2]
         self.assertEqual([int(r[0]) for r in faults[1:]], [self.a, self.b, self.c])
@@ -334,11 +346,13 @@ class Reports(unittest.TestCase):
         self.assertEqual(rows[2][6], WORK[0]["content"])  # newline kept, quotes as text
         self.assertEqual(rows[2][7], "<b>要確認</b>")      # text, not markup
         self.assertNotIn("b", [t for t, _ in h.starts])
-        self.assertIn("Total work time: 2:15 (2 items)", h.text())
+        self.assertIn("Total work time: 2:15 (4 items)", h.text())
 
         rows = read_csv(self.report("quarterly", "2026Q3", fmt="csv"))
         self.assertEqual(rows[0], WORK_HEADER_JA)
-        self.assertEqual(len(rows), 3)
+        self.assertEqual(len(rows), 5)
+        self.assertEqual([r[8] for r in rows[3:]], [str(self.a), str(self.b)])
+        self.assertEqual(rows[3][6], f"原因: {CAUSE}\n処置: {ACTION}")
         self.assertEqual(rows[2][6], WORK[0]["content"])
         self.assertEqual(rows[2][1:4], ["2026-09-16 09:00", "2026-09-16 09:45", "0:45"])
         self.assertEqual(rows[2][8], "")
