@@ -17,6 +17,7 @@ static const char *const action_types[_ACTION_TYPE_MAX] = {
         [ACTION_RECOVER] = "recover",
         [ACTION_REPORT_SUBMITTED] = "report-submitted",
         [ACTION_WORK_ADD] = "work-add",
+        [ACTION_WORK_EDIT] = "work-edit",
         [ACTION_CLOSE] = "close",
 };
 
@@ -88,7 +89,7 @@ bool action_is_deliverable(const char *kind) {
 }
 
 int action_validate(const Action *a, char *err, size_t errlen) {
-        bool needs_fault = a->type != ACTION_WORK_ADD;
+        bool needs_fault = a->type != ACTION_WORK_ADD && a->type != ACTION_WORK_EDIT;
         int r;
 
         if (a->type < 0 || a->type >= _ACTION_TYPE_MAX) {
@@ -142,6 +143,21 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                                 "quarterly_report, annual_plan or completion_notice (with --due)");
                 return -EINVAL;
         }
+        if (a->type == ACTION_WORK_EDIT) {
+                if (a->work_id <= 0) {
+                        (void) snprintf(err, errlen, "a work record id is required");
+                        return -EINVAL;
+                }
+                if (!a->title && !a->content && !a->note && !a->at && !a->end_at) {
+                        (void) snprintf(err, errlen, "nothing to change: give --title, "
+                                                     "--content, --notes, --start or --end");
+                        return -EINVAL;
+                }
+                if (a->at && a->end_at && a->end_at < a->at) {
+                        (void) snprintf(err, errlen, "the end is before the start");
+                        return -EINVAL;
+                }
+        }
         if (a->type == ACTION_WORK_ADD && (a->at <= 0 || a->end_at <= 0 || a->end_at < a->at)) {
                 (void) snprintf(err, errlen, "--start and --end are required, the end not "
                                              "before the start");
@@ -161,9 +177,10 @@ char *action_to_json(const Action *a) {
                         json_decref(parts);
                         return NULL;
                 }
-        o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
+        o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
                       " s:o, s:b, s:s, s:s}",
                       "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
+                      "work", (json_int_t) a->work_id,
                       "by", a->by, "requested_at",
                       (json_int_t) a->requested_at, "at", (json_int_t) a->at, "end_at",
                       (json_int_t) a->end_at, "note", a->note, "cause", a->cause, "action",
@@ -188,7 +205,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         json_t *o, *parts;
         Action a = {};
         const char *type, *by, *kind = "", *due = "";
-        json_int_t fault = 0, requested = 0, at = 0, end_at = 0;
+        json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0;
         int media = 0;
 
         o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
@@ -196,8 +213,8 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 return -EINVAL;
         }
-        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:I, s:I, s:I, s?b, s?s, s?s}",
-                           "type", &type, "fault", &fault, "by", &by,
+        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s?I, s:s, s:I, s:I, s:I, s?b, s?s, s?s}",
+                           "type", &type, "fault", &fault, "work", &work, "by", &by,
                            "requested_at", &requested, "at", &at, "end_at", &end_at,
                            "media_replaced", &media, "kind", &kind, "due", &due) < 0 ||
             action_type_from_string(type) < 0) {
@@ -213,6 +230,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         }
         a.type = action_type_from_string(type);
         a.fault_id = fault;
+        a.work_id = work;
         a.requested_at = (time_t) requested;
         a.at = (time_t) at;
         a.end_at = (time_t) end_at;

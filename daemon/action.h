@@ -25,12 +25,14 @@ typedef enum ActionType {
         ACTION_REPORT_SUBMITTED,
         ACTION_WORK_ADD,
         ACTION_CLOSE,
+        ACTION_WORK_EDIT,            /* a work record's title, content, notes or times */
         _ACTION_TYPE_MAX,
 } ActionType;
 
 typedef struct Action {
         ActionType type;
         int64_t fault_id;            /* 0 for work without a fault */
+        int64_t work_id;             /* work edit: the record */
         char by[ACTION_NAME_MAX + 1];
         char os_user[64];            /* set by the daemon from the connection's peer,
                                       * never taken from the request */

@@ -72,6 +72,8 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
                             O(OPT_NOTES) | O(OPT_FAULT),
         [ACTION_CLOSE] = O(OPT_BY) | O(OPT_NOTE),
+        [ACTION_WORK_EDIT] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) |
+                             O(OPT_CONTENT) | O(OPT_NOTES),
 };
 
 static bool parse_id(const char *s, int64_t *ret) {
@@ -229,6 +231,11 @@ static int parse_action(const GlobalOptions *g, ActionType type, int argc, char 
             (type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))) {
                 if (optind != argc)
                         return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        } else if (type == ACTION_WORK_EDIT) {
+                if (argc - optind != 1)
+                        return ctl_usage_error(cmd, "expected one argument, the work record's id");
+                if (!parse_id(argv[optind], &a->work_id))
+                        return ctl_usage_error(cmd, "invalid work record id '%s'", argv[optind]);
         } else {
                 if (argc - optind != 1)
                         return ctl_usage_error(cmd, "expected one argument, the fault id");
@@ -316,8 +323,14 @@ int ctl_close(const GlobalOptions *g, int argc, char **argv) {
 }
 
 int ctl_work(const GlobalOptions *g, int argc, char **argv) {
-        if (argc < 2 || !streq(argv[1], "add"))
-                return ctl_usage_error(argv[0], "expected 'work add'");
+        ActionType t;
+
+        if (argc >= 2 && streq(argv[1], "add"))
+                t = ACTION_WORK_ADD;
+        else if (argc >= 2 && streq(argv[1], "edit"))
+                t = ACTION_WORK_EDIT;
+        else
+                return ctl_usage_error(argv[0], "expected 'work add' or 'work edit ID'");
         argv[1] = argv[0]; /* "work add ..." parses as "work ..." */
-        return run_action(g, ACTION_WORK_ADD, argc - 1, argv + 1);
+        return run_action(g, t, argc - 1, argv + 1);
 }

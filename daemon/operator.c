@@ -148,6 +148,13 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                 ev->type = EVENT_WORK_RECORDED;
                 (void) snprintf(msg, msglen, "work recorded: %s", a->title);
                 break;
+        case ACTION_WORK_EDIT:
+                if (a->end_at > now + FUTURE_SLACK)
+                        return REFUSE("the work's end %s is in the future",
+                                      format_iso_datetime(a->end_at, t1));
+                ev->type = EVENT_WORK_RECORDED;
+                (void) snprintf(msg, msglen, "work record %" PRId64 " edited", a->work_id);
+                break;
         default:
                 return REFUSE("unknown action");
         }
@@ -211,16 +218,19 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
                 return r;
         if (a->type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))
                 return deliverable_submitted(s, c, cal, a, now, ret_event, msg, msglen);
-        if (a->type == ACTION_WORK_ADD) {
+        if (a->type == ACTION_WORK_ADD || a->type == ACTION_WORK_EDIT) {
                 Day first, last;
                 int sec;
                 char d1[ISO_DATE_MAX], d2[ISO_DATE_MAX];
 
                 /* Work is recorded for the contract: not before it began nor
                  * after it ended (a raw action dated 1970 is refused here). */
-                if (local_from_instant(a->at, &first, &sec) < 0 ||
-                    local_from_instant(a->end_at, &last, &sec) < 0 ||
-                    first < c->contract.start || last > c->contract.end) {
+                first = c->contract.start;
+                last = c->contract.end;
+                if ((a->at && local_from_instant(a->at, &first, &sec) < 0) ||
+                    (a->end_at && local_from_instant(a->end_at, &last, &sec) < 0) ||
+                    first < c->contract.start || first > c->contract.end ||
+                    last < c->contract.start || last > c->contract.end) {
                         (void) snprintf(msg, msglen,
                                         "work outside the contract period (%s to %s) is not "
                                         "recorded", format_iso_date(c->contract.start, d1),
@@ -268,6 +278,16 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
                         r = store_fault_record(s, a, at);
                 if (r >= 0 && a->type == ACTION_WORK_ADD)
                         r = store_work_add(s, a, now, NULL);
+                if (r >= 0 && a->type == ACTION_WORK_EDIT) {
+                        r = store_work_edit(s, a);
+                        if (r == -ENOENT) {
+                                store_rollback(s);
+                                (void) snprintf(msg, msglen,
+                                                "there is no work record %" PRId64 " (or its end "
+                                                "would come before its start)", a->work_id);
+                                return r;
+                        }
+                }
                 /* Fault work is work (L263-269): the recovery records it. */
                 if (r >= 0 && a->type == ACTION_RECOVER)
                         r = store_work_add_fault(s, f, a, at, now);

@@ -146,6 +146,35 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id) {
         return r;
 }
 
+int store_work_edit(Store *s, const Action *a) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "UPDATE work SET title = COALESCE(?2, title),"
+                                " content = COALESCE(?3, content), notes = COALESCE(?4, notes),"
+                                " start_at = COALESCE(?5, start_at), end_at = COALESCE(?6, end_at)"
+                                " WHERE id = ?1 AND COALESCE(?6, end_at) >= COALESCE(?5, start_at)",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_int64(st, 1, a->work_id);
+        if (a->title)
+                bind_text(st, 2, a->title);
+        if (a->content)
+                bind_text(st, 3, a->content);
+        if (a->note)
+                bind_text(st, 4, a->note);
+        if (a->at)
+                (void) sqlite3_bind_int64(st, 5, (sqlite3_int64) a->at);
+        if (a->end_at)
+                (void) sqlite3_bind_int64(st, 6, (sqlite3_int64) a->end_at);
+        r = run(st);
+        if (r >= 0 && sqlite3_changes(s->db) != 1)
+                r = -ENOENT;
+        return r;
+}
+
 int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recovered_at,
                          time_t now) {
         _cleanup_(freep) char *title = NULL, *content = NULL, *notes = NULL, *parts = NULL;

@@ -204,6 +204,32 @@ class Workflow(unittest.TestCase):
         self.assertEqual(self.db("SELECT kind, key, submitted_at IS NOT NULL FROM deliverables"),
                          [("quarterly_report", "2027-01-15", 1)])
 
+    def test_3b_work_edit(self):
+        """The record a recovery made is edited like any other (issue 13)."""
+        wid, start, end = self.db("SELECT id, start_at, end_at FROM work "
+                                  "WHERE fault_id IS NOT NULL")[0]
+        r = self.ctl("work", "edit", str(wid), "--by", "山田 太郎", "--content",
+                     "原因: microSDカードの寿命\n処置: 交換")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"work record {wid} edited", r.stdout)
+        row = self.db("SELECT title, content, start_at, end_at FROM work WHERE id = ?", wid)[0]
+        self.assertEqual(row, ("障害対応（カメラ応答なし）", "原因: microSDカードの寿命\n処置: 交換",
+                               start, end))
+        before = self.db("SELECT * FROM work")
+        for args, code, text in (
+                (["work", "edit", "99999", "--by", "x", "--title", "t"], 1,
+                 "there is no work record 99999"),
+                (["work", "edit", str(wid), "--by", "x"], 2, "nothing to change"),
+                (["work", "edit", str(wid), "--by", "x", "--end", "2020-01-01T10:00"], 1,
+                 "outside the contract period"),
+                (["work", "edit", "abc", "--by", "x", "--title", "t"], 2, "invalid work record id"),
+                (["work", "frob"], 2, "expected 'work add' or 'work edit ID'")):
+            with self.subTest(args=args):
+                r = self.ctl(*args)
+                self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+                self.assertIn(text, r.stderr)
+        self.assertEqual(self.db("SELECT * FROM work"), before)
+
     def test_4_outside_the_groups(self):
         fid = str(self.fault["id"])
         os.chmod(self.daemon.state_dir, 0o750)
