@@ -134,6 +134,9 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                                a->type == ACTION_WORK_ADD, err, errlen);
         for (size_t i = 0; r >= 0 && i < a->n_parts; i++)
                 r = check_text("--parts", a->parts[i], 64, false, true, err, errlen);
+        if (r >= 0 && a->loaner[0])
+                r = check_text("--loaner", a->loaner, sizeof(a->loaner) - 1, false, true, err,
+                               errlen);
         if (r < 0)
                 return r;
         if (a->type == ACTION_REPORT_SUBMITTED && !streq(a->kind, "recovery") &&
@@ -178,7 +181,7 @@ char *action_to_json(const Action *a) {
                         return NULL;
                 }
         o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
-                      " s:o, s:b, s:s, s:s}",
+                      " s:o, s:b, s:s, s:s, s:b, s:b, s:s}",
                       "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
                       "work", (json_int_t) a->work_id,
                       "by", a->by, "requested_at",
@@ -186,7 +189,8 @@ char *action_to_json(const Action *a) {
                       (json_int_t) a->end_at, "note", a->note, "cause", a->cause, "action",
                       a->action, "prevention", a->prevention, "title", a->title, "content",
                       a->content, "parts", parts ?: json_array(), "media_replaced",
-                      a->media_replaced, "kind", a->kind, "due", a->due);
+                      a->media_replaced, "kind", a->kind, "due", a->due, "remote", a->remote,
+                      "temporary", a->temporary, "loaner", a->loaner);
         if (!o)
                 return NULL;
         s = json_dumps(o, JSON_COMPACT);
@@ -204,26 +208,29 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         json_error_t jerr;
         json_t *o, *parts;
         Action a = {};
-        const char *type, *by, *kind = "", *due = "";
+        const char *type, *by, *kind = "", *due = "", *loaner = "";
         json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0;
-        int media = 0;
+        int media = 0, remote = 0, temporary = 0;
 
         o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
         if (!o) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 return -EINVAL;
         }
-        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s?I, s:s, s:I, s:I, s:I, s?b, s?s, s?s}",
+        if (json_unpack_ex(o, &jerr, 0,
+                           "{s:s, s:I, s?I, s:s, s:I, s:I, s:I, s?b, s?s, s?s, s?b, s?b, s?s}",
                            "type", &type, "fault", &fault, "work", &work, "by", &by,
                            "requested_at", &requested, "at", &at, "end_at", &end_at,
-                           "media_replaced", &media, "kind", &kind, "due", &due) < 0 ||
+                           "media_replaced", &media, "kind", &kind, "due", &due, "remote",
+                           &remote, "temporary", &temporary, "loaner", &loaner) < 0 ||
             action_type_from_string(type) < 0) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 json_decref(o);
                 return -EINVAL;
         }
         if (strlen(by) > ACTION_NAME_MAX ||
-            strlen(kind) >= sizeof(a.kind) || strlen(due) >= sizeof(a.due)) {
+            strlen(kind) >= sizeof(a.kind) || strlen(due) >= sizeof(a.due) ||
+            strlen(loaner) >= sizeof(a.loaner)) {
                 (void) snprintf(err, errlen, "not an action: a field is too long");
                 json_decref(o);
                 return -EINVAL;
@@ -235,6 +242,9 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         a.at = (time_t) at;
         a.end_at = (time_t) end_at;
         a.media_replaced = media;
+        a.remote = remote;
+        a.temporary = temporary;
+        (void) snprintf(a.loaner, sizeof(a.loaner), "%s", loaner);
         (void) snprintf(a.by, sizeof(a.by), "%s", by);
         (void) snprintf(a.kind, sizeof(a.kind), "%s", kind);
         (void) snprintf(a.due, sizeof(a.due), "%s", due);

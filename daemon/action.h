@@ -45,6 +45,9 @@ typedef struct Action {
         char *parts[ACTION_PARTS_MAX];
         size_t n_parts;
         bool media_replaced;
+        bool remote;                 /* recover: no onsite visit was needed */
+        bool temporary;              /* recover: provisional, approved; the final follows */
+        char loaner[64];             /* recover: the model of a substitute installed */
         char kind[32];               /* report-submitted: recovery | erasure, or a contract
                                       * deliverable: quarterly_report | annual_plan |
                                       * completion_notice (then due names it) */

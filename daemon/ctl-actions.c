@@ -28,6 +28,9 @@ enum {
         OPT_PREVENTION,
         OPT_PARTS,
         OPT_MEDIA,
+        OPT_REMOTE,
+        OPT_TEMPORARY,
+        OPT_LOANER,
         OPT_KIND,
         OPT_START,
         OPT_END,
@@ -49,6 +52,9 @@ static const struct option all_options[] = {
         { "prevention", required_argument, NULL, OPT_PREVENTION },
         { "parts", required_argument, NULL, OPT_PARTS },
         { "media-replaced", no_argument, NULL, OPT_MEDIA },
+        { "remote", no_argument, NULL, OPT_REMOTE },
+        { "temporary", no_argument, NULL, OPT_TEMPORARY },
+        { "loaner", required_argument, NULL, OPT_LOANER },
         { "kind", required_argument, NULL, OPT_KIND },
         { "start", required_argument, NULL, OPT_START },
         { "end", required_argument, NULL, OPT_END },
@@ -67,7 +73,8 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_ONSITE] = O(OPT_BY) | O(OPT_AT),
         [ACTION_DEFER] = O(OPT_APPROVED_BY) | O(OPT_REASON),
         [ACTION_RECOVER] = O(OPT_BY) | O(OPT_AT) | O(OPT_CAUSE) | O(OPT_ACTION) |
-                           O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA),
+                           O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA) | O(OPT_REMOTE) |
+                           O(OPT_TEMPORARY) | O(OPT_LOANER),
         [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND) | O(OPT_DUE),
         [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
                             O(OPT_NOTES) | O(OPT_FAULT),
@@ -157,6 +164,18 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
                 break;
         case OPT_MEDIA:
                 a->media_replaced = true;
+                break;
+        case OPT_REMOTE:
+                a->remote = true;
+                break;
+        case OPT_TEMPORARY:
+                a->temporary = true;
+                break;
+        case OPT_LOANER:
+                if (strlen(arg) >= sizeof(a->loaner))
+                        return ctl_usage_error(cmd, "--loaner: at most %zu bytes",
+                                               sizeof(a->loaner) - 1);
+                (void) snprintf(a->loaner, sizeof(a->loaner), "%s", arg);
                 break;
         case OPT_KIND:
                 (void) snprintf(a->kind, sizeof(a->kind), "%s", arg);

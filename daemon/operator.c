@@ -97,22 +97,33 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                                 a->note && a->note[0] ? ": " : "", a->note ?: "");
                 break;
         case ACTION_RECOVER:
-                if (!f->onsite_started_at)
+                if (!f->onsite_started_at && !a->remote)
                         return REFUSE("fault %" PRId64 " has no onsite work recorded: use "
-                                      "fieldwatchctl onsite first",
+                                      "fieldwatchctl onsite first (or --remote when no visit "
+                                      "was needed)",
                                       f->id);
                 if (det->recovered_at)
                         return REFUSE("fault %" PRId64 " was recovered already at %s", f->id,
                                       format_iso_datetime(det->recovered_at, t1));
-                if (at < f->onsite_started_at)
+                if (a->temporary && det->temporary_recovered_at)
+                        return REFUSE("fault %" PRId64 " was recovered provisionally already at "
+                                      "%s: record the final recovery without --temporary",
+                                      f->id, format_iso_datetime(det->temporary_recovered_at, t1));
+                if (f->onsite_started_at && at < f->onsite_started_at)
                         return REFUSE("the recovery is before the onsite start %s",
                                       format_iso_datetime(f->onsite_started_at, t1));
                 ev->type = EVENT_RECOVERED;
-                (void) snprintf(msg, msglen, "fault %" PRId64 " recovered at %s%s", f->id,
-                                format_iso_datetime(at, t1),
+                (void) snprintf(msg, msglen, "fault %" PRId64 " recovered%s%s at %s%s%s%s%s",
+                                f->id, a->temporary ? " provisionally" : "",
+                                a->remote ? " remotely" : "", format_iso_datetime(at, t1),
+                                a->loaner[0] ? "; loaner " : "", a->loaner,
                                 a->media_replaced ? "; storage medium replaced: an erasure "
                                                     "report is due too"
-                                                  : "");
+                                                  : "",
+                                /* Recorded as told, but said: the probes disagree. */
+                                f->state == FAULT_OPEN ? "; warning: the device still fails "
+                                                         "its probes (the fault is open)"
+                                                       : "");
                 break;
         case ACTION_REPORT_SUBMITTED: {
                 bool erasure = streq(a->kind, "erasure");

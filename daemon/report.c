@@ -118,6 +118,7 @@ void report_fault_done(ReportFault *f) {
         f->hidden = strv_free(f->hidden, f->n_hidden);
         free(f->acknowledged_by);
         free(f->ack_note);
+        free(f->loaner);
         free(f->onsite_by);
         free(f->deferral_approved_by);
         free(f->deferral_reason);
@@ -1249,6 +1250,17 @@ static int fault_work(Doc *d, const ReportContext *c, const ReportFault *f) {
         doc_field(d, tr(l, "再発防止策", "Prevention"), f->prevention ?: "");
         doc_field(d, tr(l, "交換部品", "Parts replaced"),
                   parts[0] ? parts : tr(l, "なし", "none"));
+        if (f->remote)
+                doc_field(d, tr(l, "対応方法", "How"),
+                          tr(l, "遠隔（現地作業なし）", "remotely (no visit)"));
+        if (f->temporary_recovered_at) {
+                char t[TIME_MAX];
+
+                doc_field(d, tr(l, "暫定復旧", "Provisional recovery"),
+                          fmt_time(f->temporary_recovered_at, t));
+        }
+        if (f->loaner && f->loaner[0])
+                doc_field(d, tr(l, "代替機器", "Loaner installed"), f->loaner);
         doc_field(d, tr(l, "情報記録媒体の交換", "Storage medium replaced"),
                   f->media_replaced ? tr(l, "あり（データ消去報告書を別途提出）",
                                          "yes (see the data erasure report)")

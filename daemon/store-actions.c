@@ -40,8 +40,16 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
                 sql = "UPDATE faults SET deferral_approved_by = ?2, deferral_reason = ?3 WHERE id = ?1";
                 break;
         case ACTION_RECOVER:
-                sql = "UPDATE faults SET recovered_by = ?2, recovered_at = ?4, cause = ?5,"
-                      " action = ?6, prevention = ?7, parts = ?8, media_replaced = ?9 WHERE id = ?1";
+                /* A provisional recovery is recorded as such; the final one sets
+                 * recovered_at (the report clocks start there). */
+                sql = a->temporary
+                              ? "UPDATE faults SET recovered_by = ?2, temporary_recovered_at = ?4,"
+                                " cause = ?5, action = ?6, prevention = ?7, parts = ?8,"
+                                " media_replaced = ?9, remote = ?10, loaner = ?11 WHERE id = ?1"
+                              : "UPDATE faults SET recovered_by = ?2, recovered_at = ?4, cause = ?5,"
+                                " action = ?6, prevention = ?7, parts = ?8, media_replaced = ?9,"
+                                " remote = ?10, loaner = CASE WHEN ?11 = '' THEN loaner ELSE ?11"
+                                " END WHERE id = ?1";
                 break;
         case ACTION_REPORT_SUBMITTED:
                 sql = streq(a->kind, "erasure")
@@ -78,6 +86,10 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
         bind_text(st, 7, a->prevention);
         bind_text(st, 8, parts ?: "[]");
         (void) sqlite3_bind_int(st, 9, a->media_replaced);
+        if (a->type == ACTION_RECOVER) {
+                (void) sqlite3_bind_int(st, 10, a->remote);
+                bind_text(st, 11, a->loaner);
+        }
         r = run(st);
         free(parts);
         return r;
@@ -91,7 +103,7 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT recovered_at, media_replaced, recovery_report_submitted_at,"
                                 " erasure_report_submitted_at, closed_at, acknowledged_by,"
-                                " ack_note FROM faults WHERE id = ?",
+                                " ack_note, temporary_recovered_at FROM faults WHERE id = ?",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -103,6 +115,7 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
                 d.recovery_report_submitted_at = (time_t) sqlite3_column_int64(st, 2);
                 d.erasure_report_submitted_at = (time_t) sqlite3_column_int64(st, 3);
                 d.closed_at = (time_t) sqlite3_column_int64(st, 4);
+                d.temporary_recovered_at = (time_t) sqlite3_column_int64(st, 7);
                 for (int i = 5; i <= 6; i++) {
                         const char *t = (const char *) sqlite3_column_text(st, i);
                         char *buf = i == 5 ? d.acknowledged_by : d.ack_note;
@@ -192,12 +205,14 @@ int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recov
                         strcat(parts, "、");
                 strcat(parts, a->parts[i]);
         }
-        if (asprintf(&title, "障害対応（%s）", word ?: f->kind) < 0)
+        if (asprintf(&title, "障害対応（%s%s%s）", word ?: f->kind, a->remote ? "、遠隔" : "",
+                     a->temporary ? "、暫定復旧" : "") < 0)
                 title = NULL;
         if (asprintf(&content, "原因: %s\n処置: %s", a->cause ?: "", a->action ?: "") < 0)
                 content = NULL;
-        if (asprintf(&notes, "%s%s%s再発防止策: %s", parts[0] ? "交換部品: " : "", parts,
-                     parts[0] ? "\n" : "", a->prevention ?: "") < 0)
+        if (asprintf(&notes, "%s%s%s%s%s%s再発防止策: %s", parts[0] ? "交換部品: " : "", parts,
+                     parts[0] ? "\n" : "", a->loaner[0] ? "代替機: " : "", a->loaner,
+                     a->loaner[0] ? "\n" : "", a->prevention ?: "") < 0)
                 notes = NULL;
         if (!title || !content || !notes)
                 return -ENOMEM;

@@ -14,7 +14,7 @@
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct Store Store;
 
@@ -181,6 +181,7 @@ typedef struct FaultDetails {
         bool media_replaced;
         time_t recovery_report_submitted_at, erasure_report_submitted_at;
         time_t closed_at;
+        time_t temporary_recovered_at; /* a provisional recovery; 0: none */
         char acknowledged_by[128];   /* --by of the ack; "" when not acknowledged */
         char ack_note[1024];         /* its --note, cleaned, cut on a character */
 } FaultDetails;

@@ -406,6 +406,66 @@ class Scenarios(unittest.TestCase):
         time.sleep(12)
         self.assertEqual(len([e for e in self.events() if e[0] == "report_overdue"]), 1)
 
+    def test_recovery_remote_provisional_with_a_loaner(self):
+        """Issue 13: --remote needs no visit; --temporary is provisional, the
+        final recovery follows; --loaner names the substitute; a recovery
+        while the device still fails is recorded with a warning."""
+        d = self.start("2026-11-25T10:00:00+09:00")
+
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+        for site in ("24", "25"):
+            d.wait_device(f"{site}-camera", "up", timeout=20)
+            self.field.camera(site).fault("down")
+        a = str(self.wait_fault("24-camera", "camera_down")["id"])
+        b = str(self.wait_fault("25-camera", "camera_down")["id"])
+        base = ["--by", "山田 太郎", "--cause", "設定の消失", "--action", "設定を再投入",
+                "--prevention", "なし（単発）"]
+        r = act("recover", a, *base)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("or --remote when no visit was needed", r.stderr)
+        r = act("recover", a, *base, "--remote")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("recovered remotely", r.stdout)
+        self.assertIn("warning: the device still fails its probes", r.stdout)
+
+        r = act("onsite", b, "--by", "鈴木 一郎")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = act("recover", b, *base, "--temporary", "--loaner", "WV-S1111")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("recovered provisionally", r.stdout)
+        self.assertIn("loaner WV-S1111", r.stdout)
+        r = act("recover", b, *base, "--temporary")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("record the final recovery without --temporary", r.stderr)
+        self.field.camera("25").clear()
+        self.wait_fault("25-camera", "camera_down", state="cleared", timeout=20)
+        r = act("recover", b, "--by", "鈴木 一郎", "--cause", "カメラ故障", "--action",
+                "本体を交換", "--prevention", "なし（経年劣化）")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("warning", r.stdout)
+
+        db = sqlite3.connect(f"file:{d.state_dir}/fieldwatch.db?mode=ro", uri=True)
+        try:
+            work = db.execute("SELECT fault_id, title, notes FROM work ORDER BY id").fetchall()
+            row = db.execute("SELECT remote, temporary_recovered_at IS NOT NULL, loaner,"
+                             " recovered_at IS NOT NULL FROM faults WHERE id = ?",
+                             (int(b),)).fetchone()
+        finally:
+            db.close()
+        self.assertEqual([(w[0], w[1]) for w in work], [
+            (int(a), "障害対応（カメラ応答なし、遠隔）"),
+            (int(b), "障害対応（カメラ応答なし、暫定復旧）"),
+            (int(b), "障害対応（カメラ応答なし）")])
+        self.assertIn("代替機: WV-S1111", work[1][2])
+        self.assertEqual(row, (0, 1, "WV-S1111", 1))
+        r = act("--pretend-now", "2026-11-26T12:00:00", "report", "fault", b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("| 暫定復旧 | 2026-11-25 ", r.stdout)
+        self.assertIn("| 代替機器 | WV-S1111 |", r.stdout)
+        r = act("--pretend-now", "2026-11-26T12:00:00", "report", "fault", a)
+        self.assertIn("| 対応方法 | 遠隔（現地作業なし） |", r.stdout)
+
     def test_kill_9_keeps_the_fault_and_raises_it_once(self):
         d = self.start("2026-11-25T10:00:00+09:00")
         d.wait_device("18-camera", "up")
