@@ -357,6 +357,37 @@ class Reports(unittest.TestCase):
         self.assertEqual(rows[2][1:4], ["2026-09-16 09:00", "2026-09-16 09:45", "0:45"])
         self.assertEqual(rows[2][8], "")
 
+    def test_fiscal_quarters_and_the_title(self):
+        """Issue 13: quarters as the city names them (by fiscal year and era);
+        the CLI takes 2026Q3 and FY2026Q2 alike; contract.title is the 件名."""
+        a = self.report("quarterly", "2026Q3")
+        b = self.report("quarterly", "FY2026Q2")
+        self.assertIn("| 四半期 | 令和8年度 第2四半期（7月～9月） |", a)
+        self.assertEqual(md_tables(a)[1:], md_tables(b)[1:])
+        self.assertEqual(md_tables(a)[0], md_tables(b)[0])
+        en = self.report("quarterly", "FY2025Q4", lang="en")
+        self.assertIn("| Quarter | FY2025 Q4 (January to March) |", en)
+        self.assertIn("| Period | 2026-01-01 to 2026-03-31 |", en)
+        ja = self.report("quarterly", "2026Q1")
+        self.assertIn("| 四半期 | 令和7年度 第4四半期（1月～3月） |", ja)
+        self.assertNotIn("件名", ja)
+        for bad in ("FY2026Q5", "FY26Q1", "FY2026Q"):
+            with self.subTest(bad=bad):
+                self.assertIn("invalid quarter", self.report("quarterly", bad, code=2))
+        # The title, from the configuration.
+        titled = os.path.join(self.tmp, "titled.yaml")
+        with open(self.config, encoding="utf-8") as f:
+            text = f.read()
+        title = "（長期継続契約）ネットワーク型街頭防犯カメラ令和７年度導入機器保守業務委託"
+        text = text.replace('contract:\n', f'contract:\n  title: "{title}"\n', 1)
+        with open(titled, "w", encoding="utf-8") as f:
+            f.write(text)
+        r = subprocess.run([fwtest.CTL, "--config", titled, "--state-dir", self.daemon.state_dir,
+                            "--pretend-now", REPORT_NOW, "report", "quarterly", "2026Q3"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"| 件名 | {title} |", r.stdout)
+
     def test_csv_cells_are_not_formulas(self):
         """Issue 12: a cell a spreadsheet would run as a formula (= + - @, tab,
         CR first) goes out with a leading apostrophe (OWASP); numbers stay."""
