@@ -124,7 +124,10 @@ demo: deps-if-missing
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tests/demo.py $(BUILD)
 
-$(BUILD)/fieldwatch.service: systemd/fieldwatch.service.in
+# Made afresh every time: its paths come from PREFIX/SYSCONFDIR, which may
+# differ from one make install to the next (a stale unit named /usr/bin after
+# an install with PREFIX=/usr).
+$(BUILD)/fieldwatch.service: systemd/fieldwatch.service.in FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 		-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
@@ -161,6 +164,9 @@ uninstall:
 
 clean:
 	rm -rf build
+
+.PHONY: FORCE
+FORCE:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

@@ -1448,6 +1448,7 @@ static void contract_check(Loader *l, const Node *map, const char *path, const M
 
 static const Field contract_fields[] = {
         F("name", parse_string_field, offsetof(ContractConf, name), .max = 256),
+        F("title", parse_string_field, offsetof(ContractConf, title), .max = 256),
         F("start", parse_date_field, offsetof(ContractConf, start), .flags = FIELD_REQUIRED),
         F("end", parse_date_field, offsetof(ContractConf, end), .flags = FIELD_REQUIRED),
         F("timezone", parse_zone_field, offsetof(ContractConf, timezone)),
@@ -2439,6 +2440,7 @@ Config *config_free(Config *c) {
                 return NULL;
         free(c->path);
         free(c->contract.name);
+        free(c->contract.title);
         free(c->contract.timezone);
         free(c->calendar.extra_closed);
         free(c->calendar.holidays_file);

@@ -68,6 +68,7 @@ typedef struct ConfigMark {
 
 typedef struct ContractConf {
         char *name;
+        char *title;                 /* 件名, as the city's documents name the contract */
         Day start, end;
         char *timezone;              /* default "Asia/Tokyo" */
 } ContractConf;

@@ -17,6 +17,7 @@ static const char *const action_types[_ACTION_TYPE_MAX] = {
         [ACTION_RECOVER] = "recover",
         [ACTION_REPORT_SUBMITTED] = "report-submitted",
         [ACTION_WORK_ADD] = "work-add",
+        [ACTION_WORK_EDIT] = "work-edit",
         [ACTION_CLOSE] = "close",
 };
 
@@ -88,7 +89,7 @@ bool action_is_deliverable(const char *kind) {
 }
 
 int action_validate(const Action *a, char *err, size_t errlen) {
-        bool needs_fault = a->type != ACTION_WORK_ADD;
+        bool needs_fault = a->type != ACTION_WORK_ADD && a->type != ACTION_WORK_EDIT;
         int r;
 
         if (a->type < 0 || a->type >= _ACTION_TYPE_MAX) {
@@ -122,8 +123,9 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                 r = check_text("--action", a->action, ACTION_TEXT_MAX, true,
                                a->type == ACTION_RECOVER, err, errlen);
         if (r >= 0)
-                r = check_text("--prevention", a->prevention, ACTION_TEXT_MAX, true, false, err,
-                               errlen);
+                /* 再発防止策 (L179-181) is part of every recovery; 「なし（理由）」 is an answer. */
+                r = check_text("--prevention", a->prevention, ACTION_TEXT_MAX, true,
+                               a->type == ACTION_RECOVER, err, errlen);
         if (r >= 0)
                 r = check_text("--title", a->title, 200, false, a->type == ACTION_WORK_ADD, err,
                                errlen);
@@ -132,6 +134,9 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                                a->type == ACTION_WORK_ADD, err, errlen);
         for (size_t i = 0; r >= 0 && i < a->n_parts; i++)
                 r = check_text("--parts", a->parts[i], 64, false, true, err, errlen);
+        if (r >= 0 && a->loaner[0])
+                r = check_text("--loaner", a->loaner, sizeof(a->loaner) - 1, false, true, err,
+                               errlen);
         if (r < 0)
                 return r;
         if (a->type == ACTION_REPORT_SUBMITTED && !streq(a->kind, "recovery") &&
@@ -140,6 +145,21 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                                 "--kind must be recovery or erasure (with a fault), or "
                                 "quarterly_report, annual_plan or completion_notice (with --due)");
                 return -EINVAL;
+        }
+        if (a->type == ACTION_WORK_EDIT) {
+                if (a->work_id <= 0) {
+                        (void) snprintf(err, errlen, "a work record id is required");
+                        return -EINVAL;
+                }
+                if (!a->title && !a->content && !a->note && !a->at && !a->end_at) {
+                        (void) snprintf(err, errlen, "nothing to change: give --title, "
+                                                     "--content, --notes, --start or --end");
+                        return -EINVAL;
+                }
+                if (a->at && a->end_at && a->end_at < a->at) {
+                        (void) snprintf(err, errlen, "the end is before the start");
+                        return -EINVAL;
+                }
         }
         if (a->type == ACTION_WORK_ADD && (a->at <= 0 || a->end_at <= 0 || a->end_at < a->at)) {
                 (void) snprintf(err, errlen, "--start and --end are required, the end not "
@@ -160,15 +180,17 @@ char *action_to_json(const Action *a) {
                         json_decref(parts);
                         return NULL;
                 }
-        o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
-                      " s:o, s:b, s:s, s:s}",
+        o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
+                      " s:o, s:b, s:s, s:s, s:b, s:b, s:s}",
                       "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
+                      "work", (json_int_t) a->work_id,
                       "by", a->by, "requested_at",
                       (json_int_t) a->requested_at, "at", (json_int_t) a->at, "end_at",
                       (json_int_t) a->end_at, "note", a->note, "cause", a->cause, "action",
                       a->action, "prevention", a->prevention, "title", a->title, "content",
                       a->content, "parts", parts ?: json_array(), "media_replaced",
-                      a->media_replaced, "kind", a->kind, "due", a->due);
+                      a->media_replaced, "kind", a->kind, "due", a->due, "remote", a->remote,
+                      "temporary", a->temporary, "loaner", a->loaner);
         if (!o)
                 return NULL;
         s = json_dumps(o, JSON_COMPACT);
@@ -186,36 +208,43 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         json_error_t jerr;
         json_t *o, *parts;
         Action a = {};
-        const char *type, *by, *kind = "", *due = "";
-        json_int_t fault = 0, requested = 0, at = 0, end_at = 0;
-        int media = 0;
+        const char *type, *by, *kind = "", *due = "", *loaner = "";
+        json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0;
+        int media = 0, remote = 0, temporary = 0;
 
         o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
         if (!o) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 return -EINVAL;
         }
-        if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:I, s:I, s:I, s?b, s?s, s?s}",
-                           "type", &type, "fault", &fault, "by", &by,
+        if (json_unpack_ex(o, &jerr, 0,
+                           "{s:s, s:I, s?I, s:s, s:I, s:I, s:I, s?b, s?s, s?s, s?b, s?b, s?s}",
+                           "type", &type, "fault", &fault, "work", &work, "by", &by,
                            "requested_at", &requested, "at", &at, "end_at", &end_at,
-                           "media_replaced", &media, "kind", &kind, "due", &due) < 0 ||
+                           "media_replaced", &media, "kind", &kind, "due", &due, "remote",
+                           &remote, "temporary", &temporary, "loaner", &loaner) < 0 ||
             action_type_from_string(type) < 0) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 json_decref(o);
                 return -EINVAL;
         }
         if (strlen(by) > ACTION_NAME_MAX ||
-            strlen(kind) >= sizeof(a.kind) || strlen(due) >= sizeof(a.due)) {
+            strlen(kind) >= sizeof(a.kind) || strlen(due) >= sizeof(a.due) ||
+            strlen(loaner) >= sizeof(a.loaner)) {
                 (void) snprintf(err, errlen, "not an action: a field is too long");
                 json_decref(o);
                 return -EINVAL;
         }
         a.type = action_type_from_string(type);
         a.fault_id = fault;
+        a.work_id = work;
         a.requested_at = (time_t) requested;
         a.at = (time_t) at;
         a.end_at = (time_t) end_at;
         a.media_replaced = media;
+        a.remote = remote;
+        a.temporary = temporary;
+        (void) snprintf(a.loaner, sizeof(a.loaner), "%s", loaner);
         (void) snprintf(a.by, sizeof(a.by), "%s", by);
         (void) snprintf(a.kind, sizeof(a.kind), "%s", kind);
         (void) snprintf(a.due, sizeof(a.due), "%s", due);

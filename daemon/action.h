@@ -25,12 +25,14 @@ typedef enum ActionType {
         ACTION_REPORT_SUBMITTED,
         ACTION_WORK_ADD,
         ACTION_CLOSE,
+        ACTION_WORK_EDIT,            /* a work record's title, content, notes or times */
         _ACTION_TYPE_MAX,
 } ActionType;
 
 typedef struct Action {
         ActionType type;
         int64_t fault_id;            /* 0 for work without a fault */
+        int64_t work_id;             /* work edit: the record */
         char by[ACTION_NAME_MAX + 1];
         char os_user[64];            /* set by the daemon from the connection's peer,
                                       * never taken from the request */
@@ -43,6 +45,9 @@ typedef struct Action {
         char *parts[ACTION_PARTS_MAX];
         size_t n_parts;
         bool media_replaced;
+        bool remote;                 /* recover: no onsite visit was needed */
+        bool temporary;              /* recover: provisional, approved; the final follows */
+        char loaner[64];             /* recover: the model of a substitute installed */
         char kind[32];               /* report-submitted: recovery | erasure, or a contract
                                       * deliverable: quarterly_report | annual_plan |
                                       * completion_notice (then due names it) */

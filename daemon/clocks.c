@@ -15,8 +15,17 @@
  *          recovery work; the completion notice on 31 March each year and at
  *          the contract's end.
  *
- * A deliverable due on a day that is not a business day is handed in on the
- * business day before (deliver_by). */
+ * A deliverable due on a day that is not a business day is best handed in on
+ * the business day before (deliver_by, the recommended day). When it is late
+ * is another matter (overdue_after, the legal end):
+ *   - a period (the recovery report's 2 weeks, the erasure report's 1 week,
+ *     the first plan's 7 days) that ends on a closed day runs to the next
+ *     business day (民法第142条);
+ *   - 「中旬」 (the quarterly work reports, L214-218) is the 11th to the 20th:
+ *     due the 15th, late after the 20th;
+ *   - 「４月１５日頃まで」 (the yearly plan, L206) is a target, not an end: due
+ *     the 15th, late only after the month's end (our reading, README);
+ *   - a fixed date (31 March, the contract's last day) is its own end. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -60,15 +69,16 @@ int clocks_sla(const Calendar *cal, const SlaConf *sla, time_t detected, SlaCloc
         r = instant_from_local(day, calendar_close_sec(cal), &closing);
         if (r < 0)
                 return r;
-        c.deferral_eligible = c.onsite_due > closing;
-        if (c.deferral_eligible) {
-                next = calendar_next_business_day(cal, day);
-                if (next == DAY_INVALID)
-                        return -ERANGE;
-                r = instant_from_local(next, sla->deferred_onsite_by, &c.deferred_onsite_due);
-                if (r < 0)
-                        return r;
-        }
+        /* 「17 時以降となる場合」: arrival at or after closing time. */
+        c.deferral_eligible = c.onsite_due >= closing;
+        /* Defined for every fault: a deferral for parts (「修理部品の手配等の
+         * 事由で」) may be approved at any hour. */
+        next = calendar_next_business_day(cal, day);
+        if (next == DAY_INVALID)
+                return -ERANGE;
+        r = instant_from_local(next, sla->deferred_onsite_by, &c.deferred_onsite_due);
+        if (r < 0)
+                return r;
         *ret = c;
         return 0;
 }
@@ -76,6 +86,15 @@ int clocks_sla(const Calendar *cal, const SlaConf *sla, time_t detected, SlaCloc
 Day clocks_deliver_by(const Calendar *cal, Day due) {
         Day d = calendar_business_day_on_or_before(cal, due);
 
+        return d == DAY_INVALID ? due : d;
+}
+
+Day clocks_period_end(const Calendar *cal, Day due) {
+        Day d;
+
+        if (calendar_is_business_day(cal, due))
+                return due;
+        d = calendar_next_business_day(cal, due);
         return d == DAY_INVALID ? due : d;
 }
 
@@ -87,7 +106,11 @@ int clocks_report_due(const Calendar *cal, time_t done, uint64_t within, ReportD
         if (r < 0)
                 return r;
         day += (Day) (within / USEC_PER_DAY);
-        *ret = (ReportDue) { .due = day, .deliver_by = clocks_deliver_by(cal, day) };
+        *ret = (ReportDue) {
+                .due = day,
+                .deliver_by = clocks_deliver_by(cal, day),
+                .overdue_after = clocks_period_end(cal, day),
+        };
         return 0;
 }
 
@@ -107,8 +130,8 @@ static int fiscal_year_of(Day day) {
         return m >= 4 ? y : y - 1;
 }
 
-static int list_add(DeadlineList *l, DeadlineKind kind, Day due, Day period_start,
-                    Day period_end, bool contract_end) {
+static int list_add(DeadlineList *l, DeadlineKind kind, Day due, Day overdue_after,
+                    Day period_start, Day period_end, bool contract_end) {
         if (due < l->from || due > l->to)
                 return 0;
         if (l->n == l->allocated) {
@@ -124,6 +147,7 @@ static int list_add(DeadlineList *l, DeadlineKind kind, Day due, Day period_star
                 .kind = kind,
                 .due = due,
                 .deliver_by = clocks_deliver_by(l->cal, due),
+                .overdue_after = overdue_after,
                 .period_start = period_start,
                 .period_end = period_end,
                 .fiscal_year = fiscal_year_of(period_start != DAY_INVALID ? period_start : due),
@@ -161,7 +185,13 @@ static int add_quarterly(DeadlineList *l, Day start, Day end) {
 
                 if (qstart > end)
                         break;
-                r = list_add(l, DEADLINE_QUARTERLY_REPORT, last ? end : quarter_due(y, m),
+                Day due = last ? end : quarter_due(y, m);
+                int dy, dm, dd;
+
+                /* 「中旬」 ends on the 20th; 31 March and the last day are fixed dates. */
+                day_to_ymd(due, &dy, &dm, &dd);
+                r = list_add(l, DEADLINE_QUARTERLY_REPORT, due,
+                             !last && dd == 15 ? day_from_ymd(dy, dm, 20) : due,
                              MAX(qstart, start), MIN(qend, end), last);
                 if (r < 0)
                         return r;
@@ -176,26 +206,29 @@ static int add_quarterly(DeadlineList *l, Day start, Day end) {
 static int add_annual_and_completion(DeadlineList *l, Day start, Day end) {
         int r;
 
-        r = list_add(l, DEADLINE_ANNUAL_PLAN, start + 7, DAY_INVALID, DAY_INVALID, false);
+        /* 「委託開始日から７日以内」: a period. */
+        r = list_add(l, DEADLINE_ANNUAL_PLAN, start + 7, clocks_period_end(l->cal, start + 7),
+                     DAY_INVALID, DAY_INVALID, false);
         if (r < 0)
                 return r;
         for (int fy = fiscal_year_of(start); fy <= fiscal_year_of(end); fy++) {
                 Day plan = day_from_ymd(fy, 4, 15), completion = day_from_ymd(fy + 1, 3, 31);
 
                 if (fy > fiscal_year_of(start) && plan <= end) {
-                        r = list_add(l, DEADLINE_ANNUAL_PLAN, plan, DAY_INVALID, DAY_INVALID,
-                                     false);
+                        /* 「頃まで」: a target; late after the month's end. */
+                        r = list_add(l, DEADLINE_ANNUAL_PLAN, plan, day_from_ymd(fy, 4, 30),
+                                     DAY_INVALID, DAY_INVALID, false);
                         if (r < 0)
                                 return r;
                 }
                 if (completion >= start && completion < end) {
-                        r = list_add(l, DEADLINE_COMPLETION_NOTICE, completion, DAY_INVALID,
-                                     DAY_INVALID, false);
+                        r = list_add(l, DEADLINE_COMPLETION_NOTICE, completion, completion,
+                                     DAY_INVALID, DAY_INVALID, false);
                         if (r < 0)
                                 return r;
                 }
         }
-        return list_add(l, DEADLINE_COMPLETION_NOTICE, end, DAY_INVALID, DAY_INVALID, true);
+        return list_add(l, DEADLINE_COMPLETION_NOTICE, end, end, DAY_INVALID, DAY_INVALID, true);
 }
 
 static int deadline_compare(const void *a, const void *b) {

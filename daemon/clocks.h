@@ -17,8 +17,10 @@ typedef struct SlaClocks {
         time_t detected_at;
         time_t received_at;          /* detection, or the next window's opening */
         time_t onsite_due;           /* received_at + onsite_within */
-        bool deferral_eligible;      /* onsite_due is after the reception day's closing */
-        time_t deferred_onsite_due;  /* next business day at deferred_onsite_by; 0 unless eligible */
+        bool deferral_eligible;      /* onsite_due is at or after the reception day's closing:
+                                      * timing alone forces a deferral */
+        time_t deferred_onsite_due;  /* the next business day after the reception day, at
+                                      * deferred_onsite_by (11:00): defined for every fault */
 } SlaClocks;
 
 /* The reception time of a fault detected at detected. */
@@ -29,7 +31,10 @@ int clocks_sla(const Calendar *cal, const SlaConf *sla, time_t detected, SlaCloc
 
 typedef struct ReportDue {
         Day due;                     /* start day + within */
-        Day deliver_by;              /* due, or the business day before when due is not one */
+        Day deliver_by;              /* due, or the business day before when due is not one:
+                                      * the recommended day */
+        Day overdue_after;           /* the legal end: a period ending on a closed day runs
+                                      * to the next business day (民法第142条) */
 } ReportDue;
 
 /* A report due within `within` (whole days) of the contract-local day of
@@ -38,6 +43,10 @@ int clocks_report_due(const Calendar *cal, time_t done, uint64_t within, ReportD
 
 /* The deliver-by day for a deliverable due on due. */
 Day clocks_deliver_by(const Calendar *cal, Day due);
+
+/* The legal end of a period whose last day is due: due, or the next
+ * business day when due is a closed day (民法第142条). */
+Day clocks_period_end(const Calendar *cal, Day due);
 
 typedef enum DeadlineKind {
         DEADLINE_QUARTERLY_REPORT,   /* 作業実績報告書 */
@@ -52,6 +61,7 @@ typedef struct Deadline {
         DeadlineKind kind;
         Day due;
         Day deliver_by;
+        Day overdue_after;           /* late only after this day (see clocks.c) */
         Day period_start, period_end; /* the quarter reported on; DAY_INVALID otherwise */
         int fiscal_year;             /* Japanese fiscal year (April–March) it belongs to */
         bool contract_end;           /* due at the contract's end (its last quarter, its end) */

@@ -28,6 +28,9 @@ enum {
         OPT_PREVENTION,
         OPT_PARTS,
         OPT_MEDIA,
+        OPT_REMOTE,
+        OPT_TEMPORARY,
+        OPT_LOANER,
         OPT_KIND,
         OPT_START,
         OPT_END,
@@ -49,6 +52,9 @@ static const struct option all_options[] = {
         { "prevention", required_argument, NULL, OPT_PREVENTION },
         { "parts", required_argument, NULL, OPT_PARTS },
         { "media-replaced", no_argument, NULL, OPT_MEDIA },
+        { "remote", no_argument, NULL, OPT_REMOTE },
+        { "temporary", no_argument, NULL, OPT_TEMPORARY },
+        { "loaner", required_argument, NULL, OPT_LOANER },
         { "kind", required_argument, NULL, OPT_KIND },
         { "start", required_argument, NULL, OPT_START },
         { "end", required_argument, NULL, OPT_END },
@@ -67,11 +73,14 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_ONSITE] = O(OPT_BY) | O(OPT_AT),
         [ACTION_DEFER] = O(OPT_APPROVED_BY) | O(OPT_REASON),
         [ACTION_RECOVER] = O(OPT_BY) | O(OPT_AT) | O(OPT_CAUSE) | O(OPT_ACTION) |
-                           O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA),
+                           O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA) | O(OPT_REMOTE) |
+                           O(OPT_TEMPORARY) | O(OPT_LOANER),
         [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND) | O(OPT_DUE),
         [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
                             O(OPT_NOTES) | O(OPT_FAULT),
         [ACTION_CLOSE] = O(OPT_BY) | O(OPT_NOTE),
+        [ACTION_WORK_EDIT] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) |
+                             O(OPT_CONTENT) | O(OPT_NOTES),
 };
 
 static bool parse_id(const char *s, int64_t *ret) {
@@ -156,6 +165,18 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
         case OPT_MEDIA:
                 a->media_replaced = true;
                 break;
+        case OPT_REMOTE:
+                a->remote = true;
+                break;
+        case OPT_TEMPORARY:
+                a->temporary = true;
+                break;
+        case OPT_LOANER:
+                if (strlen(arg) >= sizeof(a->loaner))
+                        return ctl_usage_error(cmd, "--loaner: at most %zu bytes",
+                                               sizeof(a->loaner) - 1);
+                (void) snprintf(a->loaner, sizeof(a->loaner), "%s", arg);
+                break;
         case OPT_KIND:
                 (void) snprintf(a->kind, sizeof(a->kind), "%s", arg);
                 break;
@@ -229,6 +250,11 @@ static int parse_action(const GlobalOptions *g, ActionType type, int argc, char 
             (type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))) {
                 if (optind != argc)
                         return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        } else if (type == ACTION_WORK_EDIT) {
+                if (argc - optind != 1)
+                        return ctl_usage_error(cmd, "expected one argument, the work record's id");
+                if (!parse_id(argv[optind], &a->work_id))
+                        return ctl_usage_error(cmd, "invalid work record id '%s'", argv[optind]);
         } else {
                 if (argc - optind != 1)
                         return ctl_usage_error(cmd, "expected one argument, the fault id");
@@ -316,8 +342,14 @@ int ctl_close(const GlobalOptions *g, int argc, char **argv) {
 }
 
 int ctl_work(const GlobalOptions *g, int argc, char **argv) {
-        if (argc < 2 || !streq(argv[1], "add"))
-                return ctl_usage_error(argv[0], "expected 'work add'");
+        ActionType t;
+
+        if (argc >= 2 && streq(argv[1], "add"))
+                t = ACTION_WORK_ADD;
+        else if (argc >= 2 && streq(argv[1], "edit"))
+                t = ACTION_WORK_EDIT;
+        else
+                return ctl_usage_error(argv[0], "expected 'work add' or 'work edit ID'");
         argv[1] = argv[0]; /* "work add ..." parses as "work ..." */
-        return run_action(g, ACTION_WORK_ADD, argc - 1, argv + 1);
+        return run_action(g, t, argc - 1, argv + 1);
 }

@@ -142,30 +142,35 @@ static int sla_print(const SlaClocks *c, const ReportDue *recovery, const Report
         char det[ISO_DATETIME_MAX], rec[ISO_DATETIME_MAX], due[ISO_DATETIME_MAX],
                 def[ISO_DATETIME_MAX];
         char d1[ISO_DATE_MAX], d2[ISO_DATE_MAX], d3[ISO_DATE_MAX], d4[ISO_DATE_MAX];
+        char d5[ISO_DATE_MAX], d6[ISO_DATE_MAX];
 
         format_iso_datetime(c->detected_at, det);
         format_iso_datetime(c->received_at, rec);
         format_iso_datetime(c->onsite_due, due);
-        if (c->deferral_eligible)
-                format_iso_datetime(c->deferred_onsite_due, def);
+        format_iso_datetime(c->deferred_onsite_due, def);
         if (recovery) {
                 format_iso_date(recovery->due, d1);
                 format_iso_date(recovery->deliver_by, d2);
                 format_iso_date(erasure->due, d3);
                 format_iso_date(erasure->deliver_by, d4);
+                format_iso_date(recovery->overdue_after, d5);
+                format_iso_date(erasure->overdue_after, d6);
         }
 
         if (json) {
                 json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:s?}", "detected_at", det,
                                       "received_at", rec, "onsite_due", due, "deferral_eligible",
-                                      c->deferral_eligible, "deferred_onsite_due",
-                                      c->deferral_eligible ? def : NULL);
+                                      c->deferral_eligible, "deferred_onsite_due", def);
 
                 if (j && recovery &&
                     (json_object_set_new(j, "recovery_report_due", json_string(d1)) < 0 ||
                      json_object_set_new(j, "recovery_report_deliver_by", json_string(d2)) < 0 ||
+                     json_object_set_new(j, "recovery_report_overdue_after",
+                                         json_string(d5)) < 0 ||
                      json_object_set_new(j, "erasure_report_due", json_string(d3)) < 0 ||
-                     json_object_set_new(j, "erasure_report_deliver_by", json_string(d4)) < 0)) {
+                     json_object_set_new(j, "erasure_report_deliver_by", json_string(d4)) < 0 ||
+                     json_object_set_new(j, "erasure_report_overdue_after",
+                                         json_string(d6)) < 0)) {
                         json_decref(j);
                         j = NULL;
                 }
@@ -173,11 +178,13 @@ static int sla_print(const SlaClocks *c, const ReportDue *recovery, const Report
         }
         printf("detected_at\t%s\nreceived_at\t%s\nonsite_due\t%s\n", det, rec, due);
         printf("deferral_eligible\t%s\n", c->deferral_eligible ? "yes" : "no");
-        printf("deferred_onsite_due\t%s\n", c->deferral_eligible ? def : "-");
+        printf("deferred_onsite_due\t%s\n", def);
         if (recovery)
                 printf("recovery_report_due\t%s\nrecovery_report_deliver_by\t%s\n"
-                       "erasure_report_due\t%s\nerasure_report_deliver_by\t%s\n",
-                       d1, d2, d3, d4);
+                       "recovery_report_overdue_after\t%s\n"
+                       "erasure_report_due\t%s\nerasure_report_deliver_by\t%s\n"
+                       "erasure_report_overdue_after\t%s\n",
+                       d1, d2, d5, d3, d4, d6);
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
@@ -231,7 +238,7 @@ int ctl_sla(const GlobalOptions *g, int argc, char **argv) {
 
 /* One row of `deadlines`: a contract deliverable or a fault's own clock. */
 typedef struct DeadlineRow {
-        char due[ISO_DATE_MAX], deliver_by[ISO_DATE_MAX];
+        char due[ISO_DATE_MAX], deliver_by[ISO_DATE_MAX], overdue_after[ISO_DATE_MAX];
         const char *kind;
         char title[256];
         int64_t fault_id;            /* 0: the contract's */
@@ -287,6 +294,7 @@ static int row_onsite(const Fault *f, void *userdata) {
         if (local_from_instant(r->due_at, &day, &sec) >= 0) {
                 format_iso_date(day, r->due);
                 format_iso_date(day, r->deliver_by);
+                format_iso_date(day, r->overdue_after);
         }
         (void) snprintf(r->title, sizeof(r->title),
                         rows->lang == LANGUAGE_JA ? "現地着手（障害 %" PRId64 " %s %s）"
@@ -317,6 +325,7 @@ static int row_report(const ReportClock *c, void *userdata) {
                 r->fault_id = c->fault_id;
                 format_iso_date(due.due, r->due);
                 format_iso_date(due.deliver_by, r->deliver_by);
+                format_iso_date(due.overdue_after, r->overdue_after);
                 r->remaining = until_end_of(due.deliver_by, rows->now);
                 (void) snprintf(r->title, sizeof(r->title), "%s（%s %" PRId64 " %s）",
                                 erasure ? (rows->lang == LANGUAGE_JA ? "データ消去報告書"
@@ -397,6 +406,7 @@ int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
                 row->kind = deadline_kind_to_string(d[i].kind);
                 format_iso_date(d[i].due, row->due);
                 format_iso_date(d[i].deliver_by, row->deliver_by);
+                format_iso_date(d[i].overdue_after, row->overdue_after);
                 (void) deadline_title(&d[i], config->notify.language, row->title,
                                       sizeof(row->title));
                 row->remaining = until_end_of(d[i].deliver_by, rows.now);
@@ -412,10 +422,10 @@ int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
                 for (size_t i = 0; arr && i < rows.n; i++) {
                         const DeadlineRow *x = &rows.v[i];
                         char at[ISO_DATETIME_MAX];
-                        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", x->kind,
+                        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "kind", x->kind,
                                               "title", x->title, "due", x->due, "deliver_by",
-                                              x->deliver_by, "remaining_seconds",
-                                              (json_int_t) x->remaining);
+                                              x->deliver_by, "overdue_after", x->overdue_after,
+                                              "remaining_seconds", (json_int_t) x->remaining);
 
                         if (o && x->fault_id)
                                 (void) json_object_set_new(o, "fault", json_integer(x->fault_id));
@@ -434,7 +444,8 @@ int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
                 const DeadlineRow *x = &rows.v[i];
                 char left[DURATION_MAX];
 
-                printf("%s\t%s\t%s\t%s\t%s%s\n", x->due, x->deliver_by, x->kind, x->title,
+                printf("%s\t%s\t%s\t%s\t%s\t%s%s\n", x->due, x->deliver_by, x->overdue_after,
+                       x->kind, x->title,
                        x->remaining < 0 ? "overdue by " : "",
                        format_duration((uint64_t) llabs(x->remaining) * USEC_PER_SEC, left));
         }

@@ -44,10 +44,27 @@ json_t *ctl_fault_json(const Fault *f) {
                          "hint", f->hint, "hidden", hidden);
 }
 
+typedef struct FaultList {
+        json_t *arr;
+        Store *store;
+} FaultList;
+
+/* ctl_fault_json(), with the due in force and the acknowledgement. */
 static int fault_json_row(const Fault *f, void *userdata) {
+        FaultList *l = userdata;
+        FaultDetails det = {};
         json_t *o = ctl_fault_json(f);
 
-        if (!o || json_array_append_new(userdata, o) < 0)
+        if (!o)
+                return -ENOMEM;
+        (void) store_fault_details(l->store, f->id, &det);
+        if (json_object_set_new(o, "due", json_time(fault_due(f))) < 0 ||
+            json_object_set_new(o, "acknowledged_by", det.acknowledged_by[0]
+                                                              ? json_string(det.acknowledged_by)
+                                                              : json_null()) < 0 ||
+            json_object_set_new(o, "ack_note", det.ack_note[0] ? json_string(det.ack_note)
+                                                               : json_null()) < 0 ||
+            json_array_append_new(l->arr, o) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -87,7 +104,8 @@ int ctl_faults(const GlobalOptions *g, int argc, char **argv) {
 
                 if (!arr)
                         return CTL_EXIT_FAILURE;
-                r = store_foreach_fault(store, open_only, fault_json_row, arr);
+                r = store_foreach_fault(store, open_only, fault_json_row,
+                                        &(FaultList) { .arr = arr, .store = store });
                 if (r < 0) {
                         json_decref(arr);
                         fprintf(stderr, "Cannot read the faults: %s\n", store_error(store));

@@ -354,7 +354,9 @@ int ctl_report(const GlobalOptions *g, int argc, char **argv) {
             report_quarter_parse(a.arg, NULL, &p) == -EINVAL)
                 return ctl_usage_error(argv[0],
                                        "invalid quarter '%s': expected YYYYQn, a calendar "
-                                       "quarter such as 2026Q3 (Q1 = January–March)",
+                                       "quarter such as 2026Q3 (Q1 = January–March), or "
+                                       "FYYYYYQn, a fiscal one such as FY2026Q2 (Q1 = "
+                                       "April–June)",
                                        a.arg);
         if (cli_setup(g, false, &config, &cal) < 0)
                 return CTL_EXIT_FAILURE;

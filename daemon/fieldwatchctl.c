@@ -46,7 +46,8 @@ static const struct {
           "        [--format md|html|csv] [--lang ja|en] [--output FILE]",
           "the contract's reports (作業実績報告書, 障害復旧作業報告書, データ消去報告書),\n"
           "      availability and the onsite response clock; YYYYQn is a calendar quarter\n"
-          "      (Q1 = January–March, ..., Q4 = October–December) clipped to the contract\n"
+          "      (Q1 = January–March, ..., Q4 = October–December), FYYYYYQn a fiscal one\n"
+          "      (FY2026Q1 = April–June 2026, the reports' 令和8年度 第1四半期), clipped to the contract\n"
           "      period; Markdown by default, CSV in UTF-8 with a BOM; the language is\n"
           "      notify.language unless --lang; --output writes the file atomically" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },

@@ -277,8 +277,12 @@ static int send_native(const Event *e) {
                 fields_add(&f, "FIELDWATCH_KIND=%s", kind);
         if (e->received_at > 0)
                 fields_add(&f, "FIELDWATCH_RECEIVED_AT=%s", format_iso_datetime(e->received_at, t));
-        if (e->onsite_due > 0)
+        if (e->onsite_due > 0) {
+                /* The due in force (an approved deferral's, else the onsite
+                 * due): FIELDWATCH_DUE, and under its first name too. */
                 fields_add(&f, "FIELDWATCH_ONSITE_DUE=%s", format_iso_datetime(e->onsite_due, t));
+                fields_add(&f, "FIELDWATCH_DUE=%s", t);
+        }
         /* Operator actions: who recorded them (the text says so too). */
         if (by[0])
                 fields_add(&f, "FIELDWATCH_BY=%s", by);

@@ -447,7 +447,11 @@ static void put_deferral(Composer *k) {
                                  : "eligible (with the supervisor's approval, by %s)\n",
                            b);
         else
-                buf_puts(&k->out, k->ja ? "対象外\n" : "not eligible\n");
+                buf_printf(&k->out,
+                           k->ja ? "部品手配等の理由があり監督者が承認すれば %s まで\n"
+                                 : "with a reason such as parts to procure and the supervisor's "
+                                   "approval, by %s\n",
+                           b);
 }
 
 static void put_facts(Composer *k) {

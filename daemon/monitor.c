@@ -1071,8 +1071,9 @@ static void metrics_devices(FILE *f, const Monitor *m) {
 static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
         size_t open = 0;
 
-        fputs("# HELP fieldwatch_fault_due_seconds Seconds until the onsite due of each open "
-              "fault (negative: overdue).\n# TYPE fieldwatch_fault_due_seconds gauge\n", f);
+        fputs("# HELP fieldwatch_fault_due_seconds Seconds until the due in force of each open "
+              "fault without onsite work: the approved deferral's, else the onsite due "
+              "(negative: overdue).\n# TYPE fieldwatch_fault_due_seconds gauge\n", f);
         for (size_t i = 0; i < faults_n_nodes(m->faults); i++) {
                 const Fault *ft = faults_node_fault(m->faults, i);
 
@@ -1083,7 +1084,8 @@ static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
                         continue;
                 fprintf(f, "fieldwatch_fault_due_seconds{fault_id=\"%" PRId64 "\",device=\"", ft->id);
                 metrics_label(f, ft->device);
-                fprintf(f, "\",kind=\"%s\"} %lld\n", ft->kind,
+                fprintf(f, "\",kind=\"%s\",deferred=\"%s\"} %lld\n", ft->kind,
+                        ft->deferral_approved_at ? "yes" : "no",
                         (long long) (fault_due(ft) - now));
         }
         fprintf(f, "# HELP fieldwatch_open_faults Faults open now.\n"

@@ -46,7 +46,9 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                                       format_iso_datetime(f->acknowledged_at, t1));
                 f->acknowledged_at = at;
                 ev->type = EVENT_ACKNOWLEDGED;
-                (void) snprintf(msg, msglen, "fault %" PRId64 " acknowledged", f->id);
+                /* The note goes into the event's text: journal, mail, events. */
+                (void) snprintf(msg, msglen, "fault %" PRId64 " acknowledged%s%s", f->id,
+                                a->note && a->note[0] ? ": " : "", a->note ?: "");
                 break;
         case ACTION_ONSITE: {
                 time_t due = fault_due(f);
@@ -74,9 +76,11 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                 if (f->state != FAULT_OPEN)
                         return REFUSE("fault %" PRId64 " is %s, not open", f->id,
                                       fault_state_to_string(f->state));
-                if (!f->deferral_eligible)
-                        return REFUSE("fault %" PRId64 " may not be deferred: onsite work can "
-                                      "start by %s, before closing time",
+                /* Timing forces a deferral, or the reason does (parts to
+                 * procure, L125-131): any hour, but a reason is then required. */
+                if (!f->deferral_eligible && (!a->note || !a->note[0]))
+                        return REFUSE("fault %" PRId64 " is due %s, before closing time: a "
+                                      "deferral needs --reason (e.g. parts to procure)",
                                       f->id, format_iso_datetime(f->onsite_due, t1));
                 if (f->onsite_started_at)
                         return REFUSE("onsite work on fault %" PRId64 " has started already",
@@ -88,26 +92,38 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                 /* The due moves: its warning and breach are armed anew. */
                 f->warned = f->breached = false;
                 ev->type = EVENT_DEFERRAL_APPROVED;
-                (void) snprintf(msg, msglen, "fault %" PRId64 ": onsite work now due %s", f->id,
-                                format_iso_datetime(f->deferred_onsite_due, t1));
+                (void) snprintf(msg, msglen, "fault %" PRId64 ": onsite work now due %s%s%s",
+                                f->id, format_iso_datetime(f->deferred_onsite_due, t1),
+                                a->note && a->note[0] ? ": " : "", a->note ?: "");
                 break;
         case ACTION_RECOVER:
-                if (!f->onsite_started_at)
+                if (!f->onsite_started_at && !a->remote)
                         return REFUSE("fault %" PRId64 " has no onsite work recorded: use "
-                                      "fieldwatchctl onsite first",
+                                      "fieldwatchctl onsite first (or --remote when no visit "
+                                      "was needed)",
                                       f->id);
                 if (det->recovered_at)
                         return REFUSE("fault %" PRId64 " was recovered already at %s", f->id,
                                       format_iso_datetime(det->recovered_at, t1));
-                if (at < f->onsite_started_at)
+                if (a->temporary && det->temporary_recovered_at)
+                        return REFUSE("fault %" PRId64 " was recovered provisionally already at "
+                                      "%s: record the final recovery without --temporary",
+                                      f->id, format_iso_datetime(det->temporary_recovered_at, t1));
+                if (f->onsite_started_at && at < f->onsite_started_at)
                         return REFUSE("the recovery is before the onsite start %s",
                                       format_iso_datetime(f->onsite_started_at, t1));
                 ev->type = EVENT_RECOVERED;
-                (void) snprintf(msg, msglen, "fault %" PRId64 " recovered at %s%s", f->id,
-                                format_iso_datetime(at, t1),
+                (void) snprintf(msg, msglen, "fault %" PRId64 " recovered%s%s at %s%s%s%s%s",
+                                f->id, a->temporary ? " provisionally" : "",
+                                a->remote ? " remotely" : "", format_iso_datetime(at, t1),
+                                a->loaner[0] ? "; loaner " : "", a->loaner,
                                 a->media_replaced ? "; storage medium replaced: an erasure "
                                                     "report is due too"
-                                                  : "");
+                                                  : "",
+                                /* Recorded as told, but said: the probes disagree. */
+                                f->state == FAULT_OPEN ? "; warning: the device still fails "
+                                                         "its probes (the fault is open)"
+                                                       : "");
                 break;
         case ACTION_REPORT_SUBMITTED: {
                 bool erasure = streq(a->kind, "erasure");
@@ -142,6 +158,13 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                                       format_iso_datetime(a->end_at, t1));
                 ev->type = EVENT_WORK_RECORDED;
                 (void) snprintf(msg, msglen, "work recorded: %s", a->title);
+                break;
+        case ACTION_WORK_EDIT:
+                if (a->end_at > now + FUTURE_SLACK)
+                        return REFUSE("the work's end %s is in the future",
+                                      format_iso_datetime(a->end_at, t1));
+                ev->type = EVENT_WORK_RECORDED;
+                (void) snprintf(msg, msglen, "work record %" PRId64 " edited", a->work_id);
                 break;
         default:
                 return REFUSE("unknown action");
@@ -206,16 +229,19 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
                 return r;
         if (a->type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))
                 return deliverable_submitted(s, c, cal, a, now, ret_event, msg, msglen);
-        if (a->type == ACTION_WORK_ADD) {
+        if (a->type == ACTION_WORK_ADD || a->type == ACTION_WORK_EDIT) {
                 Day first, last;
                 int sec;
                 char d1[ISO_DATE_MAX], d2[ISO_DATE_MAX];
 
                 /* Work is recorded for the contract: not before it began nor
                  * after it ended (a raw action dated 1970 is refused here). */
-                if (local_from_instant(a->at, &first, &sec) < 0 ||
-                    local_from_instant(a->end_at, &last, &sec) < 0 ||
-                    first < c->contract.start || last > c->contract.end) {
+                first = c->contract.start;
+                last = c->contract.end;
+                if ((a->at && local_from_instant(a->at, &first, &sec) < 0) ||
+                    (a->end_at && local_from_instant(a->end_at, &last, &sec) < 0) ||
+                    first < c->contract.start || first > c->contract.end ||
+                    last < c->contract.start || last > c->contract.end) {
                         (void) snprintf(msg, msglen,
                                         "work outside the contract period (%s to %s) is not "
                                         "recorded", format_iso_date(c->contract.start, d1),
@@ -263,6 +289,19 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
                         r = store_fault_record(s, a, at);
                 if (r >= 0 && a->type == ACTION_WORK_ADD)
                         r = store_work_add(s, a, now, NULL);
+                if (r >= 0 && a->type == ACTION_WORK_EDIT) {
+                        r = store_work_edit(s, a);
+                        if (r == -ENOENT) {
+                                store_rollback(s);
+                                (void) snprintf(msg, msglen,
+                                                "there is no work record %" PRId64 " (or its end "
+                                                "would come before its start)", a->work_id);
+                                return r;
+                        }
+                }
+                /* Fault work is work (L263-269): the recovery records it. */
+                if (r >= 0 && a->type == ACTION_RECOVER)
+                        r = store_work_add_fault(s, f, a, at, now);
                 if (r >= 0)
                         r = store_event_insert(s, &ev);
                 if (r >= 0)

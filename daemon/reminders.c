@@ -37,15 +37,16 @@ static Reminder *add(Collector *c) {
 
 /* One deliverable: due soon, or overdue (only those that can be handed in). */
 static int consider(Collector *c, const char *kind, const char *key, Day due, Day deliver_by,
-                    bool trackable, const char *title, int64_t fault_id, const char *site,
+                    Day overdue_after, bool trackable, const char *title, int64_t fault_id, const char *site,
                     const char *device) {
-        char d1[ISO_DATE_MAX], d2[ISO_DATE_MAX];
+        char d1[ISO_DATE_MAX], d2[ISO_DATE_MAX], d3[ISO_DATE_MAX];
         bool warned, overdue, submitted, due_now, over_now;
         Reminder *r;
         int k;
 
         due_now = c->today >= deliver_by - c->warn_days && c->today <= deliver_by;
-        over_now = trackable && c->today > deliver_by;
+        /* Overdue only after the legal end, not the recommended day. */
+        over_now = trackable && c->today > overdue_after;
         if (!due_now && !over_now)
                 return 0;
         k = store_deliverable_get(c->store, kind, key, &warned, &overdue, &submitted);
@@ -71,9 +72,10 @@ static int consider(Collector *c, const char *kind, const char *key, Day due, Da
         (void) snprintf(r->event.site, sizeof(r->event.site), "%s", site ?: "");
         (void) snprintf(r->event.device, sizeof(r->event.device), "%s", device ?: "");
         (void) snprintf(r->event.kind, sizeof(r->event.kind), "%s", kind);
-        (void) snprintf(r->event.text, sizeof(r->event.text), "%s %s: due %s, deliver by %s", title,
+        (void) snprintf(r->event.text, sizeof(r->event.text),
+                        "%s %s: due %s, deliver by %s, overdue after %s", title,
                         over_now ? "is overdue" : "is due soon", format_iso_date(due, d1),
-                        format_iso_date(deliver_by, d2));
+                        format_iso_date(deliver_by, d2), format_iso_date(overdue_after, d3));
         return 0;
 }
 
@@ -89,14 +91,16 @@ static int on_report_clock(const ReportClock *rc, void *userdata) {
             clocks_report_due(c->cal, rc->recovered_at, sla->recovery_report_within, &due) >= 0) {
                 (void) snprintf(title, sizeof(title), "The recovery report of fault %" PRId64,
                                 rc->fault_id);
-                r = consider(c, "recovery_report", key, due.due, due.deliver_by, true, title,
+                r = consider(c, "recovery_report", key, due.due, due.deliver_by,
+                             due.overdue_after, true, title,
                              rc->fault_id, rc->site, rc->device);
         }
         if (r >= 0 && rc->erasure_pending &&
             clocks_report_due(c->cal, rc->recovered_at, sla->erasure_report_within, &due) >= 0) {
                 (void) snprintf(title, sizeof(title), "The data erasure report of fault %" PRId64,
                                 rc->fault_id);
-                r = consider(c, "erasure_report", key, due.due, due.deliver_by, true, title,
+                r = consider(c, "erasure_report", key, due.due, due.deliver_by,
+                             due.overdue_after, true, title,
                              rc->fault_id, rc->site, rc->device);
         }
         return r;
@@ -129,7 +133,8 @@ int reminders_collect(Store *s, const Config *config, const Calendar *cal, time_
                         format_iso_date(d[i].due, key);
                         (void) deadline_title(&d[i], LANGUAGE_EN, title, sizeof(title));
                         r = consider(&c, deadline_kind_to_string(d[i].kind), key, d[i].due,
-                                     d[i].deliver_by, true, title, 0, NULL, NULL);
+                                     d[i].deliver_by, d[i].overdue_after, true, title, 0, NULL,
+                                     NULL);
                 }
                 free(d);
         }

@@ -74,6 +74,14 @@ int report_quarter_parse(const char *s, const ContractConf *contract, ReportPeri
         char label[16];
         int y, q;
 
+        /* FY2026Q3: the fiscal year's third quarter (Q1 = April–June). */
+        if (s && strlen(s) == 8 && (s[0] == 'F' || s[0] == 'f') && (s[1] == 'Y' || s[1] == 'y') &&
+            digits(s + 2, 4, &y) && (s[6] == 'Q' || s[6] == 'q') && digits(s + 7, 1, &q) &&
+            q >= 1 && q <= 4 && ymd_valid(y, 12, 31) && y < 9998) {
+                (void) snprintf(label, sizeof(label), "FY%04dQ%d", y, q);
+                return period_make(q == 4 ? y + 1 : y, q == 4 ? 1 : 3 * q + 1, 3, contract, label,
+                                   ret);
+        }
         if (!s || strlen(s) != 6 || !digits(s, 4, &y) || (s[4] != 'Q' && s[4] != 'q') ||
             !digits(s + 5, 1, &q) || q < 1 || q > 4 || !ymd_valid(y, 12, 31) || y >= 9999)
                 return -EINVAL;
@@ -117,6 +125,8 @@ void report_fault_done(ReportFault *f) {
         free(f->hint);
         f->hidden = strv_free(f->hidden, f->n_hidden);
         free(f->acknowledged_by);
+        free(f->ack_note);
+        free(f->loaner);
         free(f->onsite_by);
         free(f->deferral_approved_by);
         free(f->deferral_reason);
@@ -670,11 +680,45 @@ static int doc_close(Doc *d, int r, char **buf, char **ret) {
 
 /* Opens the field section that starts most reports: the contract, the
  * period and the time of making. The caller may add fields; it closes it. */
+/* 「令和8年度 第3四半期（10月～12月）」: the quarter as the city names it, by
+ * fiscal year (April–March) and era; NULL unless p is a whole quarter's. */
+static char *quarter_name(Language l, const ReportPeriod *p, char buf[static LABEL_MAX]) {
+        int y, m, d, fy, q;
+
+        if (!p || (!strchr(p->label, 'Q') && !strchr(p->label, 'q')))
+                return NULL;
+        day_to_ymd(p->first, &y, &m, &d);
+        fy = m >= 4 ? y : y - 1;
+        q = (m + 8) % 12 / 3 + 1;
+        m = (q * 3 + 1) % 12 ?: 12; /* the quarter's first month: 4, 7, 10, 1 */
+        if (l == LANGUAGE_JA) {
+                if (fy == 2019)
+                        (void) snprintf(buf, LABEL_MAX, "令和元年度 第%d四半期（%d月～%d月）", q,
+                                        m, m + 2);
+                else
+                        (void) snprintf(buf, LABEL_MAX, "令和%d年度 第%d四半期（%d月～%d月）",
+                                        fy - 2018, q, m, m + 2);
+        } else {
+                static const char *const months[] = { "January", "February", "March", "April",
+                                                      "May", "June", "July", "August",
+                                                      "September", "October", "November",
+                                                      "December" };
+
+                (void) snprintf(buf, LABEL_MAX, "FY%d Q%d (%s to %s)", fy, q, months[m - 1],
+                                months[m + 1]);
+        }
+        return buf;
+}
+
 static void doc_preamble(Doc *d, const ReportContext *c, const ReportPeriod *p) {
-        char period[LABEL_MAX], now[TIME_MAX];
+        char period[LABEL_MAX], now[TIME_MAX], quarter[LABEL_MAX];
 
         doc_fields_begin(d);
+        if (c->config->contract.title)
+                doc_field(d, tr(c->lang, "件名", "Title"), c->config->contract.title);
         doc_field(d, tr(c->lang, "契約名", "Contract"), c->config->contract.name ?: "");
+        if (quarter_name(c->lang, p, quarter))
+                doc_field(d, tr(c->lang, "四半期", "Quarter"), quarter);
         if (p)
                 doc_field(d, tr(c->lang, "対象期間", "Period"), period_text(c->lang, p, period));
         doc_field(d, tr(c->lang, "作成日時", "Prepared"), fmt_time(c->now, now));
@@ -975,8 +1019,8 @@ static ReportState report_state(const ReportContext *c, const ReportFault *f, bo
         if (local_from_instant(submitted ?: c->now, &day, &sec) < 0)
                 return REPORT_NONE;
         if (submitted)
-                return day <= due.deliver_by ? REPORT_ON_TIME : REPORT_LATE;
-        return day > due.deliver_by ? REPORT_OVERDUE : REPORT_OUTSTANDING;
+                return day <= due.overdue_after ? REPORT_ON_TIME : REPORT_LATE;
+        return day > due.overdue_after ? REPORT_OVERDUE : REPORT_OUTSTANDING;
 }
 
 static int int64_compare(const void *a, const void *b) {
@@ -1049,7 +1093,8 @@ static void quarterly_due(const ReportContext *c, const ReportPeriod *p,
                 return;
         for (size_t i = 0; i < n; i++)
                 if (d[i].kind == DEADLINE_QUARTERLY_REPORT && d[i].period_end == p->last) {
-                        ReportDue due = { .due = d[i].due, .deliver_by = d[i].deliver_by };
+                        ReportDue due = { .due = d[i].due, .deliver_by = d[i].deliver_by,
+                                          .overdue_after = d[i].overdue_after };
 
                         (void) due_text(c->lang, &due, buf);
                         return;
@@ -1247,6 +1292,17 @@ static int fault_work(Doc *d, const ReportContext *c, const ReportFault *f) {
         doc_field(d, tr(l, "再発防止策", "Prevention"), f->prevention ?: "");
         doc_field(d, tr(l, "交換部品", "Parts replaced"),
                   parts[0] ? parts : tr(l, "なし", "none"));
+        if (f->remote)
+                doc_field(d, tr(l, "対応方法", "How"),
+                          tr(l, "遠隔（現地作業なし）", "remotely (no visit)"));
+        if (f->temporary_recovered_at) {
+                char t[TIME_MAX];
+
+                doc_field(d, tr(l, "暫定復旧", "Provisional recovery"),
+                          fmt_time(f->temporary_recovered_at, t));
+        }
+        if (f->loaner && f->loaner[0])
+                doc_field(d, tr(l, "代替機器", "Loaner installed"), f->loaner);
         doc_field(d, tr(l, "情報記録媒体の交換", "Storage medium replaced"),
                   f->media_replaced ? tr(l, "あり（データ消去報告書を別途提出）",
                                          "yes (see the data erasure report)")
@@ -1277,6 +1333,7 @@ static void fault_people(Doc *d, const ReportContext *c, const ReportFault *f) {
         doc_fields_begin(d);
         doc_field(d, tr(l, "受付確認者", "Acknowledged by"),
                   person_at(l, f->acknowledged_by, f->acknowledged_at, ack));
+        doc_field(d, tr(l, "受付時の記録", "Acknowledgement note"), f->ack_note ?: "");
         doc_field(d, tr(l, "現地作業者", "Onsite work by"),
                   person_at(l, f->onsite_by, f->onsite_started_at, on));
         doc_field(d, tr(l, "復旧作業者", "Recovery work by"),
@@ -1302,6 +1359,8 @@ static void fault_report_due(Doc *d, const ReportContext *c, const ReportFault *
         doc_field(d, tr(l, "提出期限", "Due"), due);
         doc_field(d, tr(l, "提出日時", "Handed in"),
                   submitted ? fmt_time(submitted, sub) : tr(l, "未提出", "not yet"));
+        if (c->config->contract.title)
+                doc_field(d, tr(l, "件名", "Title"), c->config->contract.title);
         doc_field(d, tr(l, "契約名", "Contract"), c->config->contract.name ?: "");
         doc_field(d, tr(l, "作成日時", "Prepared"), fmt_time(c->now, now));
         doc_fields_end(d);

@@ -87,6 +87,10 @@ typedef struct ReportFault {
         char **hidden;               /* the devices it made unreachable */
         size_t n_hidden;
         char *acknowledged_by, *onsite_by, *deferral_approved_by, *deferral_reason;
+        char *ack_note;              /* ack --note */
+        bool remote;                 /* recovered without a visit */
+        time_t temporary_recovered_at; /* a provisional recovery (L157-159); 0: none */
+        char *loaner;                /* the substitute installed (L145-151); "" none */
         time_t recovered_at;
         char *recovered_by, *cause, *action, *prevention;
         char **parts;                /* models of the parts replaced */

@@ -6,9 +6,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "macro.h"
 #include "store-internal.h"
+#include "text.h"
 
 static int run(sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
@@ -38,8 +40,16 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
                 sql = "UPDATE faults SET deferral_approved_by = ?2, deferral_reason = ?3 WHERE id = ?1";
                 break;
         case ACTION_RECOVER:
-                sql = "UPDATE faults SET recovered_by = ?2, recovered_at = ?4, cause = ?5,"
-                      " action = ?6, prevention = ?7, parts = ?8, media_replaced = ?9 WHERE id = ?1";
+                /* A provisional recovery is recorded as such; the final one sets
+                 * recovered_at (the report clocks start there). */
+                sql = a->temporary
+                              ? "UPDATE faults SET recovered_by = ?2, temporary_recovered_at = ?4,"
+                                " cause = ?5, action = ?6, prevention = ?7, parts = ?8,"
+                                " media_replaced = ?9, remote = ?10, loaner = ?11 WHERE id = ?1"
+                              : "UPDATE faults SET recovered_by = ?2, recovered_at = ?4, cause = ?5,"
+                                " action = ?6, prevention = ?7, parts = ?8, media_replaced = ?9,"
+                                " remote = ?10, loaner = CASE WHEN ?11 = '' THEN loaner ELSE ?11"
+                                " END WHERE id = ?1";
                 break;
         case ACTION_REPORT_SUBMITTED:
                 sql = streq(a->kind, "erasure")
@@ -76,6 +86,10 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
         bind_text(st, 7, a->prevention);
         bind_text(st, 8, parts ?: "[]");
         (void) sqlite3_bind_int(st, 9, a->media_replaced);
+        if (a->type == ACTION_RECOVER) {
+                (void) sqlite3_bind_int(st, 10, a->remote);
+                bind_text(st, 11, a->loaner);
+        }
         r = run(st);
         free(parts);
         return r;
@@ -88,7 +102,8 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
 
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT recovered_at, media_replaced, recovery_report_submitted_at,"
-                                " erasure_report_submitted_at, closed_at FROM faults WHERE id = ?",
+                                " erasure_report_submitted_at, closed_at, acknowledged_by,"
+                                " ack_note, temporary_recovered_at FROM faults WHERE id = ?",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -100,6 +115,14 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
                 d.recovery_report_submitted_at = (time_t) sqlite3_column_int64(st, 2);
                 d.erasure_report_submitted_at = (time_t) sqlite3_column_int64(st, 3);
                 d.closed_at = (time_t) sqlite3_column_int64(st, 4);
+                d.temporary_recovered_at = (time_t) sqlite3_column_int64(st, 7);
+                for (int i = 5; i <= 6; i++) {
+                        const char *t = (const char *) sqlite3_column_text(st, i);
+                        char *buf = i == 5 ? d.acknowledged_by : d.ack_note;
+                        size_t size = i == 5 ? sizeof(d.acknowledged_by) : sizeof(d.ack_note);
+
+                        (void) text_clean(buf, size, t ?: "", t ? strlen(t) : 0);
+                }
         }
         sqlite3_finalize(st);
         if (rc == SQLITE_DONE)
@@ -134,6 +157,72 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id) {
         if (r >= 0 && ret_id)
                 *ret_id = sqlite3_last_insert_rowid(s->db);
         return r;
+}
+
+int store_work_edit(Store *s, const Action *a) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "UPDATE work SET title = COALESCE(?2, title),"
+                                " content = COALESCE(?3, content), notes = COALESCE(?4, notes),"
+                                " start_at = COALESCE(?5, start_at), end_at = COALESCE(?6, end_at)"
+                                " WHERE id = ?1 AND COALESCE(?6, end_at) >= COALESCE(?5, start_at)",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_int64(st, 1, a->work_id);
+        if (a->title)
+                bind_text(st, 2, a->title);
+        if (a->content)
+                bind_text(st, 3, a->content);
+        if (a->note)
+                bind_text(st, 4, a->note);
+        if (a->at)
+                (void) sqlite3_bind_int64(st, 5, (sqlite3_int64) a->at);
+        if (a->end_at)
+                (void) sqlite3_bind_int64(st, 6, (sqlite3_int64) a->end_at);
+        r = run(st);
+        if (r >= 0 && sqlite3_changes(s->db) != 1)
+                r = -ENOENT;
+        return r;
+}
+
+int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recovered_at,
+                         time_t now) {
+        _cleanup_(freep) char *title = NULL, *content = NULL, *notes = NULL, *parts = NULL;
+        const char *word = fault_kind_word(f->kind, true);
+        Action w = *a;
+        size_t len = 0;
+
+        for (size_t i = 0; i < a->n_parts; i++)
+                len += strlen(a->parts[i]) + 2;
+        parts = calloc(len + 1, 1);
+        if (!parts)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_parts; i++) {
+                if (i > 0)
+                        strcat(parts, "、");
+                strcat(parts, a->parts[i]);
+        }
+        if (asprintf(&title, "障害対応（%s%s%s）", word ?: f->kind, a->remote ? "、遠隔" : "",
+                     a->temporary ? "、暫定復旧" : "") < 0)
+                title = NULL;
+        if (asprintf(&content, "原因: %s\n処置: %s", a->cause ?: "", a->action ?: "") < 0)
+                content = NULL;
+        if (asprintf(&notes, "%s%s%s%s%s%s再発防止策: %s", parts[0] ? "交換部品: " : "", parts,
+                     parts[0] ? "\n" : "", a->loaner[0] ? "代替機: " : "", a->loaner,
+                     a->loaner[0] ? "\n" : "", a->prevention ?: "") < 0)
+                notes = NULL;
+        if (!title || !content || !notes)
+                return -ENOMEM;
+        w.at = f->onsite_started_at ?: recovered_at;
+        w.end_at = recovered_at;
+        w.title = title;
+        w.content = content;
+        w.note = notes;
+        w.fault_id = f->id;
+        return store_work_add(s, &w, now, NULL);
 }
 
 /* ======================================================================== */

@@ -19,7 +19,7 @@
         " acknowledged_by, onsite_by, deferral_approved_by, deferral_reason, recovered_at," \
         " recovered_by, cause, action, prevention, parts, media_replaced,"                  \
         " recovery_report_submitted_at, erasure_report_submitted_at, closed_at, closed_by,"  \
-        " close_note"
+        " close_note, ack_note, remote, temporary_recovered_at, loaner"
 
 static time_t time_at(sqlite3_stmt *st, int i) {
         return sqlite3_column_type(st, i) == SQLITE_NULL ? 0
@@ -96,6 +96,8 @@ static int read_report_fault(sqlite3_stmt *st, ReportFault *f) {
                 .recovery_report_submitted_at = time_at(st, 30),
                 .erasure_report_submitted_at = time_at(st, 31),
                 .closed_at = time_at(st, 32),
+                .remote = sqlite3_column_int(st, 36),
+                .temporary_recovered_at = time_at(st, 37),
         };
         copy_at(st, 1, f->site, sizeof(f->site));
         copy_at(st, 2, f->device, sizeof(f->device));
@@ -105,7 +107,8 @@ static int read_report_fault(sqlite3_stmt *st, ReportFault *f) {
             !text_at(st, 21, &f->deferral_approved_by) || !text_at(st, 22, &f->deferral_reason) ||
             !text_at(st, 24, &f->recovered_by) || !text_at(st, 25, &f->cause) ||
             !text_at(st, 26, &f->action) || !text_at(st, 27, &f->prevention) ||
-            !text_at(st, 33, &f->closed_by) || !text_at(st, 34, &f->close_note))
+            !text_at(st, 33, &f->closed_by) || !text_at(st, 34, &f->close_note) ||
+            !text_at(st, 35, &f->ack_note) || !text_at(st, 38, &f->loaner))
                 return -ENOMEM;
         r = strv_from_json(column_text(st, 18), &f->hidden, &f->n_hidden);
         if (r >= 0)

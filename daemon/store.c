@@ -137,6 +137,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "CREATE INDEX outbox_held ON outbox (held_until)"
         "  WHERE held_until IS NOT NULL AND digest_id IS NULL AND sent_at IS NULL;"
         "CREATE INDEX outbox_carried ON outbox (digest_id) WHERE digest_id IS NOT NULL;",
+        /* 5: how a fault was recovered (issue 13): remotely, provisionally (the final
+         * recovery follows), with a loaner installed. */
+        "ALTER TABLE faults ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE faults ADD COLUMN temporary_recovered_at INTEGER;"
+        "ALTER TABLE faults ADD COLUMN loaner TEXT NOT NULL DEFAULT '';",
 };
 
 static int exec(Store *s, const char *sql) {

@@ -14,7 +14,7 @@
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct Store Store;
 
@@ -181,12 +181,24 @@ typedef struct FaultDetails {
         bool media_replaced;
         time_t recovery_report_submitted_at, erasure_report_submitted_at;
         time_t closed_at;
+        time_t temporary_recovered_at; /* a provisional recovery; 0: none */
+        char acknowledged_by[128];   /* --by of the ack; "" when not acknowledged */
+        char ack_note[1024];         /* its --note, cleaned, cut on a character */
 } FaultDetails;
 
 int store_fault_details(Store *s, int64_t id, FaultDetails *ret);
 
 /* Adds an item to the work record (SPEC §2, §8). */
 int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id);
+
+/* The work record of a fault's onsite work, made by its recovery: from the
+ * onsite start to the recovery, by the recovery's --by, 「障害対応（KIND）」,
+ * the cause and action as content, the parts and prevention as notes. */
+/* Changes a work record: the fields a (work edit) gives; -ENOENT: none such. */
+int store_work_edit(Store *s, const Action *a);
+
+int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recovered_at,
+                         time_t now);
 
 /* The report clocks that struck for a deliverable (kind and key, e.g.
  * "quarterly_report" and "2026-10-15", or "recovery_report" and a fault id). */

@@ -57,58 +57,84 @@ static Day D(const char *s) {
         return d;
 }
 
-/* detected, received, onsite due, eligible, deferred due ("" when not eligible). */
+/* detected, received, onsite due, eligible (arrival at or after 17:00: timing
+ * alone forces the deferral), deferred due (defined for every fault: the next
+ * business day after the reception day, 11:00). */
 static const struct {
         const char *detected, *received, *due;
         bool eligible;
         const char *deferred;
 } sla_cases[] = {
         /* Window edges on a Wednesday. */
-        { "2026-11-25T08:59", "2026-11-25T09:00", "2026-11-25T11:00", false, "" },
-        { "2026-11-25T09:00", "2026-11-25T09:00", "2026-11-25T11:00", false, "" },
-        { "2026-11-25T11:00", "2026-11-25T11:00", "2026-11-25T13:00", false, "" },
-        { "2026-11-25T15:00", "2026-11-25T15:00", "2026-11-25T17:00", false, "" },
+        { "2026-11-25T08:59", "2026-11-25T09:00", "2026-11-25T11:00", false,
+          "2026-11-26T11:00" },
+        { "2026-11-25T09:00", "2026-11-25T09:00", "2026-11-25T11:00", false,
+          "2026-11-26T11:00" },
+        { "2026-11-25T11:00", "2026-11-25T11:00", "2026-11-25T13:00", false,
+          "2026-11-26T11:00" },
+        { "2026-11-25T15:00", "2026-11-25T15:00", "2026-11-25T17:00", true,
+          "2026-11-26T11:00" },
         { "2026-11-25T15:01", "2026-11-25T15:01", "2026-11-25T17:01", true, "2026-11-26T11:00" },
         { "2026-11-25T16:59:59", "2026-11-25T16:59:59", "2026-11-25T18:59:59", true,
           "2026-11-26T11:00" },
-        { "2026-11-25T17:00", "2026-11-26T09:00", "2026-11-26T11:00", false, "" },
-        { "2026-11-25T23:30", "2026-11-26T09:00", "2026-11-26T11:00", false, "" },
+        { "2026-11-25T17:00", "2026-11-26T09:00", "2026-11-26T11:00", false,
+          "2026-11-27T11:00" },
+        { "2026-11-25T23:30", "2026-11-26T09:00", "2026-11-26T11:00", false,
+          "2026-11-27T11:00" },
         /* Fridays and weekends. */
         { "2026-11-27T16:00", "2026-11-27T16:00", "2026-11-27T18:00", true, "2026-11-30T11:00" },
-        { "2026-11-27T17:30", "2026-11-30T09:00", "2026-11-30T11:00", false, "" },
-        { "2026-11-28T10:00", "2026-11-30T09:00", "2026-11-30T11:00", false, "" },
+        { "2026-11-27T17:30", "2026-11-30T09:00", "2026-11-30T11:00", false,
+          "2026-12-01T11:00" },
+        { "2026-11-28T10:00", "2026-11-30T09:00", "2026-11-30T11:00", false,
+          "2026-12-01T11:00" },
         /* Sunday before a Monday holiday (勤労感謝の日 2026-11-23), and the holiday. */
-        { "2026-11-22T12:00", "2026-11-24T09:00", "2026-11-24T11:00", false, "" },
-        { "2026-11-23T10:00", "2026-11-24T09:00", "2026-11-24T11:00", false, "" },
+        { "2026-11-22T12:00", "2026-11-24T09:00", "2026-11-24T11:00", false,
+          "2026-11-25T11:00" },
+        { "2026-11-23T10:00", "2026-11-24T09:00", "2026-11-24T11:00", false,
+          "2026-11-25T11:00" },
         /* Golden Week 2026: 4/29, 5/3–5/6 (5/6 振替休日). */
-        { "2026-04-28T17:00", "2026-04-30T09:00", "2026-04-30T11:00", false, "" },
+        { "2026-04-28T17:00", "2026-04-30T09:00", "2026-04-30T11:00", false,
+          "2026-05-01T11:00" },
         { "2026-05-01T16:30", "2026-05-01T16:30", "2026-05-01T18:30", true, "2026-05-07T11:00" },
-        { "2026-05-02T09:30", "2026-05-07T09:00", "2026-05-07T11:00", false, "" },
-        { "2026-05-06T12:00", "2026-05-07T09:00", "2026-05-07T11:00", false, "" },
+        { "2026-05-02T09:30", "2026-05-07T09:00", "2026-05-07T11:00", false,
+          "2026-05-08T11:00" },
+        { "2026-05-06T12:00", "2026-05-07T09:00", "2026-05-07T11:00", false,
+          "2026-05-08T11:00" },
         /* Silver Week 2026: 9/21 敬老の日, 9/22 国民の休日, 9/23 秋分の日. */
         { "2026-09-18T15:30", "2026-09-18T15:30", "2026-09-18T17:30", true, "2026-09-24T11:00" },
-        { "2026-09-21T12:00", "2026-09-24T09:00", "2026-09-24T11:00", false, "" },
-        { "2026-09-22T08:00", "2026-09-24T09:00", "2026-09-24T11:00", false, "" },
+        { "2026-09-21T12:00", "2026-09-24T09:00", "2026-09-24T11:00", false,
+          "2026-09-25T11:00" },
+        { "2026-09-22T08:00", "2026-09-24T09:00", "2026-09-24T11:00", false,
+          "2026-09-25T11:00" },
         /* The year-end closure, 12-29..01-03. */
         { "2026-12-28T16:00", "2026-12-28T16:00", "2026-12-28T18:00", true, "2027-01-04T11:00" },
-        { "2026-12-29T10:00", "2027-01-04T09:00", "2027-01-04T11:00", false, "" },
-        { "2027-01-03T23:59:59", "2027-01-04T09:00", "2027-01-04T11:00", false, "" },
-        { "2027-01-04T08:00", "2027-01-04T09:00", "2027-01-04T11:00", false, "" },
+        { "2026-12-29T10:00", "2027-01-04T09:00", "2027-01-04T11:00", false,
+          "2027-01-05T11:00" },
+        { "2027-01-03T23:59:59", "2027-01-04T09:00", "2027-01-04T11:00", false,
+          "2027-01-05T11:00" },
+        { "2027-01-04T08:00", "2027-01-04T09:00", "2027-01-04T11:00", false,
+          "2027-01-05T11:00" },
         { "2025-12-26T16:00", "2025-12-26T16:00", "2025-12-26T18:00", true, "2026-01-05T11:00" },
         /* Offsets other than the contract's. */
         { "2026-11-25T06:30:00Z", "2026-11-25T15:30", "2026-11-25T17:30", true,
           "2026-11-26T11:00" },
-        { "2026-11-25T00:00:00Z", "2026-11-25T09:00", "2026-11-25T11:00", false, "" },
-        { "2026-11-24T19:00:00-05:00", "2026-11-25T09:00", "2026-11-25T11:00", false, "" },
+        { "2026-11-25T00:00:00Z", "2026-11-25T09:00", "2026-11-25T11:00", false,
+          "2026-11-26T11:00" },
+        { "2026-11-24T19:00:00-05:00", "2026-11-25T09:00", "2026-11-25T11:00", false,
+          "2026-11-26T11:00" },
         { "2026-11-25T07:59:59Z", "2026-11-25T16:59:59", "2026-11-25T18:59:59", true,
           "2026-11-26T11:00" },
-        { "2026-11-25T08:00:00Z", "2026-11-26T09:00", "2026-11-26T11:00", false, "" },
-        { "2026-11-25T14:00:00+05:30", "2026-11-26T09:00", "2026-11-26T11:00", false, "" },
+        { "2026-11-25T08:00:00Z", "2026-11-26T09:00", "2026-11-26T11:00", false,
+          "2026-11-27T11:00" },
+        { "2026-11-25T14:00:00+05:30", "2026-11-26T09:00", "2026-11-26T11:00", false,
+          "2026-11-27T11:00" },
         /* Before Monday and mid-week holidays. */
         { "2027-01-08T16:00", "2027-01-08T16:00", "2027-01-08T18:00", true, "2027-01-12T11:00" },
-        { "2026-02-10T17:00", "2026-02-12T09:00", "2026-02-12T11:00", false, "" },
+        { "2026-02-10T17:00", "2026-02-12T09:00", "2026-02-12T11:00", false,
+          "2026-02-13T11:00" },
         { "2026-02-20T15:59", "2026-02-20T15:59", "2026-02-20T17:59", true, "2026-02-24T11:00" },
-        { "2026-03-20T10:00", "2026-03-23T09:00", "2026-03-23T11:00", false, "" },
+        { "2026-03-20T10:00", "2026-03-23T09:00", "2026-03-23T11:00", false,
+          "2026-03-24T11:00" },
 };
 
 static void test_sla_table(void **state) {
@@ -122,10 +148,7 @@ static void test_sla_table(void **state) {
                 assert_int_equal(c.received_at, T(sla_cases[i].received));
                 assert_int_equal(c.onsite_due, T(sla_cases[i].due));
                 assert_int_equal(c.deferral_eligible, sla_cases[i].eligible);
-                if (sla_cases[i].eligible)
-                        assert_int_equal(c.deferred_onsite_due, T(sla_cases[i].deferred));
-                else
-                        assert_int_equal(c.deferred_onsite_due, 0);
+                assert_int_equal(c.deferred_onsite_due, T(sla_cases[i].deferred));
         }
 }
 
@@ -137,29 +160,45 @@ static void test_sla_configured(void **state) {
         /* A 4-hour onsite rule and a 10:00 deferred due. */
         sla.onsite_within = 4 * USEC_PER_HOUR;
         sla.deferred_onsite_by = 10 * 3600;
+        assert_int_equal(clocks_sla(cal, &sla, T("2026-11-25T12:59"), &c), 0);
+        assert_int_equal(c.onsite_due, T("2026-11-25T16:59"));
+        assert_false(c.deferral_eligible);
+        assert_int_equal(c.deferred_onsite_due, T("2026-11-26T10:00"));
+        /* Due at 17:00 exactly: 「17 時以降」 includes it. */
         assert_int_equal(clocks_sla(cal, &sla, T("2026-11-25T13:00"), &c), 0);
         assert_int_equal(c.onsite_due, T("2026-11-25T17:00"));
-        assert_false(c.deferral_eligible);
+        assert_true(c.deferral_eligible);
         assert_int_equal(clocks_sla(cal, &sla, T("2026-11-25T13:01"), &c), 0);
         assert_true(c.deferral_eligible);
         assert_int_equal(c.deferred_onsite_due, T("2026-11-26T10:00"));
 }
 
-/* recovered at, recovery due, deliver by, erasure due, deliver by. */
+/* recovered at; recovery due, deliver by, overdue after; erasure due, deliver
+ * by, overdue after (a period ending on a closed day runs to the next
+ * business day, 民法第142条). */
 static const struct {
-        const char *recovered, *rdue, *rby, *edue, *eby;
+        const char *recovered, *rdue, *rby, *rafter, *edue, *eby, *eafter;
 } report_cases[] = {
-        { "2026-11-25T14:00", "2026-12-09", "2026-12-09", "2026-12-02", "2026-12-02" },
+        { "2026-11-25T14:00", "2026-12-09", "2026-12-09", "2026-12-09", "2026-12-02",
+          "2026-12-02", "2026-12-02" },
         /* Into the year-end closure, and a Saturday. */
-        { "2026-12-19T10:00", "2027-01-02", "2026-12-28", "2026-12-26", "2026-12-25" },
+        { "2026-12-19T10:00", "2027-01-02", "2026-12-28", "2027-01-04", "2026-12-26",
+          "2026-12-25", "2026-12-28" },
+        /* The 14th day is 12-29, the closure's first: late only after 01-04. */
+        { "2026-12-15T10:00", "2026-12-29", "2026-12-28", "2027-01-04", "2026-12-22",
+          "2026-12-22", "2026-12-22" },
         /* On 昭和の日 (Wednesday). */
-        { "2026-04-15T10:00", "2026-04-29", "2026-04-28", "2026-04-22", "2026-04-22" },
+        { "2026-04-15T10:00", "2026-04-29", "2026-04-28", "2026-04-30", "2026-04-22",
+          "2026-04-22", "2026-04-22" },
         /* On the 振替休日 of Golden Week, and on 昭和の日. */
-        { "2026-04-22T18:00", "2026-05-06", "2026-05-01", "2026-04-29", "2026-04-28" },
+        { "2026-04-22T18:00", "2026-05-06", "2026-05-01", "2026-05-07", "2026-04-29",
+          "2026-04-28", "2026-04-30" },
         /* Recovered at 01:00 JST, given in UTC the evening before: Silver Week. */
-        { "2026-09-08T16:00:00Z", "2026-09-23", "2026-09-18", "2026-09-16", "2026-09-16" },
+        { "2026-09-08T16:00:00Z", "2026-09-23", "2026-09-18", "2026-09-24", "2026-09-16",
+          "2026-09-16", "2026-09-16" },
         /* Recovered on a holiday itself. */
-        { "2026-11-23T12:00", "2026-12-07", "2026-12-07", "2026-11-30", "2026-11-30" },
+        { "2026-11-23T12:00", "2026-12-07", "2026-12-07", "2026-12-07", "2026-11-30",
+          "2026-11-30", "2026-11-30" },
 };
 
 static void test_report_table(void **state) {
@@ -178,6 +217,8 @@ static void test_report_table(void **state) {
                 assert_int_equal(r.deliver_by, D(report_cases[i].rby));
                 assert_int_equal(e.due, D(report_cases[i].edue));
                 assert_int_equal(e.deliver_by, D(report_cases[i].eby));
+                assert_int_equal(r.overdue_after, D(report_cases[i].rafter));
+                assert_int_equal(e.overdue_after, D(report_cases[i].eafter));
         }
 }
 
@@ -198,6 +239,18 @@ static void test_contract_deadlines(void **state) {
                         assert_true(d[i - 1].due <= d[i].due);
                 assert_true(d[i].deliver_by <= d[i].due);
                 assert_true(calendar_is_business_day(cal, d[i].deliver_by));
+                /* Never late before the due day. */
+                assert_true(d[i].overdue_after >= d[i].due);
+                if (d[i].kind == DEADLINE_QUARTERLY_REPORT && !d[i].contract_end &&
+                    d[i].due != D("2026-03-31")) {
+                        int y, m, dd;
+
+                        day_to_ymd(d[i].due, &y, &m, &dd);
+                        if (dd == 15) /* 中旬: to the 20th */
+                                assert_int_equal(d[i].overdue_after, day_from_ymd(y, m, 20));
+                }
+                if (d[i].kind == DEADLINE_COMPLETION_NOTICE)
+                        assert_int_equal(d[i].overdue_after, d[i].due);
         }
         assert_int_equal(counts[DEADLINE_QUARTERLY_REPORT], 25);
         assert_int_equal(counts[DEADLINE_ANNUAL_PLAN], 7);
@@ -206,6 +259,7 @@ static void test_contract_deadlines(void **state) {
         /* The first: the annual plan within 7 days of the start. */
         assert_int_equal(d[0].kind, DEADLINE_ANNUAL_PLAN);
         assert_int_equal(d[0].due, D("2025-12-08"));
+        assert_int_equal(d[0].overdue_after, D("2025-12-08")); /* a Monday */
         /* The first quarter is partial: December 2025, due 15 January. */
         assert_int_equal(d[1].kind, DEADLINE_QUARTERLY_REPORT);
         assert_int_equal(d[1].due, D("2026-01-15"));

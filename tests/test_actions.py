@@ -122,6 +122,25 @@ class Workflow(unittest.TestCase):
         self.assertEqual(events[1][1], "監督員 佐藤")
         self.assertRegex(events[0][2], r"^root \(uid 0\)$")
 
+        # Fault work is work (issue 13): the quarter's only work was this
+        # fault's visit, and the work report lists it in every format.
+        work = self.db("SELECT person, title, content, notes, fault_id FROM work")
+        self.assertEqual(work, [("山田 太郎", "障害対応（カメラ応答なし）",
+                                 "原因: microSDカードの故障\n処置: WV-SDB128Gを交換し録画を再開",
+                                 "交換部品: WV-SDB128G\n再発防止策: 年次点検で確認", fid)])
+        for fmt in ("md", "html", "csv"):
+            with self.subTest(fmt=fmt):
+                r = self.ctl("--pretend-now", "2026-12-01T12:00:00", "report", "quarterly",
+                             "2026Q4", "--format", fmt)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("障害対応（カメラ応答なし）", r.stdout)
+                self.assertIn("WV-SDB128Gを交換し録画を再開", r.stdout)
+                self.assertNotIn("作業実績はありません", r.stdout)
+        # Without --prevention a recovery is refused (再発防止策, L179-181).
+        r = self.ctl("recover", str(fid), "--by", "x", "--cause", "c", "--action", "a")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--prevention is required", r.stderr)
+
     def test_2_bad_input_changes_nothing(self):
         fid = str(self.fault["id"])
         before = self.db("SELECT * FROM faults")
@@ -157,15 +176,16 @@ class Workflow(unittest.TestCase):
                            capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 2)
         self.assertEqual(self.db("SELECT * FROM faults"), before)
-        # A future onsite time on a fresh fault is refused too.
-        self.assertEqual(self.db("SELECT COUNT(*) FROM work")[0][0], 0)
+        # Only the recovery's own record (test 1): no bad input added one.
+        self.assertEqual(self.db("SELECT COUNT(*) FROM work WHERE fault_id IS NULL")[0][0], 0)
 
     def test_3_work_record(self):
         r = self.ctl("work", "add", "--start", "2026-11-25T10:00", "--end", "2026-11-25T11:30",
                      "--by", "鈴木", "--title", "定期点検", "--content", "全27箇所の外観点検",
                      "--notes", "異常なし")
         self.assertEqual(r.returncode, 0, r.stderr)
-        rows = self.db("SELECT person, title, content, notes, end_at - start_at FROM work")
+        rows = self.db("SELECT person, title, content, notes, end_at - start_at FROM work"
+                       " WHERE fault_id IS NULL")
         self.assertEqual(rows, [("鈴木", "定期点検", "全27箇所の外観点検", "異常なし", 5400)])
 
     def test_3b_contract_deliverables(self):
@@ -183,6 +203,32 @@ class Workflow(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertEqual(self.db("SELECT kind, key, submitted_at IS NOT NULL FROM deliverables"),
                          [("quarterly_report", "2027-01-15", 1)])
+
+    def test_3b_work_edit(self):
+        """The record a recovery made is edited like any other (issue 13)."""
+        wid, start, end = self.db("SELECT id, start_at, end_at FROM work "
+                                  "WHERE fault_id IS NOT NULL")[0]
+        r = self.ctl("work", "edit", str(wid), "--by", "山田 太郎", "--content",
+                     "原因: microSDカードの寿命\n処置: 交換")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"work record {wid} edited", r.stdout)
+        row = self.db("SELECT title, content, start_at, end_at FROM work WHERE id = ?", wid)[0]
+        self.assertEqual(row, ("障害対応（カメラ応答なし）", "原因: microSDカードの寿命\n処置: 交換",
+                               start, end))
+        before = self.db("SELECT * FROM work")
+        for args, code, text in (
+                (["work", "edit", "99999", "--by", "x", "--title", "t"], 1,
+                 "there is no work record 99999"),
+                (["work", "edit", str(wid), "--by", "x"], 2, "nothing to change"),
+                (["work", "edit", str(wid), "--by", "x", "--end", "2020-01-01T10:00"], 1,
+                 "outside the contract period"),
+                (["work", "edit", "abc", "--by", "x", "--title", "t"], 2, "invalid work record id"),
+                (["work", "frob"], 2, "expected 'work add' or 'work edit ID'")):
+            with self.subTest(args=args):
+                r = self.ctl(*args)
+                self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+                self.assertIn(text, r.stderr)
+        self.assertEqual(self.db("SELECT * FROM work"), before)
 
     def test_4_outside_the_groups(self):
         fid = str(self.fault["id"])

@@ -136,7 +136,8 @@ class Sla(unittest.TestCase):
         self.assertEqual(list(j), [
             "detected_at", "received_at", "onsite_due", "deferral_eligible",
             "deferred_onsite_due", "recovery_report_due", "recovery_report_deliver_by",
-            "erasure_report_due", "erasure_report_deliver_by"])
+            "recovery_report_overdue_after", "erasure_report_due", "erasure_report_deliver_by",
+            "erasure_report_overdue_after"])
         self.assertEqual(j["detected_at"], "2026-11-25T15:30:00+09:00")
         self.assertEqual(j["received_at"], "2026-11-25T15:30:00+09:00")
         self.assertEqual(j["onsite_due"], "2026-11-25T17:30:00+09:00")
@@ -144,15 +145,27 @@ class Sla(unittest.TestCase):
         self.assertEqual(j["deferred_onsite_due"], "2026-11-26T11:00:00+09:00")
         self.assertEqual(j["recovery_report_due"], "2027-01-02")
         self.assertEqual(j["recovery_report_deliver_by"], "2026-12-28")
+        # Due in the year-end closure: late only after it (民法第142条).
+        self.assertEqual(j["recovery_report_overdue_after"], "2027-01-04")
         self.assertEqual(j["erasure_report_due"], "2026-12-26")
         self.assertEqual(j["erasure_report_deliver_by"], "2026-12-25")
+        self.assertEqual(j["erasure_report_overdue_after"], "2026-12-28")
+
+    def test_recovery_report_due_in_the_year_end_closure(self):
+        """Issue 13: the 14th day is 2026-12-29 (closed): recommended 12-28,
+        late only after 2027-01-04."""
+        j = self.sla("2026-12-14T10:00", "--recovered-at", "2026-12-15T10:00")
+        self.assertEqual(j["recovery_report_due"], "2026-12-29")
+        self.assertEqual(j["recovery_report_deliver_by"], "2026-12-28")
+        self.assertEqual(j["recovery_report_overdue_after"], "2027-01-04")
 
     def test_utc_input_after_hours(self):
         j = self.sla("2026-11-27T08:30:00Z")  # Friday 17:30 JST
         self.assertEqual(j["received_at"], "2026-11-30T09:00:00+09:00")
         self.assertEqual(j["onsite_due"], "2026-11-30T11:00:00+09:00")
         self.assertIs(j["deferral_eligible"], False)
-        self.assertIsNone(j["deferred_onsite_due"])
+        # Defined for every fault: the business day after the reception day.
+        self.assertEqual(j["deferred_onsite_due"], "2026-12-01T11:00:00+09:00")
         self.assertNotIn("recovery_report_due", j)
 
     def test_text_output(self):
@@ -188,25 +201,31 @@ class Deadlines(unittest.TestCase):
                 "2026-12-31", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         data = json.loads(r.stdout)
-        self.assertEqual([(d["kind"], d["due"], d["deliver_by"]) for d in data], [
-            ("quarterly_report", "2026-01-15", "2026-01-15"),
-            ("quarterly_report", "2026-03-31", "2026-03-31"),
-            ("completion_notice", "2026-03-31", "2026-03-31"),
-            ("annual_plan", "2026-04-15", "2026-04-15"),
-            ("quarterly_report", "2026-07-15", "2026-07-15"),
-            ("quarterly_report", "2026-10-15", "2026-10-15"),
+        # 中旬 runs to the 20th; 頃まで is a target (late after the month);
+        # fixed dates are their own end.
+        self.assertEqual([(d["kind"], d["due"], d["deliver_by"], d["overdue_after"])
+                          for d in data], [
+            ("quarterly_report", "2026-01-15", "2026-01-15", "2026-01-20"),
+            ("quarterly_report", "2026-03-31", "2026-03-31", "2026-03-31"),
+            ("completion_notice", "2026-03-31", "2026-03-31", "2026-03-31"),
+            ("annual_plan", "2026-04-15", "2026-04-15", "2026-04-30"),
+            ("quarterly_report", "2026-07-15", "2026-07-15", "2026-07-20"),
+            ("quarterly_report", "2026-10-15", "2026-10-15", "2026-10-20"),
         ])
         for d in data:
-            self.assertEqual(sorted(d), ["deliver_by", "due", "kind", "remaining_seconds", "title"])
+            self.assertEqual(sorted(d), ["deliver_by", "due", "kind", "overdue_after",
+                                         "remaining_seconds", "title"])
             self.assertTrue(d["title"])
 
     def test_default_range_follows_pretend_now(self):
         r = ctl("--config", ICHIKAWA, "--pretend-now", "2031-06-01T12:00", "deadlines")
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = [line.split("\t") for line in r.stdout.splitlines()]
-        self.assertEqual(rows[0][:3], ["2031-07-15", "2031-07-15", "quarterly_report"])
+        self.assertEqual(rows[0][:4], ["2031-07-15", "2031-07-15", "2031-07-20",
+                                       "quarterly_report"])
         # The contract's end: a Sunday, handed in on Friday; nothing after it.
-        self.assertEqual(rows[-1][:3], ["2031-11-30", "2031-11-28", "completion_notice"])
+        self.assertEqual(rows[-1][:4], ["2031-11-30", "2031-11-28", "2031-11-30",
+                                        "completion_notice"])
 
     def test_needs_a_contract(self):
         r = ctl("deadlines")

@@ -132,7 +132,11 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(f["received_at"], f["detected_at"])
         self.assertEqual(iso(f["onsite_due"]) - det, datetime.timedelta(hours=2))
         self.assertIs(f["deferral_eligible"], False)
-        self.assertIsNone(f["deferred_onsite_due"])
+        # Defined for every fault: 11:00 of the next business day (issue 13).
+        self.assertEqual(f["deferred_onsite_due"], "2026-11-26T11:00:00+09:00")
+        self.assertEqual(f["due"], f["onsite_due"])
+        self.assertIsNone(f["acknowledged_by"])
+        self.assertIsNone(f["ack_note"])
         self.assertEqual(f["site"], "04")
         self.assertEqual(f["hidden"], [])
         self.assertIn("connection refused", f["reason"])
@@ -150,6 +154,37 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(j["FIELDWATCH_ONSITE_DUE"], f["onsite_due"])
         self.assertEqual(j["PRIORITY"], "3")
         self.assertEqual(j["MESSAGE_ID"], "ca0889625ff5497da2982e5278bbd421")
+        self.assertEqual(j["FIELDWATCH_DUE"], f["onsite_due"])
+
+        # A 10:00 fault deferred for parts (L125-131): at any hour, with a reason.
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+        r = act("ack", str(f["id"]), "--by", "山田 太郎", "--note", "部品の在庫を確認中")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("部品の在庫を確認中", r.stdout)
+        r = act("defer", str(f["id"]), "--approved-by", "監督員 佐藤")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("before closing time: a deferral needs --reason", r.stderr)
+        g = [x for x in self.faults() if x["id"] == f["id"]][0]
+        self.assertIsNone(g["deferral_approved_at"])
+        self.assertEqual(g["due"], f["onsite_due"])
+        self.assertEqual(g["acknowledged_by"], "山田 太郎")
+        self.assertEqual(g["ack_note"], "部品の在庫を確認中")
+        r = act("defer", str(f["id"]), "--approved-by", "監督員 佐藤", "--reason",
+                "交換部品（WV-S2536LNUX）の手配")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("now due 2026-11-26T11:00:00+09:00", r.stdout)
+        g = [x for x in self.faults() if x["id"] == f["id"]][0]
+        self.assertIsNotNone(g["deferral_approved_at"])
+        self.assertEqual(g["due"], "2026-11-26T11:00:00+09:00")
+        self.assertEqual(g["onsite_due"], f["onsite_due"])  # the original stays on record
+        j = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="deferral_approved")[0]
+        self.assertEqual(j["FIELDWATCH_DUE"], "2026-11-26T11:00:00+09:00")
+        self.assertIn("交換部品", j["MESSAGE"])
+        j = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="acknowledged")[0]
+        self.assertIn("部品の在庫を確認中", j["MESSAGE"])
 
     def test_camera_down_outside_business_hours(self):
         # Friday evening: received at Monday's opening.
@@ -298,7 +333,7 @@ class Scenarios(unittest.TestCase):
         self.assertIn('fieldwatch_lte_signal{device="20-router",site="20",kind="router",'
                       'signal="rsrp"} -101', text)
         due = re.search(r'^fieldwatch_fault_due_seconds\{fault_id="%d",device="19-camera",'
-                        r'kind="camera_down"\} (-?\d+)$' % f["id"], text, re.M)
+                        r'kind="camera_down",deferred="no"\} (-?\d+)$' % f["id"], text, re.M)
         self.assertIsNotNone(due)
         self.assertTrue(0 < int(due.group(1)) <= 7200)
         self.assertRegex(text, r"(?m)^fieldwatch_open_faults 1$")
@@ -345,7 +380,8 @@ class Scenarios(unittest.TestCase):
         f = self.wait_fault("22-camera", "camera_down")
         fid = str(f["id"])
         for args in (["onsite", fid, "--by", "y"],
-                     ["recover", fid, "--by", "y", "--cause", "c", "--action", "a"]):
+                     ["recover", fid, "--by", "y", "--cause", "c", "--action", "a",
+                      "--prevention", "なし（単発の故障）"]):
             r = fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
             self.assertEqual(r.returncode, 0, r.stderr)
         r = fwtest.ctl("deadlines", "--json", "--pretend-now", "2026-01-13T10:01",
@@ -369,6 +405,66 @@ class Scenarios(unittest.TestCase):
         self.daemon.messages("READY=1")
         time.sleep(12)
         self.assertEqual(len([e for e in self.events() if e[0] == "report_overdue"]), 1)
+
+    def test_recovery_remote_provisional_with_a_loaner(self):
+        """Issue 13: --remote needs no visit; --temporary is provisional, the
+        final recovery follows; --loaner names the substitute; a recovery
+        while the device still fails is recorded with a warning."""
+        d = self.start("2026-11-25T10:00:00+09:00")
+
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+        for site in ("24", "25"):
+            d.wait_device(f"{site}-camera", "up", timeout=20)
+            self.field.camera(site).fault("down")
+        a = str(self.wait_fault("24-camera", "camera_down")["id"])
+        b = str(self.wait_fault("25-camera", "camera_down")["id"])
+        base = ["--by", "山田 太郎", "--cause", "設定の消失", "--action", "設定を再投入",
+                "--prevention", "なし（単発）"]
+        r = act("recover", a, *base)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("or --remote when no visit was needed", r.stderr)
+        r = act("recover", a, *base, "--remote")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("recovered remotely", r.stdout)
+        self.assertIn("warning: the device still fails its probes", r.stdout)
+
+        r = act("onsite", b, "--by", "鈴木 一郎")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = act("recover", b, *base, "--temporary", "--loaner", "WV-S1111")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("recovered provisionally", r.stdout)
+        self.assertIn("loaner WV-S1111", r.stdout)
+        r = act("recover", b, *base, "--temporary")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("record the final recovery without --temporary", r.stderr)
+        self.field.camera("25").clear()
+        self.wait_fault("25-camera", "camera_down", state="cleared", timeout=20)
+        r = act("recover", b, "--by", "鈴木 一郎", "--cause", "カメラ故障", "--action",
+                "本体を交換", "--prevention", "なし（経年劣化）")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("warning", r.stdout)
+
+        db = sqlite3.connect(f"file:{d.state_dir}/fieldwatch.db?mode=ro", uri=True)
+        try:
+            work = db.execute("SELECT fault_id, title, notes FROM work ORDER BY id").fetchall()
+            row = db.execute("SELECT remote, temporary_recovered_at IS NOT NULL, loaner,"
+                             " recovered_at IS NOT NULL FROM faults WHERE id = ?",
+                             (int(b),)).fetchone()
+        finally:
+            db.close()
+        self.assertEqual([(w[0], w[1]) for w in work], [
+            (int(a), "障害対応（カメラ応答なし、遠隔）"),
+            (int(b), "障害対応（カメラ応答なし、暫定復旧）"),
+            (int(b), "障害対応（カメラ応答なし）")])
+        self.assertIn("代替機: WV-S1111", work[1][2])
+        self.assertEqual(row, (0, 1, "WV-S1111", 1))
+        r = act("--pretend-now", "2026-11-26T12:00:00", "report", "fault", b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("| 暫定復旧 | 2026-11-25 ", r.stdout)
+        self.assertIn("| 代替機器 | WV-S1111 |", r.stdout)
+        r = act("--pretend-now", "2026-11-26T12:00:00", "report", "fault", a)
+        self.assertIn("| 対応方法 | 遠隔（現地作業なし） |", r.stdout)
 
     def test_kill_9_keeps_the_fault_and_raises_it_once(self):
         d = self.start("2026-11-25T10:00:00+09:00")

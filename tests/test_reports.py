@@ -258,7 +258,7 @@ class Reports(unittest.TestCase):
         cls.b = f["id"]
         cls.act("onsite", str(cls.b), "--by", "鈴木 一郎")
         cls.act("recover", str(cls.b), "--by", "鈴木 一郎", "--cause", "LTEルーターの停止",
-                "--action", "再起動")
+                "--action", "再起動", "--prevention", "なし（一過性の停止）")
         # C: the camera at site 07, left open without onsite work.
         cls.field.camera("07").fault("down")
         cls.c = cls.wait_fault("07-camera")["id"]
@@ -315,11 +315,23 @@ class Reports(unittest.TestCase):
         self.assertEqual(meta["契約名"], "lab")
         work = tables[1]
         self.assertEqual(work[0], WORK_HEADER_JA)
-        self.assertEqual([r[5] for r in work[1:]], ["定期点検", "予防交換"])  # by start time
+        # By start time; fault work is work (issue 13): each recovery's onsite
+        # work is listed with the rest, under its fault's number.
+        self.assertEqual([r[5] for r in work[1:]], ["定期点検", "予防交換",
+                                                     "障害対応（カメラ応答なし）",
+                                                     "障害対応（LTEルーター応答なし）"])
         self.assertEqual(work[1][1:5], ["2026-07-10 10:00", "2026-07-10 11:30", "1:30", "鈴木 一郎"])
         self.assertEqual(work[2][6], WORK[0]["content"])
         self.assertEqual(work[2][7], "<b>要確認</b>")
-        self.assertIn("作業時間合計: 2:15（2件）", md)
+        self.assertEqual(work[3][4], "山田 太郎")
+        self.assertEqual(work[3][6], f"原因: {CAUSE}\n処置: {ACTION}")
+        self.assertEqual(work[3][7], f"交換部品: WV-SDB128G\n再発防止策: {PREVENTION}")
+        self.assertEqual(work[3][8], str(self.a))
+        self.assertRegex(work[3][1], r"^2026-09-16 10:\d\d$")  # the onsite start
+        self.assertEqual(work[4][4], "鈴木 一郎")
+        self.assertEqual(work[4][8], str(self.b))
+        self.assertEqual(work[4][7], "再発防止策: なし（一過性の停止）")
+        self.assertIn("作業時間合計: 2:15（4件）", md)
         self.assertNotIn("作業実績はありません", md)
         faults = tables[2]
         self.assertEqual([int(r[0]) for r in faults[1:]], [self.a, self.b, self.c])
@@ -334,14 +346,47 @@ class Reports(unittest.TestCase):
         self.assertEqual(rows[2][6], WORK[0]["content"])  # newline kept, quotes as text
         self.assertEqual(rows[2][7], "<b>要確認</b>")      # text, not markup
         self.assertNotIn("b", [t for t, _ in h.starts])
-        self.assertIn("Total work time: 2:15 (2 items)", h.text())
+        self.assertIn("Total work time: 2:15 (4 items)", h.text())
 
         rows = read_csv(self.report("quarterly", "2026Q3", fmt="csv"))
         self.assertEqual(rows[0], WORK_HEADER_JA)
-        self.assertEqual(len(rows), 3)
+        self.assertEqual(len(rows), 5)
+        self.assertEqual([r[8] for r in rows[3:]], [str(self.a), str(self.b)])
+        self.assertEqual(rows[3][6], f"原因: {CAUSE}\n処置: {ACTION}")
         self.assertEqual(rows[2][6], WORK[0]["content"])
         self.assertEqual(rows[2][1:4], ["2026-09-16 09:00", "2026-09-16 09:45", "0:45"])
         self.assertEqual(rows[2][8], "")
+
+    def test_fiscal_quarters_and_the_title(self):
+        """Issue 13: quarters as the city names them (by fiscal year and era);
+        the CLI takes 2026Q3 and FY2026Q2 alike; contract.title is the 件名."""
+        a = self.report("quarterly", "2026Q3")
+        b = self.report("quarterly", "FY2026Q2")
+        self.assertIn("| 四半期 | 令和8年度 第2四半期（7月～9月） |", a)
+        self.assertEqual(md_tables(a)[1:], md_tables(b)[1:])
+        self.assertEqual(md_tables(a)[0], md_tables(b)[0])
+        en = self.report("quarterly", "FY2025Q4", lang="en")
+        self.assertIn("| Quarter | FY2025 Q4 (January to March) |", en)
+        self.assertIn("| Period | 2026-01-01 to 2026-03-31 |", en)
+        ja = self.report("quarterly", "2026Q1")
+        self.assertIn("| 四半期 | 令和7年度 第4四半期（1月～3月） |", ja)
+        self.assertNotIn("件名", ja)
+        for bad in ("FY2026Q5", "FY26Q1", "FY2026Q"):
+            with self.subTest(bad=bad):
+                self.assertIn("invalid quarter", self.report("quarterly", bad, code=2))
+        # The title, from the configuration.
+        titled = os.path.join(self.tmp, "titled.yaml")
+        with open(self.config, encoding="utf-8") as f:
+            text = f.read()
+        title = "（長期継続契約）ネットワーク型街頭防犯カメラ令和７年度導入機器保守業務委託"
+        text = text.replace('contract:\n', f'contract:\n  title: "{title}"\n', 1)
+        with open(titled, "w", encoding="utf-8") as f:
+            f.write(text)
+        r = subprocess.run([fwtest.CTL, "--config", titled, "--state-dir", self.daemon.state_dir,
+                            "--pretend-now", REPORT_NOW, "report", "quarterly", "2026Q3"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"| 件名 | {title} |", r.stdout)
 
     def test_csv_cells_are_not_formulas(self):
         """Issue 12: a cell a spreadsheet would run as a formula (= + - @, tab,
