@@ -18,6 +18,8 @@ static const char *const action_types[_ACTION_TYPE_MAX] = {
         [ACTION_REPORT_SUBMITTED] = "report-submitted",
         [ACTION_WORK_ADD] = "work-add",
         [ACTION_WORK_EDIT] = "work-edit",
+        [ACTION_PARTS_QUOTE] = "parts-quote",
+        [ACTION_PARTS_APPROVED] = "parts-approved",
         [ACTION_CLOSE] = "close",
 };
 
@@ -146,6 +148,12 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                                 "quarterly_report, annual_plan or completion_notice (with --due)");
                 return -EINVAL;
         }
+        if (a->type == ACTION_PARTS_QUOTE && (a->n_parts == 0 || a->amount <= 0 ||
+                                              a->amount > INT64_C(1000000000))) {
+                (void) snprintf(err, errlen, "a quote needs --parts and --amount (yen, 1 to "
+                                             "1,000,000,000)");
+                return -EINVAL;
+        }
         if (a->type == ACTION_WORK_EDIT) {
                 if (a->work_id <= 0) {
                         (void) snprintf(err, errlen, "a work record id is required");
@@ -181,7 +189,7 @@ char *action_to_json(const Action *a) {
                         return NULL;
                 }
         o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
-                      " s:o, s:b, s:s, s:s, s:b, s:b, s:s}",
+                      " s:o, s:b, s:s, s:s, s:b, s:b, s:s, s:I}",
                       "type", action_type_to_string(a->type), "fault", (json_int_t) a->fault_id,
                       "work", (json_int_t) a->work_id,
                       "by", a->by, "requested_at",
@@ -190,7 +198,8 @@ char *action_to_json(const Action *a) {
                       a->action, "prevention", a->prevention, "title", a->title, "content",
                       a->content, "parts", parts ?: json_array(), "media_replaced",
                       a->media_replaced, "kind", a->kind, "due", a->due, "remote", a->remote,
-                      "temporary", a->temporary, "loaner", a->loaner);
+                      "temporary", a->temporary, "loaner", a->loaner, "amount",
+                      (json_int_t) a->amount);
         if (!o)
                 return NULL;
         s = json_dumps(o, JSON_COMPACT);
@@ -209,7 +218,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         json_t *o, *parts;
         Action a = {};
         const char *type, *by, *kind = "", *due = "", *loaner = "";
-        json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0;
+        json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0, amount = 0;
         int media = 0, remote = 0, temporary = 0;
 
         o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
@@ -218,11 +227,12 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                 return -EINVAL;
         }
         if (json_unpack_ex(o, &jerr, 0,
-                           "{s:s, s:I, s?I, s:s, s:I, s:I, s:I, s?b, s?s, s?s, s?b, s?b, s?s}",
+                           "{s:s, s:I, s?I, s:s, s:I, s:I, s:I, s?b, s?s, s?s, s?b, s?b, s?s, s?I}",
                            "type", &type, "fault", &fault, "work", &work, "by", &by,
                            "requested_at", &requested, "at", &at, "end_at", &end_at,
                            "media_replaced", &media, "kind", &kind, "due", &due, "remote",
-                           &remote, "temporary", &temporary, "loaner", &loaner) < 0 ||
+                           &remote, "temporary", &temporary, "loaner", &loaner, "amount",
+                           &amount) < 0 ||
             action_type_from_string(type) < 0) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 json_decref(o);
@@ -243,6 +253,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         a.end_at = (time_t) end_at;
         a.media_replaced = media;
         a.remote = remote;
+        a.amount = amount;
         a.temporary = temporary;
         (void) snprintf(a.loaner, sizeof(a.loaner), "%s", loaner);
         (void) snprintf(a.by, sizeof(a.by), "%s", by);

@@ -26,6 +26,8 @@ typedef enum ActionType {
         ACTION_WORK_ADD,
         ACTION_CLOSE,
         ACTION_WORK_EDIT,            /* a work record's title, content, notes or times */
+        ACTION_PARTS_QUOTE,          /* 有償交換部品: the quote handed to the supervisor */
+        ACTION_PARTS_APPROVED,       /* ... and the city's approval of it */
         _ACTION_TYPE_MAX,
 } ActionType;
 
@@ -48,6 +50,7 @@ typedef struct Action {
         bool remote;                 /* recover: no onsite visit was needed */
         bool temporary;              /* recover: provisional, approved; the final follows */
         char loaner[64];             /* recover: the model of a substitute installed */
+        int64_t amount;              /* parts quote: yen, tax included */
         char kind[32];               /* report-submitted: recovery | erasure, or a contract
                                       * deliverable: quarterly_report | annual_plan |
                                       * completion_notice (then due names it) */

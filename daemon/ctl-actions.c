@@ -31,6 +31,7 @@ enum {
         OPT_REMOTE,
         OPT_TEMPORARY,
         OPT_LOANER,
+        OPT_AMOUNT,
         OPT_KIND,
         OPT_START,
         OPT_END,
@@ -55,6 +56,7 @@ static const struct option all_options[] = {
         { "remote", no_argument, NULL, OPT_REMOTE },
         { "temporary", no_argument, NULL, OPT_TEMPORARY },
         { "loaner", required_argument, NULL, OPT_LOANER },
+        { "amount", required_argument, NULL, OPT_AMOUNT },
         { "kind", required_argument, NULL, OPT_KIND },
         { "start", required_argument, NULL, OPT_START },
         { "end", required_argument, NULL, OPT_END },
@@ -79,6 +81,8 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
                             O(OPT_NOTES) | O(OPT_FAULT),
         [ACTION_CLOSE] = O(OPT_BY) | O(OPT_NOTE),
+        [ACTION_PARTS_QUOTE] = O(OPT_BY) | O(OPT_PARTS) | O(OPT_AMOUNT) | O(OPT_NOTE),
+        [ACTION_PARTS_APPROVED] = O(OPT_BY) | O(OPT_NOTE),
         [ACTION_WORK_EDIT] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) |
                              O(OPT_CONTENT) | O(OPT_NOTES),
 };
@@ -171,6 +175,18 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
         case OPT_TEMPORARY:
                 a->temporary = true;
                 break;
+        case OPT_AMOUNT: {
+                char *end;
+                long long v;
+
+                errno = 0;
+                v = strtoll(arg, &end, 10);
+                if (errno || end == arg || *end || v <= 0)
+                        return ctl_usage_error(cmd, "--amount: expected yen as a whole number, "
+                                               "got '%s'", arg);
+                a->amount = v;
+                break;
+        }
         case OPT_LOANER:
                 if (strlen(arg) >= sizeof(a->loaner))
                         return ctl_usage_error(cmd, "--loaner: at most %zu bytes",
@@ -339,6 +355,20 @@ int ctl_report_submitted(const GlobalOptions *g, int argc, char **argv) {
 
 int ctl_close(const GlobalOptions *g, int argc, char **argv) {
         return run_action(g, ACTION_CLOSE, argc, argv);
+}
+
+int ctl_parts(const GlobalOptions *g, int argc, char **argv) {
+        ActionType t;
+
+        if (argc >= 2 && streq(argv[1], "quote"))
+                t = ACTION_PARTS_QUOTE;
+        else if (argc >= 2 && streq(argv[1], "approved"))
+                t = ACTION_PARTS_APPROVED;
+        else
+                return ctl_usage_error(argv[0], "expected 'parts quote FAULT' or 'parts approved "
+                                                "FAULT'");
+        argv[1] = argv[0];
+        return run_action(g, t, argc - 1, argv + 1);
 }
 
 int ctl_work(const GlobalOptions *g, int argc, char **argv) {

@@ -33,6 +33,7 @@ int ctl_recover(const GlobalOptions *g, int argc, char **argv);
 int ctl_report_submitted(const GlobalOptions *g, int argc, char **argv);
 int ctl_close(const GlobalOptions *g, int argc, char **argv);
 int ctl_work(const GlobalOptions *g, int argc, char **argv);
+int ctl_parts(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-faults.c */
 int ctl_faults(const GlobalOptions *g, int argc, char **argv);

@@ -42,6 +42,10 @@ static const struct {
                                true },
         [EVENT_REPORT_OVERDUE] = { "report_overdue", "886ecd3a53064d6d98b84e34a0b61718", LOG_ERR,
                                    true },
+        [EVENT_PARTS_QUOTED] = { "parts_quoted", "ca73b545738c4331acf5656ed01f2039", LOG_INFO,
+                                 false },
+        [EVENT_PARTS_APPROVED] = { "parts_approved", "ac7fae9e541b4945a064a72c30511873",
+                                   LOG_INFO, false },
 };
 
 const char *event_type_to_string(EventType t) {

@@ -34,6 +34,8 @@ typedef enum EventType {
         /* The contract's deliverables. */
         EVENT_REPORT_DUE,
         EVENT_REPORT_OVERDUE,
+        EVENT_PARTS_QUOTED,          /* a paid part's quote went to the supervisor */
+        EVENT_PARTS_APPROVED,        /* ... and the city approved it */
         _EVENT_TYPE_MAX,
 } EventType;
 

@@ -37,8 +37,13 @@ static const struct {
           "        | --kind quarterly_report|annual_plan|completion_notice --due DATE",
           "a report was handed in" },
         { "work", ctl_work,
-          "add --start T --end T --by NAME --title T --content T [--notes T] [--fault ID]",
-          "record work (inspection, preventive replacement, ...)" },
+          "add --start T --end T --by NAME --title T --content T [--notes T] [--fault ID]\n"
+          "        | edit ID --by NAME [--title T] [--content T] [--notes T] [--start T] [--end T]",
+          "record work (inspection, preventive replacement, ...), or correct a record" },
+        { "parts", ctl_parts,
+          "quote FAULT --parts MODEL,... --amount YEN --by NAME [--note T]\n"
+          "        | approved FAULT --by NAME [--note T]",
+          "paid parts (有償交換部品): the quote, then the city's approval, before the recovery" },
         { "close", ctl_close, "FAULT --by NAME --note TEXT",
           "close a transient fault that needs no visit" },
         { "report", ctl_report,

@@ -196,6 +196,8 @@ static const Words event_prefixes[_EVENT_TYPE_MAX] = {
         [EVENT_FAULT_CLOSED] = { "障害終了", "CLOSED" },
         [EVENT_REPORT_DUE] = { "提出期限接近", "REPORT DUE" },
         [EVENT_REPORT_OVERDUE] = { "提出期限超過", "REPORT OVERDUE" },
+        [EVENT_PARTS_QUOTED] = { "有償部品の見積提出", "PARTS QUOTED" },
+        [EVENT_PARTS_APPROVED] = { "有償部品の承認", "PARTS APPROVED" },
 };
 
 static const Words event_leads[_EVENT_TYPE_MAX] = {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,36 @@
                 (void) snprintf(msg, msglen, __VA_ARGS__);                                  \
                 -EINVAL;                                                                    \
         })
+
+/* Whether the JSON array of quoted models names part. */
+static bool quoted(const char *quote_parts, const char *part) {
+        json_t *arr = json_loads(quote_parts, 0, NULL);
+        bool found = false;
+        size_t i;
+        json_t *v;
+
+        json_array_foreach(arr, i, v)
+                if (json_is_string(v) && streq(json_string_value(v), part))
+                        found = true;
+        json_decref(arr);
+        return found;
+}
+
+/* "WV-SDB128G, WV-S2536LNUX" */
+static char *parts_list(const Action *a) {
+        size_t len = 1;
+        char *s;
+
+        for (size_t i = 0; i < a->n_parts; i++)
+                len += strlen(a->parts[i]) + 2;
+        s = calloc(len, 1);
+        for (size_t i = 0; s && i < a->n_parts; i++) {
+                if (i > 0)
+                        strcat(s, ", ");
+                strcat(s, a->parts[i]);
+        }
+        return s;
+}
 
 /* Checks the action against the fault and changes f (the engine's or a
  * copy); fills the event's type and text. */
@@ -97,6 +128,14 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                                 a->note && a->note[0] ? ": " : "", a->note ?: "");
                 break;
         case ACTION_RECOVER:
+                for (size_t i = 0; i < a->n_parts; i++)
+                        if (det->quote_at && !det->quote_approved_at &&
+                            quoted(det->quote_parts, a->parts[i]))
+                                return REFUSE("%s is a paid part quoted for fault %" PRId64
+                                              " and the quote is not approved: record the "
+                                              "city's approval first (fieldwatchctl parts "
+                                              "approved %" PRId64 ")",
+                                              a->parts[i], f->id, f->id);
                 if (!f->onsite_started_at && !a->remote)
                         return REFUSE("fault %" PRId64 " has no onsite work recorded: use "
                                       "fieldwatchctl onsite first (or --remote when no visit "
@@ -151,6 +190,33 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                 f->state = FAULT_CLOSED;
                 ev->type = EVENT_FAULT_CLOSED;
                 (void) snprintf(msg, msglen, "fault %" PRId64 " closed", f->id);
+                break;
+        case ACTION_PARTS_QUOTE: {
+                _cleanup_(freep) char *list = parts_list(a);
+
+                if (det->recovered_at)
+                        return REFUSE("fault %" PRId64 " was recovered already at %s: a quote "
+                                      "comes before the work", f->id,
+                                      format_iso_datetime(det->recovered_at, t1));
+                if (det->quote_approved_at)
+                        return REFUSE("the quote of fault %" PRId64 " was approved already at %s",
+                                      f->id, format_iso_datetime(det->quote_approved_at, t1));
+                ev->type = EVENT_PARTS_QUOTED;
+                (void) snprintf(msg, msglen, "fault %" PRId64 ": quote for %s, %" PRId64
+                                " yen, handed to the supervisor", f->id, list ?: "parts",
+                                a->amount);
+                break;
+        }
+        case ACTION_PARTS_APPROVED:
+                if (!det->quote_at)
+                        return REFUSE("fault %" PRId64 " has no quote recorded: fieldwatchctl "
+                                      "parts quote first", f->id);
+                if (det->quote_approved_at)
+                        return REFUSE("the quote of fault %" PRId64 " was approved already at %s",
+                                      f->id, format_iso_datetime(det->quote_approved_at, t1));
+                ev->type = EVENT_PARTS_APPROVED;
+                (void) snprintf(msg, msglen, "fault %" PRId64 ": the quote for paid parts is "
+                                "approved", f->id);
                 break;
         case ACTION_WORK_ADD:
                 if (a->end_at > now + FUTURE_SLACK)

@@ -127,6 +127,9 @@ void report_fault_done(ReportFault *f) {
         free(f->acknowledged_by);
         free(f->ack_note);
         free(f->loaner);
+        free(f->quote_by);
+        free(f->quote_approved_by);
+        f->quote_parts = strv_free(f->quote_parts, f->n_quote_parts);
         free(f->onsite_by);
         free(f->deferral_approved_by);
         free(f->deferral_reason);
@@ -1279,6 +1282,8 @@ static void fault_timeline(Doc *d, const ReportContext *c, const ReportFault *f)
         doc_fields_end(d);
 }
 
+static char *person_at(Language l, const char *who, time_t at, char buf[static LABEL_MAX]);
+
 static int fault_work(Doc *d, const ReportContext *c, const ReportFault *f) {
         _cleanup_(freep) char *parts = strv_join(f->parts, f->n_parts, ", ");
         Language l = c->lang;
@@ -1303,6 +1308,20 @@ static int fault_work(Doc *d, const ReportContext *c, const ReportFault *f) {
         }
         if (f->loaner && f->loaner[0])
                 doc_field(d, tr(l, "代替機器", "Loaner installed"), f->loaner);
+        if (f->quote_at) {
+                _cleanup_(freep) char *q = strv_join(f->quote_parts, f->n_quote_parts, ", ");
+                char buf[LABEL_MAX], who[LABEL_MAX];
+
+                (void) snprintf(buf, sizeof(buf), tr(l, "%s（%" PRId64 " 円）提出 %s",
+                                                     "%s (%" PRId64 " yen), handed in by %s"),
+                                q ?: "", f->quote_amount,
+                                person_at(l, f->quote_by, f->quote_at, who));
+                doc_field(d, tr(l, "有償交換部品の見積", "Paid parts quoted"), buf);
+                doc_field(d, tr(l, "見積の承認", "Quote approved"),
+                          f->quote_approved_at
+                                  ? person_at(l, f->quote_approved_by, f->quote_approved_at, who)
+                                  : tr(l, "未承認", "not yet"));
+        }
         doc_field(d, tr(l, "情報記録媒体の交換", "Storage medium replaced"),
                   f->media_replaced ? tr(l, "あり（データ消去報告書を別途提出）",
                                          "yes (see the data erasure report)")

@@ -91,6 +91,11 @@ typedef struct ReportFault {
         bool remote;                 /* recovered without a visit */
         time_t temporary_recovered_at; /* a provisional recovery (L157-159); 0: none */
         char *loaner;                /* the substitute installed (L145-151); "" none */
+        char **quote_parts;          /* paid parts quoted (L183-187) */
+        size_t n_quote_parts;
+        int64_t quote_amount;        /* yen */
+        char *quote_by, *quote_approved_by;
+        time_t quote_at, quote_approved_at;
         time_t recovered_at;
         char *recovered_by, *cause, *action, *prevention;
         char **parts;                /* models of the parts replaced */

@@ -51,6 +51,14 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
                                 " remote = ?10, loaner = CASE WHEN ?11 = '' THEN loaner ELSE ?11"
                                 " END WHERE id = ?1";
                 break;
+        case ACTION_PARTS_QUOTE:
+                sql = "UPDATE faults SET quote_by = ?2, quote_note = ?3, quote_at = ?4,"
+                      " quote_parts = ?8, quote_amount = ?12 WHERE id = ?1";
+                break;
+        case ACTION_PARTS_APPROVED:
+                sql = "UPDATE faults SET quote_approved_by = ?2, quote_approved_at = ?4"
+                      " WHERE id = ?1";
+                break;
         case ACTION_REPORT_SUBMITTED:
                 sql = streq(a->kind, "erasure")
                               ? "UPDATE faults SET erasure_report_submitted_at = ?4 WHERE id = ?1"
@@ -65,7 +73,7 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
         rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
-        if (a->type == ACTION_RECOVER) {
+        if (a->type == ACTION_RECOVER || a->type == ACTION_PARTS_QUOTE) {
                 json_t *arr = json_array();
 
                 for (size_t i = 0; arr && i < a->n_parts; i++)
@@ -90,6 +98,8 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
                 (void) sqlite3_bind_int(st, 10, a->remote);
                 bind_text(st, 11, a->loaner);
         }
+        if (a->type == ACTION_PARTS_QUOTE)
+                (void) sqlite3_bind_int64(st, 12, a->amount);
         r = run(st);
         free(parts);
         return r;
@@ -103,7 +113,8 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT recovered_at, media_replaced, recovery_report_submitted_at,"
                                 " erasure_report_submitted_at, closed_at, acknowledged_by,"
-                                " ack_note, temporary_recovered_at FROM faults WHERE id = ?",
+                                " ack_note, temporary_recovered_at, quote_at, quote_approved_at,"
+                                " quote_parts FROM faults WHERE id = ?",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -116,6 +127,10 @@ int store_fault_details(Store *s, int64_t id, FaultDetails *ret) {
                 d.erasure_report_submitted_at = (time_t) sqlite3_column_int64(st, 3);
                 d.closed_at = (time_t) sqlite3_column_int64(st, 4);
                 d.temporary_recovered_at = (time_t) sqlite3_column_int64(st, 7);
+                d.quote_at = (time_t) sqlite3_column_int64(st, 8);
+                d.quote_approved_at = (time_t) sqlite3_column_int64(st, 9);
+                (void) snprintf(d.quote_parts, sizeof(d.quote_parts), "%s",
+                                (const char *) sqlite3_column_text(st, 10) ?: "[]");
                 for (int i = 5; i <= 6; i++) {
                         const char *t = (const char *) sqlite3_column_text(st, i);
                         char *buf = i == 5 ? d.acknowledged_by : d.ack_note;

@@ -19,7 +19,8 @@
         " acknowledged_by, onsite_by, deferral_approved_by, deferral_reason, recovered_at," \
         " recovered_by, cause, action, prevention, parts, media_replaced,"                  \
         " recovery_report_submitted_at, erasure_report_submitted_at, closed_at, closed_by,"  \
-        " close_note, ack_note, remote, temporary_recovered_at, loaner"
+        " close_note, ack_note, remote, temporary_recovered_at, loaner, quote_parts,"      \
+        " quote_amount, quote_by, quote_at, quote_approved_by, quote_approved_at"
 
 static time_t time_at(sqlite3_stmt *st, int i) {
         return sqlite3_column_type(st, i) == SQLITE_NULL ? 0
@@ -98,6 +99,9 @@ static int read_report_fault(sqlite3_stmt *st, ReportFault *f) {
                 .closed_at = time_at(st, 32),
                 .remote = sqlite3_column_int(st, 36),
                 .temporary_recovered_at = time_at(st, 37),
+                .quote_amount = sqlite3_column_int64(st, 40),
+                .quote_at = time_at(st, 42),
+                .quote_approved_at = time_at(st, 44),
         };
         copy_at(st, 1, f->site, sizeof(f->site));
         copy_at(st, 2, f->device, sizeof(f->device));
@@ -108,11 +112,14 @@ static int read_report_fault(sqlite3_stmt *st, ReportFault *f) {
             !text_at(st, 24, &f->recovered_by) || !text_at(st, 25, &f->cause) ||
             !text_at(st, 26, &f->action) || !text_at(st, 27, &f->prevention) ||
             !text_at(st, 33, &f->closed_by) || !text_at(st, 34, &f->close_note) ||
-            !text_at(st, 35, &f->ack_note) || !text_at(st, 38, &f->loaner))
+            !text_at(st, 35, &f->ack_note) || !text_at(st, 38, &f->loaner) ||
+            !text_at(st, 41, &f->quote_by) || !text_at(st, 43, &f->quote_approved_by))
                 return -ENOMEM;
         r = strv_from_json(column_text(st, 18), &f->hidden, &f->n_hidden);
         if (r >= 0)
                 r = strv_from_json(column_text(st, 28), &f->parts, &f->n_parts);
+        if (r >= 0)
+                r = strv_from_json(column_text(st, 39), &f->quote_parts, &f->n_quote_parts);
         return r;
 }
 

@@ -142,6 +142,14 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "ALTER TABLE faults ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE faults ADD COLUMN temporary_recovered_at INTEGER;"
         "ALTER TABLE faults ADD COLUMN loaner TEXT NOT NULL DEFAULT '';",
+        /* 6: paid parts (有償交換部品, L183-187): the quote and its approval. */
+        "ALTER TABLE faults ADD COLUMN quote_parts TEXT NOT NULL DEFAULT '[]';"
+        "ALTER TABLE faults ADD COLUMN quote_amount INTEGER;"
+        "ALTER TABLE faults ADD COLUMN quote_by TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN quote_note TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN quote_at INTEGER;"
+        "ALTER TABLE faults ADD COLUMN quote_approved_by TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN quote_approved_at INTEGER;",
 };
 
 static int exec(Store *s, const char *sql) {

@@ -14,7 +14,7 @@
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct Store Store;
 
@@ -182,6 +182,8 @@ typedef struct FaultDetails {
         time_t recovery_report_submitted_at, erasure_report_submitted_at;
         time_t closed_at;
         time_t temporary_recovered_at; /* a provisional recovery; 0: none */
+        time_t quote_at, quote_approved_at; /* paid parts; 0: none */
+        char quote_parts[512];       /* JSON array of the quoted models */
         char acknowledged_by[128];   /* --by of the ack; "" when not acknowledged */
         char ack_note[1024];         /* its --note, cleaned, cut on a character */
 } FaultDetails;

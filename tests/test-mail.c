@@ -1311,8 +1311,9 @@ static void test_outbox_digest_groups(void **state) {
         remove_temp_store(dir);
 }
 
-/* A database of schema 3 (before digests; the tables that matter here)
- * opens, and its unsent mail goes alone. */
+/* A database of schema 3 (before digests; the tables that matter here, and
+ * a faults table for the later migrations to extend) opens, and its unsent
+ * mail goes alone. */
 static void test_outbox_migration(void **state) {
         char dir[64], path[128];
         sqlite3 *db = NULL;
@@ -1325,6 +1326,7 @@ static void test_outbox_migration(void **state) {
         (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db,
+                                      "CREATE TABLE faults (id INTEGER PRIMARY KEY);"
                                       "CREATE TABLE devices (id TEXT PRIMARY KEY, site TEXT,"
                                       " kind TEXT NOT NULL, state TEXT NOT NULL,"
                                       " last_probe_at INTEGER, latency_usec INTEGER,"

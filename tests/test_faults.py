@@ -466,6 +466,52 @@ class Scenarios(unittest.TestCase):
         r = act("--pretend-now", "2026-11-26T12:00:00", "report", "fault", a)
         self.assertIn("| 対応方法 | 遠隔（現地作業なし） |", r.stdout)
 
+    def test_paid_parts_need_an_approval(self):
+        """Issue 13 (有償交換部品, L183-187): the quote, then the city's approval,
+        then the recovery with the part; the fault report lists both."""
+        d = self.start("2026-11-25T10:00:00+09:00")
+
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+        d.wait_device("23-camera", "up", timeout=20)
+        self.field.camera("23").fault("down")
+        f = str(self.wait_fault("23-camera", "camera_down")["id"])
+        self.assertEqual(act("onsite", f, "--by", "山田 太郎").returncode, 0)
+        recover = ["recover", f, "--by", "山田 太郎", "--cause", "本体故障", "--action",
+                   "本体を交換", "--prevention", "なし（経年劣化）", "--parts", "WV-S2536LNUX"]
+        r = act("parts", "approved", f, "--by", "監督員 佐藤")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no quote recorded", r.stderr)
+        for bad, text in ((["parts", "quote", f, "--by", "x", "--parts", "A"], "--amount"),
+                          (["parts", "quote", f, "--by", "x", "--amount", "-5", "--parts", "A"],
+                           "expected yen"),
+                          (["parts", "frob", f], "expected 'parts quote FAULT'")):
+            with self.subTest(bad=bad):
+                r = act(*bad)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(text, r.stderr)
+        r = act("parts", "quote", f, "--by", "山田 太郎", "--parts", "WV-S2536LNUX",
+                "--amount", "128000")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("quote for WV-S2536LNUX, 128000 yen", r.stdout)
+        r = act(*recover)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("WV-S2536LNUX is a paid part quoted", r.stderr)
+        r = act("parts", "approved", f, "--by", "監督員 佐藤")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = act("parts", "approved", f, "--by", "監督員 佐藤")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("approved already", r.stderr)
+        r = act(*recover)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = act("--pretend-now", "2026-11-26T12:00:00", "report", "fault", f)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"\| 有償交換部品の見積 \| WV-S2536LNUX（128000 円）提出 山田 太郎")
+        self.assertRegex(r.stdout, r"\| 見積の承認 \| 監督員 佐藤（2026-11-25 ")
+        types = [e[0] for e in self.events("23-camera")]
+        self.assertIn("parts_quoted", types)
+        self.assertIn("parts_approved", types)
+
     def test_kill_9_keeps_the_fault_and_raises_it_once(self):
         d = self.start("2026-11-25T10:00:00+09:00")
         d.wait_device("18-camera", "up")

@@ -39,7 +39,8 @@ LEVELS = ["LOG_EMERG", "LOG_ALERT", "LOG_CRIT", "LOG_ERR", "LOG_WARNING", "LOG_N
 # Every field journal.c may send besides MESSAGE, PRIORITY, MESSAGE_ID, SYSLOG_IDENTIFIER.
 FIELDWATCH_FIELDS = ("FIELDWATCH_EVENT", "FIELDWATCH_SITE", "FIELDWATCH_DEVICE",
                      "FIELDWATCH_FAULT_ID", "FIELDWATCH_KIND", "FIELDWATCH_RECEIVED_AT",
-                     "FIELDWATCH_ONSITE_DUE", "FIELDWATCH_BY", "FIELDWATCH_OS_USER")
+                     "FIELDWATCH_ONSITE_DUE", "FIELDWATCH_DUE", "FIELDWATCH_BY",
+                     "FIELDWATCH_OS_USER")
 
 
 def event_types():
@@ -73,6 +74,8 @@ def expected_fields(ev, types):
         "FIELDWATCH_KIND": ev["kind"] or None,
         "FIELDWATCH_RECEIVED_AT": iso(ev["received_at"]) if ev["received_at"] > 0 else None,
         "FIELDWATCH_ONSITE_DUE": iso(ev["onsite_due"]) if ev["onsite_due"] > 0 else None,
+        # The due in force: the same instant under the name issue 13 gave it.
+        "FIELDWATCH_DUE": iso(ev["onsite_due"]) if ev["onsite_due"] > 0 else None,
         "FIELDWATCH_BY": ev["by"] or None,
         "FIELDWATCH_OS_USER": ev["os_user"] or None,
     }
@@ -222,7 +225,7 @@ class Native(unittest.TestCase):
         self.assertEqual(cleared["MESSAGE"], "05-camera: fault cleared: camera_down")
         restarted = next(e for e in self.entries if e["FIELDWATCH_EVENT"] == "device_restarted")
         for field in ("FIELDWATCH_SITE", "FIELDWATCH_FAULT_ID", "FIELDWATCH_KIND",
-                      "FIELDWATCH_RECEIVED_AT", "FIELDWATCH_ONSITE_DUE"):
+                      "FIELDWATCH_RECEIVED_AT", "FIELDWATCH_ONSITE_DUE", "FIELDWATCH_DUE"):
             self.assertNotIn(field, restarted)
 
     def test_match_on_fields(self):
