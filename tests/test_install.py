@@ -99,6 +99,16 @@ class Install(unittest.TestCase):
         m = re.search(r"Overall exposure level for fieldwatch.service: (\d+\.\d+)", r.stdout)
         self.assertIsNotNone(m, r.stdout + r.stderr)
         self.assertLessEqual(float(m.group(1)), 2.0)
+        # Identity survives the sandbox (issue 12): no PrivateUsers=, which would
+        # map every operator on the control socket to nobody; the socket's
+        # directory and group; every secret from one directory, none required.
+        with open(unit, encoding="utf-8") as f:
+            lines = [ln.strip() for ln in f if not ln.lstrip().startswith("#")]
+        self.assertFalse([ln for ln in lines if ln.startswith("PrivateUsers")], lines)
+        self.assertIn("RuntimeDirectory=fieldwatch", lines)
+        self.assertIn("SupplementaryGroups=fieldwatch-ops", lines)
+        self.assertEqual([ln for ln in lines if ln.startswith("LoadCredential")],
+                         ["LoadCredential=fieldwatch:/etc/fieldwatch/credentials"])
 
     def test_catalog_lists_every_message_id(self):
         self.install()
