@@ -355,6 +355,7 @@ typedef struct Doc {
         size_t n_columns;
         const char *align;           /* of the open table: 'l' or 'r' per column */
         bool in_csv;                 /* the open table is the CSV's */
+        size_t csv_width;            /* CSV of sections: every row this wide, 0 if not */
 } Doc;
 
 /* HTML: the five characters that matter in text and attribute values. */
@@ -485,6 +486,22 @@ static const char html_head[] =
         "p.note { font-size: 9pt }\n"
         "</style>\n";
 
+static void csv_row(Doc *d, const char *const *cells, size_t n) {
+        for (size_t i = 0; i < MAX(n, d->csv_width); i++) {
+                if (i > 0)
+                        fputc(',', d->f);
+                csv_escape(d->f, i < n ? cells[i] ?: "" : "");
+        }
+        fputs("\r\n", d->f);
+}
+
+/* A CSV of sections: a line of text (title, heading, paragraph) is a row
+ * of its own, its text in the first cell. */
+static void csv_line(Doc *d, const char *text) {
+        if (d->format == REPORT_FORMAT_CSV && d->csv_width > 0)
+                csv_row(d, (const char *const[]) { text }, 1);
+}
+
 /* title: the heading; name: the HTML <title>. CSV: the BOM. */
 static void doc_begin(Doc *d, const char *title, const char *name) {
         switch (d->format) {
@@ -503,6 +520,7 @@ static void doc_begin(Doc *d, const char *title, const char *name) {
                 break;
         default:
                 fputs("\xEF\xBB\xBF", d->f);
+                csv_line(d, title);
         }
 }
 
@@ -520,7 +538,8 @@ static void doc_heading(Doc *d, const char *text) {
                 fputs("<h2>", d->f);
                 html_escape(d->f, text);
                 fputs("</h2>\n", d->f);
-        }
+        } else
+                csv_line(d, text);
 }
 
 static void doc_paragraph(Doc *d, const char *text, bool note) {
@@ -531,23 +550,15 @@ static void doc_paragraph(Doc *d, const char *text, bool note) {
                 fputs(note ? "<p class=\"note\">" : "<p>", d->f);
                 html_escape(d->f, text);
                 fputs("</p>\n", d->f);
-        }
-}
-
-static void csv_row(Doc *d, const char *const *cells, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0)
-                        fputc(',', d->f);
-                csv_escape(d->f, cells[i] ?: "");
-        }
-        fputs("\r\n", d->f);
+        } else
+                csv_line(d, text);
 }
 
 static void doc_table_begin(Doc *d, const char *const *headers, size_t n, const char *align,
                             bool in_csv) {
         d->n_columns = n;
         d->align = align;
-        d->in_csv = in_csv;
+        d->in_csv = in_csv || d->csv_width > 0;
         switch (d->format) {
         case REPORT_FORMAT_MD:
                 for (size_t i = 0; i < n; i++) {
@@ -570,7 +581,7 @@ static void doc_table_begin(Doc *d, const char *const *headers, size_t n, const 
                 fputs("</tr>\n</thead>\n<tbody>\n", d->f);
                 break;
         default:
-                if (in_csv)
+                if (d->in_csv)
                         csv_row(d, headers, n);
         }
 }
@@ -629,7 +640,7 @@ static void doc_fields_begin(Doc *d) {
                 break;
         default:
                 d->n_columns = 2;
-                d->in_csv = d->csv_fields;
+                d->in_csv = d->csv_fields || d->csv_width > 0;
                 if (d->csv_fields && !d->csv_header_done)
                         csv_row(d, headers, 2);
                 d->csv_header_done = true;
@@ -1104,6 +1115,8 @@ static void quarterly_due(const ReportContext *c, const ReportPeriod *p,
                 }
 }
 
+#define QUARTERLY_WORK_COLUMNS 9
+
 static void quarterly_work(Doc *d, const ReportContext *c, const ReportWork *w, size_t n) {
         Language l = c->lang;
         const char *headers[] = {
@@ -1122,15 +1135,10 @@ static void quarterly_work(Doc *d, const ReportContext *c, const ReportWork *w, 
         char total_text[LABEL_MAX], hm[TIME_MAX];
         int64_t total = 0;
 
+        _Static_assert(ELEMENTSOF(headers) == QUARTERLY_WORK_COLUMNS, "the CSV's width");
         doc_heading(d, tr(l, "作業実績", "Work done"));
         if (n == 0) {
                 doc_paragraph(d, no_work, false);
-                if (d->format == REPORT_FORMAT_CSV) {
-                        doc_table_begin(d, headers, ELEMENTSOF(headers), NULL, true);
-                        doc_row(d,
-                                (const char *const[]) { "", "", "", "", "", "", no_work, "", "" });
-                        doc_table_end(d);
-                }
                 return;
         }
         doc_table_begin(d, headers, ELEMENTSOF(headers), "rllrllllr", true);
@@ -1202,6 +1210,8 @@ int report_quarterly(const ReportContext *c, const ReportPeriod *p, const Report
         r = doc_open(&d, c, false, &buf, &size);
         if (r < 0)
                 return r;
+        /* CSV: every section, each under its heading, as wide as the work table. */
+        d.csv_width = QUARTERLY_WORK_COLUMNS;
         (void) snprintf(name, sizeof(name), "%s %s", title, p->label);
         doc_begin(&d, title, name);
         doc_preamble(&d, c, p);
