@@ -663,6 +663,31 @@ int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen) {
                                 "nothing was recorded, try again later", store_error(m->store));
                 return -EAGAIN;
         }
+        if (operator_is_engine_action(a->type)) {
+                FaultOutput o = {};
+                Fault *f = NULL;
+                size_t len;
+
+                r = operator_engine_apply(m->store, m->faults, m->config, a, wallclock_now(), &o,
+                                          &f, msg, msglen);
+                if (r >= 0) {
+                        /* Committed like the engine's own output: faults, events and
+                         * mails in one transaction, then the journal. */
+                        r = monitor_commit(m, &o);
+                        len = strlen(msg);
+                        if (r < 0)
+                                (void) snprintf(msg + len, msglen - len,
+                                                " (the database refuses writes now: kept and "
+                                                "written when it can; the journal has it)");
+                        else if (f && a->type != ACTION_RECEIVE)
+                                (void) snprintf(msg + len, msglen - len, " (fault %" PRId64 ")",
+                                                f->id);
+                        r = 0;
+                }
+                monitor_round_done(m, &o);
+                fault_output_done(&o);
+                return r;
+        }
         r = operator_apply(m->store, m->faults, m->config, m->calendar, a, wallclock_now(), &ev,
                            msg, msglen);
         if (r < 0)

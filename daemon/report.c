@@ -129,6 +129,7 @@ void report_fault_done(ReportFault *f) {
         free(f->loaner);
         free(f->quote_by);
         free(f->quote_approved_by);
+        free(f->received_from);
         f->quote_parts = strv_free(f->quote_parts, f->n_quote_parts);
         free(f->onsite_by);
         free(f->deferral_approved_by);
@@ -985,11 +986,14 @@ typedef enum SlaResult {
         SLA_BREACHED,
         SLA_PENDING,
         SLA_STOPPED,
+        SLA_SENDBACK,
 } SlaResult;
 
 static SlaResult sla_result(const ReportFault *f, time_t now) {
         time_t due = fault_due_at(f), stop = fault_end(f) ?: now;
 
+        if (f->sendback || due == 0)
+                return SLA_SENDBACK;
         if (f->onsite_started_at)
                 return f->onsite_started_at <= due ? SLA_MET : SLA_BREACHED;
         if (stop > due)
@@ -1054,9 +1058,11 @@ int report_sla_stats(const ReportContext *c, const ReportPeriod *p, const Report
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const ReportFault *f = &faults[i];
-                size_t *count[] = { &s.met, &s.breached, &s.pending, &s.stopped };
+                size_t *count[] = { &s.met, &s.breached, &s.pending, &s.stopped, &s.sendback };
 
-                if (!received_in(f, p))
+                /* Receptions, not detections: under sla.reception: call a fault
+                 * nobody called about has no reception and is not counted. */
+                if (!f->received_at || !received_in(f, p))
                         continue;
                 s.received++;
                 (*count[sla_result(f, c->now)])++;
@@ -1577,17 +1583,24 @@ static const char *sla_result_word(Language l, SlaResult s) {
                 return tr(l, "期限超過", "breached");
         case SLA_PENDING:
                 return tr(l, "対応中（期限前）", "pending");
+        case SLA_SENDBACK:
+                return tr(l, "センドバック保守（現地着手期限なし）", "send-back (no onsite due)");
         default:
                 return tr(l, "期限前に解消（現地作業なし）", "cleared before the due time");
         }
 }
 
 static void sla_figures(Doc *d, const ReportContext *c, const SlaStats *s) {
-        char v[14][TIME_MAX];
+        char v[15][TIME_MAX];
         Language l = c->lang;
+        bool call = c->config->sla.reception == SLA_RECEPTION_CALL;
 
         doc_heading(d, tr(l, "集計", "Figures"));
         doc_fields_begin(d);
+        doc_field(d, tr(l, "受付の基準", "Reception"),
+                  call ? tr(l, "障害受付の連絡を受けた時", "when the fault call is received")
+                       : tr(l, "障害を検知した時（受付時間外は翌営業時間の開始）",
+                            "at detection (outside business hours: the next opening)"));
         doc_field(d, tr(l, "受付件数", "Faults received"), fmt_int((int64_t) s->received, v[0]));
         doc_field(d, tr(l, "現地作業を開始した件数", "With onsite work"),
                   fmt_int((int64_t) s->onsite, v[1]));
@@ -1600,6 +1613,8 @@ static void sla_figures(Doc *d, const ReportContext *c, const SlaStats *s) {
         doc_field(d, tr(l, "対応中（期限前）", "Pending"), fmt_int((int64_t) s->pending, v[6]));
         doc_field(d, tr(l, "期限前に解消（現地作業なし）", "Cleared before the due time"),
                   fmt_int((int64_t) s->stopped, v[7]));
+        doc_field(d, tr(l, "センドバック保守（現地着手期限なし）", "Send-back maintenance (no onsite due)"),
+                  fmt_int((int64_t) s->sendback, v[14]));
         doc_field(d, tr(l, "延期承認あり", "Deferred with approval"),
                   fmt_int((int64_t) s->deferred, v[8]));
         doc_field(d, tr(l, "一過性の障害", "Transient faults"),
@@ -1632,7 +1647,7 @@ static void sla_faults(Doc *d, const ReportContext *c, const ReportPeriod *p,
                 char id[TIME_MAX], rec[TIME_MAX], due[TIME_MAX], on[TIME_MAX], resp[TIME_MAX],
                         appr[TIME_MAX];
 
-                if (!received_in(&f[i], p))
+                if (!f[i].received_at || !received_in(&f[i], p))
                         continue;
                 if (shown++ == 0)
                         doc_table_begin(d, headers, ELEMENTSOF(headers), "rllllllrll", false);
@@ -1680,12 +1695,14 @@ int report_sla(const ReportContext *c, const ReportPeriod *p, const ReportFault 
                       tr(c->lang,
                          "対象は期間中に受け付けた障害です。応答時間は受付から現地作業開始まで、"
                          "期限は延期が承認された場合は延期後の期限です。報告書は障害復旧作業"
-                         "報告書とデータ消去報告書で、提出日が提出期限（休日の場合はその前の"
-                         "営業日）以前なら期限内です。",
+                         "報告書とデータ消去報告書で、提出日が期間の末日（休日の場合は翌営業日、"
+                         "民法第142条）以前なら期限内です。",
                          "The faults received in the period. The response time runs from "
                          "reception to the start of onsite work; the due time is the deferred "
                          "one when a deferral was approved. Reports are the fault recovery and "
-                         "data erasure reports, on time when handed in by their deliver-by day."),
+                         "data erasure reports, on time when handed in by the period's last "
+                         "day (a closed day moves it to the next business day, Civil Code "
+                         "art. 142)."),
                       true);
         doc_zone_note(&d, c);
         doc_end(&d);

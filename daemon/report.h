@@ -96,6 +96,9 @@ typedef struct ReportFault {
         int64_t quote_amount;        /* yen */
         char *quote_by, *quote_approved_by;
         time_t quote_at, quote_approved_at;
+        FaultOrigin origin;          /* probe, call (open) or anomaly (escalate) */
+        bool sendback;               /* send-back maintenance: no onsite clock */
+        char *received_from;         /* who called (sla.reception: call) */
         time_t recovered_at;
         char *recovered_by, *cause, *action, *prevention;
         char **parts;                /* models of the parts replaced */
@@ -156,6 +159,7 @@ typedef struct SlaStats {
         size_t stopped;              /* cleared or closed before the due time, no onsite */
         size_t deferred;             /* with an approved deferral */
         size_t transient;            /* cleared by itself before any onsite work */
+        size_t sendback;             /* send-back maintenance: no onsite clock to meet */
         size_t reports_on_time;      /* recovery and erasure reports handed in by deliver-by */
         size_t reports_late;
         size_t reports_outstanding;  /* not handed in yet ... */
