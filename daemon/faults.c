@@ -952,7 +952,7 @@ time_t faults_next_clock(FaultEngine *e, time_t now) {
 
         (void) now;
         while (clock_heap_top(e->clocks, &node, &at)) {
-                time_t t = node_clock(e, node);
+                time_t t = slot_clock(e, node);
 
                 if (t == at)
                         return at;

@@ -1204,8 +1204,44 @@ static void quarterly_faults(Doc *d, const ReportContext *c, const ReportPeriod 
                               false);
 }
 
+/* The anomalies investigated in the period (L107-111), and whether they
+ * were handled as faults. */
+static void quarterly_investigations(Doc *d, const ReportContext *c, const Investigation *v,
+                                     size_t n) {
+        Language l = c->lang;
+        const char *headers[] = {
+                tr(l, "調査日時", "Investigated"), tr(l, "異常番号", "Anomaly"),
+                tr(l, "機器", "Device"),           tr(l, "担当者名", "Person in charge"),
+                tr(l, "調査結果", "Findings"),     tr(l, "障害として対応", "Handled as fault"),
+        };
+
+        doc_heading(d, tr(l, "異常の調査", "Anomalies investigated"));
+        if (n == 0) {
+                doc_paragraph(d, tr(l, "当該期間に調査した異常はありません。",
+                                    "No anomaly was investigated in this period."),
+                              false);
+                return;
+        }
+        doc_table_begin(d, headers, ELEMENTSOF(headers), "lrllll", false);
+        for (size_t i = 0; i < n; i++) {
+                char at[TIME_MAX], id[TIME_MAX], fault[TIME_MAX], device[LABEL_MAX];
+
+                if (v[i].fault_id > 0)
+                        (void) snprintf(fault, sizeof(fault), tr(l, "障害 %lld", "fault %lld"),
+                                        (long long) v[i].fault_id);
+                else
+                        (void) snprintf(fault, sizeof(fault), "%s", tr(l, "なし", "no"));
+                doc_row(d, (const char *const[]) {
+                                   fmt_time(v[i].at, at), fmt_int(v[i].anomaly_id, id),
+                                   device_label(l, v[i].device, device), v[i].person, v[i].note,
+                                   fault });
+        }
+        doc_table_end(d);
+}
+
 int report_quarterly(const ReportContext *c, const ReportPeriod *p, const ReportWork *work,
-                     size_t n_work, const ReportFault *faults, size_t n_faults, char **ret) {
+                     size_t n_work, const ReportFault *faults, size_t n_faults,
+                     const Investigation *inv, size_t n_inv, char **ret) {
         _cleanup_(freep) char *buf = NULL;
         char name[LABEL_MAX], due[LABEL_MAX];
         const char *title = tr(c->lang, "作業実績報告書", "Work report (作業実績報告書)");
@@ -1227,6 +1263,7 @@ int report_quarterly(const ReportContext *c, const ReportPeriod *p, const Report
         doc_fields_end(&d);
         quarterly_work(&d, c, work, n_work);
         quarterly_faults(&d, c, p, faults, n_faults);
+        quarterly_investigations(&d, c, inv, n_inv);
         doc_zone_note(&d, c);
         doc_end(&d);
         return doc_close(&d, 0, &buf, ret);
@@ -1258,6 +1295,12 @@ static int fault_summary(Doc *d, const ReportContext *c, const ReportFault *f) {
         doc_heading(d, tr(l, "障害の概要", "The fault"));
         doc_fields_begin(d);
         fault_identity(d, c, f);
+        doc_field(d, tr(l, "把握の経緯", "Found by"),
+                  f->origin == FAULT_ORIGIN_CALL      ? tr(l, "通報（監視では検知できない障害）",
+                                                           "a call (no probe sees it)")
+                  : f->origin == FAULT_ORIGIN_ANOMALY ? tr(l, "異常の調査（障害として対応）",
+                                                           "the investigation of an anomaly")
+                                                      : tr(l, "監視による検知", "the probes"));
         doc_field(d, tr(l, "検知した症状", "Symptom"), f->reason ?: "");
         doc_field(d, tr(l, "確認箇所", "Check"), f->hint ?: "");
         doc_field(d, tr(l, "到達不能になった機器", "Devices made unreachable"), hidden);
@@ -1272,7 +1315,14 @@ static void fault_timeline(Doc *d, const ReportContext *c, const ReportFault *f)
         Language l = c->lang;
 
         met[0] = 0;
-        if (f->onsite_started_at && f->onsite_started_at <= due_at)
+        if (f->sendback)
+                (void) snprintf(met, sizeof(met), "%s",
+                                tr(l, "センドバック保守（現地着手期限なし）",
+                                   "send-back maintenance (no onsite due)"));
+        else if (!f->received_at)
+                (void) snprintf(met, sizeof(met), "%s",
+                                tr(l, "未受付（障害受付の連絡なし）", "not received (no call)"));
+        else if (f->onsite_started_at && f->onsite_started_at <= due_at)
                 (void) snprintf(met, sizeof(met), "%s", tr(l, "期限内", "met"));
         else if (f->onsite_started_at)
                 (void) snprintf(met, sizeof(met),
@@ -1282,6 +1332,8 @@ static void fault_timeline(Doc *d, const ReportContext *c, const ReportFault *f)
         doc_fields_begin(d);
         doc_field(d, tr(l, "検知日時", "Detected"), fmt_time(f->detected_at, det));
         doc_field(d, tr(l, "受付日時", "Received"), fmt_time(f->received_at, rec));
+        if (f->received_from && f->received_from[0])
+                doc_field(d, tr(l, "障害受付の連絡元", "Call from"), f->received_from);
         doc_field(d, tr(l, "現地着手期限", "Onsite due"), fmt_time(f->onsite_due, due));
         doc_field(d, tr(l, "延期の承認日時", "Deferral approved"),
                   fmt_time(f->deferral_approved_at, appr));

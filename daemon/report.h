@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "anomaly.h"
 #include "calendar.h"
 #include "config.h"
 #include "fault.h"
@@ -176,7 +177,8 @@ int report_sla_stats(const ReportContext *c, const ReportPeriod *p, const Report
  * faults handled in the period; says so explicitly when there was no work.
  * CSV: the work items. */
 int report_quarterly(const ReportContext *c, const ReportPeriod *p, const ReportWork *work,
-                     size_t n_work, const ReportFault *faults, size_t n_faults, char **ret);
+                     size_t n_work, const ReportFault *faults, size_t n_faults,
+                     const Investigation *inv, size_t n_inv, char **ret);
 
 /* 障害復旧作業報告書. -ENODATA when no recovery is recorded. CSV: field,value. */
 int report_fault(const ReportContext *c, const ReportFault *f, char **ret);

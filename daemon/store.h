@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "action.h"
+#include "anomaly.h"
 #include "event.h"
 #include "fault.h"
 
@@ -225,26 +226,7 @@ int store_foreach_report_clock(Store *s, StoreReportClockFn fn, void *userdata);
 /* The last error message of the database, for logs. */
 const char *store_error(const Store *s);
 
-/* Anomalies to investigate (store-anomalies.c): the anomaly event, the
- * fault it was escalated to (0: none) and how often it was investigated. */
-typedef struct Anomaly {
-        int64_t id;                  /* the anomaly event's id */
-        time_t at;
-        char site[16];
-        char device[24];
-        char text[EVENT_TEXT_MAX];
-        int64_t fault_id;
-        size_t n_investigations;
-} Anomaly;
-
-typedef struct Investigation {
-        int64_t id, anomaly_id, fault_id; /* fault_id: the escalation, 0 for none */
-        time_t at;
-        char person[72];
-        char note[2048];
-        char device[24];
-} Investigation;
-
+/* Anomalies to investigate (store-anomalies.c). */
 /* -ENOENT when id is not an anomaly event. */
 int store_anomaly_get(Store *s, int64_t id, Anomaly *ret);
 typedef int (*StoreAnomalyFn)(const Anomaly *a, void *userdata);
