@@ -40,7 +40,7 @@
 #define CONFIG_MAX_NODES 1000000u
 #define CONFIG_MAX_ERRORS 100u         /* reported per load; the rest are counted */
 #define CONFIG_MAX_FIELDS 16           /* keys of one mapping of the schema */
-#define CONFIG_MAX_LIST 1000u          /* items of extra_closed, to, escalate_to */
+#define CONFIG_MAX_LIST 1000u          /* items of extra_closed, to, escalate_to, security_to */
 #define CONFIG_STRING_MAX 1024u        /* default bound of a string value */
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #define DEFAULT_MODEL "WV-S2536LNUX"
@@ -1413,6 +1413,15 @@ static void parse_mail_escalate_to(Loader *l, const Node *n, const char *path, c
         parse_mail_list(l, n, path, &nc->escalate_to, &nc->n_escalate_to);
 }
 
+/* notify.security_to: the city's contact for security incidents. */
+static void parse_mail_security_to(Loader *l, const Node *n, const char *path, const Field *f,
+                                   void *base) {
+        NotifyConf *nc = base;
+
+        (void) f;
+        parse_mail_list(l, n, path, &nc->security_to, &nc->n_security_to);
+}
+
 static void parse_pinned_key_field(Loader *l, const Node *n, const char *path, const Field *f,
                                    void *base) {
         char buf[SHOWN_MAX];
@@ -1908,6 +1917,7 @@ static const Field notify_fields[] = {
         F("from", parse_mailbox_field, offsetof(NotifyConf, from), .flags = FIELD_REQUIRED),
         F("to", parse_mail_to, 0, .flags = FIELD_REQUIRED),
         F("escalate_to", parse_mail_escalate_to, 0),
+        F("security_to", parse_mail_security_to, 0),
         F("language", parse_enum_field, offsetof(NotifyConf, language), .data = language_names),
         DURATION("renotify_every", NotifyConf, renotify_every, USEC_PER_MINUTE,
                  30 * USEC_PER_DAY, .flags = FIELD_ZERO_OK),
@@ -2484,6 +2494,9 @@ Config *config_free(Config *c) {
         for (size_t i = 0; i < c->notify.n_escalate_to; i++)
                 free(c->notify.escalate_to[i]);
         free(c->notify.escalate_to);
+        for (size_t i = 0; i < c->notify.n_security_to; i++)
+                free(c->notify.security_to[i]);
+        free(c->notify.security_to);
         free(c->vpn.name);
         free(c->vpn.address);
         snmp_conf_done(&c->vpn.snmp);

@@ -162,6 +162,10 @@ typedef struct NotifyConf {
         char **escalate_to;          /* the supervisor: also gets SLA breaches and deferral
                                       * prompts; may be empty */
         size_t n_escalate_to;
+        char **security_to;          /* the city's contact for security incidents (別記1
+                                      * 第9条): also gets every security_incident; may be
+                                      * empty */
+        size_t n_security_to;
         Language language;           /* ja */
         uint64_t renotify_every;     /* 2h; 0 disables */
         unsigned digest_after;       /* 10: more faults than this in a minute go in one digest */

@@ -50,6 +50,8 @@ static const struct {
                                    LOG_WARNING, true },
         [EVENT_INVESTIGATED] = { "anomaly_investigated", "0e9b7d5c3a1f4b2d8e6c4a2f0d8b6e13",
                                  LOG_INFO, false },
+        [EVENT_SECURITY_INCIDENT] = { "security_incident", "21da383068a144d09348307a0d064569",
+                                      LOG_ALERT, true },
 };
 
 const char *event_type_to_string(EventType t) {

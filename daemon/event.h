@@ -38,6 +38,8 @@ typedef enum EventType {
         EVENT_PARTS_APPROVED,        /* ... and the city approved it */
         EVENT_FAULT_RECEIVED,        /* the fault call came (sla.reception: call): clocks start */
         EVENT_INVESTIGATED,          /* an anomaly was investigated (L107-111) */
+        EVENT_SECURITY_INCIDENT,     /* reported at once (別記1 第9条, 別記2 第10条):
+                                      * kind is the incident's (security_incident_kind()) */
         _EVENT_TYPE_MAX,
 } EventType;
 

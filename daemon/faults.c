@@ -344,6 +344,8 @@ static const char *degraded_kind(const char *reason) {
                 { "recording stopped", "recording_stopped" },
                 { "SD recording", "storage_error" },
                 { "wrong model", "model_mismatch" },
+                { "answers as ", "identity_mismatch" },
+                { "sysName ", "identity_mismatch" },
                 { "LTE ", "lte_weak" },
                 { "WAN interface", "wan_down" },
                 { "authentication", "auth_failed" },
@@ -517,6 +519,32 @@ static int prompt_at_once(FaultEngine *e, Fault *f, time_t now, FaultOutput *out
                          f->device, format_iso_datetime(f->deferred_onsite_due, due));
 }
 
+const char *faults_incident_kind(const char *kind, const char *reason) {
+        if (streq(kind, "auth_failed") || streq(kind, "model_mismatch") ||
+            streq(kind, "identity_mismatch"))
+                return kind;
+        if (reason && strstr(reason, "SNMPv3 authentication failed"))
+                return "snmp_auth_failed";
+        return NULL;
+}
+
+/* A fault that is a security incident (別記1 第9条) is reported as one at
+ * once: one incident per fault, made when the fault is raised (never by a
+ * probe that only confirms it, nor by a restart that restores it). */
+static int incident_of_fault(Fault *f, time_t now, FaultOutput *out) {
+        const char *incident = faults_incident_kind(f->kind, f->reason);
+        int r;
+
+        if (!incident)
+                return 0;
+        r = out_event(out, EVENT_SECURITY_INCIDENT, now, f->device, f,
+                      "%s: security incident: %s: %s", f->device, incident, f->reason);
+        if (r >= 0)
+                (void) snprintf(out->events[out->n_events - 1].kind,
+                                sizeof(out->events[0].kind), "%s", incident);
+        return r;
+}
+
 static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const char *kind,
                        const char *hint, time_t now, FaultOutput *out) {
         Node *n = &e->nodes[node];
@@ -559,6 +587,8 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         r = out_event(out, EVENT_FAULT_RAISED, now, n->id, f, "%s: fault raised: %s: %s%s%s "
                       "(%s)", n->id, kind, f->reason, f->hint[0] ? "; check " : "", f->hint,
                       clock_text(f, clocks, sizeof(clocks)));
+        if (r >= 0)
+                r = incident_of_fault(f, now, out);
         if (r >= 0)
                 r = prompt_at_once(e, f, now, out);
         return r;
@@ -867,9 +897,20 @@ int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const ch
                    time_t now, FaultOutput *out) {
         const Node *n = &e->nodes[node];
 
-        return out_event(out, EVENT_DEVICE_SWAPPED, now, n->id, NULL,
-                         "%s: serial number changed from %s to %s: device swapped", n->id,
-                         old_serial, new_serial);
+        int r;
+
+        r = out_event(out, EVENT_DEVICE_SWAPPED, now, n->id, NULL,
+                      "%s: serial number changed from %s to %s: device swapped", n->id,
+                      old_serial, new_serial);
+        if (r < 0)
+                return r;
+        r = out_event(out, EVENT_SECURITY_INCIDENT, now, n->id, NULL,
+                      "%s: security incident: device_swapped: serial number changed from %s "
+                      "to %s", n->id, old_serial, new_serial);
+        if (r >= 0)
+                (void) snprintf(out->events[out->n_events - 1].kind,
+                                sizeof(out->events[0].kind), "device_swapped");
+        return r;
 }
 
 int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutput *out) {

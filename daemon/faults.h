@@ -76,7 +76,15 @@ int faults_restore(FaultEngine *e, const Fault *f);
 int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *reason, time_t now,
                      FaultOutput *out);
 
-/* A device restarted (uptime went backwards) or was swapped (new serial). */
+/* The kind of security incident a fault is (別記1 第9条, 別記2 第10条):
+ * "auth_failed", "model_mismatch", "identity_mismatch" (a router answering
+ * as another site's) or "snmp_auth_failed" (an SNMPv3 authentication
+ * failure, the reason of a router's or the VPN's fault); NULL for none. A
+ * swapped device ("device_swapped") is one too. */
+const char *faults_incident_kind(const char *kind, const char *reason);
+
+/* A device restarted (uptime went backwards) or was swapped (new serial):
+ * a swap is a security incident as well. */
 int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out);
 int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const char *new_serial,
                    time_t now, FaultOutput *out);

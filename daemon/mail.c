@@ -200,6 +200,7 @@ static const Words event_prefixes[_EVENT_TYPE_MAX] = {
         [EVENT_PARTS_APPROVED] = { "有償部品の承認", "PARTS APPROVED" },
         [EVENT_FAULT_RECEIVED] = { "障害受付", "RECEIVED" },
         [EVENT_INVESTIGATED] = { "調査記録", "INVESTIGATED" },
+        [EVENT_SECURITY_INCIDENT] = { "情報セキュリティ事故", "SECURITY INCIDENT" },
 };
 
 static const Words event_leads[_EVENT_TYPE_MAX] = {
@@ -239,6 +240,14 @@ static const Words event_leads[_EVENT_TYPE_MAX] = {
                                    "現地着手期限までに現地作業を開始してください。",
                                    "The fault call was received: the contract's clocks run "
                                    "from now. Onsite work must start by the due time." },
+        [EVENT_SECURITY_INCIDENT] = { "情報セキュリティ事故の疑いがあります（別記1 第9条、"
+                                      "別記2 第10条）。直ちに市の担当者に報告し、その指示に"
+                                      "従ってください。機器の設定や認証情報を確認するまで、"
+                                      "機器を信用しないでください。",
+                                      "A suspected security incident (Annex 1 Art. 9, Annex 2 "
+                                      "Art. 10): report it to the city at once and follow its "
+                                      "instructions. Do not trust the device until its "
+                                      "configuration and credentials have been checked." },
 };
 
 
@@ -377,8 +386,16 @@ static void put_place(Composer *k) {
         }
 }
 
+/* The kind a mail names: the fault's, or for a security incident the
+ * incident's (the event's kind). */
+static const char *mail_kind(const Composer *k) {
+        if (k->event->type == EVENT_SECURITY_INCIDENT || !k->fault)
+                return k->event->kind;
+        return k->fault->kind;
+}
+
 static void put_subject(Composer *k) {
-        const char *kind = k->fault ? k->fault->kind : k->event->kind;
+        const char *kind = mail_kind(k);
 
         buf_puts(&k->out, "[fieldwatch] ");
         buf_puts(&k->out, event_words(k, event_prefixes, k->event->type));
@@ -481,7 +498,7 @@ static void put_facts(Composer *k) {
         const Event *e = k->event;
         const Fault *f = k->fault;
         const char *dev = device_text(k, e->device);
-        const char *kind = f ? f->kind : e->kind;
+        const char *kind = mail_kind(k);
         char b[LOCAL_TIME_MAX];
 
         if (has_place(k)) {
@@ -995,6 +1012,15 @@ int mail_recipients(const Config *c, EventType t, char **ret) {
                 buf_puts(&b, n++ ? ", " : "");
                 put_mailbox(&b, m);
         }
+        for (size_t i = 0; t == EVENT_SECURITY_INCIDENT && i < c->notify.n_security_to; i++) {
+                const char *m = c->notify.security_to[i];
+
+                if (address_listed(c->notify.to, c->notify.n_to, m) ||
+                    address_listed(c->notify.security_to, i, m))
+                        continue;
+                buf_puts(&b, n++ ? ", " : "");
+                put_mailbox(&b, m);
+        }
         if (n == 0) {
                 free(b.s);
                 return -EINVAL;
@@ -1032,10 +1058,14 @@ int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, Ou
                 if (!thread_id)
                         return -ENOMEM;
         }
-        /* Without an entry (too long), the mail always goes alone. */
-        r = mail_digest_entry(c, e, f, &entry);
-        if (r == -ENOMEM)
-                return r;
+        /* Without an entry (too long), the mail always goes alone; a
+         * security incident always goes alone and at once, never held for a
+         * digest. */
+        if (e->type != EVENT_SECURITY_INCIDENT) {
+                r = mail_digest_entry(c, e, f, &entry);
+                if (r == -ENOMEM)
+                        return r;
+        }
         language = strdup(language_to_string(c->notify.language));
         if (!language)
                 return -ENOMEM;
