@@ -30,6 +30,7 @@ typedef enum ReportKind {
         KIND_ERASURE,
         KIND_AVAILABILITY,
         KIND_SLA,
+        KIND_INCIDENTS,
         _KIND_MAX,
 } ReportKind;
 
@@ -39,6 +40,7 @@ static const char *const kind_names[_KIND_MAX] = {
         [KIND_ERASURE] = "erasure",
         [KIND_AVAILABILITY] = "availability",
         [KIND_SLA] = "sla",
+        [KIND_INCIDENTS] = "incidents",
 };
 
 enum {
@@ -46,6 +48,8 @@ enum {
         OPT_LANG,
         OPT_OUTPUT,
         OPT_MONTH,
+        OPT_FROM,
+        OPT_TO,
 };
 
 typedef struct ReportArgs {
@@ -54,13 +58,15 @@ typedef struct ReportArgs {
         int lang;                    /* a Language, or -1: the configuration's */
         const char *output;          /* NULL or "-": standard output */
         const char *month;
+        const char *from, *to;       /* incidents: the days, inclusive */
+        bool json;                   /* --format json (incidents) */
         const char *arg;             /* the quarter, or the fault id */
         int64_t fault_id;
 } ReportArgs;
 
 #define USAGE_REPORTS                                                                       \
         "expected one of: quarterly YYYYQn, fault ID, erasure ID, availability --month "    \
-        "YYYY-MM, sla YYYYQn"
+        "YYYY-MM, sla YYYYQn, incidents --from DATE --to DATE"
 
 static bool parse_id(const char *s, int64_t *ret) {
         char *end;
@@ -89,6 +95,23 @@ static int parse_positional(char **argv, int argc, int first, ReportArgs *a) {
                 return ctl_usage_error(argv[0], "unknown report '%s': " USAGE_REPORTS,
                                        argv[first]);
         a->kind = k;
+        if (a->json && k != KIND_INCIDENTS)
+                return ctl_usage_error(argv[0], "--format json is for the incidents report");
+        if ((a->from || a->to) && k != KIND_INCIDENTS)
+                return ctl_usage_error(argv[0], "--from and --to are for the incidents report");
+        if (k == KIND_INCIDENTS) {
+                if (n > 1)
+                        return ctl_usage_error(argv[0], "unexpected argument '%s': the period "
+                                               "goes with --from DATE --to DATE",
+                                               argv[first + 1]);
+                if (!a->from || !a->to)
+                        return ctl_usage_error(argv[0], "incidents needs --from DATE and "
+                                               "--to DATE (YYYY-MM-DD)");
+                if (a->month)
+                        return ctl_usage_error(argv[0], "--month is for the availability "
+                                               "report");
+                return CTL_EXIT_OK;
+        }
         if (a->kind == KIND_AVAILABILITY) {
                 if (n > 1)
                         return ctl_usage_error(argv[0], "unexpected argument '%s': the month "
@@ -116,6 +139,8 @@ static int parse_args(int argc, char **argv, ReportArgs *ret) {
                 { "lang", required_argument, NULL, OPT_LANG },
                 { "output", required_argument, NULL, OPT_OUTPUT },
                 { "month", required_argument, NULL, OPT_MONTH },
+                { "from", required_argument, NULL, OPT_FROM },
+                { "to", required_argument, NULL, OPT_TO },
                 {},
         };
         ReportArgs a = { .format = REPORT_FORMAT_MD, .lang = -1 };
@@ -126,10 +151,14 @@ static int parse_args(int argc, char **argv, ReportArgs *ret) {
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
                 case OPT_FORMAT:
+                        a.json = streq(optarg, "json");
+                        if (a.json)
+                                break;
                         r = report_format_from_string(optarg);
                         if (r < 0)
                                 return ctl_usage_error(argv[0], "invalid --format '%s': "
-                                                       "expected md, html or csv", optarg);
+                                                       "expected md, html or csv (or json for "
+                                                       "incidents)", optarg);
                         a.format = r;
                         break;
                 case OPT_LANG:
@@ -145,6 +174,12 @@ static int parse_args(int argc, char **argv, ReportArgs *ret) {
                         break;
                 case OPT_MONTH:
                         a.month = optarg;
+                        break;
+                case OPT_FROM:
+                        a.from = optarg;
+                        break;
+                case OPT_TO:
+                        a.to = optarg;
                         break;
                 default:
                         return ctl_usage_error(argv[0], "unknown or incomplete option '%s'",
@@ -355,6 +390,41 @@ static int build_fault_report(const ReportArgs *a, const ReportContext *ctx, Sto
         return r < 0 ? build_failed(a, r) : CTL_EXIT_OK;
 }
 
+/* The incidents of --from..--to (whole days, contract time). */
+static int build_incidents_report(const ReportArgs *a, const ReportContext *ctx, Store *store,
+                                  char **ret) {
+        ReportIncident *v = NULL;
+        size_t n = 0;
+        ReportPeriod p = {};
+        char *text = NULL;
+        int r;
+
+        /* Checked by ctl_report() already. */
+        (void) parse_iso_date(a->from, &p.first);
+        (void) parse_iso_date(a->to, &p.last);
+        if (instant_from_local(p.first, 0, &p.from) < 0 ||
+            instant_from_local(p.last + 1, 0, &p.to) < 0) {
+                fprintf(stderr, "Cannot compute the period %s to %s.\n", a->from, a->to);
+                return CTL_EXIT_FAILURE;
+        }
+        (void) snprintf(p.label, sizeof(p.label), "%.10s", a->from);
+        r = store_report_incidents(store, p.from, p.to, &v, &n);
+        if (r < 0) {
+                fprintf(stderr, "Cannot read the state: %s\n",
+                        r == -E2BIG ? "too many records for one report" : store_error(store));
+                return CTL_EXIT_FAILURE;
+        }
+        if (a->json) {
+                r = report_incidents_json(ctx, &p, v, n, &text);
+                if (r >= 0 && asprintf(ret, "%s\n", text) < 0)
+                        r = -ENOMEM;
+                free(text);
+        } else
+                r = report_incidents(ctx, &p, v, n, ret);
+        report_incidents_free(v, n);
+        return r < 0 ? build_failed(a, r) : CTL_EXIT_OK;
+}
+
 int ctl_report(const GlobalOptions *g, int argc, char **argv) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(calendar_freep) Calendar *cal = NULL;
@@ -380,9 +450,22 @@ int ctl_report(const GlobalOptions *g, int argc, char **argv) {
                                        "FYYYYYQn, a fiscal one such as FY2026Q2 (Q1 = "
                                        "April–June)",
                                        a.arg);
+        if (a.kind == KIND_INCIDENTS) {
+                Day from, to;
+
+                if (parse_iso_date(a.from, &from) < 0)
+                        return ctl_usage_error(argv[0], "invalid --from '%s': expected "
+                                               "YYYY-MM-DD", a.from);
+                if (parse_iso_date(a.to, &to) < 0)
+                        return ctl_usage_error(argv[0], "invalid --to '%s': expected "
+                                               "YYYY-MM-DD", a.to);
+                if (to < from)
+                        return ctl_usage_error(argv[0], "--to %s is before --from %s", a.to,
+                                               a.from);
+        }
         if (cli_setup(g, false, &config, &cal) < 0)
                 return CTL_EXIT_FAILURE;
-        if (a.kind != KIND_FAULT && a.kind != KIND_ERASURE &&
+        if (a.kind != KIND_FAULT && a.kind != KIND_ERASURE && a.kind != KIND_INCIDENTS &&
             config->contract.start == DAY_INVALID) {
                 fprintf(stderr, "%s has no contract: section: the %s report covers a period "
                         "of the contract.\n", config->path ?: "The configuration",
@@ -400,6 +483,8 @@ int ctl_report(const GlobalOptions *g, int argc, char **argv) {
         };
         if (a.kind == KIND_FAULT || a.kind == KIND_ERASURE)
                 r = build_fault_report(&a, &ctx, store, &text);
+        else if (a.kind == KIND_INCIDENTS)
+                r = build_incidents_report(&a, &ctx, store, &text);
         else
                 r = build_period_report(&a, &ctx, store, &text);
         if (r != CTL_EXIT_OK)

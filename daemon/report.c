@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1759,4 +1760,138 @@ int report_sla(const ReportContext *c, const ReportPeriod *p, const ReportFault 
         doc_zone_note(&d, c);
         doc_end(&d);
         return doc_close(&d, 0, &buf, ret);
+}
+
+/* ======================================================================== */
+/* Security incidents (別記1 第9条, 別記2 第10条) */
+
+ReportIncident *report_incidents_free(ReportIncident *v, size_t n) {
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i].text);
+        free(v);
+        return NULL;
+}
+
+int report_incidents(const ReportContext *c, const ReportPeriod *p, const ReportIncident *v,
+                     size_t n, char **ret) {
+        _cleanup_(freep) char *buf = NULL;
+        const char *title = tr(c->lang, "情報セキュリティ事故報告", "Security incident report");
+        char name[LABEL_MAX], count[TIME_MAX];
+        Language l = c->lang;
+        size_t size = 0;
+        Doc d;
+        int r;
+
+        r = doc_open(&d, c, false, &buf, &size);
+        if (r < 0)
+                return r;
+        (void) snprintf(name, sizeof(name), "%s %s", title, p->label);
+        doc_begin(&d, title, name);
+        doc_preamble(&d, c, p);
+        doc_field(&d, tr(l, "件数", "Incidents"), fmt_int((int64_t) n, count));
+        doc_fields_end(&d);
+
+        doc_heading(&d, tr(l, "事故の一覧", "The incidents"));
+        if (n == 0)
+                doc_paragraph(&d, tr(l, "当該期間に情報セキュリティ事故はありません。",
+                                     "No security incident in this period."),
+                              false);
+        else
+                doc_table_begin(&d,
+                                (const char *const[]) {
+                                        tr(l, "番号", "No."), tr(l, "日時", "At"),
+                                        tr(l, "現場", "Site"), tr(l, "機器", "Device"),
+                                        tr(l, "種別", "Kind"), tr(l, "障害ID", "Fault"),
+                                        tr(l, "障害の状態", "Fault state"),
+                                        tr(l, "内容", "What happened"),
+                                        tr(l, "通知日時", "Mailed at") },
+                                9, "rllllrlll", true);
+        for (size_t i = 0; i < n; i++) {
+                char id[TIME_MAX], at[TIME_MAX], fault[TIME_MAX], mailed[TIME_MAX],
+                        site[LABEL_MAX], dev[LABEL_MAX], kind[LABEL_MAX];
+
+                if (v[i].fault_id > 0)
+                        fmt_int(v[i].fault_id, fault);
+                else
+                        fault[0] = 0;
+                (void) snprintf(kind, sizeof(kind), "%s (%s)", kind_word(l, v[i].kind),
+                                v[i].kind);
+                doc_row(&d, (const char *const[]) {
+                                    fmt_int(v[i].id, id), fmt_time(v[i].at, at),
+                                    site_label(c, v[i].site, site),
+                                    device_label(l, v[i].device, dev), kind, fault,
+                                    v[i].fault_state, v[i].text, fmt_time(v[i].mailed_at, mailed) });
+        }
+        if (n > 0)
+                doc_table_end(&d);
+        doc_paragraph(&d,
+                      tr(l,
+                         "情報セキュリティ事故の疑い（カメラの認証失敗、機種の不一致、他の現場の"
+                         "ルーターの応答、SNMPv3 の認証失敗、機器の交換）は、検知した時点で"
+                         "notify.security_to と当番の宛先にメールで直ちに通知しています"
+                         "（別記1 第9条、別記2 第10条）。番号はイベントの番号です。",
+                         "Suspected security incidents (a camera refusing the credentials, "
+                         "another model, another site's router answering, an SNMPv3 "
+                         "authentication failure, a swapped device) are mailed at once to "
+                         "notify.security_to and the on-call addresses when found (Annex 1 "
+                         "Art. 9, Annex 2 Art. 10). No. is the event's number."),
+                      true);
+        doc_zone_note(&d, c);
+        doc_end(&d);
+        return doc_close(&d, 0, &buf, ret);
+}
+
+static json_t *json_time(time_t t) {
+        char b[ISO_DATETIME_MAX];
+
+        return t > 0 ? json_string(format_iso_datetime(t, b)) : json_null();
+}
+
+int report_incidents_json(const ReportContext *c, const ReportPeriod *p,
+                          const ReportIncident *v, size_t n, char **ret) {
+        json_t *root, *list;
+        char *s;
+
+        (void) c;
+        root = json_object();
+        list = json_array();
+        if (!root || !list) {
+                json_decref(root);
+                json_decref(list);
+                return -ENOMEM;
+        }
+        (void) json_object_set_new(root, "from", json_time(p->from));
+        (void) json_object_set_new(root, "to", json_time(p->to));
+        (void) json_object_set_new(root, "incidents", list);
+        for (size_t i = 0; i < n; i++) {
+                json_t *o = json_object();
+
+                if (!o || json_array_append_new(list, o) < 0) {
+                        json_decref(root);
+                        return -ENOMEM;
+                }
+                (void) json_object_set_new(o, "id", json_integer(v[i].id));
+                (void) json_object_set_new(o, "at", json_time(v[i].at));
+                (void) json_object_set_new(o, "site",
+                                           v[i].site[0] ? json_string(v[i].site) : json_null());
+                (void) json_object_set_new(o, "device", json_string(v[i].device));
+                (void) json_object_set_new(o, "kind", json_string(v[i].kind));
+                (void) json_object_set_new(o, "fault_id", v[i].fault_id > 0
+                                                                  ? json_integer(v[i].fault_id)
+                                                                  : json_null());
+                (void) json_object_set_new(o, "fault_kind", v[i].fault_kind[0]
+                                                                    ? json_string(v[i].fault_kind)
+                                                                    : json_null());
+                (void) json_object_set_new(o, "fault_state",
+                                           v[i].fault_state[0] ? json_string(v[i].fault_state)
+                                                               : json_null());
+                (void) json_object_set_new(o, "text", json_string(v[i].text));
+                (void) json_object_set_new(o, "mailed_at", json_time(v[i].mailed_at));
+        }
+        s = json_dumps(root, JSON_INDENT(2));
+        json_decref(root);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
 }

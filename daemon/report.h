@@ -195,3 +195,31 @@ int report_availability(const ReportContext *c, const ReportPeriod *p,
 /* The onsite response clock. CSV: field,value (the figures). */
 int report_sla(const ReportContext *c, const ReportPeriod *p, const ReportFault *faults,
                size_t n, char **ret);
+
+/* A security incident (別記1 第9条, 別記2 第10条): a security_incident
+ * event with its fault and when its mail went out. Strings are owned. */
+typedef struct ReportIncident {
+        int64_t id;                  /* the event's */
+        time_t at;
+        char site[16];               /* "" for the VPN */
+        char device[24];
+        char kind[32];               /* auth_failed, model_mismatch, identity_mismatch,
+                                      * snmp_auth_failed, device_swapped */
+        int64_t fault_id;            /* 0: none (a swap) */
+        char fault_kind[32];         /* "" without a fault */
+        char fault_state[16];
+        char *text;
+        time_t mailed_at;            /* 0: not (yet) sent */
+} ReportIncident;
+
+ReportIncident *report_incidents_free(ReportIncident *v, size_t n);
+
+/* The security incidents of a period. CSV: one row per incident. */
+int report_incidents(const ReportContext *c, const ReportPeriod *p, const ReportIncident *v,
+                     size_t n, char **ret);
+
+/* The same as a JSON document: {"from", "to", "incidents": [{"id", "at", "site",
+ * "device", "kind", "fault_id", "fault_kind", "fault_state", "text",
+ * "mailed_at"}]} (times ISO 8601 with offset; null where none). */
+int report_incidents_json(const ReportContext *c, const ReportPeriod *p,
+                          const ReportIncident *v, size_t n, char **ret);

@@ -11,6 +11,7 @@
 #include "macro.h"
 #include "store-internal.h"
 #include "store-report.h"
+#include "text.h"
 
 #define REPORT_FAULT_COLUMNS                                                                \
         "id, site, device, kind, severity, state, detected_at, received_at, onsite_due,"   \
@@ -238,6 +239,70 @@ int store_report_work(Store *s, time_t from, time_t to, ReportWork **ret, size_t
         sqlite3_finalize(st);
         if (r < 0) {
                 report_works_free(v, n);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int store_report_incidents(Store *s, time_t from, time_t to, ReportIncident **ret,
+                           size_t *ret_n) {
+        ReportIncident *v = NULL;
+        size_t n = 0, allocated = 0;
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT e.id, e.at, e.site, e.device, e.kind, e.fault_id,"
+                                " f.kind, f.state, e.text,"
+                                " (SELECT MIN(o.sent_at) FROM outbox o WHERE o.event_id = e.id)"
+                                " FROM events e LEFT JOIN faults f ON f.id = e.fault_id"
+                                " WHERE e.type = 'security_incident' AND e.at >= ? AND e.at < ?"
+                                " ORDER BY e.at, e.id",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) from);
+        (void) sqlite3_bind_int64(st, 2, (sqlite3_int64) to);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                ReportIncident *x;
+
+                if (n >= REPORT_ROWS_MAX) {
+                        r = -E2BIG;
+                        break;
+                }
+                if (array_grow((void **) &v, &allocated, n, sizeof(*v)) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                x = &v[n++];
+                *x = (ReportIncident) {
+                        .id = sqlite3_column_int64(st, 0),
+                        .at = time_at(st, 1),
+                        .fault_id = sqlite3_column_int64(st, 5),
+                        .mailed_at = time_at(st, 9),
+                };
+                copy_at(st, 2, x->site, sizeof(x->site));
+                copy_at(st, 3, x->device, sizeof(x->device));
+                copy_at(st, 4, x->kind, sizeof(x->kind));
+                copy_at(st, 6, x->fault_kind, sizeof(x->fault_kind));
+                copy_at(st, 7, x->fault_state, sizeof(x->fault_state));
+                if (!text_at(st, 8, &x->text)) {
+                        r = -ENOMEM;
+                        break;
+                }
+                /* Cleaned again on the way out: one bad stored row breaks nothing. */
+                text_clean_inplace(x->site, sizeof(x->site));
+                text_clean_inplace(x->device, sizeof(x->device));
+                text_clean_inplace(x->kind, sizeof(x->kind));
+                text_clean_inplace(x->text, strlen(x->text) + 1);
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sqlite_to_errno(rc);
+        sqlite3_finalize(st);
+        if (r < 0) {
+                report_incidents_free(v, n);
                 return r;
         }
         *ret = v;

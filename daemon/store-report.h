@@ -24,3 +24,9 @@ int store_report_faults(Store *s, time_t from, time_t to, ReportFault **ret, siz
 /* The work items started in [from, to), by start time. At most
  * REPORT_ROWS_MAX. Free with report_works_free(). */
 int store_report_work(Store *s, time_t from, time_t to, ReportWork **ret, size_t *ret_n);
+
+/* The security incidents (security_incident events) at [from, to), by
+ * time, with their faults' kind and state and their mails' sending time.
+ * At most REPORT_ROWS_MAX. Free with report_incidents_free(). */
+int store_report_incidents(Store *s, time_t from, time_t to, ReportIncident **ret,
+                           size_t *ret_n);
