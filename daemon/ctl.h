@@ -47,6 +47,10 @@ struct Fault;
 /* A fault as JSON, with the keys of SPEC §6. */
 struct json_t *ctl_fault_json(const struct Fault *f);
 
+/* ctl-handover.c: the contract's end */
+int ctl_handover(const GlobalOptions *g, int argc, char **argv);
+int ctl_purge(const GlobalOptions *g, int argc, char **argv);
+
 /* ctl-report.c */
 int ctl_report(const GlobalOptions *g, int argc, char **argv);
 

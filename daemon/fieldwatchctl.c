@@ -61,13 +61,21 @@ static const struct {
           "a reproduced anomaly becomes a fault with its own clocks (障害として対応)" },
         { "report", ctl_report,
           "quarterly YYYYQn | fault ID | erasure ID | availability --month YYYY-MM | sla YYYYQn\n"
-          "        [--format md|html|csv] [--lang ja|en] [--output FILE]",
+          "        | incidents --from DATE --to DATE\n"
+          "        [--format md|html|csv (json: incidents)] [--lang ja|en] [--output FILE]",
           "the contract's reports (作業実績報告書, 障害復旧作業報告書, データ消去報告書),\n"
           "      availability and the onsite response clock; YYYYQn is a calendar quarter\n"
           "      (Q1 = January–March, ..., Q4 = October–December), FYYYYYQn a fiscal one\n"
           "      (FY2026Q1 = April–June 2026, the reports' 令和8年度 第1四半期), clipped to the contract\n"
           "      period; Markdown by default, CSV in UTF-8 with a BOM; the language is\n"
           "      notify.language unless --lang; --output writes the file atomically" },
+        { "handover", ctl_handover, "--output DIR [--lang ja|en]",
+          "the contract's end: every fault, event, work record and report (CSV and JSON)\n"
+          "      and the configuration (no secret is in it) into a new or empty DIR, with SHA256SUMS" },
+        { "purge", ctl_purge, "--confirm [--by NAME] [--format md|html] [--lang ja|en] [--output FILE]",
+          "after handover, with fieldwatchd stopped and no fault open: erase the names, notes\n"
+          "      and mails in the database (secure_delete, VACUUM) and the credentials directory\n"
+          "      (overwritten, unlinked), record the disposal and print its report (別記2 第12条)" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },

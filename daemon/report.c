@@ -1895,3 +1895,72 @@ int report_incidents_json(const ReportContext *c, const ReportPeriod *p,
         *ret = s;
         return 0;
 }
+
+void report_csv_cell(FILE *f, const char *s) {
+        csv_escape(f, s ?: "");
+}
+
+/* ======================================================================== */
+/* Disposal (別記2 第12条) */
+
+int report_disposal(const ReportContext *c, const ReportDisposal *x, char **ret) {
+        _cleanup_(freep) char *buf = NULL;
+        const char *title = tr(c->lang, "データ廃棄（消去）報告書", "Data disposal report");
+        char name[LABEL_MAX], at[TIME_MAX], id[TIME_MAX], who[LABEL_MAX];
+        Language l = c->lang;
+        size_t size = 0;
+        Doc d;
+        int r;
+
+        r = doc_open(&d, c, true, &buf, &size);
+        if (r < 0)
+                return r;
+        (void) snprintf(name, sizeof(name), "%s %" PRId64, title, x->id);
+        doc_begin(&d, title, name);
+        doc_preamble(&d, c, NULL);
+        doc_field(&d, tr(l, "廃棄記録番号", "Disposal record"), fmt_int(x->id, id));
+        doc_field(&d, tr(l, "廃棄日時", "Erased at"), fmt_time(x->at, at));
+        (void) snprintf(who, sizeof(who), tr(l, "%s（システムユーザー %s）", "%s (system user %s)"),
+                        x->by, x->os_user);
+        doc_field(&d, tr(l, "実施者", "Erased by"), who);
+        doc_field(&d, tr(l, "状態データベース", "State database"), x->state_dir);
+        doc_field(&d, tr(l, "認証情報ディレクトリ", "Credentials directory"),
+                  x->credentials_dir);
+        doc_fields_end(&d);
+
+        doc_heading(&d, tr(l, "廃棄した情報", "What was erased"));
+        doc_table_begin(&d, (const char *const[]) { tr(l, "対象", "Item"), tr(l, "件数", "Amount") },
+                        2, "lr", false);
+        for (size_t i = 0; i < x->n_items; i++)
+                doc_row(&d, (const char *const[]) { x->items[2 * i], x->items[2 * i + 1] });
+        doc_table_end(&d);
+
+        doc_heading(&d, tr(l, "廃棄の方法", "How"));
+        doc_table_begin(&d, (const char *const[]) { tr(l, "方法", "Method") }, 1, "l", false);
+        for (size_t i = 0; i < x->n_methods; i++)
+                doc_row(&d, (const char *const[]) { x->methods[i] });
+        doc_table_end(&d);
+
+        doc_paragraph(&d,
+                      tr(l,
+                         "契約の履行のために取り扱った情報のうち、個人に関する情報（氏名、"
+                         "メモ、メールの本文と宛先）と機器の認証情報を、引継ぎ"
+                         "（fieldwatchctl handover）の後に復元できない方法で廃棄しました"
+                         "（別記1 第10条、別記2 第12条）。障害の時刻、種別、機器などの"
+                         "記録は残しています。",
+                         "Of the information handled for the contract, the personal data "
+                         "(names, notes, mail bodies and recipients) and the devices' "
+                         "credentials were erased beyond recovery after the hand-over "
+                         "(fieldwatchctl handover) (Annex 1 Art. 10, Annex 2 Art. 12). The "
+                         "faults' times, kinds and devices remain."),
+                      false);
+        doc_heading(&d, tr(l, "確認", "Confirmation"));
+        doc_fields_begin(&d);
+        doc_field(&d, tr(l, "受注者 確認者（署名）", "Contractor (signature)"), NULL);
+        doc_field(&d, tr(l, "発注者 確認者（署名）", "City (signature)"), NULL);
+        doc_field(&d, tr(l, "確認日", "Date"), NULL);
+        doc_fields_end(&d);
+        doc_zone_note(&d, c);
+        doc_end(&d);
+        return doc_close(&d, 0, &buf, ret);
+}

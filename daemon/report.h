@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "anomaly.h"
@@ -223,3 +224,24 @@ int report_incidents(const ReportContext *c, const ReportPeriod *p, const Report
  * "mailed_at"}]} (times ISO 8601 with offset; null where none). */
 int report_incidents_json(const ReportContext *c, const ReportPeriod *p,
                           const ReportIncident *v, size_t n, char **ret);
+
+/* One cell of CSV as every report writes it (RFC 4180 quoting, formulas
+ * neutralised with a leading apostrophe). */
+void report_csv_cell(FILE *f, const char *s);
+
+/* The disposal report (別記2 第12条, データ廃棄報告書): what was erased,
+ * when, by whom and how. items are pairs of (what, how much) lines;
+ * methods the ways of erasure. With blank lines for the city's
+ * confirmation. Markdown or HTML (CSV: field,value). */
+typedef struct ReportDisposal {
+        int64_t id;
+        time_t at;
+        const char *by, *os_user;
+        const char *state_dir, *credentials_dir;
+        const char *const *items;    /* what was erased: item, amount, item, amount, ... */
+        size_t n_items;              /* pairs */
+        const char *const *methods;
+        size_t n_methods;
+} ReportDisposal;
+
+int report_disposal(const ReportContext *c, const ReportDisposal *d, char **ret);
