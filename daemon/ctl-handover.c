@@ -86,12 +86,14 @@ static int out_file(Out *o, const char *name, const void *data, size_t len) {
                 fprintf(stderr, "Cannot write %s/%s: %s\n", o->dir, name, strerror(-r));
                 return r;
         }
+        o->n_files++;
+        if (!o->sums)
+                return 0;            /* SHA256SUMS itself */
         if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL))
                 return -EIO;
         for (unsigned i = 0; i < md_len; i++)
                 fprintf(o->sums, "%02x", md[i]);
         fprintf(o->sums, "  %s\n", name);
-        o->n_files++;
         return 0;
 }
 
@@ -300,12 +302,14 @@ static int export_reports(Out *o, ReportContext *ctx, Store *store) {
                         continue;
                 (void) snprintf(name, sizeof(name), "reports/fault-%" PRId64 ".html",
                                 faults[i].id);
-                r = out_report(o, name, report_fault(ctx, &faults[i], &text), text);
+                r = report_fault(ctx, &faults[i], &text);
+                r = out_report(o, name, r, text);
                 if (r < 0 || !faults[i].media_replaced)
                         continue;
                 (void) snprintf(name, sizeof(name), "reports/erasure-%" PRId64 ".html",
                                 faults[i].id);
-                r = out_report(o, name, report_erasure(ctx, &faults[i], &text), text);
+                r = report_erasure(ctx, &faults[i], &text);
+                r = out_report(o, name, r, text);
         }
         report_faults_free(faults, n_faults);
         return r;
@@ -439,6 +443,7 @@ int ctl_handover(const GlobalOptions *g, int argc, char **argv) {
                 r = export_config(&o, config->path);
         if (o.sums && fclose(o.sums) != 0 && r >= 0)
                 r = -ENOMEM;
+        o.sums = NULL;
         if (r >= 0)
                 r = out_file(&o, "SHA256SUMS", o.sums_buf, o.sums_size);
         free(o.sums_buf);
