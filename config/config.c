@@ -2426,6 +2426,27 @@ static void root_check(Loader *l, const Node *map, const char *path, const MapSt
         check_endpoints(l, c, st_value(st, "vpn"), st_good(st, "vpn"));
 }
 
+static const Field retention_fields[] = {
+        DURATION("events", RetentionConf, events, USEC_PER_DAY, 36500 * USEC_PER_DAY,
+                 .flags = FIELD_WHOLE_DAYS),
+        DURATION("mail", RetentionConf, mail, USEC_PER_DAY, 36500 * USEC_PER_DAY,
+                 .flags = FIELD_WHOLE_DAYS),
+};
+
+static const Section retention_section = {
+        retention_fields, ELEMENTSOF(retention_fields), NULL,
+};
+
+int64_t config_retention_seconds(const Config *c, bool mail) {
+        uint64_t v = mail ? c->retention.mail : c->retention.events;
+
+        if (v > 0)
+                return (int64_t) (v / USEC_PER_SEC);
+        if (c->contract.start == DAY_INVALID || c->contract.end == DAY_INVALID)
+                return 0;
+        return ((int64_t) (c->contract.end - c->contract.start) + 1) * 86400;
+}
+
 static const Field root_fields[] = {
         F("contract", parse_section_field, offsetof(Config, contract), .flags = FIELD_REQUIRED,
           .data = &contract_section),
@@ -2433,6 +2454,8 @@ static const Field root_fields[] = {
         F("sla", parse_section_field, offsetof(Config, sla), .data = &sla_section),
         F("probes", parse_section_field, offsetof(Config, probes), .data = &probes_section),
         F("notify", parse_section_field, offsetof(Config, notify), .data = &notify_section),
+        F("retention", parse_section_field, offsetof(Config, retention),
+          .data = &retention_section),
         F("vpn", parse_section_field, offsetof(Config, vpn), .data = &vpn_section),
         F("sites", parse_sites, 0, .flags = FIELD_REQUIRED),
         F("metrics_file", parse_abs_path_field, offsetof(Config, metrics_file),

@@ -221,6 +221,13 @@ typedef struct SiteConf {
         ConfigMark mark;
 } SiteConf;
 
+/* How long the event history and sent mails are kept (issue 14): rows older
+ * are deleted daily. 0: the contract period (its length, start to end). */
+typedef struct RetentionConf {
+        uint64_t events;
+        uint64_t mail;
+} RetentionConf;
+
 typedef struct Config {
         char *path;                  /* the file it came from; NULL for defaults */
         ContractConf contract;
@@ -228,12 +235,17 @@ typedef struct Config {
         SlaConf sla;
         ProbesConf probes;
         NotifyConf notify;
+        RetentionConf retention;
         bool has_vpn;
         VpnConf vpn;
         SiteConf *sites;
         size_t n_sites;
         char *metrics_file;          /* NULL: no metrics */
 } Config;
+
+/* The retention of events (mail: false) or sent mails, in seconds, the
+ * contract period's length by default; 0: kept for ever (no contract). */
+int64_t config_retention_seconds(const Config *c, bool mail);
 
 typedef struct ConfigError {
         char *file;

@@ -27,6 +27,7 @@
 #include "reminders.h"
 #include "router.h"
 #include "store.h"
+#include "store-handover.h"
 
 /* Timers may fire this much late, so that wake-ups coalesce. */
 #define PROBE_TIMER_ACCURACY (10 * USEC_PER_MSEC)
@@ -100,6 +101,7 @@ struct Monitor {
         Mailer *mailer;              /* NULL without a notify: section */
         char *credentials_dir;
         time_t reminders_at;         /* when the report clocks were last looked at */
+        time_t retention_at;         /* when old events and mails were last deleted */
         bool metrics_failing;
         size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
         CurlGlue *curl;
@@ -739,6 +741,33 @@ static void monitor_reminders(Monitor *m, time_t now) {
         free(v);
 }
 
+/* Retention (retention.events, retention.mail): older events and sent
+ * mails go, at start and then daily. */
+static void monitor_retention(Monitor *m, time_t now) {
+        int64_t keep_events = config_retention_seconds(m->config, false);
+        int64_t keep_mail = config_retention_seconds(m->config, true);
+        int64_t n_events = 0, n_mails = 0;
+        int r;
+
+        if (m->retention_at != 0 && now < m->retention_at + 86400 && now >= m->retention_at)
+                return;
+        m->retention_at = now;
+        if (keep_events == 0 && keep_mail == 0)
+                return;
+        r = store_retention_purge(m->store, keep_events ? now - keep_events : 0,
+                                  keep_mail ? now - keep_mail : 0, &n_events, &n_mails);
+        if (r < 0) {
+                log_errno(LOG_WARNING, r, "Cannot delete old events and mails (%s); trying "
+                          "again tomorrow", store_error(m->store));
+                return;
+        }
+        if (n_events > 0 || n_mails > 0)
+                log_info("Retention: deleted %" PRId64 " event%s older than %" PRId64
+                         " days and %" PRId64 " sent mail%s older than %" PRId64 " days.",
+                         n_events, n_events == 1 ? "" : "s", keep_events / 86400, n_mails,
+                         n_mails == 1 ? "" : "s", keep_mail / 86400);
+}
+
 static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Monitor *m = userdata;
         int r;
@@ -752,6 +781,8 @@ static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) monitor_commit(m, &m->out);
         monitor_round_done(m, &m->out);
         monitor_reminders(m, wallclock_now());
+        if (backlog_empty(&m->backlog))
+                monitor_retention(m, wallclock_now());
         return 0;
 }
 

@@ -224,3 +224,53 @@ int store_disposal_add(Store *s, Disposal *d) {
         /* Durable and in the main file. */
         return exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
+
+int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
+                          int64_t *ret_events, int64_t *ret_mails) {
+        sqlite3_stmt *st = NULL;
+        int64_t n_events = 0, n_mails = 0;
+        int rc, r;
+
+        r = exec(s, "PRAGMA secure_delete = ON");
+        if (r >= 0)
+                r = store_begin(s);
+        if (r < 0)
+                return r;
+        if (events_before > 0) {
+                rc = sqlite3_prepare_v2(s->db,
+                                        "DELETE FROM events WHERE at < ? AND (fault_id IS NULL"
+                                        " OR fault_id NOT IN (SELECT id FROM faults"
+                                        " WHERE state = 'open'))",
+                                        -1, &st, NULL);
+                if (rc == SQLITE_OK) {
+                        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) events_before);
+                        rc = sqlite3_step(st);
+                }
+                sqlite3_finalize(st);
+                r = rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc ?: SQLITE_ERROR);
+                n_events = sqlite3_changes64(s->db);
+        }
+        if (r >= 0 && mail_before > 0) {
+                rc = sqlite3_prepare_v2(s->db,
+                                        "DELETE FROM outbox WHERE sent_at IS NOT NULL"
+                                        " AND created_at < ?",
+                                        -1, &st, NULL);
+                if (rc == SQLITE_OK) {
+                        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) mail_before);
+                        rc = sqlite3_step(st);
+                }
+                sqlite3_finalize(st);
+                r = rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc ?: SQLITE_ERROR);
+                n_mails = sqlite3_changes64(s->db);
+        }
+        if (r >= 0)
+                r = store_commit(s);
+        else
+                store_rollback(s);
+        (void) exec(s, "PRAGMA secure_delete = OFF");
+        if (r < 0)
+                return r;
+        *ret_events = n_events;
+        *ret_mails = n_mails;
+        return 0;
+}

@@ -70,3 +70,9 @@ typedef struct Disposal {
 } Disposal;
 
 int store_disposal_add(Store *s, Disposal *d);
+
+/* Retention (retention.events, retention.mail): deletes, with secure_delete,
+ * the events before events_before (but those of open faults) and the sent
+ * mails created before mail_before (0: none of that kind). */
+int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
+                          int64_t *ret_events, int64_t *ret_mails);

@@ -315,5 +315,68 @@ class Handover(unittest.TestCase):
         self.assertIn("camera", os.listdir(self.creds))
 
 
+    def test_retention_deletes_old_events_and_sent_mails(self):
+        def edit(data):
+            fwtest.fast_probes(data)
+            data["notify"]["smtp"]["url"] = f"smtp://127.0.0.1:{self.port}"
+            data["retention"] = {"events": "2d", "mail": "1d"}
+        self.config = fwtest.lab_config(os.path.join(self.tmp, "retention.yaml"), edit)
+        d = self.start()
+        d.wait_device("04-camera", "up")
+        self.field.camera("04").fault("down")
+        fwtest.wait_for(lambda: self.sql("SELECT id FROM faults WHERE state = 'open'"),
+                        20, what="the fault")
+        self.field.camera("04").clear()
+        fwtest.wait_for(lambda: self.sql("SELECT COUNT(*) FROM faults WHERE state = 'open'")
+                        == [(0,)], 20, what="the fault cleared")
+        fwtest.wait_for(lambda: self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                        == [(0,)] and self.sql("SELECT COUNT(*) FROM outbox")[0][0] >= 2,
+                        20, what="the mails sent")
+        # An unsent mail stays whatever its age.
+        self.smtp.stop()
+        self.field.camera("07").fault("down")
+        fwtest.wait_for(lambda: self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                        [0][0] > 0, 20, what="an unsent mail")
+        self.stop()
+        n_events = self.sql("SELECT COUNT(*) FROM events")[0][0]
+        n_open_events = self.sql("SELECT COUNT(*) FROM events WHERE fault_id IN"
+                                 " (SELECT id FROM faults WHERE state = 'open')")[0][0]
+        unsent = self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")[0][0]
+        self.assertGreater(n_events, n_open_events)
+        # One day later: the mails (1d) go, the events (2d) stay.
+        d = self.start("2026-11-26T10:30:00+09:00")
+        fwtest.wait_for(lambda: "Retention: deleted 0 events" in d.log(), 30,
+                        what="the retention run")
+        # 2026-11-25T10:30 JST: the first run's mails are older than a day.
+        first = "strftime('%s', '2026-11-25T01:30:00')"
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL"
+                                  f" AND created_at < {first}"), [(0,)])
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"
+                                  f" AND created_at < {first}"), [(unsent,)])
+        self.assertEqual(self.sql(f"SELECT COUNT(*) FROM events WHERE at < {first}"),
+                         [(n_events,)])
+        self.stop()
+        # Three days later: the events of the cleared fault go; the open one's stay.
+        d = self.start("2026-11-28T10:00:00+09:00")
+        fwtest.wait_for(lambda: "Retention: deleted" in d.log() and
+                        "Retention: deleted 0 events" not in d.log(), 30,
+                        what="the retention run")
+        left = self.sql("SELECT COUNT(*) FROM events WHERE at < strftime('%s', "
+                        "'2026-11-26T01:30:00')")[0][0]
+        self.assertEqual(left, n_open_events)
+        self.assertGreater(self.sql("SELECT COUNT(*) FROM faults")[0][0], 1)
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"
+                                  f" AND created_at < {first}"), [(unsent,)])
+
+    def test_retention_configuration(self):
+        def edit(data):
+            data["retention"] = {"events": "12h"}
+        bad = fwtest.lab_config(os.path.join(self.tmp, "bad.yaml"), edit)
+        r = fwtest.ctl("check-config", config=bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("bad.yaml:", r.stderr)
+        self.assertIn("retention.events", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
