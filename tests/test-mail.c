@@ -37,6 +37,8 @@ static const char config_text[] =
         "  to: [oncall@example.invalid, '保守担当 <second@example.invalid>',"
         " 'Doe, John <john@example.invalid>']\n"
         "  escalate_to: ['監督員 <supervisor@example.invalid>', ONCALL@example.invalid]\n"
+        "  security_to: ['市 情報政策課 <security@city.example.invalid>',"
+        " second@example.invalid]\n"
         "  language: %s\n"
         "vpn: {name: RTX1220, address: 127.0.3.1,"
         " snmp: {version: 2c, community_credential: vpn-community-cred}}\n"
@@ -809,6 +811,51 @@ static void test_recipients(void **state) {
         assert_int_equal(mail_addresses(" , ", &v, &n), -EINVAL);
 }
 
+/* A security incident: to on-call and notify.security_to (each address
+ * once), the incident's kind in the subject, alone (no digest entry). */
+static void test_security_incident(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        _cleanup_(freep) char *list = NULL;
+        _cleanup_(mail_draft_done) MailDraft d = {};
+        OutboxMail m = {};
+        char **v = NULL;
+        size_t n = 0;
+        Fault f;
+        Event e;
+
+        (void) state;
+        assert_int_equal(mail_recipients(c, EVENT_SECURITY_INCIDENT, &list), 0);
+        assert_int_equal(mail_addresses(list, &v, &n), 0);
+        assert_int_equal(n, 4);
+        assert_string_equal(v[3], "security@city.example.invalid");
+        v = mail_addresses_free(v, n);
+        free(list);
+        /* Other events do not go to the city's contact. */
+        assert_int_equal(mail_recipients(c, EVENT_FAULT_RAISED, &list), 0);
+        assert_null(strstr(list, "security@"));
+
+        make_fault(&f);
+        strcpy(f.kind, "auth_failed");
+        f.severity = FAULT_DEGRADED;
+        make_event(&e, EVENT_SECURITY_INCIDENT, &f);
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_non_null(strstr(d.subject, "情報セキュリティ事故"));
+        assert_non_null(strstr(d.subject, "認証失敗"));
+        assert_non_null(strstr(d.body, "別記1 第9条"));
+        assert_no_secret(&d);
+        /* The incident's kind, not the fault's, for a router's SNMPv3 failure. */
+        strcpy(e.kind, "snmp_auth_failed");
+        strcpy(f.kind, "router_down");
+        mail_draft_done(&d);
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_non_null(strstr(d.subject, "SNMPv3認証失敗"));
+        assert_int_equal(mail_prepare(c, &e, &f, 2000000, &m), 0);
+        assert_null(m.digest_entry);
+        assert_non_null(strstr(m.recipients, "security@city.example.invalid"));
+        outbox_mail_done(&m);
+        fault_done(&f);
+}
+
 /* ======================================================================== */
 /* The outbox */
 
@@ -1447,6 +1494,7 @@ int main(void) {
                 cmocka_unit_test(test_message_id),
                 cmocka_unit_test(test_threading),
                 cmocka_unit_test(test_recipients),
+                cmocka_unit_test(test_security_incident),
                 cmocka_unit_test(test_outbox),
                 cmocka_unit_test(test_outbox_prepared),
                 cmocka_unit_test(test_digest_entry),
