@@ -290,6 +290,52 @@ static void test_degraded_kinds(void **state) {
         assert_int_equal(faults_node_fault(env->e, env->camera1)->severity, FAULT_DOWN);
 }
 
+/* Security incidents: one per fault occurrence, made when it is raised. */
+static void test_security_incidents(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T09:30:00");
+        const char *reason = "GetDeviceInformation: authentication rejected (HTTP 401)";
+
+        all_up(env, t - 60);
+        feed(env, env->camera1, PROBE_DEGRADED, reason, t);
+        feed(env, env->camera1, PROBE_DEGRADED, reason, t + 1);
+        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, reason, t + 2), 2);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_RAISED);
+        assert_int_equal(env->out.events[1].type, EVENT_SECURITY_INCIDENT);
+        assert_string_equal(env->out.events[1].kind, "auth_failed");
+        assert_ptr_equal(env->out.event_faults[1], env->out.event_faults[0]);
+        assert_int_equal(event_type_priority(EVENT_SECURITY_INCIDENT), LOG_ALERT);
+        /* More failed checks: nothing more. */
+        for (int i = 3; i < 10; i++)
+                assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, reason, t + i), 0);
+
+        /* A router answering as another site's. */
+        feed(env, env->router2, PROBE_DEGRADED, "answers as rx-b, expected rx-a: another", t);
+        feed(env, env->router2, PROBE_DEGRADED, "answers as rx-b, expected rx-a: another", t + 1);
+        assert_int_equal(feed(env, env->router2, PROBE_DEGRADED,
+                              "answers as rx-b, expected rx-a: another", t + 2), 2);
+        assert_string_equal(env->out.events[0].kind, "identity_mismatch");
+        assert_string_equal(env->out.events[1].kind, "identity_mismatch");
+
+        /* An SNMPv3 authentication failure is a down fault with an incident. */
+        assert_string_equal(faults_incident_kind("router_down", "SNMPv3 authentication failed "
+                                                 "(wrong auth password or protocol?)"),
+                            "snmp_auth_failed");
+        assert_null(faults_incident_kind("router_down", "no answer within 1s (timeout)"));
+        assert_string_equal(faults_incident_kind("model_mismatch", "wrong model X"),
+                            "model_mismatch");
+        assert_null(faults_incident_kind("clock_skew", "clock skew +30 s"));
+
+        /* A swap: the event and its incident, without a fault. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_swap(env->e, env->camera2, "A1", "B2", t + 20, &env->out), 0);
+        assert_int_equal(env->out.n_events, 2);
+        assert_int_equal(env->out.events[0].type, EVENT_DEVICE_SWAPPED);
+        assert_int_equal(env->out.events[1].type, EVENT_SECURITY_INCIDENT);
+        assert_string_equal(env->out.events[1].kind, "device_swapped");
+        assert_null(env->out.event_faults[1]);
+}
+
 static void test_clocks(void **state) {
         Env *env = *state;
         time_t t = T("2026-11-25T13:00:00");
@@ -623,6 +669,7 @@ static void test_manual_fault_bound(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_camera_down_then_transient, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_security_incidents, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_router_down_hides_camera, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vpn_down_hides_everything, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_site_lost, setup, teardown),
