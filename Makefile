@@ -29,7 +29,7 @@ PYTHON ?= /usr/bin/python3
 DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
 	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev \
 	libmicrohttpd-dev tzdata
-DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 valgrind openssl \
+DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 valgrind openssl xorriso \
 	clang-14 libclang-rt-14-dev llvm-14
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 

@@ -47,6 +47,9 @@ struct Fault;
 /* A fault as JSON, with the keys of SPEC §6. */
 struct json_t *ctl_fault_json(const struct Fault *f);
 
+/* ctl-archive.c */
+int ctl_archive(const GlobalOptions *g, int argc, char **argv);
+
 /* ctl-report.c */
 int ctl_report(const GlobalOptions *g, int argc, char **argv);
 
