@@ -153,6 +153,9 @@ static int daemon_run(Daemon *d) {
         daemon_notify_status(d);
         log_info("fieldwatchd " FIELDWATCH_VERSION " watching %zu sites of %s.", d->config->n_sites,
                  d->config->path);
+        /* Once, at start (not on reload): mail leaves the workplace. */
+        if (config_consent_warning(d->config))
+                log_warning("Warning: %s.", config_consent_warning(d->config));
 
         r = sd_event_loop(d->event);
         (void) sd_notify(false, "STOPPING=1");
