@@ -1010,8 +1010,24 @@ static int write_entry(int dirfd, Entry *e) {
         return r;
 }
 
+/* .html before .csv before anything else of the same stem. */
+static int extension_rank(const char *dot) {
+        return !dot ? 2 : streq(dot, ".html") ? 0 : streq(dot, ".csv") ? 1 : 2;
+}
+
+/* By name (so by date), a report's HTML before its CSV. */
 static int entry_name_compare(const void *x, const void *y) {
-        return strcmp(((const Entry *) x)->name, ((const Entry *) y)->name);
+        const char *a = ((const Entry *) x)->name, *b = ((const Entry *) y)->name;
+        const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
+        size_t la = da ? (size_t) (da - a) : strlen(a), lb = db ? (size_t) (db - b) : strlen(b);
+        int c = memcmp(a, b, MIN(la, lb));
+
+        if (c != 0)
+                return c;
+        if (la != lb)
+                return la < lb ? -1 : 1;
+        c = extension_rank(da) - extension_rank(db);
+        return c != 0 ? c : strcmp(a, b);
 }
 
 /* Removes what we wrote into a directory we made, and the directory. */
