@@ -128,7 +128,8 @@ static int entry_add(Archive *a, Section section, char *name, char *title, char 
                      size_t size, const char *source, int64_t fault_id, bool scan) {
         Entry *e;
 
-        if (!name || !title || array_grow((void **) &a->v, &a->allocated, a->n, sizeof(Entry)) < 0) {
+        if (!name || !title ||
+            array_grow((void **) &a->v, &a->allocated, a->n, sizeof(Entry)) < 0) {
                 free(name);
                 free(title);
                 free(data);
@@ -460,19 +461,20 @@ static int add_pair(Archive *a, Section section, const char *stem, const char *t
 
         for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
                 ReportContext ctx = context(a, formats[i]);
+                const char *what;
                 char *text = NULL;
                 int r;
 
                 r = build(&ctx, userdata, &text);
                 if (r < 0)
                         return r;
+                what = formats[i] == REPORT_FORMAT_HTML
+                               ? tr(a, "印刷用 HTML", "HTML, to print")
+                               : tr(a, "表計算用 CSV", "CSV, for a spreadsheet");
                 r = entry_add(a, section,
                               strdupf("%s.%s", stem, report_format_to_string(formats[i])),
-                              strdupf("%s (%s)", title, formats[i] == REPORT_FORMAT_HTML
-                                                                ? tr(a, "印刷用 HTML", "HTML, to print")
-                                                                : tr(a, "表計算用 CSV",
-                                                                     "CSV, for a spreadsheet")),
-                              text, strlen(text), NULL, fault_id, false);
+                              strdupf("%s (%s)", title, what), text, strlen(text), NULL,
+                              fault_id, false);
                 if (r < 0)
                         return r;
         }
@@ -753,7 +755,8 @@ static int add_scans(Archive *a, const char *dir) {
                                                 day, match->id, match->n_scans, ext),
                               strdupf(a->lang == LANGUAGE_JA
                                               ? "署名済みデータ消去報告書のスキャン 障害 %" PRId64
-                                              : "Scan of the signed data erasure report, fault %" PRId64,
+                                              : "Scan of the signed data erasure report, "
+                                                "fault %" PRId64,
                                       match->id),
                               NULL, (size_t) st.st_size, path, match->id, true);
         }
