@@ -267,6 +267,11 @@ Fault *faults_node_fault(const FaultEngine *e, size_t node) {
         return node < e->n_nodes ? e->nodes[node].fault : NULL;
 }
 
+Fault *const *faults_tracked(const FaultEngine *e, size_t *ret_n) {
+        *ret_n = e->n_faults;
+        return e->faults;
+}
+
 Fault *faults_get(FaultEngine *e, int64_t id) {
         for (size_t i = 0; i < e->n_faults; i++)
                 if (e->faults[i]->id == id) {

@@ -120,5 +120,9 @@ Fault *faults_node_fault(const FaultEngine *e, size_t node);
  * committed (the FaultOutput's pointers to them become invalid). */
 void faults_forget_closed(FaultEngine *e);
 
+/* The faults the engine holds: the open ones (probes' and reported) and
+ * those changed this round (check state). */
+Fault *const *faults_tracked(const FaultEngine *e, size_t *ret_n);
+
 /* Looks up an open fault by id (for operator actions), or NULL. */
 Fault *faults_get(FaultEngine *e, int64_t id);

@@ -1113,18 +1113,21 @@ static void metrics_devices(FILE *f, const Monitor *m) {
 }
 
 static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
-        size_t open = 0;
+        size_t open = 0, n;
+        Fault *const *all = faults_tracked(m->faults, &n);
 
         fputs("# HELP fieldwatch_fault_due_seconds Seconds until the due in force of each open "
               "fault without onsite work: the approved deferral's, else the onsite due "
               "(negative: overdue).\n# TYPE fieldwatch_fault_due_seconds gauge\n", f);
-        for (size_t i = 0; i < faults_n_nodes(m->faults); i++) {
-                const Fault *ft = faults_node_fault(m->faults, i);
+        /* Reported faults too; none for a fault without a due yet (awaiting
+         * its call) or at all (send-back maintenance). */
+        for (size_t i = 0; i < n; i++) {
+                const Fault *ft = all[i];
 
-                if (!ft || ft->state != FAULT_OPEN)
+                if (ft->state != FAULT_OPEN)
                         continue;
                 open++;
-                if (ft->onsite_started_at)
+                if (ft->onsite_started_at || fault_due(ft) == 0)
                         continue;
                 fprintf(f, "fieldwatch_fault_due_seconds{fault_id=\"%" PRId64 "\",device=\"", ft->id);
                 metrics_label(f, ft->device);
