@@ -76,6 +76,11 @@ int faults_restore(FaultEngine *e, const Fault *f);
 int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *reason, time_t now,
                      FaultOutput *out);
 
+/* A trap or an event told about a node at `at` ("trap", "event"): a fault
+ * the node's next results raise (within two minutes) is detected then, and
+ * says by what. */
+void faults_hint(FaultEngine *e, size_t node, time_t at, const char *by);
+
 /* A device restarted (uptime went backwards) or was swapped (new serial). */
 int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out);
 int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const char *new_serial,

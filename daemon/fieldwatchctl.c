@@ -68,6 +68,11 @@ static const struct {
           "      (FY2026Q1 = April–June 2026, the reports' 令和8年度 第1四半期), clipped to the contract\n"
           "      period; Markdown by default, CSV in UTF-8 with a BOM; the language is\n"
           "      notify.language unless --lang; --output writes the file atomically" },
+        { "trap", ctl_trap, "",
+          "snmptrapd's traphandle: hands the notification on standard input to fieldwatchd,\n"
+          "      which probes its sender at once (a hint; the probe decides)" },
+        { "snmptrapd-conf", ctl_snmptrapd_conf, "--output FILE [--handler PATH]",
+          "write the snmptrapd.conf lines for fieldwatch (mode 0600: SNMPv3 users)" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },
