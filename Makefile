@@ -106,10 +106,11 @@ unit: $(UNIT_BINS)
 		done; exit $$fail
 
 # Black-box tests: Python unittest programs driving the built binaries.
+# The suites run BLACKBOX_JOBS at once (each on its own FW_LAB_NET; see
+# tests/run_blackbox.py); BLACKBOX_JOBS=1 runs them one after another.
+BLACKBOX_JOBS ?= 3
 blackbox: all
-	@fail=0; for t in $(PY_TESTS); do echo "== $$t"; \
-		BUILD=$(BUILD) timeout 600 $(PYTHON) $$t || { echo "FAILED: $$t"; fail=1; }; \
-		done; exit $$fail
+	@BUILD=$(BUILD) BLACKBOX_JOBS=$(BLACKBOX_JOBS) $(PYTHON) tests/run_blackbox.py $(PY_TESTS)
 
 check: deps-if-missing
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)

@@ -75,6 +75,11 @@ static const struct {
           "the fiscal year's deliverables 1-4 for the CD-R (L271-277): HTML and CSV per\n"
           "      report, index.html, SHA256SUMS; the signed erasure reports' scans from\n"
           "      --scans (matched by fault id); --iso writes an ISO 9660 image (xorriso)" },
+        { "trap", ctl_trap, "",
+          "snmptrapd's traphandle: hands the notification on standard input to fieldwatchd,\n"
+          "      which probes its sender at once (a hint; the probe decides)" },
+        { "snmptrapd-conf", ctl_snmptrapd_conf, "--output FILE [--handler PATH]",
+          "write the snmptrapd.conf lines for fieldwatch (mode 0600: SNMPv3 users)" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },
