@@ -341,6 +341,21 @@ class Archive(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("2025-12-01 to 2026-03-31", r.stdout)
         self.assertIn("2026-03-31_作業実績報告書_2025年度第4四半期.html", os.listdir(empty))
+        # No --plan: said, and the index says the plan is not included.
+        self.assertIn("no annual plan", r.stderr)
+        with open(os.path.join(empty, "index.html"), encoding="utf-8") as f:
+            self.assertIn("収録なし", Page(f.read()).text())
+        # A scan whose name fits two erasure reports: refused, nothing written.
+        scans = os.path.join(self.tmp, "ambiguous-scans")
+        os.makedirs(scans)
+        with open(os.path.join(scans, f"{self.a}-{self.c}.pdf"), "wb") as f:
+            f.write(b"%PDF")
+        amb = os.path.join(self.tmp, "ambiguous")
+        r = self.archive("--fiscal-year", "2026", "--output", amb, "--scans", scans)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("more than one data erasure report", r.stderr)
+        self.assertIn("Nothing was written", r.stderr)
+        self.assertFalse(os.path.exists(amb))
         # More than a CD-R holds (a sparse scan of 701 MB): refused, nothing written.
         scans = os.path.join(self.tmp, "big-scans")
         os.makedirs(scans)
