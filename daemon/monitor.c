@@ -743,6 +743,16 @@ static Device *device_by_address(Monitor *m, const char *source) {
         return NULL;
 }
 
+/* The trap counters changed: the metrics are written within a second (not
+ * at each trap of a storm, and not a whole interval later). */
+static void metrics_soon(Monitor *m) {
+        uint64_t at = 0, soon = now_monotonic() + USEC_PER_SEC;
+
+        if (!m->metrics_timer || sd_event_source_get_time(m->metrics_timer, &at) < 0 || at <= soon)
+                return;
+        (void) sd_event_source_set_time(m->metrics_timer, soon);
+}
+
 /* Ignored traps are counted; one line a minute says how many. */
 static void trap_ignored(Monitor *m, const char *why, const Trap *t) {
         uint64_t now = now_monotonic();
@@ -760,18 +770,21 @@ static void trap_ignored(Monitor *m, const char *why, const Trap *t) {
         m->traps_ignored_logged_at = now;
 }
 
-/* Probes d back to back until the engine can decide; false when a probe
- * of it is in flight already (it is repeated at once when it ends). */
+/* Probes d back to back until the engine can decide. True when that moved
+ * its next probe to now; false when one is coming at once already or is in
+ * flight (it is followed at once): a storm of traps is one re-probe. */
 static bool device_hurry(Device *d, time_t now) {
         Monitor *m = d->monitor;
-        bool idle = clock_heap_get(m->due, (size_t) (d - m->devices)) != 0;
+        uint64_t at = (uint64_t) clock_heap_get(m->due, (size_t) (d - m->devices)),
+                 mono = now_monotonic();
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
         d->trap_at = now;
         faults_hint(m->faults, d->node, now, "trap");
-        if (idle)
-                device_arm(d, now_monotonic());
-        return idle;
+        if (at == 0 || at <= mono + URGENT_GAP)
+                return false;
+        device_arm(d, mono);
+        return true;
 }
 
 int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
@@ -780,6 +793,7 @@ int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
         Device *d = device_by_address(m, t->source), *camera = NULL;
         bool started;
 
+        metrics_soon(m);
         if (!d) {
                 m->traps_unknown++;
                 trap_ignored(m, "not a configured router", t);
@@ -809,7 +823,7 @@ int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
         if (camera)
                 (void) device_hurry(camera, now);
         (void) snprintf(msg, msglen, "%s: %s: %s", d->id, trap_kind_to_string(trap_kind(t->oid)),
-                        started ? "probing it now" : "a probe is in flight; another follows at once");
+                        started ? "probing it now" : "a probe is under way already");
         return 0;
 }
 
