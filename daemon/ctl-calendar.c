@@ -358,11 +358,35 @@ static void add_fault_rows(const GlobalOptions *g, DeadlineRows *rows) {
         store_close(store);
 }
 
+/* The state, read-only, when it can be read (else NULL). */
+static Store *open_state(const GlobalOptions *g) {
+        Store *store = NULL;
+        char path[4096];
+
+        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, g->state_dir);
+        if (access(path, R_OK) < 0 || store_open_readonly(g->state_dir, &store) < 0)
+                return NULL;
+        return store;
+}
+
+/* Whether the state records a contract deliverable as handed in. */
+static bool deliverable_submitted(Store *store, const Deadline *d) {
+        bool warned, overdue, submitted = false;
+        char key[ISO_DATE_MAX];
+
+        if (!store || store_deliverable_get(store, deadline_kind_to_string(d->kind),
+                                            format_iso_date(d->due, key), &warned, &overdue,
+                                            &submitted) < 0)
+                return false;
+        return submitted;
+}
+
 int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(calendar_freep) Calendar *cal = NULL;
         _cleanup_(freep) Deadline *d = NULL;
         DeadlineRows rows = {};
+        Store *store;
         CalendarArgs a;
         Day from, to;
         size_t n;
@@ -398,9 +422,14 @@ int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
         }
         rows = (DeadlineRows) { .lang = config->notify.language, .cal = cal, .sla = &config->sla,
                                 .now = wallclock_now() };
+        store = open_state(g);
         for (size_t i = 0; i < n; i++) {
-                DeadlineRow *row = row_add(&rows);
+                DeadlineRow *row;
 
+                /* One handed in (report-submitted) is closed, as a fault's reports are. */
+                if (deliverable_submitted(store, &d[i]))
+                        continue;
+                row = row_add(&rows);
                 if (!row)
                         break;
                 row->kind = deadline_kind_to_string(d[i].kind);
@@ -411,6 +440,8 @@ int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
                                       sizeof(row->title));
                 row->remaining = until_end_of(d[i].deliver_by, rows.now);
         }
+        if (store)
+                store_close(store);
         /* The open clocks of faults come whatever the range: they are running now. */
         add_fault_rows(g, &rows);
         if (rows.n > 0)

@@ -34,7 +34,8 @@ static const struct {
           "recovery work done: the report clocks start" },
         { "report-submitted", ctl_report_submitted,
           "FAULT --kind recovery|erasure [--by NAME]\n"
-          "        | --kind quarterly_report|annual_plan|completion_notice --due DATE",
+          "        | --kind quarterly_report|annual_plan|completion_notice|archive --due DATE\n"
+          "        | --kind archive --fiscal-year YEAR",
           "a report was handed in" },
         { "work", ctl_work,
           "add --start T --end T --by NAME --title T --content T [--notes T] [--fault ID]\n"
@@ -76,6 +77,17 @@ static const struct {
           "after handover, with fieldwatchd stopped and no fault open: erase the names, notes\n"
           "      and mails in the database (secure_delete, VACUUM) and the credentials directory\n"
           "      (overwritten, unlinked), record the disposal and print its report (別記2 第12条)" },
+        { "archive", ctl_archive,
+          "--fiscal-year YEAR --output DIR [--scans DIR] [--plan FILE]... [--iso FILE]\n"
+          "        [--lang ja|en]",
+          "the fiscal year's deliverables 1-4 for the CD-R (L271-277): HTML and CSV per\n"
+          "      report, index.html, SHA256SUMS; the signed erasure reports' scans from\n"
+          "      --scans (matched by fault id); --iso writes an ISO 9660 image (xorriso)" },
+        { "trap", ctl_trap, "",
+          "snmptrapd's traphandle: hands the notification on standard input to fieldwatchd,\n"
+          "      which probes its sender at once (a hint; the probe decides)" },
+        { "snmptrapd-conf", ctl_snmptrapd_conf, "--output FILE [--handler PATH]",
+          "write the snmptrapd.conf lines for fieldwatch (mode 0600: SNMPv3 users)" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },

@@ -644,11 +644,17 @@ class Scenarios(unittest.TestCase):
         """Issue 13: `open` records a fault no probe sees; it keeps its own
         clocks while the device answers, survives a restart, and ends with its
         recovery, recorded as fault work."""
+        metrics = os.path.join(self.dir, "fieldwatch.prom")
+
+        def edit(data):
+            edit_fast(data)
+            data["metrics_file"] = metrics
+        config = fwtest.lab_config(os.path.join(self.dir, "metrics.yaml"), edit)
         cursor = self.journal.cursor()
-        d = self.start("2026-11-25T10:04:00+09:00")
+        d = self.start("2026-11-25T10:04:00+09:00", config)
 
         def act(*args):
-            return fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=config)
         d.wait_device("07-camera", "up")
         r = act("receive", "1", "--from", "市役所", "--by", "山田 太郎")
         self.assertEqual(r.returncode, 1, r.stderr)
@@ -692,9 +698,20 @@ class Scenarios(unittest.TestCase):
         time.sleep(3)
         self.assertEqual(d.status()["07-camera"]["state"], "up")
         self.assertEqual(self.fault(fid)["state"], "open")
+
+        def metric():
+            try:
+                with open(metrics, encoding="utf-8") as m:
+                    text = m.read()
+            except FileNotFoundError:
+                return None
+            return re.search(r'(?m)^fieldwatch_fault_due_seconds\{fault_id="%s",'
+                             r'device="07-camera",kind="lens_misaligned",deferred="no"\} (\d+)$'
+                             % fid, text) and "\nfieldwatch_open_faults 1\n" in text and text
+        fwtest.wait_for(metric, 15, what="the reported fault in the metrics")
         # A restart restores it; it is not raised again.
         self.assertEqual(d.stop(), 0)
-        d = self.start("2026-11-25T10:30:00+09:00")
+        d = self.start("2026-11-25T10:30:00+09:00", config)
         d.wait_device("07-camera", "up")
         self.assertEqual([x["id"] for x in self.faults(True)], [int(fid)])
         self.assertEqual([e[0] for e in self.events("07-camera")].count("fault_raised"), 1)
