@@ -230,10 +230,18 @@ class Incidents(unittest.TestCase):
         d = self.start()
         for dev in ("06-camera", "07-camera", "08-router", "09-camera"):
             d.wait_device(dev, "up", timeout=20)
+        # A swap is a serial unlike the one seen: the first deep check must have run.
+        fwtest.wait_for(lambda: (d.status().get("07-camera", {}).get("values") or {})
+                        .get("serial"), 20, what="07-camera's serial")
         self.field.router("08").impersonate("10")
         self.field.camera("06").fault("wrong_model")
         self.field.camera("07").fault("swapped_serial")
-        fwtest.wait_for(lambda: len(self.incidents()) >= 3, 40, what="three incidents")
+        try:
+            fwtest.wait_for(lambda: len(self.incidents()) >= 3, 40, what="three incidents")
+        except AssertionError as e:
+            raise AssertionError(f"{e}: {self.incidents()!r}; faults "
+                                 f"{self.sql('SELECT device, kind, state FROM faults')!r}; "
+                                 f"status {[(k, v['state'], v['reason']) for k, v in d.status().items() if k[:2] in ('06', '07', '08')]!r}")
         time.sleep(6)
         got = sorted((r[0], r[1], r[2] is not None) for r in self.incidents())
         self.assertEqual(got, [("06-camera", "model_mismatch", True),
