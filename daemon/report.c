@@ -1945,14 +1945,15 @@ int report_disposal(const ReportContext *c, const ReportDisposal *x, char **ret)
                       tr(l,
                          "契約の履行のために取り扱った情報のうち、個人に関する情報（氏名、"
                          "メモ、メールの本文と宛先）と機器の認証情報を、引継ぎ"
-                         "（fieldwatchctl handover）の後に復元できない方法で廃棄しました"
+                         "（fieldwatchctl handover）の後に、上記の方法で上書きし削除しました"
                          "（別記1 第10条、別記2 第12条）。障害の時刻、種別、機器などの"
-                         "記録は残しています。",
+                         "記録は残しています。記憶装置そのものの消去・破壊は含みません。",
                          "Of the information handled for the contract, the personal data "
                          "(names, notes, mail bodies and recipients) and the devices' "
-                         "credentials were erased beyond recovery after the hand-over "
-                         "(fieldwatchctl handover) (Annex 1 Art. 10, Annex 2 Art. 12). The "
-                         "faults' times, kinds and devices remain."),
+                         "credentials were overwritten and deleted as above after the "
+                         "hand-over (fieldwatchctl handover) (Annex 1 Art. 10, Annex 2 Art. "
+                         "12). The faults' times, kinds and devices remain. Erasing or "
+                         "destroying the storage device itself is not part of it."),
                       false);
         doc_heading(&d, tr(l, "確認", "Confirmation"));
         doc_fields_begin(&d);
