@@ -1202,6 +1202,16 @@ class EventsTest(SimulatorTest):
         self.assertResourceUnknown(self.ev(pull_messages(), path=expiring))
         events = self.state("e1")["events"]
         self.assertEqual((events["subscriptions"], events["subscriptions_expired"]), ([], 1))
+        # a waiting pull keeps a relative subscription alive past its duration ...
+        kept, _, _ = self.subscribe(termination="PT1S", changed_only=True)
+        self.assertEqual(notifications(self.pull(kept, timeout="PT2S")), [])
+        self.assertEqual(self.ev(pull_messages("PT0S"), path=kept)[0], 200)
+        # ... but an absolute one ends at its time, even during a pull
+        absolute, _, _ = self.subscribe(termination=utc_text(time.time() + 2),
+                                        changed_only=True)
+        t0 = time.monotonic()
+        self.assertResourceUnknown(self.ev(pull_messages("PT30S"), path=absolute, timeout=30))
+        self.assertLess(time.monotonic() - t0, 4)
         # PullMessages belongs to the subscription, not to the event service
         status, _, body = self.ev(pull_messages())
         self.assertEqual((status, soap_fault_of(body)[1]), (500, (NS["ter"], "ActionNotSupported")))

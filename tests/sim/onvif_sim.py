@@ -1885,7 +1885,8 @@ class Camera:
     def expire_subscriptions(self):
         now = self.now()
         for idx, sub in list(self.subscriptions.items()):
-            if sub.termination <= now:
+            # A waiting PullMessages keeps a relative subscription alive.
+            if sub.termination <= now and not (sub.waiting and sub.relative is not None):
                 self.end_subscription(idx)
                 self.event_counters["subscriptions_expired"] += 1
 
@@ -2179,6 +2180,8 @@ class Camera:
         try:
             while sub.alive and not sub.queue:
                 left = deadline - loop.time()
+                if sub.relative is None:    # an absolute one ends at its time
+                    left = min(left, sub.termination - self.now())
                 if left <= 0:
                     break
                 sub.wakeup.clear()
@@ -2188,6 +2191,11 @@ class Camera:
                     break
         finally:
             sub.waiting -= 1
+        if sub.alive and sub.relative is not None:
+            sub.termination = self.now() + sub.relative
+        elif sub.alive and sub.termination <= self.now():
+            self.end_subscription(sub.idx)
+            self.event_counters["subscriptions_expired"] += 1
         if not sub.alive:
             return self.resource_unknown()
         messages = [sub.queue.popleft() for _ in range(min(limit, len(sub.queue)))]
