@@ -44,7 +44,11 @@ CAMERAS.json is a list of objects:
    "tls": {"cert": PATH, "key": PATH} (optional: the camera speaks HTTPS on its
    address:port, presenting the PEM certificate chain PATH, whatever it is:
    tests bring right, self-signed, expired or wrongly named ones; XAddrs then
-   say https)}
+   say https),
+   "events": true | false (default true; false: a camera without an event
+   service), "event_topics": [topic, ...] (default: the eight below; names
+   like "tns1:VideoSource/GlobalSceneChange/ImagingService", prefixes tns1
+   and tnsipro1 only), "max_pullpoints": N (default 6, the i-PRO's limit)}
   Port 0 binds an ephemeral port (reported in the ready file and the API) that
   the camera keeps for the life of the process. Unknown keys are an error.
 
@@ -61,10 +65,12 @@ WHAT A CAMERA SERVES
                           (UTC+9), each tt:Time(Hour,Minute,Second) +
                           tt:Date(Year,Month,Day), from the camera's clock
                           (real time + clock_skew).
-    GetServices           PRE_AUTH. The device and search services, XAddr
-                          http://ADDR:PORT/onvif/..., with tds:Capabilities when
-                          IncludeCapability is true (Security UsernameToken /
-                          HttpDigest follow the camera's "auth" setting).
+    GetServices           PRE_AUTH. The device, event (unless "events": false)
+                          and search services, XAddr http://ADDR:PORT/onvif/...,
+                          with tds:Capabilities when IncludeCapability is true
+                          (Security UsernameToken / HttpDigest follow the
+                          camera's "auth" setting; tev:Capabilities
+                          WSPullPointSupport="true" MaxPullPoints=N).
     GetDeviceInformation  READ_SYSTEM. tds:Manufacturer, Model, FirmwareVersion,
                           SerialNumber, HardwareId.
   POST /onvif/search_service   SOAP 1.2 (tse)
@@ -73,6 +79,109 @@ WHAT A CAMERA SERVES
                           clock) and tt:NumberRecordings (1 normally).
                           DataUntil = camera now - recording_lag; DataFrom =
                           DataUntil - 14 days.
+  POST /onvif/event_service    SOAP 1.2 (tev), the event service
+    GetServiceCapabilities  PRE_AUTH. tev:Capabilities as in GetServices.
+    GetEventProperties    READ_MEDIA. tev:TopicNamespaceLocation,
+                          wsnt:FixedTopicSet true, wstop:TopicSet, two
+                          wsnt:TopicExpressionDialect (ConcreteSet, Concrete),
+                          tev:MessageContentFilterDialect,
+                          tev:MessageContentSchemaLocation. In the TopicSet the
+                          root topic element is prefixed (<tns1:VideoSource>),
+                          its children are unprefixed elements in no
+                          namespace (<GlobalSceneChange>), as in ONVIF Core's
+                          examples, except a segment with its own prefix
+                          (<tnsipro1:SD>); a topic's element has
+                          wstop:topic="true" and a tt:MessageDescription
+                          (IsProperty="true" for properties) with
+                          tt:Source / tt:Data tt:SimpleItemDescription
+                          Name/Type. Default topics, Source item = default,
+                          Data item = default:
+                            tns1:VideoSource/GlobalSceneChange/ImagingService,
+                            .../ImageTooDark/ImagingService,
+                            .../ImageTooBlurry/ImagingService,
+                            .../ImageTooBright/ImagingService
+                                 property, Source=1, State=false (xs:boolean)
+                            tns1:Device/HardwareFailure/StorageFailure
+                                 property, Token=SD1, Failed=false
+                            tns1:RecordingConfig/JobState
+                                 property, RecordingJobToken=RecordingJob1,
+                                 State=Active
+                            tns1:RecordingHistory/Recording/State
+                                 property, RecordingToken=Recording1,
+                                 IsRecording=true
+                            tns1:Device/tnsipro1:SD/Capacity/Decreased
+                                 not a property, RemainingCapacity=10 [U: the
+                                 real items are not public]
+                          Other configured topics: not properties, no items.
+    CreatePullPointSubscription  READ_MEDIA. Optional tev:Filter with
+                          wsnt:TopicExpression (Dialect ConcreteSet: topics
+                          joined by "|", "TOPIC//." for a subtree; or
+                          Concrete: one topic; prefixes resolved through the
+                          request's namespace declarations), optional
+                          tev:InitialTerminationTime (xs:duration, relative:
+                          each PullMessages then moves the termination to
+                          pull time + that duration, a waiting pull keeping it
+                          alive; or xs:dateTime with a zone, absolute: fixed;
+                          default PT60S relative; at most 1 day ahead, else
+                          wsnt:UnacceptableInitialTerminationTimeFault),
+                          optional tev:SubscriptionPolicy/tev:ChangedOnly.
+                          Answers tev:SubscriptionReference/wsa:Address
+                          http://ADDR:PORT/onvif/Subscription?Idx=N (the
+                          i-PRO's form, DEVICES.md A1; N counts up for the
+                          process's life, never reused), wsnt:CurrentTime,
+                          wsnt:TerminationTime (camera clock). Unless
+                          ChangedOnly, the new subscription's queue starts
+                          with one PropertyOperation="Initialized" message per
+                          property (its current state: the default, or the
+                          last injected). Past max_pullpoints live
+                          subscriptions: 500 env:Receiver/
+                          wsnt:SubscribeCreationFailedFault.
+    other tev operations (Seek, ...): 500 ter:ActionNotSupported; with
+    "events": false every operation here and below answers that.
+  POST /onvif/Subscription?Idx=N  SOAP 1.2, one PullPoint subscription
+    PullMessages          READ_MEDIA. tev:Timeout (xs:duration, at most
+                          PT60S) and tev:MessageLimit (1..100), else 400
+                          env:Sender/ter:InvalidArgVal (too large: with
+                          env:Detail/tev:PullMessagesFaultResponse/
+                          tev:MaxTimeout PT60S, tev:MaxMessageLimit 100).
+                          Long poll: answers at once when messages are
+                          queued, else as soon as one is, else at Timeout
+                          (an empty list). tev:PullMessagesResponse:
+                          tev:CurrentTime, tev:TerminationTime, then up to
+                          MessageLimit wsnt:NotificationMessage, oldest
+                          first: wsnt:SubscriptionReference/wsa:Address,
+                          wsnt:Topic Dialect=".../tev/topicExpression/
+                          ConcreteSet" (text: the topic, a QName path whose
+                          prefixes tns1/tnsipro1 the envelope declares),
+                          wsnt:ProducerReference/wsa:Address (the event
+                          service), wsnt:Message/tt:Message UtcTime=
+                          "YYYY-MM-DDThh:mm:ssZ" (camera clock)
+                          PropertyOperation="Initialized|Changed|Deleted"
+                          (properties only) with tt:Source/tt:SimpleItem and
+                          tt:Data/tt:SimpleItem Name= Value=. A queue keeps
+                          at most 1000 messages (older ones dropped).
+    SetSynchronizationPoint  READ_MEDIA. Queues the Initialized messages again.
+    wsnt:Renew            READ_MEDIA. wsnt:TerminationTime (duration or
+                          dateTime as above; else 400 env:Sender/
+                          wsnt:UnacceptableTerminationTimeFault) ->
+                          wsnt:RenewResponse: wsnt:TerminationTime,
+                          wsnt:CurrentTime.
+    wsnt:Unsubscribe      READ_MEDIA. -> wsnt:UnsubscribeResponse (empty).
+    A subscription that is unknown, unsubscribed, expired (TerminationTime
+    reached, camera clock) or lost to a restart or reset: 400 env:Sender,
+    Subcode wsrf-rw:ResourceUnknownFault, env:Detail/wsrf-rw:
+    ResourceUnknownFault with wsrf-bf:Timestamp, wsrf-bf:Description. A
+    PullMessages waiting when its subscription ends answers that too (a
+    restart resets its connection instead). Other WS-BaseNotification
+    faults have the same shape (Subcode = the Detail element's QName):
+    wsnt:InvalidTopicExpressionFault, wsnt:TopicNotSupportedFault,
+    wsnt:TopicExpressionDialectUnknownFault,
+    wsnt:InvalidMessageContentExpressionFault (MessageContent filters are not
+    supported), the two Unacceptable...TerminationTimeFault (with
+    wsnt:MinimumTime, wsnt:MaximumTime) all env:Sender (400), and
+    wsnt:SubscribeCreationFailedFault env:Receiver (500). Event answers'
+    envelopes declare tt, ter, tev, wsnt, wsa, wstop, wsrf-rw, wsrf-bf, xs,
+    tns1 and tnsipro1.
   GET /cgi-bin/getinfo?FILE=1  i-PRO CGI (HTTP Digest only, whatever "auth"
                           says: that setting is about ONVIF). 200 text/html,
                           as a real WV-S1111 answers it: a UTF-8 BOM, CRLF
@@ -149,7 +258,18 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                               "both_auth", "last_auth", "last_auth_error",
                               "last_digest_algorithm", "tls": null or
                               {"cert": PATH, "key": PATH} (the one presented
-                              now)}
+                              now), "events": {"enabled", "topics",
+                              "max_pullpoints", "subscriptions": [{"idx",
+                              "address", "created", "termination_time",
+                              "seconds_left", "relative" (seconds or null),
+                              "filter", "queued", "waiting_pulls", "pulls",
+                              "delivered", "renewals"}, ...],
+                              "events_injected", "events_queued",
+                              "events_dropped", "subscriptions_created",
+                              "subscriptions_expired",
+                              "subscriptions_refused", "restarts"}}
+                             (PullMessages, Renew, ... are counted in
+                             "requests" like every operation)
   POST /cameras/ID           {"fault": NAME, ...params} sets (replaces) the
                              fault; {"fault": null} clears it. Answers the
                              state. Unknown names or params: 400.
@@ -163,9 +283,30 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                              (an impostor taking over, a renewed or expired
                              certificate); 400 for a camera without "tls" or
                              an unloadable pair.
+  POST /cameras/ID/event     {"topic": TOPIC, "source": {name: value},
+                             "data": {name: value}, "operation": "Changed"
+                             (default) | "Initialized" | "Deleted"}: an event
+                             queued to every live subscription whose filter
+                             selects it (and remembered as the property's
+                             state for the next Initialized messages). Items
+                             not given take the topic's defaults (for a
+                             property: its current state); values are
+                             strings (true/false and numbers are turned into
+                             text). 400 for a topic the camera does not offer
+                             or a camera with "events": false. Answers the
+                             state plus "delivered": how many subscriptions
+                             got it.
+  POST /cameras/ID/restart   {} or {"downtime": seconds}: the camera reboots:
+                             every subscription ends, its Digest and
+                             UsernameToken nonces are forgotten (an old nonce
+                             gets stale=true), open connections are reset; with
+                             downtime the listener is closed (ECONNREFUSED)
+                             and opens again after it. Counters, state and
+                             fault are kept (a "down" camera stays down).
   POST /cameras/ID/reset     restores that camera (state, fault, counters,
-                             nonce caches, its configured certificate;
-                             re-binds it if it was down).
+                             nonce caches, its configured certificate,
+                             subscriptions, property states; re-binds it if
+                             it was down or restarting).
   POST /reset                restores every camera.
 
   Counters: "requests" counts every request whose operation was identified
@@ -183,8 +324,11 @@ FAULTS (one per camera; every other camera is unaffected)
 
   Every fault but "down" and "clock_skew" (the camera has one clock) takes
   an optional "ops": [operation, ...] that limits it to those operations
-  (SOAP local names or "getinfo"); a request whose operation is unknown (an
-  empty probe, bad XML) is then unaffected.
+  (SOAP local names or "getinfo"; the event operations too, e.g.
+  "PullMessages", "Renew", "CreatePullPointSubscription"); a request whose
+  operation is unknown (an empty probe, bad XML) is then unaffected. On
+  PullMessages, "slow" delays before the long poll begins, and answer faults
+  replace its answer at once (no long poll).
   Transport faults act before anything else, on every path:
     down          the listener is closed and open connections are reset:
                   connecting gives ECONNREFUSED. Clearing re-binds the same
