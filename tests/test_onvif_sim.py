@@ -1310,6 +1310,10 @@ class EventsTest(SimulatorTest):
         self.assertEqual(self.event(topic="tns1:RecordingConfig/JobState",
                                     data={"State": "Error"})[1]["delivered"], 0)
         self.assertEqual(self.event(topic=TAMPER[1], data={"State": "true"})[1]["delivered"], 1)
+        # the prefix is the request's: another one bound to the topics namespace works
+        status, _, body = self.ev(create_pull_point(filter_expr="t:Device//.").replace(
+            'xmlns:t=', 'xmlns:q="%s" xmlns:t=' % TNS1).replace("t:Device", "q:Device"))
+        self.assertEqual(status, 200, body)
 
     def test_injectable_faults_act_on_event_operations(self):
         path, _, _ = self.subscribe(changed_only=True)

@@ -117,7 +117,8 @@ WHAT A CAMERA SERVES
                           wsnt:TopicExpression (Dialect ConcreteSet: topics
                           joined by "|", "TOPIC//." for a subtree; or
                           Concrete: one topic; prefixes resolved through the
-                          request's namespace declarations), optional
+                          request's namespace declarations, an undeclared
+                          tns1: or tnsipro1: taken as the usual one), optional
                           tev:InitialTerminationTime (xs:duration, relative:
                           each PullMessages then moves the termination to
                           pull time + that duration, a waiting pull keeping it
@@ -2266,7 +2267,9 @@ class Camera:
                         return base_fault("Sender", "wsnt:InvalidTopicExpressionFault",
                                           "Invalid topic expression", now)
                     if prefix is not None:
-                        ours = uris.get(prefixes.get(prefix))
+                        # An undeclared tns1/tnsipro1 is taken as ours, as
+                        # real cameras match topic text leniently.
+                        ours = uris.get(prefixes.get(prefix, TOPIC_NAMESPACES.get(prefix)))
                         if ours is None:
                             return base_fault("Sender", "wsnt:TopicNotSupportedFault",
                                               "Topic not supported", now)
