@@ -490,6 +490,11 @@ class LabField(unittest.TestCase):
                                  "Failed=true"], capture_output=True, text=True, timeout=30)
             self.assertEqual(rc.returncode, 0, rc.stderr)
             self.assertEqual(json.loads(rc.stdout)["events"]["events_injected"], 2)
+            rc = subprocess.run([PYTHON, FIELD_PY, "set", "--run-dir", self.field.run_dir,
+                                 "camera", "18", "restart", "downtime=0.5"],
+                                capture_output=True, text=True, timeout=30)
+            self.assertEqual(rc.returncode, 0, rc.stderr)
+            self.assertEqual(json.loads(rc.stdout)["events"]["restarts"], 2)
         finally:
             cam.reset()
 

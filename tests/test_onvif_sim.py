@@ -1331,6 +1331,21 @@ class EventsTest(SimulatorTest):
         self.assertEqual(self.ev(create_pull_point())[0], 500)
         self.assertEqual(self.state("e1")["events"]["subscriptions_created"], 1)
 
+    def test_times_follow_the_camera_clock_and_sync_point_repeats_states(self):
+        self.state("e1", clock_skew=3600)
+        path, current, termination = self.subscribe(changed_only=True)
+        self.assertAlmostEqual(current - time.time(), 3600, delta=3)
+        self.assertEqual(termination - current, 60)
+        self.event(topic=TAMPER[2], data={"State": "true"})
+        (_, _, _, _, utc), = notifications(self.pull(path))
+        self.assertAlmostEqual(xs_time(utc) - time.time(), 3600, delta=3)
+        status, _, body = self.ev('<SetSynchronizationPoint xmlns="%s"/>' % NS["tev"], path=path)
+        self.assertEqual(status, 200, body)
+        got = {t: (op, d) for t, op, _, d, _ in notifications(self.pull(path))}
+        self.assertEqual(sorted(got), sorted(PROPERTY_TOPICS))
+        self.assertEqual(got[TAMPER[2]], ("Initialized", {"State": "true"}))
+        self.assertEqual(got[TAMPER[3]], ("Initialized", {"State": "false"}))
+
     def test_reset_ends_subscriptions_and_restores_properties(self):
         path, _, _ = self.subscribe()
         self.event(topic=GSC, data={"State": "true"})
