@@ -569,6 +569,27 @@ static char *os_user_name(void) {
         return s;
 }
 
+/* The disposal report's lines: what was erased (in the order of the
+ * counts) and how. */
+static const struct {
+        const char *ja, *en;
+} disposal_items[] = {
+        { "送信済み・未送信のメール（本文、件名、宛先）", "Mails (bodies, subjects, recipients)" },
+        { "障害記録の氏名・メモ・連絡元・記述", "Faults: names, notes, callers, descriptions" },
+        { "操作記録（イベント）の氏名と本文", "Operator events: names and text" },
+        { "作業記録の作業者・件名・内容・備考", "Work records: person, title, content, notes" },
+        { "異常調査記録の調査者・メモ", "Investigations: person and notes" },
+        { "認証情報ファイル（機器のパスワード等）", "Credential files (device passwords, ...)" },
+}, disposal_methods[] = {
+        { "SQLite の PRAGMA secure_delete = ON で削除・上書き（解放領域をゼロで上書き）",
+          "SQLite PRAGMA secure_delete = ON (freed content overwritten with zeros)" },
+        { "VACUUM でデータベースファイルを再構築し、WAL を wal_checkpoint(TRUNCATE) で空に",
+          "VACUUM rebuilt the database file; wal_checkpoint(TRUNCATE) emptied the WAL" },
+        { "認証情報ファイルを乱数で上書きし fsync の後に削除、ディレクトリも削除",
+          "Credential files overwritten with random bytes, fsync'd, unlinked; the directory "
+          "removed" },
+};
+
 int ctl_purge(const GlobalOptions *g, int argc, char **argv) {
         static const struct option options[] = {
                 { "confirm", no_argument, NULL, 'c' },
@@ -758,29 +779,16 @@ int ctl_purge(const GlobalOptions *g, int argc, char **argv) {
         {
                 char n_out[32], n_f[32], n_e[32], n_w[32], n_i[32], n_c[32];
                 bool ja = (lang >= 0 ? (Language) lang : config->notify.language) == LANGUAGE_JA;
-                const char *items[] = {
-                        ja ? "送信済み・未送信のメール（本文、件名、宛先）" : "Mails (bodies, subjects, recipients)",
-                        n_out,
-                        ja ? "障害記録の氏名・メモ・連絡元・記述" : "Faults: names, notes, callers, descriptions",
-                        n_f,
-                        ja ? "操作記録（イベント）の氏名と本文" : "Operator events: names and text",
-                        n_e,
-                        ja ? "作業記録の作業者・件名・内容・備考" : "Work records: person, title, content, notes",
-                        n_w,
-                        ja ? "異常調査記録の調査者・メモ" : "Investigations: person and notes",
-                        n_i,
-                        ja ? "認証情報ファイル（機器のパスワード等）" : "Credential files (device passwords, ...)",
-                        n_c,
-                };
-                const char *methods[] = {
-                        ja ? "SQLite の PRAGMA secure_delete = ON で削除・上書き（解放領域をゼロで上書き）"
-                           : "SQLite PRAGMA secure_delete = ON (freed content overwritten with zeros)",
-                        ja ? "VACUUM でデータベースファイルを再構築し、WAL を wal_checkpoint(TRUNCATE) で空に"
-                           : "VACUUM rebuilt the database file; wal_checkpoint(TRUNCATE) emptied the WAL",
-                        ja ? "認証情報ファイルを乱数で上書きし fsync の後に削除、ディレクトリも削除"
-                           : "Credential files overwritten with random bytes, fsync'd, unlinked; "
-                             "the directory removed",
-                };
+                const char *counts[] = { n_out, n_f, n_e, n_w, n_i, n_c };
+                const char *items[2 * ELEMENTSOF(disposal_items)];
+                const char *methods[ELEMENTSOF(disposal_methods)];
+
+                for (size_t i = 0; i < ELEMENTSOF(disposal_items); i++) {
+                        items[2 * i] = ja ? disposal_items[i].ja : disposal_items[i].en;
+                        items[2 * i + 1] = counts[i];
+                }
+                for (size_t i = 0; i < ELEMENTSOF(disposal_methods); i++)
+                        methods[i] = ja ? disposal_methods[i].ja : disposal_methods[i].en;
                 ReportDisposal d = {
                         .id = rec.id,
                         .at = rec.at,
