@@ -590,6 +590,68 @@ static const struct {
           "removed" },
 };
 
+static const char *what_count(json_t *what, const char *key, char buf[static 32]) {
+        (void) snprintf(buf, 32, "%" JSON_INTEGER_FORMAT,
+                        json_integer_value(json_object_get(what, key)));
+        return buf;
+}
+
+int ctl_disposal_report(const Config *config, const Calendar *cal, Language lang,
+                        int format, const Disposal *rec, char **ret) {
+        static const char *const keys[] = {
+                "outbox_mails_deleted", "faults_cleared", "events_cleared",
+                "work_records_cleared", "investigations_cleared", "credential_files_erased",
+        };
+        char counts[ELEMENTSOF(keys)][32];
+        const char *items[2 * ELEMENTSOF(disposal_items)];
+        const char *methods[ELEMENTSOF(disposal_methods)];
+        bool ja = lang == LANGUAGE_JA;
+        json_t *what = json_loads(rec->what ?: "{}", 0, NULL);
+        int r;
+
+        if (!json_is_object(what)) {
+                json_decref(what);
+                return -EBADMSG;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(disposal_items); i++) {
+                items[2 * i] = ja ? disposal_items[i].ja : disposal_items[i].en;
+                items[2 * i + 1] = what_count(what, keys[i], counts[i]);
+        }
+        if (!json_is_true(json_object_get(what, "credentials_directory_present")))
+                (void) snprintf(counts[ELEMENTSOF(keys) - 1], 32,
+                                ja ? "0（ディレクトリなし）" : "0 (no directory)");
+        for (size_t i = 0; i < ELEMENTSOF(disposal_methods); i++)
+                methods[i] = ja ? disposal_methods[i].ja : disposal_methods[i].en;
+        {
+                ReportDisposal d = {
+                        .id = rec->id,
+                        .at = rec->at,
+                        .by = rec->by ?: "",
+                        .os_user = rec->os_user ?: "",
+                        .state_dir = json_string_value(json_object_get(what, "state_directory"))
+                                             ?: "",
+                        .credentials_dir = json_string_value(json_object_get(
+                                                   what, "credentials_directory"))
+                                                   ?: "",
+                        .items = items,
+                        .n_items = ELEMENTSOF(items) / 2,
+                        .methods = methods,
+                        .n_methods = ELEMENTSOF(methods),
+                };
+                ReportContext ctx = {
+                        .config = config,
+                        .cal = cal,
+                        .lang = lang,
+                        .format = format,
+                        .now = wallclock_now(),
+                };
+
+                r = report_disposal(&ctx, &d, ret);
+        }
+        json_decref(what);
+        return r;
+}
+
 int ctl_purge(const GlobalOptions *g, int argc, char **argv) {
         static const struct option options[] = {
                 { "confirm", no_argument, NULL, 'c' },
@@ -744,15 +806,17 @@ int ctl_purge(const GlobalOptions *g, int argc, char **argv) {
 
         /* The record: what, when, by whom, how. */
         {
-                json_t *w = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}",
+                json_t *w = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:s}",
                                       "outbox_mails_deleted", (json_int_t) p.outbox,
                                       "faults_cleared", (json_int_t) p.faults,
                                       "events_cleared", (json_int_t) p.events,
                                       "work_records_cleared", (json_int_t) p.work,
                                       "investigations_cleared", (json_int_t) p.investigations,
                                       "credential_files_erased", (json_int_t) erased,
+                                      "credentials_directory_present", cred_present,
                                       "credentials_directory_removed", dir_removed,
-                                      "credentials_directory", cred_dir);
+                                      "credentials_directory", cred_dir,
+                                      "state_directory", g->state_dir);
 
                 what = w ? json_dumps(w, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
                 json_decref(w);
@@ -775,55 +839,12 @@ int ctl_purge(const GlobalOptions *g, int argc, char **argv) {
         }
         names_done(&creds);
 
-        /* The report (別記2 第12条). */
-        {
-                char n_out[32], n_f[32], n_e[32], n_w[32], n_i[32], n_c[32];
-                bool ja = (lang >= 0 ? (Language) lang : config->notify.language) == LANGUAGE_JA;
-                const char *counts[] = { n_out, n_f, n_e, n_w, n_i, n_c };
-                const char *items[2 * ELEMENTSOF(disposal_items)];
-                const char *methods[ELEMENTSOF(disposal_methods)];
-
-                for (size_t i = 0; i < ELEMENTSOF(disposal_items); i++) {
-                        items[2 * i] = ja ? disposal_items[i].ja : disposal_items[i].en;
-                        items[2 * i + 1] = counts[i];
-                }
-                for (size_t i = 0; i < ELEMENTSOF(disposal_methods); i++)
-                        methods[i] = ja ? disposal_methods[i].ja : disposal_methods[i].en;
-                ReportDisposal d = {
-                        .id = rec.id,
-                        .at = rec.at,
-                        .by = rec.by,
-                        .os_user = os_user,
-                        .state_dir = g->state_dir,
-                        .credentials_dir = cred_dir,
-                        .items = items,
-                        .n_items = ELEMENTSOF(items) / 2,
-                        .methods = methods,
-                        .n_methods = ELEMENTSOF(methods),
-                };
-                ReportContext ctx = {
-                        .config = config,
-                        .cal = cal,
-                        .lang = ja ? LANGUAGE_JA : LANGUAGE_EN,
-                        .format = format,
-                        .now = wallclock_now(),
-                };
-
-                (void) snprintf(n_out, sizeof(n_out), "%" PRId64, p.outbox);
-                (void) snprintf(n_f, sizeof(n_f), "%" PRId64, p.faults);
-                (void) snprintf(n_e, sizeof(n_e), "%" PRId64, p.events);
-                (void) snprintf(n_w, sizeof(n_w), "%" PRId64, p.work);
-                (void) snprintf(n_i, sizeof(n_i), "%" PRId64, p.investigations);
-                if (cred_present)
-                        (void) snprintf(n_c, sizeof(n_c), "%zu", erased);
-                else
-                        (void) snprintf(n_c, sizeof(n_c), ja ? "0（ディレクトリなし）"
-                                                             : "0 (no directory)");
-                r = report_disposal(&ctx, &d, &text);
-                if (r < 0) {
-                        fprintf(stderr, "Cannot make the disposal report: %s\n", strerror(-r));
-                        return CTL_EXIT_FAILURE;
-                }
+        /* The report (別記2 第12条), from the record as stored. */
+        r = ctl_disposal_report(config, cal, lang >= 0 ? (Language) lang : config->notify.language,
+                                format, &rec, &text);
+        if (r < 0) {
+                fprintf(stderr, "Cannot make the disposal report: %s\n", strerror(-r));
+                return CTL_EXIT_FAILURE;
         }
         if (output && !streq(output, "-")) {
                 int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

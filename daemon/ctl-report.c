@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "macro.h"
 #include "report.h"
+#include "store-handover.h"
 #include "store-report.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
@@ -31,6 +32,7 @@ typedef enum ReportKind {
         KIND_AVAILABILITY,
         KIND_SLA,
         KIND_INCIDENTS,
+        KIND_DISPOSAL,
         _KIND_MAX,
 } ReportKind;
 
@@ -41,6 +43,7 @@ static const char *const kind_names[_KIND_MAX] = {
         [KIND_AVAILABILITY] = "availability",
         [KIND_SLA] = "sla",
         [KIND_INCIDENTS] = "incidents",
+        [KIND_DISPOSAL] = "disposal",
 };
 
 enum {
@@ -66,7 +69,7 @@ typedef struct ReportArgs {
 
 #define USAGE_REPORTS                                                                       \
         "expected one of: quarterly YYYYQn, fault ID, erasure ID, availability --month "    \
-        "YYYY-MM, sla YYYYQn, incidents --from DATE --to DATE"
+        "YYYY-MM, sla YYYYQn, incidents --from DATE --to DATE, disposal [ID]"
 
 static bool parse_id(const char *s, int64_t *ret) {
         char *end;
@@ -110,6 +113,20 @@ static int parse_positional(char **argv, int argc, int first, ReportArgs *a) {
                 if (a->month)
                         return ctl_usage_error(argv[0], "--month is for the availability "
                                                "report");
+                return CTL_EXIT_OK;
+        }
+        if (k == KIND_DISPOSAL) {
+                if (n > 2)
+                        return ctl_usage_error(argv[0], "unexpected argument '%s'",
+                                               argv[first + 2]);
+                if (n == 2 && !parse_id(argv[first + 1], &a->fault_id))
+                        return ctl_usage_error(argv[0], "invalid disposal record '%s'",
+                                               argv[first + 1]);
+                if (a->month)
+                        return ctl_usage_error(argv[0], "--month is for the availability "
+                                               "report");
+                if (a->format == REPORT_FORMAT_CSV)
+                        return ctl_usage_error(argv[0], "the disposal report is md or html");
                 return CTL_EXIT_OK;
         }
         if (a->kind == KIND_AVAILABILITY) {
@@ -370,6 +387,31 @@ static int build_incidents_report(const ReportArgs *a, const ReportContext *ctx,
         return r < 0 ? build_failed(a, r) : CTL_EXIT_OK;
 }
 
+/* The disposal report of a record (the latest without an id), again. */
+static int build_disposal_report(const ReportArgs *a, const ReportContext *ctx, Store *store,
+                                 char **ret) {
+        Disposal d = {};
+        int r;
+
+        r = store_disposal_get(store, a->fault_id, &d);
+        if (r == -ENOENT) {
+                if (a->fault_id > 0)
+                        fprintf(stderr, "There is no disposal record %" PRId64 ".\n",
+                                a->fault_id);
+                else
+                        fprintf(stderr, "There is no disposal record: nothing was purged "
+                                "(fieldwatchctl purge --confirm).\n");
+                return CTL_EXIT_FAILURE;
+        }
+        if (r < 0) {
+                fprintf(stderr, "Cannot read the disposal record: %s\n", store_error(store));
+                return CTL_EXIT_FAILURE;
+        }
+        r = ctl_disposal_report(ctx->config, ctx->cal, ctx->lang, ctx->format, &d, ret);
+        disposal_done(&d);
+        return r < 0 ? build_failed(a, r) : CTL_EXIT_OK;
+}
+
 int ctl_report(const GlobalOptions *g, int argc, char **argv) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(calendar_freep) Calendar *cal = NULL;
@@ -411,6 +453,7 @@ int ctl_report(const GlobalOptions *g, int argc, char **argv) {
         if (cli_setup(g, false, &config, &cal) < 0)
                 return CTL_EXIT_FAILURE;
         if (a.kind != KIND_FAULT && a.kind != KIND_ERASURE && a.kind != KIND_INCIDENTS &&
+            a.kind != KIND_DISPOSAL &&
             config->contract.start == DAY_INVALID) {
                 fprintf(stderr, "%s has no contract: section: the %s report covers a period "
                         "of the contract.\n", config->path ?: "The configuration",
@@ -430,6 +473,8 @@ int ctl_report(const GlobalOptions *g, int argc, char **argv) {
                 r = build_fault_report(&a, &ctx, store, &text);
         else if (a.kind == KIND_INCIDENTS)
                 r = build_incidents_report(&a, &ctx, store, &text);
+        else if (a.kind == KIND_DISPOSAL)
+                r = build_disposal_report(&a, &ctx, store, &text);
         else
                 r = build_period_report(&a, &ctx, store, &text);
         if (r != CTL_EXIT_OK)

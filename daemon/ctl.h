@@ -54,6 +54,11 @@ struct json_t *ctl_fault_json(const struct Fault *f);
 /* ctl-handover.c: the contract's end */
 int ctl_handover(const GlobalOptions *g, int argc, char **argv);
 int ctl_purge(const GlobalOptions *g, int argc, char **argv);
+struct Disposal;
+struct Calendar;
+/* The disposal report of a record (purge, report disposal). */
+int ctl_disposal_report(const Config *config, const struct Calendar *cal, Language lang,
+                        int format, const struct Disposal *rec, char **ret);
 
 /* ctl-archive.c */
 int ctl_archive(const GlobalOptions *g, int argc, char **argv);

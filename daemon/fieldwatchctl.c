@@ -62,7 +62,7 @@ static const struct {
           "a reproduced anomaly becomes a fault with its own clocks (障害として対応)" },
         { "report", ctl_report,
           "quarterly YYYYQn | fault ID | erasure ID | availability --month YYYY-MM | sla YYYYQn\n"
-          "        | incidents --from DATE --to DATE\n"
+          "        | incidents --from DATE --to DATE | disposal [ID]\n"
           "        [--format md|html|csv (json: incidents)] [--lang ja|en] [--output FILE]",
           "the contract's reports (作業実績報告書, 障害復旧作業報告書, データ消去報告書),\n"
           "      availability and the onsite response clock; YYYYQn is a calendar quarter\n"

@@ -274,3 +274,54 @@ int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
         *ret_mails = n_mails;
         return 0;
 }
+
+void disposal_done(Disposal *d) {
+        if (!d)
+                return;
+        free(d->by);
+        free(d->os_user);
+        free(d->what);
+        free(d->how);
+        *d = (Disposal) {};
+}
+
+int store_disposal_get(Store *s, int64_t id, Disposal *ret) {
+        sqlite3_stmt *st;
+        Disposal d = {};
+        bool exists = false;
+        int rc, r;
+
+        r = table_exists(s, "disposals", &exists);
+        if (r < 0)
+                return r;
+        if (!exists)
+                return -ENOENT;
+        rc = sqlite3_prepare_v2(s->db,
+                                id > 0 ? "SELECT id, at, by_name, os_user, what, how FROM disposals"
+                                         " WHERE id = ?"
+                                       : "SELECT id, at, by_name, os_user, what, how FROM disposals"
+                                         " ORDER BY id DESC LIMIT 1",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        if (id > 0)
+                (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                d.id = sqlite3_column_int64(st, 0);
+                d.at = (time_t) sqlite3_column_int64(st, 1);
+                d.by = strdup(column_text(st, 2) ?: "");
+                d.os_user = strdup(column_text(st, 3) ?: "");
+                d.what = strdup(column_text(st, 4) ?: "{}");
+                d.how = strdup(column_text(st, 5) ?: "");
+                r = d.by && d.os_user && d.what && d.how ? 0 : -ENOMEM;
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : sqlite_to_errno(rc);
+        sqlite3_finalize(st);
+        if (r < 0) {
+                disposal_done(&d);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}

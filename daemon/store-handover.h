@@ -76,3 +76,8 @@ int store_disposal_add(Store *s, Disposal *d);
  * mails created before mail_before (0: none of that kind). */
 int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
                           int64_t *ret_events, int64_t *ret_mails);
+
+/* A disposal record by id, or the latest with id 0; -ENOENT when there is
+ * none. Free with disposal_done(). */
+int store_disposal_get(Store *s, int64_t id, Disposal *ret);
+void disposal_done(Disposal *d);

@@ -280,9 +280,23 @@ class Handover(unittest.TestCase):
         self.assertIn("secure_delete", text)
         self.assertIn("VACUUM", text)
         self.assertIn("別記2 第12条", text)
-        # Markdown too, for the record made.
+        # The report again, from the record (Markdown, English).
+        r = self.ok("report", "disposal", "--lang", "en")
+        self.assertIn("# Data disposal report", r.stdout)
+        self.assertIn(PURGER, r.stdout)
+        self.assertIn(f"| Credential files (device passwords, ...) | {len(creds_before)} |",
+                      r.stdout)
+        self.assertIn(f"| Mails (bodies, subjects, recipients) | {what['outbox_mails_deleted']} |",
+                      r.stdout)
+        self.assertEqual(self.ok("report", "disposal", "1", "--format", "html").stdout.count(
+            PURGER), 1)
+        r = self.ctl("report", "disposal", "2")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("There is no disposal record 2.", r.stderr)
+        # The other reports still work on the purged database.
         r = self.ok("report", "incidents", "--from", "2026-11-01", "--to", "2026-11-30")
         self.assertIn("情報セキュリティ事故報告", r.stdout)
+        r = self.ok("report", "quarterly", "2026Q4")
 
     def test_purge_refused_while_a_fault_is_open(self):
         d = self.start()
@@ -301,6 +315,13 @@ class Handover(unittest.TestCase):
         self.assertEqual(files_digest(*self.db_files()), before)
         self.assertEqual(sorted(os.listdir(self.creds)), creds_before)
         self.assertIn(ACK_BY.encode(), self.raw_db())
+
+    def test_no_disposal_yet(self):
+        d = self.start()
+        d.wait_device("05-camera", "up")
+        r = self.ctl("report", "disposal")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("There is no disposal record", r.stderr)
 
     def test_purge_refused_with_a_directory_among_the_credentials(self):
         d = self.start()
