@@ -1148,6 +1148,8 @@ static void device_on_event(void *userdata, const CameraEvent *ev) {
                 break;
         case CAMERA_EVENT_STORAGE:
         case CAMERA_EVENT_RECORDING:
+                if (ev->initialized)
+                        break; /* the state at subscribing: the deep checks see it */
                 log_info("%s: %s event: looking deep at once.", d->id, ev->topic);
                 d->next_deep = 0;
                 (void) device_hurry(d, now, "event");
