@@ -1638,6 +1638,26 @@ static void sla_check(Loader *l, const Node *map, const char *path, const MapSta
         F(k, parse_duration_field, offsetof(type, member), .min = (int64_t) (lo),          \
           .max = (int64_t) (hi), __VA_ARGS__)
 
+static const EnumName sla_reception_names[] = {
+        { "detection", SLA_RECEPTION_DETECTION },
+        { "call", SLA_RECEPTION_CALL },
+        {},
+};
+
+static const EnumName sla_rule_names[] = {
+        { "onsite", SLA_RULE_ONSITE },
+        { "sendback", SLA_RULE_SENDBACK },
+        {},
+};
+
+static const Field sla_devices_fields[] = {
+        F("vpn", parse_enum_field, offsetof(SlaConf, devices.vpn), .data = sla_rule_names),
+};
+
+static const Section sla_devices_section = {
+        sla_devices_fields, ELEMENTSOF(sla_devices_fields), NULL,
+};
+
 static const Field sla_fields[] = {
         DURATION("onsite_within", SlaConf, onsite_within, USEC_PER_MINUTE, 7 * USEC_PER_DAY),
         F("deferred_onsite_by", parse_time_field, offsetof(SlaConf, deferred_onsite_by)),
@@ -1648,6 +1668,9 @@ static const Field sla_fields[] = {
                  365 * USEC_PER_DAY, .flags = FIELD_WHOLE_DAYS),
         F("deferral_prompt_at", parse_time_field, offsetof(SlaConf, deferral_prompt_at)),
         DURATION("report_warn_before", SlaConf, report_warn_before, 0, 90 * USEC_PER_DAY),
+        F("reception", parse_enum_field, offsetof(SlaConf, reception),
+          .data = sla_reception_names),
+        F("devices", parse_section_field, 0, .data = &sla_devices_section),
 };
 
 static const Section sla_section = {

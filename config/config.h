@@ -84,6 +84,21 @@ typedef struct CalendarConf {
         ConfigMark holidays_file_mark;
 } CalendarConf;
 
+/* detection: a fault is received when fieldwatch detects it (inside the
+ * reception window; else at its next opening). call: when the fault call
+ * is received (fieldwatchctl receive); a detected fault waits. */
+typedef enum SlaReception {
+        SLA_RECEPTION_DETECTION,
+        SLA_RECEPTION_CALL,
+} SlaReception;
+
+/* onsite: the 2-hour onsite rule. sendback: send-back maintenance (the
+ * device goes back to its maker), no onsite clock. */
+typedef enum SlaRule {
+        SLA_RULE_ONSITE,
+        SLA_RULE_SENDBACK,
+} SlaRule;
+
 typedef struct SlaConf {
         uint64_t onsite_within;           /* 2h */
         int deferred_onsite_by;           /* "11:00" */
@@ -92,6 +107,10 @@ typedef struct SlaConf {
         uint64_t erasure_report_within;   /* 7d */
         int deferral_prompt_at;           /* "16:00" */
         uint64_t report_warn_before;      /* 3d: report_due events before a deliverable */
+        SlaReception reception;           /* when a fault's clocks start (L119-123) */
+        struct {
+                SlaRule vpn;              /* the RTX1220's rule (L511) */
+        } devices;
 } SlaConf;
 
 typedef struct SignalConf {

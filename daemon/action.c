@@ -21,6 +21,10 @@ static const char *const action_types[_ACTION_TYPE_MAX] = {
         [ACTION_PARTS_QUOTE] = "parts-quote",
         [ACTION_PARTS_APPROVED] = "parts-approved",
         [ACTION_CLOSE] = "close",
+        [ACTION_RECEIVE] = "receive",
+        [ACTION_OPEN] = "open",
+        [ACTION_INVESTIGATE] = "investigate",
+        [ACTION_ESCALATE] = "escalate",
 };
 
 const char *action_type_to_string(ActionType t) {
@@ -90,8 +94,30 @@ bool action_is_deliverable(const char *kind) {
                streq(kind, "completion_notice");
 }
 
+/* A fault kind given by an operator: [a-z][a-z0-9_]*, as the probes' kinds. */
+static bool kind_valid(const char *s) {
+        if (!s[0] || s[0] < 'a' || s[0] > 'z')
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+                        return false;
+        return true;
+}
+
+static bool site_id_valid(const char *s) {
+        if (!s[0])
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+                        return false;
+        return true;
+}
+
 int action_validate(const Action *a, char *err, size_t errlen) {
-        bool needs_fault = a->type != ACTION_WORK_ADD && a->type != ACTION_WORK_EDIT;
+        bool needs_fault = a->type != ACTION_WORK_ADD && a->type != ACTION_WORK_EDIT &&
+                           a->type != ACTION_OPEN && a->type != ACTION_INVESTIGATE &&
+                           a->type != ACTION_ESCALATE;
         int r;
 
         if (a->type < 0 || a->type >= _ACTION_TYPE_MAX) {
@@ -113,11 +139,21 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                 (void) snprintf(err, errlen, "a fault id is required");
                 return -EINVAL;
         }
+        if ((a->type == ACTION_INVESTIGATE || a->type == ACTION_ESCALATE) && a->anomaly_id <= 0) {
+                (void) snprintf(err, errlen, "an anomaly id is required (fieldwatchctl "
+                                             "anomalies lists them)");
+                return -EINVAL;
+        }
         r = check_text(a->type == ACTION_DEFER ? "--approved-by" : "--by", a->by, ACTION_NAME_MAX,
                        false, true, err, errlen);
         if (r >= 0)
                 r = check_text("the note", a->note, ACTION_TEXT_MAX, true,
-                               a->type == ACTION_CLOSE, err, errlen);
+                               a->type == ACTION_CLOSE || a->type == ACTION_OPEN ||
+                                       a->type == ACTION_INVESTIGATE,
+                               err, errlen);
+        if (r >= 0)
+                r = check_text("--from", a->from, ACTION_NAME_MAX, false,
+                               a->type == ACTION_RECEIVE, err, errlen);
         if (r >= 0)
                 r = check_text("--cause", a->cause, ACTION_TEXT_MAX, true,
                                a->type == ACTION_RECOVER, err, errlen);
@@ -147,6 +183,25 @@ int action_validate(const Action *a, char *err, size_t errlen) {
                                 "--kind must be recovery or erasure (with a fault), or "
                                 "quarterly_report, annual_plan or completion_notice (with --due)");
                 return -EINVAL;
+        }
+        if (a->type == ACTION_OPEN) {
+                if (!site_id_valid(a->site) && !streq(a->device, "vpn")) {
+                        (void) snprintf(err, errlen, "--site is required (a site id of the "
+                                                     "configuration)");
+                        return -EINVAL;
+                }
+                if (!streq(a->device, "camera") && !streq(a->device, "router") &&
+                    !streq(a->device, "vpn") && !streq(a->device, "site")) {
+                        (void) snprintf(err, errlen, "--device must be camera, router, vpn or "
+                                                     "site");
+                        return -EINVAL;
+                }
+                if (!kind_valid(a->kind)) {
+                        (void) snprintf(err, errlen, "--kind must be a word of a-z, 0-9 and _ "
+                                                     "starting with a letter (e.g. "
+                                                     "housing_damaged, lens_misaligned)");
+                        return -EINVAL;
+                }
         }
         if (a->type == ACTION_PARTS_QUOTE && (a->n_parts == 0 || a->amount <= 0 ||
                                               a->amount > INT64_C(1000000000))) {
@@ -202,6 +257,13 @@ char *action_to_json(const Action *a) {
                       (json_int_t) a->amount);
         if (!o)
                 return NULL;
+        if (json_object_set_new(o, "from", json_string(a->from)) < 0 ||
+            json_object_set_new(o, "site", json_string(a->site)) < 0 ||
+            json_object_set_new(o, "device", json_string(a->device)) < 0 ||
+            json_object_set_new(o, "anomaly", json_integer(a->anomaly_id)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
         s = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         return s;
@@ -217,8 +279,10 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         json_error_t jerr;
         json_t *o, *parts;
         Action a = {};
-        const char *type, *by, *kind = "", *due = "", *loaner = "";
-        json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0, amount = 0;
+        const char *type, *by, *kind = "", *due = "", *loaner = "", *from = "", *site = "",
+                   *device = "";
+        json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0, amount = 0,
+                   anomaly = 0;
         int media = 0, remote = 0, temporary = 0;
 
         o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
@@ -233,6 +297,8 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                            "media_replaced", &media, "kind", &kind, "due", &due, "remote",
                            &remote, "temporary", &temporary, "loaner", &loaner, "amount",
                            &amount) < 0 ||
+            json_unpack_ex(o, &jerr, 0, "{s?s, s?s, s?s, s?I}", "from", &from, "site", &site,
+                           "device", &device, "anomaly", &anomaly) < 0 ||
             action_type_from_string(type) < 0) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 json_decref(o);
@@ -240,7 +306,8 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         }
         if (strlen(by) > ACTION_NAME_MAX ||
             strlen(kind) >= sizeof(a.kind) || strlen(due) >= sizeof(a.due) ||
-            strlen(loaner) >= sizeof(a.loaner)) {
+            strlen(loaner) >= sizeof(a.loaner) || strlen(from) >= sizeof(a.from) ||
+            strlen(site) >= sizeof(a.site) || strlen(device) >= sizeof(a.device)) {
                 (void) snprintf(err, errlen, "not an action: a field is too long");
                 json_decref(o);
                 return -EINVAL;
@@ -259,6 +326,10 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         (void) snprintf(a.by, sizeof(a.by), "%s", by);
         (void) snprintf(a.kind, sizeof(a.kind), "%s", kind);
         (void) snprintf(a.due, sizeof(a.due), "%s", due);
+        (void) snprintf(a.from, sizeof(a.from), "%s", from);
+        (void) snprintf(a.site, sizeof(a.site), "%s", site);
+        (void) snprintf(a.device, sizeof(a.device), "%s", device);
+        a.anomaly_id = anomaly;
         a.note = dup_opt(o, "note");
         a.cause = dup_opt(o, "cause");
         a.action = dup_opt(o, "action");

@@ -28,6 +28,10 @@ typedef enum ActionType {
         ACTION_WORK_EDIT,            /* a work record's title, content, notes or times */
         ACTION_PARTS_QUOTE,          /* 有償交換部品: the quote handed to the supervisor */
         ACTION_PARTS_APPROVED,       /* ... and the city's approval of it */
+        ACTION_RECEIVE,              /* the fault call came (sla.reception: call) */
+        ACTION_OPEN,                 /* a fault reported by phone that no probe sees */
+        ACTION_INVESTIGATE,          /* an anomaly investigated (L107-111) */
+        ACTION_ESCALATE,             /* ... and reproduced: handled as a fault */
         _ACTION_TYPE_MAX,
 } ActionType;
 
@@ -55,6 +59,10 @@ typedef struct Action {
                                       * deliverable: quarterly_report | annual_plan |
                                       * completion_notice (then due names it) */
         char due[16];                /* a deliverable's due day, YYYY-MM-DD */
+        char from[ACTION_NAME_MAX + 1]; /* receive: who called */
+        char site[16];               /* open: the site id */
+        char device[16];             /* open: camera | router | vpn | site */
+        int64_t anomaly_id;          /* investigate, escalate: the anomaly (an event id) */
 } Action;
 
 const char *action_type_to_string(ActionType t);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 /* fieldwatchctl ack, onsite, defer, recover, report-submitted, work add,
- * close: operator actions, handed to fieldwatchd over its control socket. */
+ * close, receive, open, investigate, escalate: operator actions, handed to fieldwatchd over its control socket. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +40,10 @@ enum {
         OPT_NOTES,
         OPT_FAULT,
         OPT_DUE,
+        OPT_FROM,
+        OPT_SITE,
+        OPT_DEVICE,
+        OPT_RECEIVED_AT,
 };
 
 static const struct option all_options[] = {
@@ -65,6 +69,10 @@ static const struct option all_options[] = {
         { "notes", required_argument, NULL, OPT_NOTES },
         { "fault", required_argument, NULL, OPT_FAULT },
         { "due", required_argument, NULL, OPT_DUE },
+        { "from", required_argument, NULL, OPT_FROM },
+        { "site", required_argument, NULL, OPT_SITE },
+        { "device", required_argument, NULL, OPT_DEVICE },
+        { "received-at", required_argument, NULL, OPT_RECEIVED_AT },
         {},
 };
 
@@ -85,6 +93,11 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_PARTS_APPROVED] = O(OPT_BY) | O(OPT_NOTE),
         [ACTION_WORK_EDIT] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) |
                              O(OPT_CONTENT) | O(OPT_NOTES),
+        [ACTION_RECEIVE] = O(OPT_BY) | O(OPT_AT) | O(OPT_FROM),
+        [ACTION_OPEN] = O(OPT_BY) | O(OPT_SITE) | O(OPT_DEVICE) | O(OPT_KIND) |
+                        O(OPT_RECEIVED_AT) | O(OPT_NOTE),
+        [ACTION_INVESTIGATE] = O(OPT_BY) | O(OPT_AT) | O(OPT_NOTE),
+        [ACTION_ESCALATE] = O(OPT_BY) | O(OPT_RECEIVED_AT) | O(OPT_NOTE),
 };
 
 static bool parse_id(const char *s, int64_t *ret) {
@@ -149,7 +162,28 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
                 break;
         case OPT_AT:
         case OPT_START:
-                return parse_time_opt(cmd, c == OPT_AT ? "--at" : "--start", arg, &a->at);
+        case OPT_RECEIVED_AT:
+                return parse_time_opt(cmd, c == OPT_AT      ? "--at"
+                                           : c == OPT_START ? "--start"
+                                                            : "--received-at",
+                                      arg, &a->at);
+        case OPT_FROM:
+                if (strlen(arg) >= sizeof(a->from))
+                        return ctl_usage_error(cmd, "--from: at most %zu bytes",
+                                               sizeof(a->from) - 1);
+                (void) snprintf(a->from, sizeof(a->from), "%s", arg);
+                break;
+        case OPT_SITE:
+                if (strlen(arg) >= sizeof(a->site))
+                        return ctl_usage_error(cmd, "--site: no such site '%s'", arg);
+                (void) snprintf(a->site, sizeof(a->site), "%s", arg);
+                break;
+        case OPT_DEVICE:
+                if (strlen(arg) >= sizeof(a->device))
+                        return ctl_usage_error(cmd, "--device must be camera, router, vpn or "
+                                                    "site");
+                (void) snprintf(a->device, sizeof(a->device), "%s", arg);
+                break;
         case OPT_END:
                 return parse_time_opt(cmd, "--end", arg, &a->end_at);
         case OPT_CAUSE:
@@ -262,8 +296,13 @@ static int parse_action(const GlobalOptions *g, ActionType type, int argc, char 
                 if (r != CTL_EXIT_OK)
                         return r;
         }
-        if (type == ACTION_WORK_ADD ||
-            (type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))) {
+        if (type == ACTION_INVESTIGATE || type == ACTION_ESCALATE) {
+                if (argc - optind != 1)
+                        return ctl_usage_error(cmd, "expected one argument, the anomaly id");
+                if (!parse_id(argv[optind], &a->anomaly_id))
+                        return ctl_usage_error(cmd, "invalid anomaly id '%s'", argv[optind]);
+        } else if (type == ACTION_WORK_ADD || type == ACTION_OPEN ||
+                   (type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))) {
                 if (optind != argc)
                         return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
         } else if (type == ACTION_WORK_EDIT) {
@@ -355,6 +394,22 @@ int ctl_report_submitted(const GlobalOptions *g, int argc, char **argv) {
 
 int ctl_close(const GlobalOptions *g, int argc, char **argv) {
         return run_action(g, ACTION_CLOSE, argc, argv);
+}
+
+int ctl_receive(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_RECEIVE, argc, argv);
+}
+
+int ctl_open(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_OPEN, argc, argv);
+}
+
+int ctl_investigate(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_INVESTIGATE, argc, argv);
+}
+
+int ctl_escalate(const GlobalOptions *g, int argc, char **argv) {
+        return run_action(g, ACTION_ESCALATE, argc, argv);
 }
 
 int ctl_parts(const GlobalOptions *g, int argc, char **argv) {

@@ -64,9 +64,27 @@ static int fault_json_row(const Fault *f, void *userdata) {
                                                               : json_null()) < 0 ||
             json_object_set_new(o, "ack_note", det.ack_note[0] ? json_string(det.ack_note)
                                                                : json_null()) < 0 ||
+            json_object_set_new(o, "origin", json_string(fault_origin_to_string(f->origin))) < 0 ||
+            json_object_set_new(o, "sla_rule", json_string(f->sendback ? "sendback" : "onsite")) < 0 ||
+            json_object_set_new(o, "received_from", f->received_from[0]
+                                                            ? json_string(f->received_from)
+                                                            : json_null()) < 0 ||
+            json_object_set_new(o, "anomaly_id", f->anomaly_id ? json_integer(f->anomaly_id)
+                                                               : json_null()) < 0 ||
             json_array_append_new(l->arr, o) < 0)
                 return -ENOMEM;
         return 0;
+}
+
+/* The due in force, or why there is none. */
+static const char *due_text(const Fault *f, char buf[static ISO_DATETIME_MAX]) {
+        if (fault_due(f))
+                return format_iso_datetime(fault_due(f), buf);
+        if (f->sendback)
+                return "send-back (no onsite)";
+        if (f->received_at == 0)
+                return "awaiting the call";
+        return "-";
 }
 
 static int fault_text_row(const Fault *f, void *userdata) {
@@ -78,7 +96,7 @@ static int fault_text_row(const Fault *f, void *userdata) {
                 hidden += *p == '"';
         printf("%-6" PRId64 " %-10s %-18s %-8s %-25s %-25s %s%s%s", f->id, f->device, f->kind,
                fault_state_to_string(f->state), format_iso_datetime(f->detected_at, det),
-               format_iso_datetime(fault_due(f), due), f->reason, f->hint[0] ? "; check " : "",
+               due_text(f, due), f->reason, f->hint[0] ? "; check " : "",
                f->hint);
         if (hidden)
                 printf(" (hides %zu device%s)", hidden / 2, hidden == 2 ? "" : "s");

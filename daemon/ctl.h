@@ -34,6 +34,11 @@ int ctl_report_submitted(const GlobalOptions *g, int argc, char **argv);
 int ctl_close(const GlobalOptions *g, int argc, char **argv);
 int ctl_work(const GlobalOptions *g, int argc, char **argv);
 int ctl_parts(const GlobalOptions *g, int argc, char **argv);
+int ctl_receive(const GlobalOptions *g, int argc, char **argv);
+int ctl_open(const GlobalOptions *g, int argc, char **argv);
+int ctl_investigate(const GlobalOptions *g, int argc, char **argv);
+int ctl_escalate(const GlobalOptions *g, int argc, char **argv);
+int ctl_anomalies(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-faults.c */
 int ctl_faults(const GlobalOptions *g, int argc, char **argv);

@@ -46,6 +46,10 @@ static const struct {
                                  false },
         [EVENT_PARTS_APPROVED] = { "parts_approved", "ac7fae9e541b4945a064a72c30511873",
                                    LOG_INFO, false },
+        [EVENT_FAULT_RECEIVED] = { "fault_received", "5a3d0c1e7b2f4e6a9c8d1f0b2e4a6c81",
+                                   LOG_WARNING, true },
+        [EVENT_INVESTIGATED] = { "anomaly_investigated", "0e9b7d5c3a1f4b2d8e6c4a2f0d8b6e13",
+                                 LOG_INFO, false },
 };
 
 const char *event_type_to_string(EventType t) {

@@ -36,6 +36,8 @@ typedef enum EventType {
         EVENT_REPORT_OVERDUE,
         EVENT_PARTS_QUOTED,          /* a paid part's quote went to the supervisor */
         EVENT_PARTS_APPROVED,        /* ... and the city approved it */
+        EVENT_FAULT_RECEIVED,        /* the fault call came (sla.reception: call): clocks start */
+        EVENT_INVESTIGATED,          /* an anomaly was investigated (L107-111) */
         _EVENT_TYPE_MAX,
 } EventType;
 

@@ -22,6 +22,28 @@ const char *fault_severity_to_string(FaultSeverity s) {
         return s == FAULT_DOWN ? "down" : "degraded";
 }
 
+const char *fault_origin_to_string(FaultOrigin o) {
+        switch (o) {
+        case FAULT_ORIGIN_CALL:
+                return "call";
+        case FAULT_ORIGIN_ANOMALY:
+                return "anomaly";
+        default:
+                return "probe";
+        }
+}
+
+FaultOrigin fault_origin_from_string(const char *s) {
+        return s && strcmp(s, "call") == 0      ? FAULT_ORIGIN_CALL
+               : s && strcmp(s, "anomaly") == 0 ? FAULT_ORIGIN_ANOMALY
+                                                : FAULT_ORIGIN_PROBE;
+}
+
+bool fault_clock_running(const Fault *f) {
+        return f->state == FAULT_OPEN && f->onsite_started_at == 0 && f->received_at != 0 &&
+               !f->sendback;
+}
+
 time_t fault_due(const Fault *f) {
         return f->deferral_approved_at && f->deferred_onsite_due ? f->deferred_onsite_due
                                                                  : f->onsite_due;
@@ -64,6 +86,10 @@ static const struct {
         { "vpn_temperature", "VPNルーター温度異常", "VPN router temperature" },
         { "vpn_alarm", "VPNルーター警告灯", "VPN router alarm LED" },
         { "degraded", "機能低下", "degraded" },
+        { "anomaly", "異常（調査の結果、障害として対応）", "anomaly escalated to a fault" },
+        { "housing_damaged", "筐体破損", "housing damaged" },
+        { "lens_misaligned", "画角ずれ", "lens misaligned" },
+        { "reported", "通報による障害", "reported fault" },
         { "quarterly_report", "作業実績報告書", "work report" },
         { "annual_plan", "年間計画表及びサポート体制図", "annual plan and support chart" },
         { "completion_notice", "完了届", "completion notice" },

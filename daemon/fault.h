@@ -21,6 +21,16 @@ typedef enum FaultSeverity {
         FAULT_DEGRADED,
 } FaultSeverity;
 
+/* Where a fault comes from: a probe (cleared by the probes), a call that
+ * reported what no probe sees (fieldwatchctl open), or an anomaly the
+ * investigation reproduced (fieldwatchctl escalate). The last two are
+ * cleared by their recovery, never by a probe. */
+typedef enum FaultOrigin {
+        FAULT_ORIGIN_PROBE,
+        FAULT_ORIGIN_CALL,
+        FAULT_ORIGIN_ANOMALY,
+} FaultOrigin;
+
 #define FAULT_REASON_MAX 256
 
 typedef struct Fault {
@@ -31,8 +41,12 @@ typedef struct Fault {
                                       * site_down, lte_weak, clock_skew, ... */
         FaultSeverity severity;
         FaultState state;
+        FaultOrigin origin;
+        bool sendback;               /* send-back maintenance: no onsite clock (L511) */
+        int64_t anomaly_id;          /* escalated: the anomaly event; else 0 */
+        char received_from[65];      /* who called (fieldwatchctl receive --from) */
         time_t detected_at;          /* when it turned hard */
-        time_t received_at, onsite_due;
+        time_t received_at, onsite_due; /* 0 until received (sla.reception: call) */
         bool deferral_eligible;
         time_t deferred_onsite_due;  /* 0 unless eligible */
         time_t onsite_started_at;    /* 0: not yet */
@@ -51,8 +65,15 @@ typedef struct Fault {
 
 const char *fault_state_to_string(FaultState s);
 const char *fault_severity_to_string(FaultSeverity s);
+const char *fault_origin_to_string(FaultOrigin o);
+FaultOrigin fault_origin_from_string(const char *s);
 
-/* The due time that counts now: the approved deferral, else onsite_due. */
+/* Whether the onsite clock runs: received, open, no onsite work yet, not
+ * send-back maintenance. */
+bool fault_clock_running(const Fault *f);
+
+/* The due time that counts now: the approved deferral, else onsite_due;
+ * 0 when there is none (not received yet, send-back maintenance). */
 time_t fault_due(const Fault *f);
 
 /* The words for a fault's (or a deliverable's) kind, in Japanese or

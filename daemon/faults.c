@@ -56,7 +56,9 @@ struct FaultEngine {
         Fault **faults;              /* open faults and those changed this round */
         size_t n_faults, allocated_faults;
         bool maybe_closed;           /* faults may have left the open state */
-        ClockHeap *clocks;           /* per node: the next clock of its open fault */
+        ClockHeap *clocks;           /* per node, then per manual slot: the next clock of
+                                      * its open fault */
+        Fault *manual[FAULTS_MANUAL_MAX]; /* open faults no probe clears (open, escalate) */
         size_t *by_id;               /* node indices sorted by id */
 };
 
@@ -94,10 +96,10 @@ static int out_reprobe(FaultOutput *o, size_t node) {
         return 0;
 }
 
-static int out_event(FaultOutput *o, EventType type, time_t now, const Node *n, Fault *f,
+static int out_event(FaultOutput *o, EventType type, time_t now, const char *device, Fault *f,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static int out_event(FaultOutput *o, EventType type, time_t now, const Node *n, Fault *f,
+static int out_event(FaultOutput *o, EventType type, time_t now, const char *device, Fault *f,
                      const char *fmt, ...) {
         size_t a = o->allocated_events;
         Event *e;
@@ -109,7 +111,7 @@ static int out_event(FaultOutput *o, EventType type, time_t now, const Node *n, 
                 return -ENOMEM;
         e = &o->events[o->n_events];
         *e = (Event) { .type = type, .at = now };
-        (void) snprintf(e->device, sizeof(e->device), "%s", n->id);
+        (void) snprintf(e->device, sizeof(e->device), "%s", device);
         if (f) {
                 (void) snprintf(e->site, sizeof(e->site), "%s", f->site);
                 (void) snprintf(e->kind, sizeof(e->kind), "%s", f->kind);
@@ -179,7 +181,8 @@ int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
         e->n_nodes = e->site_base + 3 * c->n_sites;
         e->nodes = calloc(MAX(e->n_nodes, (size_t) 1), sizeof(Node));
         e->by_id = malloc(MAX(e->n_nodes, (size_t) 1) * sizeof(size_t));
-        if (!e->nodes || !e->by_id || clock_heap_new(e->n_nodes, &e->clocks) < 0) {
+        if (!e->nodes || !e->by_id ||
+            clock_heap_new(e->n_nodes + FAULTS_MANUAL_MAX, &e->clocks) < 0) {
                 faults_free(e);
                 return -ENOMEM;
         }
@@ -363,11 +366,14 @@ static time_t prompt_time(const FaultEngine *e, const Fault *f) {
         Day day;
         int sec;
 
-        if (local_from_instant(f->received_at, &day, &sec) < 0 ||
+        if (f->received_at == 0 || local_from_instant(f->received_at, &day, &sec) < 0 ||
             instant_from_local(day, e->sla.deferral_prompt_at, &t) < 0)
                 return 0;
-        /* Received after the prompt time: the prompt at raising covers it. */
-        return f->received_at < t ? t : 0;
+        /* Received after the prompt time: an eligible fault is prompted at
+         * once (at raising, or when its call is received), others not. */
+        if (f->received_at >= t)
+                return f->deferral_eligible ? f->received_at : 0;
+        return t;
 }
 
 /* prompt_time() of a node's fault, computed once per reception time. */
@@ -380,7 +386,7 @@ static time_t node_prompt(FaultEngine *e, Node *n) {
 }
 
 static bool clock_running(const Fault *f) {
-        return f->state == FAULT_OPEN && f->onsite_started_at == 0;
+        return fault_clock_running(f);
 }
 
 /* A clock not yet struck: due now or later (one due now fires at once). */
@@ -389,10 +395,8 @@ static void consider(time_t *best, time_t t) {
                 *best = t;
 }
 
-/* The next clock of a node's open fault, or 0. */
-static time_t node_clock(FaultEngine *e, size_t node) {
-        Node *n = &e->nodes[node];
-        const Fault *f = n->fault;
+/* The next clock of an open fault, or 0; prompt is its deferral prompt's time. */
+static time_t fault_clock(const FaultEngine *e, const Fault *f, time_t prompt) {
         time_t best = 0, d;
 
         if (!f || f->state != FAULT_OPEN)
@@ -404,16 +408,91 @@ static time_t node_clock(FaultEngine *e, size_t node) {
                 if (!f->breached)
                         consider(&best, d);
                 if (!f->deferral_prompted && f->deferral_approved_at == 0)
-                        consider(&best, node_prompt(e, n));
+                        consider(&best, prompt);
         }
         if (!f->acknowledged_at && e->renotify_every)
                 consider(&best, f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC));
         return best;
 }
 
-/* Puts a node's next clock into the heap, after its fault changed. */
-static void node_reclock(FaultEngine *e, size_t node) {
-        clock_heap_set(e->clocks, node, node_clock(e, node));
+/* The next clock of a node's open fault, or 0. */
+static time_t node_clock(FaultEngine *e, size_t node) {
+        Node *n = &e->nodes[node];
+
+        if (!n->fault || n->fault->state != FAULT_OPEN)
+                return 0;
+        return fault_clock(e, n->fault, clock_running(n->fault) ? node_prompt(e, n) : 0);
+}
+
+/* The next clock of a slot: a node's, or a manual fault's. */
+static time_t slot_clock(FaultEngine *e, size_t slot) {
+        const Fault *f;
+
+        if (slot < e->n_nodes)
+                return node_clock(e, slot);
+        f = e->manual[slot - e->n_nodes];
+        return f ? fault_clock(e, f, prompt_time(e, f)) : 0;
+}
+
+/* Puts a slot's next clock into the heap, after its fault changed. */
+static void node_reclock(FaultEngine *e, size_t slot) {
+        if (slot != SIZE_MAX)
+                clock_heap_set(e->clocks, slot, slot_clock(e, slot));
+}
+
+static size_t manual_free_slot(const FaultEngine *e) {
+        for (size_t k = 0; k < FAULTS_MANUAL_MAX; k++)
+                if (!e->manual[k])
+                        return k;
+        return SIZE_MAX;
+}
+
+/* The heap slot of a tracked fault: its node's, or its manual slot; SIZE_MAX
+ * for a probe's fault its node no longer holds. */
+static size_t fault_slot(const FaultEngine *e, const Fault *f) {
+        size_t node;
+
+        if (f->origin != FAULT_ORIGIN_PROBE) {
+                for (size_t k = 0; k < FAULTS_MANUAL_MAX; k++)
+                        if (e->manual[k] == f)
+                                return e->n_nodes + k;
+                return SIZE_MAX;
+        }
+        node = faults_find_node(e, f->device);
+        return node != SIZE_MAX && e->nodes[node].fault == f ? node : SIZE_MAX;
+}
+
+/* Sets the onsite clocks of f, received at `at` (moved into the reception
+ * window); none under send-back maintenance. */
+static int fault_set_clocks(FaultEngine *e, Fault *f, time_t at) {
+        SlaClocks c;
+        int r;
+
+        r = clocks_sla(e->cal, &e->sla, at, &c);
+        if (r < 0)
+                return r;
+        f->received_at = c.received_at;
+        f->onsite_due = f->sendback ? 0 : c.onsite_due;
+        f->deferral_eligible = !f->sendback && c.deferral_eligible;
+        f->deferred_onsite_due = f->sendback ? 0 : c.deferred_onsite_due;
+        return 0;
+}
+
+/* "received ..., onsite due ...", for the event of a fault's raising. */
+static const char *clock_text(const Fault *f, char *buf, size_t size) {
+        char rec[ISO_DATETIME_MAX], due[ISO_DATETIME_MAX];
+
+        if (f->received_at == 0)
+                (void) snprintf(buf, size, "detected; the clocks start when the fault call is "
+                                "received (fieldwatchctl receive)");
+        else if (f->sendback)
+                (void) snprintf(buf, size, "received %s; send-back maintenance, no onsite clock",
+                                format_iso_datetime(f->received_at, rec));
+        else
+                (void) snprintf(buf, size, "received %s, onsite due %s",
+                                format_iso_datetime(f->received_at, rec),
+                                format_iso_datetime(f->onsite_due, due));
+        return buf;
 }
 
 /* Tracks a new fault (never one tracked already). */
@@ -424,17 +503,27 @@ static int fault_track(FaultEngine *e, Fault *f) {
         return 0;
 }
 
+/* The deferral prompt of a fault received already past closing time. */
+static int prompt_at_once(FaultEngine *e, Fault *f, time_t now, FaultOutput *out) {
+        char due[ISO_DATETIME_MAX];
+
+        (void) e;
+        if (!f->deferral_eligible || f->deferral_prompted)
+                return 0;
+        f->deferral_prompted = true;
+        return out_event(out, EVENT_DEFERRAL_NEEDED, now, f->device, f,
+                         "%s: onsite work cannot start before closing time: the supervisor may "
+                         "approve a visit by %s",
+                         f->device, format_iso_datetime(f->deferred_onsite_due, due));
+}
+
 static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const char *kind,
                        const char *hint, time_t now, FaultOutput *out) {
         Node *n = &e->nodes[node];
-        char rec[ISO_DATETIME_MAX], due[ISO_DATETIME_MAX];
-        SlaClocks c;
+        char clocks[160];
         Fault *f;
         int r;
 
-        r = clocks_sla(e->cal, &e->sla, now, &c);
-        if (r < 0)
-                return r;
         f = calloc(1, sizeof(*f));
         if (!f)
                 return -ENOMEM;
@@ -442,12 +531,17 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
                 .severity = sev,
                 .state = FAULT_OPEN,
                 .detected_at = now,
-                .received_at = c.received_at,
-                .onsite_due = c.onsite_due,
-                .deferral_eligible = c.deferral_eligible,
-                .deferred_onsite_due = c.deferred_onsite_due,
                 .last_notified_at = now,
+                .sendback = n->kind == NODE_VPN && e->sla.devices.vpn == SLA_RULE_SENDBACK,
         };
+        /* Received at detection, or when the call comes (L119-123). */
+        if (e->sla.reception == SLA_RECEPTION_DETECTION) {
+                r = fault_set_clocks(e, f, now);
+                if (r < 0) {
+                        free(f);
+                        return r;
+                }
+        }
         if (n->site != SIZE_MAX)
                 (void) snprintf(f->site, sizeof(f->site), "%.*s", (int) strcspn(n->id, "-"), n->id);
         (void) snprintf(f->device, sizeof(f->device), "%s", n->id);
@@ -462,18 +556,11 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         }
         n->fault = f;
         node_reclock(e, node);
-        r = out_event(out, EVENT_FAULT_RAISED, now, n, f, "%s: fault raised: %s: %s%s%s "
-                      "(received %s, onsite due %s)", n->id, kind, f->reason,
-                      f->hint[0] ? "; check " : "", f->hint,
-                      format_iso_datetime(f->received_at, rec),
-                      format_iso_datetime(f->onsite_due, due));
-        if (r >= 0 && f->deferral_eligible) {
-                f->deferral_prompted = true;
-                r = out_event(out, EVENT_DEFERRAL_NEEDED, now, n, f,
-                              "%s: onsite work cannot start before closing time: the "
-                              "supervisor may approve a visit by %s",
-                              n->id, format_iso_datetime(f->deferred_onsite_due, due));
-        }
+        r = out_event(out, EVENT_FAULT_RAISED, now, n->id, f, "%s: fault raised: %s: %s%s%s "
+                      "(%s)", n->id, kind, f->reason, f->hint[0] ? "; check " : "", f->hint,
+                      clock_text(f, clocks, sizeof(clocks)));
+        if (r >= 0)
+                r = prompt_at_once(e, f, now, out);
         return r;
 }
 
@@ -490,10 +577,10 @@ static int clear_fault(FaultEngine *e, size_t node, time_t now, FaultOutput *out
         f->cleared_at = now;
         f->transient = f->onsite_started_at == 0;
         if (f->transient)
-                return out_event(out, EVENT_FAULT_TRANSIENT, now, n, f,
+                return out_event(out, EVENT_FAULT_TRANSIENT, now, n->id, f,
                                  "%s: fault cleared by itself before onsite work: %s", n->id,
                                  f->kind);
-        return out_event(out, EVENT_FAULT_CLEARED, now, n, f, "%s: fault cleared: %s", n->id,
+        return out_event(out, EVENT_FAULT_CLEARED, now, n->id, f, "%s: fault cleared: %s", n->id,
                          f->kind);
 }
 
@@ -726,11 +813,31 @@ void faults_forget_closed(FaultEngine *e) {
 }
 
 int faults_restore(FaultEngine *e, const Fault *f) {
-        size_t node = faults_find_node(e, f->device);
+        size_t node = faults_find_node(e, f->device), k = manual_free_slot(e);
         Fault *copy;
         int r;
 
-        if (node == SIZE_MAX || f->state != FAULT_OPEN)
+        if (f->state != FAULT_OPEN)
+                return -ENOENT;
+        if (f->origin != FAULT_ORIGIN_PROBE) {
+                if (k == SIZE_MAX)
+                        return -ENOSPC;
+                copy = calloc(1, sizeof(*copy));
+                if (!copy)
+                        return -ENOMEM;
+                r = fault_copy(copy, f);
+                if (r >= 0)
+                        r = fault_track(e, copy);
+                if (r < 0) {
+                        fault_done(copy);
+                        free(copy);
+                        return r;
+                }
+                e->manual[k] = copy;
+                node_reclock(e, e->n_nodes + k);
+                return 0;
+        }
+        if (node == SIZE_MAX)
                 return -ENOENT;
         copy = calloc(1, sizeof(*copy));
         if (!copy)
@@ -752,7 +859,7 @@ int faults_restore(FaultEngine *e, const Fault *f) {
 int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
         const Node *n = &e->nodes[node];
 
-        return out_event(out, EVENT_DEVICE_RESTARTED, now, n, NULL,
+        return out_event(out, EVENT_DEVICE_RESTARTED, now, n->id, NULL,
                          "%s: restarted (its uptime went back)", n->id);
 }
 
@@ -760,7 +867,7 @@ int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const ch
                    time_t now, FaultOutput *out) {
         const Node *n = &e->nodes[node];
 
-        return out_event(out, EVENT_DEVICE_SWAPPED, now, n, NULL,
+        return out_event(out, EVENT_DEVICE_SWAPPED, now, n->id, NULL,
                          "%s: serial number changed from %s to %s: device swapped", n->id,
                          old_serial, new_serial);
 }
@@ -768,7 +875,7 @@ int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const ch
 int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutput *out) {
         const Node *n = &e->nodes[node];
 
-        return out_event(out, EVENT_ANOMALY, now, n, NULL,
+        return out_event(out, EVENT_ANOMALY, now, n->id, NULL,
                          "%s: anomaly to investigate: %d transient faults or restarts recently",
                          n->id, count);
 }
@@ -781,57 +888,57 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
 
         for (size_t i = 0; i < e->n_faults; i++) {
                 Fault *f = e->faults[i];
-                size_t node;
-                Node *n;
+                size_t slot;
                 time_t d = fault_due(f), warn = d - (time_t) (e->sla.warn_before / USEC_PER_SEC);
                 time_t prompt;
 
                 if (!clock_running(f))
                         continue;
-                node = faults_find_node(e, f->device);
-                n = &e->nodes[node];
+                slot = fault_slot(e, f);
                 if (!f->warned && now >= warn && now < d) {
                         f->warned = true;
-                        r = out_event(out, EVENT_SLA_WARNING, now, n, f,
-                                      "%s: onsite work due at %s, not started", n->id,
+                        r = out_event(out, EVENT_SLA_WARNING, now, f->device, f,
+                                      "%s: onsite work due at %s, not started", f->device,
                                       format_iso_datetime(d, due));
                         if (r < 0)
                                 return r;
                 }
                 if (!f->breached && now >= d) {
                         f->breached = f->warned = true;
-                        r = out_event(out, EVENT_SLA_BREACH, now, n, f,
-                                      "%s: onsite due %s passed without onsite work", n->id,
+                        r = out_event(out, EVENT_SLA_BREACH, now, f->device, f,
+                                      "%s: onsite due %s passed without onsite work", f->device,
                                       format_iso_datetime(d, due));
                         if (r < 0)
                                 return r;
                 }
-                prompt = n->fault == f ? node_prompt(e, n) : prompt_time(e, f);
+                prompt = slot < e->n_nodes ? node_prompt(e, &e->nodes[slot]) : prompt_time(e, f);
                 if (!f->deferral_prompted && f->deferral_approved_at == 0 && prompt && now >= prompt) {
                         f->deferral_prompted = true;
-                        r = out_event(out, EVENT_DEFERRAL_NEEDED, now, n, f,
-                                      "%s: no onsite work yet at the end of the day: ask the "
-                                      "supervisor to approve a visit by %s",
-                                      n->id, format_iso_datetime(f->deferred_onsite_due ?: d, due));
+                        r = out_event(out, EVENT_DEFERRAL_NEEDED, now, f->device, f,
+                                      f->received_at >= prompt
+                                              ? "%s: onsite work cannot start before closing "
+                                                "time: the supervisor may approve a visit by %s"
+                                              : "%s: no onsite work yet at the end of the day: "
+                                                "ask the supervisor to approve a visit by %s",
+                                      f->device,
+                                      format_iso_datetime(f->deferred_onsite_due ?: d, due));
                         if (r < 0)
                                 return r;
                 }
-                node_reclock(e, node);
+                node_reclock(e, slot);
         }
         for (size_t i = 0; i < e->n_faults; i++) {
                 Fault *f = e->faults[i];
-                size_t node;
 
                 if (f->state != FAULT_OPEN || f->acknowledged_at || e->renotify_every == 0 ||
                     now < f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC))
                         continue;
                 f->last_notified_at = now;
-                node = faults_find_node(e, f->device);
-                r = out_event(out, EVENT_RENOTIFY, now, &e->nodes[node], f,
+                r = out_event(out, EVENT_RENOTIFY, now, f->device, f,
                               "%s: fault %s still open and not acknowledged", f->device, f->kind);
                 if (r < 0)
                         return r;
-                node_reclock(e, node);
+                node_reclock(e, fault_slot(e, f));
         }
         return 0;
 }
@@ -845,7 +952,7 @@ time_t faults_next_clock(FaultEngine *e, time_t now) {
 
         (void) now;
         while (clock_heap_top(e->clocks, &node, &at)) {
-                time_t t = node_clock(e, node);
+                time_t t = slot_clock(e, node);
 
                 if (t == at)
                         return at;
@@ -856,8 +963,78 @@ time_t faults_next_clock(FaultEngine *e, time_t now) {
 
 void faults_refresh(FaultEngine *e, int64_t fault_id) {
         Fault *f = faults_get(e, fault_id);
-        size_t node = f ? faults_find_node(e, f->device) : SIZE_MAX;
+        size_t slot = f ? fault_slot(e, f) : SIZE_MAX;
 
-        if (node != SIZE_MAX && e->nodes[node].fault == f)
-                node_reclock(e, node);
+        if (slot == SIZE_MAX)
+                return;
+        node_reclock(e, slot);
+        /* A manual fault leaves with its recovery (no probe clears it). */
+        if (slot >= e->n_nodes && f->state != FAULT_OPEN) {
+                e->manual[slot - e->n_nodes] = NULL;
+                e->maybe_closed = true;
+        }
+}
+
+bool faults_manual_room(const FaultEngine *e) {
+        return manual_free_slot(e) != SIZE_MAX;
+}
+
+int faults_open(FaultEngine *e, const Fault *spec, time_t received, time_t now, FaultOutput *out) {
+        size_t k = manual_free_slot(e);
+        char clocks[160];
+        Fault *f;
+        int r;
+
+        if (k == SIZE_MAX)
+                return -ENOSPC;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        r = fault_copy(f, spec);
+        if (r >= 0 && !f->hidden) {
+                f->hidden = strdup("[]");
+                r = f->hidden ? 0 : -ENOMEM;
+        }
+        if (r >= 0) {
+                f->id = 0;
+                f->state = FAULT_OPEN;
+                f->detected_at = received;
+                f->last_notified_at = now;
+                f->sendback = streq(f->device, "vpn") && e->sla.devices.vpn == SLA_RULE_SENDBACK;
+                r = fault_set_clocks(e, f, received);
+        }
+        if (r >= 0)
+                r = fault_track(e, f);
+        if (r < 0) {
+                fault_done(f);
+                free(f);
+                return r;
+        }
+        e->manual[k] = f;
+        node_reclock(e, e->n_nodes + k);
+        r = out_event(out, EVENT_FAULT_RAISED, now, f->device, f, "%s: fault %s: %s: %s (%s)",
+                      f->device, f->origin == FAULT_ORIGIN_ANOMALY ? "escalated from an anomaly"
+                                                                   : "reported by call",
+                      f->kind, f->reason, clock_text(f, clocks, sizeof(clocks)));
+        if (r >= 0)
+                r = prompt_at_once(e, f, now, out);
+        return r;
+}
+
+int faults_receive(FaultEngine *e, Fault *f, time_t call, time_t now, FaultOutput *out) {
+        char clocks[160];
+        int r;
+
+        if (f->state != FAULT_OPEN || f->received_at != 0)
+                return -EINVAL;
+        r = fault_set_clocks(e, f, call);
+        if (r < 0)
+                return r;
+        node_reclock(e, fault_slot(e, f));
+        r = out_event(out, EVENT_FAULT_RECEIVED, now, f->device, f,
+                      "%s: the fault call was received: %s (%s)", f->device, f->kind,
+                      clock_text(f, clocks, sizeof(clocks)));
+        if (r >= 0)
+                r = prompt_at_once(e, f, now, out);
+        return r;
 }

@@ -28,6 +28,10 @@
 
 typedef struct FaultEngine FaultEngine;
 
+/* Open faults no probe clears (reported by call, escalated anomalies) at
+ * one time: a bound, not a plan (a handful a year). */
+#define FAULTS_MANUAL_MAX 64
+
 typedef enum NodeKind {
         NODE_VPN,
         NODE_TUNNEL,
@@ -80,6 +84,18 @@ int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const ch
 /* An anomaly to investigate on a node (the caller counts the transients). */
 int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutput *out);
 
+/* A fault no probe sees, reported by a call (fieldwatchctl open) or an
+ * anomaly the investigation reproduced (escalate). spec gives site,
+ * device, kind, severity, reason, origin and anomaly_id; the engine sets
+ * its clocks as received at `received` (moved into the reception window)
+ * and keeps it until its recovery. -ENOSPC when FAULTS_MANUAL_MAX are open. */
+int faults_open(FaultEngine *e, const Fault *spec, time_t received, time_t now, FaultOutput *out);
+bool faults_manual_room(const FaultEngine *e);
+
+/* The fault call for a detected fault came at `call` (sla.reception:
+ * call): its clocks start. -EINVAL when it is not open or received already. */
+int faults_receive(FaultEngine *e, Fault *f, time_t call, time_t now, FaultOutput *out);
+
 /* Strikes the contract clocks due at now: SLA warnings and breaches,
  * deferral prompts, re-notifications. */
 int faults_tick(FaultEngine *e, time_t now, FaultOutput *out);
@@ -90,7 +106,8 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out);
 time_t faults_next_clock(FaultEngine *e, time_t now);
 
 /* An open fault was changed outside the engine (an operator's action
- * through faults_get()): its clocks are looked at again. */
+ * through faults_get()): its clocks are looked at again; a manual fault
+ * recovered leaves the engine. */
 void faults_refresh(FaultEngine *e, int64_t fault_id);
 
 /* Whether a node is unreachable (an ancestor is hard down). */

@@ -46,6 +46,19 @@ static const struct {
           "paid parts (有償交換部品): the quote, then the city's approval, before the recovery" },
         { "close", ctl_close, "FAULT --by NAME --note TEXT",
           "close a transient fault that needs no visit" },
+        { "receive", ctl_receive, "FAULT --from NAME --by NAME [--at TIME]",
+          "the fault call was received (sla.reception: call): the fault's clocks start" },
+        { "open", ctl_open,
+          "--site ID --device camera|router|vpn|site --kind KIND --by NAME --note TEXT\n"
+          "        [--received-at TIME]",
+          "a fault reported by phone that no probe sees (a broken housing, a tilted lens);\n"
+          "      it stays open until its recovery" },
+        { "anomalies", ctl_anomalies, "[--json]",
+          "the anomalies to investigate, with their investigations and escalations" },
+        { "investigate", ctl_investigate, "ANOMALY --by NAME --note TEXT [--at TIME]",
+          "record the investigation of an anomaly" },
+        { "escalate", ctl_escalate, "ANOMALY --by NAME [--note TEXT] [--received-at TIME]",
+          "a reproduced anomaly becomes a fault with its own clocks (障害として対応)" },
         { "report", ctl_report,
           "quarterly YYYYQn | fault ID | erasure ID | availability --month YYYY-MM | sla YYYYQn\n"
           "        [--format md|html|csv] [--lang ja|en] [--output FILE]",

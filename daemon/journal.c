@@ -109,13 +109,10 @@ static bool journald_worth_trying(JournalMode m) {
 
 /* Copies src to dst (at most size - 1 bytes), control characters made spaces:
  * an event is one line, whatever a device answered. */
+/* Event text as the journal's readers get it, in a field or a line: clean
+ * (valid UTF-8 cut on a character boundary, no controls; see text.h). */
 static void copy_printable(char *dst, size_t size, const char *src) {
-        size_t i;
-
-        for (i = 0; size > 0 && i < size - 1 && src[i]; i++)
-                dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-        if (size > 0)
-                dst[i] = '\0';
+        (void) text_clean(dst, size, src, strnlen(src, size > 0 ? size - 1 : 0));
 }
 
 static bool text_has_device(const Event *e) {
@@ -134,6 +131,7 @@ char *journal_event_message(const Event *e, char *buf, size_t size) {
                 (void) snprintf(buf, size, "%s: %s", device, text);
         else
                 (void) snprintf(buf, size, "%s", text);
+        text_clean_inplace(buf, size);  /* snprintf may have cut a character */
         return buf;
 }
 

@@ -198,6 +198,8 @@ static const Words event_prefixes[_EVENT_TYPE_MAX] = {
         [EVENT_REPORT_OVERDUE] = { "提出期限超過", "REPORT OVERDUE" },
         [EVENT_PARTS_QUOTED] = { "有償部品の見積提出", "PARTS QUOTED" },
         [EVENT_PARTS_APPROVED] = { "有償部品の承認", "PARTS APPROVED" },
+        [EVENT_FAULT_RECEIVED] = { "障害受付", "RECEIVED" },
+        [EVENT_INVESTIGATED] = { "調査記録", "INVESTIGATED" },
 };
 
 static const Words event_leads[_EVENT_TYPE_MAX] = {
@@ -233,6 +235,10 @@ static const Words event_leads[_EVENT_TYPE_MAX] = {
                                "A deliverable of the contract is due soon." },
         [EVENT_REPORT_OVERDUE] = { "契約上の提出物の期限を過ぎています。",
                                    "A deliverable of the contract is overdue." },
+        [EVENT_FAULT_RECEIVED] = { "障害受付の連絡を受けました。契約の計時が始まりました。"
+                                   "現地着手期限までに現地作業を開始してください。",
+                                   "The fault call was received: the contract's clocks run "
+                                   "from now. Onsite work must start by the due time." },
 };
 
 
@@ -258,6 +264,7 @@ typedef enum Label {
         LABEL_RECEIVED,
         LABEL_DETECTED,
         LABEL_EVENT_AT,
+        LABEL_CALLER,
         LABEL_FAULT_ID,
         LABEL_DEFERRAL,
         LABEL_HIDDEN,
@@ -269,6 +276,7 @@ typedef enum Label {
 static const Words labels[_LABEL_MAX] = {
         [LABEL_DUE] = { "現地着手期限", "Onsite due" },
         [LABEL_NO_DUE] = { "現地着手期限: なし", "Onsite due: none" },
+        [LABEL_CALLER] = { "連絡元", "Call from" },
         [LABEL_SITE] = { "現場", "Site" },
         [LABEL_DEVICE] = { "機器", "Device" },
         [LABEL_KIND] = { "種別", "Kind" },
@@ -390,6 +398,17 @@ static void put_due(Composer *k) {
         time_t due = f ? fault_due(f) : k->event->onsite_due;
         char b[LOCAL_TIME_MAX];
 
+        if (due <= 0 && f && f->sendback) {
+                buf_puts(&k->out, k->ja ? "現地着手期限: なし（センドバック保守）\n"
+                                        : "Onsite due: none (send-back maintenance)\n");
+                return;
+        }
+        if (due <= 0 && f && !f->received_at && f->state == FAULT_OPEN) {
+                buf_puts(&k->out, k->ja ? "現地着手期限: 障害受付の連絡を受けた時から計時\n"
+                                        : "Onsite due: counted from the fault call's "
+                                          "reception\n");
+                return;
+        }
         if (due <= 0) {
                 buf_printf(&k->out, "%s\n", label(k, LABEL_NO_DUE));
                 return;
@@ -439,6 +458,8 @@ static void put_deferral(Composer *k) {
         const Fault *f = k->fault;
         char b[LOCAL_TIME_MAX];
 
+        if (f->sendback || !f->received_at)
+                return;
         buf_printf(&k->out, "%s: ", label(k, LABEL_DEFERRAL));
         format_local(f->deferred_onsite_due, b);
         if (f->deferral_approved_at)
@@ -493,7 +514,14 @@ static void put_facts(Composer *k) {
                         put_field(k, LABEL_REASON, f->reason);
                 if (f->hint[0])
                         put_field(k, LABEL_HINT, hint_text(k, f->hint));
-                put_time_field(k, LABEL_RECEIVED, f->received_at);
+                if (f->received_at)
+                        put_time_field(k, LABEL_RECEIVED, f->received_at);
+                else
+                        put_field(k, LABEL_RECEIVED,
+                                  k->ja ? "未受付（障害受付の連絡を待っています）"
+                                        : "not yet (waiting for the fault call)");
+                if (f->received_from[0])
+                        put_field(k, LABEL_CALLER, f->received_from);
                 put_time_field(k, LABEL_DETECTED, f->detected_at);
         } else if (e->received_at > 0)
                 put_time_field(k, LABEL_RECEIVED, e->received_at);
@@ -535,6 +563,11 @@ static void put_actions(Composer *k) {
                 buf_puts(&k->out, "    fieldwatchctl status\n    fieldwatchctl faults --open\n");
                 return;
         }
+        if (open && f && !f->received_at && !f->sendback)
+                buf_printf(&k->out, "  %s\n    fieldwatchctl receive %lld --from %s --by %s\n",
+                           k->ja ? "障害受付の連絡を記録する（計時が始まります）"
+                                 : "Record the fault call (the clocks start)",
+                           id, k->ja ? "連絡元" : "CALLER", k->ja ? "氏名" : "NAME");
         if (open && t == EVENT_DEFERRAL_NEEDED && f && !f->deferral_approved_at)
                 put_command(k, k->ja ? "翌朝対応を承認する（監督者）"
                                      : "Approve the next-morning visit (supervisor)",

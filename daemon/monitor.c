@@ -75,6 +75,7 @@ typedef struct Device {
         bool unwritten;              /* a result since its row was last written */
         uint64_t visible;            /* a hash of the values a reader sees, at the last write */
         uint64_t written_at;         /* CLOCK_MONOTONIC usec of the last write; 0 never */
+        time_t written_boot;         /* routers: when uptime says they booted, at that write */
         ProbeStatus status;
         time_t last_probe_at;        /* the program's wall clock */
         uint64_t latency_usec;
@@ -662,6 +663,31 @@ int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen) {
                                 "nothing was recorded, try again later", store_error(m->store));
                 return -EAGAIN;
         }
+        if (operator_is_engine_action(a->type)) {
+                FaultOutput o = {};
+                Fault *f = NULL;
+                size_t len;
+
+                r = operator_engine_apply(m->store, m->faults, m->config, a, wallclock_now(), &o,
+                                          &f, msg, msglen);
+                if (r >= 0) {
+                        /* Committed like the engine's own output: faults, events and
+                         * mails in one transaction, then the journal. */
+                        r = monitor_commit(m, &o);
+                        len = strlen(msg);
+                        if (r < 0)
+                                (void) snprintf(msg + len, msglen - len,
+                                                " (the database refuses writes now: kept and "
+                                                "written when it can; the journal has it)");
+                        else if (f && a->type != ACTION_RECEIVE)
+                                (void) snprintf(msg + len, msglen - len, " (fault %" PRId64 ")",
+                                                f->id);
+                        r = 0;
+                }
+                monitor_round_done(m, &o);
+                fault_output_done(&o);
+                return r;
+        }
         r = operator_apply(m->store, m->faults, m->config, m->calendar, a, wallclock_now(), &ev,
                            msg, msglen);
         if (r < 0)
@@ -793,11 +819,28 @@ static json_t *device_values(Device *d, const ProbeResult *r) {
         return NULL;
 }
 
+/* When a router booted, by its uptime: steady while it runs, moved by a
+ * reboot or the 32-bit wrap of sysUpTime (497 days). 0: unknown. */
+static time_t router_boot(const ProbeResult *r, time_t now) {
+        return r->router.has_uptime ? now - (time_t) (r->router.uptime_ticks / 100) : 0;
+}
+
 /* The row is written at the next flush, with the result's values. */
 static void device_write_result(Device *d, const ProbeResult *r, uint64_t visible) {
         device_set_values(d, device_values(d, r));
         d->visible = visible;
+        if (d->kind == DEVICE_ROUTER)
+                d->written_boot = router_boot(r, wallclock_now());
         device_mark_dirty(d);
+}
+
+/* Whether the uptime a reader sees jumped (not just grew with time). */
+static bool router_uptime_jumped(const Device *d, const ProbeResult *r, time_t now) {
+        time_t boot = router_boot(r, now);
+
+        if (d->kind != DEVICE_ROUTER || !boot || !d->written_boot)
+                return false;
+        return boot > d->written_boot + 30 || boot < d->written_boot - 30;
 }
 
 static void device_on_result(void *userdata, const ProbeResult *r) {
@@ -844,7 +887,8 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         /* A result that changes nothing a reader sees waits for ROW_REFRESH. */
         visible = device_visible_hash(d, r);
         if (d->dirty || d->written_at == 0 || d->row_stale || d->kind == DEVICE_VPN ||
-            (d->kind == DEVICE_ROUTER && r->router.rebooted) || visible != d->visible ||
+            (d->kind == DEVICE_ROUTER && r->router.rebooted) ||
+            router_uptime_jumped(d, r, now) || visible != d->visible ||
             now_monotonic() - d->written_at >= ROW_REFRESH)
                 device_write_result(d, r, visible);
         else

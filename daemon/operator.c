@@ -10,6 +10,7 @@
 #include "clocks.h"
 #include "macro.h"
 #include "operator.h"
+#include "text.h"
 #include "timeutil.h"
 
 /* Times given by operators may run this far ahead of ours (clock skew). */
@@ -107,6 +108,13 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                 if (f->state != FAULT_OPEN)
                         return REFUSE("fault %" PRId64 " is %s, not open", f->id,
                                       fault_state_to_string(f->state));
+                if (f->sendback)
+                        return REFUSE("fault %" PRId64 " is under send-back maintenance: it has "
+                                      "no onsite due to defer", f->id);
+                if (!f->received_at)
+                        return REFUSE("fault %" PRId64 " has not been received yet: record the "
+                                      "fault call first (fieldwatchctl receive %" PRId64 ")",
+                                      f->id, f->id);
                 /* Timing forces a deferral, or the reason does (parts to
                  * procure, L125-131): any hour, but a reason is then required. */
                 if (!f->deferral_eligible && (!a->note || !a->note[0]))
@@ -136,7 +144,7 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                                               "city's approval first (fieldwatchctl parts "
                                               "approved %" PRId64 ")",
                                               a->parts[i], f->id, f->id);
-                if (!f->onsite_started_at && !a->remote)
+                if (!f->onsite_started_at && !a->remote && !f->sendback)
                         return REFUSE("fault %" PRId64 " has no onsite work recorded: use "
                                       "fieldwatchctl onsite first (or --remote when no visit "
                                       "was needed)",
@@ -160,9 +168,16 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
                                                     "report is due too"
                                                   : "",
                                 /* Recorded as told, but said: the probes disagree. */
-                                f->state == FAULT_OPEN ? "; warning: the device still fails "
-                                                         "its probes (the fault is open)"
-                                                       : "");
+                                f->state == FAULT_OPEN && f->origin == FAULT_ORIGIN_PROBE
+                                        ? "; warning: the device still fails its probes (the "
+                                          "fault is open)"
+                                        : "");
+                /* No probe clears a reported fault: its final recovery does. */
+                if (f->origin != FAULT_ORIGIN_PROBE && f->state == FAULT_OPEN && !a->temporary) {
+                        f->state = FAULT_CLEARED;
+                        f->cleared_at = at;
+                        f->transient = false;
+                }
                 break;
         case ACTION_REPORT_SUBMITTED: {
                 bool erasure = streq(a->kind, "erasure");
@@ -282,6 +297,208 @@ static int deliverable_submitted(Store *s, const Config *c, const Calendar *cal,
         return 0;
 }
 
+/* The investigation of an anomaly (L107-111), recorded with its event. */
+static int investigate(Store *s, const Action *a, time_t now, Event *ret_event, char *msg,
+                       size_t msglen) {
+        char t1[ISO_DATETIME_MAX];
+        Event ev = { .type = EVENT_INVESTIGATED, .at = now };
+        time_t at = a->at ?: now;
+        Anomaly an;
+        int r;
+
+        r = store_anomaly_get(s, a->anomaly_id, &an);
+        if (r == -ENOENT)
+                return REFUSE("there is no anomaly %" PRId64 " (fieldwatchctl anomalies lists "
+                              "them)", a->anomaly_id);
+        if (r < 0)
+                return REFUSE("cannot read anomaly %" PRId64 ": %s", a->anomaly_id, strerror(-r));
+        if (at > now + FUTURE_SLACK)
+                return REFUSE("%s is in the future", format_iso_datetime(at, t1));
+        if (at < an.at)
+                return REFUSE("%s is before the anomaly (%s)", format_iso_datetime(at, t1),
+                              format_iso_datetime(an.at, t1));
+        (void) snprintf(ev.site, sizeof(ev.site), "%s", an.site);
+        (void) snprintf(ev.device, sizeof(ev.device), "%s", an.device);
+        (void) snprintf(ev.os_user, sizeof(ev.os_user), "%s", a->os_user);
+        (void) snprintf(ev.by, sizeof(ev.by), "%s", a->by);
+        (void) snprintf(msg, msglen, "anomaly %" PRId64 " investigated: %s", a->anomaly_id,
+                        a->note);
+        (void) snprintf(ev.text, sizeof(ev.text), "%s: %s (by %s, user %s)", an.device, msg,
+                        a->by, a->os_user);
+        r = store_begin(s);
+        if (r >= 0)
+                r = store_investigation_add(s, a->anomaly_id, at, a->by, a->note, a->os_user, now);
+        if (r >= 0)
+                r = store_event_insert(s, &ev);
+        if (r >= 0)
+                r = store_commit(s);
+        if (r < 0) {
+                store_rollback(s);
+                (void) snprintf(msg, msglen, "cannot record the action: %s (%s)", strerror(-r),
+                                store_error(s));
+                return r;
+        }
+        *ret_event = ev;
+        return 0;
+}
+
+bool operator_is_engine_action(ActionType t) {
+        return t == ACTION_RECEIVE || t == ACTION_OPEN || t == ACTION_ESCALATE;
+}
+
+/* The reported time of a call or an escalation: now by default, not in the
+ * future, inside the contract period. */
+static int reported_time(const Config *c, const Action *a, time_t now, time_t *ret, char *msg,
+                         size_t msglen) {
+        char t1[ISO_DATETIME_MAX], d1[ISO_DATE_MAX], d2[ISO_DATE_MAX];
+        time_t at = a->at ?: now;
+        Day day;
+        int sec;
+
+        if (at > now + FUTURE_SLACK)
+                return REFUSE("%s is in the future", format_iso_datetime(at, t1));
+        if (local_from_instant(at, &day, &sec) < 0 || day < c->contract.start ||
+            day > c->contract.end)
+                return REFUSE("%s is outside the contract period (%s to %s)",
+                              format_iso_datetime(at, t1),
+                              format_iso_date(c->contract.start, d1),
+                              format_iso_date(c->contract.end, d2));
+        *ret = at;
+        return 0;
+}
+
+int operator_engine_apply(Store *s, FaultEngine *e, const Config *c, const Action *a, time_t now,
+                          FaultOutput *out, Fault **ret_fault, char *msg, size_t msglen) {
+        char t1[ISO_DATETIME_MAX], t2[ISO_DATETIME_MAX];
+        Fault spec = {}, *f;
+        time_t at;
+        int r;
+
+        r = action_validate(a, msg, msglen);
+        if (r < 0)
+                return r;
+        r = reported_time(c, a, now, &at, msg, msglen);
+        if (r < 0)
+                return r;
+        switch (a->type) {
+        case ACTION_RECEIVE:
+                if (c->sla.reception != SLA_RECEPTION_CALL)
+                        return REFUSE("faults are received when they are detected here "
+                                      "(sla.reception: detection): there is no call to record");
+                f = faults_get(e, a->fault_id);
+                if (!f)
+                        return REFUSE("fault %" PRId64 " is not open (or does not exist)",
+                                      a->fault_id);
+                if (f->received_at)
+                        return REFUSE("fault %" PRId64 " was received already at %s", f->id,
+                                      format_iso_datetime(f->received_at, t1));
+                /* The city may call before a probe sees it: a day's slack, no more. */
+                if (at < f->detected_at - 24 * 3600)
+                        return REFUSE("%s is more than a day before the fault was detected (%s)",
+                                      format_iso_datetime(at, t1),
+                                      format_iso_datetime(f->detected_at, t2));
+                r = faults_receive(e, f, at, now, out);
+                if (r < 0)
+                        return REFUSE("cannot start the clocks of fault %" PRId64 ": %s", f->id,
+                                      strerror(-r));
+                (void) snprintf(f->received_from, sizeof(f->received_from), "%s", a->from);
+                if (f->sendback)
+                        (void) snprintf(msg, msglen, "fault %" PRId64 " received %s from %s: "
+                                        "send-back maintenance, no onsite due", f->id,
+                                        format_iso_datetime(f->received_at, t1), a->from);
+                else
+                        (void) snprintf(msg, msglen, "fault %" PRId64 " received %s from %s: "
+                                        "onsite work due %s%s", f->id,
+                                        format_iso_datetime(f->received_at, t1), a->from,
+                                        format_iso_datetime(f->onsite_due, t2),
+                                        f->deferral_eligible ? " (the supervisor may approve a "
+                                                               "next-morning visit)" : "");
+                break;
+        case ACTION_OPEN: {
+                size_t site = SIZE_MAX;
+
+                for (size_t i = 0; i < c->n_sites; i++)
+                        if (streq(c->sites[i].id, a->site))
+                                site = i;
+                if (streq(a->device, "vpn")) {
+                        if (!c->has_vpn)
+                                return REFUSE("the configuration has no VPN router");
+                        (void) snprintf(spec.device, sizeof(spec.device), "vpn");
+                } else {
+                        if (site == SIZE_MAX)
+                                return REFUSE("there is no site '%s' in the configuration",
+                                              a->site);
+                        (void) snprintf(spec.site, sizeof(spec.site), "%s", a->site);
+                        (void) snprintf(spec.device, sizeof(spec.device), "%s-%s", a->site,
+                                        a->device);
+                }
+                (void) snprintf(spec.kind, sizeof(spec.kind), "%s", a->kind);
+                spec.origin = FAULT_ORIGIN_CALL;
+                break;
+        }
+        case ACTION_ESCALATE: {
+                Anomaly an;
+
+                r = store_anomaly_get(s, a->anomaly_id, &an);
+                if (r == -ENOENT)
+                        return REFUSE("there is no anomaly %" PRId64 " (fieldwatchctl anomalies "
+                                      "lists them)", a->anomaly_id);
+                if (r < 0)
+                        return REFUSE("cannot read anomaly %" PRId64 ": %s", a->anomaly_id,
+                                      strerror(-r));
+                if (an.fault_id)
+                        return REFUSE("anomaly %" PRId64 " was escalated already: fault %" PRId64,
+                                      a->anomaly_id, an.fault_id);
+                if (at < an.at)
+                        return REFUSE("%s is before the anomaly (%s)", format_iso_datetime(at, t1),
+                                      format_iso_datetime(an.at, t2));
+                (void) snprintf(spec.device, sizeof(spec.device), "%s", an.device);
+                if (!streq(an.device, "vpn"))
+                        (void) snprintf(spec.site, sizeof(spec.site), "%.*s",
+                                        (int) strcspn(an.device, "-"), an.device);
+                (void) snprintf(spec.kind, sizeof(spec.kind), "anomaly");
+                spec.origin = FAULT_ORIGIN_ANOMALY;
+                spec.anomaly_id = an.id;
+                if (!a->note || !a->note[0])
+                        (void) snprintf(spec.reason, sizeof(spec.reason), "%s", an.text);
+                break;
+        }
+        default:
+                return REFUSE("unknown action");
+        }
+        if (a->type != ACTION_RECEIVE) {
+                if (!faults_manual_room(e))
+                        return REFUSE("%d reported faults are open already: recover some first",
+                                      FAULTS_MANUAL_MAX);
+                spec.severity = FAULT_DEGRADED;
+                if (a->note && a->note[0])
+                        (void) text_clean(spec.reason, sizeof(spec.reason), a->note,
+                                          strlen(a->note));
+                r = faults_open(e, &spec, at, now, out);
+                if (r < 0)
+                        return REFUSE("cannot open the fault: %s", strerror(-r));
+                f = out->n_faults > 0 ? out->faults[0] : NULL;
+                if (f && f->sendback)
+                        (void) snprintf(msg, msglen, "%s: %s, received %s: send-back maintenance, "
+                                        "no onsite due", f->device, f->kind,
+                                        format_iso_datetime(f->received_at, t1));
+                else if (f)
+                        (void) snprintf(msg, msglen, "%s: %s, received %s: onsite work due %s",
+                                        f->device, f->kind,
+                                        format_iso_datetime(f->received_at, t1),
+                                        format_iso_datetime(f->onsite_due, t2));
+        } else
+                f = faults_get(e, a->fault_id);
+        /* Who acted, on every event the action caused. */
+        for (size_t i = 0; i < out->n_events; i++) {
+                (void) snprintf(out->events[i].os_user, sizeof(out->events[i].os_user), "%s",
+                                a->os_user);
+                (void) snprintf(out->events[i].by, sizeof(out->events[i].by), "%s", a->by);
+        }
+        *ret_fault = f;
+        return 0;
+}
+
 int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *cal,
                    const Action *a, time_t now, Event *ret_event, char *msg, size_t msglen) {
         Fault stored = {}, backup = {}, *f = NULL, *live = NULL;
@@ -295,6 +512,11 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
                 return r;
         if (a->type == ACTION_REPORT_SUBMITTED && action_is_deliverable(a->kind))
                 return deliverable_submitted(s, c, cal, a, now, ret_event, msg, msglen);
+        if (a->type == ACTION_INVESTIGATE)
+                return investigate(s, a, now, ret_event, msg, msglen);
+        if (operator_is_engine_action(a->type))
+                return REFUSE("internal error: %s goes through the fault engine",
+                              action_type_to_string(a->type));
         if (a->type == ACTION_WORK_ADD || a->type == ACTION_WORK_EDIT) {
                 Day first, last;
                 int sec;

@@ -23,3 +23,11 @@
  * with the reason in msg; nothing is changed then. */
 int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *cal,
                    const Action *a, time_t now, Event *ret_event, char *msg, size_t msglen);
+
+/* Actions that create or start a fault's clocks go through the fault
+ * engine like a probe result (receive, open, escalate): checked here, the
+ * engine's events in out (with the operator's names), the fault in
+ * *ret_fault; the caller commits them like the engine's other output. */
+bool operator_is_engine_action(ActionType t);
+int operator_engine_apply(Store *s, FaultEngine *e, const Config *c, const Action *a, time_t now,
+                          FaultOutput *out, Fault **ret_fault, char *msg, size_t msglen);

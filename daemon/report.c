@@ -129,6 +129,7 @@ void report_fault_done(ReportFault *f) {
         free(f->loaner);
         free(f->quote_by);
         free(f->quote_approved_by);
+        free(f->received_from);
         f->quote_parts = strv_free(f->quote_parts, f->n_quote_parts);
         free(f->onsite_by);
         free(f->deferral_approved_by);
@@ -355,6 +356,7 @@ typedef struct Doc {
         size_t n_columns;
         const char *align;           /* of the open table: 'l' or 'r' per column */
         bool in_csv;                 /* the open table is the CSV's */
+        size_t csv_width;            /* CSV of sections: every row this wide, 0 if not */
 } Doc;
 
 /* HTML: the five characters that matter in text and attribute values. */
@@ -485,6 +487,22 @@ static const char html_head[] =
         "p.note { font-size: 9pt }\n"
         "</style>\n";
 
+static void csv_row(Doc *d, const char *const *cells, size_t n) {
+        for (size_t i = 0; i < MAX(n, d->csv_width); i++) {
+                if (i > 0)
+                        fputc(',', d->f);
+                csv_escape(d->f, i < n ? cells[i] ?: "" : "");
+        }
+        fputs("\r\n", d->f);
+}
+
+/* A CSV of sections: a line of text (title, heading, paragraph) is a row
+ * of its own, its text in the first cell. */
+static void csv_line(Doc *d, const char *text) {
+        if (d->format == REPORT_FORMAT_CSV && d->csv_width > 0)
+                csv_row(d, (const char *const[]) { text }, 1);
+}
+
 /* title: the heading; name: the HTML <title>. CSV: the BOM. */
 static void doc_begin(Doc *d, const char *title, const char *name) {
         switch (d->format) {
@@ -503,6 +521,7 @@ static void doc_begin(Doc *d, const char *title, const char *name) {
                 break;
         default:
                 fputs("\xEF\xBB\xBF", d->f);
+                csv_line(d, title);
         }
 }
 
@@ -520,7 +539,8 @@ static void doc_heading(Doc *d, const char *text) {
                 fputs("<h2>", d->f);
                 html_escape(d->f, text);
                 fputs("</h2>\n", d->f);
-        }
+        } else
+                csv_line(d, text);
 }
 
 static void doc_paragraph(Doc *d, const char *text, bool note) {
@@ -531,23 +551,15 @@ static void doc_paragraph(Doc *d, const char *text, bool note) {
                 fputs(note ? "<p class=\"note\">" : "<p>", d->f);
                 html_escape(d->f, text);
                 fputs("</p>\n", d->f);
-        }
-}
-
-static void csv_row(Doc *d, const char *const *cells, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0)
-                        fputc(',', d->f);
-                csv_escape(d->f, cells[i] ?: "");
-        }
-        fputs("\r\n", d->f);
+        } else
+                csv_line(d, text);
 }
 
 static void doc_table_begin(Doc *d, const char *const *headers, size_t n, const char *align,
                             bool in_csv) {
         d->n_columns = n;
         d->align = align;
-        d->in_csv = in_csv;
+        d->in_csv = in_csv || d->csv_width > 0;
         switch (d->format) {
         case REPORT_FORMAT_MD:
                 for (size_t i = 0; i < n; i++) {
@@ -570,7 +582,7 @@ static void doc_table_begin(Doc *d, const char *const *headers, size_t n, const 
                 fputs("</tr>\n</thead>\n<tbody>\n", d->f);
                 break;
         default:
-                if (in_csv)
+                if (d->in_csv)
                         csv_row(d, headers, n);
         }
 }
@@ -629,7 +641,7 @@ static void doc_fields_begin(Doc *d) {
                 break;
         default:
                 d->n_columns = 2;
-                d->in_csv = d->csv_fields;
+                d->in_csv = d->csv_fields || d->csv_width > 0;
                 if (d->csv_fields && !d->csv_header_done)
                         csv_row(d, headers, 2);
                 d->csv_header_done = true;
@@ -974,11 +986,14 @@ typedef enum SlaResult {
         SLA_BREACHED,
         SLA_PENDING,
         SLA_STOPPED,
+        SLA_SENDBACK,
 } SlaResult;
 
 static SlaResult sla_result(const ReportFault *f, time_t now) {
         time_t due = fault_due_at(f), stop = fault_end(f) ?: now;
 
+        if (f->sendback || due == 0)
+                return SLA_SENDBACK;
         if (f->onsite_started_at)
                 return f->onsite_started_at <= due ? SLA_MET : SLA_BREACHED;
         if (stop > due)
@@ -1043,9 +1058,11 @@ int report_sla_stats(const ReportContext *c, const ReportPeriod *p, const Report
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const ReportFault *f = &faults[i];
-                size_t *count[] = { &s.met, &s.breached, &s.pending, &s.stopped };
+                size_t *count[] = { &s.met, &s.breached, &s.pending, &s.stopped, &s.sendback };
 
-                if (!received_in(f, p))
+                /* Receptions, not detections: under sla.reception: call a fault
+                 * nobody called about has no reception and is not counted. */
+                if (!f->received_at || !received_in(f, p))
                         continue;
                 s.received++;
                 (*count[sla_result(f, c->now)])++;
@@ -1104,6 +1121,8 @@ static void quarterly_due(const ReportContext *c, const ReportPeriod *p,
                 }
 }
 
+#define QUARTERLY_WORK_COLUMNS 9
+
 static void quarterly_work(Doc *d, const ReportContext *c, const ReportWork *w, size_t n) {
         Language l = c->lang;
         const char *headers[] = {
@@ -1122,15 +1141,10 @@ static void quarterly_work(Doc *d, const ReportContext *c, const ReportWork *w, 
         char total_text[LABEL_MAX], hm[TIME_MAX];
         int64_t total = 0;
 
+        _Static_assert(ELEMENTSOF(headers) == QUARTERLY_WORK_COLUMNS, "the CSV's width");
         doc_heading(d, tr(l, "作業実績", "Work done"));
         if (n == 0) {
                 doc_paragraph(d, no_work, false);
-                if (d->format == REPORT_FORMAT_CSV) {
-                        doc_table_begin(d, headers, ELEMENTSOF(headers), NULL, true);
-                        doc_row(d,
-                                (const char *const[]) { "", "", "", "", "", "", no_work, "", "" });
-                        doc_table_end(d);
-                }
                 return;
         }
         doc_table_begin(d, headers, ELEMENTSOF(headers), "rllrllllr", true);
@@ -1190,8 +1204,44 @@ static void quarterly_faults(Doc *d, const ReportContext *c, const ReportPeriod 
                               false);
 }
 
+/* The anomalies investigated in the period (L107-111), and whether they
+ * were handled as faults. */
+static void quarterly_investigations(Doc *d, const ReportContext *c, const Investigation *v,
+                                     size_t n) {
+        Language l = c->lang;
+        const char *headers[] = {
+                tr(l, "調査日時", "Investigated"), tr(l, "異常番号", "Anomaly"),
+                tr(l, "機器", "Device"),           tr(l, "担当者名", "Person in charge"),
+                tr(l, "調査結果", "Findings"),     tr(l, "障害として対応", "Handled as fault"),
+        };
+
+        doc_heading(d, tr(l, "異常の調査", "Anomalies investigated"));
+        if (n == 0) {
+                doc_paragraph(d, tr(l, "当該期間に調査した異常はありません。",
+                                    "No anomaly was investigated in this period."),
+                              false);
+                return;
+        }
+        doc_table_begin(d, headers, ELEMENTSOF(headers), "lrllll", false);
+        for (size_t i = 0; i < n; i++) {
+                char at[TIME_MAX], id[TIME_MAX], fault[TIME_MAX], device[LABEL_MAX];
+
+                if (v[i].fault_id > 0)
+                        (void) snprintf(fault, sizeof(fault), tr(l, "障害 %lld", "fault %lld"),
+                                        (long long) v[i].fault_id);
+                else
+                        (void) snprintf(fault, sizeof(fault), "%s", tr(l, "なし", "no"));
+                doc_row(d, (const char *const[]) {
+                                   fmt_time(v[i].at, at), fmt_int(v[i].anomaly_id, id),
+                                   device_label(l, v[i].device, device), v[i].person, v[i].note,
+                                   fault });
+        }
+        doc_table_end(d);
+}
+
 int report_quarterly(const ReportContext *c, const ReportPeriod *p, const ReportWork *work,
-                     size_t n_work, const ReportFault *faults, size_t n_faults, char **ret) {
+                     size_t n_work, const ReportFault *faults, size_t n_faults,
+                     const Investigation *inv, size_t n_inv, char **ret) {
         _cleanup_(freep) char *buf = NULL;
         char name[LABEL_MAX], due[LABEL_MAX];
         const char *title = tr(c->lang, "作業実績報告書", "Work report (作業実績報告書)");
@@ -1202,6 +1252,8 @@ int report_quarterly(const ReportContext *c, const ReportPeriod *p, const Report
         r = doc_open(&d, c, false, &buf, &size);
         if (r < 0)
                 return r;
+        /* CSV: every section, each under its heading, as wide as the work table. */
+        d.csv_width = QUARTERLY_WORK_COLUMNS;
         (void) snprintf(name, sizeof(name), "%s %s", title, p->label);
         doc_begin(&d, title, name);
         doc_preamble(&d, c, p);
@@ -1211,6 +1263,7 @@ int report_quarterly(const ReportContext *c, const ReportPeriod *p, const Report
         doc_fields_end(&d);
         quarterly_work(&d, c, work, n_work);
         quarterly_faults(&d, c, p, faults, n_faults);
+        quarterly_investigations(&d, c, inv, n_inv);
         doc_zone_note(&d, c);
         doc_end(&d);
         return doc_close(&d, 0, &buf, ret);
@@ -1242,6 +1295,12 @@ static int fault_summary(Doc *d, const ReportContext *c, const ReportFault *f) {
         doc_heading(d, tr(l, "障害の概要", "The fault"));
         doc_fields_begin(d);
         fault_identity(d, c, f);
+        doc_field(d, tr(l, "把握の経緯", "Found by"),
+                  f->origin == FAULT_ORIGIN_CALL      ? tr(l, "通報（監視では検知できない障害）",
+                                                           "a call (no probe sees it)")
+                  : f->origin == FAULT_ORIGIN_ANOMALY ? tr(l, "異常の調査（障害として対応）",
+                                                           "the investigation of an anomaly")
+                                                      : tr(l, "監視による検知", "the probes"));
         doc_field(d, tr(l, "検知した症状", "Symptom"), f->reason ?: "");
         doc_field(d, tr(l, "確認箇所", "Check"), f->hint ?: "");
         doc_field(d, tr(l, "到達不能になった機器", "Devices made unreachable"), hidden);
@@ -1256,7 +1315,14 @@ static void fault_timeline(Doc *d, const ReportContext *c, const ReportFault *f)
         Language l = c->lang;
 
         met[0] = 0;
-        if (f->onsite_started_at && f->onsite_started_at <= due_at)
+        if (f->sendback)
+                (void) snprintf(met, sizeof(met), "%s",
+                                tr(l, "センドバック保守（現地着手期限なし）",
+                                   "send-back maintenance (no onsite due)"));
+        else if (!f->received_at)
+                (void) snprintf(met, sizeof(met), "%s",
+                                tr(l, "未受付（障害受付の連絡なし）", "not received (no call)"));
+        else if (f->onsite_started_at && f->onsite_started_at <= due_at)
                 (void) snprintf(met, sizeof(met), "%s", tr(l, "期限内", "met"));
         else if (f->onsite_started_at)
                 (void) snprintf(met, sizeof(met),
@@ -1266,6 +1332,8 @@ static void fault_timeline(Doc *d, const ReportContext *c, const ReportFault *f)
         doc_fields_begin(d);
         doc_field(d, tr(l, "検知日時", "Detected"), fmt_time(f->detected_at, det));
         doc_field(d, tr(l, "受付日時", "Received"), fmt_time(f->received_at, rec));
+        if (f->received_from && f->received_from[0])
+                doc_field(d, tr(l, "障害受付の連絡元", "Call from"), f->received_from);
         doc_field(d, tr(l, "現地着手期限", "Onsite due"), fmt_time(f->onsite_due, due));
         doc_field(d, tr(l, "延期の承認日時", "Deferral approved"),
                   fmt_time(f->deferral_approved_at, appr));
@@ -1567,17 +1635,24 @@ static const char *sla_result_word(Language l, SlaResult s) {
                 return tr(l, "期限超過", "breached");
         case SLA_PENDING:
                 return tr(l, "対応中（期限前）", "pending");
+        case SLA_SENDBACK:
+                return tr(l, "センドバック保守（現地着手期限なし）", "send-back (no onsite due)");
         default:
                 return tr(l, "期限前に解消（現地作業なし）", "cleared before the due time");
         }
 }
 
 static void sla_figures(Doc *d, const ReportContext *c, const SlaStats *s) {
-        char v[14][TIME_MAX];
+        char v[15][TIME_MAX];
         Language l = c->lang;
+        bool call = c->config->sla.reception == SLA_RECEPTION_CALL;
 
         doc_heading(d, tr(l, "集計", "Figures"));
         doc_fields_begin(d);
+        doc_field(d, tr(l, "受付の基準", "Reception"),
+                  call ? tr(l, "障害受付の連絡を受けた時", "when the fault call is received")
+                       : tr(l, "障害を検知した時（受付時間外は翌営業時間の開始）",
+                            "at detection (outside business hours: the next opening)"));
         doc_field(d, tr(l, "受付件数", "Faults received"), fmt_int((int64_t) s->received, v[0]));
         doc_field(d, tr(l, "現地作業を開始した件数", "With onsite work"),
                   fmt_int((int64_t) s->onsite, v[1]));
@@ -1590,6 +1665,8 @@ static void sla_figures(Doc *d, const ReportContext *c, const SlaStats *s) {
         doc_field(d, tr(l, "対応中（期限前）", "Pending"), fmt_int((int64_t) s->pending, v[6]));
         doc_field(d, tr(l, "期限前に解消（現地作業なし）", "Cleared before the due time"),
                   fmt_int((int64_t) s->stopped, v[7]));
+        doc_field(d, tr(l, "センドバック保守（現地着手期限なし）", "Send-back maintenance (no onsite due)"),
+                  fmt_int((int64_t) s->sendback, v[14]));
         doc_field(d, tr(l, "延期承認あり", "Deferred with approval"),
                   fmt_int((int64_t) s->deferred, v[8]));
         doc_field(d, tr(l, "一過性の障害", "Transient faults"),
@@ -1622,7 +1699,7 @@ static void sla_faults(Doc *d, const ReportContext *c, const ReportPeriod *p,
                 char id[TIME_MAX], rec[TIME_MAX], due[TIME_MAX], on[TIME_MAX], resp[TIME_MAX],
                         appr[TIME_MAX];
 
-                if (!received_in(&f[i], p))
+                if (!f[i].received_at || !received_in(&f[i], p))
                         continue;
                 if (shown++ == 0)
                         doc_table_begin(d, headers, ELEMENTSOF(headers), "rllllllrll", false);
@@ -1670,12 +1747,14 @@ int report_sla(const ReportContext *c, const ReportPeriod *p, const ReportFault 
                       tr(c->lang,
                          "対象は期間中に受け付けた障害です。応答時間は受付から現地作業開始まで、"
                          "期限は延期が承認された場合は延期後の期限です。報告書は障害復旧作業"
-                         "報告書とデータ消去報告書で、提出日が提出期限（休日の場合はその前の"
-                         "営業日）以前なら期限内です。",
+                         "報告書とデータ消去報告書で、提出日が期間の末日（休日の場合は翌営業日、"
+                         "民法第142条）以前なら期限内です。",
                          "The faults received in the period. The response time runs from "
                          "reception to the start of onsite work; the due time is the deferred "
                          "one when a deferral was approved. Reports are the fault recovery and "
-                         "data erasure reports, on time when handed in by their deliver-by day."),
+                         "data erasure reports, on time when handed in by the period's last "
+                         "day (a closed day moves it to the next business day, Civil Code "
+                         "art. 142)."),
                       true);
         doc_zone_note(&d, c);
         doc_end(&d);

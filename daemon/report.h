@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "anomaly.h"
 #include "calendar.h"
 #include "config.h"
 #include "fault.h"
@@ -96,6 +97,9 @@ typedef struct ReportFault {
         int64_t quote_amount;        /* yen */
         char *quote_by, *quote_approved_by;
         time_t quote_at, quote_approved_at;
+        FaultOrigin origin;          /* probe, call (open) or anomaly (escalate) */
+        bool sendback;               /* send-back maintenance: no onsite clock */
+        char *received_from;         /* who called (sla.reception: call) */
         time_t recovered_at;
         char *recovered_by, *cause, *action, *prevention;
         char **parts;                /* models of the parts replaced */
@@ -156,6 +160,7 @@ typedef struct SlaStats {
         size_t stopped;              /* cleared or closed before the due time, no onsite */
         size_t deferred;             /* with an approved deferral */
         size_t transient;            /* cleared by itself before any onsite work */
+        size_t sendback;             /* send-back maintenance: no onsite clock to meet */
         size_t reports_on_time;      /* recovery and erasure reports handed in by deliver-by */
         size_t reports_late;
         size_t reports_outstanding;  /* not handed in yet ... */
@@ -172,7 +177,8 @@ int report_sla_stats(const ReportContext *c, const ReportPeriod *p, const Report
  * faults handled in the period; says so explicitly when there was no work.
  * CSV: the work items. */
 int report_quarterly(const ReportContext *c, const ReportPeriod *p, const ReportWork *work,
-                     size_t n_work, const ReportFault *faults, size_t n_faults, char **ret);
+                     size_t n_work, const ReportFault *faults, size_t n_faults,
+                     const Investigation *inv, size_t n_inv, char **ret);
 
 /* 障害復旧作業報告書. -ENODATA when no recovery is recorded. CSV: field,value. */
 int report_fault(const ReportContext *c, const ReportFault *f, char **ret);

@@ -20,7 +20,8 @@
         " recovered_by, cause, action, prevention, parts, media_replaced,"                  \
         " recovery_report_submitted_at, erasure_report_submitted_at, closed_at, closed_by,"  \
         " close_note, ack_note, remote, temporary_recovered_at, loaner, quote_parts,"      \
-        " quote_amount, quote_by, quote_at, quote_approved_by, quote_approved_at"
+        " quote_amount, quote_by, quote_at, quote_approved_by, quote_approved_at, origin,"  \
+        " sla_rule, received_from"
 
 static time_t time_at(sqlite3_stmt *st, int i) {
         return sqlite3_column_type(st, i) == SQLITE_NULL ? 0
@@ -102,6 +103,8 @@ static int read_report_fault(sqlite3_stmt *st, ReportFault *f) {
                 .quote_amount = sqlite3_column_int64(st, 40),
                 .quote_at = time_at(st, 42),
                 .quote_approved_at = time_at(st, 44),
+                .origin = fault_origin_from_string(column_text(st, 45)),
+                .sendback = streq_ptr(column_text(st, 46), "sendback"),
         };
         copy_at(st, 1, f->site, sizeof(f->site));
         copy_at(st, 2, f->device, sizeof(f->device));
@@ -113,7 +116,8 @@ static int read_report_fault(sqlite3_stmt *st, ReportFault *f) {
             !text_at(st, 26, &f->action) || !text_at(st, 27, &f->prevention) ||
             !text_at(st, 33, &f->closed_by) || !text_at(st, 34, &f->close_note) ||
             !text_at(st, 35, &f->ack_note) || !text_at(st, 38, &f->loaner) ||
-            !text_at(st, 41, &f->quote_by) || !text_at(st, 43, &f->quote_approved_by))
+            !text_at(st, 41, &f->quote_by) || !text_at(st, 43, &f->quote_approved_by) ||
+            !text_at(st, 47, &f->received_from))
                 return -ENOMEM;
         r = strv_from_json(column_text(st, 18), &f->hidden, &f->n_hidden);
         if (r >= 0)

@@ -150,6 +150,23 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "ALTER TABLE faults ADD COLUMN quote_at INTEGER;"
         "ALTER TABLE faults ADD COLUMN quote_approved_by TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE faults ADD COLUMN quote_approved_at INTEGER;",
+        /* 7: reception by call and faults no probe sees (issue 13): where a fault
+         * comes from, its contract rule, who called and who took the call; the
+         * investigation of anomalies and their escalation to faults. */
+        "ALTER TABLE faults ADD COLUMN origin TEXT NOT NULL DEFAULT 'probe';"
+        "ALTER TABLE faults ADD COLUMN sla_rule TEXT NOT NULL DEFAULT 'onsite';"
+        "ALTER TABLE faults ADD COLUMN received_from TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE faults ADD COLUMN anomaly_id INTEGER;"
+        "CREATE TABLE investigations ("
+        "  id INTEGER PRIMARY KEY,"
+        "  anomaly_id INTEGER NOT NULL,"   /* the anomaly event */
+        "  at INTEGER NOT NULL,"
+        "  person TEXT NOT NULL,"
+        "  note TEXT NOT NULL,"
+        "  os_user TEXT NOT NULL DEFAULT '',"
+        "  recorded_at INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX investigations_at ON investigations (at);",
 };
 
 static int exec(Store *s, const char *sql) {
@@ -477,7 +494,8 @@ int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
         "site, device, kind, severity, state, detected_at, received_at, onsite_due,"       \
         " deferral_eligible, deferred_onsite_due, onsite_started_at, acknowledged_at,"      \
         " deferral_approved_at, cleared_at, transient, reason, hint, hidden, warned,"       \
-        " breached, deferral_prompted, last_notified_at, thread_id"
+        " breached, deferral_prompted, last_notified_at, thread_id, origin, sla_rule,"   \
+        " received_from, anomaly_id"
 
 static void bind_time(sqlite3_stmt *st, int i, time_t t) {
         if (t > 0)
@@ -511,6 +529,10 @@ static void bind_fault(sqlite3_stmt *st, const Fault *f) {
         (void) sqlite3_bind_int(st, 21, f->deferral_prompted);
         bind_time(st, 22, f->last_notified_at);
         (void) sqlite3_bind_text(st, 23, f->thread_id, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 24, fault_origin_to_string(f->origin), -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 25, f->sendback ? "sendback" : "onsite", -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(st, 26, f->received_from, -1, SQLITE_STATIC);
+        bind_time(st, 27, (time_t) f->anomaly_id);
 }
 
 static time_t column_time(sqlite3_stmt *st, int i) {
@@ -555,6 +577,10 @@ static int read_fault(sqlite3_stmt *st, Fault *f) {
         f->deferral_prompted = sqlite3_column_int(st, 21);
         f->last_notified_at = column_time(st, 22);
         copy_column(st, 23, f->thread_id, sizeof(f->thread_id));
+        f->origin = fault_origin_from_string(column_text(st, 24));
+        f->sendback = streq_ptr(column_text(st, 25), "sendback");
+        copy_column(st, 26, f->received_from, sizeof(f->received_from));
+        f->anomaly_id = (int64_t) column_time(st, 27);
         return f->hidden ? 0 : -ENOMEM;
 }
 
@@ -571,7 +597,7 @@ int store_fault_insert(Store *s, Fault *f) {
 
         rc = sqlite3_prepare_v2(s->db,
                                 "INSERT INTO faults (" FAULT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?,"
-                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -588,12 +614,12 @@ int store_fault_update(Store *s, const Fault *f) {
 
         rc = sqlite3_prepare_v2(s->db,
                                 "UPDATE faults SET (" FAULT_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?,"
-                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?",
+                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
         bind_fault(st, f);
-        (void) sqlite3_bind_int64(st, 24, f->id);
+        (void) sqlite3_bind_int64(st, 28, f->id);
         return step_done(st);
 }
 

@@ -10,11 +10,12 @@
 #include <time.h>
 
 #include "action.h"
+#include "anomaly.h"
 #include "event.h"
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 typedef struct Store Store;
 
@@ -224,3 +225,15 @@ int store_foreach_report_clock(Store *s, StoreReportClockFn fn, void *userdata);
 
 /* The last error message of the database, for logs. */
 const char *store_error(const Store *s);
+
+/* Anomalies to investigate (store-anomalies.c). */
+/* -ENOENT when id is not an anomaly event. */
+int store_anomaly_get(Store *s, int64_t id, Anomaly *ret);
+typedef int (*StoreAnomalyFn)(const Anomaly *a, void *userdata);
+int store_foreach_anomaly(Store *s, StoreAnomalyFn fn, void *userdata);
+int store_investigation_add(Store *s, int64_t anomaly_id, time_t at, const char *person,
+                            const char *note, const char *os_user, time_t now);
+/* anomaly_id 0: all, investigated in [from, to). */
+typedef int (*StoreInvestigationFn)(const Investigation *v, void *userdata);
+int store_foreach_investigation(Store *s, int64_t anomaly_id, time_t from, time_t to,
+                                StoreInvestigationFn fn, void *userdata);

@@ -635,26 +635,13 @@ static int parse_utc_datetime(const xmlNode *utc, time_t *ret) {
         return 0;
 }
 
-static int handle_time(CameraProbe *p, xmlNode *body) {
-        xmlNode *resp = xml_child(body, NS_ONVIF_DEVICE, "GetSystemDateAndTimeResponse");
-        xmlNode *utc = xml_descendant(resp, NS_ONVIF_SCHEMA, "UTCDateTime");
+/* The camera's UTC time cam, read at the end of the transfer: skew and latency. */
+static void time_apply(CameraProbe *p, time_t cam) {
         curl_off_t total = 0;
         double mid;
-        time_t cam;
 
         (void) curl_easy_getinfo(p->cycle->slot.easy, CURLINFO_TOTAL_TIME_T, &total);
         p->cycle->result.latency_usec = (uint64_t) total;
-        if (!resp) {
-                probe_result_fail(&p->cycle->result, PROBE_DOWN,
-                                  "GetSystemDateAndTime: unexpected answer (no "
-                                  "GetSystemDateAndTimeResponse)");
-                return -EBADMSG;
-        }
-        if (!utc || parse_utc_datetime(utc, &cam) < 0) {
-                probe_result_fail(&p->cycle->result, PROBE_DEGRADED,
-                                  "GetSystemDateAndTime: no valid UTCDateTime, clock unknown");
-                return 0;
-        }
         /* The camera truncates to whole seconds: its clock read cam + 0.5 on
          * average, at about the middle of the round trip. */
         mid = (double) p->cycle->real_start.tv_sec + p->cycle->real_start.tv_nsec / 1e9 +
@@ -670,7 +657,45 @@ static int handle_time(CameraProbe *p, xmlNode *body) {
                                   "clock skew %+.0f s (limit %s)", p->skew,
                                   format_duration(p->max_skew, d));
         }
+}
+
+static int handle_time(CameraProbe *p, xmlNode *body) {
+        xmlNode *resp = xml_child(body, NS_ONVIF_DEVICE, "GetSystemDateAndTimeResponse");
+        xmlNode *utc = xml_descendant(resp, NS_ONVIF_SCHEMA, "UTCDateTime");
+        curl_off_t total = 0;
+        time_t cam;
+
+        (void) curl_easy_getinfo(p->cycle->slot.easy, CURLINFO_TOTAL_TIME_T, &total);
+        p->cycle->result.latency_usec = (uint64_t) total;
+        if (!resp) {
+                probe_result_fail(&p->cycle->result, PROBE_DOWN,
+                                  "GetSystemDateAndTime: unexpected answer (no "
+                                  "GetSystemDateAndTimeResponse)");
+                return -EBADMSG;
+        }
+        if (!utc || parse_utc_datetime(utc, &cam) < 0) {
+                probe_result_fail(&p->cycle->result, PROBE_DEGRADED,
+                                  "GetSystemDateAndTime: no valid UTCDateTime, clock unknown");
+                return 0;
+        }
+        time_apply(p, cam);
         return 0;
+}
+
+/* The liveness answer as most cameras give it: 2xx, a well-formed envelope
+ * with the time. Anything else takes the full path, which names the fault. */
+static bool time_fast(CameraProbe *p, CURLcode code) {
+        long http = 0;
+        time_t cam;
+
+        if (code != CURLE_OK || p->cycle->too_large || !p->cycle->body)
+                return false;
+        (void) curl_easy_getinfo(p->cycle->slot.easy, CURLINFO_RESPONSE_CODE, &http);
+        if (http < 200 || http > 299 ||
+            soap_parse_time_fast(p->cycle->body, p->cycle->body_len, &cam) < 0)
+                return false;
+        time_apply(p, cam);
+        return true;
 }
 
 /* Takes the path of an XAddr: a camera behind NAT may name an address we
@@ -858,6 +883,8 @@ static void on_transfer_done(CurlSlot *slot, CURLcode code) {
 
         if (p->cycle->step == STEP_GETINFO)
                 handle_getinfo(p, code);
+        else if (p->cycle->step == STEP_TIME && time_fast(p, code))
+                ; /* no tree needed */
         else if (soap_result(p, code, c->step == STEP_TIME ? &c->result : &c->deep,
                              c->step == STEP_TIME ? PROBE_DOWN : PROBE_DEGRADED, &doc,
                              &body) >= 0) {

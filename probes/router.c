@@ -290,10 +290,9 @@ static bool check_identity(RouterProbe *p, ProbeResult *r) {
                 return true;
         if (v->type == SNMP_VALUE_STRING)
                 probe_result_fail(r, PROBE_DEGRADED,
-                                  "answers as %s%s, expected %s: another site's router at this "
+                                  "answers as %s, expected %s: another site's router at this "
                                   "address?",
-                                  v->text, strlen(v->text) == SNMP_TEXT_MAX - 1 ? "..." : "",
-                                  p->sys_name);
+                                  v->text, p->sys_name);
         else
                 probe_result_fail(r, PROBE_DEGRADED, "sysName %s, expected %s",
                                   v->type == SNMP_VALUE_NONE ? "missing" : "of the wrong type",

@@ -20,6 +20,7 @@
 
 #include "macro.h"
 #include "snmp.h"
+#include "text.h"
 #include "timeutil.h"
 
 /* The largest datagram read; a longer one is dropped (UDP's own limit). */
@@ -175,6 +176,19 @@ uint64_t snmp_text_hash(const void *s, size_t n) {
                 h *= UINT64_C(1099511628211);
         }
         return h;
+}
+
+/* A string answer's start for messages: clean text (text.h; a router's
+ * sysName or sysDescr is the device's to choose), "..." when it was longer. */
+static void snmp_value_text(SnmpValue *out, const u_char *s, size_t len) {
+        size_t n;
+
+        if (len < SNMP_TEXT_MAX) {
+                (void) text_clean(out->text, sizeof(out->text), (const char *) s, len);
+                return;
+        }
+        n = text_clean(out->text, sizeof(out->text) - 3, (const char *) s, len);
+        memcpy(out->text + n, "...", 4);
 }
 
 /* ======================================================================== */
@@ -800,10 +814,7 @@ static void take_answer(SnmpSession *s, netsnmp_pdu *pdu) {
                 case ASN_OCTET_STR:
                         out->type = SNMP_VALUE_STRING;
                         out->unsigned_ = (unsigned long) snmp_text_hash(v->val.string, v->val_len);
-                        for (size_t k = 0; k < v->val_len && k < SNMP_TEXT_MAX - 1; k++)
-                                out->text[k] = v->val.string[k] >= 0x20 && v->val.string[k] < 0x7f
-                                                       ? (char) v->val.string[k]
-                                                       : '?';
+                        snmp_value_text(out, v->val.string, v->val_len);
                         break;
                 case SNMP_NOSUCHOBJECT:
                 case SNMP_NOSUCHINSTANCE:

@@ -43,7 +43,7 @@ typedef struct SnmpValue {
         SnmpValueType type;
         long integer;                /* INTEGER */
         unsigned long unsigned_;     /* Gauge32, Counter32, TimeTicks; strings: snmp_text_hash() */
-        char text[SNMP_TEXT_MAX];    /* strings: the start, printable, for messages */
+        char text[SNMP_TEXT_MAX];    /* strings: the start, clean, for messages */
 } SnmpValue;
 
 /* The FNV-1a hash of a string's n bytes: a string answer compares by it. */

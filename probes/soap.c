@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "macro.h"
@@ -120,10 +121,15 @@ static void soap_fault_text(const xmlNode *fault, char err[static SOAP_ERROR_MAX
  * buffers and dictionary (the element names of every answer are the same). */
 static xmlParserCtxtPtr parser;
 
+static xmlParserCtxtPtr time_parser;
+
 void soap_parser_release(void) {
         if (parser)
                 xmlFreeParserCtxt(parser);
         parser = NULL;
+        if (time_parser)
+                xmlFreeParserCtxt(time_parser);
+        time_parser = NULL;
 }
 
 int soap_parse_response(const char *buf, size_t len, xmlDoc **ret_doc, xmlNode **ret_body,
@@ -187,6 +193,185 @@ int soap_parse_response(const char *buf, size_t len, xmlDoc **ret_doc, xmlNode *
         }
         *ret_doc = doc;
         *ret_body = body;
+        return 0;
+}
+
+/* ======================================================================== */
+/* GetSystemDateAndTime without a tree: SAX2 over a reused push parser. */
+
+enum { TF_HOUR, TF_MINUTE, TF_SECOND, TF_YEAR, TF_MONTH, TF_DAY, _TF_MAX };
+
+typedef struct TimeSax {
+        xmlParserCtxtPtr ctxt;
+        int depth;
+        bool envelope, body, fault, dtd, resp, utc_done;
+        int body_depth, resp_depth, utc_depth, part_depth; /* 0: not inside */
+        bool in_date;                /* inside Date (else Time) of UTCDateTime */
+        int field;                   /* TF_*, or -1 */
+        char text[16];
+        size_t text_len;
+        bool text_bad;
+        int v[_TF_MAX];
+        unsigned have;
+} TimeSax;
+
+static bool ns_is(const xmlChar *uri, const char *ns) {
+        return uri && xmlStrEqual(uri, BAD_CAST ns);
+}
+
+static void time_start(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri,
+                       int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                       int nb_defaulted, const xmlChar **attributes) {
+        static const char *const time_names[] = { "Hour", "Minute", "Second" };
+        static const char *const date_names[] = { "Year", "Month", "Day" };
+        TimeSax *t = ctx;
+        int d = ++t->depth;
+
+        (void) prefix;
+        (void) nb_namespaces;
+        (void) namespaces;
+        (void) nb_attributes;
+        (void) nb_defaulted;
+        (void) attributes;
+        if (d == 1) {
+                t->envelope = ns_is(uri, NS_SOAP_ENV) && xmlStrEqual(name, BAD_CAST "Envelope");
+                return;
+        }
+        if (d == 2 && t->envelope && !t->body && ns_is(uri, NS_SOAP_ENV) &&
+            xmlStrEqual(name, BAD_CAST "Body")) {
+                t->body = true;
+                t->body_depth = d;
+                return;
+        }
+        if (t->body_depth && d == t->body_depth + 1) {
+                if (ns_is(uri, NS_SOAP_ENV) && xmlStrEqual(name, BAD_CAST "Fault"))
+                        t->fault = true;
+                else if (!t->resp && ns_is(uri, NS_ONVIF_DEVICE) &&
+                         xmlStrEqual(name, BAD_CAST "GetSystemDateAndTimeResponse")) {
+                        t->resp = true;
+                        t->resp_depth = d;
+                }
+                return;
+        }
+        if (t->resp_depth && !t->utc_depth && !t->utc_done && ns_is(uri, NS_ONVIF_SCHEMA) &&
+            xmlStrEqual(name, BAD_CAST "UTCDateTime")) {
+                t->utc_depth = d;
+                return;
+        }
+        if (t->utc_depth && d == t->utc_depth + 1 && ns_is(uri, NS_ONVIF_SCHEMA)) {
+                t->in_date = xmlStrEqual(name, BAD_CAST "Date");
+                if (t->in_date || xmlStrEqual(name, BAD_CAST "Time"))
+                        t->part_depth = d;
+                return;
+        }
+        if (t->part_depth && d == t->part_depth + 1 && ns_is(uri, NS_ONVIF_SCHEMA)) {
+                const char *const *names = t->in_date ? date_names : time_names;
+
+                for (int i = 0; i < 3; i++)
+                        if (xmlStrEqual(name, BAD_CAST names[i])) {
+                                t->field = (t->in_date ? TF_YEAR : TF_HOUR) + i;
+                                t->text_len = 0;
+                                t->text_bad = false;
+                        }
+        }
+}
+
+static void time_chars(void *ctx, const xmlChar *ch, int len) {
+        TimeSax *t = ctx;
+
+        if (t->field < 0 || len < 0)
+                return;
+        if (t->text_len + (size_t) len >= sizeof(t->text)) {
+                t->text_bad = true;
+                return;
+        }
+        memcpy(t->text + t->text_len, ch, (size_t) len);
+        t->text_len += (size_t) len;
+}
+
+static void time_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri) {
+        static const int lo[_TF_MAX] = { 0, 0, 0, 1970, 1, 1 }, hi[_TF_MAX] = { 23, 59, 60, 9999, 12, 31 };
+        TimeSax *t = ctx;
+        int d = t->depth--;
+
+        (void) name;
+        (void) prefix;
+        (void) uri;
+        if (t->field >= 0 && t->part_depth && d == t->part_depth + 1) {
+                char *s = t->text, *end;
+                long v;
+
+                t->text[t->text_len] = 0;
+                while (isspace((unsigned char) *s))
+                        s++;
+                errno = 0;
+                v = strtol(s, &end, 10);
+                while (isspace((unsigned char) *end))
+                        end++;
+                if (!t->text_bad && end != s && !*end && !errno && v >= lo[t->field] &&
+                    v <= hi[t->field]) {
+                        t->v[t->field] = (int) v;
+                        t->have |= 1u << t->field;
+                }
+                t->field = -1;
+        } else if (d == t->part_depth)
+                t->part_depth = 0;
+        else if (d == t->utc_depth) {
+                t->utc_depth = 0;
+                t->utc_done = true; /* the first UTCDateTime counts, as on the DOM path */
+        } else if (d == t->resp_depth)
+                t->resp_depth = 0;
+        else if (d == t->body_depth)
+                t->body_depth = 0;
+}
+
+static void time_dtd(void *ctx, const xmlChar *name, const xmlChar *external_id,
+                     const xmlChar *system_id) {
+        TimeSax *t = ctx;
+
+        (void) name;
+        (void) external_id;
+        (void) system_id;
+        t->dtd = true;
+        xmlStopParser(t->ctxt);
+}
+
+int soap_parse_time_fast(const char *buf, size_t len, time_t *ret) {
+        static xmlSAXHandler sax = {
+                .initialized = XML_SAX2_MAGIC,
+                .startElementNs = time_start,
+                .endElementNs = time_end,
+                .characters = time_chars,
+                .internalSubset = time_dtd,
+        };
+        TimeSax t = { .field = -1 };
+        int r;
+
+        if (len == 0 || len > INT32_MAX)
+                return -EAGAIN;
+        if (!time_parser) {
+                time_parser = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, NULL);
+                if (!time_parser)
+                        return -EAGAIN;
+                (void) xmlCtxtUseOptions(time_parser, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                              XML_PARSE_NOWARNING);
+        } else if (xmlCtxtResetPush(time_parser, NULL, 0, NULL, NULL) != 0)
+                return -EAGAIN;
+        t.ctxt = time_parser;
+        time_parser->userData = &t;
+        r = xmlParseChunk(time_parser, buf, (int) len, 1);
+        time_parser->userData = NULL;
+        if (r != 0 || !time_parser->wellFormed || t.dtd || t.fault || !t.envelope || !t.resp ||
+            t.have != (1u << _TF_MAX) - 1 || !ymd_valid(t.v[TF_YEAR], t.v[TF_MONTH], t.v[TF_DAY])) {
+                if (t.dtd || r != 0) {
+                        /* A stopped or failed parser is not trusted again. */
+                        xmlFreeParserCtxt(time_parser);
+                        time_parser = NULL;
+                }
+                return -EAGAIN;
+        }
+        *ret = (time_t) day_from_ymd(t.v[TF_YEAR], t.v[TF_MONTH], t.v[TF_DAY]) * 86400 +
+               t.v[TF_HOUR] * 3600 + t.v[TF_MINUTE] * 60 + t.v[TF_SECOND];
         return 0;
 }
 

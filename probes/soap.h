@@ -50,6 +50,15 @@ int soap_parse_response(const char *buf, size_t len, xmlDoc **ret_doc, xmlNode *
 /* Frees the kept parser context (at exit; the next parse makes a new one). */
 void soap_parser_release(void);
 
+/* The liveness answer's one value, read without building a tree (issue 18:
+ * the DOM of every answer cost as much as the rest of a probe): the UTC
+ * time of a GetSystemDateAndTimeResponse in a SOAP 1.2 envelope, as the
+ * seconds since the epoch. -EAGAIN for anything else — a fault, a DTD, a
+ * missing or invalid field, XML that is not well-formed — for which the
+ * caller takes the full path (soap_parse_response), which says what is
+ * wrong. */
+int soap_parse_time_fast(const char *buf, size_t len, time_t *ret);
+
 /* The first child element of node with namespace ns and local name name. */
 xmlNode *xml_child(const xmlNode *node, const char *ns, const char *name);
 

@@ -140,7 +140,7 @@ class Daemon:
     """fieldwatchd in the foreground, with NOTIFY_SOCKET at a socket we own."""
 
     def __init__(self, tmp, config, credentials=CREDENTIALS, extra_args=(), env=None,
-                 watchdog_usec=None, wrapper=()):
+                 watchdog_usec=None, wrapper=(), stderr=None):
         self.tmp = tmp
         self.config = config
         self.state_dir = os.path.join(tmp, "state")
@@ -169,10 +169,12 @@ class Daemon:
             e.update(env)
         self.log_path = os.path.join(tmp, "daemon.log")
         self.stderr = open(self.log_path, "w+b")
+        # stderr= (a file or descriptor, e.g. a journal stream): the daemon
+        # writes there instead, and log() is empty.
         self.proc = subprocess.Popen(
             [*wrapper, DAEMON, "--config", config, "--state-dir", self.state_dir,
              "--runtime-dir", self.runtime_dir, "--credentials-dir", credentials, *extra_args],
-            env=e, stdout=subprocess.DEVNULL, stderr=self.stderr)
+            env=e, stdout=subprocess.DEVNULL, stderr=self.stderr if stderr is None else stderr)
 
     def _read_notes(self):
         while not self.closing:

@@ -3,12 +3,14 @@
 /* The fault engine: soft and hard states, dependencies, site loss,
  * transients, degraded kinds, the live contract clocks. */
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "calendar.h"
@@ -45,15 +47,15 @@ static time_t T(const char *s) {
         return t;
 }
 
-static int setup(void **state) {
+static int setup_with(void **state, const char *extra) {
         ConfigErrors errs = {};
-        char *error = NULL;
+        char *error = NULL, text[4096];
         Env *env = calloc(1, sizeof(Env));
 
         if (!env || tz_use("Asia/Tokyo") < 0)
                 return -1;
-        if (config_load_buffer("test.yaml", config_text, sizeof(config_text) - 1, &errs,
-                               &env->config) < 0) {
+        (void) snprintf(text, sizeof(text), "%s%s", config_text, extra);
+        if (config_load_buffer("test.yaml", text, strlen(text), &errs, &env->config) < 0) {
                 for (size_t i = 0; i < errs.n_errors; i++)
                         fprintf(stderr, "%u:%u: %s\n", errs.errors[i].line, errs.errors[i].column,
                                 errs.errors[i].message);
@@ -73,6 +75,15 @@ static int setup(void **state) {
         env->next_id = 1;
         *state = env;
         return 0;
+}
+
+static int setup(void **state) {
+        return setup_with(state, "");
+}
+
+/* The clocks start with the fault call; the VPN router is sent back. */
+static int setup_call(void **state) {
+        return setup_with(state, "sla: {reception: call, devices: {vpn: sendback}}\n");
 }
 
 static int teardown(void **state) {
@@ -443,6 +454,172 @@ static void test_restore_no_second_raise(void **state) {
         assert_int_equal(faults_restore(env->e, &stored), -ENOENT);
 }
 
+/* A camera's own fault: three failures, its router asked and up. */
+static Fault *camera_fault(Env *env, size_t camera, size_t router, time_t t) {
+        for (int i = 0; i < 3; i++)
+                feed(env, camera, PROBE_DOWN, "timeout", t + i);
+        feed(env, router, PROBE_UP, "", t + 3);
+        return faults_node_fault(env->e, camera);
+}
+
+/* sla.reception: call (L119-123): a detected fault waits, clocks stopped,
+ * until its call; then every clock runs from the call's reception. */
+static void test_reception_by_call(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T09:30:00"), call = T("2026-11-25T10:05:00");
+        Fault *f;
+
+        all_up(env, t - 60);
+        f = camera_fault(env, env->camera1, env->router1, t);
+        assert_non_null(f);
+        assert_int_equal(f->received_at, 0);
+        assert_int_equal(f->onsite_due, 0);
+        assert_int_equal(fault_due(f), 0);
+        assert_false(fault_clock_running(f));
+        assert_non_null(strstr(env->out.events[0].text, "fieldwatchctl receive"));
+        /* Hours pass: no warning, no breach, no prompt; re-notification only. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, T("2026-11-25T16:30:00"), &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_SLA_WARNING) + count_type(env, EVENT_SLA_BREACH) +
+                                 count_type(env, EVENT_DEFERRAL_NEEDED),
+                         0);
+        assert_int_equal(faults_next_clock(env->e, T("2026-11-25T16:30:00")),
+                         T("2026-11-25T18:30:00")); /* the next re-notification */
+        /* The call at 10:05 (recorded late): due 12:05, breached at once. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_receive(env->e, f, call, T("2026-11-25T10:06:00"), &env->out), 0);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_RECEIVED);
+        assert_int_equal(env->out.events[0].received_at, call);
+        assert_int_equal(f->received_at, call);
+        assert_int_equal(f->onsite_due, call + 2 * 3600);
+        assert_int_equal(f->deferred_onsite_due, T("2026-11-26T11:00:00"));
+        assert_false(f->deferral_eligible);
+        assert_int_equal(faults_next_clock(env->e, T("2026-11-25T10:06:00")), call + 5400);
+        /* Twice: refused. */
+        assert_int_equal(faults_receive(env->e, f, call, T("2026-11-25T10:07:00"), &env->out),
+                         -EINVAL);
+}
+
+/* A call at 15:30 is eligible (due 17:30): the prompt comes with the
+ * reception; one after closing time is received next morning. */
+static void test_reception_call_late(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T15:00:00");
+        Fault *f;
+
+        all_up(env, t - 60);
+        f = camera_fault(env, env->camera1, env->router1, t);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_receive(env->e, f, T("2026-11-25T16:10:00"),
+                                        T("2026-11-25T16:10:00"), &env->out),
+                         0);
+        assert_true(f->deferral_eligible);
+        assert_int_equal(count_type(env, EVENT_DEFERRAL_NEEDED), 1);
+        f = camera_fault(env, env->camera2, env->router2, t + 10);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_receive(env->e, f, T("2026-11-25T18:00:00"),
+                                        T("2026-11-25T18:00:00"), &env->out),
+                         0);
+        assert_int_equal(f->received_at, T("2026-11-26T09:00:00"));
+        assert_int_equal(f->onsite_due, T("2026-11-26T11:00:00"));
+}
+
+/* sla.devices.vpn: sendback (L511): the RTX1220's fault has no onsite clock. */
+static void test_vpn_sendback(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+        Fault *f;
+
+        all_up(env, t - 60);
+        for (int i = 0; i < 3; i++)
+                feed(env, env->vpn, PROBE_DOWN, "timeout", t + i);
+        f = faults_node_fault(env->e, env->vpn);
+        assert_non_null(f);
+        assert_true(f->sendback);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_receive(env->e, f, t + 60, t + 60, &env->out), 0);
+        assert_int_equal(f->received_at, t + 60);
+        assert_int_equal(f->onsite_due, 0);
+        assert_int_equal(fault_due(f), 0);
+        assert_false(f->deferral_eligible);
+        assert_non_null(strstr(env->out.events[0].text, "send-back"));
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, T("2026-11-25T16:30:00"), &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_SLA_BREACH) + count_type(env, EVENT_SLA_WARNING) +
+                                 count_type(env, EVENT_DEFERRAL_NEEDED),
+                         0);
+}
+
+/* A fault no probe sees (fieldwatchctl open): its own clocks, untouched by
+ * the probes, gone with its recovery; restored after a restart. */
+static void test_manual_fault(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+        Fault spec = { .site = "01", .device = "01-camera", .kind = "housing_damaged",
+                       .severity = FAULT_DEGRADED, .origin = FAULT_ORIGIN_CALL,
+                       .reason = "housing cracked" };
+        Fault *f, copy = {};
+
+        all_up(env, t - 60);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_open(env->e, &spec, t, t + 5, &env->out), 0);
+        commit(env);
+        assert_int_equal(env->out.n_faults, 1);
+        f = env->out.faults[0];
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_RAISED);
+        assert_int_equal(f->received_at, t);
+        assert_int_equal(f->onsite_due, t + 2 * 3600);
+        assert_int_equal(f->detected_at, t);
+        /* The camera answers all along: the reported fault stays. */
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(feed(env, env->camera1, PROBE_UP, "", t + 10 + i), 0);
+        assert_ptr_equal(faults_get(env->e, f->id), f);
+        assert_null(faults_node_fault(env->e, env->camera1));
+        /* Its clocks strike like any other. */
+        assert_int_equal(faults_next_clock(env->e, t + 20), t + 5400);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, t + 5400, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_SLA_WARNING), 1);
+        /* The camera fails too: its own fault beside the reported one. */
+        assert_non_null(camera_fault(env, env->camera1, env->router1, t + 100));
+        assert_ptr_equal(faults_get(env->e, f->id), f);
+        /* A restart: restored into a manual slot, clocks as before. */
+        assert_int_equal(fault_copy(&copy, f), 0);
+        copy.id = 77;
+        assert_int_equal(faults_restore(env->e, &copy), 0);
+        assert_non_null(faults_get(env->e, 77));
+        fault_done(&copy);
+        /* Recovered: the operator clears it, the engine lets it go. */
+        f->onsite_started_at = t + 3000;
+        f->state = FAULT_CLEARED;
+        faults_refresh(env->e, f->id);
+        faults_forget_closed(env->e);
+        assert_null(faults_get(env->e, 1));
+        assert_non_null(faults_get(env->e, 77));
+}
+
+/* No more than FAULTS_MANUAL_MAX reported faults at once. */
+static void test_manual_fault_bound(void **state) {
+        Env *env = *state;
+        Fault spec = { .site = "02", .device = "02-site", .kind = "reported",
+                       .severity = FAULT_DEGRADED, .origin = FAULT_ORIGIN_CALL };
+        time_t t = T("2026-11-25T10:00:00");
+
+        for (int i = 0; i < FAULTS_MANUAL_MAX; i++) {
+                fault_output_clear(&env->out);
+                assert_int_equal(faults_open(env->e, &spec, t, t, &env->out), 0);
+                commit(env);
+        }
+        assert_false(faults_manual_room(env->e));
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_open(env->e, &spec, t, t, &env->out), -ENOSPC);
+        assert_int_equal(env->out.n_events, 0);
+        /* Ticks over a device id that is no node ("02-site") work. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, t + 2 * 3600, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_SLA_BREACH), FAULTS_MANUAL_MAX);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_camera_down_then_transient, setup, teardown),
@@ -454,6 +631,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_clock_jumps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clocks_of_several_faults, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore_no_second_raise, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reception_by_call, setup_call, teardown),
+                cmocka_unit_test_setup_teardown(test_reception_call_late, setup_call, teardown),
+                cmocka_unit_test_setup_teardown(test_vpn_sendback, setup_call, teardown),
+                cmocka_unit_test_setup_teardown(test_manual_fault, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_manual_fault_bound, setup, teardown),
         };
 
         return cmocka_run_group_tests_name("faults", tests, NULL, NULL);

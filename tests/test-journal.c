@@ -279,11 +279,14 @@ static void test_control_characters(void **state) {
         (void) state;
         assert_int_equal(journal_set_mode(JOURNAL_MODE_STDERR), 0);
         snprintf(e.text, sizeof(e.text), "SOAP fault:\nline two\r\tend\x1b[31m");
-        snprintf(e.kind, sizeof(e.kind), "k\nind");
+        snprintf(e.kind, sizeof(e.kind), "k\nind\xc2\x9b\xff");
         out = send_captured(&e, &r);
         assert_int_equal(r, 0);
+        /* Line breaks and tabs a space, ESC, a C1 control (CSI) and a byte
+         * that is no UTF-8 the replacement character. */
         assert_string_equal(out, "fieldwatchd: fault_raised 05-camera: SOAP fault: line two  "
-                                 "end [31m [site=05 fault=100 kind=k ind "
+                                 "end\xef\xbf\xbd[31m [site=05 fault=100 "
+                                 "kind=k ind\xef\xbf\xbd\xef\xbf\xbd "
                                  "received_at=2026-11-25T14:00:00+09:00 "
                                  "onsite_due=2026-11-25T16:00:00+09:00]\n");
         free(out);

@@ -132,6 +132,79 @@ static void test_parse_hostile(void **state) {
         free(deep);
 }
 
+/* The liveness answer read without a tree: the time when all is well,
+ * -EAGAIN (take the full path) for everything else. */
+#define GSDT(utc)                                                                          \
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"                                         \
+        "<s:Envelope xmlns:s=\"" NS_SOAP_ENV "\" xmlns:tds=\"" NS_ONVIF_DEVICE "\""          \
+        " xmlns:tt=\"" NS_ONVIF_SCHEMA "\"><s:Header/><s:Body>"                               \
+        "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"                        \
+        "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>" \
+        "<tt:TimeZone><tt:TZ>JST-9</tt:TZ></tt:TimeZone>" utc                              \
+        "<tt:LocalDateTime><tt:Time><tt:Hour>1</tt:Hour><tt:Minute>2</tt:Minute>"          \
+        "<tt:Second>3</tt:Second></tt:Time><tt:Date><tt:Year>2000</tt:Year>"               \
+        "<tt:Month>1</tt:Month><tt:Day>1</tt:Day></tt:Date></tt:LocalDateTime>"            \
+        "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse></s:Body></s:Envelope>"
+#define UTC(h, mi, s, y, mo, d)                                                            \
+        "<tt:UTCDateTime><tt:Time><tt:Hour>" h "</tt:Hour><tt:Minute>" mi "</tt:Minute>"    \
+        "<tt:Second>" s "</tt:Second></tt:Time><tt:Date><tt:Year>" y "</tt:Year>"          \
+        "<tt:Month>" mo "</tt:Month><tt:Day>" d "</tt:Day></tt:Date></tt:UTCDateTime>"
+
+static int fast(const char *xml, time_t *t) {
+        return soap_parse_time_fast(xml, strlen(xml), t);
+}
+
+static void test_parse_time_fast(void **state) {
+        time_t t = 0;
+
+        (void) state;
+        /* 2026-11-25 06:30:05 UTC; the local time after it does not count. */
+        assert_int_equal(fast(GSDT(UTC("6", "30", "5", "2026", "11", "25")), &t), 0);
+        assert_int_equal(t, 1795588205);
+        /* Whitespace around the numbers, a leap second, the default namespace. */
+        assert_int_equal(fast(GSDT(UTC(" 23\n", "59", "60", "2024", "2", "29")), &t), 0);
+        assert_int_equal(t, 1709251200);
+        assert_int_equal(fast("<Envelope xmlns=\"" NS_SOAP_ENV "\"><Body>"
+                              "<GetSystemDateAndTimeResponse xmlns=\"" NS_ONVIF_DEVICE "\">"
+                              "<SystemDateAndTime><UTCDateTime xmlns=\"" NS_ONVIF_SCHEMA "\">"
+                              "<Time><Hour>0</Hour><Minute>0</Minute><Second>0</Second></Time>"
+                              "<Date><Year>1970</Year><Month>1</Month><Day>2</Day></Date>"
+                              "</UTCDateTime></SystemDateAndTime></GetSystemDateAndTimeResponse>"
+                              "</Body></Envelope>",
+                              &t),
+                         0);
+        assert_int_equal(t, 86400);
+        /* Everything else: the full path says what is wrong. */
+        assert_int_equal(fast(GSDT(UTC("24", "0", "0", "2026", "1", "1")), &t), -EAGAIN);
+        assert_int_equal(fast(GSDT(UTC("1", "0", "0", "2026", "2", "30")), &t), -EAGAIN);
+        assert_int_equal(fast(GSDT(UTC("1", "x", "0", "2026", "1", "1")), &t), -EAGAIN);
+        assert_int_equal(fast(GSDT(UTC("1", "0", "0", "99999999999999999", "1", "1")), &t),
+                         -EAGAIN);
+        assert_int_equal(fast(GSDT(""), &t), -EAGAIN); /* no UTCDateTime */
+        assert_int_equal(fast(ENV_OPEN "<env:Fault><env:Code><env:Value>env:Receiver"
+                                       "</env:Value></env:Code></env:Fault>" ENV_CLOSE,
+                              &t),
+                         -EAGAIN);
+        assert_int_equal(fast(ENV_OPEN "<x:R xmlns:x=\"urn:x\"/>" ENV_CLOSE, &t), -EAGAIN);
+        assert_int_equal(fast("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"6\">]>"
+                              GSDT(UTC("&e;", "0", "0", "2026", "1", "1")),
+                              &t),
+                         -EAGAIN);
+        assert_int_equal(fast("<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+                              "<e:Body/></e:Envelope>", &t), -EAGAIN);
+        assert_int_equal(fast("not XML", &t), -EAGAIN);
+        assert_int_equal(fast("", &t), -EAGAIN);
+        /* Cut anywhere: never a time from half an answer, and the parser recovers. */
+        {
+                static const char full[] = GSDT(UTC("6", "30", "5", "2026", "11", "25"));
+
+                for (size_t n = 0; n < sizeof(full) - 1; n++)
+                        assert_int_equal(soap_parse_time_fast(full, n, &t), -EAGAIN);
+                assert_int_equal(fast(full, &t), 0);
+                assert_int_equal(t, 1795588205);
+        }
+}
+
 static void test_xml_helpers(void **state) {
         static const char xml[] =
                 ENV_OPEN "<tds:R xmlns:tds=\"" NS_ONVIF_DEVICE "\" xmlns:tt=\"" NS_ONVIF_SCHEMA "\">"
@@ -219,7 +292,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_wsse_digest_vector), cmocka_unit_test(test_build_request),
                 cmocka_unit_test(test_parse_good_and_fault), cmocka_unit_test(test_parse_hostile),
-                cmocka_unit_test(test_xml_helpers),        cmocka_unit_test(test_uptime_restarted),
+                cmocka_unit_test(test_xml_helpers),        cmocka_unit_test(test_parse_time_fast),        cmocka_unit_test(test_uptime_restarted),
                 cmocka_unit_test(test_oid_parse),          cmocka_unit_test(test_result_fail_order),
         };
 

@@ -211,7 +211,7 @@ static void test_quarterly_with_work(void **state) {
 
         (void) state;
         w[1].fault_id = 3;
-        assert_int_equal(report_quarterly(&c, &p, w, 2, &f, 1, &doc), 0);
+        assert_int_equal(report_quarterly(&c, &p, w, 2, &f, 1, NULL, 0, &doc), 0);
         assert_contains(doc, "# 作業実績報告書\n");
         assert_contains(doc, "| 契約名 | 街頭防犯カメラ保守 |");
         assert_contains(doc, "| 対象期間 | 2026-07-01 〜 2026-09-30 |");
@@ -231,6 +231,19 @@ static void test_quarterly_with_work(void **state) {
         assert_not_contains(doc, "作業実績はありません");
         assert_not_contains(doc, "障害はありません");
         free(doc);
+
+        /* The CSV has every section: the fields, the work and the faults (the
+         * fault table padded to the work table's nine columns). */
+        c.format = REPORT_FORMAT_CSV;
+        assert_int_equal(report_quarterly(&c, &p, w, 2, &f, 1, NULL, 0, &doc), 0);
+        assert_contains(doc, "\r\n提出期限,2026-10-15,,,,,,,\r\n");
+        assert_contains(doc, "\r\n2,2026-09-16 13:00,2026-09-16 14:00,1:00,山田 太郎,予防交換,"
+                             "05番カメラのSDカードを交換,,3\r\n");
+        assert_contains(doc, "\r\n障害対応,,,,,,,,\r\n"
+                             "障害番号,現場,機器,種別,検知日時,受付日時,現地着手日時,復旧日時,\r\n"
+                             "3,05 市川市真間1-12-4 市川センタービル（南向き）,05-camera,"
+                             "カメラ応答なし,2026-09-30 16:00,2026-09-30 16:00,,,\r\n");
+        free(doc);
 }
 
 static void test_quarterly_without_work(void **state) {
@@ -246,7 +259,7 @@ static void test_quarterly_without_work(void **state) {
         };
 
         c = ctx(REPORT_FORMAT_MD, LANGUAGE_JA, "2026-07-01T10:00");
-        assert_int_equal(report_quarterly(&c, &p, NULL, 0, &f, 1, &doc), 0);
+        assert_int_equal(report_quarterly(&c, &p, NULL, 0, &f, 1, NULL, 0, &doc), 0);
         assert_contains(doc, "## 作業実績\n\n当該期間の作業実績はありません。\n");
         assert_contains(doc, "当該期間の障害はありません。");
         assert_contains(doc, "| 提出期限 | 2026-07-15 |");
@@ -254,17 +267,56 @@ static void test_quarterly_without_work(void **state) {
         free(doc);
 
         c = ctx(REPORT_FORMAT_HTML, LANGUAGE_EN, "2026-07-01T10:00");
-        assert_int_equal(report_quarterly(&c, &p, NULL, 0, NULL, 0, &doc), 0);
+        assert_int_equal(report_quarterly(&c, &p, NULL, 0, NULL, 0, NULL, 0, &doc), 0);
         assert_contains(doc, "<p>There was no work in this period.</p>");
         assert_contains(doc, "<p>There were no faults in this period.</p>");
         free(doc);
 
-        /* CSV: the work table says it in the content column. */
+        /* CSV: every section under its heading, nine columns wide (issue 13: the
+         * CSV drops no section); no work is said as in the other formats. */
         c = ctx(REPORT_FORMAT_CSV, LANGUAGE_JA, "2026-07-01T10:00");
-        assert_int_equal(report_quarterly(&c, &p, NULL, 0, NULL, 0, &doc), 0);
-        assert_string_equal(doc, "\xEF\xBB\xBFNo.,開始日時,終了日時,作業時間,担当者名,作業名,"
-                                 "作業内容,特記事項,障害番号\r\n"
-                                 ",,,,,,当該期間の作業実績はありません。,,\r\n");
+        assert_int_equal(report_quarterly(&c, &p, NULL, 0, NULL, 0, NULL, 0, &doc), 0);
+        assert_string_equal(doc, "\xEF\xBB\xBF作業実績報告書,,,,,,,,\r\n"
+                                 "契約名,街頭防犯カメラ保守,,,,,,,\r\n"
+                                 "四半期,令和8年度 第1四半期（4月～6月）,,,,,,,\r\n"
+                                 "対象期間,2026-04-01 〜 2026-06-30,,,,,,,\r\n"
+                                 "作成日時,2026-07-01 10:00,,,,,,,\r\n"
+                                 "提出期限,2026-07-15,,,,,,,\r\n"
+                                 "作業実績,,,,,,,,\r\n"
+                                 "当該期間の作業実績はありません。,,,,,,,,\r\n"
+                                 "障害対応,,,,,,,,\r\n"
+                                 "当該期間の障害はありません。,,,,,,,,\r\n"
+                                 "異常の調査,,,,,,,,\r\n"
+                                 "当該期間に調査した異常はありません。,,,,,,,,\r\n"
+                                 "時刻は契約の時間帯（Asia/Tokyo）で表示しています。,,,,,,,,\r\n");
+        free(doc);
+}
+
+/* The anomalies investigated (L107-111) are listed, with their escalation. */
+static void test_quarterly_investigations(void **state) {
+        ReportContext c = ctx(REPORT_FORMAT_MD, LANGUAGE_JA, "2026-10-02T10:00");
+        ReportPeriod p = quarter("2026Q3");
+        Investigation v[2] = {
+                { .id = 1, .anomaly_id = 17, .at = T("2026-09-10T10:00"), .person = "山田 太郎",
+                  .note = "LTE電波の瞬断を確認", .device = "05-camera" },
+                { .id = 2, .anomaly_id = 18, .fault_id = 9, .at = T("2026-09-11T14:00"),
+                  .person = "鈴木", .note = "再現した: 電源ユニット不良", .device = "06-router" },
+        };
+        char *doc = NULL;
+
+        (void) state;
+        assert_int_equal(report_quarterly(&c, &p, NULL, 0, NULL, 0, v, 2, &doc), 0);
+        assert_contains(doc, "## 異常の調査\n");
+        assert_contains(doc, "| 2026-09-10 10:00 | 17 |");
+        assert_contains(doc, "| 山田 太郎 | LTE電波の瞬断を確認 | なし |");
+        assert_contains(doc, "| 鈴木 | 再現した: 電源ユニット不良 | 障害 9 |");
+        assert_not_contains(doc, "当該期間に調査した異常はありません。");
+        free(doc);
+        c = ctx(REPORT_FORMAT_CSV, LANGUAGE_EN, "2026-10-02T10:00");
+        assert_int_equal(report_quarterly(&c, &p, NULL, 0, NULL, 0, v, 2, &doc), 0);
+        assert_contains(doc, "Anomalies investigated,,,,,,,,\r\n");
+        assert_contains(doc, ",18,");
+        assert_contains(doc, ",fault 9,");
         free(doc);
 }
 
@@ -280,19 +332,26 @@ static void test_csv_quoting(void **state) {
         char *doc = NULL;
 
         (void) state;
-        assert_int_equal(report_quarterly(&c, &p, w, 2, NULL, 0, &doc), 0);
+        assert_int_equal(report_quarterly(&c, &p, w, 2, NULL, 0, NULL, 0, &doc), 0);
         /* The BOM, then the header: English columns. */
         assert_memory_equal(doc, "\xEF\xBB\xBF", 3);
         rows = doc + 3;
-        assert_string_equal(rows,
-                            "No.,Start,End,Hours,Person in charge,Work,Content,Notes,Fault\r\n"
-                            "1,2026-09-17 10:40,2026-09-17 11:20,0:40,\"Yamada, Taro\",点検,"
-                            "\"say \"\"hi\"\", ok\",\"line1\nline2\",\r\n"
-                            "2,2026-09-18 09:00,2026-09-18 09:15,0:15,鈴木,plain,a;b,"
-                            "\"x\r\",\r\n");
-        /* Only the work table: no headings, no faults, no note. */
+        assert_contains(rows,
+                        "\r\nWork done,,,,,,,,\r\n"
+                        "No.,Start,End,Hours,Person in charge,Work,Content,Notes,Fault\r\n"
+                        "1,2026-09-17 10:40,2026-09-17 11:20,0:40,\"Yamada, Taro\",点検,"
+                        "\"say \"\"hi\"\", ok\",\"line1\nline2\",\r\n"
+                        "2,2026-09-18 09:00,2026-09-18 09:15,0:15,鈴木,plain,a;b,"
+                        "\"x\r\",\r\n"
+                        "Total work time: 0:55 (2 items),,,,,,,,\r\n"
+                        "Faults handled,,,,,,,,\r\n"
+                        "There were no faults in this period.,,,,,,,,\r\n"
+                        "Anomalies investigated,,,,,,,,\r\n"
+                        "No anomaly was investigated in this period.,,,,,,,,\r\n"
+                        "Times are contract time (Asia/Tokyo).,,,,,,,,\r\n");
+        /* Text, not markup: no Markdown heading, no HTML. */
         assert_not_contains(doc, "#");
-        assert_not_contains(doc, "Times are");
+        assert_not_contains(doc, "<");
         free(doc);
 }
 
@@ -332,7 +391,7 @@ static void test_html_escaping(void **state) {
         char *doc = NULL;
 
         (void) state;
-        assert_int_equal(report_quarterly(&c, &p, &w, 1, &f, 1, &doc), 0);
+        assert_int_equal(report_quarterly(&c, &p, &w, 1, &f, 1, NULL, 0, &doc), 0);
         assert_true(strncmp(doc, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n", 40) == 0);
         assert_contains(doc, "<meta charset=\"utf-8\">");
         assert_contains(doc, "@page { size: A4; margin: 15mm }");
@@ -359,7 +418,7 @@ static void test_html_escaping(void **state) {
         /* Markdown: the cell separator, inline markup and HTML are neutralised. */
         c.format = REPORT_FORMAT_MD;
         w.content = (char *) "a|b *c* <i>d</i>\ne";
-        assert_int_equal(report_quarterly(&c, &p, &w, 1, NULL, 0, &doc), 0);
+        assert_int_equal(report_quarterly(&c, &p, &w, 1, NULL, 0, NULL, 0, &doc), 0);
         assert_contains(doc, "| a\\|b \\*c\\* &lt;i&gt;d&lt;/i&gt;<br>e |");
         free(doc);
 }
@@ -684,6 +743,7 @@ int main(void) {
                 cmocka_unit_test(test_quarterly_with_work),
                 cmocka_unit_test(test_quarterly_without_work),
                 cmocka_unit_test(test_csv_quoting),
+                cmocka_unit_test(test_quarterly_investigations),
                 cmocka_unit_test(test_html_escaping),
                 cmocka_unit_test(test_business_seconds),
                 cmocka_unit_test(test_availability),

@@ -633,10 +633,19 @@ static void test_answers(void **state) {
         assert_int_equal(d.calls, 5);
         assert_string_equal(d.error, "");
         assert_int_equal(d.values[1].type, SNMP_VALUE_STRING);
-        assert_string_equal(d.values[1].text, "rx220-site24? and a tai");
+        assert_string_equal(d.values[1].text, "rx220-site24\xef\xbf\xbd and ...");
         assert_true(d.values[1].unsigned_ ==
                     (unsigned long) snmp_text_hash("rx220-site24\001 and a tail longer than the "
                                                    "text kept", 50));
+
+        /* UTF-8 kept, and cut between characters: 6 of 10 (18 bytes) and "...". */
+        assert_int_equal(snmp_session_get(s, env->oids, 0, 2, env->values[0], on_done, &d), 0);
+        reqid = agent_recv(&a, &from);
+        agent_answer_with(a.fd, &from, reqid, 999, "1.3.6.1.2.1.2.2.1.8.1",
+                          "ルーター拠点二十四番");
+        run_for(env->e, 30 * USEC_PER_MSEC);
+        assert_int_equal(d.calls, 6);
+        assert_string_equal(d.values[1].text, "ルーター拠点...");
 
         snmp_session_free(s);
         (void) close(a.fd);

@@ -87,6 +87,15 @@ static void test_cut_at_every_byte(void **state) {
                 assert_int_equal(n, size <= 3 ? size - 1 : 2 + (size - 3) / 3 * 3);
                 assert_true(text_is_clean(out, n));
         }
+        /* A 2- and a 4-byte character cut at each of their bytes. */
+        for (size_t len = 0; len <= 7; len++) {
+                const char *s = "x\xc3\xa9\xf0\x9f\x93\xb7"; /* x é 📷 */
+                size_t n = text_clean(out, sizeof(out), s, len);
+
+                assert_int_equal(n, len < 3 ? (len < 1 ? 0 : 1) : len < 7 ? 3 : 7);
+                assert_memory_equal(out, s, n);
+                assert_true(text_is_clean(out, n));
+        }
         /* A replacement that does not fit whole is left out too. */
         assert_int_equal(text_clean(out, 4, "ab\xff", 3), 2);
         assert_string_equal(out, "ab");

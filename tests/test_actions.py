@@ -8,6 +8,8 @@ and a user outside the groups.
 Run from the repository root: BUILD=build /usr/bin/python3 tests/test_actions.py
 """
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -136,6 +138,15 @@ class Workflow(unittest.TestCase):
                 self.assertIn("障害対応（カメラ応答なし）", r.stdout)
                 self.assertIn("WV-SDB128Gを交換し録画を再開", r.stdout)
                 self.assertNotIn("作業実績はありません", r.stdout)
+                # The fault is listed too, the CSV included (no section dropped).
+                self.assertIn("障害対応", r.stdout.replace("障害対応（", ""))
+                self.assertNotIn("障害はありません", r.stdout)
+                if fmt == "csv":
+                    rows = list(csv.reader(io.StringIO(r.stdout.lstrip("\ufeff"),
+                                                       newline="")))
+                    self.assertIn(["障害対応"] + [""] * 8, rows)
+                    self.assertEqual(sum(1 for row in rows if row[0] == str(fid)
+                                         and row[3] == "カメラ応答なし"), 1, rows)
         # Without --prevention a recovery is refused (再発防止策, L179-181).
         r = self.ctl("recover", str(fid), "--by", "x", "--cause", "c", "--action", "a")
         self.assertEqual(r.returncode, 2)

@@ -39,7 +39,7 @@ from sim.field import Field  # noqa: E402
 
 REAL = os.environ.get("FW_REAL_ONVIF") or os.path.join(
     os.path.dirname(fwtest.ROOT), "shared", "real-onvif")
-if not os.path.isdir(REAL):
+if not os.environ.get("FW_REAL_ONVIF") and not os.path.isdir(REAL):
     # The workplace layout: the checkout beside shared/.
     REAL = os.path.join(os.path.dirname(os.path.dirname(fwtest.ROOT)), "shared", "real-onvif")
 PORT = 18080

@@ -174,6 +174,26 @@ def read_csv(data):
     return rows
 
 
+def csv_line(row):
+    """A line of text in a CSV of sections (a heading, a paragraph): the
+    text in the first cell, the rest empty."""
+    return row[0] != "" and not any(row[1:])
+
+
+def csv_table(rows, header):
+    """The rows of the table whose header row starts with header (the
+    header included), up to the next line of text."""
+    for i, r in enumerate(rows):
+        if r[:len(header)] == header and not any(r[len(header):]):
+            out = [header]
+            for row in rows[i + 1:]:
+                if csv_line(row):
+                    break
+                out.append(row[:len(header)])
+            return out
+    raise AssertionError(f"no table {header} in {rows}")
+
+
 def csv_fields(data):
     rows = read_csv(data)
     assert len(rows[0]) == 2, rows[0]
@@ -348,14 +368,29 @@ class Reports(unittest.TestCase):
         self.assertNotIn("b", [t for t, _ in h.starts])
         self.assertIn("Total work time: 2:15 (4 items)", h.text())
 
+        # The CSV drops no section (issue 13): the fields, the work and the
+        # faults, each under its heading line, every row as wide as the work.
         rows = read_csv(self.report("quarterly", "2026Q3", fmt="csv"))
-        self.assertEqual(rows[0], WORK_HEADER_JA)
-        self.assertEqual(len(rows), 5)
-        self.assertEqual([r[8] for r in rows[3:]], [str(self.a), str(self.b)])
-        self.assertEqual(rows[3][6], f"原因: {CAUSE}\n処置: {ACTION}")
-        self.assertEqual(rows[2][6], WORK[0]["content"])
-        self.assertEqual(rows[2][1:4], ["2026-09-16 09:00", "2026-09-16 09:45", "0:45"])
-        self.assertEqual(rows[2][8], "")
+        self.assertEqual(len(rows[0]), len(WORK_HEADER_JA))
+        self.assertEqual(rows[0][0], "作業実績報告書")
+        lines = [r[0] for r in rows if csv_line(r)]
+        self.assertEqual(lines[:3], ["作業実績報告書", "作業実績", "作業時間合計: 2:15（4件）"])
+        self.assertEqual(lines[3:], ["障害対応", "時刻は契約の時間帯（Asia/Tokyo）で表示しています。"])
+        fields = {r[0]: r[1] for r in rows[1:rows.index(["作業実績"] + [""] * 8)]}
+        self.assertEqual(fields["対象期間"], meta["対象期間"])
+        self.assertEqual(fields["提出期限"], "2026-10-15")
+        self.assertEqual(fields["四半期"], "令和8年度 第2四半期（7月～9月）")
+        work = csv_table(rows, WORK_HEADER_JA)
+        self.assertEqual(len(work), 5)
+        self.assertEqual([r[8] for r in work[3:]], [str(self.a), str(self.b)])
+        self.assertEqual(work[3][6], f"原因: {CAUSE}\n処置: {ACTION}")
+        self.assertEqual(work[2][6], WORK[0]["content"])
+        self.assertEqual(work[2][1:4], ["2026-09-16 09:00", "2026-09-16 09:45", "0:45"])
+        self.assertEqual(work[2][8], "")
+        csv_faults = csv_table(rows, faults[0])
+        self.assertEqual([int(r[0]) for r in csv_faults[1:]], [self.a, self.b, self.c])
+        self.assertEqual(csv_faults[1][1], "05 " + SITE05)
+        self.assertEqual(csv_faults[3][6], "")                    # C: no onsite
 
     def test_fiscal_quarters_and_the_title(self):
         """Issue 13: quarters as the city names them (by fiscal year and era);
@@ -394,8 +429,8 @@ class Reports(unittest.TestCase):
         self.act("work", "add", "--start", "2026-02-10T10:00", "--end", "2026-02-10T11:00",
                  "--by", "=1+1", "--title", "+cmd|' /C calc'!A0", "--content", "@SUM(1)",
                  "--notes", "-2+3")
-        rows = read_csv(self.report("quarterly", "2026Q1", fmt="csv"))
-        self.assertEqual(rows[0], WORK_HEADER_JA)
+        rows = csv_table(read_csv(self.report("quarterly", "2026Q1", fmt="csv")),
+                         WORK_HEADER_JA)
         self.assertEqual(len(rows), 2, rows)
         row = rows[1]
         self.assertEqual(row[4:8], ["'=1+1", "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3"])
@@ -414,7 +449,13 @@ class Reports(unittest.TestCase):
         h = self.html("quarterly", "2026Q2", lang="en")
         self.assertIn("There was no work in this period.", h.text())
         rows = read_csv(self.report("quarterly", "2026Q2", fmt="csv", lang="en"))
-        self.assertEqual(rows[1][6], "There was no work in this period.")
+        lines = [r[0] for r in rows if csv_line(r)]
+        self.assertEqual(lines, ["Work report (作業実績報告書)", "Work done",
+                                 "There was no work in this period.", "Faults handled",
+                                 "There were no faults in this period.",
+                                 "Times are contract time (Asia/Tokyo)."])
+        self.assertIn(["Due", "2026-07-15"] + [""] * 7, rows)
+        self.assertNotIn("No.", [r[0] for r in rows])
         # The contract's first quarter is clipped to its start.
         self.assertIn("| 対象期間 | 2025-12-01 〜 2025-12-31 |", self.report("quarterly", "2025Q4"))
 

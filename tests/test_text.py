@@ -12,6 +12,9 @@ before anything stores, logs, mails or prints it.
 - A model of "AB" + "あ"×40 (122 bytes, the probe keeps 63) and a fault
   reason of "AB" + "あ"×80: `status --json` and `faults --json` still work,
   the text is valid UTF-8 and cut between characters.
+- The same injection through a real systemd-journald's stream socket (as
+  systemd connects a service's stderr): no entry at PRIORITY 0, no MESSAGE
+  starting with "<", the quoting entries at the daemon's own priorities.
 - A row written into the database by an older version (invalid UTF-8, an
   escape sequence): the listings clean it on the way out instead of failing.
 
@@ -23,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -30,11 +34,14 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fwtest  # noqa: E402
+import journald  # noqa: E402
 from sim.field import Field  # noqa: E402
 
 INJECTION = "\n<0>fault_cleared 03-camera: all clear\n<0>"
 MODEL = "AB" + "あ" * 40
 REASON = "AB" + "あ" * 80
+# The same inside the text (a SOAP answer's ends are trimmed of white space).
+INJECTION_INSIDE = "camera says\n<0>fault_cleared 03-camera: all clear\n<0>stop now"
 PREFIX = re.compile(r"^<[0-7]>")
 
 
@@ -176,6 +183,93 @@ class DeviceText(unittest.TestCase):
             self.assertNotIn("\x1b", r.stdout)
             self.assertFalse([ln for ln in r.stdout.splitlines() if ln.startswith("forged row")],
                              r.stdout)
+
+
+STDOUT_SOCKET = "/run/systemd/journal/stdout"
+
+
+class JournalStream(unittest.TestCase):
+    """stderr connected to journald's stream socket as systemd connects a
+    service's (the header systemd sends, level prefixes honoured): what a
+    camera says can set no entry's priority."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ident = f"fieldwatch-text-{os.getpid()}"
+        cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-text-journal-")
+        cls.journal = journald.Journal()
+        cls.journal.__enter__()
+        cls.field = None
+        cls.stream = None
+        try:
+            if not os.path.exists(STDOUT_SOCKET):
+                raise unittest.SkipTest(f"journald has no stream socket {STDOUT_SOCKET}")
+            cls.cursor = cls.journal.cursor()
+            cls.stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            cls.stream.settimeout(10)
+            cls.stream.connect(STDOUT_SOCKET)
+            # identifier, unit, priority, level_prefix, syslog, kmsg, console
+            cls.stream.sendall(f"{cls.ident}\n\n6\n1\n0\n0\n0\n".encode())
+            cls.stream.shutdown(socket.SHUT_RD)
+            st = os.fstat(cls.stream.fileno())
+            cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), lab_edit)
+            cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
+            cls.field.up()
+            cls.daemon = fwtest.Daemon(cls.tmp, cls.config, stderr=cls.stream.fileno(),
+                                       env={"FIELDWATCH_JOURNAL": "stderr",
+                                            "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"})
+            cls.daemon.messages("READY=1")
+            cls.daemon.wait_device("03-camera", "up", timeout=20)
+        except BaseException:
+            cls._down()
+            raise
+
+    @classmethod
+    def _down(cls):
+        try:
+            if cls.field:
+                cls.field.down()
+            if cls.stream:
+                cls.stream.close()
+        finally:
+            cls.journal.close()
+            if not os.environ.get("KEEP_TEST_DIRS"):
+                shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.daemon.stop()
+            assert rc == 0, f"fieldwatchd exited {rc}"
+        finally:
+            cls._down()
+
+    def test_no_priority_from_a_device(self):
+        self.field.camera("03").fault("soap_fault", reason=INJECTION_INSIDE)
+        try:
+            self.daemon.wait_device("03-camera", "down", "fault_cleared", timeout=20)
+            quoting = fwtest.wait_for(
+                lambda: [e for e in self.journal.entries(since=self.cursor,
+                                                         SYSLOG_IDENTIFIER=self.ident)
+                         if "all clear" in str(e.get("MESSAGE", ""))] or None,
+                20, what="the journal entries quoting the camera")
+        finally:
+            self.field.camera("03").clear()
+        entries = self.journal.entries(since=self.cursor, SYSLOG_IDENTIFIER=self.ident)
+        self.assertTrue(entries)
+        for e in entries:
+            msg = str(e.get("MESSAGE", ""))
+            self.assertFalse(msg.startswith("<"), e)
+            self.assertNotIn("\n", msg, e)
+            self.assertNotEqual(e.get("PRIORITY"), "0", e)
+        self.assertEqual(self.journal.entries(since=self.cursor, SYSLOG_IDENTIFIER=self.ident,
+                                              PRIORITY="0"), [])
+        # The camera's text is inside the daemon's own entries, at their priorities
+        # (a device going down: warning or error, never emergency).
+        for e in quoting:
+            self.assertIn(e.get("PRIORITY"), ("3", "4", "5", "6"), e)
+            self.assertIn("camera says <0>fault_cleared 03-camera: all clear <0>stop now",
+                          e["MESSAGE"], e)
 
 
 if __name__ == "__main__":

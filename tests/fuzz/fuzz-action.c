@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 
-/* An operator action as the daemon takes it from the spool: any text through
- * action_from_json() and action_validate(), the way spool.c and operator.c
- * call them. A refused action leaves *ret alone (ret_* convention); an
+/* An operator action as the daemon takes it from the control socket: any
+ * text through action_from_json() and action_validate(), the way control.c
+ * and operator.c call them. A refused action leaves *ret alone (ret_* convention); an
  * accepted one holds the names the JSON gave, not cut; a valid one survives
  * action_to_json() and back unchanged; and text_valid() keeps its word on the
  * raw input: UTF-8, no control characters. */
@@ -13,7 +13,7 @@
 #include "action.h"
 #include "fuzz.h"
 
-/* The spool reads action files of at most this size (spool.c). */
+/* The control socket takes request bodies of at most this size (control.c). */
 #define ACTION_JSON_MAX (64 * 1024)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -29,8 +29,11 @@ static bool same_text(const char *a, const char *b) {
 static void check_same(const Action *a, const Action *b) {
         FUZZ_CHECK(a->type == b->type && a->fault_id == b->fault_id &&
                            a->requested_at == b->requested_at && a->at == b->at &&
-                           a->end_at == b->end_at && a->media_replaced == b->media_replaced,
+                           a->end_at == b->end_at && a->media_replaced == b->media_replaced &&
+                           a->work_id == b->work_id && a->remote == b->remote &&
+                           a->temporary == b->temporary && a->amount == b->amount,
                    "numbers changed in the round trip");
+        FUZZ_CHECK(strcmp(a->loaner, b->loaner) == 0, "the loaner changed in the round trip");
         FUZZ_CHECK(strcmp(a->by, b->by) == 0 && strcmp(a->os_user, b->os_user) == 0 &&
                            strcmp(a->kind, b->kind) == 0 && strcmp(a->due, b->due) == 0,
                    "by/os_user/kind/due changed in the round trip");
@@ -44,13 +47,15 @@ static void check_same(const Action *a, const Action *b) {
                 FUZZ_CHECK(same_text(a->parts[i], b->parts[i]), "part %zu changed", i);
 }
 
-/* The fixed-size fields hold what the JSON said, or the action is refused. */
+/* The fixed-size fields hold what the JSON said, or the action is refused;
+ * os_user is never taken from the request (the daemon names the peer). */
 static void check_not_cut(const char *text, const Action *a) {
-        static const char *const keys[] = { "by", "os_user", "kind", "due" };
-        const char *fields[] = { a->by, a->os_user, a->kind, a->due };
+        static const char *const keys[] = { "by", "kind", "due", "loaner" };
+        const char *fields[] = { a->by, a->kind, a->due, a->loaner };
         json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 
         FUZZ_CHECK(o, "accepted JSON that jansson refuses");
+        FUZZ_CHECK(a->os_user[0] == 0, "os_user taken from the request");
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
                 const char *given = json_string_value(json_object_get(o, keys[i]));
 
