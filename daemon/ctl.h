@@ -42,13 +42,12 @@ int ctl_anomalies(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-faults.c */
 int ctl_faults(const GlobalOptions *g, int argc, char **argv);
-struct json_t;
-struct Fault;
-/* A fault as JSON, with the keys of SPEC §6. */
-struct json_t *ctl_fault_json(const struct Fault *f);
 
 /* ctl-report.c */
 int ctl_report(const GlobalOptions *g, int argc, char **argv);
+
+/* ctl-events.c */
+int ctl_events(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-status.c */
 int ctl_status(const GlobalOptions *g, int argc, char **argv);
