@@ -799,7 +799,15 @@ int httpd_stream_write(HttpdStream *s, const void *data, size_t size) {
         if (s->dropped || s->ending)
                 return -EPIPE;
         if (size > s->max - s->size) {
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(s->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+                /* The connection may be stuck on a full socket, where MHD
+                 * would not ask for more (and find the end) until its
+                 * timeout: shut the socket down, MHD closes it at once. */
                 s->dropped = true;
+                if (ci)
+                        (void) shutdown(ci->connect_fd, SHUT_RDWR);
                 stream_resume(s);
                 return -ENOBUFS;
         }
