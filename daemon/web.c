@@ -183,6 +183,18 @@ static const char *state_text(bool en, const char *state) {
 }
 
 /* CSS class of a state: ok, warn, bad, unk. */
+static const char *mount_text(bool en, Mount m) {
+        switch (m) {
+        case MOUNT_STAINLESS_BAND:
+                return en ? "stainless band" : "ステンレスバンド";
+        case MOUNT_SPEAR_ARM:
+                return en ? "spear arm" : "スピアアーム";
+        case MOUNT_WALL:
+                return en ? "wall" : "壁面";
+        }
+        return mount_to_string(m);
+}
+
 static const char *state_class(const char *state) {
         if (streq_ptr(state, "up"))
                 return "ok";
@@ -394,7 +406,7 @@ static void tile(FILE *f, bool en, const SiteConf *site, json_t *status, json_t 
         fputs("</b> ", f);
         esc(f, site->name);
         fputs(" <span class=\"muted\">", f);
-        esc(f, mount_to_string(site->mount));
+        esc(f, mount_text(en, site->mount));
         fprintf(f, "</span><span class=\"st\">%s: %s</span>", T(en, "ルータ", "Router"),
                 state_text(en, rs));
         fprintf(f, "<span class=\"st\">%s: %s</span>", T(en, "トンネル", "Tunnel"),
@@ -537,7 +549,7 @@ static int on_page(HttpdRequest *q, void *userdata) {
         {
                 char at[ISO_DATETIME_MAX];
 
-                short_time(f, format_iso_datetime(now, at));
+                esc(f, format_iso_datetime(now, at));
         }
         fputs("</p>", f);
         fprintf(f, "<h2>%s</h2>", T(en, "発生中の障害", "Open faults"));
@@ -742,7 +754,7 @@ static int on_site(HttpdRequest *q, void *userdata) {
         fputs("<h1>", f);
         esc(f, title);
         fputs(" <span class=\"muted\">", f);
-        esc(f, mount_to_string(site->mount));
+        esc(f, mount_text(en, site->mount));
         fputs("</span></h1>", f);
         page_nav(f, en, here);
         fputs("<main id=\"live\">", f);

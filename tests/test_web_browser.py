@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The web view in a real browser (issue 15): Debian's chromium, headless,
+driven by python3-selenium through chromium-driver, against fieldwatchd
+watching the simulated 27-site field.
+
+- the page lists 27 sites, in site order;
+- a camera stopped in the field turns its tile to fault state within
+  fail_after × interval + 2 s, without a reload (Server-Sent Events), and
+  the open fault appears with its contract clock, which counts down;
+- a deferral approved with fieldwatchctl shows the new due and who approved;
+- ?lang=en is English;
+- with JavaScript off the page is complete and refreshes itself (meta);
+- a screenshot with the open fault is saved as docs/web.png (the README's).
+
+Run from the repository root:
+    BUILD=build FW_LAB_NET=7 /usr/bin/python3 tests/test_web_browser.py
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fwtest  # noqa: E402
+from sim.field import Field  # noqa: E402
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+except ImportError:                    # make deps installs python3-selenium
+    webdriver = None
+
+NOW = "2026-11-25T10:00:00"           # Wednesday morning: the onsite due is today
+FAIL_AFTER, INTERVAL = 3, 1.0          # config/lab.yaml's fail_after; fast_probes' interval
+SCREENSHOT = os.path.join(fwtest.ROOT, "docs", "web.png")
+
+
+def browser(javascript=True):
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--no-proxy-server", "--window-size=1280,1800", "--lang=ja",
+              "--disable-extensions", "--no-first-run"):
+        o.add_argument(a)
+    if not javascript:
+        o.add_experimental_option("prefs",
+                                  {"profile.managed_default_content_settings.javascript": 2})
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    d.set_page_load_timeout(30)
+    return d
+
+
+def edit(port):
+    def f(data):
+        fwtest.fast_probes(data)
+        data["contract"]["title"] = "防犯カメラ保守点検業務委託（試験）"
+        data["http"] = {"listen": f"127.0.0.1:{port}"}
+    return f
+
+
+class Browser(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if webdriver is None:
+            raise unittest.SkipTest("python3-selenium is not installed (make deps)")
+        for p in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+            if not os.path.exists(p):
+                raise unittest.SkipTest(f"{p} is missing (make deps)")
+        cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-browser-")
+        cls.port = fwtest.free_port()
+        cls.base = f"http://127.0.0.1:{cls.port}"
+        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"),
+                                       edit(cls.port))
+        cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
+        cls.field.up()
+        cls.addClassCleanup(cls.field.down)
+        cls.daemon = fwtest.Daemon(cls.tmp, cls.config, extra_args=["--pretend-now", NOW])
+        cls.addClassCleanup(cls.daemon.stop)
+        fwtest.wait_for(lambda: cls.daemon.messages("READY=1", timeout=0.2), 30,
+                        what="READY=1")
+        fwtest.wait_for(lambda: cls.up() >= 55, 60, 0.5, "55 devices up")
+        cls.driver = browser()
+        cls.addClassCleanup(cls.driver.quit)
+
+    @classmethod
+    def tearDownClass(cls):
+        if not os.environ.get("KEEP_TEST_DIRS"):
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def up(cls):
+        r = fwtest.ctl("status", "--json", state_dir=cls.daemon.state_dir, config=cls.config)
+        import json
+        return sum(d["state"] == "up" for d in json.loads(r.stdout)) if r.returncode == 0 else 0
+
+    def tile_state(self, site):
+        return self.driver.find_element(By.ID, f"site-{site}").get_attribute("data-state")
+
+    def wait(self, predicate, timeout, what):
+        return fwtest.wait_for(predicate, timeout, 0.1, what)
+
+    def test_1_live(self):
+        d = self.driver
+        d.get(self.base + "/")
+        tiles = d.find_elements(By.CSS_SELECTOR, ".tiles a.tile")
+        self.assertEqual(len(tiles), 27)
+        self.assertEqual([t.get_attribute("id") for t in tiles],
+                         [f"site-{i:02d}" for i in range(1, 28)])
+        self.assertIn("カメラ: 正常", tiles[4].text)
+        self.assertEqual(self.tile_state("05"), "ok")
+        # The live stream is open; a mark shows the page is never reloaded.
+        self.wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live"), 10,
+                  "the event stream open")
+        d.execute_script("window.fieldwatchMark = 42;")
+
+        t0 = time.monotonic()
+        self.field.camera("05").fault("down")
+        self.wait(lambda: self.tile_state("05") == "bad", 20, "tile 05 in fault state")
+        took = time.monotonic() - t0
+        self.assertEqual(d.execute_script("return window.fieldwatchMark;"), 42, "reloaded")
+        self.assertLessEqual(took, FAIL_AFTER * INTERVAL + 2, f"took {took:.1f} s")
+        self.assertIn("カメラ: 停止", d.find_element(By.ID, "site-05").text)
+
+        # The fault itself (raised after fail_after probes), with its clock.
+        row = self.wait(lambda: [r for r in d.find_elements(By.CSS_SELECTOR, "tr.fault")
+                                 if r.get_attribute("data-device") == "05-camera"], 20,
+                        "the open fault listed")[0]
+        self.assertIn("05-camera", row.text)
+        clock = d.find_element(By.CSS_SELECTOR, "tr.fault .clock")
+        first = clock.text
+        self.assertTrue(first.startswith("残り "), first)
+        self.wait(lambda: d.find_element(By.CSS_SELECTOR, "tr.fault .clock").text != first, 5,
+                  "the clock counting down")
+        self.assertEqual(d.execute_script("return window.fieldwatchMark;"), 42, "reloaded")
+        d.save_screenshot(SCREENSHOT)
+        self.assertGreater(os.path.getsize(SCREENSHOT), 10000)
+
+    def test_2_deferral(self):
+        import json
+        d = self.driver
+        d.get(self.base + "/")
+        d.execute_script("window.fieldwatchMark = 7;")
+        r = fwtest.ctl("faults", "--open", "--json", state_dir=self.daemon.state_dir,
+                       config=self.config)
+        faults = [f for f in json.loads(r.stdout) if f["device"] == "05-camera"]
+        if not faults:
+            self.skipTest("runs after test_1_live (the fault of camera 05)")
+        fault = faults[0]
+        r = fwtest.ctl("defer", str(fault["id"]), "--approved-by", "監督員 山田",
+                       "--reason", "部品待ち", state_dir=self.daemon.state_dir,
+                       config=self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = fwtest.ctl("faults", "--open", "--json", state_dir=self.daemon.state_dir,
+                       config=self.config)
+        due = [f for f in json.loads(r.stdout) if f["id"] == fault["id"]][0]["due"]
+        self.assertNotEqual(due, fault["due"])
+        shown = f"{due[:10]} {due[11:16]}"
+        self.wait(lambda: "監督員 山田" in d.find_element(By.ID, "faults").text, 10,
+                  "the approval on the page")
+        self.assertIn(shown, d.find_element(By.ID, "faults").text)
+        self.assertEqual(d.execute_script("return window.fieldwatchMark;"), 7, "reloaded")
+
+    def test_3_english(self):
+        d = self.driver
+        d.get(self.base + "/?lang=en")
+        self.assertEqual(d.find_element(By.TAG_NAME, "html").get_attribute("lang"), "en")
+        self.assertIn("Open faults", d.page_source)
+        self.assertIn("Router: up", d.find_element(By.ID, "site-01").text)
+        d.get(self.base + "/site/05?lang=en")
+        self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "#availability rect.day")), 30)
+
+    def test_4_no_javascript(self):
+        d = browser(javascript=False)
+        try:
+            d.get(self.base + "/")
+            self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, ".tiles a.tile")), 27)
+            # The script did not run (no live stream), the page refreshes itself.
+            self.assertIsNone(d.find_element(By.TAG_NAME, "body").get_attribute("data-live"))
+            self.assertIn('http-equiv="refresh"', d.page_source)
+            before = d.find_element(By.CSS_SELECTOR, "main p.muted").text
+            self.wait(lambda: d.find_element(By.CSS_SELECTOR, "main p.muted").text != before,
+                      45, "the meta refresh")
+        finally:
+            d.quit()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
