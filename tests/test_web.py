@@ -76,8 +76,7 @@ class Web(unittest.TestCase):
         cls.addClassCleanup(cls.field.down)
         cls.daemon = fwtest.Daemon(cls.tmp, cls.config, extra_args=["--pretend-now", NOW])
         cls.addClassCleanup(cls.daemon.stop)
-        fwtest.wait_for(lambda: cls.daemon.messages("READY=1", timeout=0.2), 30,
-                        what="READY=1")
+        cls.daemon.messages("READY=1", timeout=30)
         # The whole field seen once (fast probes: 1 s), and the camera of
         # site 05 down: an open fault with its clock.
         fwtest.wait_for(lambda: len([d for d in cls.status() if d["state"] == "up"]) >= 55,
@@ -377,8 +376,7 @@ class Tls(unittest.TestCase):
         cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), tls)
         cls.daemon = fwtest.Daemon(cls.tmp, cls.config, credentials=cls.creds)
         cls.addClassCleanup(cls.daemon.stop)
-        fwtest.wait_for(lambda: cls.daemon.messages("READY=1", timeout=0.2), 30,
-                        what="READY=1")
+        cls.daemon.messages("READY=1", timeout=30)
         cls.ctx = ssl.create_default_context(cafile=cls.cert)
         cls.base = f"https://127.0.0.1:{cls.port}"
 

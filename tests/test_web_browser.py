@@ -32,6 +32,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException, NoSuchElementException
 except ImportError:                    # make deps installs python3-selenium
     webdriver = None
 
@@ -81,8 +82,7 @@ class Browser(unittest.TestCase):
         cls.addClassCleanup(cls.field.down)
         cls.daemon = fwtest.Daemon(cls.tmp, cls.config, extra_args=["--pretend-now", NOW])
         cls.addClassCleanup(cls.daemon.stop)
-        fwtest.wait_for(lambda: cls.daemon.messages("READY=1", timeout=0.2), 30,
-                        what="READY=1")
+        cls.daemon.messages("READY=1", timeout=30)
         fwtest.wait_for(lambda: cls.up() >= 55, 60, 0.5, "55 devices up")
         cls.driver = browser()
         cls.addClassCleanup(cls.driver.quit)
@@ -99,19 +99,39 @@ class Browser(unittest.TestCase):
         return sum(d["state"] == "up" for d in json.loads(r.stdout)) if r.returncode == 0 else 0
 
     def tile_state(self, site):
-        return self.driver.find_element(By.ID, f"site-{site}").get_attribute("data-state")
+        return self.text(lambda d: d.find_element(By.ID, f"site-{site}").get_attribute(
+            "data-state"))
+
+    @staticmethod
+    def text(read, driver=None):
+        """read(driver), again when the live update (or a refresh) replaced
+        the element between finding it and reading it (bounded)."""
+        d = driver or Browser.driver
+        for _ in range(50):
+            try:
+                return read(d)
+            except (StaleElementReferenceException, NoSuchElementException):
+                time.sleep(0.1)
+        return read(d)
 
     def wait(self, predicate, timeout, what):
-        return fwtest.wait_for(predicate, timeout, 0.1, what)
+        def safe():
+            try:
+                return predicate()
+            except (StaleElementReferenceException, NoSuchElementException):
+                return None
+        return fwtest.wait_for(safe, timeout, 0.1, what)
 
     def test_1_live(self):
         d = self.driver
         d.get(self.base + "/")
-        tiles = d.find_elements(By.CSS_SELECTOR, ".tiles a.tile")
-        self.assertEqual(len(tiles), 27)
-        self.assertEqual([t.get_attribute("id") for t in tiles],
-                         [f"site-{i:02d}" for i in range(1, 28)])
-        self.assertIn("カメラ: 正常", tiles[4].text)
+        # Read in one go: a live update may replace the elements any time.
+        ids, texts = d.execute_script(
+            "var t = Array.from(document.querySelectorAll('.tiles a.tile'));"
+            "return [t.map(function (e) { return e.id; }),"
+            "        t.map(function (e) { return e.innerText; })];")
+        self.assertEqual(ids, [f"site-{i:02d}" for i in range(1, 28)])
+        self.assertIn("カメラ: 正常", texts[4])
         self.assertEqual(self.tile_state("05"), "ok")
         # The live stream is open; a mark shows the page is never reloaded.
         self.wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live"), 10,
@@ -124,15 +144,14 @@ class Browser(unittest.TestCase):
         took = time.monotonic() - t0
         self.assertEqual(d.execute_script("return window.fieldwatchMark;"), 42, "reloaded")
         self.assertLessEqual(took, FAIL_AFTER * INTERVAL + 2, f"took {took:.1f} s")
-        self.assertIn("カメラ: 停止", d.find_element(By.ID, "site-05").text)
+        self.assertIn("カメラ: 停止", self.text(lambda d: d.find_element(By.ID, "site-05").text))
 
         # The fault itself (raised after fail_after probes), with its clock.
-        row = self.wait(lambda: [r for r in d.find_elements(By.CSS_SELECTOR, "tr.fault")
-                                 if r.get_attribute("data-device") == "05-camera"], 20,
-                        "the open fault listed")[0]
-        self.assertIn("05-camera", row.text)
-        clock = d.find_element(By.CSS_SELECTOR, "tr.fault .clock")
-        first = clock.text
+        self.wait(lambda: [r for r in d.find_elements(By.CSS_SELECTOR, "tr.fault")
+                           if r.get_attribute("data-device") == "05-camera"], 20,
+                  "the open fault listed")
+        self.assertIn("05-camera", self.text(lambda d: d.find_element(By.ID, "faults").text))
+        first = self.text(lambda d: d.find_element(By.CSS_SELECTOR, "tr.fault .clock").text)
         self.assertTrue(first.startswith("残り "), first)
         self.wait(lambda: d.find_element(By.CSS_SELECTOR, "tr.fault .clock").text != first, 5,
                   "the clock counting down")
@@ -162,7 +181,7 @@ class Browser(unittest.TestCase):
         shown = f"{due[:10]} {due[11:16]}"
         self.wait(lambda: "監督員 山田" in d.find_element(By.ID, "faults").text, 10,
                   "the approval on the page")
-        self.assertIn(shown, d.find_element(By.ID, "faults").text)
+        self.assertIn(shown, self.text(lambda d: d.find_element(By.ID, "faults").text))
         self.assertEqual(d.execute_script("return window.fieldwatchMark;"), 7, "reloaded")
 
     def test_3_english(self):
@@ -170,7 +189,7 @@ class Browser(unittest.TestCase):
         d.get(self.base + "/?lang=en")
         self.assertEqual(d.find_element(By.TAG_NAME, "html").get_attribute("lang"), "en")
         self.assertIn("Open faults", d.page_source)
-        self.assertIn("Router: up", d.find_element(By.ID, "site-01").text)
+        self.assertIn("Router: up", self.text(lambda d: d.find_element(By.ID, "site-01").text))
         d.get(self.base + "/site/05?lang=en")
         self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "#availability rect.day")), 30)
 
@@ -180,9 +199,10 @@ class Browser(unittest.TestCase):
             d.get(self.base + "/")
             self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, ".tiles a.tile")), 27)
             # The script did not run (no live stream), the page refreshes itself.
-            self.assertIsNone(d.find_element(By.TAG_NAME, "body").get_attribute("data-live"))
+            self.assertIsNone(self.text(lambda d: d.find_element(By.TAG_NAME, "body")
+                                        .get_attribute("data-live"), d))
             self.assertIn('http-equiv="refresh"', d.page_source)
-            before = d.find_element(By.CSS_SELECTOR, "main p.muted").text
+            before = self.text(lambda d: d.find_element(By.CSS_SELECTOR, "main p.muted").text, d)
             self.wait(lambda: d.find_element(By.CSS_SELECTOR, "main p.muted").text != before,
                       45, "the meta refresh")
         finally:
