@@ -64,6 +64,12 @@ static const double duration_bounds[MONITOR_DURATION_BUCKETS] = {
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 };
 
+/* ... and of the probe start lateness histogram. */
+#define MONITOR_LATENESS_BUCKETS 8
+static const double lateness_bounds[MONITOR_LATENESS_BUCKETS] = {
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1,
+};
+
 typedef struct Device {
         Monitor *monitor;
         char id[24];                 /* "01-camera", "01-router", "vpn" */
@@ -128,6 +134,8 @@ struct Monitor {
         bool store_refusing;         /* the last write of the backlog failed */
         uint64_t nag_at;             /* when to say again that it still fails */
         uint64_t emitted;            /* batches of events emitted (the web view's changes) */
+        uint64_t lateness_buckets[MONITOR_LATENESS_BUCKETS]; /* probe starts, cumulative */
+        uint64_t lateness_count, lateness_sum_usec;
 };
 
 /* Credentials, read once each while the devices are built. */
@@ -954,6 +962,14 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) usec;
         m->probe_timer_at = 0;
         while (clock_heap_top(m->due, &dev, &at) && (uint64_t) at <= until) {
+                uint64_t now = now_monotonic(), late = now > (uint64_t) at ? now - (uint64_t) at : 0;
+
+                /* How late the probe starts against its schedule (/metrics). */
+                m->lateness_count++;
+                m->lateness_sum_usec += late;
+                for (size_t i = 0; i < MONITOR_LATENESS_BUCKETS; i++)
+                        if ((double) late / 1e6 <= lateness_bounds[i])
+                                m->lateness_buckets[i]++;
                 clock_heap_set(m->due, dev, 0);
                 device_start(&m->devices[dev]);
         }
@@ -1195,10 +1211,23 @@ static void metrics_probes(FILE *f, const Monitor *m) {
         }
 }
 
+static void metrics_lateness(FILE *f, const Monitor *m) {
+        fputs("# HELP fieldwatch_probe_lateness_seconds How late probe cycles start against "
+              "their schedule.\n# TYPE fieldwatch_probe_lateness_seconds histogram\n", f);
+        for (size_t k = 0; k < MONITOR_LATENESS_BUCKETS; k++)
+                fprintf(f, "fieldwatch_probe_lateness_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                        lateness_bounds[k], m->lateness_buckets[k]);
+        fprintf(f, "fieldwatch_probe_lateness_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                   "fieldwatch_probe_lateness_seconds_sum %.6f\n"
+                   "fieldwatch_probe_lateness_seconds_count %" PRIu64 "\n",
+                m->lateness_count, (double) m->lateness_sum_usec / 1e6, m->lateness_count);
+}
+
 void monitor_write_prometheus(const Monitor *m, FILE *f) {
         metrics_devices(f, m);
         metrics_faults(f, m, wallclock_now());
         metrics_probes(f, m);
+        metrics_lateness(f, m);
 }
 
 uint64_t monitor_generation(const Monitor *m) {

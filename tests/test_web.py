@@ -200,7 +200,8 @@ class Web(unittest.TestCase):
         for name in ("fieldwatch_device_up{", "fieldwatch_open_faults ",
                      "fieldwatch_fault_due_seconds{", "fieldwatch_probes_total{",
                      'fieldwatch_probe_duration_seconds_bucket{device="05-router"',
-                     'le="+Inf"', "fieldwatch_probe_duration_seconds_count{"):
+                     'le="+Inf"', "fieldwatch_probe_duration_seconds_count{",
+                     "fieldwatch_probe_lateness_seconds_count "):
             self.assertIn(name, text)
         self.assertIn('fieldwatch_device_up{device="05-camera",site="05",kind="camera"} 0',
                       text)
@@ -315,38 +316,50 @@ class Web(unittest.TestCase):
                 pass
         self.assertIn(b"event: change", buf)
 
-    def test_sse_bounded(self):
-        """64 live clients at most; one that never reads is dropped; probing
-        keeps its pace (probes counted per second, before and during)."""
-        def rate(seconds=4):
-            def total():
-                b = get(self.base + "/metrics")[2].decode()
-                return sum(float(line.rsplit(" ", 1)[1]) for line in b.splitlines()
-                           if line.startswith("fieldwatch_probes_total{"))
-            a, t0 = total(), time.monotonic()
-            time.sleep(seconds)
-            return (total() - a) / (time.monotonic() - t0)
+    def lateness(self, seconds=6):
+        """Probe starts and their mean lateness against the schedule over a
+        few seconds, from /metrics (fieldwatch_probe_lateness_seconds)."""
+        def read():
+            b = get(self.base + "/metrics")[2].decode()
+            v = dict(line.rsplit(" ", 1) for line in b.splitlines()
+                     if line.startswith("fieldwatch_probe_lateness_seconds_"))
+            return (float(v["fieldwatch_probe_lateness_seconds_sum"]),
+                    float(v["fieldwatch_probe_lateness_seconds_count"]))
+        s0, n0 = read()
+        time.sleep(seconds)
+        s1, n1 = read()
+        return n1 - n0, (s1 - s0) / max(n1 - n0, 1)
 
-        base = rate()
+    def test_sse_bounded(self):
+        """64 live clients at most; with them idle and one client that never
+        reads a page, probes start as many and as late as before (measured)."""
+        n_before, late_before = self.lateness()
         clients = []
         try:
             for _ in range(64):
-                c = self.sse()
-                c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                clients.append(c)
+                clients.append(self.sse())
             fwtest.wait_for(lambda: json.loads(get(self.base + "/healthz")[2])
                             ["live_clients"] == 64, 10, 0.2, "64 live clients")
             s, _, body = get(self.base + "/events", timeout=5)
             self.assertEqual(s, 503, body)
-            during = rate()
-            self.assertGreater(during, 0.8 * base, (base, during))
-            # None of them reads: events pile up until each is dropped (the
-            # daemon's buffer is bounded), or they stay, all within bounds.
+            # One that asks for pages and never reads them.
+            stuck = socket.socket()
+            stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            stuck.connect(("127.0.0.1", self.port))
+            clients.append(stuck)
+            stuck.sendall(b"GET /site/05 HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            n_during, late_during = self.lateness()
+            print(f"\nprobe starts per 6 s: {n_before:.0f} before, {n_during:.0f} with 64 idle "
+                  f"live clients and a stuck one; mean lateness {late_before * 1000:.2f} ms "
+                  f"before, {late_during * 1000:.2f} ms with them", file=sys.stderr)
+            self.assertGreater(n_during, 0.8 * n_before)
+            self.assertLess(late_during, late_before + 0.05)
             s, _, _ = get(self.base + "/healthz", timeout=5)
             self.assertEqual(s, 200)
         finally:
             for c in clients:
                 c.close()
+        # Gone clients are found by the next keep-alive (every 5 s).
         fwtest.wait_for(lambda: json.loads(get(self.base + "/healthz")[2])
                         ["live_clients"] == 0, 30, 0.5, "the live clients gone")
 
