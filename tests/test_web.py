@@ -67,6 +67,9 @@ class Web(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-web-")
+        # Removed last (cleanups run in reverse): the daemon's log is read before.
+        cls.addClassCleanup(lambda: None if os.environ.get("KEEP_TEST_DIRS")
+                            else shutil.rmtree(cls.tmp, ignore_errors=True))
         cls.port = fwtest.free_port()
         cls.base = f"http://127.0.0.1:{cls.port}"
         cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"),
@@ -75,7 +78,7 @@ class Web(unittest.TestCase):
         cls.field.up()
         cls.addClassCleanup(cls.field.down)
         cls.daemon = fwtest.Daemon(cls.tmp, cls.config, extra_args=["--pretend-now", NOW])
-        cls.addClassCleanup(cls.daemon.stop)
+        cls.addClassCleanup(cls.stop_daemon)
         cls.daemon.messages("READY=1", timeout=30)
         # The whole field seen once (fast probes: 1 s), and the camera of
         # site 05 down: an open fault with its clock.
@@ -85,9 +88,13 @@ class Web(unittest.TestCase):
         fwtest.wait_for(lambda: cls.open_faults(), 30, 0.5, "the fault of camera 05")
 
     @classmethod
-    def tearDownClass(cls):
-        if not os.environ.get("KEEP_TEST_DIRS"):
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    def stop_daemon(cls):
+        # A clean exit (under SANITIZE=1: no sanitizer report, no leak).
+        rc = cls.daemon.stop()
+        log = cls.daemon.log()
+        assert rc == 0 and "Sanitizer" not in log and "runtime error" not in log, \
+            f"fieldwatchd exited with {rc}: {log[-3000:]}"
+
 
     @classmethod
     def ctl_json(cls, *args):
@@ -370,6 +377,9 @@ class Tls(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-web-tls-")
+        # Removed last (cleanups run in reverse): the daemon's log is read before.
+        cls.addClassCleanup(lambda: None if os.environ.get("KEEP_TEST_DIRS")
+                            else shutil.rmtree(cls.tmp, ignore_errors=True))
         cls.creds = fwtest.private_credentials(os.path.join(cls.tmp, "credentials"))
         fd = os.open(os.path.join(cls.creds, "web-viewer"), os.O_WRONLY | os.O_CREAT, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -388,15 +398,19 @@ class Tls(unittest.TestCase):
                             "tls_key": cls.key, "auth_credential": "web-viewer"}
         cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), tls)
         cls.daemon = fwtest.Daemon(cls.tmp, cls.config, credentials=cls.creds)
-        cls.addClassCleanup(cls.daemon.stop)
+        cls.addClassCleanup(cls.stop_daemon)
         cls.daemon.messages("READY=1", timeout=30)
         cls.ctx = ssl.create_default_context(cafile=cls.cert)
         cls.base = f"https://127.0.0.1:{cls.port}"
 
     @classmethod
-    def tearDownClass(cls):
-        if not os.environ.get("KEEP_TEST_DIRS"):
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    def stop_daemon(cls):
+        # A clean exit (under SANITIZE=1: no sanitizer report, no leak).
+        rc = cls.daemon.stop()
+        log = cls.daemon.log()
+        assert rc == 0 and "Sanitizer" not in log and "runtime error" not in log, \
+            f"fieldwatchd exited with {rc}: {log[-3000:]}"
+
 
     def test_auth(self):
         s, h, _ = get(self.base + "/healthz", context=self.ctx)
