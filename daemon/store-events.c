@@ -59,3 +59,7 @@ int store_foreach_event(Store *s, int64_t since_id, unsigned limit, StoreEventFn
         sqlite3_finalize(st);
         return r < 0 ? r : 0;
 }
+
+void store_set_busy_timeout(Store *s, unsigned msec) {
+        (void) sqlite3_busy_timeout(s->db, (int) MIN(msec, (unsigned) INT32_MAX));
+}

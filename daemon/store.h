@@ -103,6 +103,10 @@ typedef int (*StoreEventFn)(const EventRow *e, void *userdata);
 int store_foreach_event(Store *s, int64_t since_id, unsigned limit, StoreEventFn fn,
                         void *userdata);
 
+/* How long a read or write waits for a lock before -EBUSY (0: not at all,
+ * for a reader on the daemon's loop). */
+void store_set_busy_timeout(Store *s, unsigned msec);
+
 /* Counts the events of a device of the types in mask (1 << EventType) at
  * or after since. */
 int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret);

@@ -129,6 +129,8 @@ static int web_store(Web *w, Store **ret) {
                 r = store_open_readonly(w->state_dir, &w->store);
                 if (r < 0)
                         return r;
+                /* On the loop: a lock that is not free now is a 503, never a wait. */
+                store_set_busy_timeout(w->store, 0);
         }
         *ret = w->store;
         return 0;
