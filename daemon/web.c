@@ -231,7 +231,8 @@ static json_t *find_device(json_t *status, const char *id) {
 static const char css[] =
         "body{font-family:sans-serif;margin:0.5rem;color:#111;background:#fff}"
         "h1{font-size:1.3rem;margin:0.2rem 0}h2{font-size:1.1rem;margin:1rem 0 0.3rem}"
-        ".tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:0.35rem}"
+        ".tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));"
+        "gap:0.35rem}"
         ".tile{border:2px solid #888;border-radius:4px;padding:0.25rem 0.4rem;font-size:0.85rem;"
         "text-decoration:none;color:#111;display:block}"
         ".tile b{font-size:1rem}.tile .st{display:block}"
@@ -240,11 +241,13 @@ static const char css[] =
         "table{border-collapse:collapse;width:100%;font-size:0.85rem}"
         "th,td{border:1px solid #bbb;padding:0.15rem 0.3rem;text-align:left;vertical-align:top}"
         "th{background:#eee}.clock{font-weight:bold;white-space:nowrap}"
+        ".scroll{overflow-x:auto;max-width:100%}td{overflow-wrap:anywhere}"
         ".breach{color:#b00020}.warning{color:#8a5a00}.muted{color:#555}"
         "svg{max-width:100%}"
         "@media (max-width:600px){.tiles{grid-template-columns:repeat(2,1fr)}"
         "td,th{font-size:0.8rem}}"
         "@media print{@page{size:A4;margin:10mm}body{margin:0;font-size:9pt}"
+        ".scroll{overflow:visible}"
         ".tiles{grid-template-columns:repeat(6,1fr)}.tile{break-inside:avoid}"
         "nav{display:none}tr{break-inside:avoid}}";
 
@@ -332,8 +335,8 @@ static void faults_table(Web *w, FILE *f, bool en, json_t *faults, time_t now, b
                 fprintf(f, "<p id=\"no-faults\">%s</p>", T(en, "障害はありません。", "No faults."));
                 return;
         }
-        fprintf(f, "<table id=\"faults\"><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
-                   "<th>%s</th><th>%s</th></tr>",
+        fprintf(f, "<div class=\"scroll\"><table id=\"faults\"><tr><th>%s</th><th>%s</th>"
+                   "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
                 T(en, "番号", "ID"), T(en, "機器", "Device"), T(en, "内容", "What happened"),
                 T(en, "発生", "Since"), T(en, "契約時計", "Contract clock"),
                 T(en, "確認", "Acknowledged"));
@@ -374,7 +377,7 @@ static void faults_table(Web *w, FILE *f, bool en, json_t *faults, time_t now, b
                         fputs(T(en, "未確認", "not yet"), f);
                 fputs("</td></tr>", f);
         }
-        fputs("</table>", f);
+        fputs("</table></div>", f);
 }
 
 static void tile(FILE *f, bool en, const SiteConf *site, json_t *status, json_t *faults) {
@@ -428,7 +431,8 @@ static void deadlines_table(FILE *f, bool en, json_t *deadlines) {
                 fprintf(f, "<p>%s</p>", T(en, "期限はありません。", "No deadlines."));
                 return;
         }
-        fprintf(f, "<table id=\"deadlines\"><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+        fprintf(f, "<div class=\"scroll\"><table id=\"deadlines\"><tr><th>%s</th><th>%s</th>"
+                   "<th>%s</th><th>%s</th></tr>",
                 T(en, "期限", "Due"), T(en, "提出期限", "Deliver by"), T(en, "件名", "What"),
                 T(en, "残り", "Left"));
         json_array_foreach(deadlines, i, d) {
@@ -444,11 +448,12 @@ static void deadlines_table(FILE *f, bool en, json_t *deadlines) {
                 clock_text(f, en, left);
                 fputs("</td></tr>", f);
         }
-        fputs("</table>", f);
+        fputs("</table></div>", f);
 }
 
 static void events_table(FILE *f, bool en, json_t *events) {
-        fprintf(f, "<table id=\"events\"><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+        fprintf(f, "<div class=\"scroll\"><table id=\"events\"><tr><th>%s</th><th>%s</th>"
+                   "<th>%s</th><th>%s</th></tr>",
                 T(en, "日時", "When"), T(en, "種別", "Type"), T(en, "機器", "Device"),
                 T(en, "内容", "Text"));
         for (size_t k = json_array_size(events); k > 0; k--) {
@@ -469,7 +474,7 @@ static void events_table(FILE *f, bool en, json_t *events) {
                 }
                 fputs("</td></tr>", f);
         }
-        fputs("</table>", f);
+        fputs("</table></div>", f);
 }
 
 typedef struct PageData {
@@ -760,8 +765,8 @@ static int on_site(HttpdRequest *q, void *userdata) {
         fputs("</span></h1>", f);
         page_nav(f, en, here);
         fputs("<main id=\"live\">", f);
-        fprintf(f, "<h2>%s</h2><table id=\"devices\"><tr><th>%s</th><th>%s</th><th>%s</th>"
-                   "<th>%s</th></tr>",
+        fprintf(f, "<h2>%s</h2><div class=\"scroll\"><table id=\"devices\"><tr><th>%s</th>"
+                   "<th>%s</th><th>%s</th><th>%s</th></tr>",
                 T(en, "機器", "Devices"), T(en, "機器", "Device"), T(en, "状態", "State"),
                 T(en, "最終確認", "Last probe"), T(en, "値", "Values"));
         json_array_foreach(status, i, d) {
@@ -780,7 +785,7 @@ static int on_site(HttpdRequest *q, void *userdata) {
                 device_values(f, en, d);
                 fputs("</tr>", f);
         }
-        fputs("</table>", f);
+        fputs("</table></div>", f);
         fprintf(f, "<h2>%s</h2>", T(en, "過去30日の稼働率", "Availability, last 30 days"));
         availability_svg(f, en, site->id, faults, now);
         fprintf(f, "<h2>%s</h2>", T(en, "障害", "Faults"));

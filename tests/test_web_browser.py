@@ -9,7 +9,8 @@ watching the simulated 27-site field.
   fail_after × interval + 2 s, without a reload (Server-Sent Events), and
   the open fault appears with its contract clock, which counts down;
 - a deferral approved with fieldwatchctl shows the new due and who approved;
-- ?lang=en is English;
+- ?lang=en is English; on a phone's width nothing runs off the side, and it
+  prints on a few A4 sheets;
 - with JavaScript off the page is complete and refreshes itself (meta);
 - a screenshot with the open fault is saved as $BUILD/web.png (docs/web.png,
   the README's, is a copy of one).
@@ -202,6 +203,31 @@ class Browser(unittest.TestCase):
         self.assertIn("Router: up", self.text(lambda d: d.find_element(By.ID, "site-01").text))
         d.get(self.base + "/site/05?lang=en")
         self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "#availability rect.day")), 30)
+
+    def test_5_phone_and_a4(self):
+        """On a phone's width nothing runs off the side and the tiles make two
+        columns; printed on A4 the page takes a few sheets."""
+        import base64
+        d = browser()
+        try:
+            d.set_window_size(390, 844)
+            d.get(self.base + "/")
+            width = d.execute_script("return window.innerWidth;")
+            self.assertLessEqual(d.execute_script(
+                "return document.documentElement.scrollWidth;"), width + 1)
+            xs = d.execute_script(
+                "return Array.from(document.querySelectorAll('.tiles a.tile'))"
+                ".map(function (e) { return Math.round(e.getBoundingClientRect().left); });")
+            self.assertEqual(len(set(xs)), 2, xs)
+            from selenium.webdriver.common.print_page_options import PrintOptions
+            o = PrintOptions()
+            o.page_width, o.page_height = 21.0, 29.7     # A4, in cm
+            pdf = base64.b64decode(d.print_page(o))
+            self.assertTrue(pdf.startswith(b"%PDF"))
+            pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+            self.assertTrue(1 <= pages <= 3, pages)
+        finally:
+            d.quit()
 
     def test_4_no_javascript(self):
         d = browser(javascript=False)
