@@ -29,7 +29,7 @@ PYTHON ?= /usr/bin/python3
 DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyaml-dev \
 	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev \
 	libmicrohttpd-dev tzdata
-DEPS_TEST := snmpd snmp python3 python3-aiosmtpd python3-yaml systemd sqlite3 valgrind openssl \
+DEPS_TEST := snmpd snmp snmptrapd python3 python3-aiosmtpd python3-yaml systemd sqlite3 valgrind openssl xorriso \
 	clang-14 libclang-rt-14-dev llvm-14 chromium chromium-driver python3-selenium prometheus \
 	fonts-ipafont-gothic
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
@@ -107,10 +107,11 @@ unit: $(UNIT_BINS)
 		done; exit $$fail
 
 # Black-box tests: Python unittest programs driving the built binaries.
+# The suites run BLACKBOX_JOBS at once (each on its own FW_LAB_NET; see
+# tests/run_blackbox.py); BLACKBOX_JOBS=1 runs them one after another.
+BLACKBOX_JOBS ?= 3
 blackbox: all
-	@fail=0; for t in $(PY_TESTS); do echo "== $$t"; \
-		BUILD=$(BUILD) timeout 600 $(PYTHON) $$t || { echo "FAILED: $$t"; fail=1; }; \
-		done; exit $$fail
+	@BUILD=$(BUILD) BLACKBOX_JOBS=$(BLACKBOX_JOBS) $(PYTHON) tests/run_blackbox.py $(PY_TESTS)
 
 check: deps-if-missing
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
@@ -136,7 +137,11 @@ $(BUILD)/fieldwatch.service: systemd/fieldwatch.service.in FORCE
 # Installs the programs, the unit, sysusers and tmpfiles entries, the journal
 # catalog, the man pages and the example configuration (which becomes
 # $(SYSCONFDIR)/fieldwatch/fieldwatch.yaml only when there is none yet).
-install: all $(BUILD)/fieldwatch.service
+$(BUILD)/snmptrapd.conf: systemd/snmptrapd-fieldwatch.conf.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' $< > $@
+
+install: all $(BUILD)/fieldwatch.service $(BUILD)/snmptrapd.conf
 	install -Dm755 $(BUILD)/fieldwatchd $(DESTDIR)$(SBINDIR)/fieldwatchd
 	install -Dm755 $(BUILD)/fieldwatchctl $(DESTDIR)$(BINDIR)/fieldwatchctl
 	install -Dm644 $(BUILD)/fieldwatch.service $(DESTDIR)$(SYSTEMDLIBDIR)/systemd/system/fieldwatch.service
@@ -147,6 +152,7 @@ install: all $(BUILD)/fieldwatch.service
 	install -Dm644 daemon/fieldwatchctl.1 $(DESTDIR)$(MANDIR)/man1/fieldwatchctl.1
 	install -Dm644 config/ichikawa-2025.yaml $(DESTDIR)$(DATADIR)/fieldwatch/ichikawa-2025.yaml
 	install -Dm644 config/lab.yaml $(DESTDIR)$(DATADIR)/fieldwatch/lab.yaml
+	install -Dm644 $(BUILD)/snmptrapd.conf $(DESTDIR)$(DATADIR)/fieldwatch/snmptrapd.conf
 	install -d -m755 $(DESTDIR)$(SYSCONFDIR)/fieldwatch
 	install -d -m700 $(DESTDIR)$(SYSCONFDIR)/fieldwatch/credentials
 	test -e $(DESTDIR)$(SYSCONFDIR)/fieldwatch/fieldwatch.yaml || \

@@ -1913,7 +1913,17 @@ static const Field notify_fields[] = {
                  30 * USEC_PER_DAY, .flags = FIELD_ZERO_OK),
         F("digest_after", parse_unsigned_field, offsetof(NotifyConf, digest_after), .min = 1,
           .max = 1000),
+        F("consent", parse_string_field, offsetof(NotifyConf, consent), .flags = FIELD_NONEMPTY,
+          .max = 256),
 };
+
+const char *config_consent_warning(const Config *c) {
+        if (!c->notify.configured || c->notify.consent)
+                return NULL;
+        return "notify.consent is not set: the fault mail leaves the workplace without a "
+               "recorded consent of the city (別記2 第8条(2)); set notify.consent to the "
+               "reference of the city's written consent (e.g. its document number)";
+}
 
 static const Section notify_section = {
         notify_fields, ELEMENTSOF(notify_fields), notify_check,
@@ -2580,6 +2590,7 @@ Config *config_free(Config *c) {
         free(c->notify.smtp.password_credential);
         free(c->notify.smtp.ca_file);
         free(c->notify.from);
+        free(c->notify.consent);
         for (size_t i = 0; i < c->notify.n_to; i++)
                 free(c->notify.to[i]);
         free(c->notify.to);

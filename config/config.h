@@ -165,6 +165,9 @@ typedef struct NotifyConf {
         Language language;           /* ja */
         uint64_t renotify_every;     /* 2h; 0 disables */
         unsigned digest_after;       /* 10: more faults than this in a minute go in one digest */
+        char *consent;               /* the city's written consent to mail leaving the
+                                      * workplace (別記2 第8条(2)), e.g. a document number;
+                                      * NULL: none recorded */
         bool configured;             /* a notify: section was given */
 } NotifyConf;
 
@@ -284,6 +287,11 @@ int config_errors_add(ConfigErrors *errs, const char *file, unsigned line, unsig
 
 /* Frees every error; the struct can be reused. */
 void config_errors_clear(ConfigErrors *errs);
+
+/* When mail is configured without notify.consent: the warning that mail
+ * leaves the workplace without the city's recorded consent (別記2
+ * 第8条(2)); else NULL. Static text. */
+const char *config_consent_warning(const Config *c);
 
 /* Finds a site by id, or NULL. */
 const SiteConf *config_find_site(const Config *c, const char *id);

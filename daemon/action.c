@@ -91,7 +91,7 @@ static int check_text(const char *what, const char *s, size_t max, bool multilin
 
 bool action_is_deliverable(const char *kind) {
         return streq(kind, "quarterly_report") || streq(kind, "annual_plan") ||
-               streq(kind, "completion_notice");
+               streq(kind, "completion_notice") || streq(kind, "archive");
 }
 
 /* A fault kind given by an operator: [a-z][a-z0-9_]*, as the probes' kinds. */
@@ -181,7 +181,8 @@ int action_validate(const Action *a, char *err, size_t errlen) {
             !streq(a->kind, "erasure") && !action_is_deliverable(a->kind)) {
                 (void) snprintf(err, errlen,
                                 "--kind must be recovery or erasure (with a fault), or "
-                                "quarterly_report, annual_plan or completion_notice (with --due)");
+                                "quarterly_report, annual_plan, completion_notice or archive "
+                                "(with --due)");
                 return -EINVAL;
         }
         if (a->type == ACTION_OPEN) {

@@ -57,7 +57,7 @@ typedef struct Action {
         int64_t amount;              /* parts quote: yen, tax included */
         char kind[32];               /* report-submitted: recovery | erasure, or a contract
                                       * deliverable: quarterly_report | annual_plan |
-                                      * completion_notice (then due names it) */
+                                      * completion_notice | archive (then due names it) */
         char due[16];                /* a deliverable's due day, YYYY-MM-DD */
         char from[ACTION_NAME_MAX + 1]; /* receive: who called */
         char site[16];               /* open: the site id */

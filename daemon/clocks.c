@@ -13,7 +13,9 @@
  *          contract's last quarter on its last day); the fault recovery report
  *          within 2 weeks and the data erasure report within 1 week of the
  *          recovery work; the completion notice on 31 March each year and at
- *          the contract's end.
+ *          the contract's end; deliverables 1–4 of the fiscal year on a CD-R
+ *          at each fiscal year's end (31 March) and at the contract's end
+ *          (the archive, L271-277).
  *
  * A deliverable due on a day that is not a business day is best handed in on
  * the business day before (deliver_by, the recommended day). When it is late
@@ -231,6 +233,39 @@ static int add_annual_and_completion(DeadlineList *l, Day start, Day end) {
         return list_add(l, DEADLINE_COMPLETION_NOTICE, end, end, DAY_INVALID, DAY_INVALID, true);
 }
 
+int clocks_fiscal_year(const ContractConf *contract, int fy, Day *ret_first, Day *ret_last) {
+        Day first, last;
+
+        if (contract->start == DAY_INVALID || contract->end == DAY_INVALID || fy < 1900 ||
+            fy > 9998)
+                return -ERANGE;
+        first = MAX(day_from_ymd(fy, 4, 1), contract->start);
+        last = MIN(day_from_ymd(fy + 1, 3, 31), contract->end);
+        if (first > last)
+                return -ERANGE;
+        *ret_first = first;
+        *ret_last = last;
+        return 0;
+}
+
+/* 「１～４については、毎年度末に１年分をまとめて…電子媒体…を提出すること」
+ * (L271-277): the year's archive at each fiscal year's end, and at the
+ * contract's end for its last (part of a) year. A fixed date: its own end. */
+static int add_archives(DeadlineList *l, const ContractConf *contract) {
+        for (int fy = fiscal_year_of(contract->start); fy <= fiscal_year_of(contract->end); fy++) {
+                Day first, last;
+                int r;
+
+                if (clocks_fiscal_year(contract, fy, &first, &last) < 0)
+                        continue;
+                r = list_add(l, DEADLINE_ARCHIVE, last, last, first, last,
+                             last == contract->end);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int deadline_compare(const void *a, const void *b) {
         const Deadline *x = a, *y = b;
 
@@ -250,6 +285,8 @@ int clocks_contract_deadlines(const Calendar *cal, const ContractConf *contract,
         r = add_quarterly(&l, contract->start, contract->end);
         if (r >= 0)
                 r = add_annual_and_completion(&l, contract->start, contract->end);
+        if (r >= 0)
+                r = add_archives(&l, contract);
         if (r < 0) {
                 free(l.v);
                 return r;
@@ -269,6 +306,7 @@ static const char *const deadline_kind_table[_DEADLINE_KIND_MAX] = {
         [DEADLINE_COMPLETION_NOTICE] = "completion_notice",
         [DEADLINE_RECOVERY_REPORT] = "recovery_report",
         [DEADLINE_ERASURE_REPORT] = "erasure_report",
+        [DEADLINE_ARCHIVE] = "archive",
 };
 
 const char *deadline_kind_to_string(DeadlineKind k) {
@@ -306,6 +344,13 @@ int deadline_title(const Deadline *d, Language lang, char *buf, size_t size) {
                 break;
         case DEADLINE_ERASURE_REPORT:
                 n = snprintf(buf, size, "%s", ja ? "データ消去報告書" : "Data erasure report");
+                break;
+        case DEADLINE_ARCHIVE:
+                n = snprintf(buf, size,
+                             ja ? "納品物件１～４の電子媒体（CD-R）（%d年度%s）"
+                                : "Deliverables 1-4 on CD-R, FY%d%s",
+                             d->fiscal_year,
+                             !d->contract_end ? "" : ja ? "・契約終了" : ", end of contract");
                 break;
         default:
                 return -EINVAL;

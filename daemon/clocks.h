@@ -54,6 +54,7 @@ typedef enum DeadlineKind {
         DEADLINE_COMPLETION_NOTICE,  /* 完了届 */
         DEADLINE_RECOVERY_REPORT,    /* 障害復旧作業報告書 */
         DEADLINE_ERASURE_REPORT,     /* データ消去報告書 */
+        DEADLINE_ARCHIVE,            /* 1～4 of the fiscal year on a CD-R (L271-277) */
         _DEADLINE_KIND_MAX,
 } DeadlineKind;
 
@@ -68,14 +69,19 @@ typedef struct Deadline {
 } Deadline;
 
 /* The contract's own deliverables (quarterly reports, annual plans,
- * completion notices) whose due day lies in from..to (inclusive), in due
+ * completion notices, the fiscal year's archive) whose due day lies in from..to (inclusive), in due
  * order. Caller frees *ret with free(). */
 int clocks_contract_deadlines(const Calendar *cal, const ContractConf *contract, Day from, Day to,
                               Deadline **ret, size_t *ret_n);
 
 /* "quarterly_report", "annual_plan", "completion_notice", "recovery_report",
- * "erasure_report". */
+ * "erasure_report", "archive". */
 const char *deadline_kind_to_string(DeadlineKind k);
+
+/* The fiscal year (April–March) fy as far as it lies within the contract:
+ * its first and last days. The archive of the year is due on the last.
+ * -ERANGE when no day of it does. */
+int clocks_fiscal_year(const ContractConf *contract, int fy, Day *ret_first, Day *ret_last);
 
 /* A human title in the given language, e.g. "作業実績報告書（2026年4月〜6月）". */
 int deadline_title(const Deadline *d, Language lang, char *buf, size_t size);

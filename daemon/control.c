@@ -23,6 +23,8 @@ struct Control {
         ino_t ino;
         ControlApplyFn apply;
         void *userdata;
+        ControlTrapFn trap;
+        void *trap_userdata;
 };
 
 /* "NAME (uid N)", named here from the kernel's uid, never from the client. */
@@ -86,6 +88,27 @@ static int on_action(HttpdRequest *q, void *userdata) {
         return httpd_reply_json(q, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
 }
 
+static int on_trap(HttpdRequest *q, void *userdata) {
+        Control *c = userdata;
+        const HttpdPeer *p = httpd_request_peer(q);
+        char err[256], msg[512] = "";
+        Trap t;
+        int r;
+
+        if (!p->known)
+                return httpd_reply_error(q, 403, "the caller is not known (not a unix socket)");
+        if (trap_from_json(httpd_request_body(q, NULL), &t, err, sizeof(err)) < 0)
+                return httpd_reply_error(q, 400, "%s", err);
+        if (!c->trap)
+                return httpd_reply_error(q, 503, "fieldwatchd is starting");
+        r = c->trap(c->trap_userdata, &t, msg, sizeof(msg));
+        explicit_bzero(t.community, sizeof(t.community));
+        if (r < 0)
+                return httpd_reply_error(q, r == -EPERM ? 403 : r == -ENOENT ? 404 : 503, "%s",
+                                         msg[0] ? msg : strerror(-r));
+        return httpd_reply_json(q, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
+}
+
 int control_new(sd_event *e, const char *runtime_dir, const char *state_dir, Control **ret) {
         char spool[4096];
         struct stat st;
@@ -119,6 +142,8 @@ int control_new(sd_event *e, const char *runtime_dir, const char *state_dir, Con
         if (r >= 0)
                 r = httpd_add_route(c->httpd, "POST", "/v1/actions", HTTPD_ROUTE_EXACT, on_action,
                                     c);
+        if (r >= 0)
+                r = httpd_add_route(c->httpd, "POST", "/v1/traps", HTTPD_ROUTE_EXACT, on_trap, c);
         if (r < 0) {
                 log_errno(LOG_ERR, r, "Cannot serve the control socket %s", c->path);
                 goto fail;
@@ -158,6 +183,11 @@ void control_set_apply(Control *c, ControlApplyFn apply, void *userdata) {
         c->userdata = userdata;
 }
 
+void control_set_trap(Control *c, ControlTrapFn trap, void *userdata) {
+        c->trap = trap;
+        c->trap_userdata = userdata;
+}
+
 Httpd *control_httpd(Control *c) {
         return c->httpd;
 }
@@ -185,34 +215,57 @@ static size_t on_answer(char *p, size_t size, size_t n, void *userdata) {
         return size * n;
 }
 
+static int control_post(const char *runtime_dir, const char *url, char *body, char *msg,
+                        size_t msglen);
+
 int control_submit(const char *runtime_dir, const Action *a, char *msg, size_t msglen) {
+        char *body = action_to_json(a);
+
+        msg[0] = 0;
+        if (!body)
+                return -ENOMEM;
+        return control_post(runtime_dir, "http://localhost/v1/actions", body, msg, msglen);
+}
+
+int control_submit_trap(const char *runtime_dir, const Trap *t, char *msg, size_t msglen) {
+        char *body = trap_to_json(t);
+
+        msg[0] = 0;
+        if (!body)
+                return -ENOMEM;
+        return control_post(runtime_dir, "http://localhost/v1/traps", body, msg, msglen);
+}
+
+/* Posts body (freed here, wiped first: a trap's carries a community). */
+static int control_post(const char *runtime_dir, const char *url, char *body, char *msg,
+                        size_t msglen) {
         struct curl_slist *headers = NULL;
         char path[4096], errbuf[CURL_ERROR_SIZE] = "";
         Answer ans = {};
         long status = 0, os_errno = 0;
         json_t *o = NULL;
-        char *body;
         CURLcode code;
         CURL *e;
         int r;
 
         msg[0] = 0;
         (void) snprintf(path, sizeof(path), "%s/" CONTROL_SOCKET, runtime_dir);
-        if (access(path, F_OK) < 0 && errno == ENOENT)
+        if (access(path, F_OK) < 0 && errno == ENOENT) {
+                explicit_bzero(body, strlen(body));
+                free(body);
                 return -ENOENT;
-        body = action_to_json(a);
-        if (!body)
-                return -ENOMEM;
+        }
         e = curl_easy_init();
         headers = curl_slist_append(NULL, "Content-Type: application/json");
         if (!e || !headers) {
+                explicit_bzero(body, strlen(body));
                 free(body);
                 curl_easy_cleanup(e);
                 curl_slist_free_all(headers);
                 return -ENOMEM;
         }
         (void) curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, path);
-        (void) curl_easy_setopt(e, CURLOPT_URL, "http://localhost/v1/actions");
+        (void) curl_easy_setopt(e, CURLOPT_URL, url);
         (void) curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
         (void) curl_easy_setopt(e, CURLOPT_TIMEOUT, SUBMIT_TIMEOUT_SEC);
@@ -225,6 +278,7 @@ int control_submit(const char *runtime_dir, const Action *a, char *msg, size_t m
         (void) curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
         curl_easy_cleanup(e);
         curl_slist_free_all(headers);
+        explicit_bzero(body, strlen(body));
         free(body);
 
         if (code == CURLE_COULDNT_CONNECT) {

@@ -7,6 +7,12 @@
  * may act (root always may). The protocol is HTTP/1.1 with JSON bodies
  * (daemon/httpd.h):
  *
+ *     POST /v1/traps      body: an SNMP notification (trap_to_json()), handed on
+ *                         by `fieldwatchctl trap` from snmptrapd
+ *         200 {"ok": true, "message": "..."}     its sender is re-probed
+ *         403 / 404                              a wrong community / an unknown
+ *                                                sender: counted, not acted on
+ *
  *     POST /v1/actions    body: an action (action_to_json(), no identity)
  *         200 {"ok": true, "message": "..."}     applied and committed
  *         400 {"ok": false, "error": "..."}      not a valid action
@@ -26,6 +32,7 @@
 
 #include "action.h"
 #include "httpd.h"
+#include "trap.h"
 
 #define CONTROL_SOCKET "control"
 #define CONTROL_GROUP "fieldwatch-ops"
@@ -49,6 +56,14 @@ Control *control_free(Control *c);
 /* Who applies actions (the current monitor; changes on reload). Until it is
  * set actions are answered 503. */
 void control_set_apply(Control *c, ControlApplyFn apply, void *userdata);
+
+/* Who takes traps: 0 (re-probing, message in msg), -ENOENT (an unknown
+ * sender), -EPERM (a wrong community). */
+typedef int (*ControlTrapFn)(void *userdata, const Trap *t, char *msg, size_t msglen);
+void control_set_trap(Control *c, ControlTrapFn trap, void *userdata);
+
+/* fieldwatchctl trap's side: posts t; as control_submit(). */
+int control_submit_trap(const char *runtime_dir, const Trap *t, char *msg, size_t msglen);
 
 /* The server, for other modules' routes. */
 Httpd *control_httpd(Control *c);

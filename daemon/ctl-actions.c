@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "clocks.h"
 #include "ctl.h"
 #include "macro.h"
 #include "control.h"
@@ -44,6 +45,7 @@ enum {
         OPT_SITE,
         OPT_DEVICE,
         OPT_RECEIVED_AT,
+        OPT_FISCAL_YEAR,
 };
 
 static const struct option all_options[] = {
@@ -73,6 +75,7 @@ static const struct option all_options[] = {
         { "site", required_argument, NULL, OPT_SITE },
         { "device", required_argument, NULL, OPT_DEVICE },
         { "received-at", required_argument, NULL, OPT_RECEIVED_AT },
+        { "fiscal-year", required_argument, NULL, OPT_FISCAL_YEAR },
         {},
 };
 
@@ -85,7 +88,7 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_RECOVER] = O(OPT_BY) | O(OPT_AT) | O(OPT_CAUSE) | O(OPT_ACTION) |
                            O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA) | O(OPT_REMOTE) |
                            O(OPT_TEMPORARY) | O(OPT_LOANER),
-        [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND) | O(OPT_DUE),
+        [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND) | O(OPT_DUE) | O(OPT_FISCAL_YEAR),
         [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
                             O(OPT_NOTES) | O(OPT_FAULT),
         [ACTION_CLOSE] = O(OPT_BY) | O(OPT_NOTE),
@@ -270,11 +273,43 @@ static void login_name(char *buf, size_t size) {
                 (void) snprintf(buf, size, "uid %u", (unsigned) getuid());
 }
 
+/* report-submitted --kind archive --fiscal-year YEAR: the archive's due day
+ * (the year's end, or the contract's) into a->due. */
+static int archive_due(const char *cmd, const Config *config, const char *year, Action *a) {
+        char start[ISO_DATE_MAX], end[ISO_DATE_MAX];
+        Day first, last;
+        char *e;
+        long fy;
+
+        if (!streq(a->kind, "archive") || a->due[0])
+                return ctl_usage_error(cmd, "--fiscal-year goes with --kind archive, "
+                                            "without --due");
+        errno = 0;
+        fy = strtol(year, &e, 10);
+        if (errno || e == year || *e || strlen(year) != 4)
+                return ctl_usage_error(cmd, "invalid --fiscal-year '%s': expected a year "
+                                            "such as 2026 (April 2026 to March 2027)",
+                                       year);
+        if (config->contract.start == DAY_INVALID) {
+                fprintf(stderr, "%s has no contract: section.\n",
+                        config->path ?: "The configuration");
+                return CTL_EXIT_FAILURE;
+        }
+        if (clocks_fiscal_year(&config->contract, (int) fy, &first, &last) < 0) {
+                fprintf(stderr, "Fiscal year %ld is outside the contract period (%s to %s).\n",
+                        fy, format_iso_date(config->contract.start, start),
+                        format_iso_date(config->contract.end, end));
+                return CTL_EXIT_FAILURE;
+        }
+        format_iso_date(last, a->due);
+        return CTL_EXIT_OK;
+}
+
 /* Parses argv (argv[0] the command; the fault id positional unless work
  * add) into a, with the contract's zone in force for times. */
 static int parse_action(const GlobalOptions *g, ActionType type, int argc, char **argv,
                         Action *a) {
-        const char *cmd = argv[0];
+        const char *cmd = argv[0], *fiscal_year = NULL;
         Calendar *cal = NULL;
         Config *config = NULL;
         int c, r;
@@ -283,19 +318,30 @@ static int parse_action(const GlobalOptions *g, ActionType type, int argc, char 
         if (cli_setup(g, true, &config, &cal) < 0)
                 return CTL_EXIT_FAILURE;
         calendar_free(cal);
-        config_free(config);
 
         *a = (Action) { .type = type, .requested_at = wallclock_now() };
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "", all_options, NULL)) >= 0) {
-                if (c == '?' || c == ':' || c < OPT_BY || !(allowed[type] & O(c)))
+                if (c == '?' || c == ':' || c < OPT_BY || !(allowed[type] & O(c))) {
+                        config_free(config);
                         return ctl_usage_error(cmd, "unknown or incomplete option '%s'",
                                                argv[optind - 1]);
+                }
+                if (c == OPT_FISCAL_YEAR) {
+                        fiscal_year = optarg;
+                        continue;
+                }
                 r = parse_option(a, cmd, c, optarg);
-                if (r != CTL_EXIT_OK)
+                if (r != CTL_EXIT_OK) {
+                        config_free(config);
                         return r;
+                }
         }
+        r = fiscal_year ? archive_due(cmd, config, fiscal_year, a) : CTL_EXIT_OK;
+        config_free(config);
+        if (r != CTL_EXIT_OK)
+                return r;
         if (type == ACTION_INVESTIGATE || type == ACTION_ESCALATE) {
                 if (argc - optind != 1)
                         return ctl_usage_error(cmd, "expected one argument, the anomaly id");

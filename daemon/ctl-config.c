@@ -26,6 +26,10 @@ int ctl_check_config(const GlobalOptions *g, int argc, char **argv) {
         /* cli_setup() prints every error: the file's, the zone's, the holidays file's. */
         if (cli_setup(g, false, &config, &cal) < 0)
                 return CTL_EXIT_FAILURE;
+        /* Valid all the same: a warning, on stderr. */
+        if (config_consent_warning(config))
+                fprintf(stderr, "%s: warning: %s.\n", config->path ?: "configuration",
+                        config_consent_warning(config));
         if (json)
                 return ctl_print_json(json_pack("{s:s, s:b, s:I, s:b}", "config", config->path,
                                                 "valid", 1, "sites", (json_int_t) config->n_sites,

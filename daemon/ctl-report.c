@@ -160,67 +160,12 @@ static int parse_args(int argc, char **argv, ReportArgs *ret) {
 
 /* ======================================================================== */
 
-static int write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
-/* Writes data to path atomically: a hidden temporary file in the same
- * directory, synced, then renamed over path (mode 0666 less the umask). */
-static int write_file_atomic(const char *path, const char *data, size_t len) {
-        _cleanup_(freep) char *tmp = NULL, *dir = NULL;
-        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-        mode_t mask;
-        int fd, r = 0;
-
-        if (!base[0])
-                return -EISDIR;
-        dir = slash ? strndup(path, (size_t) (slash - path) + 1) : strdup("");
-        if (!dir || asprintf(&tmp, "%s.%s.XXXXXX", dir, base) < 0)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        mask = umask(0);
-        (void) umask(mask);
-        if (fchmod(fd, 0666 & ~mask) < 0)
-                r = -errno;
-        if (r == 0)
-                r = write_all(fd, data, len);
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-        /* The rename itself, durable. */
-        fd = open(dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-                (void) fsync(fd);
-                (void) close(fd);
-        }
-        return 0;
-}
-
 static int output(const ReportArgs *a, const char *text) {
         size_t len = strlen(text);
         int r;
 
         if (a->output && !streq(a->output, "-")) {
-                r = write_file_atomic(a->output, text, len);
+                r = ctl_write_file_atomic(a->output, text, len, 0666);
                 if (r < 0) {
                         fprintf(stderr, "Cannot write %s: %s\n", a->output, strerror(-r));
                         return CTL_EXIT_FAILURE;

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "calendar.h"
 #include "ctl.h"
+#include "macro.h"
 #include "store.h"
 
 int ctl_usage_error(const char *command, const char *fmt, ...) {
@@ -96,4 +99,57 @@ int ctl_parse_listing(int argc, char **argv, bool *json, bool *open_only) {
         if (optind < argc)
                 return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
         return CTL_EXIT_OK;
+}
+
+static int write_all(int fd, const char *data, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                data += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int ctl_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode) {
+        _cleanup_(freep) char *tmp = NULL, *dir = NULL;
+        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+        mode_t mask;
+        int fd, r = 0;
+
+        if (!base[0])
+                return -EISDIR;
+        dir = slash ? strndup(path, (size_t) (slash - path) + 1) : strdup("");
+        if (!dir || asprintf(&tmp, "%s.%s.XXXXXX", dir, base) < 0)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        mask = umask(0);
+        (void) umask(mask);
+        if (fchmod(fd, mode & ~mask) < 0)
+                r = -errno;
+        if (r == 0)
+                r = write_all(fd, data, len);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        /* The rename itself, durable. */
+        fd = open(dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+                (void) fsync(fd);
+                (void) close(fd);
+        }
+        return 0;
 }

@@ -6,6 +6,8 @@
  * CTL_EXIT_OK, CTL_EXIT_FAILURE (the thing asked about is bad or failed) or
  * CTL_EXIT_USAGE (the command line is wrong; usage went to stderr). */
 
+#include <sys/types.h>
+
 #include "cli.h"
 
 enum {
@@ -39,9 +41,14 @@ int ctl_open(const GlobalOptions *g, int argc, char **argv);
 int ctl_investigate(const GlobalOptions *g, int argc, char **argv);
 int ctl_escalate(const GlobalOptions *g, int argc, char **argv);
 int ctl_anomalies(const GlobalOptions *g, int argc, char **argv);
+int ctl_trap(const GlobalOptions *g, int argc, char **argv);
+int ctl_snmptrapd_conf(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-faults.c */
 int ctl_faults(const GlobalOptions *g, int argc, char **argv);
+
+/* ctl-archive.c */
+int ctl_archive(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-report.c */
 int ctl_report(const GlobalOptions *g, int argc, char **argv);
@@ -72,3 +79,7 @@ int ctl_parse_listing(int argc, char **argv, bool *json, bool *open_only);
 /* Prints a JSON value (stolen) to stdout, indented, with a newline. */
 struct json_t;
 int ctl_print_json(struct json_t *j);
+
+/* Writes data to path atomically: a hidden temporary file in the same
+ * directory, synced, then renamed over path (mode less the umask). */
+int ctl_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);

@@ -95,6 +95,7 @@ static const struct {
         { "completion_notice", "完了届", "completion notice" },
         { "recovery_report", "障害復旧作業報告書", "fault recovery report" },
         { "erasure_report", "データ消去報告書", "data erasure report" },
+        { "archive", "納品物件の電子媒体（CD-R）", "the year's archive on CD-R" },
 };
 
 const char *fault_kind_word(const char *kind, bool ja) {

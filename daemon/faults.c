@@ -42,6 +42,8 @@ typedef struct Node {
         Fault *fault;                /* its open fault */
         time_t prompt_received;      /* the fault's received_at that prompt is for */
         time_t prompt;               /* the deferral prompt's time (cached: calendar work) */
+        time_t hint_at;              /* a trap or an event told about it then; 0: none */
+        const char *hint_by;         /* "trap", "event" (static) */
 } Node;
 
 struct FaultEngine {
@@ -265,6 +267,11 @@ size_t faults_find_node(const FaultEngine *e, const char *device) {
 
 Fault *faults_node_fault(const FaultEngine *e, size_t node) {
         return node < e->n_nodes ? e->nodes[node].fault : NULL;
+}
+
+Fault *const *faults_tracked(const FaultEngine *e, size_t *ret_n) {
+        *ret_n = e->n_faults;
+        return e->faults;
 }
 
 Fault *faults_get(FaultEngine *e, int64_t id) {
@@ -517,12 +524,28 @@ static int prompt_at_once(FaultEngine *e, Fault *f, time_t now, FaultOutput *out
                          f->device, format_iso_datetime(f->deferred_onsite_due, due));
 }
 
+#define HINT_SEC 120
+
+void faults_hint(FaultEngine *e, size_t node, time_t at, const char *by) {
+        if (node >= e->n_nodes)
+                return;
+        e->nodes[node].hint_at = at;
+        e->nodes[node].hint_by = by;
+}
+
 static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const char *kind,
                        const char *hint, time_t now, FaultOutput *out) {
         Node *n = &e->nodes[node];
-        char clocks[160];
+        char clocks[160], by[32] = "";
         Fault *f;
         int r;
+
+        /* Told by a trap or an event a moment ago: detected then (its clocks too). */
+        if (n->hint_at && n->hint_at <= now && now - n->hint_at <= HINT_SEC) {
+                (void) snprintf(by, sizeof(by), " (detected by %s)", n->hint_by);
+                now = n->hint_at;
+        }
+        n->hint_at = 0;
 
         f = calloc(1, sizeof(*f));
         if (!f)
@@ -556,8 +579,8 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         }
         n->fault = f;
         node_reclock(e, node);
-        r = out_event(out, EVENT_FAULT_RAISED, now, n->id, f, "%s: fault raised: %s: %s%s%s "
-                      "(%s)", n->id, kind, f->reason, f->hint[0] ? "; check " : "", f->hint,
+        r = out_event(out, EVENT_FAULT_RAISED, now, n->id, f, "%s: fault raised%s: %s: %s%s%s "
+                      "(%s)", n->id, by, kind, f->reason, f->hint[0] ? "; check " : "", f->hint,
                       clock_text(f, clocks, sizeof(clocks)));
         if (r >= 0)
                 r = prompt_at_once(e, f, now, out);
@@ -758,6 +781,8 @@ int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *rea
         n->has_last = true;
         n->last = s;
         n->last_at = now;
+        if (s == PROBE_UP)
+                n->hint_at = 0; /* the trap was about something else */
         if (s != PROBE_DOWN)
                 n->held = false;
         if (s == PROBE_DEGRADED && streq_ptr(n->streak_kind, degraded_kind(node_reason(n))))

@@ -76,6 +76,11 @@ int faults_restore(FaultEngine *e, const Fault *f);
 int faults_on_result(FaultEngine *e, size_t node, ProbeStatus s, const char *reason, time_t now,
                      FaultOutput *out);
 
+/* A trap or an event told about a node at `at` ("trap", "event"): a fault
+ * the node's next results raise (within two minutes) is detected then, and
+ * says by what. */
+void faults_hint(FaultEngine *e, size_t node, time_t at, const char *by);
+
 /* A device restarted (uptime went backwards) or was swapped (new serial). */
 int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out);
 int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const char *new_serial,
@@ -119,6 +124,10 @@ Fault *faults_node_fault(const FaultEngine *e, size_t node);
 /* Frees the faults that are no longer open; call once their last change is
  * committed (the FaultOutput's pointers to them become invalid). */
 void faults_forget_closed(FaultEngine *e);
+
+/* The faults the engine holds: the open ones (probes' and reported) and
+ * those changed this round (check state). */
+Fault *const *faults_tracked(const FaultEngine *e, size_t *ret_n);
 
 /* Looks up an open fault by id (for operator actions), or NULL. */
 Fault *faults_get(FaultEngine *e, int64_t id);

@@ -36,7 +36,8 @@ static const struct {
           "recovery work done: the report clocks start" },
         { "report-submitted", ctl_report_submitted,
           "FAULT --kind recovery|erasure [--by NAME]\n"
-          "        | --kind quarterly_report|annual_plan|completion_notice --due DATE",
+          "        | --kind quarterly_report|annual_plan|completion_notice|archive --due DATE\n"
+          "        | --kind archive --fiscal-year YEAR",
           "a report was handed in" },
         { "work", ctl_work,
           "add --start T --end T --by NAME --title T --content T [--notes T] [--fault ID]\n"
@@ -70,6 +71,17 @@ static const struct {
           "      (FY2026Q1 = April–June 2026, the reports' 令和8年度 第1四半期), clipped to the contract\n"
           "      period; Markdown by default, CSV in UTF-8 with a BOM; the language is\n"
           "      notify.language unless --lang; --output writes the file atomically" },
+        { "archive", ctl_archive,
+          "--fiscal-year YEAR --output DIR [--scans DIR] [--plan FILE]... [--iso FILE]\n"
+          "        [--lang ja|en]",
+          "the fiscal year's deliverables 1-4 for the CD-R (L271-277): HTML and CSV per\n"
+          "      report, index.html, SHA256SUMS; the signed erasure reports' scans from\n"
+          "      --scans (matched by fault id); --iso writes an ISO 9660 image (xorriso)" },
+        { "trap", ctl_trap, "",
+          "snmptrapd's traphandle: hands the notification on standard input to fieldwatchd,\n"
+          "      which probes its sender at once (a hint; the probe decides)" },
+        { "snmptrapd-conf", ctl_snmptrapd_conf, "--output FILE [--handler PATH]",
+          "write the snmptrapd.conf lines for fieldwatch (mode 0600: SNMPv3 users)" },
         { "holidays", ctl_holidays, "YEAR [--json]", "the national holidays of YEAR" },
         { "sla", ctl_sla, "DETECTED_AT [--recovered-at T] [--json]",
           "the contract clocks of a fault detected at DETECTED_AT" },

@@ -62,6 +62,12 @@ static int daemon_apply_action(void *userdata, const Action *a, char *msg, size_
         return monitor_on_action(d->monitor, a, msg, msglen);
 }
 
+static int daemon_on_trap(void *userdata, const Trap *t, char *msg, size_t msglen) {
+        Daemon *d = userdata;
+
+        return monitor_on_trap(d->monitor, t, msg, msglen);
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Daemon *d = userdata;
         Calendar *cal = NULL;
@@ -151,6 +157,7 @@ static int daemon_run(Daemon *d) {
         if (r < 0)
                 return -EINVAL;      /* logged */
         control_set_apply(d->control, daemon_apply_action, d);
+        control_set_trap(d->control, daemon_on_trap, d);
         r = web_new(d->event, d->config, d->options.state_dir, d->options.credentials_dir,
                     &d->web);
         if (r < 0)
@@ -161,6 +168,9 @@ static int daemon_run(Daemon *d) {
         daemon_notify_status(d);
         log_info("fieldwatchd " FIELDWATCH_VERSION " watching %zu sites of %s.", d->config->n_sites,
                  d->config->path);
+        /* Once, at start (not on reload): mail leaves the workplace. */
+        if (config_consent_warning(d->config))
+                log_warning("Warning: %s.", config_consent_warning(d->config));
 
         r = sd_event_loop(d->event);
         (void) sd_notify(false, "STOPPING=1");

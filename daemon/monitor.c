@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <sys/random.h>
 
 #include "backlog.h"
@@ -50,6 +52,8 @@
  * written within FLUSH_DELAY (issue 18: the row write per result was a
  * third of a router probe's cost). */
 #define ROW_REFRESH (30 * USEC_PER_SEC)
+/* After a trap: the gap between the probes run back to back. */
+#define URGENT_GAP (100 * USEC_PER_MSEC)
 /* The contract clocks are re-read at least this often: a jump of the wall
  * clock is noticed within it. */
 #define CLOCK_RECHECK (10 * USEC_PER_SEC)
@@ -98,6 +102,10 @@ typedef struct Device {
         uint64_t probes[3];          /* results by ProbeStatus (up, degraded, down) */
         uint64_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
         uint64_t duration_sum_usec;
+        unsigned urgent;             /* probes still to run back to back (a trap came) */
+        time_t trap_at;              /* when the last trap about it came (wall clock) */
+        bool has_community;          /* routers with SNMP v2c: a trap's community is checked */
+        unsigned char community_hash[SHA256_DIGEST_LENGTH];
         union {
                 RouterValues router_values; /* routers: the last values, for the tunnel, metrics */
                 char serial[PROBE_TEXT_MAX]; /* cameras: the last serial seen */
@@ -136,6 +144,10 @@ struct Monitor {
         uint64_t emitted;            /* batches of events emitted (the web view's changes) */
         uint64_t lateness_buckets[MONITOR_LATENESS_BUCKETS]; /* probe starts, cumulative */
         uint64_t lateness_count, lateness_sum_usec;
+        /* Traps (issue 16): acted on, from unknown senders, with a wrong community. */
+        uint64_t traps_acted, traps_unknown, traps_refused;
+        uint64_t traps_ignored_logged_at; /* CLOCK_MONOTONIC: the last line about ignored ones */
+        unsigned traps_ignored_unlogged;
 };
 
 /* Credentials, read once each while the devices are built. */
@@ -721,6 +733,120 @@ int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen) {
         return 0;
 }
 
+/* ======================================================================== */
+/* Traps (issue 16): a hint, never a fault by itself. */
+
+#define TRAP_LOG_EVERY (60 * USEC_PER_SEC)
+
+static bool same_address(const char *configured, const char *source) {
+        unsigned char a[16], b[16];
+        int fa = strchr(configured, ':') ? AF_INET6 : AF_INET;
+
+        if (streq(configured, source))
+                return true;
+        return inet_pton(fa, configured, a) == 1 && inet_pton(fa, source, b) == 1 &&
+               memcmp(a, b, fa == AF_INET ? 4 : 16) == 0;
+}
+
+static Device *device_by_address(Monitor *m, const char *source) {
+        const Config *c = m->config;
+
+        for (size_t i = 0; i < m->n_devices; i++) {
+                Device *d = &m->devices[i];
+                const char *a = d->kind == DEVICE_ROUTER ? c->sites[d->site].router.address
+                                : d->kind == DEVICE_VPN  ? c->vpn.address
+                                                         : NULL;
+
+                if (a && same_address(a, source))
+                        return d;
+        }
+        return NULL;
+}
+
+/* The trap counters changed: the metrics are written within a second (not
+ * at each trap of a storm, and not a whole interval later). */
+static void metrics_soon(Monitor *m) {
+        uint64_t at = 0, soon = now_monotonic() + USEC_PER_SEC;
+
+        if (!m->metrics_timer || sd_event_source_get_time(m->metrics_timer, &at) < 0 || at <= soon)
+                return;
+        (void) sd_event_source_set_time(m->metrics_timer, soon);
+}
+
+/* Ignored traps are counted; one line a minute says how many. */
+static void trap_ignored(Monitor *m, const char *why, const Trap *t) {
+        uint64_t now = now_monotonic();
+
+        m->traps_ignored_unlogged++;
+        if (m->traps_ignored_logged_at && now - m->traps_ignored_logged_at < TRAP_LOG_EVERY)
+                return;
+        log_warning("Ignored %u trap%s in the last minute (the last: %s from %s, %s); %" PRIu64
+                    " from unknown senders and %" PRIu64 " with a wrong community since the "
+                    "start.",
+                    m->traps_ignored_unlogged, m->traps_ignored_unlogged == 1 ? "" : "s",
+                    trap_kind_to_string(trap_kind(t->oid)), t->source, why, m->traps_unknown,
+                    m->traps_refused);
+        m->traps_ignored_unlogged = 0;
+        m->traps_ignored_logged_at = now;
+}
+
+/* Probes d back to back until the engine can decide. True when that moved
+ * its next probe to now; false when one is coming at once already or is in
+ * flight (it is followed at once): a storm of traps is one re-probe. */
+static bool device_hurry(Device *d, time_t now) {
+        Monitor *m = d->monitor;
+        uint64_t at = (uint64_t) clock_heap_get(m->due, (size_t) (d - m->devices)),
+                 mono = now_monotonic();
+
+        d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
+        d->trap_at = now;
+        faults_hint(m->faults, d->node, now, "trap");
+        if (at == 0 || at <= mono + URGENT_GAP)
+                return false;
+        device_arm(d, mono);
+        return true;
+}
+
+int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
+        unsigned char digest[SHA256_DIGEST_LENGTH];
+        time_t now = wallclock_now();
+        Device *d = device_by_address(m, t->source), *camera = NULL;
+        bool started;
+
+        metrics_soon(m);
+        if (!d) {
+                m->traps_unknown++;
+                trap_ignored(m, "not a configured router", t);
+                (void) snprintf(msg, msglen, "%s is no configured router: ignored", t->source);
+                return -ENOENT;
+        }
+        if (t->has_community) {
+                (void) SHA256((const unsigned char *) t->community, strlen(t->community), digest);
+                if (!d->has_community ||
+                    CRYPTO_memcmp(digest, d->community_hash, sizeof(digest)) != 0) {
+                        m->traps_refused++;
+                        trap_ignored(m, "wrong community", t);
+                        (void) snprintf(msg, msglen, "%s: wrong community: ignored", d->id);
+                        return -EPERM;
+                }
+        }
+        m->traps_acted++;
+        /* A router's camera is behind it: both are looked at. */
+        if (d->kind == DEVICE_ROUTER)
+                for (size_t i = 0; i < m->n_devices; i++)
+                        if (m->devices[i].kind == DEVICE_CAMERA && m->devices[i].site == d->site)
+                                camera = &m->devices[i];
+        if (d->urgent == 0)
+                log_info("%s: %s trap: probing it%s now.", d->id,
+                         trap_kind_to_string(trap_kind(t->oid)), camera ? " and its camera" : "");
+        started = device_hurry(d, now);
+        if (camera)
+                (void) device_hurry(camera, now);
+        (void) snprintf(msg, msglen, "%s: %s: %s", d->id, trap_kind_to_string(trap_kind(t->oid)),
+                        started ? "probing it now" : "a probe is under way already");
+        return 0;
+}
+
 /* The report clocks: looked at once a minute (they move by days). */
 static void monitor_reminders(Monitor *m, time_t now) {
         Reminder *v = NULL;
@@ -802,6 +928,13 @@ static void monitor_arm_clock(Monitor *m) {
 static void device_schedule(Device *d) {
         uint64_t now = now_monotonic(), next = d->started + d->interval;
 
+        /* A trap came: enough probes back to back for the engine to decide
+         * (fail_after, or recover_after), then the schedule again. */
+        if (d->urgent > 0) {
+                d->urgent--;
+                device_arm(d, now + URGENT_GAP);
+                return;
+        }
         /* The next cycle starts an interval after this one started: a slow
          * answer does not push the schedule back, an overlong one skips ahead. */
         if (next <= now)
@@ -1044,6 +1177,12 @@ static int device_open_router(Monitor *m, Device *d, SecretCache *sc) {
                         c->probes.router.retries, &conf.target);
         if (r < 0)
                 return r;
+        /* Only a digest is kept, to check the community of its traps. */
+        if (conf.target.community) {
+                (void) SHA256((const unsigned char *) conf.target.community,
+                              strlen(conf.target.community), d->community_hash);
+                d->has_community = true;
+        }
         conf.target.source_address = c->probes.source_address;
         r = router_probe_new(m->event, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
@@ -1072,6 +1211,11 @@ static int device_open_vpn(Monitor *m, Device *d, SecretCache *sc) {
                         c->probes.vpn.retries, &conf.target);
         if (r < 0)
                 return r;
+        if (conf.target.community) {
+                (void) SHA256((const unsigned char *) conf.target.community,
+                              strlen(conf.target.community), d->community_hash);
+                d->has_community = true;
+        }
         conf.target.source_address = c->probes.source_address;
         r = vpn_probe_new(m->event, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
@@ -1150,18 +1294,21 @@ static void metrics_devices(FILE *f, const Monitor *m) {
 }
 
 static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
-        size_t open = 0;
+        size_t open = 0, n;
+        Fault *const *all = faults_tracked(m->faults, &n);
 
         fputs("# HELP fieldwatch_fault_due_seconds Seconds until the due in force of each open "
               "fault without onsite work: the approved deferral's, else the onsite due "
               "(negative: overdue).\n# TYPE fieldwatch_fault_due_seconds gauge\n", f);
-        for (size_t i = 0; i < faults_n_nodes(m->faults); i++) {
-                const Fault *ft = faults_node_fault(m->faults, i);
+        /* Reported faults too; none for a fault without a due yet (awaiting
+         * its call) or at all (send-back maintenance). */
+        for (size_t i = 0; i < n; i++) {
+                const Fault *ft = all[i];
 
-                if (!ft || ft->state != FAULT_OPEN)
+                if (ft->state != FAULT_OPEN)
                         continue;
                 open++;
-                if (ft->onsite_started_at)
+                if (ft->onsite_started_at || fault_due(ft) == 0)
                         continue;
                 fprintf(f, "fieldwatch_fault_due_seconds{fault_id=\"%" PRId64 "\",device=\"", ft->id);
                 metrics_label(f, ft->device);
@@ -1169,6 +1316,12 @@ static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
                         ft->deferral_approved_at ? "yes" : "no",
                         (long long) (fault_due(ft) - now));
         }
+        fprintf(f, "# HELP fieldwatch_traps_total SNMP notifications handed on by snmptrapd, by "
+                   "what became of them.\n# TYPE fieldwatch_traps_total counter\n"
+                   "fieldwatch_traps_total{result=\"acted\"} %" PRIu64 "\n"
+                   "fieldwatch_traps_total{result=\"unknown_sender\"} %" PRIu64 "\n"
+                   "fieldwatch_traps_total{result=\"wrong_community\"} %" PRIu64 "\n",
+                m->traps_acted, m->traps_unknown, m->traps_refused);
         fprintf(f, "# HELP fieldwatch_open_faults Faults open now.\n"
                    "# TYPE fieldwatch_open_faults gauge\nfieldwatch_open_faults %zu\n", open);
 }

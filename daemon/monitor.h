@@ -17,6 +17,7 @@
 #include "calendar.h"
 #include "config.h"
 #include "probe.h"
+#include "trap.h"
 
 typedef struct Monitor Monitor;
 
@@ -56,6 +57,14 @@ int monitor_start(Monitor *m);
  * < 0 with the reason in msg: -EINVAL refused, -ENOENT no such fault,
  * another -errno when the database does not take it. */
 int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen);
+
+/* An SNMP notification from snmptrapd (issue 16): its sender (a configured
+ * router or the VPN router, by address; the community checked when there
+ * is one) is probed back to back, with its camera, until the fault engine
+ * decides; a fault raised then is detected at the trap's time. -ENOENT for
+ * an unknown sender, -EPERM for a wrong community: counted, logged once a
+ * minute, not acted on. */
+int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen);
 
 /* Writes pending results to the database now. */
 int monitor_flush(Monitor *m);

@@ -243,6 +243,18 @@ static int row_compare(const void *a, const void *b) {
         return c ? c : x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Whether the state records a contract deliverable as handed in. */
+static bool deliverable_submitted(Store *store, const Deadline *d) {
+        bool warned, overdue, submitted = false;
+        char key[ISO_DATE_MAX];
+
+        if (!store || store_deliverable_get(store, deadline_kind_to_string(d->kind),
+                                            format_iso_date(d->due, key), &warned, &overdue,
+                                            &submitted) < 0)
+                return false;
+        return submitted;
+}
+
 int views_deadlines(const Config *c, const Calendar *cal, Store *store, Day from, Day to,
                     time_t now, json_t **ret) {
         _cleanup_(freep) Deadline *d = NULL;
@@ -256,8 +268,12 @@ int views_deadlines(const Config *c, const Calendar *cal, Store *store, Day from
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                DeadlineRow *row = row_add(&rows);
+                DeadlineRow *row;
 
+                /* One handed in (report-submitted) is closed, as a fault's reports are. */
+                if (deliverable_submitted(store, &d[i]))
+                        continue;
+                row = row_add(&rows);
                 if (!row) {
                         free(rows.v);
                         return -ENOMEM;

@@ -33,7 +33,7 @@ json_t *views_fault_json(const Fault *f);
 int views_faults(Store *s, bool open_only, json_t **ret);
 
 /* fieldwatchctl deadlines --json: the contract's deliverables due in
- * [from, to], and the running clocks of faults (store may be NULL: none),
+ * [from, to] that are not handed in yet, and the running clocks of faults (store may be NULL: none),
  * by due day; remaining_seconds counted from now. */
 int views_deadlines(const Config *c, const Calendar *cal, Store *store, Day from, Day to,
                     time_t now, json_t **ret);

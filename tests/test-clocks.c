@@ -231,8 +231,9 @@ static void test_contract_deadlines(void **state) {
         assert_int_equal(clocks_contract_deadlines(cal, &config->contract, D("2025-01-01"),
                                                    D("2032-12-31"), &d, &n),
                          0);
-        /* 25 quarters (2025Q4 to 2031Q4), 7 annual plans, 7 completion notices. */
-        assert_int_equal(n, 39);
+        /* 25 quarters (2025Q4 to 2031Q4), 7 annual plans, 7 completion notices,
+         * 7 archives (FY2025 to FY2031). */
+        assert_int_equal(n, 46);
         for (size_t i = 0; i < n; i++) {
                 counts[d[i].kind]++;
                 if (i > 0)
@@ -249,12 +250,23 @@ static void test_contract_deadlines(void **state) {
                         if (dd == 15) /* 中旬: to the 20th */
                                 assert_int_equal(d[i].overdue_after, day_from_ymd(y, m, 20));
                 }
-                if (d[i].kind == DEADLINE_COMPLETION_NOTICE)
+                if (d[i].kind == DEADLINE_COMPLETION_NOTICE || d[i].kind == DEADLINE_ARCHIVE)
                         assert_int_equal(d[i].overdue_after, d[i].due);
+                if (d[i].kind == DEADLINE_ARCHIVE) {
+                        int y, m, dd;
+
+                        /* The fiscal year's end, or the contract's; the year it covers. */
+                        day_to_ymd(d[i].due, &y, &m, &dd);
+                        assert_true((m == 3 && dd == 31) || d[i].due == D("2031-11-30"));
+                        assert_int_equal(d[i].contract_end, d[i].due == D("2031-11-30"));
+                        assert_int_equal(d[i].period_end, d[i].due);
+                        assert_int_equal(d[i].fiscal_year, m == 3 ? y - 1 : y);
+                }
         }
         assert_int_equal(counts[DEADLINE_QUARTERLY_REPORT], 25);
         assert_int_equal(counts[DEADLINE_ANNUAL_PLAN], 7);
         assert_int_equal(counts[DEADLINE_COMPLETION_NOTICE], 7);
+        assert_int_equal(counts[DEADLINE_ARCHIVE], 7);
 
         /* The first: the annual plan within 7 days of the start. */
         assert_int_equal(d[0].kind, DEADLINE_ANNUAL_PLAN);
@@ -275,20 +287,32 @@ static void test_contract_deadlines(void **state) {
         assert_int_equal(d[3].fiscal_year, 2025);
         assert_int_equal(deadline_title(&d[3], LANGUAGE_EN, title, sizeof(title)), 0);
         assert_string_equal(title, "Completion notice, FY2025");
-        assert_int_equal(d[4].kind, DEADLINE_ANNUAL_PLAN);
-        assert_int_equal(d[4].due, D("2026-04-15"));
-        assert_int_equal(d[5].due, D("2026-07-15"));
-        assert_int_equal(d[6].due, D("2026-10-15"));
-        assert_int_equal(d[7].due, D("2027-01-15"));
+        /* The first archive: the first, partial fiscal year. */
+        assert_int_equal(d[4].kind, DEADLINE_ARCHIVE);
+        assert_int_equal(d[4].due, D("2026-03-31"));
+        assert_int_equal(d[4].period_start, D("2025-12-01"));
+        assert_int_equal(d[4].fiscal_year, 2025);
+        assert_int_equal(deadline_title(&d[4], LANGUAGE_JA, title, sizeof(title)), 0);
+        assert_string_equal(title, "納品物件１～４の電子媒体（CD-R）（2025年度）");
+        assert_int_equal(d[5].kind, DEADLINE_ANNUAL_PLAN);
+        assert_int_equal(d[5].due, D("2026-04-15"));
+        assert_int_equal(d[6].due, D("2026-07-15"));
+        assert_int_equal(d[7].due, D("2026-10-15"));
+        assert_int_equal(d[8].due, D("2027-01-15"));
 
-        /* The last quarter (Oct–Nov 2031) and the completion notice: the contract's
-         * last day, a Sunday, delivered on Friday. */
-        assert_int_equal(d[n - 2].kind, DEADLINE_QUARTERLY_REPORT);
-        assert_int_equal(d[n - 2].period_start, D("2031-10-01"));
-        assert_int_equal(d[n - 2].period_end, D("2031-11-30"));
-        assert_int_equal(d[n - 1].kind, DEADLINE_COMPLETION_NOTICE);
+        /* The last quarter (Oct–Nov 2031), the completion notice and the last
+         * archive: the contract's last day, a Sunday, delivered on Friday. */
+        assert_int_equal(d[n - 3].kind, DEADLINE_QUARTERLY_REPORT);
+        assert_int_equal(d[n - 3].period_start, D("2031-10-01"));
+        assert_int_equal(d[n - 3].period_end, D("2031-11-30"));
+        assert_int_equal(d[n - 2].kind, DEADLINE_COMPLETION_NOTICE);
+        assert_true(d[n - 2].contract_end);
+        assert_int_equal(d[n - 1].kind, DEADLINE_ARCHIVE);
         assert_true(d[n - 1].contract_end);
-        for (size_t i = n - 2; i < n; i++) {
+        assert_int_equal(d[n - 1].period_start, D("2031-04-01"));
+        assert_int_equal(deadline_title(&d[n - 1], LANGUAGE_EN, title, sizeof(title)), 0);
+        assert_string_equal(title, "Deliverables 1-4 on CD-R, FY2031, end of contract");
+        for (size_t i = n - 3; i < n; i++) {
                 assert_int_equal(d[i].due, D("2031-11-30"));
                 assert_int_equal(d[i].deliver_by, D("2031-11-28"));
         }
@@ -333,18 +357,33 @@ static void test_deadline_weekends(void **state) {
 static void test_contract_ending_march(void **state) {
         ContractConf c = { .start = D("2026-04-01"), .end = D("2027-03-31") };
         Deadline *d = NULL;
-        size_t n = 0, completions = 0;
+        size_t n = 0, completions = 0, archives = 0;
+        Day first, last;
 
         (void) state;
         /* One fiscal year: 4 quarters, the plan 7 days in, one completion notice
-         * (31 March is also the contract's end: not twice). */
+         * and one archive (31 March is also the contract's end: not twice). */
         assert_int_equal(clocks_contract_deadlines(cal, &c, D("2026-01-01"), D("2028-01-01"), &d,
                                                    &n),
                          0);
-        assert_int_equal(n, 6);
-        for (size_t i = 0; i < n; i++)
+        assert_int_equal(n, 7);
+        for (size_t i = 0; i < n; i++) {
                 completions += d[i].kind == DEADLINE_COMPLETION_NOTICE;
+                archives += d[i].kind == DEADLINE_ARCHIVE;
+        }
         assert_int_equal(completions, 1);
+        assert_int_equal(archives, 1);
+        /* The fiscal years of a contract: inside, and outside (none). */
+        assert_int_equal(clocks_fiscal_year(&c, 2026, &first, &last), 0);
+        assert_int_equal(first, D("2026-04-01"));
+        assert_int_equal(last, D("2027-03-31"));
+        assert_int_equal(clocks_fiscal_year(&c, 2025, &first, &last), -ERANGE);
+        assert_int_equal(clocks_fiscal_year(&c, 2027, &first, &last), -ERANGE);
+        assert_int_equal(clocks_fiscal_year(&config->contract, 2025, &first, &last), 0);
+        assert_int_equal(first, D("2025-12-01"));
+        assert_int_equal(last, D("2026-03-31"));
+        assert_int_equal(clocks_fiscal_year(&config->contract, 2031, &first, &last), 0);
+        assert_int_equal(last, D("2031-11-30"));
         assert_int_equal(d[0].kind, DEADLINE_ANNUAL_PLAN);
         assert_int_equal(d[0].due, D("2026-04-08"));
         assert_int_equal(d[n - 1].due, D("2027-03-31"));

@@ -148,6 +148,7 @@ static const struct {
         { EVENT_SLA_BREACH, "着手期限超過", "SLA BREACH" },
         { EVENT_DEFERRAL_NEEDED, "翌朝対応の承認依頼", "DEFERRAL NEEDED" },
         { EVENT_RENOTIFY, "再通知（未確認）", "REMINDER" },
+        { EVENT_FAULT_RECEIVED, "障害受付", "RECEIVED" },
 };
 
 static void compose_each(const char *language) {
@@ -278,6 +279,40 @@ static void test_compose_deferral_approved(void **state) {
         assert_null(strstr(d.body, "fieldwatchctl ack"));
         assert_null(strstr(d.body, "fieldwatchctl defer"));
         assert_non_null(strstr(d.body, "fieldwatchctl onsite 42 --by 氏名"));
+        mail_draft_done(&d);
+        fault_done(&f);
+}
+
+/* sla.reception: call: before the call there is no due, and the mail says
+ * how to record the call; send-back maintenance has no onsite due at all. */
+static void test_compose_unreceived_and_sendback(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("ja");
+        MailDraft d = {};
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        f.received_at = f.onsite_due = f.deferred_onsite_due = 0;
+        f.deferral_eligible = false;
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_first_line(d.body, "現地着手期限: 障害受付の連絡を受けた時から計時");
+        assert_non_null(strstr(d.body, "受付時刻: 未受付（障害受付の連絡を待っています）\n"));
+        assert_non_null(strstr(d.body, "fieldwatchctl receive 42 --from 連絡元 --by 氏名"));
+        assert_null(strstr(d.body, "1970"));
+        assert_null(strstr(d.body, "翌朝対応:"));
+        mail_draft_done(&d);
+
+        f.received_at = T("2026-11-25T15:40:00");
+        (void) snprintf(f.received_from, sizeof(f.received_from), "市役所 危機管理課");
+        f.sendback = true;
+        make_event(&e, EVENT_FAULT_RECEIVED, &f);
+        assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+        assert_first_line(d.body, "現地着手期限: なし（センドバック保守）");
+        assert_non_null(strstr(d.body, "連絡元: 市役所 危機管理課\n"));
+        assert_null(strstr(d.body, "fieldwatchctl receive"));
+        assert_null(strstr(d.body, "1970"));
         mail_draft_done(&d);
         fault_done(&f);
 }
@@ -1402,6 +1437,7 @@ int main(void) {
                 cmocka_unit_test(test_prefixes_distinct),
                 cmocka_unit_test(test_compose_deferral_approved),
                 cmocka_unit_test(test_compose_vpn_and_site_loss),
+                cmocka_unit_test(test_compose_unreceived_and_sendback),
                 cmocka_unit_test(test_compose_deliverable),
                 cmocka_unit_test(test_encode_words),
                 cmocka_unit_test(test_encode_words_edge),

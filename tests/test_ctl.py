@@ -208,6 +208,7 @@ class Deadlines(unittest.TestCase):
             ("quarterly_report", "2026-01-15", "2026-01-15", "2026-01-20"),
             ("quarterly_report", "2026-03-31", "2026-03-31", "2026-03-31"),
             ("completion_notice", "2026-03-31", "2026-03-31", "2026-03-31"),
+            ("archive", "2026-03-31", "2026-03-31", "2026-03-31"),
             ("annual_plan", "2026-04-15", "2026-04-15", "2026-04-30"),
             ("quarterly_report", "2026-07-15", "2026-07-15", "2026-07-20"),
             ("quarterly_report", "2026-10-15", "2026-10-15", "2026-10-20"),
@@ -224,8 +225,10 @@ class Deadlines(unittest.TestCase):
         self.assertEqual(rows[0][:4], ["2031-07-15", "2031-07-15", "2031-07-20",
                                        "quarterly_report"])
         # The contract's end: a Sunday, handed in on Friday; nothing after it.
-        self.assertEqual(rows[-1][:4], ["2031-11-30", "2031-11-28", "2031-11-30",
+        self.assertEqual(rows[-2][:4], ["2031-11-30", "2031-11-28", "2031-11-30",
                                         "completion_notice"])
+        self.assertEqual(rows[-1][:4], ["2031-11-30", "2031-11-28", "2031-11-30",
+                                        "archive"])
 
     def test_needs_a_contract(self):
         r = ctl("deadlines")

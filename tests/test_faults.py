@@ -270,6 +270,49 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(types.count("fault_transient"), 3)
         self.assertEqual(types.count("anomaly"), 1)
         self.assertEqual(types[-1], "anomaly")
+        # Issue 13 (L107-111): investigated, then escalated to a fault.
+
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=self.config)
+        r = act("anomalies", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (an,) = json.loads(r.stdout)
+        self.assertEqual((an["device"], an["investigations"], an["fault_id"]),
+                         ("15-camera", [], None))
+        aid = str(an["id"])
+        transient_event = str(sqlite3.connect(
+            f"file:{d.state_dir}/fieldwatch.db?mode=ro", uri=True).execute(
+                "SELECT MIN(id) FROM events WHERE type = 'fault_transient'").fetchone()[0])
+        for args, code, text in (
+                (["investigate", "99999", "--by", "山田", "--note", "x"], 1, "no anomaly 99999"),
+                (["investigate", aid, "--by", "山田"], 2, "the note is required"),
+                (["escalate", transient_event, "--by", "山田"], 1, "no anomaly"),
+                (["investigate", "abc", "--by", "山田", "--note", "x"], 2, "invalid anomaly id")):
+            with self.subTest(args=args):
+                r = act(*args)
+                self.assertEqual(r.returncode, code, r.stderr)
+                self.assertIn(text, r.stderr)
+        r = act("investigate", aid, "--by", "山田 太郎", "--note", "LTE瞬断の可能性: ログを確認")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = act("escalate", aid, "--by", "山田 太郎", "--note", "再現: 電源アダプタの不良")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fid = int(re.search(r"\(fault (\d+)\)", r.stdout).group(1))
+        r = act("escalate", aid, "--by", "山田 太郎")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"escalated already: fault {fid}", r.stderr)
+        (an,) = json.loads(act("anomalies", "--json").stdout)
+        self.assertEqual(an["fault_id"], fid)
+        self.assertEqual([(i["by"], i["note"]) for i in an["investigations"]],
+                         [("山田 太郎", "LTE瞬断の可能性: ログを確認")])
+        f = [x for x in self.faults() if x["id"] == fid][0]
+        self.assertEqual((f["kind"], f["origin"], f["anomaly_id"], f["state"], f["device"]),
+                         ("anomaly", "anomaly", int(aid), "open", "15-camera"))
+        self.assertEqual(iso(f["due"]) - iso(f["received_at"]), datetime.timedelta(hours=2))
+        self.assertIn("電源アダプタ", f["reason"])
+        r = act("--pretend-now", "2026-11-26T10:00:00", "report", "quarterly", "2026Q4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("## 異常の調査", r.stdout)
+        self.assertIn(f"| LTE瞬断の可能性: ログを確認 | 障害 {fid} |", r.stdout)
 
     def test_router_restart_is_an_event(self):
         d = self.start("2026-11-25T10:00:00+09:00")
@@ -511,6 +554,218 @@ class Scenarios(unittest.TestCase):
         types = [e[0] for e in self.events("23-camera")]
         self.assertIn("parts_quoted", types)
         self.assertIn("parts_approved", types)
+
+    def fault(self, fid):
+        return [x for x in self.faults() if x["id"] == int(fid)][0]
+
+    def test_reception_by_call(self):
+        """Issue 13 (L119-123): under sla.reception: call a detected fault waits,
+        its clocks stopped, until `receive` records the call; every clock then
+        runs from the call. The SLA report counts receptions, not detections."""
+        def edit(data):
+            edit_fast(data)
+            data["sla"]["reception"] = "call"
+        config = fwtest.lab_config(os.path.join(self.dir, "call.yaml"), edit)
+        cursor = self.journal.cursor()
+        # The call is recorded at 10:20 (fieldwatchctl takes times up to 2
+        # minutes ahead of the daemon's clock: skew between machines).
+        d = self.start("2026-11-25T10:19:00+09:00", config)
+
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=config)
+        d.wait_device("05-camera", "up")
+        d.wait_device("06-camera", "up")
+        self.field.camera("05").fault("down")
+        self.field.camera("06").fault("down")
+        f = self.wait_fault("05-camera", "camera_down")
+        self.wait_fault("06-camera", "camera_down")
+        fid = str(f["id"])
+        for key in ("received_at", "onsite_due", "due", "deferred_onsite_due",
+                    "received_from"):
+            self.assertIsNone(f[key], key)
+        self.assertEqual(f["origin"], "probe")
+        self.assertIs(f["deferral_eligible"], False)
+        raised = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                           FIELDWATCH_EVENT="fault_raised",
+                                           FIELDWATCH_DEVICE="05-camera")[0]
+        self.assertNotIn("FIELDWATCH_RECEIVED_AT", raised)
+        self.assertNotIn("FIELDWATCH_ONSITE_DUE", raised)
+        self.assertIn("fieldwatchctl receive", raised["MESSAGE"])
+        # Nothing to defer before the call; bad calls change nothing.
+        r = act("defer", fid, "--approved-by", "監督員 佐藤", "--reason", "部品の手配")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("has not been received yet", r.stderr)
+        r = act("receive", fid, "--from", "市役所 危機管理課", "--by", "山田 太郎",
+                "--at", "2026-11-26T10:00")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("is in the future", r.stderr)
+        r = act("receive", fid, "--by", "山田 太郎")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--from is required", r.stderr)
+        self.assertIsNone(self.fault(fid)["received_at"])
+        # The call came at 10:20: due 12:20, the deferral 11:00 next morning.
+        r = act("receive", fid, "--from", "市役所 危機管理課", "--by", "山田 太郎",
+                "--at", "2026-11-25T10:20")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("onsite work due 2026-11-25T12:20:00+09:00", r.stdout)
+        g = self.fault(fid)
+        self.assertEqual(g["received_at"], "2026-11-25T10:20:00+09:00")
+        self.assertEqual(g["onsite_due"], "2026-11-25T12:20:00+09:00")
+        self.assertEqual(g["due"], g["onsite_due"])
+        self.assertEqual(g["deferred_onsite_due"], "2026-11-26T11:00:00+09:00")
+        self.assertEqual(g["received_from"], "市役所 危機管理課")
+        self.assertEqual(g["detected_at"], f["detected_at"])
+        r = act("receive", fid, "--from", "市役所", "--by", "山田 太郎")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("was received already", r.stderr)
+        j = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="fault_received")[0]
+        self.assertEqual(j["FIELDWATCH_FAULT_ID"], fid)
+        self.assertEqual(j["FIELDWATCH_RECEIVED_AT"], g["received_at"])
+        self.assertEqual(j["FIELDWATCH_ONSITE_DUE"], g["onsite_due"])
+        self.assertEqual(j["FIELDWATCH_BY"], "山田 太郎")
+        self.assertEqual(j["PRIORITY"], "4")
+        # The SLA report: one reception (06 was never called about).
+        r = act("--pretend-now", "2026-11-25T12:30:00", "report", "sla", "2026Q4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("| 受付の基準 | 障害受付の連絡を受けた時 |", r.stdout)
+        self.assertIn("| 受付件数 | 1 |", r.stdout)
+        self.assertIn("| 期限超過 | 1 |", r.stdout)
+        self.assertIn("05-camera", r.stdout)
+        self.assertNotIn("06-camera", r.stdout)
+        r = act("recover", fid, "--remote", "--by", "山田 太郎", "--cause", "設定の誤り",
+                "--action", "遠隔で設定を戻した", "--prevention", "なし（作業手順を周知済み）")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = act("--pretend-now", "2026-11-25T12:30:00", "report", "fault", fid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("| 障害受付の連絡元 | 市役所 危機管理課 |", r.stdout)
+
+    def test_fault_reported_by_phone(self):
+        """Issue 13: `open` records a fault no probe sees; it keeps its own
+        clocks while the device answers, survives a restart, and ends with its
+        recovery, recorded as fault work."""
+        metrics = os.path.join(self.dir, "fieldwatch.prom")
+
+        def edit(data):
+            edit_fast(data)
+            data["metrics_file"] = metrics
+        config = fwtest.lab_config(os.path.join(self.dir, "metrics.yaml"), edit)
+        cursor = self.journal.cursor()
+        d = self.start("2026-11-25T10:04:00+09:00", config)
+
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=config)
+        d.wait_device("07-camera", "up")
+        r = act("receive", "1", "--from", "市役所", "--by", "山田 太郎")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("sla.reception: detection", r.stderr)
+        good = ["--site", "07", "--device", "camera", "--kind", "lens_misaligned", "--by",
+                "山田 太郎", "--note", "市民から: カメラが下を向いている"]
+        bad = [(["--site", "99"], 1, "there is no site '99'"),
+               (["--device", "lens"], 2, "--device must be camera, router, vpn or site"),
+               (["--kind", "Tilted Lens"], 2, "--kind must be a word"),
+               (["--note", ""], 2, "the note is required"),
+               (["--received-at", "2026-11-26T10:00"], 1, "is in the future"),
+               (["--received-at", "2024-11-25T10:00"], 1, "outside the contract period")]
+        for change, code, text in bad:
+            with self.subTest(change=change):
+                args = list(good)
+                for k in range(0, len(change), 2):
+                    if change[k] in args:
+                        args[args.index(change[k]) + 1] = change[k + 1]
+                    else:
+                        args += change[k:k + 2]
+                r = act("open", *args)
+                self.assertEqual(r.returncode, code, r.stderr)
+                self.assertIn(text, r.stderr)
+        self.assertEqual(self.faults(), [])
+        r = act("open", *good, "--received-at", "2026-11-25T10:05")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fid = re.search(r"\(fault (\d+)\)", r.stdout).group(1)
+        self.assertIn("onsite work due 2026-11-25T12:05:00+09:00", r.stdout)
+        f = self.fault(fid)
+        self.assertEqual((f["origin"], f["device"], f["site"], f["kind"], f["state"]),
+                         ("call", "07-camera", "07", "lens_misaligned", "open"))
+        self.assertEqual(f["received_at"], "2026-11-25T10:05:00+09:00")
+        self.assertEqual(f["due"], "2026-11-25T12:05:00+09:00")
+        self.assertIn("下を向いている", f["reason"])
+        j = self.journal.wait_entries(1, since=cursor, _PID=str(d.proc.pid),
+                                      FIELDWATCH_EVENT="fault_raised",
+                                      FIELDWATCH_DEVICE="07-camera")[0]
+        self.assertEqual(j["FIELDWATCH_ONSITE_DUE"], f["due"])
+        self.assertEqual(j["FIELDWATCH_BY"], "山田 太郎")
+        # The camera answers all along: no probe clears a reported fault.
+        time.sleep(3)
+        self.assertEqual(d.status()["07-camera"]["state"], "up")
+        self.assertEqual(self.fault(fid)["state"], "open")
+
+        def metric():
+            try:
+                with open(metrics, encoding="utf-8") as m:
+                    text = m.read()
+            except FileNotFoundError:
+                return None
+            return re.search(r'(?m)^fieldwatch_fault_due_seconds\{fault_id="%s",'
+                             r'device="07-camera",kind="lens_misaligned",deferred="no"\} (\d+)$'
+                             % fid, text) and "\nfieldwatch_open_faults 1\n" in text and text
+        fwtest.wait_for(metric, 15, what="the reported fault in the metrics")
+        # A restart restores it; it is not raised again.
+        self.assertEqual(d.stop(), 0)
+        d = self.start("2026-11-25T10:30:00+09:00", config)
+        d.wait_device("07-camera", "up")
+        self.assertEqual([x["id"] for x in self.faults(True)], [int(fid)])
+        self.assertEqual([e[0] for e in self.events("07-camera")].count("fault_raised"), 1)
+        recover = ["recover", fid, "--by", "山田 太郎", "--cause", "取付金具の緩み",
+                   "--action", "画角を調整し金具を増し締め", "--prevention",
+                   "定期点検で金具を確認"]
+        r = act(*recover)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("no onsite work recorded", r.stderr)
+        self.assertEqual(act("onsite", fid, "--by", "山田 太郎").returncode, 0)
+        r = act(*recover)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("still fails", r.stdout)
+        g = self.fault(fid)
+        self.assertEqual(g["state"], "cleared")
+        self.assertIsNotNone(g["cleared_at"])
+        self.assertEqual(self.faults(True), [])
+        r = act("--pretend-now", "2026-11-26T10:00:00", "report", "quarterly", "2026Q4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("障害対応（画角ずれ）", r.stdout)
+        r = act("--pretend-now", "2026-11-26T10:00:00", "report", "fault", fid)
+        self.assertIn("| 把握の経緯 | 通報（監視では検知できない障害） |", r.stdout)
+
+    def test_vpn_sendback_has_no_onsite_clock(self):
+        """Issue 13 (L511): with sla.devices.vpn: sendback the RTX1220's fault
+        has no onsite due, nothing to defer, and no visit to record."""
+        def edit(data):
+            edit_fast(data)
+            data["sla"]["devices"] = {"vpn": "sendback"}
+        config = fwtest.lab_config(os.path.join(self.dir, "sendback.yaml"), edit)
+        d = self.start("2026-11-25T10:00:00+09:00", config)
+
+        def act(*args):
+            return fwtest.ctl(*args, state_dir=d.state_dir, config=config)
+        d.wait_device("vpn", "up")
+        self.field.vpn.freeze()
+        f = self.wait_fault("vpn", "vpn_down")
+        fid = str(f["id"])
+        self.assertEqual(f["sla_rule"], "sendback")
+        self.assertEqual(f["received_at"], f["detected_at"])
+        for key in ("onsite_due", "due", "deferred_onsite_due"):
+            self.assertIsNone(f[key], key)
+        r = act("defer", fid, "--approved-by", "監督員 佐藤", "--reason", "メーカー修理")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("send-back maintenance", r.stderr)
+        r = act("recover", fid, "--by", "山田 太郎", "--cause", "電源部の故障", "--action",
+                "メーカーへ送付し修理品と交換", "--prevention", "なし（初期不良）")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = act("--pretend-now", "2026-11-26T10:00:00", "report", "fault", fid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("センドバック保守（現地着手期限なし）", r.stdout)
+        types = [e[0] for e in self.events("vpn")]
+        self.assertNotIn("sla_warning", types)
+        self.assertNotIn("deferral_needed", types)
 
     def test_kill_9_keeps_the_fault_and_raises_it_once(self):
         d = self.start("2026-11-25T10:00:00+09:00")

@@ -30,6 +30,7 @@ FILES = {
     "usr/share/man/man8/fieldwatchd.8": 0o644,
     "usr/share/man/man1/fieldwatchctl.1": 0o644,
     "usr/share/fieldwatch/ichikawa-2025.yaml": 0o644,
+    "usr/share/fieldwatch/snmptrapd.conf": 0o644,
     "etc/fieldwatch/fieldwatch.yaml": 0o644,
 }
 
@@ -63,6 +64,25 @@ class Install(unittest.TestCase):
             unit = f.read()
         self.assertIn("ExecStart=/usr/sbin/fieldwatchd --config /etc/fieldwatch/fieldwatch.yaml", unit)
         self.assertNotRegex(unit, r"@[A-Z]+@")
+        # The snmptrapd lines (issue 16) name the installed handler, with the
+        # format `fieldwatchctl snmptrapd-conf` writes (what `trap` parses).
+        with open(os.path.join(self.dest, "usr/share/fieldwatch/snmptrapd.conf"),
+                  encoding="utf-8") as f:
+            trapd = f.read()
+        self.assertIn("\ntraphandle default /usr/bin/fieldwatchctl trap\n", trapd)
+        self.assertIn("includeFile /usr/share/fieldwatch/snmptrapd.conf", trapd)
+        generated = os.path.join(self.dest, "generated.conf")
+        r = fwtest.ctl("--config", "config/lab.yaml", "--credentials-dir", fwtest.CREDENTIALS,
+                       "snmptrapd-conf", "--output", generated)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(generated).st_mode), 0o600)
+        with open(generated, encoding="utf-8") as f:
+            gen = f.read()
+        os.unlink(generated)
+        fmt = [x for x in trapd.splitlines() if x.startswith("format execute ")]
+        self.assertEqual(len(fmt), 1)
+        self.assertIn(fmt[0] + "\n", gen)
+        self.assertNotRegex(trapd, r"@[A-Z]+@")
         # The installed configuration is valid, and the programs run.
         r = subprocess.run([os.path.join(self.dest, "usr/bin/fieldwatchctl"), "--config",
                             os.path.join(self.dest, "etc/fieldwatch/fieldwatch.yaml"),

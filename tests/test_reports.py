@@ -375,7 +375,8 @@ class Reports(unittest.TestCase):
         self.assertEqual(rows[0][0], "作業実績報告書")
         lines = [r[0] for r in rows if csv_line(r)]
         self.assertEqual(lines[:3], ["作業実績報告書", "作業実績", "作業時間合計: 2:15（4件）"])
-        self.assertEqual(lines[3:], ["障害対応", "時刻は契約の時間帯（Asia/Tokyo）で表示しています。"])
+        self.assertEqual(lines[3:], ["障害対応", "異常の調査", "当該期間に調査した異常はありません。",
+                                     "時刻は契約の時間帯（Asia/Tokyo）で表示しています。"])
         fields = {r[0]: r[1] for r in rows[1:rows.index(["作業実績"] + [""] * 8)]}
         self.assertEqual(fields["対象期間"], meta["対象期間"])
         self.assertEqual(fields["提出期限"], "2026-10-15")
@@ -453,6 +454,8 @@ class Reports(unittest.TestCase):
         self.assertEqual(lines, ["Work report (作業実績報告書)", "Work done",
                                  "There was no work in this period.", "Faults handled",
                                  "There were no faults in this period.",
+                                 "Anomalies investigated",
+                                 "No anomaly was investigated in this period.",
                                  "Times are contract time (Asia/Tokyo)."])
         self.assertIn(["Due", "2026-07-15"] + [""] * 7, rows)
         self.assertNotIn("No.", [r[0] for r in rows])

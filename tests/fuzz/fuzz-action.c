@@ -31,9 +31,13 @@ static void check_same(const Action *a, const Action *b) {
                            a->requested_at == b->requested_at && a->at == b->at &&
                            a->end_at == b->end_at && a->media_replaced == b->media_replaced &&
                            a->work_id == b->work_id && a->remote == b->remote &&
-                           a->temporary == b->temporary && a->amount == b->amount,
+                           a->temporary == b->temporary && a->amount == b->amount &&
+                           a->anomaly_id == b->anomaly_id,
                    "numbers changed in the round trip");
         FUZZ_CHECK(strcmp(a->loaner, b->loaner) == 0, "the loaner changed in the round trip");
+        FUZZ_CHECK(strcmp(a->from, b->from) == 0 && strcmp(a->site, b->site) == 0 &&
+                           strcmp(a->device, b->device) == 0,
+                   "from/site/device changed in the round trip");
         FUZZ_CHECK(strcmp(a->by, b->by) == 0 && strcmp(a->os_user, b->os_user) == 0 &&
                            strcmp(a->kind, b->kind) == 0 && strcmp(a->due, b->due) == 0,
                    "by/os_user/kind/due changed in the round trip");
@@ -50,8 +54,9 @@ static void check_same(const Action *a, const Action *b) {
 /* The fixed-size fields hold what the JSON said, or the action is refused;
  * os_user is never taken from the request (the daemon names the peer). */
 static void check_not_cut(const char *text, const Action *a) {
-        static const char *const keys[] = { "by", "kind", "due", "loaner" };
-        const char *fields[] = { a->by, a->kind, a->due, a->loaner };
+        static const char *const keys[] = { "by", "kind", "due", "loaner", "from", "site",
+                                            "device" };
+        const char *fields[] = { a->by, a->kind, a->due, a->loaner, a->from, a->site, a->device };
         json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 
         FUZZ_CHECK(o, "accepted JSON that jansson refuses");

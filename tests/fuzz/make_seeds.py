@@ -228,6 +228,11 @@ def action_seeds():
         {"type": "close", "note": "transient: power blip"},
         {"type": "report-submitted", "fault": 0, "kind": "quarterly_report",
          "due": "2026-07-15"},
+        {"type": "receive", "from": "市役所 危機管理課", "at": 1795001200},
+        {"type": "open", "fault": 0, "site": "07", "device": "camera",
+         "kind": "lens_misaligned", "note": "市民から: 下を向いている"},
+        {"type": "investigate", "fault": 0, "anomaly": 311, "note": "LTE瞬断"},
+        {"type": "escalate", "fault": 0, "anomaly": 311},
     ]
     for i, v in enumerate(variants):
         a = dict(base, **v)

@@ -67,7 +67,7 @@ else:
 HERE = os.path.dirname(os.path.abspath(__file__))
 ONVIF_SIM = os.path.join(HERE, "onvif_sim.py")
 FIELD_JSON = "field.json"
-DEFAULT_TIMEOUT = 20.0
+DEFAULT_TIMEOUT = 60.0  # generous: three suites may start their fields at once (make blackbox)
 DEFAULT_CAMERA_MODEL = "WV-S2536LNUX"
 # Yamaha's default engine ID is 8000049e03 + the LAN1 MAC address (DEVICES.md §D);
 # 00:a0:de is Yamaha's OUI.

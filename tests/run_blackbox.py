@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Runs the black-box suites, several at once (make blackbox).
+
+Most of a suite's time is waiting: for probe intervals, clocks placed with
+--pretend-now, a simulated device to fail. Run one after another the suites
+take about 15 minutes; JOBS of them at once (default 3, `make check
+BLACKBOX_JOBS=N`) take about a third of that on two cores.
+
+What keeps them apart: each job slot has its own FW_LAB_NET (the simulated
+field on 127.N.x.y, tests/fwtest.py); every other port is picked by the
+kernel; state, runtime and credentials directories are temporary per suite.
+One journald serves them all: this runner holds it (tests/journald.py lets
+several programs share one and stops it only when the last leaves), so no
+suite starts or stops it under another. The suites that change what the
+others stand on run alone after the pool: EXCLUSIVE (test_surroundings
+restarts journald and mounts tmpfs over directories).
+
+A suite's output is printed whole when it ends, so that logs do not
+interleave; the failures are named at the end. Every suite runs under
+`timeout` (SUITE_TIMEOUT), so the run is bounded.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import journald  # noqa: E402
+
+EXCLUSIVE = {"test_surroundings.py"}
+# The longest first, so the pool ends together (seconds, measured alone).
+EXPECTED = {"test_faults.py": 260, "test_surroundings.py": 120, "test_soak.py": 110,
+            "test_mail_e2e.py": 95, "test_actions.py": 80, "test_systemd.py": 60,
+            "test_hostile.py": 60, "test_valgrind.py": 55, "test_daemon.py": 30}
+SUITE_TIMEOUT = 600
+
+
+def run_pool(suites, jobs, env_base):
+    """Runs suites with at most jobs at once; returns the failed ones."""
+    pending = sorted(suites, key=lambda s: -EXPECTED.get(os.path.basename(s), 20))
+    running = {}                     # slot -> (suite, proc, started)
+    failed = []
+    free = list(range(1, jobs + 1))
+    while pending or running:
+        while pending and free:
+            slot = free.pop(0)
+            suite = pending.pop(0)
+            env = dict(env_base, FW_LAB_NET=str(slot))
+            proc = subprocess.Popen(["timeout", str(SUITE_TIMEOUT), sys.executable, suite],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+            running[slot] = (suite, proc, time.monotonic())
+        time.sleep(0.2)
+        for slot, (suite, proc, started) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            out = proc.stdout.read().decode("utf-8", "replace")
+            proc.stdout.close()
+            print(f"== {suite} (FW_LAB_NET={slot}, {time.monotonic() - started:.0f} s)")
+            sys.stdout.write(out)
+            if proc.returncode != 0:
+                print(f"FAILED: {suite} (exit {proc.returncode})")
+                failed.append(suite)
+            sys.stdout.flush()
+            del running[slot]
+            free.append(slot)
+    return failed
+
+
+def main():
+    suites = sys.argv[1:]
+    jobs = max(1, int(os.environ.get("BLACKBOX_JOBS", "3")))
+    env = dict(os.environ)
+    env.pop("FW_LAB_NET", None)
+    began = time.monotonic()
+    pooled = [s for s in suites if os.path.basename(s) not in EXCLUSIVE]
+    alone = [s for s in suites if os.path.basename(s) in EXCLUSIVE]
+    with journald.Journal():
+        failed = run_pool(pooled, jobs, env)
+        failed += run_pool(alone, 1, env)
+    print(f"blackbox: {len(suites) - len(failed)} suites passed, {len(failed)} failed "
+          f"in {time.monotonic() - began:.0f} s ({jobs} at once)")
+    for s in failed:
+        print(f"FAILED: {s}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
