@@ -502,6 +502,13 @@ static int reply_memstream(HttpdRequest *q, const char *type, FILE *f, char **bu
                 return -ENOMEM;
         }
         (void) httpd_reply_header(q, "Cache-Control", "no-store");
+        (void) httpd_reply_header(q, "X-Content-Type-Options", "nosniff");
+        if (strncmp(type, "text/html", 9) == 0)
+                /* Our own script and the page's style only; never in a frame. */
+                (void) httpd_reply_header(q, "Content-Security-Policy",
+                                          "default-src 'none'; script-src 'self'; "
+                                          "connect-src 'self'; style-src 'unsafe-inline'; "
+                                          "img-src 'self'; frame-ancestors 'none'");
         r = httpd_reply(q, 200, type, *buf, *size);
         free(*buf);
         return r;
@@ -561,7 +568,20 @@ static int on_page(HttpdRequest *q, void *userdata) {
         fputs("</p>", f);
         fprintf(f, "<h2>%s</h2>", T(en, "発生中の障害", "Open faults"));
         faults_table(w, f, en, p.faults, now, true);
-        fprintf(f, "<h2>%s</h2><div class=\"tiles\">", T(en, "拠点", "Sites"));
+        {
+                json_t *vpn = find_device(p.status, "vpn");
+                const char *vs = vpn ? jstr(vpn, "state") : "unknown";
+
+                fprintf(f, "<h2>%s</h2>", T(en, "拠点", "Sites"));
+                if (w->config->has_vpn) {
+                        fprintf(f, "<p id=\"vpn\" class=\"tile %s\" data-state=\"%s\">",
+                                state_class(vs), state_class(vs));
+                        fputs(T(en, "VPNルータ ", "VPN router "), f);
+                        esc(f, w->config->vpn.name ?: "");
+                        fprintf(f, ": %s</p>", state_text(en, vs));
+                }
+                fputs("<div class=\"tiles\">", f);
+        }
         for (size_t i = 0; i < w->config->n_sites; i++)
                 tile(f, en, &w->config->sites[i], p.status, p.faults);
         fputs("</div>", f);

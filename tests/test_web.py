@@ -240,7 +240,7 @@ class Web(unittest.TestCase):
         self.assertIn('<html lang="ja">', page)
         tiles = [page.index(f'id="site-{i:02d}"') for i in range(1, 28)]
         self.assertEqual(tiles, sorted(tiles), "tiles in site order")
-        self.assertEqual(page.count('class="tile '), 27)
+        self.assertEqual(page.count('<a class="tile '), 27)
         # The state as text beside its colour; the fault first, with its clock.
         self.assertIn('class="tile bad" id="site-05"', page)
         self.assertIn("カメラ: 停止", page)
@@ -255,6 +255,10 @@ class Web(unittest.TestCase):
         self.assertNotIn("https://", page)
         self.assertIn('<script src="/live.js" defer></script>', page)
         self.assertIn('<noscript><meta http-equiv="refresh"', page)
+        self.assertIn("script-src 'self'", h["Content-Security-Policy"])
+        self.assertEqual(h["X-Content-Type-Options"], "nosniff")
+        self.assertIn('id="vpn" class="tile ok"', page)
+        self.assertIn("VPNルータ RTX1220: 正常", page)
         s, h, js = get(self.base + "/live.js")
         self.assertEqual(s, 200)
         self.assertIn("EventSource('/events')", js.decode())
