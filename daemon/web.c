@@ -241,7 +241,7 @@ static const char css[] =
         "table{border-collapse:collapse;width:100%;font-size:0.85rem}"
         "th,td{border:1px solid #bbb;padding:0.15rem 0.3rem;text-align:left;vertical-align:top}"
         "th{background:#eee}.clock{font-weight:bold;white-space:nowrap}"
-        ".scroll{overflow-x:auto;max-width:100%}td{overflow-wrap:anywhere}"
+        ".scroll{overflow-x:auto;max-width:100%}td{overflow-wrap:break-word}"
         ".breach{color:#b00020}.warning{color:#8a5a00}.muted{color:#555}"
         "svg{max-width:100%}"
         "@media (max-width:600px){.tiles{grid-template-columns:repeat(2,1fr)}"
