@@ -160,6 +160,10 @@ class Web(unittest.TestCase):
             self.assertLess(abs(a["remaining_seconds"] - b["remaining_seconds"]), 60)
         self.same("/api/v1/deadlines?from=2026-12-01&to=2027-03-31", "deadlines",
                   "--from", "2026-12-01", "--to", "2027-03-31", drop=("remaining_seconds",))
+        for q in ("from=2026-13-01", "to=x", "from=2027-01-01&to=2026-01-01"):
+            s, _, body = get(self.base + "/api/v1/deadlines?" + q)
+            self.assertEqual(s, 400, q)
+            self.assertFalse(json.loads(body)["ok"])
 
     def test_events_equal_cli(self):
         got = self.same("/api/v1/events", "events")
@@ -172,6 +176,16 @@ class Web(unittest.TestCase):
         self.assertLessEqual(len(after), 2)
         s, _, _ = get(self.base + "/api/v1/events?since=x")
         self.assertEqual(s, 400)
+        s, _, _ = get(self.base + "/api/v1/events?limit=1001")
+        self.assertEqual(s, 400)
+        # The CLI's text form lists the same events.
+        r = fwtest.ctl("events", state_dir=self.daemon.state_dir, config=self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("fault_raised", r.stdout)
+        self.assertIn("05-camera", r.stdout)
+        r = fwtest.ctl("events", "--limit", "0", state_dir=self.daemon.state_dir,
+                       config=self.config)
+        self.assertEqual(r.returncode, 2)
 
     # -- methods, bodies, no actions -------------------------------------------
 
@@ -196,6 +210,17 @@ class Web(unittest.TestCase):
         self.assertEqual(s, 404)
         s, _, _ = get(self.base + "/site/99")
         self.assertEqual(s, 404)
+
+    def test_reload(self):
+        """After SIGHUP the view shows the new monitor's state."""
+        import signal
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        self.daemon.messages("READY=1", timeout=30)
+        s, _, body = get(self.base + "/")
+        self.assertEqual(s, 200)
+        self.assertEqual(body.decode().count('<a class="tile '), 27)
+        fwtest.wait_for(lambda: get(self.base + "/healthz")[0] == 200, 10, 0.2, "healthz")
+        self.assertIn("fieldwatch_probes_total{", get(self.base + "/metrics")[2].decode())
 
     # -- metrics and health ----------------------------------------------------
 
@@ -281,9 +306,10 @@ class Web(unittest.TestCase):
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co", page)
 
     def test_site_page(self):
-        s, _, body = get(self.base + "/site/05")
-        self.assertEqual(s, 200)
-        page = body.decode()
+        # Values once the router has answered (a reload starts the rows afresh).
+        page = fwtest.wait_for(lambda: (lambda r: r[2].decode() if r[0] == 200 and
+                                        b"rsrp" in r[2] else None)(get(self.base + "/site/05")),
+                               30, 0.5, "site 05's page with the router's values")
         self.assertIn('id="devices"', page)
         self.assertIn("05-camera", page)
         self.assertIn("05-router", page)
