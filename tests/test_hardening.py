@@ -125,7 +125,7 @@ class Hardening(unittest.TestCase):
                                    "--clear-groups"))
         self.daemons.append(d)
         # Its READY=1 cannot reach our root-owned notify socket: read its log.
-        fwtest.wait_for(lambda: "watching 27 sites" in d.log(), 20, what="the daemon up")
+        fwtest.wait_for(lambda: "watching 27 sites" in d.log(), 60, what="the daemon up")
         pid = d.proc.pid
         # setpriv execs fieldwatchd in place: the same pid.
         with open(f"/proc/{pid}/status", encoding="utf-8") as f:
