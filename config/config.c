@@ -1769,6 +1769,12 @@ static const Section signals_section = {
         signals_fields, ELEMENTSOF(signals_fields), NULL,
 };
 
+static const EnumName camera_events_names[] = {
+        { "pullpoint", CAMERA_EVENTS_PULLPOINT },
+        { "off", CAMERA_EVENTS_OFF },
+        {},
+};
+
 static const Field camera_probe_fields[] = {
         DURATION("interval", ProbesConf, camera.interval, USEC_PER_SEC, USEC_PER_DAY),
         DURATION("timeout", ProbesConf, camera.timeout, USEC_PER_MSEC, USEC_PER_HOUR),
@@ -1778,6 +1784,8 @@ static const Field camera_probe_fields[] = {
                  USEC_PER_DAY),
         DURATION("max_recording_lag", ProbesConf, camera.max_recording_lag, USEC_PER_SEC,
                  7 * USEC_PER_DAY),
+        F("events", parse_enum_field, offsetof(ProbesConf, camera.events),
+          .data = camera_events_names),
 };
 
 static const Section camera_probe_section = {

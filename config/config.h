@@ -113,6 +113,11 @@ typedef struct SlaConf {
         } devices;
 } SlaConf;
 
+typedef enum CameraEventsMode {
+        CAMERA_EVENTS_PULLPOINT,
+        CAMERA_EVENTS_OFF,
+} CameraEventsMode;
+
 typedef struct SignalConf {
         char *name;                  /* rssi | rsrp | rsrq | sinr */
         char *oid;                   /* numeric, dotted, without a leading dot */
@@ -129,6 +134,7 @@ typedef struct ProbesConf {
         struct {
                 uint64_t interval, timeout, deep_interval; /* 60s, 10s, 10m */
                 uint64_t max_clock_skew, max_recording_lag; /* 10s, 10m */
+                CameraEventsMode events;     /* pullpoint: ONVIF events (issue 16); off */
         } camera;
         struct {
                 uint64_t interval, timeout;  /* 60s, 5s */

@@ -85,6 +85,7 @@ static const struct {
         { "vpn_overload", "VPNルーター高負荷", "VPN router overloaded" },
         { "vpn_temperature", "VPNルーター温度異常", "VPN router temperature" },
         { "vpn_alarm", "VPNルーター警告灯", "VPN router alarm LED" },
+        { "camera_tampered", "カメラの画角変化・遮蔽（いたずら）", "camera tampered with" },
         { "degraded", "機能低下", "degraded" },
         { "anomaly", "異常（調査の結果、障害として対応）", "anomaly escalated to a fault" },
         { "housing_damaged", "筐体破損", "housing damaged" },

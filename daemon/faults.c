@@ -359,6 +359,7 @@ static const char *degraded_kind(const char *reason) {
                 { "memory ", "vpn_overload" },
                 { "temperature ", "vpn_temperature" },
                 { "alarm LED", "vpn_alarm" },
+                { "image tampering", "camera_tampered" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++)

@@ -54,6 +54,8 @@
 #define ROW_REFRESH (30 * USEC_PER_SEC)
 /* After a trap: the gap between the probes run back to back. */
 #define URGENT_GAP (100 * USEC_PER_MSEC)
+/* How long a PullMessages waits for events at the camera. */
+#define EVENTS_PULL_WAIT (20 * USEC_PER_SEC)
 /* The contract clocks are re-read at least this often: a jump of the wall
  * clock is noticed within it. */
 #define CLOCK_RECHECK (10 * USEC_PER_SEC)
@@ -103,6 +105,8 @@ typedef struct Device {
         uint64_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
         uint64_t duration_sum_usec;
         unsigned urgent;             /* probes still to run back to back (a trap came) */
+        bool tampered;               /* cameras: an image-tampering event's state is on */
+        char tamper_topic[CAMERA_EVENT_TOPIC_MAX];
         time_t trap_at;              /* when the last trap about it came (wall clock) */
         bool has_community;          /* routers with SNMP v2c: a trap's community is checked */
         unsigned char community_hash[SHA256_DIGEST_LENGTH];
@@ -286,6 +290,17 @@ static json_t *camera_values(const Device *d, const CameraValues *v) {
                 (void) json_object_set_new(o, "recording_lag", json_integer(v->recording_lag));
         if (v->sd_state[0])
                 (void) json_object_set_new(o, "sd", json_string(v->sd_state));
+        if (d->camera) {
+                char buf[PROBE_REASON_MAX + 32];
+
+                /* ONVIF events (issue 16): the subscription, and the topics the
+                 * camera does not offer (then polling alone watches for them). */
+                (void) json_object_set_new(
+                        o, "events", json_string(camera_probe_events_state(d->camera, buf,
+                                                                            sizeof(buf))));
+                if (camera_probe_events_missing(d->camera, buf, sizeof(buf))[0])
+                        (void) json_object_set_new(o, "events_missing", json_string(buf));
+        }
         return o;
 }
 
@@ -793,14 +808,14 @@ static void trap_ignored(Monitor *m, const char *why, const Trap *t) {
 /* Probes d back to back until the engine can decide. True when that moved
  * its next probe to now; false when one is coming at once already or is in
  * flight (it is followed at once): a storm of traps is one re-probe. */
-static bool device_hurry(Device *d, time_t now) {
+static bool device_hurry(Device *d, time_t now, const char *by) {
         Monitor *m = d->monitor;
         uint64_t at = (uint64_t) clock_heap_get(m->due, (size_t) (d - m->devices)),
                  mono = now_monotonic();
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
         d->trap_at = now;
-        faults_hint(m->faults, d->node, now, "trap");
+        faults_hint(m->faults, d->node, now, by);
         if (at == 0 || at <= mono + URGENT_GAP)
                 return false;
         device_arm(d, mono);
@@ -839,9 +854,9 @@ int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
         if (d->urgent == 0)
                 log_info("%s: %s trap: probing it%s now.", d->id,
                          trap_kind_to_string(trap_kind(t->oid)), camera ? " and its camera" : "");
-        started = device_hurry(d, now);
+        started = device_hurry(d, now, "trap");
         if (camera)
-                (void) device_hurry(camera, now);
+                (void) device_hurry(camera, now, "trap");
         (void) snprintf(msg, msglen, "%s: %s: %s", d->id, trap_kind_to_string(trap_kind(t->oid)),
                         started ? "probing it now" : "a probe is under way already");
         return 0;
@@ -996,11 +1011,21 @@ static bool router_uptime_jumped(const Device *d, const ProbeResult *r, time_t n
         return boot > d->written_boot + 30 || boot < d->written_boot - 30;
 }
 
-static void device_on_result(void *userdata, const ProbeResult *r) {
+static void device_on_result(void *userdata, const ProbeResult *result) {
         Device *d = userdata;
         Monitor *m = d->monitor;
         time_t now = wallclock_now();
+        const ProbeResult *r = result;
+        ProbeResult tampered;
         uint64_t visible;
+
+        /* The camera answers, but says its image is tampered with. */
+        if (d->tampered && result->status == PROBE_UP) {
+                tampered = *result;
+                probe_result_fail(&tampered, PROBE_DEGRADED,
+                                  "image tampering reported by the camera (%s)", d->tamper_topic);
+                r = &tampered;
+        }
 
         if (!d->has_result || d->status != r->status || !streq(d->reason ?: "", r->reason))
                 log_info("%s: %s -> %s%s%s", d->id,
@@ -1138,6 +1163,37 @@ static bool cameras_keep_connections(const Config *c) {
                c->n_sites <= CAMERA_KEEP_MAX;
 }
 
+static bool device_hurry(Device *d, time_t now, const char *by);
+
+/* An ONVIF event from a camera (issue 16): a hint, like a trap. Tampering
+ * (the view changed, too dark, blurred, dazzled) holds until the camera
+ * says it ended and makes its results degraded; storage and recording
+ * events bring the deep checks forward. */
+static void device_on_event(void *userdata, const CameraEvent *ev) {
+        Device *d = userdata;
+        time_t now = wallclock_now();
+
+        switch (ev->kind) {
+        case CAMERA_EVENT_TAMPER:
+                if (!ev->has_state || ev->state == d->tampered)
+                        break;
+                d->tampered = ev->state;
+                (void) snprintf(d->tamper_topic, sizeof(d->tamper_topic), "%s", ev->topic);
+                log_info("%s: %s event: image tampering %s.", d->id, ev->topic,
+                         ev->state ? "began" : "ended");
+                (void) device_hurry(d, now, "event");
+                break;
+        case CAMERA_EVENT_STORAGE:
+        case CAMERA_EVENT_RECORDING:
+                log_info("%s: %s event: looking deep at once.", d->id, ev->topic);
+                d->next_deep = 0;
+                (void) device_hurry(d, now, "event");
+                break;
+        default:
+                break;
+        }
+}
+
 static int device_open_camera(Monitor *m, Device *d, SecretCache *sc) {
         const CameraConf *cc = &m->config->sites[d->site].camera;
         CameraProbeConf conf = {
@@ -1147,6 +1203,10 @@ static int device_open_camera(Monitor *m, Device *d, SecretCache *sc) {
                 .max_recording_lag = m->config->probes.camera.max_recording_lag,
                 .keep_connection = cameras_keep_connections(m->config),
                 .source_address = m->config->probes.source_address,
+                .on_event = m->config->probes.camera.events == CAMERA_EVENTS_PULLPOINT
+                                    ? device_on_event
+                                    : NULL,
+                .pull_wait = EVENTS_PULL_WAIT,
         };
         int r;
 

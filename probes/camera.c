@@ -139,6 +139,7 @@ struct CameraProbe {
         char *search_path;           /* NULL when the camera has no Search service */
         double skew;                 /* seconds; persists for WS-Security's Created */
 
+        CameraEvents *events;        /* ONVIF events; NULL: none */
         CameraCycle *cycle;          /* the running cycle, or NULL */
         CameraDeep deep;             /* the last deep checks; text NULL before the first */
 };
@@ -350,6 +351,25 @@ int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn do
                 camera_probe_free(p);
                 return -ENOMEM;
         }
+        /* Events need the authenticated operations. */
+        if (conf->on_event && p->password &&
+            camera_events_new(glue,
+                              &(CameraEventsConf) {
+                                      .base_url = p->base_url,
+                                      .username = p->username,
+                                      .username_xml = p->username_xml,
+                                      .password = p->password,
+                                      .auth = p->auth,
+                                      .ca_file = p->ca_file,
+                                      .pinned_public_key = p->pinned_public_key,
+                                      .interface = p->interface,
+                                      .timeout = p->timeout,
+                                      .pull_wait = conf->pull_wait,
+                              },
+                              conf->on_event, userdata, &p->events) < 0) {
+                camera_probe_free(p);
+                return -ENOMEM;
+        }
         *ret = p;
         return 0;
 }
@@ -358,6 +378,7 @@ CameraProbe *camera_probe_free(CameraProbe *p) {
         if (!p)
                 return NULL;
         cycle_put(p);
+        p->events = camera_events_free(p->events);
         p->easy = curl_glue_easy_put(p->glue, p->easy);
         free(p->base_url);
         free(p->model);
@@ -379,6 +400,22 @@ CameraProbe *camera_probe_free(CameraProbe *p) {
 
 bool camera_probe_running(const CameraProbe *p) {
         return p->cycle && p->cycle->slot.running;
+}
+
+const char *camera_probe_events_state(const CameraProbe *p, char *buf, size_t size) {
+        if (!p->events) {
+                (void) snprintf(buf, size, "off");
+                return buf;
+        }
+        return camera_events_state(p->events, buf, size);
+}
+
+const char *camera_probe_events_missing(const CameraProbe *p, char *buf, size_t size) {
+        if (!p->events) {
+                buf[0] = 0;
+                return buf;
+        }
+        return camera_events_missing(p->events, buf, size);
 }
 
 /* ======================================================================== */
@@ -717,15 +754,21 @@ static void handle_services(CameraProbe *p, xmlNode *body) {
         for (xmlNode *s = resp ? resp->children : NULL; s; s = s->next) {
                 if (s->type != XML_ELEMENT_NODE || !xmlStrEqual(s->name, BAD_CAST "Service"))
                         continue;
-                if (xml_text(xml_child(s, NS_ONVIF_DEVICE, "Namespace"), ns, sizeof(ns)) &&
-                    streq(ns, NS_ONVIF_SEARCH) &&
-                    xml_text(xml_child(s, NS_ONVIF_DEVICE, "XAddr"), xaddr, sizeof(xaddr))) {
+                if (!xml_text(xml_child(s, NS_ONVIF_DEVICE, "Namespace"), ns, sizeof(ns)) ||
+                    !xml_text(xml_child(s, NS_ONVIF_DEVICE, "XAddr"), xaddr, sizeof(xaddr)))
+                        continue;
+                if (streq(ns, NS_ONVIF_SEARCH)) {
                         char path[SEARCH_PATH_MAX];
 
                         xaddr_path(xaddr, path, sizeof(path));
                         /* Without memory, no recording check: degraded, not wrong. */
+                        free(p->search_path);
                         p->search_path = path[0] ? strdup(path) : NULL;
-                        break;
+                } else if (streq(ns, NS_ONVIF_EVENTS) && p->events) {
+                        char path[SEARCH_PATH_MAX];
+
+                        xaddr_path(xaddr, path, sizeof(path));
+                        (void) camera_events_set_path(p->events, path);
                 }
         }
 }
@@ -937,6 +980,8 @@ int camera_probe_start(CameraProbe *p, bool deep) {
         r = cycle_get(p);
         if (r < 0)
                 return r;
+        if (p->events)
+                camera_events_poke(p->events, p->has_skew, p->skew);
         p->cycle->result = (ProbeResult) { .status = PROBE_UP };
         p->cycle->deep_cycle = deep;
         p->cycle->result.camera.deep = deep && p->password;

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "curl_glue.h"
+#include "events.h"
 #include "probe.h"
 
 typedef struct CameraProbe CameraProbe;
@@ -29,6 +30,8 @@ typedef struct CameraProbeConf {
         uint64_t max_recording_lag;  /* usec */
         bool keep_connection;        /* from one cycle to the next (see camera.c) */
         const char *source_address;  /* an IP literal to connect from; NULL: any */
+        CameraEventFn on_event;      /* ONVIF events (with a password); NULL: none */
+        uint64_t pull_wait;          /* PullMessages' Timeout, usec */
 } CameraProbeConf;
 
 /* Creates a probe; everything it needs is copied from conf. */
@@ -43,6 +46,11 @@ CameraProbe *camera_probe_free(CameraProbe *p);
 int camera_probe_start(CameraProbe *p, bool deep);
 
 bool camera_probe_running(const CameraProbe *p);
+
+/* The events' state and the topics the camera lacks (camera_events_*());
+ * "off" and "" without events. */
+const char *camera_probe_events_state(const CameraProbe *p, char *buf, size_t size);
+const char *camera_probe_events_missing(const CameraProbe *p, char *buf, size_t size);
 
 /* Frees the idle cycle state kept for reuse (at exit). */
 void camera_cycle_pool_release(void);

@@ -15,6 +15,7 @@
 #define NS_ONVIF_DEVICE "http://www.onvif.org/ver10/device/wsdl"
 #define NS_ONVIF_SCHEMA "http://www.onvif.org/ver10/schema"
 #define NS_ONVIF_SEARCH "http://www.onvif.org/ver10/search/wsdl"
+#define NS_ONVIF_EVENTS "http://www.onvif.org/ver10/events/wsdl"
 #define NS_WSSE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 #define NS_WSU "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 

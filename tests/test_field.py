@@ -150,11 +150,11 @@ def small_config(directory, n_sites=3, net=5):
     return path, cfg
 
 
-def get_system_date_and_time(address, port, timeout=5):
+def get_system_date_and_time(address, port, timeout=5,
+                             op='<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>'):
     body = ('<?xml version="1.0" encoding="UTF-8"?>'
             '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
-            '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>'
-            '</s:Body></s:Envelope>')
+            + op + '</s:Body></s:Envelope>')
     conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
         conn.request("POST", "/onvif/device_service", body.encode(), {
@@ -172,7 +172,8 @@ class LabField(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="fieldwatch-field-")
-        cls.field = field.Field(LAB, CREDS, os.path.join(cls.tmp.name, "run"), cameras=HAVE_CAMERAS)
+        cls.field = field.Field(LAB, CREDS, os.path.join(cls.tmp.name, "run"), cameras=HAVE_CAMERAS,
+                                camera_events={"19": False})
         try:
             cls.field.up()
         except BaseException:
@@ -465,6 +466,37 @@ class LabField(unittest.TestCase):
         counters = cam.counters()
         self.assertEqual(counters["id"], "17")
         self.assertGreaterEqual(counters["requests"].get("GetSystemDateAndTime", 0), 1)
+
+
+    @unittest.skipUnless(HAVE_CAMERAS, NO_CAMERAS)
+    def test_camera_events_and_restart(self):
+        gs = '<GetServices xmlns="http://www.onvif.org/ver10/device/wsdl"/>'
+        tev = b"<tds:Namespace>http://www.onvif.org/ver10/events/wsdl</tds:Namespace>"
+        cam, quiet = self.field.camera("18"), self.field.camera("19")
+        self.assertIn(tev, get_system_date_and_time(cam.address, cam.port, op=gs)[1])
+        self.assertNotIn(tev, get_system_date_and_time(quiet.address, quiet.port, op=gs)[1])
+        try:
+            state = cam.event("tns1:VideoSource/GlobalSceneChange/ImagingService", State=True)
+            self.assertEqual((state["delivered"], state["events"]["events_injected"]), (0, 1))
+            self.assertEqual(cam.subscriptions(), [])
+            with self.assertRaisesRegex(field.FieldError, "(?s)HTTP 400.*does not offer"):
+                cam.event("tns1:VideoSource/MotionAlarm", State=True)
+            with self.assertRaisesRegex(field.FieldError, "offers no events"):
+                quiet.event("tns1:Device/HardwareFailure/StorageFailure", Failed=True)
+            self.assertEqual(cam.restart()["events"]["restarts"], 1)
+            self.assertEqual(get_system_date_and_time(cam.address, cam.port)[0], 200)
+            rc = subprocess.run([PYTHON, FIELD_PY, "set", "--run-dir", self.field.run_dir,
+                                 "camera", "18", "event=tns1:Device/HardwareFailure/StorageFailure",
+                                 "Failed=true"], capture_output=True, text=True, timeout=30)
+            self.assertEqual(rc.returncode, 0, rc.stderr)
+            self.assertEqual(json.loads(rc.stdout)["events"]["events_injected"], 2)
+            rc = subprocess.run([PYTHON, FIELD_PY, "set", "--run-dir", self.field.run_dir,
+                                 "camera", "18", "restart", "downtime=0.5"],
+                                capture_output=True, text=True, timeout=30)
+            self.assertEqual(rc.returncode, 0, rc.stderr)
+            self.assertEqual(json.loads(rc.stdout)["events"]["restarts"], 2)
+        finally:
+            cam.reset()
 
 
 class SharedAgent(unittest.TestCase):

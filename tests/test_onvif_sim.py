@@ -38,7 +38,15 @@ NS = {
     "tt": "http://www.onvif.org/ver10/schema",
     "tse": "http://www.onvif.org/ver10/search/wsdl",
     "ter": "http://www.onvif.org/ver10/error",
+    "tev": "http://www.onvif.org/ver10/events/wsdl",
+    "wsnt": "http://docs.oasis-open.org/wsn/b-2",
+    "wsa": "http://www.w3.org/2005/08/addressing",
+    "wstop": "http://docs.oasis-open.org/wsn/t-1",
+    "wsrf-rw": "http://docs.oasis-open.org/wsrf/rw-2",
 }
+TNS1 = "http://www.onvif.org/ver10/topics"
+TNSIPRO1 = "http://i-pro.com/2021/onvif/event/topics"
+CONCRETE_SET = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 PW_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
@@ -50,6 +58,7 @@ B64 = ("http://docs.oasis-open.org/wss/2004/01/"
 SOAP_CT = "application/soap+xml; charset=utf-8"
 DEVICE = "/onvif/device_service"
 SEARCH = "/onvif/search_service"
+EVENT = "/onvif/event_service"
 USER, PASSWORD = "admin", "s3cret-Pa55"
 TIMEOUT = 3.0
 
@@ -362,7 +371,10 @@ class ProtocolTest(SimulatorTest):
         xaddrs = {s.find("tds:Namespace", NS).text: s.find("tds:XAddr", NS).text
                   for s in root.iter(f"{{{NS['tds']}}}Service")}
         base = f"http://{cam['address']}:{cam['port']}"
-        self.assertEqual(xaddrs, {NS["tds"]: base + DEVICE, NS["tse"]: base + SEARCH})
+        self.assertEqual(xaddrs, {NS["tds"]: base + DEVICE, NS["tse"]: base + SEARCH,
+                                  NS["tev"]: base + EVENT})
+        caps = root.find(".//tev:Capabilities", NS)
+        self.assertEqual((caps.get("WSPullPointSupport"), caps.get("MaxPullPoints")), ("true", "6"))
         security = root.find(".//tds:Security", NS)
         self.assertEqual((security.get("HttpDigest"), security.get("UsernameToken")),
                          ("true", "true"))
@@ -873,6 +885,474 @@ class ControlApiTest(SimulatorTest):
         self.assertIn("op=GetDeviceInformation status=200 auth=digest", log)
         self.assertNotIn(PASSWORD, log)
         self.assertNotIn("response=", log)
+
+
+# ---------------------------------------------------------------- ONVIF events
+
+TAMPER = ["tns1:VideoSource/GlobalSceneChange/ImagingService",
+          "tns1:VideoSource/ImageTooDark/ImagingService",
+          "tns1:VideoSource/ImageTooBlurry/ImagingService",
+          "tns1:VideoSource/ImageTooBright/ImagingService"]
+DEFAULT_TOPICS = TAMPER + ["tns1:Device/HardwareFailure/StorageFailure",
+                           "tns1:RecordingConfig/JobState",
+                           "tns1:RecordingHistory/Recording/State",
+                           "tns1:Device/tnsipro1:SD/Capacity/Decreased"]
+PROPERTY_TOPICS = DEFAULT_TOPICS[:-1]       # the i-PRO SD topic is not a property
+GSC = TAMPER[0]
+GEP = '<GetEventProperties xmlns="http://www.onvif.org/ver10/events/wsdl"/>'
+
+
+def create_pull_point(termination=None, changed_only=False, filter_expr=None):
+    parts = []
+    if filter_expr is not None:
+        parts.append('<Filter><w:TopicExpression xmlns:w="http://docs.oasis-open.org/wsn/b-2" '
+                     f'xmlns:t="{TNS1}" Dialect="{CONCRETE_SET}">{filter_expr}'
+                     '</w:TopicExpression></Filter>')
+    if termination is not None:
+        parts.append(f"<InitialTerminationTime>{termination}</InitialTerminationTime>")
+    if changed_only:
+        parts.append("<SubscriptionPolicy><ChangedOnly/></SubscriptionPolicy>")
+    return ('<CreatePullPointSubscription xmlns="http://www.onvif.org/ver10/events/wsdl">'
+            + "".join(parts) + "</CreatePullPointSubscription>")
+
+
+def pull_messages(timeout="PT1S", limit=10):
+    return ('<e:PullMessages xmlns:e="http://www.onvif.org/ver10/events/wsdl">'
+            f"<e:Timeout>{timeout}</e:Timeout><e:MessageLimit>{limit}</e:MessageLimit>"
+            "</e:PullMessages>")
+
+
+def renew(termination):
+    return ('<n:Renew xmlns:n="http://docs.oasis-open.org/wsn/b-2">'
+            f"<n:TerminationTime>{termination}</n:TerminationTime></n:Renew>")
+
+
+UNSUBSCRIBE = '<Unsubscribe xmlns="http://docs.oasis-open.org/wsn/b-2"/>'
+
+
+def topic_of(el, nsmap):
+    """A wsnt:Topic's text with its prefix resolved to ours (tns1 / tnsipro1)."""
+    ns, local = qname(el.text, nsmap)
+    ours = {TNS1: "tns1", TNSIPRO1: "tnsipro1"}[ns]
+    return f"{ours}:{local}"
+
+
+def notifications(body):
+    """[(topic, operation, {source}, {data}, UtcTime)] of a PullMessagesResponse."""
+    root, nsmap = parse_ns(body)
+    out = []
+    for n in root.iter(f"{{{NS['wsnt']}}}NotificationMessage"):
+        topic_el = n.find("wsnt:Topic", NS)
+        assert topic_el.get("Dialect") == CONCRETE_SET
+        msg = n.find("wsnt:Message/tt:Message", NS)
+        items = {part: {i.get("Name"): i.get("Value")
+                        for i in msg.findall(f"tt:{part}/tt:SimpleItem", NS)}
+                 for part in ("Source", "Data")}
+        out.append((topic_of(topic_el, nsmap), msg.get("PropertyOperation"),
+                    items["Source"], items["Data"], msg.get("UtcTime")))
+    return out
+
+
+class EventsTest(SimulatorTest):
+    """The event service: GetEventProperties, PullPoint subscriptions and the
+    control API's events and restarts."""
+
+    @staticmethod
+    def cameras():
+        base = f"127.{random.randint(100, 250)}.{random.randint(1, 250)}"
+        port = free_port(f"{base}.1")
+        cams = [{"id": cid, "address": f"{base}.{i + 1}", "port": port,
+                 "username": USER, "password": PASSWORD}
+                for i, cid in enumerate(("e1", "e2", "e3", "e4"))]
+        cams[0]["max_pullpoints"] = 3
+        cams[1]["auth"] = "wsse"
+        cams[2]["events"] = False
+        cams[3]["event_topics"] = ["tns1:VideoSource/GlobalSceneChange/AnalyticsService",
+                                   "tns1:Device/Trigger/DigitalInput"]
+        return cams
+
+    def ev(self, op, cid="e1", path=EVENT, timeout=TIMEOUT):
+        """An operation with HTTP Digest (WS-Security on the wsse-only camera)."""
+        cam = self.cam[cid]
+        if cid == "e2":
+            return soap(cam, op, path, header=wsse_header(), timeout=timeout)
+        ch = challenge(cam, path=path)
+        return soap(cam, op, path, timeout=timeout, extra={
+            "Authorization": digest_authorization(ch, "POST", path)})
+
+    def subscribe(self, cid="e1", **kw):
+        """(path of the subscription, CurrentTime, TerminationTime)."""
+        status, _, body = self.ev(create_pull_point(**kw), cid)
+        self.assertEqual(status, 200, body)
+        address = text_of(body, ".//tev:SubscriptionReference/wsa:Address")
+        cam = self.cam[cid]
+        prefix = f"http://{cam['address']}:{cam['port']}"
+        self.assertTrue(address.startswith(prefix + "/onvif/Subscription?Idx="), address)
+        return (address[len(prefix):],
+                xs_time(text_of(body, ".//tev:CreatePullPointSubscriptionResponse/wsnt:CurrentTime")),
+                xs_time(text_of(body, ".//tev:CreatePullPointSubscriptionResponse/"
+                                      "wsnt:TerminationTime")))
+
+    def pull(self, path, cid="e1", timeout="PT1S", limit=10):
+        status, _, body = self.ev(pull_messages(timeout, limit), cid, path, timeout=30)
+        self.assertEqual(status, 200, body)
+        return body
+
+    def event(self, cid="e1", **body):
+        return self.sim.api("POST", f"/cameras/{cid}/event", body)
+
+    def assertResourceUnknown(self, result):
+        status, _, body = result
+        self.assertEqual(status, 400, body[:400])
+        code, sub, _, _ = soap_fault_of(body)
+        self.assertEqual((code, sub), ((NS["env"], "Sender"), (NS["wsrf-rw"], "ResourceUnknownFault")))
+        self.assertIsNotNone(parse_ns(body)[0].find(".//env:Detail/wsrf-rw:ResourceUnknownFault", NS))
+
+    def test_get_services_lists_the_event_service_unless_events_false(self):
+        for cid, listed in (("e1", True), ("e3", False)):
+            root, _ = parse_ns(soap(self.cam[cid], GS)[2])
+            namespaces = [s.find("tds:Namespace", NS).text
+                          for s in root.iter(f"{{{NS['tds']}}}Service")]
+            self.assertEqual(NS["tev"] in namespaces, listed, cid)
+        status, _, body = self.ev(GEP, "e3")
+        self.assertEqual(status, 500)
+        self.assertEqual(soap_fault_of(body)[1], (NS["ter"], "ActionNotSupported"))
+        self.assertEqual(self.ev(create_pull_point(), "e3")[0], 500)
+        status, state = self.event("e3", topic=GSC)
+        self.assertEqual(status, 400)
+        self.assertIn("offers no events", state["error"])
+
+    def test_get_event_properties_lists_the_configured_topics(self):
+        for cid, expected in (("e1", DEFAULT_TOPICS), ("e4", self.cameras()[3]["event_topics"])):
+            status, _, body = self.ev(GEP, cid)
+            self.assertEqual(status, 200, body)
+            root, _ = parse_ns(body)
+            response = root.find(".//tev:GetEventPropertiesResponse", NS)
+            dialects = [d.text for d in response.findall("wsnt:TopicExpressionDialect", NS)]
+            self.assertIn(CONCRETE_SET, dialects)
+            self.assertEqual(response.find("wsnt:FixedTopicSet", NS).text, "true")
+            found = {}
+
+            def walk(el, path):
+                for child in el:
+                    ns, local = child.tag[1:].split("}") if child.tag.startswith("{") \
+                        else ("", child.tag)
+                    if ns == NS["tt"]:
+                        continue
+                    name = {TNS1: "tns1:", TNSIPRO1: "tnsipro1:", "": ""}[ns] + local
+                    here = path + [name]
+                    if child.get(f"{{{NS['wstop']}}}topic") == "true":
+                        found["/".join(here)] = child.find("tt:MessageDescription", NS)
+                    walk(child, here)
+            walk(response.find("wstop:TopicSet", NS), [])
+            self.assertEqual(sorted(found), sorted(expected), cid)
+        root, _ = parse_ns(self.ev(GEP, "e1")[2])
+        desc = root.find(".//wstop:TopicSet/{%s}VideoSource/GlobalSceneChange/ImagingService/"
+                         "tt:MessageDescription" % TNS1, NS)
+        self.assertEqual(desc.get("IsProperty"), "true")
+        self.assertEqual(desc.find("tt:Data/tt:SimpleItemDescription", NS).get("Name"), "State")
+
+    def test_event_operations_need_authentication(self):
+        cam = self.cam["e1"]
+        self.assertEqual(soap(cam, GEP, EVENT)[0], 401)
+        self.assertEqual(soap(cam, create_pull_point(), EVENT)[0], 401)
+        path, _, _ = self.subscribe()
+        self.assertEqual(soap(cam, pull_messages(), path)[0], 401)
+        self.assertEqual(soap(cam, renew("PT60S"), path)[0], 401)
+        self.assertEqual(soap(cam, UNSUBSCRIBE, path)[0], 401)
+        # a digest answer computed for another uri (another Idx) is refused
+        ch = challenge(cam, path=path)
+        status, _, _ = soap(cam, pull_messages(), path, extra={
+            "Authorization": digest_authorization(ch, "POST", path + "1")})
+        self.assertEqual(status, 401)
+        self.assertNotAuthorized(soap(self.cam["e2"], create_pull_point(), EVENT))
+        self.assertNotAuthorized(soap(cam, pull_messages(), path, header=wsse_header(password="x")))
+        # GetServiceCapabilities is PRE_AUTH
+        status, _, body = soap(cam, '<GetServiceCapabilities xmlns="%s"/>' % NS["tev"], EVENT)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(parse_ns(body)[0].find(".//tev:Capabilities", NS).get("MaxPullPoints"), "3")
+        # with WS-Security on the wsse-only camera, the whole cycle works
+        path2, _, _ = self.subscribe("e2")
+        self.assertEqual(len(notifications(self.pull(path2, "e2"))), len(PROPERTY_TOPICS))
+
+    def test_subscribe_then_initialized_properties(self):
+        started = time.time()
+        path, current, termination = self.subscribe()
+        self.assertLess(abs(current - started), 3)
+        self.assertEqual(termination - current, 60)         # the default
+        t0 = time.monotonic()
+        got = notifications(self.pull(path, timeout="PT10S"))
+        self.assertLess(time.monotonic() - t0, 2)            # queued: answered at once
+        self.assertEqual(sorted(t for t, *_ in got), sorted(PROPERTY_TOPICS))
+        self.assertTrue(all(op == "Initialized" for _, op, *_ in got))
+        tamper = {t: (src, data) for t, _, src, data, _ in got}[GSC]
+        self.assertEqual(tamper, ({"Source": "1"}, {"State": "false"}))
+        # relative and absolute InitialTerminationTime
+        _, current, termination = self.subscribe(termination="PT30S", changed_only=True)
+        self.assertEqual(termination - current, 30)
+        _, current, termination = self.subscribe(termination=utc_text(time.time() + 300))
+        self.assertAlmostEqual(termination - current, 300, delta=2)
+        status, _, body = self.ev(create_pull_point(termination="P30D"))
+        self.assertEqual(status, 400)
+        self.assertEqual(soap_fault_of(body)[1],
+                         (NS["wsnt"], "UnacceptableInitialTerminationTimeFault"))
+        state = self.state("e1")
+        self.assertEqual(len(state["events"]["subscriptions"]), 3)
+        self.assertEqual(state["requests"]["CreatePullPointSubscription"], 4)  # probes: no op
+
+    def test_pull_without_messages_answers_at_timeout_and_blocks_nobody(self):
+        path, _, _ = self.subscribe(changed_only=True)
+        result = {}
+
+        def long_poll():
+            t0 = time.monotonic()
+            result["body"] = self.pull(path, timeout="PT5S")
+            result["took"] = time.monotonic() - t0
+        thread = threading.Thread(target=long_poll)
+        thread.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        self.assertEqual(soap(self.cam["e4"], GSDT)[0], 200)      # another camera
+        self.assertEqual(soap(self.cam["e1"], GSDT)[0], 200)      # the same camera
+        self.assertEqual(self.sim.api("GET", "/cameras/e1")[0], 200)
+        self.assertLess(time.monotonic() - t0, 2.5)         # the pull lasts 4.7 s more
+        self.assertEqual(self.state("e1")["events"]["subscriptions"][0]["waiting_pulls"], 1)
+        thread.join(10)
+        self.assertFalse(thread.is_alive())
+        self.assertGreaterEqual(result["took"], 4.9)
+        self.assertLess(result["took"], 8.0)
+        self.assertEqual(notifications(result["body"]), [])
+        root, _ = parse_ns(result["body"])
+        response = root.find(".//tev:PullMessagesResponse", NS)
+        self.assertEqual([c.tag.split("}")[1] for c in response], ["CurrentTime", "TerminationTime"])
+        # a pull renews a relative subscription: TerminationTime = pull time + 60 s
+        self.assertAlmostEqual(xs_time(response.find("tev:TerminationTime", NS).text)
+                               - time.time(), 60, delta=3)
+
+    def test_injected_event_reaches_a_waiting_pull_promptly(self):
+        path, _, _ = self.subscribe(changed_only=True)
+        other, _, _ = self.subscribe(changed_only=True, filter_expr="t:Device//.")
+        result = {}
+
+        def long_poll():
+            result["body"] = self.pull(path, timeout="PT20S")
+            result["at"] = time.monotonic()
+        thread = threading.Thread(target=long_poll)
+        thread.start()
+        time.sleep(0.5)
+        sent = time.monotonic()
+        status, state = self.event(topic=GSC, data={"State": True},
+                                   source={"Source": "VideoSource_1"})
+        self.assertEqual((status, state["delivered"]), (200, 1), state)   # not to the filtered one
+        thread.join(10)
+        self.assertFalse(thread.is_alive())
+        self.assertLess(result["at"] - sent, 1.5)           # the pull would last 19.5 s
+        (topic, op, source, data, utc), = notifications(result["body"])
+        self.assertEqual((topic, op, source, data),
+                         (GSC, "Changed", {"Source": "VideoSource_1"}, {"State": "true"}))
+        self.assertLess(abs(xs_time(utc) - time.time()), 3)
+        self.assertEqual(notifications(self.pull(other, timeout="PT0S")), [])
+        # the new state is what a new subscription is initialized with
+        path3, _, _ = self.subscribe(filter_expr="t:VideoSource/GlobalSceneChange/ImagingService")
+        got = notifications(self.pull(path3))
+        self.assertIn((GSC, "Initialized", {"Source": "VideoSource_1"}, {"State": "true"}),
+                      [g[:4] for g in got])
+        # queued events come at once, MessageLimit at a time, in order
+        for i in range(3):
+            self.event(topic="tns1:Device/HardwareFailure/StorageFailure",
+                       data={"Failed": "true" if i % 2 == 0 else "false"})
+        first = notifications(self.pull(other, timeout="PT10S", limit=2))
+        second = notifications(self.pull(other, timeout="PT10S", limit=2))
+        self.assertEqual([(g[0], g[3]["Failed"]) for g in first + second],
+                         [("tns1:Device/HardwareFailure/StorageFailure", v)
+                          for v in ("true", "false", "true")])
+        self.assertEqual(first[0][2], {"Token": "SD1"})
+        sub = [s for s in self.state("e1")["events"]["subscriptions"]
+               if s["address"].endswith(other)][0]
+        self.assertEqual((sub["delivered"], sub["queued"]), (3, 0))
+
+    def test_renew_moves_the_termination_time(self):
+        path, _, termination = self.subscribe(termination="PT10S")
+        status, _, body = self.ev(renew("PT120S"), path=path)
+        self.assertEqual(status, 200, body)
+        new = xs_time(text_of(body, ".//wsnt:RenewResponse/wsnt:TerminationTime"))
+        current = xs_time(text_of(body, ".//wsnt:RenewResponse/wsnt:CurrentTime"))
+        self.assertEqual(new - current, 120)
+        self.assertGreater(new, termination + 100)
+        status, _, body = self.ev(renew(utc_text(time.time() + 600)), path=path)
+        self.assertAlmostEqual(xs_time(text_of(body, ".//wsnt:TerminationTime")) - time.time(),
+                               600, delta=3)
+        status, _, body = self.ev(renew("P2D"), path=path)
+        self.assertEqual(status, 400)
+        self.assertEqual(soap_fault_of(body)[1], (NS["wsnt"], "UnacceptableTerminationTimeFault"))
+        self.assertEqual(self.state("e1")["events"]["subscriptions"][0]["renewals"], 2)
+        self.assertEqual(self.state("e1")["requests"]["Renew"], 3)
+
+    def test_expired_unsubscribed_and_unknown_subscriptions_fault(self):
+        expiring, _, _ = self.subscribe(termination="PT1S")
+        ended, _, _ = self.subscribe()
+        status, _, body = self.ev(UNSUBSCRIBE, path=ended)
+        self.assertEqual(status, 200, body)
+        self.assertIsNotNone(parse_ns(body)[0].find(".//wsnt:UnsubscribeResponse", NS))
+        self.assertResourceUnknown(self.ev(pull_messages(), path=ended))
+        self.assertResourceUnknown(self.ev(renew("PT60S"), path=ended))
+        self.assertResourceUnknown(self.ev(pull_messages(), path="/onvif/Subscription?Idx=999"))
+        self.assertResourceUnknown(self.ev(pull_messages(), path="/onvif/Subscription"))
+        time.sleep(1.3)
+        self.assertResourceUnknown(self.ev(pull_messages(), path=expiring))
+        events = self.state("e1")["events"]
+        self.assertEqual((events["subscriptions"], events["subscriptions_expired"]), ([], 1))
+        # a waiting pull keeps a relative subscription alive past its duration ...
+        kept, _, _ = self.subscribe(termination="PT1S", changed_only=True)
+        self.assertEqual(notifications(self.pull(kept, timeout="PT2S")), [])
+        self.assertEqual(self.ev(pull_messages("PT0S"), path=kept)[0], 200)
+        # ... but an absolute one ends at its time, even during a pull
+        absolute, _, _ = self.subscribe(termination=utc_text(time.time() + 2),
+                                        changed_only=True)
+        t0 = time.monotonic()
+        self.assertResourceUnknown(self.ev(pull_messages("PT30S"), path=absolute, timeout=30))
+        self.assertLess(time.monotonic() - t0, 4)
+        # PullMessages belongs to the subscription, not to the event service
+        status, _, body = self.ev(pull_messages())
+        self.assertEqual((status, soap_fault_of(body)[1]), (500, (NS["ter"], "ActionNotSupported")))
+
+    def test_restart_drops_subscriptions_and_waiting_pulls(self):
+        path, _, _ = self.subscribe(changed_only=True)
+        cam = self.cam["e1"]
+        ch = challenge(cam, path=path)
+        result = {}
+
+        def long_poll():
+            try:
+                result["answer"] = soap(cam, pull_messages("PT20S"), path, timeout=30, extra={
+                    "Authorization": digest_authorization(ch, "POST", path)})
+            except (ConnectionError, http.client.HTTPException) as exc:
+                result["error"] = exc
+        thread = threading.Thread(target=long_poll)
+        thread.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        status, state = self.sim.api("POST", "/cameras/e1/restart", {})
+        self.assertEqual((status, state["events"]["restarts"], state["events"]["subscriptions"]),
+                         (200, 1, []))
+        thread.join(10)
+        self.assertFalse(thread.is_alive())
+        self.assertLess(time.monotonic() - t0, 2)
+        self.assertIn("error", result)       # the reboot reset the connection
+        self.assertResourceUnknown(self.ev(pull_messages(), path=path))
+        # the camera forgot its Digest nonces: the old one is stale
+        status, headers, _ = soap(cam, pull_messages(), path, extra={
+            "Authorization": digest_authorization(ch, "POST", path, nc=2)})
+        self.assertEqual((status, digest_challenges(headers)["MD5"].get("stale")), (401, "true"))
+        # a restart with downtime: refused connections, then back
+        self.subscribe()
+        status, state = self.sim.api("POST", "/cameras/e1/restart", {"downtime": 1})
+        self.assertEqual((status, state["listening"]), (200, False))
+        with self.assertRaises(ConnectionRefusedError):
+            soap(cam, GSDT)
+        deadline = time.monotonic() + 5
+        while not self.state("e1")["listening"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(soap(cam, GSDT)[0], 200)
+        self.assertEqual(self.state("e1")["events"]["subscriptions"], [])
+        self.assertEqual(self.sim.api("POST", "/cameras/e1/restart", {"downtime": -1})[0], 400)
+
+    def test_subscription_limit(self):
+        paths = [self.subscribe()[0] for _ in range(3)]
+        status, _, body = self.ev(create_pull_point())
+        self.assertEqual(status, 500)
+        code, sub, _, _ = soap_fault_of(body)
+        self.assertEqual((code, sub), ((NS["env"], "Receiver"),
+                                       (NS["wsnt"], "SubscribeCreationFailedFault")))
+        self.assertEqual(self.ev(UNSUBSCRIBE, path=paths[0])[0], 200)
+        self.subscribe()
+        self.assertEqual(self.state("e1")["events"]["subscriptions_refused"], 1)
+
+    def test_event_injection_is_checked(self):
+        self.subscribe()
+        for body in ({"topic": "tns1:VideoSource/MotionAlarm"},
+                     {"topic": GSC, "data": {"State": "\x00"}},
+                     {"topic": GSC, "data": ["State"]},
+                     {"topic": GSC, "operation": "Exploded"},
+                     {"topic": GSC, "colour": "red"},
+                     {"data": {"State": "true"}}):
+            with self.subTest(body=body):
+                status, answer = self.event(**body)
+                self.assertEqual(status, 400, answer)
+        self.assertEqual(self.state("e1")["events"]["events_injected"], 0)
+        status, state = self.event("e4", topic="tns1:Device/Trigger/DigitalInput",
+                                   data={"LogicalState": "true"})
+        self.assertEqual((status, state["events"]["events_injected"]), (200, 1))
+        self.assertEqual(self.event("e4", topic=GSC)[0], 400)     # not one of e4's topics
+
+    def test_pull_limits_and_bad_requests(self):
+        path, _, _ = self.subscribe(changed_only=True)
+        status, _, body = self.ev(pull_messages("PT5M"), path=path)
+        self.assertEqual(status, 400)
+        root, _ = parse_ns(body)
+        self.assertEqual(root.find(".//env:Detail/tev:PullMessagesFaultResponse/tev:MaxTimeout",
+                                   NS).text, "PT60S")
+        self.assertEqual(self.ev(pull_messages("soon"), path=path)[0], 400)
+        self.assertEqual(self.ev(pull_messages("PT1S", 0), path=path)[0], 400)
+        for expr, fault in (("t:VideoSource/MotionAlarm", "TopicNotSupportedFault"),
+                            ("x:Nothing", "TopicNotSupportedFault"),
+                            ("t:VideoSource/[bad]", "InvalidTopicExpressionFault")):
+            with self.subTest(expr=expr):
+                status, _, body = self.ev(create_pull_point(filter_expr=expr))
+                self.assertEqual((status, soap_fault_of(body)[1]), (400, (NS["wsnt"], fault)))
+
+    def test_filter_selects_topics(self):
+        path, _, _ = self.subscribe(filter_expr="t:VideoSource//.|t:Device/HardwareFailure/"
+                                                "StorageFailure")
+        got = notifications(self.pull(path))
+        self.assertEqual(sorted(t for t, *_ in got),
+                         sorted(TAMPER + ["tns1:Device/HardwareFailure/StorageFailure"]))
+        self.assertEqual(self.event(topic="tns1:RecordingConfig/JobState",
+                                    data={"State": "Error"})[1]["delivered"], 0)
+        self.assertEqual(self.event(topic=TAMPER[1], data={"State": "true"})[1]["delivered"], 1)
+        # the prefix is the request's: another one bound to the topics namespace works
+        status, _, body = self.ev(create_pull_point(filter_expr="t:Device//.").replace(
+            'xmlns:t=', 'xmlns:q="%s" xmlns:t=' % TNS1).replace("t:Device", "q:Device"))
+        self.assertEqual(status, 200, body)
+
+    def test_injectable_faults_act_on_event_operations(self):
+        path, _, _ = self.subscribe(changed_only=True)
+        self.fault("e1", "soap_fault", ops=["Renew"])
+        self.assertEqual(self.ev(renew("PT60S"), path=path)[0], 500)
+        self.assertEqual(len(notifications(self.pull(path, timeout="PT0S"))), 0)
+        self.fault("e1", "silent", ops=["PullMessages"])
+        with self.assertRaises(socket.timeout):
+            self.ev(pull_messages("PT0S"), path=path, timeout=1.0)
+        self.fault("e1", "slow", delay=1.0, ops=["GetEventProperties"])
+        t0 = time.monotonic()
+        self.assertEqual(self.ev(GEP)[0], 200)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        self.fault("e1", "http500", ops=["CreatePullPointSubscription"])
+        self.assertEqual(self.ev(create_pull_point())[0], 500)
+        self.assertEqual(self.state("e1")["events"]["subscriptions_created"], 1)
+
+    def test_times_follow_the_camera_clock_and_sync_point_repeats_states(self):
+        self.state("e1", clock_skew=3600)
+        path, current, termination = self.subscribe(changed_only=True)
+        self.assertAlmostEqual(current - time.time(), 3600, delta=3)
+        self.assertEqual(termination - current, 60)
+        self.event(topic=TAMPER[2], data={"State": "true"})
+        (_, _, _, _, utc), = notifications(self.pull(path))
+        self.assertAlmostEqual(xs_time(utc) - time.time(), 3600, delta=3)
+        status, _, body = self.ev('<SetSynchronizationPoint xmlns="%s"/>' % NS["tev"], path=path)
+        self.assertEqual(status, 200, body)
+        got = {t: (op, d) for t, op, _, d, _ in notifications(self.pull(path))}
+        self.assertEqual(sorted(got), sorted(PROPERTY_TOPICS))
+        self.assertEqual(got[TAMPER[2]], ("Initialized", {"State": "true"}))
+        self.assertEqual(got[TAMPER[3]], ("Initialized", {"State": "false"}))
+
+    def test_reset_ends_subscriptions_and_restores_properties(self):
+        path, _, _ = self.subscribe()
+        self.event(topic=GSC, data={"State": "true"})
+        self.assertEqual(self.sim.api("POST", "/cameras/e1/reset")[0], 200)
+        self.assertResourceUnknown(self.ev(pull_messages(), path=path))
+        path, _, _ = self.subscribe(filter_expr="t:VideoSource/GlobalSceneChange/ImagingService")
+        self.assertEqual([g[3] for g in notifications(self.pull(path))], [{"State": "false"}])
 
 
 def openssl(*args, cwd):

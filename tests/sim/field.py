@@ -17,6 +17,8 @@ Command line (run with /usr/bin/python3 from anywhere):
   field.py set --run-dir DIR vpn tunnel.5=down cpu=95 alarm=on
   field.py set --run-dir DIR camera 05 fault=slow delay=5     (fault=none clears)
   field.py set --run-dir DIR camera 05 clock_skew=30          (simulator state)
+  field.py set --run-dir DIR camera 05 event=tns1:Device/HardwareFailure/StorageFailure Failed=true
+  field.py set --run-dir DIR camera 05 restart [downtime=2]
   field.py freeze|thaw --run-dir DIR router 05 | vpn
 
 `up` returns 0 once every snmpd answers an snmpget and the camera simulator is
@@ -36,12 +38,19 @@ Python API (for the tests):
       f.camera("05").fault("silent"); f.camera("05").clear()
       f.camera("05").state(clock_skew=30); f.camera("05").counters()
       f.camera("05").tls(cert, key)         # an https camera presents another certificate
+      f.camera("05").event("tns1:VideoSource/GlobalSceneChange/ImagingService", State=True)
+      f.camera("05").restart(downtime=2)     # drops its PullPoint subscriptions
+      f.camera("05").subscriptions()         # the live PullPoint subscriptions
       f.pids()
 
   Cameras with `scheme: https` need their certificate and key, which the field
   does not make up: Field(..., camera_tls={"05": (cert_path, key_path)}). A
   camera_tls entry for an http camera makes that camera speak TLS anyway (a
   configuration that disagrees with the device).
+
+  Every camera offers ONVIF events (PullPoint) with the simulator's default
+  topics; Field(..., camera_events={"05": False}) makes site 05's camera offer
+  none (no event service), {"05": ["tns1:...", ...]} other topics.
 
 Every change is in effect when the call returns.
 """
@@ -112,7 +121,8 @@ class Plan:
     """What a configuration asks for: agents (name -> SnmpAgent, initial state),
     cameras (the simulator's list) and the address of every device."""
 
-    def __init__(self, config_path, credentials, run_dir, camera_tls=None, cameras=True):
+    def __init__(self, config_path, credentials, run_dir, camera_tls=None, cameras=True,
+                 camera_events=None):
         try:
             with open(config_path, encoding="utf-8") as f:
                 cfg = yaml.safe_load(f)
@@ -134,6 +144,7 @@ class Plan:
         self.routers = {}    # site id -> agent name
         self.cameras = []    # the simulator's camera list
         camera_tls = {str(k): v for k, v in (camera_tls or {}).items()}
+        camera_events = {str(k): v for k, v in (camera_events or {}).items()}
         used = {}
 
         def claim(kind, address, port, what):
@@ -189,10 +200,18 @@ class Plan:
                 if tls is not None:
                     cert, key = tls
                     entry["tls"] = {"cert": os.path.abspath(cert), "key": os.path.abspath(key)}
+                events = camera_events.pop(sid, None)
+                if events is False:
+                    entry["events"] = False
+                elif events is not None:
+                    entry["event_topics"] = list(events)
                 self.cameras.append(entry)
         if camera_tls:
             raise FieldError("camera_tls for sites without a camera: %s"
                              % " ".join(sorted(camera_tls)))
+        if camera_events:
+            raise FieldError("camera_events for sites without a camera: %s"
+                             % " ".join(sorted(camera_events)))
         vpn = cfg.get("vpn")
         self.vpn = None
         if vpn:
@@ -436,8 +455,31 @@ class Camera:
                                            "key": os.path.abspath(key)})
 
     def reset(self):
-        """Restores the camera: state, fault, counters, certificate."""
+        """Restores the camera: state, fault, counters, certificate, subscriptions."""
         return self._field.camera_control("POST", "/cameras/%s/reset" % self.site_id, {})
+
+    def event(self, topic, source=None, operation=None, **data):
+        """Queues an ONVIF event to every live PullPoint subscription of the camera
+        (and remembers it as the property's state), e.g.
+        event("tns1:VideoSource/GlobalSceneChange/ImagingService", State=True).
+        Returns the camera's state with "delivered": how many subscriptions got it."""
+        body = {"topic": topic, "data": data}
+        if source is not None:
+            body["source"] = source
+        if operation is not None:
+            body["operation"] = operation
+        return self._field.camera_control("POST", "/cameras/%s/event" % self.site_id, body)
+
+    def restart(self, downtime=0):
+        """The camera reboots: its subscriptions, Digest nonces and connections are
+        lost; it listens again after downtime seconds."""
+        return self._field.camera_control("POST", "/cameras/%s/restart" % self.site_id,
+                                          {"downtime": downtime})
+
+    def subscriptions(self):
+        """The live PullPoint subscriptions (idx, address, termination_time, queued,
+        waiting_pulls, pulls, delivered, renewals, ...)."""
+        return self.counters()["events"]["subscriptions"]
 
 
 # ---------------------------------------------------------------------------
@@ -449,7 +491,7 @@ class Field:
     up` started."""
 
     def __init__(self, config, credentials, run_dir, *, cameras=True, timeout=DEFAULT_TIMEOUT,
-                 die_with_parent=True, camera_tls=None):
+                 die_with_parent=True, camera_tls=None, camera_events=None):
         self.config = os.path.abspath(config) if config else None
         self.credentials = os.path.abspath(credentials) if credentials else None
         self.run_dir = os.path.abspath(run_dir)
@@ -457,6 +499,7 @@ class Field:
         self.timeout = timeout
         self.die_with_parent = die_with_parent
         self.camera_tls = dict(camera_tls or {})   # site id -> (cert path, key path)
+        self.camera_events = dict(camera_events or {})  # site id -> False | [topic, ...]
         self.info = None
         self.startup_seconds = None
         self._popens = []
@@ -497,7 +540,7 @@ class Field:
         os.makedirs(self.run_dir, exist_ok=True)
         self._check_not_running()
         plan = Plan(self.config, self.credentials, self.run_dir, self.camera_tls,
-                    cameras=self.want_cameras)
+                    cameras=self.want_cameras, camera_events=self.camera_events)
         if self.want_cameras and plan.cameras and not os.path.exists(ONVIF_SIM):
             raise FieldError("the camera simulator %s does not exist (yet); "
                              "bring the field up without cameras (--no-cameras)" % ONVIF_SIM)
@@ -780,6 +823,11 @@ def _set_vpn(dev, tokens):
 
 
 def _set_camera(cam, tokens):
+    if tokens and tokens[0] == "restart":
+        params = dict(_split(t) for t in tokens[1:])
+        if set(params) - {"downtime"} or None in params.values():
+            raise FieldError("camera: restart takes only downtime=SECONDS")
+        return cam.restart(_value(params.get("downtime", "0")))
     pairs = []
     for token in tokens:
         key, value = _split(token)
@@ -787,6 +835,10 @@ def _set_camera(cam, tokens):
             raise FieldError("camera: %r needs a value (key=value)" % key)
         pairs.append((key, value))
     keys = [k for k, _ in pairs]
+    if "event" in keys:
+        # Data items stay text: ONVIF SimpleItem values are strings.
+        data = {k: v for k, v in pairs if k != "event"}
+        return cam.event(dict(pairs)["event"], **data)
     if "fault" in keys:
         params = {k: _value(v) for k, v in pairs if k != "fault"}
         name = dict(pairs)["fault"]

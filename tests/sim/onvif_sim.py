@@ -44,7 +44,11 @@ CAMERAS.json is a list of objects:
    "tls": {"cert": PATH, "key": PATH} (optional: the camera speaks HTTPS on its
    address:port, presenting the PEM certificate chain PATH, whatever it is:
    tests bring right, self-signed, expired or wrongly named ones; XAddrs then
-   say https)}
+   say https),
+   "events": true | false (default true; false: a camera without an event
+   service), "event_topics": [topic, ...] (default: the eight below; names
+   like "tns1:VideoSource/GlobalSceneChange/ImagingService", prefixes tns1
+   and tnsipro1 only), "max_pullpoints": N (default 6, the i-PRO's limit)}
   Port 0 binds an ephemeral port (reported in the ready file and the API) that
   the camera keeps for the life of the process. Unknown keys are an error.
 
@@ -61,10 +65,12 @@ WHAT A CAMERA SERVES
                           (UTC+9), each tt:Time(Hour,Minute,Second) +
                           tt:Date(Year,Month,Day), from the camera's clock
                           (real time + clock_skew).
-    GetServices           PRE_AUTH. The device and search services, XAddr
-                          http://ADDR:PORT/onvif/..., with tds:Capabilities when
-                          IncludeCapability is true (Security UsernameToken /
-                          HttpDigest follow the camera's "auth" setting).
+    GetServices           PRE_AUTH. The device, event (unless "events": false)
+                          and search services, XAddr http://ADDR:PORT/onvif/...,
+                          with tds:Capabilities when IncludeCapability is true
+                          (Security UsernameToken / HttpDigest follow the
+                          camera's "auth" setting; tev:Capabilities
+                          WSPullPointSupport="true" MaxPullPoints=N).
     GetDeviceInformation  READ_SYSTEM. tds:Manufacturer, Model, FirmwareVersion,
                           SerialNumber, HardwareId.
   POST /onvif/search_service   SOAP 1.2 (tse)
@@ -73,6 +79,110 @@ WHAT A CAMERA SERVES
                           clock) and tt:NumberRecordings (1 normally).
                           DataUntil = camera now - recording_lag; DataFrom =
                           DataUntil - 14 days.
+  POST /onvif/event_service    SOAP 1.2 (tev), the event service
+    GetServiceCapabilities  PRE_AUTH. tev:Capabilities as in GetServices.
+    GetEventProperties    READ_MEDIA. tev:TopicNamespaceLocation,
+                          wsnt:FixedTopicSet true, wstop:TopicSet, two
+                          wsnt:TopicExpressionDialect (ConcreteSet, Concrete),
+                          tev:MessageContentFilterDialect,
+                          tev:MessageContentSchemaLocation. In the TopicSet the
+                          root topic element is prefixed (<tns1:VideoSource>),
+                          its children are unprefixed elements in no
+                          namespace (<GlobalSceneChange>), as in ONVIF Core's
+                          examples, except a segment with its own prefix
+                          (<tnsipro1:SD>); a topic's element has
+                          wstop:topic="true" and a tt:MessageDescription
+                          (IsProperty="true" for properties) with
+                          tt:Source / tt:Data tt:SimpleItemDescription
+                          Name/Type. Default topics, Source item = default,
+                          Data item = default:
+                            tns1:VideoSource/GlobalSceneChange/ImagingService,
+                            .../ImageTooDark/ImagingService,
+                            .../ImageTooBlurry/ImagingService,
+                            .../ImageTooBright/ImagingService
+                                 property, Source=1, State=false (xs:boolean)
+                            tns1:Device/HardwareFailure/StorageFailure
+                                 property, Token=SD1, Failed=false
+                            tns1:RecordingConfig/JobState
+                                 property, RecordingJobToken=RecordingJob1,
+                                 State=Active
+                            tns1:RecordingHistory/Recording/State
+                                 property, RecordingToken=Recording1,
+                                 IsRecording=true
+                            tns1:Device/tnsipro1:SD/Capacity/Decreased
+                                 not a property, RemainingCapacity=10 [U: the
+                                 real items are not public]
+                          Other configured topics: not properties, no items.
+    CreatePullPointSubscription  READ_MEDIA. Optional tev:Filter with
+                          wsnt:TopicExpression (Dialect ConcreteSet: topics
+                          joined by "|", "TOPIC//." for a subtree; or
+                          Concrete: one topic; prefixes resolved through the
+                          request's namespace declarations, an undeclared
+                          tns1: or tnsipro1: taken as the usual one), optional
+                          tev:InitialTerminationTime (xs:duration, relative:
+                          each PullMessages then moves the termination to
+                          pull time + that duration, a waiting pull keeping it
+                          alive; or xs:dateTime with a zone, absolute: fixed;
+                          default PT60S relative; at most 1 day ahead, else
+                          wsnt:UnacceptableInitialTerminationTimeFault),
+                          optional tev:SubscriptionPolicy/tev:ChangedOnly.
+                          Answers tev:SubscriptionReference/wsa:Address
+                          http://ADDR:PORT/onvif/Subscription?Idx=N (the
+                          i-PRO's form, DEVICES.md A1; N counts up for the
+                          process's life, never reused), wsnt:CurrentTime,
+                          wsnt:TerminationTime (camera clock). Unless
+                          ChangedOnly, the new subscription's queue starts
+                          with one PropertyOperation="Initialized" message per
+                          property (its current state: the default, or the
+                          last injected). Past max_pullpoints live
+                          subscriptions: 500 env:Receiver/
+                          wsnt:SubscribeCreationFailedFault.
+    other tev operations (Seek, ...): 500 ter:ActionNotSupported; with
+    "events": false every operation here and below answers that.
+  POST /onvif/Subscription?Idx=N  SOAP 1.2, one PullPoint subscription
+    PullMessages          READ_MEDIA. tev:Timeout (xs:duration, at most
+                          PT60S) and tev:MessageLimit (1..100), else 400
+                          env:Sender/ter:InvalidArgVal (too large: with
+                          env:Detail/tev:PullMessagesFaultResponse/
+                          tev:MaxTimeout PT60S, tev:MaxMessageLimit 100).
+                          Long poll: answers at once when messages are
+                          queued, else as soon as one is, else at Timeout
+                          (an empty list). tev:PullMessagesResponse:
+                          tev:CurrentTime, tev:TerminationTime, then up to
+                          MessageLimit wsnt:NotificationMessage, oldest
+                          first: wsnt:SubscriptionReference/wsa:Address,
+                          wsnt:Topic Dialect=".../tev/topicExpression/
+                          ConcreteSet" (text: the topic, a QName path whose
+                          prefixes tns1/tnsipro1 the envelope declares),
+                          wsnt:ProducerReference/wsa:Address (the event
+                          service), wsnt:Message/tt:Message UtcTime=
+                          "YYYY-MM-DDThh:mm:ssZ" (camera clock)
+                          PropertyOperation="Initialized|Changed|Deleted"
+                          (properties only) with tt:Source/tt:SimpleItem and
+                          tt:Data/tt:SimpleItem Name= Value=. A queue keeps
+                          at most 1000 messages (older ones dropped).
+    SetSynchronizationPoint  READ_MEDIA. Queues the Initialized messages again.
+    wsnt:Renew            READ_MEDIA. wsnt:TerminationTime (duration or
+                          dateTime as above; else 400 env:Sender/
+                          wsnt:UnacceptableTerminationTimeFault) ->
+                          wsnt:RenewResponse: wsnt:TerminationTime,
+                          wsnt:CurrentTime.
+    wsnt:Unsubscribe      READ_MEDIA. -> wsnt:UnsubscribeResponse (empty).
+    A subscription that is unknown, unsubscribed, expired (TerminationTime
+    reached, camera clock) or lost to a restart or reset: 400 env:Sender,
+    Subcode wsrf-rw:ResourceUnknownFault, env:Detail/wsrf-rw:
+    ResourceUnknownFault with wsrf-bf:Timestamp, wsrf-bf:Description. A
+    PullMessages waiting when its subscription ends answers that too (a
+    restart resets its connection instead). Other WS-BaseNotification
+    faults have the same shape (Subcode = the Detail element's QName):
+    wsnt:InvalidTopicExpressionFault, wsnt:TopicNotSupportedFault,
+    wsnt:TopicExpressionDialectUnknownFault,
+    wsnt:InvalidMessageContentExpressionFault (MessageContent filters are not
+    supported), the two Unacceptable...TerminationTimeFault (with
+    wsnt:MinimumTime, wsnt:MaximumTime) all env:Sender (400), and
+    wsnt:SubscribeCreationFailedFault env:Receiver (500). Event answers'
+    envelopes declare tt, ter, tev, wsnt, wsa, wstop, wsrf-rw, wsrf-bf, xs,
+    tns1 and tnsipro1.
   GET /cgi-bin/getinfo?FILE=1  i-PRO CGI (HTTP Digest only, whatever "auth"
                           says: that setting is about ONVIF). 200 text/html,
                           as a real WV-S1111 answers it: a UTF-8 BOM, CRLF
@@ -149,7 +259,18 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                               "both_auth", "last_auth", "last_auth_error",
                               "last_digest_algorithm", "tls": null or
                               {"cert": PATH, "key": PATH} (the one presented
-                              now)}
+                              now), "events": {"enabled", "topics",
+                              "max_pullpoints", "subscriptions": [{"idx",
+                              "address", "created", "termination_time",
+                              "seconds_left", "relative" (seconds or null),
+                              "filter", "queued", "waiting_pulls", "pulls",
+                              "delivered", "renewals"}, ...],
+                              "events_injected", "events_queued",
+                              "events_dropped", "subscriptions_created",
+                              "subscriptions_expired",
+                              "subscriptions_refused", "restarts"}}
+                             (PullMessages, Renew, ... are counted in
+                             "requests" like every operation)
   POST /cameras/ID           {"fault": NAME, ...params} sets (replaces) the
                              fault; {"fault": null} clears it. Answers the
                              state. Unknown names or params: 400.
@@ -163,9 +284,30 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                              (an impostor taking over, a renewed or expired
                              certificate); 400 for a camera without "tls" or
                              an unloadable pair.
+  POST /cameras/ID/event     {"topic": TOPIC, "source": {name: value},
+                             "data": {name: value}, "operation": "Changed"
+                             (default) | "Initialized" | "Deleted"}: an event
+                             queued to every live subscription whose filter
+                             selects it (and remembered as the property's
+                             state for the next Initialized messages). Items
+                             not given take the topic's defaults (for a
+                             property: its current state); values are
+                             strings (true/false and numbers are turned into
+                             text). 400 for a topic the camera does not offer
+                             or a camera with "events": false. Answers the
+                             state plus "delivered": how many subscriptions
+                             got it.
+  POST /cameras/ID/restart   {} or {"downtime": seconds}: the camera reboots:
+                             every subscription ends, its Digest and
+                             UsernameToken nonces are forgotten (an old nonce
+                             gets stale=true), open connections are reset; with
+                             downtime the listener is closed (ECONNREFUSED)
+                             and opens again after it. Counters, state and
+                             fault are kept (a "down" camera stays down).
   POST /cameras/ID/reset     restores that camera (state, fault, counters,
-                             nonce caches, its configured certificate;
-                             re-binds it if it was down).
+                             nonce caches, its configured certificate,
+                             subscriptions, property states; re-binds it if
+                             it was down or restarting).
   POST /reset                restores every camera.
 
   Counters: "requests" counts every request whose operation was identified
@@ -183,8 +325,11 @@ FAULTS (one per camera; every other camera is unaffected)
 
   Every fault but "down" and "clock_skew" (the camera has one clock) takes
   an optional "ops": [operation, ...] that limits it to those operations
-  (SOAP local names or "getinfo"); a request whose operation is unknown (an
-  empty probe, bad XML) is then unaffected.
+  (SOAP local names or "getinfo"; the event operations too, e.g.
+  "PullMessages", "Renew", "CreatePullPointSubscription"); a request whose
+  operation is unknown (an empty probe, bad XML) is then unaffected. On
+  PullMessages, "slow" delays before the long poll begins, and answer faults
+  replace its answer at once (no long poll).
   Transport faults act before anything else, on every path:
     down          the listener is closed and open connections are reset:
                   connecting gives ECONNREFUSED. Clearing re-binds the same
@@ -269,6 +414,7 @@ import email.utils
 import hashlib
 import hmac
 import http
+import io
 import ipaddress
 import json
 import math
@@ -294,6 +440,20 @@ NS_TDS = "http://www.onvif.org/ver10/device/wsdl"
 NS_TT = "http://www.onvif.org/ver10/schema"
 NS_TSE = "http://www.onvif.org/ver10/search/wsdl"
 NS_TER = "http://www.onvif.org/ver10/error"
+NS_TEV = "http://www.onvif.org/ver10/events/wsdl"
+NS_WSNT = "http://docs.oasis-open.org/wsn/b-2"
+NS_WSA = "http://www.w3.org/2005/08/addressing"
+NS_WSTOP = "http://docs.oasis-open.org/wsn/t-1"
+NS_WSRF_RW = "http://docs.oasis-open.org/wsrf/rw-2"
+NS_WSRF_BF = "http://docs.oasis-open.org/wsrf/bf-2"
+NS_XS = "http://www.w3.org/2001/XMLSchema"
+NS_TNS1 = "http://www.onvif.org/ver10/topics"
+NS_TNSIPRO1 = "http://i-pro.com/2021/onvif/event/topics"
+# Topic namespace prefixes a topic name may use (DEVICES.md A6).
+TOPIC_NAMESPACES = {"tns1": NS_TNS1, "tnsipro1": NS_TNSIPRO1}
+DIALECT_CONCRETE_SET = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet"
+DIALECT_CONCRETE = "http://docs.oasis-open.org/wsn/t-1/TopicExpression/Concrete"
+ITEM_FILTER = "http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter"
 NS_WSSE = ("http://docs.oasis-open.org/wss/2004/01/"
            "oasis-200401-wss-wssecurity-secext-1.0.xsd")
 NS_WSU = ("http://docs.oasis-open.org/wss/2004/01/"
@@ -310,6 +470,7 @@ UNDERSTOOD_HEADERS = frozenset({
     "http://schemas.xmlsoap.org/ws/2004/08/addressing"})
 
 SOAP_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
+QUOTE = {'"': "&quot;"}                 # escape() for attribute values
 HTML_CONTENT_TYPE = "text/html"
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 64 * 1024
@@ -327,15 +488,21 @@ AUTH_MODES = ("digest", "wsse", "any")
 DIGEST_ALGORITHMS = ("MD5", "SHA-256", "MD5-sess", "SHA-256-sess")
 SD_STATES = ("ok", "error", "stopped")
 
+EVENT_PATH = "/onvif/event_service"
+SUBSCRIPTION_PATH = "/onvif/Subscription"      # ?Idx=N, as the i-PRO traces (DEVICES.md A1)
 ENDPOINTS = {
     "/onvif/device_service": "device",
     "/onvif/search_service": "search",
+    EVENT_PATH: "event",
+    SUBSCRIPTION_PATH: "subscription",
     "/cgi-bin/getinfo": "getinfo",
 }
-SOAP_ENDPOINTS = ("device", "search")
+SOAP_ENDPOINTS = ("device", "search", "event", "subscription")
+EVENT_ENDPOINTS = ("event", "subscription")
 # (endpoint, namespace, path, version) in GetServices order.
 SERVICES = (
     ("device", NS_TDS, "/onvif/device_service", (2, 60)),
+    ("event", NS_TEV, EVENT_PATH, (2, 60)),
     ("search", NS_TSE, "/onvif/search_service", (2, 42)),
 )
 # (endpoint, namespace, local name) -> (access class, Camera method name)
@@ -344,13 +511,59 @@ OPERATIONS = {
     ("device", NS_TDS, "GetServices"): ("PRE_AUTH", "op_get_services"),
     ("device", NS_TDS, "GetDeviceInformation"): ("READ_SYSTEM", "op_get_device_information"),
     ("search", NS_TSE, "GetRecordingSummary"): ("READ_MEDIA", "op_get_recording_summary"),
+    ("event", NS_TEV, "GetServiceCapabilities"): ("PRE_AUTH", "op_get_event_capabilities"),
+    ("event", NS_TEV, "GetEventProperties"): ("READ_MEDIA", "op_get_event_properties"),
+    ("event", NS_TEV, "CreatePullPointSubscription"): ("READ_MEDIA", "op_create_pull_point"),
+    ("subscription", NS_TEV, "PullMessages"): ("READ_MEDIA", "op_pull_messages"),
+    ("subscription", NS_TEV, "SetSynchronizationPoint"): ("READ_MEDIA", "op_set_sync_point"),
+    ("subscription", NS_WSNT, "Renew"): ("READ_MEDIA", "op_renew"),
+    ("subscription", NS_WSNT, "Unsubscribe"): ("READ_MEDIA", "op_unsubscribe"),
 }
+
+# ---- events [choice]s: the i-PRO's own values are unknown unless DEVICES.md says.
+MAX_PULLPOINTS_DEFAULT = 6          # i-PRO: at most 6 PullPoint subscriptions (DEVICES.md A6)
+DEFAULT_TERMINATION = 60.0          # seconds, when CreatePullPointSubscription gives none
+MAX_TERMINATION = 86400.0           # longest accepted (Initial)TerminationTime, from now
+MAX_PULL_TIMEOUT = 60.0             # PullMessages Timeout; the WSDL's minimum is one minute
+MAX_MESSAGE_LIMIT = 100
+QUEUE_LIMIT = 1000                  # notifications kept per subscription; older ones dropped
+# topic -> (IsProperty, Source items, Data items); items are (Name, Type, default Value).
+TAMPER_DESCRIPTION = (True, (("Source", "tt:ReferenceToken", "1"),),
+                      (("State", "xs:boolean", "false"),))
+TOPIC_DESCRIPTIONS = {
+    "tns1:VideoSource/GlobalSceneChange/ImagingService": TAMPER_DESCRIPTION,
+    "tns1:VideoSource/ImageTooDark/ImagingService": TAMPER_DESCRIPTION,
+    "tns1:VideoSource/ImageTooBlurry/ImagingService": TAMPER_DESCRIPTION,
+    "tns1:VideoSource/ImageTooBright/ImagingService": TAMPER_DESCRIPTION,
+    "tns1:Device/HardwareFailure/StorageFailure": (
+        True, (("Token", "tt:ReferenceToken", "SD1"),), (("Failed", "xs:boolean", "false"),)),
+    "tns1:RecordingConfig/JobState": (
+        True, (("RecordingJobToken", "tt:RecordingJobReference", "RecordingJob1"),),
+        (("State", "xs:string", "Active"),)),
+    "tns1:RecordingHistory/Recording/State": (
+        True, (("RecordingToken", "tt:RecordingReference", "Recording1"),),
+        (("IsRecording", "xs:boolean", "true"),)),
+    # [U] the i-PRO topic's items are not public: one made-up Data item.
+    "tns1:Device/tnsipro1:SD/Capacity/Decreased": (
+        False, (), (("RemainingCapacity", "xs:int", "10"),)),
+}
+DEFAULT_EVENT_TOPICS = list(TOPIC_DESCRIPTIONS)
+PROPERTY_OPERATIONS = ("Initialized", "Changed", "Deleted")
+TOPIC_NAME = re.compile(r"(tns1|tnsipro1):[A-Za-z_][\w.-]*(/((tns1|tnsipro1):)?[A-Za-z_][\w.-]*)*")
 
 ENVELOPE_OPEN = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     f'<env:Envelope xmlns:env="{NS_ENV}" xmlns:tds="{NS_TDS}" xmlns:tt="{NS_TT}"'
     f' xmlns:tse="{NS_TSE}" xmlns:ter="{NS_TER}"><env:Body>')
 ENVELOPE_CLOSE = "</env:Body></env:Envelope>\n"
+# Event answers declare the topic namespaces too: wsnt:Topic's text is a QName.
+EVENT_ENVELOPE_OPEN = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    f'<env:Envelope xmlns:env="{NS_ENV}" xmlns:tt="{NS_TT}" xmlns:ter="{NS_TER}"'
+    f' xmlns:tev="{NS_TEV}" xmlns:wsnt="{NS_WSNT}" xmlns:wsa="{NS_WSA}"'
+    f' xmlns:wstop="{NS_WSTOP}" xmlns:wsrf-rw="{NS_WSRF_RW}" xmlns:wsrf-bf="{NS_WSRF_BF}"'
+    f' xmlns:xs="{NS_XS}" xmlns:tns1="{NS_TNS1}" xmlns:tnsipro1="{NS_TNSIPRO1}">'
+    "<env:Body>")
 # Unbound prefix, mismatched tags, a bare '&' and no end: not well-formed.
 GARBAGE_XML = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -387,7 +600,7 @@ CAMERA_DEFAULTS = {
 CAMERA_KEYS = frozenset({
     "id", "address", "port", "username", "password", "auth", "model",
     "manufacturer", "serial", "firmware", "hardware_id", "mac", "realm",
-    "digest_algorithms", "tls"})
+    "digest_algorithms", "tls", "events", "event_topics", "max_pullpoints"})
 
 # Fault name -> {param: (kind, default)}; most also take "ops" (see below).
 FAULTS = {
@@ -475,6 +688,37 @@ def parse_xs_datetime(text):
     return base - offset + float(m.group(7) or 0)
 
 
+XS_DURATION = re.compile(
+    r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?"
+    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def parse_xs_duration(text):
+    """Seconds of an xs:duration (a year is 365 days, a month 30), or None."""
+    m = XS_DURATION.fullmatch(text)
+    if not m or text.endswith(("P", "T")):
+        return None
+    years, months, days, hours, minutes = (int(g or 0) for g in m.groups()[1:6])
+    seconds = float(m.group(7) or 0)
+    total = (((years * 365 + months * 30 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+    return -total if m.group(1) else total
+
+
+def xs_duration(seconds):
+    return f"PT{seconds:g}S"
+
+
+def parse_absolute_or_relative(text, now):
+    """(termination time, relative seconds or None) of a
+    wsnt:AbsoluteOrRelativeTimeType, or None when it is neither."""
+    text = text.strip()
+    if text.startswith(("P", "-P")):
+        seconds = parse_xs_duration(text)
+        return None if seconds is None else (now + seconds, seconds)
+    moment = parse_xs_datetime(text)
+    return None if moment is None else (moment, None)
+
+
 def local_name(tag):
     """(namespace, local name) of an ElementTree tag."""
     if tag.startswith("{"):
@@ -508,20 +752,32 @@ def json_response(status, obj):
     return Response(status, (json.dumps(obj, indent=1) + "\n").encode(), "application/json")
 
 
-def soap_response(inner):
-    return Response(200, (ENVELOPE_OPEN + inner + ENVELOPE_CLOSE).encode(), SOAP_CONTENT_TYPE)
+def soap_response(inner, opening=ENVELOPE_OPEN):
+    return Response(200, (opening + inner + ENVELOPE_CLOSE).encode(), SOAP_CONTENT_TYPE)
 
 
-def soap_fault(code, subcode, reason):
-    """A SOAP 1.2 fault; env:Sender is HTTP 400, any other code HTTP 500."""
+def soap_fault(code, subcode, reason, detail=None):
+    """A SOAP 1.2 fault; env:Sender is HTTP 400, any other code HTTP 500.
+    detail (XML text) goes into env:Detail, in the event envelope."""
     sub = (f"<env:Subcode><env:Value>{escape(subcode)}</env:Value></env:Subcode>"
            if subcode else "")
     inner = (f"<env:Fault><env:Code><env:Value>env:{code}</env:Value>{sub}</env:Code>"
              f'<env:Reason><env:Text xml:lang="en">{escape(reason)}</env:Text></env:Reason>'
-             "</env:Fault>")
-    resp = soap_response(inner)
+             + (f"<env:Detail>{detail}</env:Detail>" if detail else "")
+             + "</env:Fault>")
+    resp = soap_response(inner, ENVELOPE_OPEN if detail is None else EVENT_ENVELOPE_OPEN)
     resp.status = 400 if code == "Sender" else 500
     return resp
+
+
+def base_fault(code, element, description, now, extra=""):
+    """A WS-BaseNotification / WS-ResourceFramework fault (wsrf-bf:BaseFaultType):
+    subcode and env:Detail element both the QName element, e.g.
+    wsrf-rw:ResourceUnknownFault."""
+    detail = (f"<{element}><wsrf-bf:Timestamp>{xs_datetime(now)}</wsrf-bf:Timestamp>"
+              f'<wsrf-bf:Description xml:lang="en">{escape(description)}</wsrf-bf:Description>'
+              f"{extra}</{element}>")
+    return soap_fault(code, element, description, detail)
 
 
 def not_authorized():
@@ -785,12 +1041,13 @@ class SoapMessage:
     """A parsed SOAP 1.2 request: the operation element and the WS-Security
     header, or the fault answer for a request that is not one."""
 
-    __slots__ = ("ns", "local", "element", "security", "error")
+    __slots__ = ("ns", "local", "element", "security", "error", "body")
 
-    def __init__(self, error=None, element=None, security=None):
+    def __init__(self, error=None, element=None, security=None, body=b""):
         self.error = error
         self.element = element
         self.security = security
+        self.body = body
         self.ns, self.local = local_name(element.tag) if element is not None else (None, None)
 
 
@@ -817,7 +1074,7 @@ def parse_soap(body):
                                               "SOAP header blocks not understood"))
             if ns == NS_WSSE and local == "Security" and security is None:
                 security = block
-    return SoapMessage(element=body_el[0], security=security)
+    return SoapMessage(element=body_el[0], security=security, body=body)
 
 
 # ---------------------------------------------------------------- HTTP Digest
@@ -967,6 +1224,19 @@ def normalize_camera(item, index):
             tls_context(tls["cert"], tls["key"])
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"{where}: tls: {exc}") from None
+    if not isinstance(conf.setdefault("events", True), bool):
+        raise ConfigError(f"{where}: events must be true or false")
+    topics = conf.setdefault("event_topics", list(DEFAULT_EVENT_TOPICS))
+    if (not isinstance(topics, list)
+            or any(not isinstance(t, str) or not TOPIC_NAME.fullmatch(t) for t in topics)
+            or len(set(topics)) != len(topics)):
+        raise ConfigError(f"{where}: event_topics must be a list of distinct topic names "
+                          "like tns1:VideoSource/GlobalSceneChange/ImagingService "
+                          f"(prefixes {sorted(TOPIC_NAMESPACES)})")
+    conf["event_topics"] = list(topics)
+    limit = conf.setdefault("max_pullpoints", MAX_PULLPOINTS_DEFAULT)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ConfigError(f"{where}: max_pullpoints must be an integer 1..1000")
     conf.setdefault("serial", f"SIM{conf['id']:0>7}")
     conf.setdefault("hardware_id", conf["model"])
     conf.setdefault("mac", derived_mac(conf["id"]))
@@ -1104,7 +1374,76 @@ def validate_state(body):
     return changes
 
 
+def validate_event(body, camera):
+    """(topic, source items, data items, operation) of a POST /cameras/ID/event."""
+    if not isinstance(body, dict) or "topic" not in body:
+        raise ApiError(400, 'body must be an object with "topic"')
+    unknown = sorted(set(body) - {"topic", "source", "data", "operation"})
+    if unknown:
+        raise ApiError(400, f"unknown keys {unknown}")
+    if not camera.conf["events"]:
+        raise ApiError(400, f"camera {camera.id} offers no events (\"events\": false)")
+    topic = body["topic"]
+    if topic not in camera.conf["event_topics"]:
+        raise ApiError(400, f"camera {camera.id} does not offer topic {topic!r}; it offers "
+                            f"{camera.conf['event_topics']}")
+    operation = body.get("operation", "Changed")
+    if operation not in PROPERTY_OPERATIONS:
+        raise ApiError(400, f"operation must be one of {list(PROPERTY_OPERATIONS)}")
+    out = []
+    for key in ("source", "data"):
+        items = body.get(key, {})
+        if not isinstance(items, dict):
+            raise ApiError(400, f"{key} must be an object of item names to values")
+        pairs = []
+        for name, value in items.items():
+            if not re.fullmatch(r"[A-Za-z_][\w.-]{0,63}", name):
+                raise ApiError(400, f"{key}: {name!r} is not an item name")
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, (int, float)):
+                value = str(value)
+            pairs.append((name, check_param(f"{key}.{name}", "text", value)))
+        out.append(pairs)
+    return topic, out[0], dict(out[1]), operation
+
+
 # ---------------------------------------------------------------- the camera
+
+
+class EventMessage:
+    """One notification: topic, camera time, PropertyOperation (None for a
+    topic that is not a property), Source and Data items as (name, value)."""
+
+    __slots__ = ("topic", "utc", "operation", "source", "data")
+
+    def __init__(self, topic, utc, operation, source, data):
+        self.topic, self.utc, self.operation = topic, utc, operation
+        self.source, self.data = source, data
+
+
+class Subscription:
+    """A PullPoint subscription: its termination time (camera clock), the
+    relative duration a PullMessages renews it by (None when it was absolute),
+    its topic filter ([[topic, subtree], ...] or None: every topic) and queue."""
+
+    def __init__(self, idx, created, termination, relative, selected):
+        self.idx = idx
+        self.created = created
+        self.termination = termination
+        self.relative = relative
+        self.filter = selected
+        self.queue = collections.deque()
+        self.wakeup = asyncio.Event()
+        self.alive = True
+        self.waiting = 0
+        self.pulls = 0
+        self.delivered = 0
+        self.renewals = 0
+
+    def selects(self, topic):
+        return self.filter is None or any(
+            topic == t or (subtree and topic.startswith(t + "/")) for t, subtree in self.filter)
 
 
 class Camera:
@@ -1120,6 +1459,7 @@ class Camera:
         self.transports = set()
         self.opaque = secrets.token_hex(8)
         self.tls = None                     # {"cert", "key"} presented now
+        self.rebooting = None               # the task that listens again after a restart
         self.ssl = None                     # its context, shared by the listener
         if "tls" in conf:
             self.ssl = tls_context(conf["tls"]["cert"], conf["tls"]["key"])
@@ -1143,6 +1483,15 @@ class Camera:
             "last_auth_error": None, "last_digest_algorithm": None}
         self.digest_nonces = collections.OrderedDict()   # nonce -> [issued, last nc]
         self.wsse_nonces = collections.OrderedDict()     # nonce bytes -> expiry
+        if getattr(self, "subscriptions", None):
+            self.drop_subscriptions()
+        self.subscriptions = {}             # Idx -> Subscription
+        self.next_subscription = 0
+        self.properties = {}                # topic -> {source items: data items}
+        self.event_counters = {"events_injected": 0, "events_queued": 0,
+                               "events_dropped": 0, "subscriptions_created": 0,
+                               "subscriptions_expired": 0, "subscriptions_refused": 0,
+                               "restarts": 0}
 
     def now(self):
         """The camera's clock, seconds since the epoch."""
@@ -1219,7 +1568,10 @@ class Camera:
         self.log.event(f"control: cam={self.id} state={json.dumps(changes)}")
 
     async def restore(self):
-        was_down = self.fault == "down"
+        was_down = self.fault == "down" or self.rebooting is not None
+        if self.rebooting is not None:
+            self.rebooting.cancel()
+            self.rebooting = None
         self.reset()
         if self.ssl is not None and self.tls != self.conf["tls"]:
             await self.present(tls_context(self.conf["tls"]["cert"], self.conf["tls"]["key"]),
@@ -1246,6 +1598,7 @@ class Camera:
             "last_auth": c["last_auth"], "last_auth_error": c["last_auth_error"],
             "last_digest_algorithm": c["last_digest_algorithm"],
             "tls": None if self.tls is None else dict(self.tls),
+            "events": self.events_snapshot(),
         }
 
     # -- listener
@@ -1341,10 +1694,10 @@ class Camera:
         if route == "getinfo":
             return self.cgi_getinfo(req, op)
         if route in SOAP_ENDPOINTS:
-            return self.soap_endpoint(req, route, soap, op)
+            return await self.soap_endpoint(req, route, soap, op)
         return html_response(404)
 
-    def soap_endpoint(self, req, route, soap, op):
+    async def soap_endpoint(self, req, route, soap, op):
         if req.method != "POST":
             return html_response(405, [("Allow", "POST")])
         if not soap_media_ok(req.headers.get("content-type")):
@@ -1354,7 +1707,7 @@ class Camera:
         if soap.error is not None:
             return soap.error
         entry = OPERATIONS.get((route, soap.ns, soap.local))
-        if entry is None:
+        if entry is None or (route in EVENT_ENDPOINTS and not self.conf["events"]):
             return soap_fault("Receiver", "ter:ActionNotSupported",
                               "Optional Action Not Implemented")
         access, method = entry
@@ -1362,7 +1715,12 @@ class Camera:
             refusal = self.authenticate(req, soap.security, op)
             if refusal is not None:
                 return refusal
-        resp = self.answer_fault(op) or getattr(self, method)(soap)
+        resp = self.answer_fault(op)
+        if resp is None:
+            if route == "subscription":
+                resp = await getattr(self, method)(soap, req)
+            else:
+                resp = getattr(self, method)(soap)
         if self.fault_for(op) == "deep_xml" and resp.status == 200:
             resp.body = deep_wrap(resp.body, self.params["depth"])
         return resp
@@ -1571,24 +1929,36 @@ class Camera:
                  + "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
         return soap_response(inner)
 
+    def base_url(self):
+        scheme = "http" if self.ssl is None else "https"
+        default_port = 80 if self.ssl is None else 443
+        return (f"{scheme}://{self.conf['address']}"
+                + ("" if self.port == default_port else f":{self.port}"))
+
     def op_get_services(self, soap):
         flag = soap.element.find(qn(NS_TDS, "IncludeCapability"))
         include = flag is not None and (flag.text or "").strip().lower() in ("true", "1")
-        scheme = "http" if self.ssl is None else "https"
-        default_port = 80 if self.ssl is None else 443
-        host = self.conf["address"] + ("" if self.port == default_port else f":{self.port}")
+        base = self.base_url()
         services = []
         for name, ns, path, (major, minor) in SERVICES:
+            if name == "event" and not self.conf["events"]:
+                continue
             caps = self.service_capabilities(name) if include else ""
             services.append(
                 f"<tds:Service><tds:Namespace>{ns}</tds:Namespace>"
-                f"<tds:XAddr>{scheme}://{host}{path}</tds:XAddr>{caps}"
+                f"<tds:XAddr>{base}{path}</tds:XAddr>{caps}"
                 f"<tds:Version><tt:Major>{major}</tt:Major><tt:Minor>{minor}</tt:Minor>"
                 "</tds:Version></tds:Service>")
         return soap_response("<tds:GetServicesResponse>" + "".join(services)
                              + "</tds:GetServicesResponse>")
 
     def service_capabilities(self, name):
+        if name == "event":
+            return (f'<tds:Capabilities><tev:Capabilities xmlns:tev="{NS_TEV}"'
+                    ' WSSubscriptionPolicySupport="true" WSPullPointSupport="true"'
+                    ' WSPausableSubscriptionManagerInterfaceSupport="false"'
+                    f' MaxNotificationProducers="0" MaxPullPoints="{self.conf["max_pullpoints"]}"'
+                    ' PersistentNotificationStorage="false"/></tds:Capabilities>')
         if name == "search":
             return ('<tds:Capabilities><tse:Capabilities MetadataSearch="false"'
                     ' GeneralStartEvents="false"/></tds:Capabilities>')
@@ -1622,6 +1992,417 @@ class Camera:
                  f"<tt:NumberRecordings>{count}</tt:NumberRecordings>"
                  "</tse:Summary></tse:GetRecordingSummaryResponse>")
         return soap_response(inner)
+
+    # -- ONVIF events (PullPoint)
+
+    def topic_description(self, topic):
+        return TOPIC_DESCRIPTIONS.get(topic, (False, (), ()))
+
+    def property_states(self, topic):
+        """{source items: data items} of a property topic, its defaults first."""
+        states = self.properties.get(topic)
+        if states is None:
+            _, source, data = self.topic_description(topic)
+            states = self.properties[topic] = {
+                tuple((n, v) for n, _, v in source): tuple((n, v) for n, _, v in data)}
+        return states
+
+    def events_snapshot(self):
+        now = self.now()
+        self.expire_subscriptions()
+        subs = []
+        for sub in self.subscriptions.values():
+            subs.append({
+                "idx": sub.idx, "address": self.subscription_url(sub.idx),
+                "created": xs_datetime(sub.created),
+                "termination_time": xs_datetime(sub.termination),
+                "seconds_left": round(sub.termination - now, 3),
+                "relative": sub.relative, "filter": sub.filter,
+                "queued": len(sub.queue), "waiting_pulls": sub.waiting,
+                "pulls": sub.pulls, "delivered": sub.delivered, "renewals": sub.renewals})
+        return {"enabled": self.conf["events"], "topics": list(self.conf["event_topics"]),
+                "max_pullpoints": self.conf["max_pullpoints"], "subscriptions": subs,
+                **self.event_counters}
+
+    def subscription_url(self, idx):
+        return f"{self.base_url()}{SUBSCRIPTION_PATH}?Idx={idx}"
+
+    def expire_subscriptions(self):
+        now = self.now()
+        for idx, sub in list(self.subscriptions.items()):
+            # A waiting PullMessages keeps a relative subscription alive.
+            if sub.termination <= now and not (sub.waiting and sub.relative is not None):
+                self.end_subscription(idx)
+                self.event_counters["subscriptions_expired"] += 1
+
+    def end_subscription(self, idx):
+        sub = self.subscriptions.pop(idx, None)
+        if sub is not None:
+            sub.alive = False
+            sub.wakeup.set()                # a waiting PullMessages answers the fault
+
+    def drop_subscriptions(self):
+        for idx in list(self.subscriptions):
+            self.end_subscription(idx)
+
+    def queue_message(self, sub, message):
+        if len(sub.queue) >= QUEUE_LIMIT:
+            sub.queue.popleft()
+            self.event_counters["events_dropped"] += 1
+        sub.queue.append(message)
+        self.event_counters["events_queued"] += 1
+        sub.wakeup.set()
+
+    def initialized_messages(self, sub):
+        """PropertyOperation="Initialized" for every property the subscription
+        selects (ONVIF Core: a new subscription learns the current states)."""
+        now = self.now()
+        for topic in self.conf["event_topics"]:
+            if not self.topic_description(topic)[0] or not sub.selects(topic):
+                continue
+            for source, data in self.property_states(topic).items():
+                self.queue_message(sub, EventMessage(topic, now, "Initialized", source, data))
+
+    def inject_event(self, topic, source, data, operation):
+        """The control API's event: remembered as the property's state, queued
+        to every live subscription that selects the topic. Returns how many."""
+        self.expire_subscriptions()
+        is_property, source_items, data_items = self.topic_description(topic)
+        given_source = dict(source)
+        src = tuple((n, given_source.pop(n, v)) for n, _, v in source_items) + tuple(
+            given_source.items())
+        if is_property:
+            states = self.property_states(topic)
+            base = dict(states.get(src, tuple((n, v) for n, _, v in data_items)))
+        else:
+            base = {n: v for n, _, v in data_items}
+        base.update(data)
+        items = tuple(base.items())
+        if is_property:
+            if operation == "Deleted":
+                states.pop(src, None)
+            else:
+                states[src] = items
+        message = EventMessage(topic, self.now(), operation if is_property else None, src, items)
+        self.event_counters["events_injected"] += 1
+        count = 0
+        for sub in self.subscriptions.values():
+            if sub.selects(topic):
+                self.queue_message(sub, message)
+                count += 1
+        self.log.event(f"control: cam={self.id} event topic={topic} to={count}")
+        return count
+
+    async def restart(self, downtime):
+        """The camera reboots: subscriptions, nonces and connections are lost;
+        it listens again after downtime seconds."""
+        self.drop_subscriptions()
+        self.digest_nonces.clear()
+        self.wsse_nonces.clear()
+        self.event_counters["restarts"] += 1
+        self.log.event(f"control: cam={self.id} restart downtime={downtime}")
+        if self.rebooting is not None:
+            self.rebooting.cancel()
+            self.rebooting = None
+        if self.fault == "down":
+            return
+        if downtime <= 0:
+            for transport in list(self.transports):
+                transport.abort()
+            if self.server is None:
+                await self.listen()
+            return
+        self.stop_listening()
+
+        async def come_back():
+            await asyncio.sleep(downtime)
+            self.rebooting = None
+            if self.fault != "down":
+                try:
+                    await self.listen()
+                except OSError as exc:
+                    print(f"onvif_sim: {exc}", file=sys.stderr)
+        self.rebooting = asyncio.get_running_loop().create_task(come_back())
+
+    def event_response(self, inner):
+        return soap_response(inner, EVENT_ENVELOPE_OPEN)
+
+    def invalid_arg(self, text):
+        return soap_fault("Sender", "ter:InvalidArgVal", text)
+
+    def op_get_event_capabilities(self, soap):
+        return self.event_response(
+            "<tev:GetServiceCapabilitiesResponse>"
+            + self.service_capabilities("event")[len("<tds:Capabilities>"):
+                                                 -len("</tds:Capabilities>")]
+            + "</tev:GetServiceCapabilitiesResponse>")
+
+    def op_get_event_properties(self, soap):
+        tree = {}                           # nested dict of topic segments
+        for topic in self.conf["event_topics"]:
+            node = tree
+            for segment in topic.split("/"):
+                node = node.setdefault(segment, {})
+            node[None] = topic              # a topic ends here
+        inner = ("<tev:GetEventPropertiesResponse>"
+                 f"<tev:TopicNamespaceLocation>{NS_TNS1}</tev:TopicNamespaceLocation>"
+                 "<wsnt:FixedTopicSet>true</wsnt:FixedTopicSet>"
+                 "<wstop:TopicSet>" + self.topic_set_xml(tree) + "</wstop:TopicSet>"
+                 f"<wsnt:TopicExpressionDialect>{DIALECT_CONCRETE_SET}</wsnt:TopicExpressionDialect>"
+                 f"<wsnt:TopicExpressionDialect>{DIALECT_CONCRETE}</wsnt:TopicExpressionDialect>"
+                 f"<tev:MessageContentFilterDialect>{ITEM_FILTER}</tev:MessageContentFilterDialect>"
+                 "<tev:MessageContentSchemaLocation>http://www.onvif.org/onvif/ver10/schema/"
+                 "onvif.xsd</tev:MessageContentSchemaLocation>"
+                 "</tev:GetEventPropertiesResponse>")
+        return self.event_response(inner)
+
+    def topic_set_xml(self, tree):
+        out = []
+        for segment, child in tree.items():
+            if segment is None:
+                continue
+            # Child topics without a prefix are in no namespace, as in
+            # ONVIF Core's examples (the envelope declares no default one).
+            leaf = child.get(None)
+            attr = ' wstop:topic="true"' if leaf else ""
+            body = self.message_description_xml(leaf) if leaf else ""
+            out.append(f"<{segment}{attr}>{body}{self.topic_set_xml(child)}</{segment}>")
+        return "".join(out)
+
+    def message_description_xml(self, topic):
+        is_property, source, data = self.topic_description(topic)
+
+        def items(tag, entries):
+            return (f"<tt:{tag}>" + "".join(
+                f'<tt:SimpleItemDescription Name="{n}" Type="{t}"/>' for n, t, _ in entries)
+                + f"</tt:{tag}>") if entries else ""
+        prop = ' IsProperty="true"' if is_property else ""
+        return (f"<tt:MessageDescription{prop}>" + items("Source", source)
+                + items("Data", data) + "</tt:MessageDescription>")
+
+    def termination_fault(self, element, now):
+        extra = (f"<wsnt:MinimumTime>{xs_datetime(now + 1)}</wsnt:MinimumTime>"
+                 f"<wsnt:MaximumTime>{xs_datetime(now + MAX_TERMINATION)}</wsnt:MaximumTime>")
+        return base_fault("Sender", element, "Termination time not acceptable", now, extra)
+
+    def parse_termination(self, el, element, now):
+        """(termination, relative) from an AbsoluteOrRelativeTimeType element,
+        or the fault to answer."""
+        got = parse_absolute_or_relative(el.text or "", now)
+        if got is None:
+            return self.invalid_arg("TerminationTime is neither xs:duration nor xs:dateTime")
+        if not now < got[0] <= now + MAX_TERMINATION:
+            return self.termination_fault(element, now)
+        return got
+
+    def op_create_pull_point(self, soap):
+        now = self.now()
+        el = soap.element
+        selected = None
+        filter_el = el.find(qn(NS_TEV, "Filter"))
+        if filter_el is not None:
+            selected = self.parse_filter(filter_el, soap.body, now)
+            if isinstance(selected, Response):
+                return selected
+        termination, relative = now + DEFAULT_TERMINATION, DEFAULT_TERMINATION
+        itt = el.find(qn(NS_TEV, "InitialTerminationTime"))
+        if itt is not None and (itt.text or "").strip():
+            got = self.parse_termination(itt, "wsnt:UnacceptableInitialTerminationTimeFault", now)
+            if isinstance(got, Response):
+                return got
+            termination, relative = got
+        policy = el.find(qn(NS_TEV, "SubscriptionPolicy"))
+        changed_only = policy is not None and policy.find(qn(NS_TEV, "ChangedOnly")) is not None
+        self.expire_subscriptions()
+        if len(self.subscriptions) >= self.conf["max_pullpoints"]:
+            self.event_counters["subscriptions_refused"] += 1
+            return base_fault("Receiver", "wsnt:SubscribeCreationFailedFault",
+                              f"Too many subscriptions (at most {self.conf['max_pullpoints']})",
+                              now)
+        idx = self.next_subscription
+        self.next_subscription += 1
+        sub = Subscription(idx, now, termination, relative, selected)
+        self.subscriptions[idx] = sub
+        self.event_counters["subscriptions_created"] += 1
+        if not changed_only:
+            self.initialized_messages(sub)
+        inner = ("<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>"
+                 f"<wsa:Address>{escape(self.subscription_url(idx))}</wsa:Address>"
+                 "</tev:SubscriptionReference>"
+                 f"<wsnt:CurrentTime>{xs_datetime(now)}</wsnt:CurrentTime>"
+                 f"<wsnt:TerminationTime>{xs_datetime(termination)}</wsnt:TerminationTime>"
+                 "</tev:CreatePullPointSubscriptionResponse>")
+        return self.event_response(inner)
+
+    def parse_filter(self, filter_el, body, now):
+        """The topics a wsnt:Filter selects, as [[topic, subtree], ...], or the fault."""
+        if filter_el.find(qn(NS_WSNT, "MessageContent")) is not None:
+            return base_fault("Sender", "wsnt:InvalidMessageContentExpressionFault",
+                              "Message content filters are not supported", now)
+        prefixes = {}
+        for event, item in ET.iterparse(io.BytesIO(body), events=("start-ns",)):
+            prefixes.setdefault(item[0], item[1])   # [choice] the first binding wins
+        uris = {uri: prefix for prefix, uri in TOPIC_NAMESPACES.items()}
+        selected = []
+        for expr_el in filter_el.findall(qn(NS_WSNT, "TopicExpression")):
+            dialect = expr_el.get("Dialect", "")
+            if dialect not in (DIALECT_CONCRETE_SET, DIALECT_CONCRETE):
+                return base_fault("Sender", "wsnt:TopicExpressionDialectUnknownFault",
+                                  "Topic expression dialect not supported", now)
+            alternatives = (expr_el.text or "").split("|")
+            if dialect == DIALECT_CONCRETE and len(alternatives) != 1:
+                return base_fault("Sender", "wsnt:InvalidTopicExpressionFault",
+                                  "Invalid topic expression", now)
+            for alt in alternatives:
+                alt = alt.strip()
+                subtree = dialect == DIALECT_CONCRETE_SET and alt.endswith("//.")
+                if subtree:
+                    alt = alt[:-3]
+                segments = []
+                for i, segment in enumerate(alt.split("/")):
+                    prefix, sep, name = segment.partition(":")
+                    if not sep:
+                        prefix, name = None, segment
+                    if not re.fullmatch(r"[A-Za-z_][\w.-]*", name) or (i == 0 and not sep):
+                        return base_fault("Sender", "wsnt:InvalidTopicExpressionFault",
+                                          "Invalid topic expression", now)
+                    if prefix is not None:
+                        # An undeclared tns1/tnsipro1 is taken as ours, as
+                        # real cameras match topic text leniently.
+                        ours = uris.get(prefixes.get(prefix, TOPIC_NAMESPACES.get(prefix)))
+                        if ours is None:
+                            return base_fault("Sender", "wsnt:TopicNotSupportedFault",
+                                              "Topic not supported", now)
+                        name = f"{ours}:{name}"
+                    segments.append(name)
+                topic = "/".join(segments)
+                if not any(t == topic or (subtree and t.startswith(topic + "/"))
+                           for t in self.conf["event_topics"]):
+                    return base_fault("Sender", "wsnt:TopicNotSupportedFault",
+                                      "Topic not supported", now)
+                selected.append([topic, subtree])
+        return selected or None
+
+    def subscription_for(self, req):
+        """The live subscription the request's Idx names, or the fault."""
+        self.expire_subscriptions()
+        idx = parse_qs(req.query, keep_blank_values=True).get("Idx", [])
+        sub = None
+        if len(idx) == 1 and re.fullmatch(r"[0-9]{1,9}", idx[0]):
+            sub = self.subscriptions.get(int(idx[0]))
+        if sub is None:
+            return self.resource_unknown()
+        return sub
+
+    def resource_unknown(self):
+        return base_fault("Sender", "wsrf-rw:ResourceUnknownFault",
+                          "No such subscription (unknown, ended or expired)", self.now())
+
+    async def op_pull_messages(self, soap, req):
+        sub = self.subscription_for(req)
+        if isinstance(sub, Response):
+            return sub
+        timeout_el = soap.element.find(qn(NS_TEV, "Timeout"))
+        limit_el = soap.element.find(qn(NS_TEV, "MessageLimit"))
+        timeout = parse_xs_duration((timeout_el.text or "").strip()) if timeout_el is not None \
+            else None
+        limit = (limit_el.text or "").strip() if limit_el is not None else ""
+        if timeout is None or timeout < 0 or not re.fullmatch(r"[0-9]{1,9}", limit) \
+                or int(limit) < 1:
+            return self.invalid_arg("PullMessages needs Timeout (xs:duration) and "
+                                    "MessageLimit (a positive xs:int)")
+        limit = int(limit)
+        if timeout > MAX_PULL_TIMEOUT or limit > MAX_MESSAGE_LIMIT:
+            return soap_fault(
+                "Sender", "ter:InvalidArgVal", "Timeout or MessageLimit too large",
+                f"<tev:PullMessagesFaultResponse><tev:MaxTimeout>{xs_duration(MAX_PULL_TIMEOUT)}"
+                f"</tev:MaxTimeout><tev:MaxMessageLimit>{MAX_MESSAGE_LIMIT}</tev:MaxMessageLimit>"
+                "</tev:PullMessagesFaultResponse>")
+        sub.pulls += 1
+        if sub.relative is not None:        # a pull keeps a relative subscription alive
+            sub.termination = self.now() + sub.relative
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        sub.waiting += 1
+        try:
+            while sub.alive and not sub.queue:
+                left = deadline - loop.time()
+                if sub.relative is None:    # an absolute one ends at its time
+                    left = min(left, sub.termination - self.now())
+                if left <= 0:
+                    break
+                sub.wakeup.clear()
+                try:
+                    await asyncio.wait_for(sub.wakeup.wait(), left)
+                except asyncio.TimeoutError:
+                    break
+        finally:
+            sub.waiting -= 1
+        if sub.alive and sub.relative is not None:
+            sub.termination = self.now() + sub.relative
+        elif sub.alive and sub.termination <= self.now():
+            self.end_subscription(sub.idx)
+            self.event_counters["subscriptions_expired"] += 1
+        if not sub.alive:
+            return self.resource_unknown()
+        messages = [sub.queue.popleft() for _ in range(min(limit, len(sub.queue)))]
+        sub.delivered += len(messages)
+        now = self.now()
+        inner = ("<tev:PullMessagesResponse>"
+                 f"<tev:CurrentTime>{xs_datetime(now)}</tev:CurrentTime>"
+                 f"<tev:TerminationTime>{xs_datetime(sub.termination)}</tev:TerminationTime>"
+                 + "".join(self.notification_xml(sub, m) for m in messages)
+                 + "</tev:PullMessagesResponse>")
+        return self.event_response(inner)
+
+    def notification_xml(self, sub, m):
+        def items(tag, pairs):
+            return (f"<tt:{tag}>" + "".join(
+                f'<tt:SimpleItem Name="{escape(n, QUOTE)}" Value="{escape(v, QUOTE)}"/>'
+                for n, v in pairs) + f"</tt:{tag}>")
+        op = f' PropertyOperation="{m.operation}"' if m.operation else ""
+        return ("<wsnt:NotificationMessage>"
+                "<wsnt:SubscriptionReference><wsa:Address>"
+                f"{escape(self.subscription_url(sub.idx))}</wsa:Address>"
+                "</wsnt:SubscriptionReference>"
+                f'<wsnt:Topic Dialect="{DIALECT_CONCRETE_SET}">{m.topic}</wsnt:Topic>'
+                f"<wsnt:ProducerReference><wsa:Address>{escape(self.base_url())}{EVENT_PATH}"
+                "</wsa:Address></wsnt:ProducerReference>"
+                f'<wsnt:Message><tt:Message UtcTime="{xs_datetime(m.utc)}"{op}>'
+                + items("Source", m.source) + items("Data", m.data)
+                + "</tt:Message></wsnt:Message></wsnt:NotificationMessage>")
+
+    async def op_set_sync_point(self, soap, req):
+        sub = self.subscription_for(req)
+        if isinstance(sub, Response):
+            return sub
+        self.initialized_messages(sub)
+        return self.event_response("<tev:SetSynchronizationPointResponse/>")
+
+    async def op_renew(self, soap, req):
+        sub = self.subscription_for(req)
+        if isinstance(sub, Response):
+            return sub
+        now = self.now()
+        el = soap.element.find(qn(NS_WSNT, "TerminationTime"))
+        if el is None or not (el.text or "").strip():
+            return self.invalid_arg("Renew needs a TerminationTime")
+        got = self.parse_termination(el, "wsnt:UnacceptableTerminationTimeFault", now)
+        if isinstance(got, Response):
+            return got
+        sub.termination, sub.relative = got
+        sub.renewals += 1
+        return self.event_response(
+            "<wsnt:RenewResponse>"
+            f"<wsnt:TerminationTime>{xs_datetime(sub.termination)}</wsnt:TerminationTime>"
+            f"<wsnt:CurrentTime>{xs_datetime(now)}</wsnt:CurrentTime></wsnt:RenewResponse>")
+
+    async def op_unsubscribe(self, soap, req):
+        sub = self.subscription_for(req)
+        if isinstance(sub, Response):
+            return sub
+        self.end_subscription(sub.idx)
+        return self.event_response("<wsnt:UnsubscribeResponse/>")
 
     # -- i-PRO CGI
 
@@ -1746,6 +2527,21 @@ class Simulator:
                 raise ApiError(500, f"cannot listen again: {exc}") from None
         elif sub == "reset":
             await camera.restore()
+        elif sub == "event":
+            topic, source, data, operation = validate_event(self.json_body(req), camera)
+            delivered = camera.inject_event(topic, source, data, operation)
+            return json_response(200, {"delivered": delivered, **camera.snapshot()})
+        elif sub == "restart":
+            body = self.json_body(req)
+            if body is None:
+                body = {}
+            if not isinstance(body, dict) or set(body) - {"downtime"}:
+                raise ApiError(400, 'body must be {} or {"downtime": seconds}')
+            downtime = check_param("downtime", "duration", body.get("downtime", 0))
+            try:
+                await camera.restart(downtime)
+            except OSError as exc:
+                raise ApiError(500, f"cannot listen again: {exc}") from None
         else:
             raise ApiError(404, f"no such resource {req.path!r}")
         return json_response(200, camera.snapshot())

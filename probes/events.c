@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "macro.h"
+#include "probe.h"
+#include "soap.h"
+#include "text.h"
+
+#define NS_WSNT "http://docs.oasis-open.org/wsn/b-2"
+#define NS_WSA "http://www.w3.org/2005/08/addressing"
+#define NS_WSTOP "http://docs.oasis-open.org/wsn/t-1"
+
+#define EVENTS_PATH_DEFAULT "/onvif/event_service"
+/* A subscription lives two minutes and is renewed when a minute is left;
+ * a failure is retried after 30 s, doubling up to 10 minutes; a camera
+ * without an Event service is asked again after an hour. */
+#define TERMINATION "PT120S"
+#define RENEW_LEFT 60
+#define RETRY_FIRST 30
+#define RETRY_MAX 600
+#define UNSUPPORTED_RETRY 3600
+#define MESSAGE_LIMIT "16"
+#define PATH_MAX_LEN 256
+
+static const struct {
+        const char *path;
+        CameraEventKind kind;
+} known_topics[] = {
+        { "VideoSource/GlobalSceneChange/ImagingService", CAMERA_EVENT_TAMPER },
+        { "VideoSource/ImageTooDark/ImagingService", CAMERA_EVENT_TAMPER },
+        { "VideoSource/ImageTooBlurry/ImagingService", CAMERA_EVENT_TAMPER },
+        { "VideoSource/ImageTooBright/ImagingService", CAMERA_EVENT_TAMPER },
+        { "Device/HardwareFailure/StorageFailure", CAMERA_EVENT_STORAGE },
+        { "RecordingConfig/RecordingJobState", CAMERA_EVENT_RECORDING },
+};
+
+typedef enum Op {
+        OP_NONE,
+        OP_PROPERTIES,
+        OP_SUBSCRIBE,
+        OP_PULL,
+        OP_RENEW,
+} Op;
+
+static const char *const op_names[] = {
+        [OP_PROPERTIES] = "GetEventProperties",
+        [OP_SUBSCRIBE] = "CreatePullPointSubscription",
+        [OP_PULL] = "PullMessages",
+        [OP_RENEW] = "Renew",
+};
+
+struct CameraEvents {
+        CurlGlue *glue;
+        CurlSlot slot;               /* its own easy handle: it keeps the Digest nonce */
+        CameraEventFn fn;
+        void *userdata;
+        char *base_url, *username, *username_xml, *password;
+        char *ca_file, *pinned_public_key, *interface;
+        CameraAuth auth;
+        uint64_t timeout, pull_wait;
+
+        char *path;                  /* the Event service's */
+        char *sub_path;              /* the subscription's; NULL: none */
+        Op op;                       /* running; OP_NONE when idle */
+        bool properties_known, unsupported;
+        unsigned offered;            /* bit i: known_topics[i] */
+        uint64_t retry_at;           /* CLOCK_MONOTONIC seconds; 0: now */
+        unsigned backoff;            /* seconds */
+        char error[PROBE_REASON_MAX];
+        bool has_skew;
+        double skew;
+
+        char *request;
+        char *body;
+        size_t body_len, body_size;
+        bool too_large;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static uint64_t mono_sec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec;
+}
+
+/* ======================================================================== */
+/* Parsing */
+
+/* "tns1:VideoSource/..." -> the index of the known topic, or -1. */
+static int topic_index(const char *text) {
+        const char *colon = strchr(text, ':'), *slash = strchr(text, '/');
+        const char *path = colon && (!slash || colon < slash) ? colon + 1 : text;
+
+        for (size_t i = 0; i < ELEMENTSOF(known_topics); i++)
+                if (streq(path, known_topics[i].path))
+                        return (int) i;
+        return -1;
+}
+
+/* Walks the TopicSet: an element's path is its ancestors' local names. */
+static void walk_topics(const xmlNode *n, char *path, size_t len, unsigned depth,
+                        unsigned *offered) {
+        for (const xmlNode *c = n ? n->children : NULL; c; c = c->next) {
+                size_t l = strlen((const char *) c->name);
+                int i;
+
+                if (c->type != XML_ELEMENT_NODE || depth > 8 || len + l + 2 >= PATH_MAX_LEN)
+                        continue;
+                if (len)
+                        path[len] = '/';
+                memcpy(path + len + (len ? 1 : 0), c->name, l + 1);
+                i = topic_index(path);
+                if (i >= 0)
+                        *offered |= 1u << i;
+                walk_topics(c, path, len + l + (len ? 1 : 0), depth + 1, offered);
+                path[len] = 0;
+        }
+}
+
+unsigned camera_events_parse_properties(const char *buf, size_t len) {
+        char err[SOAP_ERROR_MAX], path[PATH_MAX_LEN] = "";
+        xmlNode *body = NULL, *resp;
+        xmlDoc *doc = NULL;
+        unsigned offered = 0;
+
+        if (soap_parse_response(buf, len, &doc, &body, err) < 0)
+                return 0;
+        resp = xml_child(body, NS_ONVIF_EVENTS, "GetEventPropertiesResponse");
+        walk_topics(xml_child(resp, NS_WSTOP, "TopicSet"), path, 0, 0, &offered);
+        xmlFreeDoc(doc);
+        return offered;
+}
+
+static bool bool_value(const char *v, bool *ret) {
+        if (streq(v, "true") || streq(v, "1")) {
+                *ret = true;
+                return true;
+        }
+        if (streq(v, "false") || streq(v, "0")) {
+                *ret = false;
+                return true;
+        }
+        return false;
+}
+
+static void message_event(const xmlNode *nm, CameraEventFn fn, void *userdata) {
+        char topic[CAMERA_EVENT_TOPIC_MAX * 2];
+        const xmlNode *msg, *data;
+        CameraEvent ev = {};
+        xmlChar *utc;
+        int i;
+
+        if (!xml_text(xml_child(nm, NS_WSNT, "Topic"), topic, sizeof(topic)))
+                return;
+        i = topic_index(topic);
+        if (i < 0)
+                return;
+        ev.kind = known_topics[i].kind;
+        (void) snprintf(ev.topic, sizeof(ev.topic), "%s", known_topics[i].path);
+        msg = xml_child(xml_child(nm, NS_WSNT, "Message"), NS_ONVIF_SCHEMA, "Message");
+        utc = msg ? xmlGetProp(msg, BAD_CAST "UtcTime") : NULL;
+        if (utc && xml_parse_datetime((const char *) utc, &ev.at) < 0)
+                ev.at = 0;
+        xmlFree(utc);
+        data = xml_child(msg, NS_ONVIF_SCHEMA, "Data");
+        for (const xmlNode *s = data ? data->children : NULL; s && !ev.has_state; s = s->next) {
+                xmlChar *v;
+
+                if (s->type != XML_ELEMENT_NODE || !xmlStrEqual(s->name, BAD_CAST "SimpleItem"))
+                        continue;
+                v = xmlGetProp(s, BAD_CAST "Value");
+                ev.has_state = v && bool_value((const char *) v, &ev.state);
+                xmlFree(v);
+        }
+        fn(userdata, &ev);
+}
+
+/* The seconds between two xs:dateTime children of resp; -1 without them. */
+static int64_t time_left(const xmlNode *resp, const char *ns, const char *now_name,
+                         const char *end_name) {
+        char a[64], b[64];
+        time_t now, end;
+
+        if (!xml_text(xml_child(resp, ns, now_name), a, sizeof(a)) ||
+            !xml_text(xml_child(resp, ns, end_name), b, sizeof(b)) ||
+            xml_parse_datetime(a, &now) < 0 || xml_parse_datetime(b, &end) < 0)
+                return -1;
+        return (int64_t) (end - now);
+}
+
+int camera_events_parse_messages(const char *buf, size_t len, CameraEventFn fn, void *userdata,
+                                 int64_t *ret_left, char *err, size_t errlen) {
+        char e[SOAP_ERROR_MAX];
+        xmlNode *body = NULL, *resp;
+        xmlDoc *doc = NULL;
+        int r;
+
+        r = soap_parse_response(buf, len, &doc, &body, e);
+        if (r < 0) {
+                (void) snprintf(err, errlen, "%s", e);
+                return r;
+        }
+        resp = xml_child(body, NS_ONVIF_EVENTS, "PullMessagesResponse");
+        if (!resp) {
+                xmlFreeDoc(doc);
+                (void) snprintf(err, errlen, "no PullMessagesResponse");
+                return -EBADMSG;
+        }
+        *ret_left = time_left(resp, NS_ONVIF_EVENTS, "CurrentTime", "TerminationTime");
+        for (const xmlNode *n = resp->children; n; n = n->next)
+                if (n->type == XML_ELEMENT_NODE && n->ns &&
+                    xmlStrEqual(n->ns->href, BAD_CAST NS_WSNT) &&
+                    xmlStrEqual(n->name, BAD_CAST "NotificationMessage"))
+                        message_event(n, fn, userdata);
+        xmlFreeDoc(doc);
+        return 0;
+}
+
+/* ======================================================================== */
+/* Requests */
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
+        CameraEvents *e = userdata;
+        size_t len = size * n;
+
+        if (e->body_len + len > PROBE_RESPONSE_MAX) {
+                e->too_large = true;
+                return 0;
+        }
+        if (e->body_len + len + 1 > e->body_size) {
+                size_t sz = MAX(e->body_size * 2, (size_t) 4096);
+                char *b;
+
+                while (sz < e->body_len + len + 1)
+                        sz *= 2;
+                b = realloc(e->body, sz);
+                if (!b)
+                        return 0;
+                e->body = b;
+                e->body_size = sz;
+        }
+        memcpy(e->body + e->body_len, data, len);
+        e->body_len += len;
+        e->body[e->body_len] = 0;
+        return len;
+}
+
+static void on_done(CurlSlot *slot, CURLcode code);
+
+static int easy_setup(CameraEvents *e) {
+        CURL *h = e->slot.easy;
+        bool ok;
+
+        ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_WRITEDATA, e) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_USERAGENT, "fieldwatch/" FIELDWATCH_VERSION) ==
+                     CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) PROBE_RESPONSE_MAX) ==
+                     CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+        if (ok && e->ca_file)
+                ok = curl_easy_setopt(h, CURLOPT_CAINFO, e->ca_file) == CURLE_OK;
+        if (ok && e->interface)
+                ok = curl_easy_setopt(h, CURLOPT_INTERFACE, e->interface) == CURLE_OK;
+        if (ok && e->pinned_public_key)
+                ok = curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, e->pinned_public_key) ==
+                     CURLE_OK;
+        if (ok && e->password && e->auth == CAMERA_AUTH_DIGEST)
+                ok = curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_DIGEST) == CURLE_OK &&
+                     curl_easy_setopt(h, CURLOPT_USERNAME, e->username ?: "") == CURLE_OK &&
+                     curl_easy_setopt(h, CURLOPT_PASSWORD, e->password) == CURLE_OK;
+        return ok ? 0 : -EIO;
+}
+
+static int op_start(CameraEvents *e, Op op) {
+        static struct curl_slist no_expect = { (char *) "Expect:", NULL };
+        static struct curl_slist headers[] = {
+                [OP_PROPERTIES] = { (char *) "Content-Type: application/soap+xml; "
+                                             "charset=utf-8; action=\"" NS_ONVIF_EVENTS
+                                             "/EventPortType/GetEventPropertiesRequest\"",
+                                    &no_expect },
+                [OP_SUBSCRIBE] = { (char *) "Content-Type: application/soap+xml; charset=utf-8; "
+                                            "action=\"" NS_ONVIF_EVENTS "/EventPortType/"
+                                            "CreatePullPointSubscriptionRequest\"",
+                                   &no_expect },
+                [OP_PULL] = { (char *) "Content-Type: application/soap+xml; charset=utf-8; "
+                                       "action=\"" NS_ONVIF_EVENTS "/PullPointSubscription/"
+                                       "PullMessagesRequest\"",
+                              &no_expect },
+                [OP_RENEW] = { (char *) "Content-Type: application/soap+xml; charset=utf-8; "
+                                        "action=\"http://docs.oasis-open.org/wsn/bw-2/"
+                                        "SubscriptionManager/RenewRequest\"",
+                               &no_expect },
+        };
+        static const char *const bodies[] = {
+                [OP_PROPERTIES] = "<GetEventProperties xmlns=\"" NS_ONVIF_EVENTS "\"/>",
+                [OP_SUBSCRIBE] = "<CreatePullPointSubscription xmlns=\"" NS_ONVIF_EVENTS "\">"
+                                 "<InitialTerminationTime>" TERMINATION
+                                 "</InitialTerminationTime></CreatePullPointSubscription>",
+                [OP_RENEW] = "<Renew xmlns=\"" NS_WSNT "\"><TerminationTime>" TERMINATION
+                             "</TerminationTime></Renew>",
+        };
+        char url[PATH_MAX_LEN + 256], pull[160];
+        const char *body = bodies[op];
+        uint64_t ms = e->timeout / USEC_PER_MSEC;
+        time_t created;
+        size_t len;
+        int r;
+
+        if (op == OP_PULL) {
+                (void) snprintf(pull, sizeof(pull),
+                                "<PullMessages xmlns=\"" NS_ONVIF_EVENTS "\"><Timeout>PT%" PRIu64
+                                "S</Timeout><MessageLimit>" MESSAGE_LIMIT
+                                "</MessageLimit></PullMessages>",
+                                MAX(e->pull_wait / USEC_PER_SEC, (uint64_t) 1));
+                body = pull;
+                ms += e->pull_wait / USEC_PER_MSEC;
+        }
+        (void) snprintf(url, sizeof(url), "%s%s", e->base_url,
+                        op == OP_PULL || op == OP_RENEW ? e->sub_path : e->path);
+        free(e->request);
+        e->request = NULL;
+        created = time(NULL) + (time_t) lround(e->has_skew ? e->skew : 0);
+        r = soap_build_request(body, e->auth == CAMERA_AUTH_WSSE ? e->username_xml ?: "" : NULL,
+                               e->auth == CAMERA_AUTH_WSSE ? e->password : NULL, created,
+                               &e->request, &len);
+        if (r < 0)
+                return r;
+        e->body_len = 0;
+        e->too_large = false;
+        e->errbuf[0] = 0;
+        if (curl_easy_setopt(e->slot.easy, CURLOPT_URL, url) != CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_TIMEOUT_MS, (long) ms) != CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_CONNECTTIMEOUT_MS,
+                             (long) (e->timeout / USEC_PER_MSEC)) != CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_POSTFIELDS, e->request) != CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len) !=
+                    CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_HTTPHEADER, &headers[op]) != CURLE_OK)
+                return -EIO;
+        e->op = op;
+        r = curl_glue_start(e->glue, &e->slot);
+        if (r < 0)
+                e->op = OP_NONE;
+        return r;
+}
+
+static void fail(CameraEvents *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Drops the subscription; a new one after the back-off. */
+static void fail(CameraEvents *e, const char *fmt, ...) {
+        va_list ap;
+        char raw[PROBE_REASON_MAX];
+
+        va_start(ap, fmt);
+        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
+        va_end(ap);
+        (void) text_clean(e->error, sizeof(e->error), raw, strlen(raw));
+        free(e->sub_path);
+        e->sub_path = NULL;
+        e->op = OP_NONE;
+        e->backoff = e->backoff ? MIN(e->backoff * 2, (unsigned) RETRY_MAX) : RETRY_FIRST;
+        e->retry_at = mono_sec() + e->backoff;
+}
+
+static void next(CameraEvents *e, Op op) {
+        int r = op_start(e, op);
+
+        if (r < 0)
+                fail(e, "%s: cannot start: %s", op_names[op], strerror(-r));
+}
+
+static void deliver(void *userdata, const CameraEvent *ev) {
+        CameraEvents *e = userdata;
+
+        e->fn(e->userdata, ev);
+}
+
+/* Takes the path of the subscription's address: only the configured
+ * address is ever contacted (a camera behind NAT names one we cannot reach). */
+static bool subscription_path(const char *buf, size_t len, char *ret, size_t size) {
+        char err[SOAP_ERROR_MAX], addr[PATH_MAX_LEN + 128];
+        xmlNode *body = NULL, *resp;
+        xmlDoc *doc = NULL;
+        const char *s;
+        bool ok;
+
+        if (soap_parse_response(buf, len, &doc, &body, err) < 0)
+                return false;
+        resp = xml_child(body, NS_ONVIF_EVENTS, "CreatePullPointSubscriptionResponse");
+        ok = xml_text(xml_child(xml_child(resp, NS_ONVIF_EVENTS, "SubscriptionReference"), NS_WSA,
+                                "Address"),
+                      addr, sizeof(addr));
+        xmlFreeDoc(doc);
+        s = ok ? strstr(addr, "://") : NULL;
+        s = s ? strchr(s + 3, '/') : NULL;
+        if (!s || strlen(s) >= size || strpbrk(s, " \t\r\n"))
+                return false;
+        (void) snprintf(ret, size, "%s", s);
+        return true;
+}
+
+static void on_done(CurlSlot *slot, CURLcode code) {
+        CameraEvents *e = slot->userdata;
+        char err[SOAP_ERROR_MAX], path[PATH_MAX_LEN];
+        Op op = e->op;
+        int64_t left = -1;
+        long http = 0;
+        int r;
+
+        e->op = OP_NONE;
+        (void) curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &http);
+        if (code != CURLE_OK) {
+                fail(e, "%s: %s", op_names[op],
+                     e->too_large ? "answer too large" : e->errbuf[0] ? e->errbuf
+                                                                       : curl_easy_strerror(code));
+                return;
+        }
+        if (http == 401) {
+                fail(e, "%s: authentication rejected (HTTP 401)", op_names[op]);
+                return;
+        }
+        switch (op) {
+        case OP_PROPERTIES:
+                if (http == 404 || (http >= 400 && e->body_len &&
+                                    strstr(e->body, "ActionNotSupported"))) {
+                        /* No Event service: polling alone, asked again later. */
+                        e->unsupported = true;
+                        e->retry_at = mono_sec() + UNSUPPORTED_RETRY;
+                        (void) snprintf(e->error, sizeof(e->error), "no Event service");
+                        return;
+                }
+                if (http < 200 || http > 299) {
+                        fail(e, "%s: HTTP %ld", op_names[op], http);
+                        return;
+                }
+                e->unsupported = false;
+                e->offered = camera_events_parse_properties(e->body, e->body_len);
+                e->properties_known = true;
+                next(e, OP_SUBSCRIBE);
+                return;
+        case OP_SUBSCRIBE:
+                if (http < 200 || http > 299 ||
+                    !subscription_path(e->body, e->body_len, path, sizeof(path))) {
+                        fail(e, "%s: HTTP %ld, no subscription address", op_names[op], http);
+                        return;
+                }
+                free(e->sub_path);
+                e->sub_path = strdup(path);
+                if (!e->sub_path) {
+                        fail(e, "%s: out of memory", op_names[op]);
+                        return;
+                }
+                e->backoff = 0;
+                e->error[0] = 0;
+                next(e, OP_PULL);
+                return;
+        case OP_PULL:
+                r = camera_events_parse_messages(e->body, e->body_len, deliver, e, &left, err,
+                                                 sizeof(err));
+                if (r < 0 || http < 200 || http > 299) {
+                        /* Expired, or the camera restarted: subscribe anew later. */
+                        fail(e, "%s: %s", op_names[op], r < 0 ? err : "HTTP error");
+                        return;
+                }
+                next(e, left >= 0 && left < RENEW_LEFT ? OP_RENEW : OP_PULL);
+                return;
+        case OP_RENEW:
+                if (http < 200 || http > 299) {
+                        fail(e, "%s: HTTP %ld", op_names[op], http);
+                        return;
+                }
+                next(e, OP_PULL);
+                return;
+        default:
+                return;
+        }
+}
+
+/* ======================================================================== */
+
+int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventFn fn,
+                      void *userdata, CameraEvents **ret) {
+        CameraEvents *e = calloc(1, sizeof(*e));
+        bool failed = false;
+
+#define DUP(f)                                                                              \
+        do {                                                                                \
+                if (conf->f && !(e->f = strdup(conf->f)))                                   \
+                        failed = true;                                                      \
+        } while (0)
+        if (!e)
+                return -ENOMEM;
+        e->glue = glue;
+        e->fn = fn;
+        e->userdata = userdata;
+        e->auth = conf->auth;
+        e->timeout = conf->timeout;
+        e->pull_wait = conf->pull_wait;
+        DUP(base_url);
+        DUP(username);
+        DUP(username_xml);
+        DUP(password);
+        DUP(ca_file);
+        DUP(pinned_public_key);
+        DUP(interface);
+#undef DUP
+        e->path = strdup(EVENTS_PATH_DEFAULT);
+        e->slot = (CurlSlot) { .done = on_done, .userdata = e };
+        if (failed || !e->path || curl_glue_easy_get(glue, &e->slot.easy) < 0 ||
+            easy_setup(e) < 0) {
+                camera_events_free(e);
+                return -ENOMEM;
+        }
+        *ret = e;
+        return 0;
+}
+
+CameraEvents *camera_events_free(CameraEvents *e) {
+        if (!e)
+                return NULL;
+        curl_glue_abort(e->glue, &e->slot);
+        if (e->slot.easy)
+                e->slot.easy = curl_glue_easy_put(e->glue, e->slot.easy);
+        free(e->base_url);
+        free(e->username);
+        free(e->username_xml);
+        if (e->password) {
+                explicit_bzero(e->password, strlen(e->password));
+                free(e->password);
+        }
+        free(e->ca_file);
+        free(e->pinned_public_key);
+        free(e->interface);
+        free(e->path);
+        free(e->sub_path);
+        free(e->request);
+        free(e->body);
+        free(e);
+        return NULL;
+}
+
+int camera_events_set_path(CameraEvents *e, const char *path) {
+        char *p;
+
+        if (!path || !path[0] || streq(path, e->path))
+                return 0;
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        free(e->path);
+        e->path = p;
+        return 0;
+}
+
+void camera_events_poke(CameraEvents *e, bool has_skew, double skew) {
+        e->has_skew = has_skew;
+        e->skew = skew;
+        if (e->op != OP_NONE || e->sub_path || (e->retry_at && mono_sec() < e->retry_at))
+                return;
+        next(e, e->properties_known && !e->unsupported ? OP_SUBSCRIBE : OP_PROPERTIES);
+}
+
+const char *camera_events_state(const CameraEvents *e, char *buf, size_t size) {
+        if (e->sub_path)
+                (void) snprintf(buf, size, "subscribed");
+        else if (e->unsupported)
+                (void) snprintf(buf, size, "unsupported");
+        else if (e->op != OP_NONE)
+                (void) snprintf(buf, size, "subscribing");
+        else if (e->error[0])
+                (void) snprintf(buf, size, "failing (%s)", e->error);
+        else
+                (void) snprintf(buf, size, "off");
+        return buf;
+}
+
+const char *camera_events_missing(const CameraEvents *e, char *buf, size_t size) {
+        size_t n = 0;
+
+        buf[0] = 0;
+        if (!e->properties_known)
+                return buf;
+        for (size_t i = 0; i < ELEMENTSOF(known_topics) && n < size; i++)
+                if (!(e->offered & (1u << i)))
+                        n += (size_t) snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+                                               known_topics[i].path);
+        return buf;
+}
