@@ -33,7 +33,8 @@ EXCLUSIVE = {"test_surroundings.py"}
 # The longest first, so the pool ends together (seconds, measured alone).
 EXPECTED = {"test_faults.py": 260, "test_surroundings.py": 120, "test_soak.py": 110,
             "test_mail_e2e.py": 95, "test_actions.py": 80, "test_systemd.py": 60,
-            "test_hostile.py": 60, "test_valgrind.py": 55, "test_daemon.py": 30}
+            "test_hostile.py": 60, "test_valgrind.py": 55, "test_daemon.py": 30,
+            "test_web_browser.py": 75, "test_web.py": 50}
 SUITE_TIMEOUT = 600
 
 
