@@ -108,8 +108,9 @@ unit: $(UNIT_BINS)
 
 # Black-box tests: Python unittest programs driving the built binaries.
 # The suites run BLACKBOX_JOBS at once (each on its own FW_LAB_NET; see
-# tests/run_blackbox.py); BLACKBOX_JOBS=1 runs them one after another.
-BLACKBOX_JOBS ?= 3
+# tests/run_blackbox.py); BLACKBOX_JOBS=1 runs them one after another. Under
+# the sanitizers every program is slower: two at once.
+BLACKBOX_JOBS ?= $(if $(filter 1,$(SANITIZE)),2,3)
 blackbox: all
 	@BUILD=$(BUILD) BLACKBOX_JOBS=$(BLACKBOX_JOBS) $(PYTHON) tests/run_blackbox.py $(PY_TESTS)
 
