@@ -30,7 +30,8 @@ DEPS_BUILD := build-essential pkg-config libcurl4-openssl-dev libsnmp-dev libyam
 	libsystemd-dev libcmocka-dev libsqlite3-dev libxml2-dev libssl-dev libjansson-dev \
 	libmicrohttpd-dev tzdata
 DEPS_TEST := snmpd snmp snmptrapd python3 python3-aiosmtpd python3-yaml systemd sqlite3 valgrind openssl xorriso \
-	clang-14 libclang-rt-14-dev llvm-14
+	clang-14 libclang-rt-14-dev llvm-14 chromium chromium-driver python3-selenium prometheus \
+	fonts-ipafont-gothic
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 PKGS := libcurl netsnmp yaml-0.1 libsystemd sqlite3 libxml-2.0 libcrypto jansson libmicrohttpd
@@ -107,8 +108,9 @@ unit: $(UNIT_BINS)
 
 # Black-box tests: Python unittest programs driving the built binaries.
 # The suites run BLACKBOX_JOBS at once (each on its own FW_LAB_NET; see
-# tests/run_blackbox.py); BLACKBOX_JOBS=1 runs them one after another.
-BLACKBOX_JOBS ?= 3
+# tests/run_blackbox.py); BLACKBOX_JOBS=1 runs them one after another. Under
+# the sanitizers every program is slower: two at once.
+BLACKBOX_JOBS ?= $(if $(filter 1,$(SANITIZE)),2,3)
 blackbox: all
 	@BUILD=$(BUILD) BLACKBOX_JOBS=$(BLACKBOX_JOBS) $(PYTHON) tests/run_blackbox.py $(PY_TESTS)
 

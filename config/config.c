@@ -2465,6 +2465,107 @@ int64_t config_retention_seconds(const Config *c, bool mail) {
         return ((int64_t) (c->contract.end - c->contract.start) + 1) * 86400;
 }
 
+/* ======================================================================== */
+/* http: the web view */
+
+/* "off", "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6), numeric only. */
+static void parse_listen_field(Loader *l, const Node *n, const char *path, const Field *f,
+                               void *base) {
+        HttpListen *h = FIELD_AT(base, f, HttpListen);
+        unsigned char a[sizeof(struct in6_addr)];
+        char buf[SHOWN_MAX], host[sizeof(h->address)], *end;
+        const char *s = scalar_text(l, n, path, "an address:port or 'off'"), *colon, *p;
+        unsigned long port;
+        size_t len;
+        int family;
+
+        if (!s)
+                return;
+        if (streq(s, "off")) {
+                h->enabled = false;
+                return;
+        }
+        if (s[0] == '[') {
+                p = strchr(s, ']');
+                if (!p || p[1] != ':')
+                        goto bad;
+                len = (size_t) (p - s - 1);
+                if (len >= sizeof(host))
+                        goto bad;
+                memcpy(host, s + 1, len);
+                colon = p + 1;
+                family = AF_INET6;
+        } else {
+                colon = strrchr(s, ':');
+                if (!colon || strchr(s, ':') != colon)
+                        goto bad;
+                len = (size_t) (colon - s);
+                if (len >= sizeof(host))
+                        goto bad;
+                memcpy(host, s, len);
+                family = AF_INET;
+        }
+        host[len] = 0;
+        if (inet_pton(family, host, a) != 1)
+                goto bad;
+        if (!isdigit((unsigned char) colon[1]))
+                goto bad;
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (errno != 0 || *end || port < 1 || port > 65535)
+                goto bad;
+
+        h->enabled = true;
+        memcpy(h->address, host, len + 1);
+        h->port = (uint16_t) port;
+        return;
+bad:
+        loader_error(l, n,
+                     "invalid listen address '%s' for '%s': expected 'off', ADDRESS:PORT "
+                     "(IPv4) or [ADDRESS]:PORT (IPv6), numeric, port 1-65535",
+                     shown(s, buf), path);
+}
+
+static bool address_is_loopback(const char *address) {
+        struct in_addr a4;
+        struct in6_addr a6;
+
+        if (inet_pton(AF_INET, address, &a4) == 1)
+                return (ntohl(a4.s_addr) >> 24) == 127;
+        if (inet_pton(AF_INET6, address, &a6) == 1)
+                return IN6_IS_ADDR_LOOPBACK(&a6);
+        return false;
+}
+
+static void http_check(Loader *l, const Node *map, const char *path, const MapState *st,
+                       void *base) {
+        HttpConf *h = base;
+        char wbuf[PATH_LEN + 8];
+
+        check_pair(l, map, path, st, "tls_cert", "tls_key");
+        h->loopback = address_is_loopback(h->listen.address);
+        if (!st_good(st, "listen") || !h->listen.enabled || h->loopback)
+                return;
+        if (!st_value(st, "tls_cert") || !st_value(st, "tls_key") ||
+            !st_value(st, "auth_credential"))
+                loader_error(l, st_value(st, "listen"),
+                             "'listen: %s' %s is not a loopback address: the web view is "
+                             "only served there over HTTPS with basic auth, so 'tls_cert', "
+                             "'tls_key' and 'auth_credential' are all required",
+                             h->listen.address, where(path, wbuf));
+}
+
+static const Field http_fields[] = {
+        F("listen", parse_listen_field, offsetof(HttpConf, listen)),
+        F("tls_cert", parse_abs_path_field, offsetof(HttpConf, tls_cert)),
+        F("tls_key", parse_abs_path_field, offsetof(HttpConf, tls_key)),
+        F("auth_credential", parse_credential_field, offsetof(HttpConf, auth_credential)),
+};
+
+static const Section http_section = {
+        http_fields, ELEMENTSOF(http_fields), http_check,
+};
+
 static const Field root_fields[] = {
         F("contract", parse_section_field, offsetof(Config, contract), .flags = FIELD_REQUIRED,
           .data = &contract_section),
@@ -2478,6 +2579,7 @@ static const Field root_fields[] = {
         F("sites", parse_sites, 0, .flags = FIELD_REQUIRED),
         F("metrics_file", parse_abs_path_field, offsetof(Config, metrics_file),
           .flags = FIELD_EMPTY_UNSETS),
+        F("http", parse_section_field, offsetof(Config, http), .data = &http_section),
 };
 
 static const Section root_section = {
@@ -2546,6 +2648,9 @@ Config *config_free(Config *c) {
                 site_done(&c->sites[i]);
         free(c->sites);
         free(c->metrics_file);
+        free(c->http.tls_cert);
+        free(c->http.tls_key);
+        free(c->http.auth_credential);
         free(c);
         return NULL;
 }
@@ -2607,6 +2712,11 @@ Config *config_new_default(void) {
         };
         c->vpn = (VpnConf) { .port = 161 };
         snmp_conf_init(&c->vpn.snmp);
+        c->http = (HttpConf) {
+                .listen = { .enabled = true, .address = HTTP_LISTEN_DEFAULT_ADDRESS,
+                            .port = HTTP_LISTEN_DEFAULT_PORT },
+                .loopback = true,
+        };
 
         c->contract.name = strdup("");
         c->contract.timezone = strdup("Asia/Tokyo");

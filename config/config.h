@@ -237,6 +237,24 @@ typedef struct RetentionConf {
         uint64_t mail;
 } RetentionConf;
 
+/* The web view's TCP listener (http.listen). */
+#define HTTP_LISTEN_DEFAULT_ADDRESS "127.0.0.1"
+#define HTTP_LISTEN_DEFAULT_PORT 9847
+
+typedef struct HttpListen {
+        bool enabled;                /* false: 'listen: off' */
+        char address[46];            /* numeric IPv4 or IPv6 (INET6_ADDRSTRLEN), no brackets */
+        uint16_t port;
+} HttpListen;
+
+typedef struct HttpConf {
+        HttpListen listen;           /* 127.0.0.1:9847 */
+        bool loopback;               /* listen.address is in 127.0.0.0/8 or ::1 */
+        char *tls_cert;              /* PEM certificate file: HTTPS (NULL: plain HTTP) */
+        char *tls_key;               /* PEM private key file, 0600 */
+        char *auth_credential;       /* credential holding "user:password" for basic auth */
+} HttpConf;
+
 typedef struct Config {
         char *path;                  /* the file it came from; NULL for defaults */
         ContractConf contract;
@@ -250,6 +268,7 @@ typedef struct Config {
         SiteConf *sites;
         size_t n_sites;
         char *metrics_file;          /* NULL: no metrics */
+        HttpConf http;
 } Config;
 
 /* The retention of events (mail: false) or sent mails, in seconds, the

@@ -17,9 +17,11 @@
 #include "ctl.h"
 #include "macro.h"
 #include "store.h"
+#include "views.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Calendar *, calendar_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
 enum {
         ARG_JSON = 0x100,
@@ -236,160 +238,16 @@ int ctl_sla(const GlobalOptions *g, int argc, char **argv) {
 
 /* ======================================================================== */
 
-/* One row of `deadlines`: a contract deliverable or a fault's own clock. */
-typedef struct DeadlineRow {
-        char due[ISO_DATE_MAX], deliver_by[ISO_DATE_MAX], overdue_after[ISO_DATE_MAX];
-        const char *kind;
-        char title[256];
-        int64_t fault_id;            /* 0: the contract's */
-        time_t due_at;               /* onsite clocks: the exact time */
-        int64_t remaining;           /* seconds to due_at, or to the end of the deliver-by day */
-        size_t order;                /* keeps the order of rows due the same day */
-} DeadlineRow;
-
-typedef struct DeadlineRows {
-        DeadlineRow *v;
-        size_t n, allocated;
-        Language lang;
-        const Calendar *cal;
-        const SlaConf *sla;
-        time_t now;
-} DeadlineRows;
-
-static DeadlineRow *row_add(DeadlineRows *rows) {
-        if (rows->n == rows->allocated) {
-                size_t a = rows->allocated ? rows->allocated * 2 : 32;
-                DeadlineRow *v = reallocarray(rows->v, a, sizeof(DeadlineRow));
-
-                if (!v)
-                        return NULL;
-                rows->v = v;
-                rows->allocated = a;
-        }
-        rows->v[rows->n] = (DeadlineRow) { .order = rows->n };
-        return &rows->v[rows->n++];
-}
-
-static int64_t until_end_of(Day day, time_t now) {
-        time_t t;
-
-        return instant_from_local(day + 1, 0, &t) < 0 ? 0 : (int64_t) (t - now);
-}
-
-static int row_onsite(const Fault *f, void *userdata) {
-        DeadlineRows *rows = userdata;
-        DeadlineRow *r;
-        Day day;
-        int sec;
-
-        if (f->onsite_started_at || f->state != FAULT_OPEN)
-                return 0;
-        r = row_add(rows);
-        if (!r)
-                return -ENOMEM;
-        r->kind = "onsite";
-        r->fault_id = f->id;
-        r->due_at = fault_due(f);
-        r->remaining = (int64_t) (r->due_at - rows->now);
-        if (local_from_instant(r->due_at, &day, &sec) >= 0) {
-                format_iso_date(day, r->due);
-                format_iso_date(day, r->deliver_by);
-                format_iso_date(day, r->overdue_after);
-        }
-        (void) snprintf(r->title, sizeof(r->title),
-                        rows->lang == LANGUAGE_JA ? "現地着手（障害 %" PRId64 " %s %s）"
-                                                  : "Onsite work, fault %" PRId64 " (%s %s)",
-                        f->id, f->device, f->kind);
-        return 0;
-}
-
-static int row_report(const ReportClock *c, void *userdata) {
-        DeadlineRows *rows = userdata;
-        ReportDue due;
-
-        for (int k = 0; k < 2; k++) {
-                bool erasure = k == 1;
-                DeadlineRow *r;
-
-                if (!(erasure ? c->erasure_pending : c->recovery_pending))
-                        continue;
-                if (clocks_report_due(rows->cal, c->recovered_at,
-                                      erasure ? rows->sla->erasure_report_within
-                                              : rows->sla->recovery_report_within,
-                                      &due) < 0)
-                        continue;
-                r = row_add(rows);
-                if (!r)
-                        return -ENOMEM;
-                r->kind = erasure ? "erasure_report" : "recovery_report";
-                r->fault_id = c->fault_id;
-                format_iso_date(due.due, r->due);
-                format_iso_date(due.deliver_by, r->deliver_by);
-                format_iso_date(due.overdue_after, r->overdue_after);
-                r->remaining = until_end_of(due.deliver_by, rows->now);
-                (void) snprintf(r->title, sizeof(r->title), "%s（%s %" PRId64 " %s）",
-                                erasure ? (rows->lang == LANGUAGE_JA ? "データ消去報告書"
-                                                                     : "Data erasure report")
-                                        : (rows->lang == LANGUAGE_JA ? "障害復旧作業報告書"
-                                                                     : "Fault recovery report"),
-                                rows->lang == LANGUAGE_JA ? "障害" : "fault", c->fault_id,
-                                c->device);
-        }
-        return 0;
-}
-
-static int row_compare(const void *a, const void *b) {
-        const DeadlineRow *x = a, *y = b;
-        int c = strcmp(x->due, y->due);
-
-        return c ? c : x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* The open clocks of faults, when the state can be read (else none). */
-static void add_fault_rows(const GlobalOptions *g, DeadlineRows *rows) {
-        Store *store = NULL;
-        char path[4096];
-
-        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, g->state_dir);
-        if (access(path, R_OK) < 0 || store_open_readonly(g->state_dir, &store) < 0)
-                return;
-        (void) store_foreach_fault(store, true, row_onsite, rows);
-        (void) store_foreach_report_clock(store, row_report, rows);
-        store_close(store);
-}
-
-/* The state, read-only, when it can be read (else NULL). */
-static Store *open_state(const GlobalOptions *g) {
-        Store *store = NULL;
-        char path[4096];
-
-        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, g->state_dir);
-        if (access(path, R_OK) < 0 || store_open_readonly(g->state_dir, &store) < 0)
-                return NULL;
-        return store;
-}
-
-/* Whether the state records a contract deliverable as handed in. */
-static bool deliverable_submitted(Store *store, const Deadline *d) {
-        bool warned, overdue, submitted = false;
-        char key[ISO_DATE_MAX];
-
-        if (!store || store_deliverable_get(store, deadline_kind_to_string(d->kind),
-                                            format_iso_date(d->due, key), &warned, &overdue,
-                                            &submitted) < 0)
-                return false;
-        return submitted;
-}
+/* ======================================================================== */
 
 int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(calendar_freep) Calendar *cal = NULL;
-        _cleanup_(freep) Deadline *d = NULL;
-        DeadlineRows rows = {};
-        Store *store;
+        _cleanup_(store_closep) Store *store = NULL;
+        _cleanup_(json_decrefp) json_t *arr = NULL;
+        char path[4096];
         CalendarArgs a;
         Day from, to;
-        size_t n;
         int sec, r;
 
         r = parse_args(argc, argv, ALLOW(ARG_JSON) | ALLOW(ARG_FROM) | ALLOW(ARG_TO), &a);
@@ -415,71 +273,30 @@ int ctl_deadlines(const GlobalOptions *g, int argc, char **argv) {
         if (to < from)
                 return ctl_usage_error(argv[0], "--to %s is before --from", a.to);
 
-        r = clocks_contract_deadlines(cal, &config->contract, from, to, &d, &n);
+        /* The open clocks of faults come whatever the range: they are running now. */
+        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, g->state_dir);
+        if (access(path, R_OK) >= 0)
+                (void) store_open_readonly(g->state_dir, &store);
+        r = views_deadlines(config, cal, store, from, to, wallclock_now(), &arr);
         if (r < 0) {
                 fprintf(stderr, "Cannot compute the deadlines: %s\n", strerror(-r));
                 return CTL_EXIT_FAILURE;
         }
-        rows = (DeadlineRows) { .lang = config->notify.language, .cal = cal, .sla = &config->sla,
-                                .now = wallclock_now() };
-        store = open_state(g);
-        for (size_t i = 0; i < n; i++) {
-                DeadlineRow *row;
-
-                /* One handed in (report-submitted) is closed, as a fault's reports are. */
-                if (deliverable_submitted(store, &d[i]))
-                        continue;
-                row = row_add(&rows);
-                if (!row)
-                        break;
-                row->kind = deadline_kind_to_string(d[i].kind);
-                format_iso_date(d[i].due, row->due);
-                format_iso_date(d[i].deliver_by, row->deliver_by);
-                format_iso_date(d[i].overdue_after, row->overdue_after);
-                (void) deadline_title(&d[i], config->notify.language, row->title,
-                                      sizeof(row->title));
-                row->remaining = until_end_of(d[i].deliver_by, rows.now);
-        }
-        if (store)
-                store_close(store);
-        /* The open clocks of faults come whatever the range: they are running now. */
-        add_fault_rows(g, &rows);
-        if (rows.n > 0)
-                qsort(rows.v, rows.n, sizeof(DeadlineRow), row_compare);
-
-        if (a.json) {
-                json_t *arr = json_array();
-
-                for (size_t i = 0; arr && i < rows.n; i++) {
-                        const DeadlineRow *x = &rows.v[i];
-                        char at[ISO_DATETIME_MAX];
-                        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "kind", x->kind,
-                                              "title", x->title, "due", x->due, "deliver_by",
-                                              x->deliver_by, "overdue_after", x->overdue_after,
-                                              "remaining_seconds", (json_int_t) x->remaining);
-
-                        if (o && x->fault_id)
-                                (void) json_object_set_new(o, "fault", json_integer(x->fault_id));
-                        if (o && x->due_at)
-                                (void) json_object_set_new(
-                                        o, "due_at", json_string(format_iso_datetime(x->due_at, at)));
-                        if (!o || json_array_append_new(arr, o) < 0) {
-                                json_decref(arr);
-                                arr = NULL;
-                        }
-                }
-                free(rows.v);
-                return ctl_print_json(arr);
-        }
-        for (size_t i = 0; i < rows.n; i++) {
-                const DeadlineRow *x = &rows.v[i];
+        if (a.json)
+                return ctl_print_json(TAKE_PTR(arr));
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+                json_t *x = json_array_get(arr, i);
+                int64_t remaining = json_integer_value(json_object_get(x, "remaining_seconds"));
                 char left[DURATION_MAX];
 
-                printf("%s\t%s\t%s\t%s\t%s\t%s%s\n", x->due, x->deliver_by, x->overdue_after,
-                       x->kind, x->title,
-                       x->remaining < 0 ? "overdue by " : "",
-                       format_duration((uint64_t) llabs(x->remaining) * USEC_PER_SEC, left));
+                printf("%s\t%s\t%s\t%s\t%s\t%s%s\n",
+                       json_string_value(json_object_get(x, "due")),
+                       json_string_value(json_object_get(x, "deliver_by")),
+                       json_string_value(json_object_get(x, "overdue_after")),
+                       json_string_value(json_object_get(x, "kind")),
+                       json_string_value(json_object_get(x, "title")),
+                       remaining < 0 ? "overdue by " : "",
+                       format_duration((uint64_t) llabs(remaining) * USEC_PER_SEC, left));
         }
-        free(rows.v);
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }

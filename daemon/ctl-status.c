@@ -11,29 +11,9 @@
 #include "macro.h"
 #include "store.h"
 #include "timeutil.h"
+#include "views.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
-
-static int status_json_row(const DeviceRow *d, void *userdata) {
-        json_t *arr = userdata, *values, *o;
-        char at[ISO_DATETIME_MAX];
-
-        values = json_loads(d->values_json, 0, NULL);
-        if (!json_is_object(values)) {
-                json_decref(values);
-                values = json_object();
-        }
-        o = json_pack("{s:s, s:s?, s:s, s:s, s:s?, s:o, s:s?, s:o}", "device", d->id, "site",
-                      d->site, "kind", d->kind, "state", d->state, "last_probe_at",
-                      d->last_probe_at > 0 ? format_iso_datetime(d->last_probe_at, at) : NULL,
-                      "latency_ms",
-                      d->latency_usec >= 0 ? json_real((double) d->latency_usec / 1000.0)
-                                           : json_null(),
-                      "reason", d->reason[0] ? d->reason : NULL, "values", values);
-        if (!o || json_array_append_new(arr, o) < 0)
-                return -ENOMEM;
-        return 0;
-}
 
 static int status_text_row(const DeviceRow *d, void *userdata) {
         char at[ISO_DATETIME_MAX] = "-", latency[32] = "-";
@@ -64,13 +44,10 @@ int ctl_status(const GlobalOptions *g, int argc, char **argv) {
         if (r < 0)
                 return CTL_EXIT_FAILURE;
         if (json) {
-                json_t *arr = json_array();
+                json_t *arr = NULL;
 
-                if (!arr)
-                        return CTL_EXIT_FAILURE;
-                r = store_foreach_device(store, status_json_row, arr);
+                r = views_status(store, &arr);
                 if (r < 0) {
-                        json_decref(arr);
                         fprintf(stderr, "Cannot read the device table: %s\n", store_error(store));
                         return CTL_EXIT_FAILURE;
                 }

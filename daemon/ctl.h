@@ -46,10 +46,6 @@ int ctl_snmptrapd_conf(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-faults.c */
 int ctl_faults(const GlobalOptions *g, int argc, char **argv);
-struct json_t;
-struct Fault;
-/* A fault as JSON, with the keys of SPEC §6. */
-struct json_t *ctl_fault_json(const struct Fault *f);
 
 /* ctl-handover.c: the contract's end */
 int ctl_handover(const GlobalOptions *g, int argc, char **argv);
@@ -65,6 +61,9 @@ int ctl_archive(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-report.c */
 int ctl_report(const GlobalOptions *g, int argc, char **argv);
+
+/* ctl-events.c */
+int ctl_events(const GlobalOptions *g, int argc, char **argv);
 
 /* ctl-status.c */
 int ctl_status(const GlobalOptions *g, int argc, char **argv);

@@ -22,6 +22,8 @@ static const struct {
         { "status", ctl_status, "[--json]",
           "every device: state, last probe, latency, reason, key values" },
         { "faults", ctl_faults, "[--open] [--json]", "the faults, with their contract clocks" },
+        { "events", ctl_events, "[--since ID] [--limit N] [--json]",
+          "the event history: the last N (100) events, or the first N after event ID" },
         { "ack", ctl_ack, "FAULT --by NAME [--note TEXT]",
           "acknowledge a fault: no more re-notification" },
         { "onsite", ctl_onsite, "FAULT --by NAME [--at TIME]",

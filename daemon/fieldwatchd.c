@@ -21,6 +21,7 @@
 #include "macro.h"
 #include "monitor.h"
 #include "soap.h"
+#include "web.h"
 
 #define STATUS_EVERY (5 * USEC_PER_SEC)
 
@@ -30,6 +31,7 @@ typedef struct Daemon {
         Calendar *calendar;
         Monitor *monitor;
         Control *control;            /* lives across reloads; acts on the current monitor */
+        Web *web;                    /* http.listen, as at the start (NULL: off) */
         sd_event *event;
         sd_event_source *status_timer;
         char status[256];            /* the last STATUS= sent */
@@ -106,6 +108,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 d->monitor = m;
                 d->config = c;
                 d->calendar = cal;
+                web_set_state(d->web, m, c, cal);
                 log_info("Reloaded: %zu sites.", c->n_sites);
         }
         (void) sd_notify(false, "READY=1");
@@ -155,6 +158,11 @@ static int daemon_run(Daemon *d) {
                 return -EINVAL;      /* logged */
         control_set_apply(d->control, daemon_apply_action, d);
         control_set_trap(d->control, daemon_on_trap, d);
+        r = web_new(d->event, d->config, d->options.state_dir, d->options.credentials_dir,
+                    &d->web);
+        if (r < 0)
+                return -EINVAL;      /* logged */
+        web_set_state(d->web, d->monitor, d->config, d->calendar);
 
         (void) sd_notify(false, "READY=1");
         daemon_notify_status(d);
@@ -225,6 +233,7 @@ int main(int argc, char **argv) {
         r = daemon_run(&d);
         if (r < 0 && r != -EINVAL)
                 log_errno(LOG_ERR, r, "fieldwatchd failed");
+        d.web = web_free(d.web);
         d.control = control_free(d.control);
         d.monitor = monitor_free(d.monitor);
         (void) sd_event_source_disable_unref(d.status_timer);

@@ -5,6 +5,8 @@
 #include <grp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,17 @@ typedef struct Route {
         void *userdata;
 } Route;
 
+struct HttpdStream {
+        Httpd *httpd;
+        struct MHD_Connection *connection;
+        char *buf;
+        size_t start, size, allocated, max;
+        bool suspended, ending, dropped;
+        HttpdStreamClose on_close;
+        void *userdata;
+        HttpdStream *prev, *next;
+};
+
 struct Httpd {
         sd_event *event;
         sd_event_source *io, *timer;
@@ -35,6 +48,10 @@ struct Httpd {
         size_t body_max, response_max;
         Route *routes;
         size_t n_routes, n_routes_allocated;
+        bool auth;                   /* basic auth required */
+        unsigned char auth_digest[32]; /* SHA-256 of "user:password" */
+        char *realm;
+        HttpdStream *streams;
 };
 
 typedef struct Header {
@@ -257,6 +274,60 @@ static int body_append(HttpdRequest *q, const char *data, size_t size) {
         return 0;
 }
 
+static int sha256(const void *data, size_t size, unsigned char ret[static 32]) {
+        unsigned n = 32;
+
+        return EVP_Digest(data, size, ret, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -EIO;
+}
+
+/* Whether the request carries the credentials: their digests are compared
+ * in constant time, so neither the length nor a prefix of the secret shows. */
+static bool request_authorized(Httpd *h, struct MHD_Connection *c) {
+        unsigned char digest[32];
+        char *user, *password = NULL, *both = NULL;
+        bool ok = false;
+        int n;
+
+        user = MHD_basic_auth_get_username_password(c, &password);
+        if (!user || !password)
+                goto done;
+        n = asprintf(&both, "%s:%s", user, password);
+        if (n < 0) {
+                both = NULL;
+                goto done;
+        }
+        ok = sha256(both, (size_t) n, digest) >= 0 &&
+             CRYPTO_memcmp(digest, h->auth_digest, sizeof(digest)) == 0;
+        explicit_bzero(both, (size_t) n);
+done:
+        free(both);
+        if (password) {
+                explicit_bzero(password, strlen(password));
+                MHD_free(password);
+        }
+        if (user)
+                MHD_free(user);
+        return ok;
+}
+
+static int request_refuse_auth(HttpdRequest *q) {
+        static const char body[] = "{\"ok\":false,\"error\":\"authentication required\"}";
+        struct MHD_Response *resp;
+        enum MHD_Result ok;
+
+        resp = MHD_create_response_from_buffer(strlen(body), (void *) body,
+                                               MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+                return -ENOMEM;
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        ok = MHD_queue_basic_auth_fail_response(q->connection, q->httpd->realm, resp);
+        MHD_destroy_response(resp);
+        if (ok != MHD_YES)
+                return -EIO;
+        q->answered = true;
+        return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -279,6 +350,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 q->method = method;
                 q->path = url;
                 request_peer(q);
+                if (h->auth && !request_authorized(h, c))
+                        return request_refuse_auth(q) < 0 ? MHD_NO : MHD_YES;
                 q->route = route_find(h, method, url, &path_known);
                 if (!q->route)
                         return httpd_reply_error(q, path_known ? 405 : 404, "%s",
@@ -304,6 +377,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (q->answered)
                 return MHD_YES;
+        if (!q->route)
+                return MHD_NO;
         if (q->too_big)
                 goto refuse_body;
         if (!q->body && body_append(q, "", 0) < 0)
@@ -327,7 +402,8 @@ int httpd_new(sd_event *e, const HttpdOptions *o, Httpd **ret) {
         struct MHD_OptionItem opts[12];
         const union MHD_DaemonInfo *di;
         struct sockaddr_storage ss = {};
-        unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | o->extra_flags;
+        unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                         o->extra_flags;
         size_t n = 0;
         Httpd *h;
         int r;
@@ -342,6 +418,17 @@ int httpd_new(sd_event *e, const HttpdOptions *o, Httpd **ret) {
         h->listen_fd = -1;
         h->body_max = o->body_max ?: HTTPD_BODY_MAX_DEFAULT;
         h->response_max = o->response_max ?: HTTPD_RESPONSE_MAX_DEFAULT;
+        if (o->basic_auth) {
+                h->auth = true;
+                r = sha256(o->basic_auth, strlen(o->basic_auth), h->auth_digest);
+                h->realm = strdup(o->realm ?: "fieldwatch");
+                if (r < 0 || !h->realm) {
+                        if (o->listen_fd >= 0 && !o->tcp_port)
+                                (void) close(o->listen_fd);
+                        httpd_free(h);
+                        return -ENOMEM;
+                }
+        }
 
         /* The logger first, or MHD complains through its own. */
         opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_EXTERNAL_LOGGER,
@@ -429,8 +516,32 @@ Httpd *httpd_free(Httpd *h) {
                 return NULL;
         (void) sd_event_source_disable_unref(h->io);
         (void) sd_event_source_disable_unref(h->timer);
+        /* Streams end with the server: resumed, so that MHD closes them. */
+        for (HttpdStream *s = h->streams; s; s = s->next) {
+                s->dropped = true;
+                if (s->suspended) {
+                        s->suspended = false;
+                        MHD_resume_connection(s->connection);
+                }
+        }
+        if (h->daemon && h->streams)
+                (void) MHD_run(h->daemon);
         if (h->daemon)
                 MHD_stop_daemon(h->daemon);
+        /* Whatever MHD did not free (it frees each response it had). */
+        while (h->streams) {
+                HttpdStream *s = h->streams;
+
+                h->streams = s->next;
+                s->httpd = NULL;
+                if (s->on_close)
+                        s->on_close(s, s->userdata);
+                free(s->buf);
+                free(s);
+        }
+        if (h->auth)
+                explicit_bzero(h->auth_digest, sizeof(h->auth_digest));
+        free(h->realm);
         if (h->listen_fd >= 0)
                 (void) close(h->listen_fd);
         for (size_t i = 0; i < h->n_routes; i++) {
@@ -585,4 +696,147 @@ int httpd_reply_error(HttpdRequest *q, unsigned status, const char *fmt, ...) {
         if (!j)  /* not UTF-8 (cut, or a client's bytes): the status still says it */
                 j = json_pack("{s:b, s:s}", "ok", 0, "error", "(the reason is not valid UTF-8)");
         return httpd_reply_json(q, status, j);
+}
+
+/* ======================================================================== */
+
+static void stream_resume(HttpdStream *s) {
+        if (!s->suspended || !s->httpd)
+                return;
+        s->suspended = false;
+        MHD_resume_connection(s->connection);
+        /* MHD takes it back at its next run: make that soon. */
+        (void) sd_event_source_set_time(s->httpd->timer, 1);
+        (void) sd_event_source_set_enabled(s->httpd->timer, SD_EVENT_ONESHOT);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
+        HttpdStream *s = cls;
+        size_t n;
+
+        (void) pos;
+        if (s->dropped)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (s->size > 0) {
+                n = MIN(max, s->size);
+                memcpy(out, s->buf + s->start, n);
+                s->start += n;
+                s->size -= n;
+                if (s->size == 0)
+                        s->start = 0;
+                return (ssize_t) n;
+        }
+        if (s->ending)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        /* Nothing to send: off MHD's loop until there is. */
+        MHD_suspend_connection(s->connection);
+        s->suspended = true;
+        return 0;
+}
+
+static void stream_free(void *cls) {
+        HttpdStream *s = cls;
+
+        if (s->httpd) {
+                if (s->prev)
+                        s->prev->next = s->next;
+                else
+                        s->httpd->streams = s->next;
+                if (s->next)
+                        s->next->prev = s->prev;
+        }
+        if (s->on_close)
+                s->on_close(s, s->userdata);
+        free(s->buf);
+        free(s);
+}
+
+int httpd_reply_stream(HttpdRequest *q, unsigned status, const char *content_type,
+                       size_t buffer_max, HttpdStreamClose on_close, void *userdata,
+                       HttpdStream **ret) {
+        struct MHD_Response *resp;
+        HttpdStream *s;
+        enum MHD_Result ok;
+
+        if (q->answered)
+                return -EALREADY;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->httpd = q->httpd;
+        s->connection = q->connection;
+        s->max = buffer_max ?: 64U * 1024U;
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s,
+                                                 stream_free);
+        if (!resp) {
+                free(s);
+                return -ENOMEM;
+        }
+        if (content_type)
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        for (size_t i = 0; i < q->n_headers; i++)
+                (void) MHD_add_response_header(resp, q->headers[i].name, q->headers[i].value);
+        ok = MHD_queue_response(q->connection, status, resp);
+        if (ok != MHD_YES) {
+                MHD_destroy_response(resp);
+                free(s);
+                return -EIO;
+        }
+        /* From here MHD frees s with the response (stream_free). */
+        s->on_close = on_close;
+        s->userdata = userdata;
+        s->next = q->httpd->streams;
+        if (s->next)
+                s->next->prev = s;
+        q->httpd->streams = s;
+        q->answered = true;
+        MHD_destroy_response(resp);
+        *ret = s;
+        return 0;
+}
+
+int httpd_stream_write(HttpdStream *s, const void *data, size_t size) {
+        if (s->dropped || s->ending)
+                return -EPIPE;
+        if (size > s->max - s->size) {
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(s->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+                /* The connection may be stuck on a full socket, where MHD
+                 * would not ask for more (and find the end) until its
+                 * timeout: shut the socket down, MHD closes it at once. */
+                s->dropped = true;
+                if (ci)
+                        (void) shutdown(ci->connect_fd, SHUT_RDWR);
+                stream_resume(s);
+                return -ENOBUFS;
+        }
+        if (s->start + s->size + size > s->allocated) {
+                if (s->start > 0) {
+                        memmove(s->buf, s->buf + s->start, s->size);
+                        s->start = 0;
+                }
+                if (s->size + size > s->allocated) {
+                        size_t a = MAX(s->allocated * 2, s->size + size);
+                        char *p = realloc(s->buf, a);
+
+                        if (!p)
+                                return -ENOMEM;
+                        s->buf = p;
+                        s->allocated = a;
+                }
+        }
+        memcpy(s->buf + s->start + s->size, data, size);
+        s->size += size;
+        stream_resume(s);
+        return 0;
+}
+
+size_t httpd_stream_pending(const HttpdStream *s) {
+        return s->size;
+}
+
+void httpd_stream_end(HttpdStream *s) {
+        s->ending = true;
+        stream_resume(s);
 }

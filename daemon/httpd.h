@@ -59,6 +59,11 @@ typedef struct HttpdOptions {
         size_t response_max;         /* 0: HTTPD_RESPONSE_MAX_DEFAULT */
         unsigned connections_max;    /* 0: HTTPD_CONNECTIONS_MAX_DEFAULT */
         unsigned timeout_sec;        /* 0: HTTPD_TIMEOUT_SEC_DEFAULT */
+        /* Basic auth ("user:password"): every request must carry it, or it
+         * is answered 401 before its route is looked up. NULL: none. The
+         * comparison takes the same time whatever the client sent. */
+        const char *basic_auth;
+        const char *realm;           /* NULL: "fieldwatch" */
         /* Passed on to MHD_start_daemon() (TLS, for instance). */
         unsigned extra_flags;
         const struct MHD_OptionItem *extra_options; /* ends with MHD_OPTION_END */
@@ -125,3 +130,23 @@ int httpd_reply_json(HttpdRequest *q, unsigned status, json_t *j);
 int httpd_reply_error(HttpdRequest *q, unsigned status, const char *fmt, ...) _printf_(3, 4);
 /* Adds a header to the answer (before httpd_reply*()). */
 int httpd_reply_header(HttpdRequest *q, const char *name, const char *value);
+
+/* A streamed answer of unknown length (Server-Sent Events): the handler
+ * answers with httpd_reply_stream() and writes to the stream as long as it
+ * likes, from the loop. What is written waits in a buffer of at most
+ * buffer_max bytes; a client that does not read it in time is dropped. When
+ * the connection ends (the client left, was dropped, or the server stops),
+ * on_close is called once, and the stream is freed after it returns. */
+typedef struct HttpdStream HttpdStream;
+typedef void (*HttpdStreamClose)(HttpdStream *s, void *userdata);
+
+int httpd_reply_stream(HttpdRequest *q, unsigned status, const char *content_type,
+                       size_t buffer_max, HttpdStreamClose on_close, void *userdata,
+                       HttpdStream **ret);
+/* 0, -ENOBUFS when the client is too slow (it is dropped: on_close follows
+ * from the loop), -EPIPE when the stream is ending already. */
+int httpd_stream_write(HttpdStream *s, const void *data, size_t size);
+/* Bytes written and not yet taken by the connection. */
+size_t httpd_stream_pending(const HttpdStream *s);
+/* Ends the stream: the connection closes once what was written is sent. */
+void httpd_stream_end(HttpdStream *s);

@@ -65,6 +65,18 @@
 #define STORE_RETRY (5 * USEC_PER_SEC)
 #define STORE_NAG (5 * USEC_PER_MINUTE)
 
+/* Upper bounds of the probe duration histogram's buckets, in seconds. */
+#define MONITOR_DURATION_BUCKETS 10
+static const double duration_bounds[MONITOR_DURATION_BUCKETS] = {
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+};
+
+/* ... and of the probe start lateness histogram. */
+#define MONITOR_LATENESS_BUCKETS 8
+static const double lateness_bounds[MONITOR_LATENESS_BUCKETS] = {
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1,
+};
+
 typedef struct Device {
         Monitor *monitor;
         char id[24];                 /* "01-camera", "01-router", "vpn" */
@@ -90,6 +102,9 @@ typedef struct Device {
         char *values_json;           /* compact, sorted keys; NULL before a result */
         const char *stored_state;    /* the state its row holds (a static string) */
         TunnelState tunnel;          /* routers: their site's tunnel, from the VPN */
+        uint64_t probes[3];          /* results by ProbeStatus (up, degraded, down) */
+        uint64_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
+        uint64_t duration_sum_usec;
         unsigned urgent;             /* probes still to run back to back (a trap came) */
         bool tampered;               /* cameras: an image-tampering event's state is on */
         char tamper_topic[CAMERA_EVENT_TOPIC_MAX];
@@ -132,6 +147,9 @@ struct Monitor {
         sd_event_source *retry_timer;
         bool store_refusing;         /* the last write of the backlog failed */
         uint64_t nag_at;             /* when to say again that it still fails */
+        uint64_t emitted;            /* batches of events emitted (the web view's changes) */
+        uint64_t lateness_buckets[MONITOR_LATENESS_BUCKETS]; /* probe starts, cumulative */
+        uint64_t lateness_count, lateness_sum_usec;
         /* Traps (issue 16): acted on, from unknown senders, with a wrong community. */
         uint64_t traps_acted, traps_unknown, traps_refused;
         uint64_t traps_ignored_logged_at; /* CLOCK_MONOTONIC: the last line about ignored ones */
@@ -495,6 +513,8 @@ static int monitor_queue_mail(Monitor *m, const Event *e, Fault *f) {
 static void monitor_emit(Monitor *m, const Event *events, size_t n) {
         bool mail = false;
 
+        if (n > 0)
+                m->emitted++;
         for (size_t i = 0; i < n; i++) {
                 (void) journal_send_event(&events[i]);
                 mail = mail || event_type_mails(events[i].type);
@@ -1045,6 +1065,15 @@ static void device_on_result(void *userdata, const ProbeResult *result) {
         d->has_result = true;
         d->status = r->status;
         d->last_probe_at = now;
+        if ((unsigned) r->status < ELEMENTSOF(d->probes)) {
+                uint64_t took = now_monotonic() - d->started;
+
+                d->probes[r->status]++;
+                d->duration_sum_usec += took;
+                for (size_t i = 0; i < MONITOR_DURATION_BUCKETS; i++)
+                        if ((double) took / 1e6 <= duration_bounds[i])
+                                d->duration_buckets[i]++;
+        }
         d->latency_usec = r->latency_usec;
         if (!streq(d->reason ?: "", r->reason)) {
                 free(d->reason);
@@ -1122,6 +1151,14 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) usec;
         m->probe_timer_at = 0;
         while (clock_heap_top(m->due, &dev, &at) && (uint64_t) at <= until) {
+                uint64_t now = now_monotonic(), late = now > (uint64_t) at ? now - (uint64_t) at : 0;
+
+                /* How late the probe starts against its schedule (/metrics). */
+                m->lateness_count++;
+                m->lateness_sum_usec += late;
+                for (size_t i = 0; i < MONITOR_LATENESS_BUCKETS; i++)
+                        if ((double) late / 1e6 <= lateness_bounds[i])
+                                m->lateness_buckets[i]++;
                 clock_heap_set(m->due, dev, 0);
                 device_start(&m->devices[dev]);
         }
@@ -1179,6 +1216,8 @@ static void device_on_event(void *userdata, const CameraEvent *ev) {
                 break;
         case CAMERA_EVENT_STORAGE:
         case CAMERA_EVENT_RECORDING:
+                if (ev->initialized)
+                        break; /* the state at subscribing: the deep checks see it */
                 log_info("%s: %s event: looking deep at once.", d->id, ev->topic);
                 d->next_deep = 0;
                 (void) device_hurry(d, now, "event");
@@ -1378,6 +1417,76 @@ static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
                 m->traps_acted, m->traps_unknown, m->traps_refused);
         fprintf(f, "# HELP fieldwatch_open_faults Faults open now.\n"
                    "# TYPE fieldwatch_open_faults gauge\nfieldwatch_open_faults %zu\n", open);
+}
+
+/* Probe counters and durations: only for a scrape (/metrics), not the
+ * textfile (node_exporter's textfile collector takes gauges only). */
+static void metrics_probes(FILE *f, const Monitor *m) {
+        static const char *const results[] = { "up", "degraded", "down" };
+
+        fputs("# HELP fieldwatch_probes_total Probe cycles completed, by result.\n"
+              "# TYPE fieldwatch_probes_total counter\n", f);
+        for (size_t i = 0; i < m->n_devices; i++)
+                for (size_t j = 0; j < ELEMENTSOF(results); j++) {
+                        fputs("fieldwatch_probes_total", f);
+                        metrics_device_labels(f, m, &m->devices[i]);
+                        fprintf(f, ",result=\"%s\"} %" PRIu64 "\n", results[j],
+                                m->devices[i].probes[j]);
+                }
+        fputs("# HELP fieldwatch_probe_duration_seconds How long probe cycles took.\n"
+              "# TYPE fieldwatch_probe_duration_seconds histogram\n", f);
+        for (size_t i = 0; i < m->n_devices; i++) {
+                const Device *d = &m->devices[i];
+                uint64_t n = d->probes[0] + d->probes[1] + d->probes[2];
+
+                for (size_t k = 0; k <= MONITOR_DURATION_BUCKETS; k++) {
+                        fputs("fieldwatch_probe_duration_seconds_bucket", f);
+                        metrics_device_labels(f, m, d);
+                        if (k < MONITOR_DURATION_BUCKETS)
+                                fprintf(f, ",le=\"%g\"} %" PRIu64 "\n", duration_bounds[k],
+                                        d->duration_buckets[k]);
+                        else
+                                fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", n);
+                }
+                fputs("fieldwatch_probe_duration_seconds_sum", f);
+                metrics_device_labels(f, m, d);
+                fprintf(f, "} %.6f\n", (double) d->duration_sum_usec / 1e6);
+                fputs("fieldwatch_probe_duration_seconds_count", f);
+                metrics_device_labels(f, m, d);
+                fprintf(f, "} %" PRIu64 "\n", n);
+        }
+}
+
+static void metrics_lateness(FILE *f, const Monitor *m) {
+        fputs("# HELP fieldwatch_probe_lateness_seconds How late probe cycles start against "
+              "their schedule.\n# TYPE fieldwatch_probe_lateness_seconds histogram\n", f);
+        for (size_t k = 0; k < MONITOR_LATENESS_BUCKETS; k++)
+                fprintf(f, "fieldwatch_probe_lateness_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                        lateness_bounds[k], m->lateness_buckets[k]);
+        fprintf(f, "fieldwatch_probe_lateness_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                   "fieldwatch_probe_lateness_seconds_sum %.6f\n"
+                   "fieldwatch_probe_lateness_seconds_count %" PRIu64 "\n",
+                m->lateness_count, (double) m->lateness_sum_usec / 1e6, m->lateness_count);
+}
+
+void monitor_write_prometheus(const Monitor *m, FILE *f) {
+        metrics_devices(f, m);
+        metrics_faults(f, m, wallclock_now());
+        metrics_probes(f, m);
+        metrics_lateness(f, m);
+}
+
+uint64_t monitor_generation(const Monitor *m) {
+        uint64_t h = 14695981039346656037ULL ^ m->emitted;
+
+        /* FNV-1a over what a tile shows. */
+        for (size_t i = 0; i < m->n_devices; i++) {
+                const Device *d = &m->devices[i];
+
+                h = (h ^ (uintptr_t) device_state(m, d)) * 1099511628211ULL;
+                h = (h ^ (uint64_t) d->tunnel) * 1099511628211ULL;
+        }
+        return h;
 }
 
 static int monitor_write_metrics(Monitor *m) {

@@ -9,6 +9,8 @@
  * and events durably, device rows not). */
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <systemd/sd-event.h>
 
 #include "action.h"
@@ -73,3 +75,11 @@ void monitor_flush_all(Monitor *m);
 void monitor_summary(const Monitor *m, char *buf, size_t size);
 
 const char *device_kind_to_string(DeviceKind k);
+
+/* The Prometheus text exposition for a scrape (/metrics): the textfile's
+ * metrics (metrics_file:), then probe counters and duration histograms. */
+void monitor_write_prometheus(const Monitor *m, FILE *f);
+
+/* A number that changes when what the web view shows may have changed: a
+ * device's state or tunnel, or events emitted (faults, operator actions). */
+uint64_t monitor_generation(const Monitor *m);

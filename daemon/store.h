@@ -85,6 +85,28 @@ int store_foreach_fault(Store *s, bool open_only, StoreFaultFn fn, void *userdat
 /* Appends an event to the history and sets e->id. */
 int store_event_insert(Store *s, Event *e);
 
+/* An event as the history holds it (store-events.c). Strings are valid
+ * during the call. */
+typedef struct EventRow {
+        int64_t id;
+        const char *type;            /* "fault_raised", ... */
+        time_t at;
+        int64_t fault_id;            /* 0: none */
+        const char *site, *device, *kind;
+        time_t received_at, onsite_due; /* 0: none */
+        const char *text, *os_user, *by;
+} EventRow;
+
+/* Calls fn for the events after since_id (the first limit of them), or
+ * without since_id (0) for the last limit events; oldest first. */
+typedef int (*StoreEventFn)(const EventRow *e, void *userdata);
+int store_foreach_event(Store *s, int64_t since_id, unsigned limit, StoreEventFn fn,
+                        void *userdata);
+
+/* How long a read or write waits for a lock before -EBUSY (0: not at all,
+ * for a reader on the daemon's loop). */
+void store_set_busy_timeout(Store *s, unsigned msec);
+
 /* Counts the events of a device of the types in mask (1 << EventType) at
  * or after since. */
 int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret);

@@ -20,11 +20,11 @@
 
 #define EVENTS_PATH_DEFAULT "/onvif/event_service"
 /* A subscription lives two minutes and is renewed when a minute is left;
- * a failure is retried after 30 s, doubling up to 10 minutes; a camera
+ * a failure is retried after 5 s, doubling up to 10 minutes; a camera
  * without an Event service is asked again after an hour. */
 #define TERMINATION "PT120S"
 #define RENEW_LEFT 60
-#define RETRY_FIRST 30
+#define RETRY_FIRST 5
 #define RETRY_MAX 600
 #define UNSUPPORTED_RETRY 3600
 #define MESSAGE_LIMIT "16"
@@ -39,7 +39,7 @@ static const struct {
         { "VideoSource/ImageTooBlurry/ImagingService", CAMERA_EVENT_TAMPER },
         { "VideoSource/ImageTooBright/ImagingService", CAMERA_EVENT_TAMPER },
         { "Device/HardwareFailure/StorageFailure", CAMERA_EVENT_STORAGE },
-        { "RecordingConfig/RecordingJobState", CAMERA_EVENT_RECORDING },
+        { "RecordingConfig/JobState", CAMERA_EVENT_RECORDING },
 };
 
 typedef enum Op {
@@ -156,7 +156,7 @@ static void message_event(const xmlNode *nm, CameraEventFn fn, void *userdata) {
         char topic[CAMERA_EVENT_TOPIC_MAX * 2];
         const xmlNode *msg, *data;
         CameraEvent ev = {};
-        xmlChar *utc;
+        xmlChar *utc, *op;
         int i;
 
         if (!xml_text(xml_child(nm, NS_WSNT, "Topic"), topic, sizeof(topic)))
@@ -167,6 +167,9 @@ static void message_event(const xmlNode *nm, CameraEventFn fn, void *userdata) {
         ev.kind = known_topics[i].kind;
         (void) snprintf(ev.topic, sizeof(ev.topic), "%s", known_topics[i].path);
         msg = xml_child(xml_child(nm, NS_WSNT, "Message"), NS_ONVIF_SCHEMA, "Message");
+        op = msg ? xmlGetProp(msg, BAD_CAST "PropertyOperation") : NULL;
+        ev.initialized = op && xmlStrEqual(op, BAD_CAST "Initialized");
+        xmlFree(op);
         utc = msg ? xmlGetProp(msg, BAD_CAST "UtcTime") : NULL;
         if (utc && xml_parse_datetime((const char *) utc, &ev.at) < 0)
                 ev.at = 0;

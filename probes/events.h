@@ -33,6 +33,7 @@ typedef struct CameraEvent {
         CameraEventKind kind;
         char topic[CAMERA_EVENT_TOPIC_MAX]; /* without its prefix: "VideoSource/..." */
         bool has_state, state;       /* the first boolean data item (State, IsTooDark, ...) */
+        bool initialized;            /* a property's state as a subscription begins, not news */
         time_t at;                   /* the message's UtcTime; 0 when it has none */
 } CameraEvent;
 

@@ -9,6 +9,7 @@ Checks the configurations, brings the simulated field up on loopback
 by the PIDs this program started.
 """
 
+import datetime
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from sim.field import Field  # noqa: E402
-from fwtest import private_credentials  # noqa: E402
+from fwtest import Smtp, private_credentials  # noqa: E402
 
 BUILD = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "build")
 CTL = os.path.join(BUILD, "fieldwatchctl")
@@ -54,11 +55,34 @@ def ctl(*args):
                           timeout=20)
 
 
-def show(state_dir, elapsed, events):
+def web_url(config):
+    """The web view's URL, from the configuration's http.listen (default 127.0.0.1:9847)."""
+    import yaml
+    with open(config, encoding="utf-8") as f:
+        http = (yaml.safe_load(f) or {}).get("http") or {}
+    listen = http.get("listen", "127.0.0.1:9847")
+    if listen == "off":
+        return None
+    host, port = listen.rsplit(":", 1)
+    return f"{'https' if http.get('tls_cert') else 'http'}://{host}:{port}/"
+
+
+def clock(due):
+    """Time left to an ISO 8601 due (with its offset), as 1h02m or -0h05m."""
+    if not due:
+        return "-"
+    left = (datetime.datetime.fromisoformat(due)
+            - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    a = int(abs(left))
+    return f"{'-' if left < 0 else ''}{a // 3600}h{a % 3600 // 60:02d}m"
+
+
+def show(state_dir, elapsed, events, url, smtp):
     r = ctl("--state-dir", state_dir, "status", "--json")
     devices = {d["device"]: d for d in json.loads(r.stdout)} if r.returncode == 0 else {}
     out = ["\033[H\033[J", f"fieldwatch demo — 27 simulated sites, {elapsed:.0f} s "
-           "(Ctrl-C to stop)\n\n"]
+           "(Ctrl-C to stop)\n",
+           f"web view: {url}\n\n" if url else "web view: off (http.listen)\n\n"]
     vpn = devices.get("vpn")
     if vpn:
         v = vpn["values"]
@@ -76,6 +100,17 @@ def show(state_dir, elapsed, events):
         out.append(f"{s:<5}{rt.get('state', '?'):<10}{rv.get('tunnel', '?'):<8}"
                    f"{rv.get('rsrp', ''):>6}  {cam.get('state', '?'):<10}"
                    f"{'' if skew is None else f'{skew:+.1f}':>7}  {reason[:60]}\n")
+    r = ctl("--state-dir", state_dir, "faults", "--open", "--json")
+    faults = json.loads(r.stdout) if r.returncode == 0 else []
+    out.append(f"\nopen faults: {len(faults)}\n")
+    for f in faults[-6:]:
+        out.append(f"  #{f['id']:<4}{f['device']:<11}{f['kind']:<20}clock {clock(f.get('due')):>8}"
+                   f"  {'ack ' + f['acknowledged_by'] if f.get('acknowledged_by') else ''}\n")
+    mails = smtp.mails() if smtp else []
+    out.append(f"mails: {len(mails)}" + ("" if smtp else " (no SMTP sink: port 2525 busy)")
+               + "\n")
+    for m in mails[-4:]:
+        out.append(f"  {m.get('subject', '')[:90]}\n")
     out.append("\ninjected: " + ("; ".join(events[-4:]) or "nothing yet") + "\n")
     sys.stdout.write("".join(out))
     sys.stdout.flush()
@@ -97,6 +132,24 @@ def main():
     # fieldwatchd refuses secrets that group or others may read: a 0600 copy.
     creds = private_credentials(os.path.join(tmp, "credentials"), CREDENTIALS)
     print(f"Bringing up the simulated field in {tmp} ...")
+    url = web_url(LAB)
+    if url:
+        print(f"The web view will be at {url}")
+    # The mails go to a real SMTP sink on notify.smtp's port (lab: 2525).
+    smtp = Smtp(tmp, 2525)
+    try:
+        smtp.start()
+    except AssertionError:
+        smtp.stop()
+        smtp = None
+    try:
+        return run(tmp, state_dir, creds, limit, url, smtp)
+    finally:
+        if smtp:
+            smtp.stop()
+
+
+def run(tmp, state_dir, creds, limit, url, smtp):
     with Field(LAB, CREDENTIALS, os.path.join(tmp, "field")) as field:
         log = open(os.path.join(tmp, "fieldwatchd.log"), "wb")
         daemon = subprocess.Popen([DAEMON, "--config", LAB, "--state-dir", state_dir,
@@ -114,7 +167,7 @@ def main():
                     _, what, action = script.pop(0)
                     action(field)
                     events.append(f"{elapsed:.0f}s {what}")
-                show(state_dir, elapsed, events)
+                show(state_dir, elapsed, events, url, smtp)
                 time.sleep(1)
         finally:
             if daemon.poll() is None:
@@ -126,6 +179,8 @@ def main():
                     daemon.wait(5)
             log.close()
     print(f"\nfieldwatchd exited with {daemon.returncode}; its log: {tmp}/fieldwatchd.log")
+    if url:
+        print(f"(the web view was at {url})")
     return 0 if daemon.returncode == 0 else 1
 
 

@@ -84,6 +84,9 @@ LAB = _lab_file()
 def lab_config(path, edit=None):
     """Writes a copy of the lab configuration, changed by edit(dict), to path."""
     data = yaml.safe_load(lab_text())
+    # No web view unless a test asks for one: suites run three at once
+    # (tests/run_blackbox.py) and would all want 127.0.0.1:9847.
+    data.setdefault("http", {"listen": "off"})
     if edit:
         edit(data)
     # Dates must stay dates, site ids strings: safe_dump keeps both.

@@ -14,7 +14,9 @@ One journald serves them all: this runner holds it (tests/journald.py lets
 several programs share one and stops it only when the last leaves), so no
 suite starts or stops it under another. The suites that change what the
 others stand on run alone after the pool: EXCLUSIVE (test_surroundings
-restarts journald and mounts tmpfs over directories).
+restarts journald and mounts tmpfs over directories; test_control makes
+the system's group fieldwatch-ops, which a daemon running as nobody
+elsewhere then cannot give its socket to).
 
 A suite's output is printed whole when it ends, so that logs do not
 interleave; the failures are named at the end. Every suite runs under
@@ -29,11 +31,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import journald  # noqa: E402
 
-EXCLUSIVE = {"test_surroundings.py"}
+EXCLUSIVE = {"test_surroundings.py", "test_control.py"}
 # The longest first, so the pool ends together (seconds, measured alone).
 EXPECTED = {"test_faults.py": 260, "test_surroundings.py": 120, "test_soak.py": 110,
             "test_mail_e2e.py": 95, "test_actions.py": 80, "test_systemd.py": 60,
-            "test_hostile.py": 60, "test_valgrind.py": 55, "test_daemon.py": 30}
+            "test_hostile.py": 60, "test_valgrind.py": 55, "test_daemon.py": 30,
+            "test_web_browser.py": 75, "test_web.py": 50}
 SUITE_TIMEOUT = 600
 
 

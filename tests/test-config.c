@@ -168,6 +168,13 @@ static void test_defaults(void **state) {
         assert_int_equal(c->n_sites, 0);
         assert_null(c->sites);
         assert_null(c->metrics_file);
+        assert_true(c->http.listen.enabled);
+        assert_string_equal(c->http.listen.address, "127.0.0.1");
+        assert_int_equal(c->http.listen.port, 9847);
+        assert_true(c->http.loopback);
+        assert_null(c->http.tls_cert);
+        assert_null(c->http.tls_key);
+        assert_null(c->http.auth_credential);
         assert_null(config_free(c));
         assert_null(config_free(NULL));
 }
@@ -332,6 +339,13 @@ static void test_full(void **state) {
         assert_int_equal(s->camera.port, 443); /* the https default */
 
         assert_string_equal(c->metrics_file, "/var/lib/prometheus/node-exporter/fieldwatch.prom");
+        assert_true(c->http.listen.enabled);
+        assert_string_equal(c->http.listen.address, "0.0.0.0");
+        assert_int_equal(c->http.listen.port, 8443);
+        assert_false(c->http.loopback);
+        assert_string_equal(c->http.tls_cert, "/etc/fieldwatch/web.crt");
+        assert_string_equal(c->http.tls_key, "/etc/fieldwatch/web.key");
+        assert_string_equal(c->http.auth_credential, "web-auth");
 
         assert_ptr_equal(config_find_site(c, "01"), &c->sites[0]);
         assert_ptr_equal(config_find_site(c, "wall_03"), &c->sites[2]);
@@ -409,6 +423,49 @@ static void test_spec_example(void **state) {
         assert_int_equal(c->sites[0].router.snmp.version, SNMP_VERSION_V2C);
         assert_int_equal(c->sites[0].camera.port, 80);
         config_free(c);
+}
+
+/* http.listen: off, IPv6 loopback, another loopback address: no TLS needed. */
+static void test_http_listen(void **state) {
+        static const struct {
+                const char *value;
+                bool enabled;
+                const char *address;
+                unsigned port;
+        } cases[] = {
+                { "off", false, "127.0.0.1", 9847 },
+                { "'[::1]:8080'", true, "::1", 8080 },
+                { "127.0.0.2:80", true, "127.0.0.2", 80 },
+        };
+        const char *head = "contract: {start: 2025-12-01, end: 2031-11-30}\n"
+                           "sites:\n"
+                           "  - id: \"01\"\n"
+                           "    name: x\n"
+                           "    mount: stainless_band\n"
+                           "    router: {address: 192.0.2.11, snmp: {version: 2c, "
+                           "community_credential: c}}\n"
+                           "    camera: {address: 192.0.2.12, username: a, "
+                           "password_credential: p}\n";
+        char buf[1024];
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ConfigErrors errs = {};
+                Config *c = NULL;
+                int n = snprintf(buf, sizeof(buf), "%shttp: {listen: %s}\n", head,
+                                 cases[i].value);
+
+                assert_true(n > 0 && (size_t) n < sizeof(buf));
+                if (config_load_buffer("http.yaml", buf, (size_t) n, &errs, &c) != 0)
+                        dump_errors(&errs);
+                assert_non_null(c);
+                assert_int_equal(c->http.listen.enabled, cases[i].enabled);
+                assert_string_equal(c->http.listen.address, cases[i].address);
+                assert_int_equal(c->http.listen.port, cases[i].port);
+                assert_true(c->http.loopback);
+                config_free(c);
+                config_errors_clear(&errs);
+        }
 }
 
 /* A UTF-8 byte order mark and CRLF line ends, as Windows editors write. */
@@ -767,6 +824,7 @@ int main(void) {
                 cmocka_unit_test(test_full),
                 cmocka_unit_test(test_minimal),
                 cmocka_unit_test(test_spec_example),
+                cmocka_unit_test(test_http_listen),
                 cmocka_unit_test(test_bom_crlf),
                 cmocka_unit_test(test_bad_fixtures),
                 cmocka_unit_test(test_random_bytes),

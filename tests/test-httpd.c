@@ -40,6 +40,7 @@ typedef struct Call {
         long timeout_sec;            /* 0: 20 */
         const char *socket_path;
         const char *host;            /* TCP: "127.0.0.1:PORT" instead of the socket */
+        const char *userpwd;         /* basic auth "user:password" */
         /* results */
         long status;
         char *answer;
@@ -83,6 +84,10 @@ static void *client(void *userdata) {
         }
         if (c->chunked)
                 h = curl_slist_append(h, "Transfer-Encoding: chunked");
+        if (c->userpwd) {
+                (void) curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+                (void) curl_easy_setopt(e, CURLOPT_USERPWD, c->userpwd);
+        }
         (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
         c->code = curl_easy_perform(e);
         (void) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &c->status);
@@ -444,6 +449,158 @@ static void test_tcp(void **state) {
         httpd_free(h);
 }
 
+/* ======================================================================== */
+
+typedef struct StreamTest {
+        HttpdStream *stream;
+        bool closed;
+} StreamTest;
+
+static void on_stream_close(HttpdStream *s, void *userdata) {
+        StreamTest *st = userdata;
+
+        assert_ptr_equal(s, st->stream);
+        st->closed = true;
+}
+
+static int on_stream(HttpdRequest *q, void *userdata) {
+        StreamTest *st = userdata;
+
+        assert_null(st->stream);
+        return httpd_reply_stream(q, 200, "text/event-stream", 8192, on_stream_close, st,
+                                  &st->stream);
+}
+
+static int connect_unix(const char *path, int rcvbuf) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        if (rcvbuf)
+                assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+        memcpy(sa.sun_path, path, strlen(path));
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        return fd;
+}
+
+static void run_until(Test *t, const bool *flag, unsigned max_rounds) {
+        for (unsigned i = 0; !*flag && i < max_rounds; i++)
+                assert_true(sd_event_run(t->event, 20 * USEC_PER_MSEC) >= 0);
+}
+
+static void test_stream(void **state) {
+        static const char req[] = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+        Test *t = *state;
+        StreamTest st = {};
+        char buf[8192];
+        size_t got = 0;
+        bool have = false;
+        int fd, r = 0;
+
+        assert_int_equal(httpd_add_route(t->httpd, "GET", "/v1/stream", 0, on_stream, &st), 0);
+
+        /* A client that reads gets what is written, as it is written. */
+        fd = connect_unix(t->path, 0);
+        assert_int_equal(write(fd, req, strlen(req)), (ssize_t) strlen(req));
+        for (unsigned i = 0; !st.stream && i < 200; i++)
+                assert_true(sd_event_run(t->event, 20 * USEC_PER_MSEC) >= 0);
+        assert_non_null(st.stream);
+        assert_int_equal(httpd_stream_write(st.stream, "data: one\n\n", 11), 0);
+        assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+        for (unsigned i = 0; i < 200 && !strstr(buf, "data: one"); i++) {
+                ssize_t n;
+
+                assert_true(sd_event_run(t->event, 20 * USEC_PER_MSEC) >= 0);
+                n = read(fd, buf + got, sizeof(buf) - 1 - got);
+                if (n > 0)
+                        got += (size_t) n;
+                buf[got] = 0;
+        }
+        assert_non_null(strstr(buf, "200 OK"));
+        assert_non_null(strstr(buf, "text/event-stream"));
+        assert_non_null(strstr(buf, "data: one"));
+        /* It leaves: the next write finds out, and the stream closes. */
+        (void) close(fd);
+        for (unsigned i = 0; i < 200 && !st.closed; i++) {
+                if (!have)
+                        have = httpd_stream_write(st.stream, "x", 1) < 0;
+                assert_true(sd_event_run(t->event, 20 * USEC_PER_MSEC) >= 0);
+        }
+        assert_true(st.closed);
+
+        /* A client that never reads: dropped once the buffer is full. */
+        st = (StreamTest) {};
+        fd = connect_unix(t->path, 4096);
+        assert_int_equal(write(fd, req, strlen(req)), (ssize_t) strlen(req));
+        for (unsigned i = 0; !st.stream && i < 200; i++)
+                assert_true(sd_event_run(t->event, 20 * USEC_PER_MSEC) >= 0);
+        assert_non_null(st.stream);
+        memset(buf, 'x', 1024);
+        for (unsigned i = 0; i < 5000 && r == 0; i++) {
+                r = httpd_stream_write(st.stream, buf, 1024);
+                assert_true(sd_event_run(t->event, 0) >= 0);
+        }
+        assert_int_equal(r, -ENOBUFS);
+        run_until(t, &st.closed, 200);
+        assert_true(st.closed);
+        (void) close(fd);
+
+        /* One still open when the server goes: closed with it. */
+        st = (StreamTest) {};
+        fd = connect_unix(t->path, 0);
+        assert_int_equal(write(fd, req, strlen(req)), (ssize_t) strlen(req));
+        for (unsigned i = 0; !st.stream && i < 200; i++)
+                assert_true(sd_event_run(t->event, 20 * USEC_PER_MSEC) >= 0);
+        assert_non_null(st.stream);
+        for (unsigned i = 0; i < 5; i++)
+                assert_true(sd_event_run(t->event, 10 * USEC_PER_MSEC) >= 0);
+        t->httpd = httpd_free(t->httpd);
+        assert_true(st.closed);
+        (void) close(fd);
+}
+
+static void test_basic_auth(void **state) {
+        Test *t = *state;
+        Httpd *h = NULL;
+        char path[160];
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "%s/auth", t->dir);
+        assert_int_equal(httpd_listen_unix(path, 0600, NULL, &fd), 0);
+        assert_int_equal(httpd_new(t->event,
+                                   &(HttpdOptions) { .listen_fd = fd,
+                                                     .basic_auth = "kansa:pa:ss" },
+                                   &h),
+                         0);
+        assert_int_equal(httpd_add_route(h, "GET", "/v1/whoami", 0, on_whoami, t), 0);
+        {
+                static const struct {
+                        const char *userpwd, *path;
+                        long status;
+                } cases[] = {
+                        { NULL, "/v1/whoami", 401 },
+                        { "kansa:pa:sx", "/v1/whoami", 401 },
+                        { "kansa:pa:s", "/v1/whoami", 401 },
+                        { "kansb:pa:ss", "/v1/whoami", 401 },
+                        { NULL, "/nothing", 401 },   /* not even a 404 */
+                        { "kansa:pa:ss", "/v1/whoami", 200 },
+                        { "kansa:pa:ss", "/nothing", 404 },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                        Call c = { .method = "GET", .path = cases[i].path,
+                                   .userpwd = cases[i].userpwd, .socket_path = path };
+
+                        call(t, &c);
+                        assert_int_equal(c.code, CURLE_OK);
+                        assert_int_equal(c.status, cases[i].status);
+                        call_done(&c);
+                }
+        }
+        httpd_free(h);
+        (void) unlink(path);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_peer_credentials, setup, teardown),
@@ -453,6 +610,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_listen_unix, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_basic_auth, setup, teardown),
         };
 
         curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -3,6 +3,7 @@
 /* The probes' pure parts: WS-Security digests, SOAP response parsing
  * (faults, hostile XML), sysUpTime restarts across the 32-bit wrap, OIDs. */
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "events.h"
 #include "macro.h"
 #include "probe.h"
 #include "snmp.h"
@@ -288,12 +290,98 @@ static void test_result_fail_order(void **state) {
         assert_string_equal(r.reason, "timeout");
 }
 
+/* ONVIF events (probes/events.c): the topics offered, the messages of a
+ * pull, as the ONVIF Event Service WSDL and the simulator write them. */
+#define EV_ENV_HEAD                                                                         \
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"                                         \
+        "<env:Envelope xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\""                 \
+        " xmlns:tev=\"http://www.onvif.org/ver10/events/wsdl\""                              \
+        " xmlns:wsnt=\"http://docs.oasis-open.org/wsn/b-2\""                                 \
+        " xmlns:wstop=\"http://docs.oasis-open.org/wsn/t-1\""                                \
+        " xmlns:tt=\"http://www.onvif.org/ver10/schema\""                                    \
+        " xmlns:tns1=\"http://www.onvif.org/ver10/topics\"><env:Body>"
+#define EV_ENV_TAIL "</env:Body></env:Envelope>"
+
+typedef struct Seen {
+        CameraEvent ev[8];
+        size_t n;
+} Seen;
+
+static void seen_event(void *userdata, const CameraEvent *ev) {
+        Seen *s = userdata;
+
+        if (s->n < ELEMENTSOF(s->ev))
+                s->ev[s->n++] = *ev;
+}
+
+static void test_events_parse(void **state) {
+        static const char props[] =
+                EV_ENV_HEAD "<tev:GetEventPropertiesResponse><wstop:TopicSet>"
+                "<tns1:VideoSource><GlobalSceneChange><ImagingService wstop:topic=\"true\"/>"
+                "</GlobalSceneChange></tns1:VideoSource>"
+                "<tns1:Device><HardwareFailure><StorageFailure wstop:topic=\"true\"/>"
+                "</HardwareFailure></tns1:Device>"
+                "</wstop:TopicSet></tev:GetEventPropertiesResponse>" EV_ENV_TAIL;
+        static const char pull[] =
+                EV_ENV_HEAD "<tev:PullMessagesResponse>"
+                "<tev:CurrentTime>2026-11-25T01:00:00Z</tev:CurrentTime>"
+                "<tev:TerminationTime>2026-11-25T01:00:45Z</tev:TerminationTime>"
+                "<wsnt:NotificationMessage><wsnt:Topic Dialect=\"x\">"
+                "tns1:VideoSource/GlobalSceneChange/ImagingService</wsnt:Topic><wsnt:Message>"
+                "<tt:Message UtcTime=\"2026-11-25T01:00:00Z\" PropertyOperation=\"Changed\">"
+                "<tt:Source><tt:SimpleItem Name=\"Source\" Value=\"1\"/></tt:Source>"
+                "<tt:Data><tt:SimpleItem Name=\"State\" Value=\"true\"/></tt:Data>"
+                "</tt:Message></wsnt:Message></wsnt:NotificationMessage>"
+                "<wsnt:NotificationMessage><wsnt:Topic>tns1:Some/Other</wsnt:Topic>"
+                "</wsnt:NotificationMessage>"
+                "<wsnt:NotificationMessage><wsnt:Topic>tns1:RecordingConfig/JobState</wsnt:Topic>"
+                "<wsnt:Message><tt:Message PropertyOperation=\"Initialized\"><tt:Data>"
+                "<tt:SimpleItem Name=\"State\" Value=\"Idle\"/></tt:Data></tt:Message>"
+                "</wsnt:Message></wsnt:NotificationMessage>"
+                "</tev:PullMessagesResponse>" EV_ENV_TAIL;
+        static const char fault[] =
+                EV_ENV_HEAD "<env:Fault><env:Code><env:Value>env:Sender</env:Value></env:Code>"
+                "<env:Reason><env:Text xml:lang=\"en\">unknown subscription</env:Text>"
+                "</env:Reason></env:Fault>" EV_ENV_TAIL;
+        char err[256], buf[512];
+        Seen s = {};
+        int64_t left = 0;
+        unsigned offered;
+
+        (void) state;
+        (void) buf;
+        offered = camera_events_parse_properties(props, strlen(props));
+        assert_int_equal(__builtin_popcount(offered), 2);
+        assert_int_equal(camera_events_parse_properties("<x/>", 4), 0);
+        assert_int_equal(camera_events_parse_messages(pull, strlen(pull), seen_event, &s, &left,
+                                                      err, sizeof(err)),
+                         0);
+        assert_int_equal(left, 45);
+        assert_int_equal(s.n, 2); /* the unknown topic is left out */
+        assert_int_equal(s.ev[0].kind, CAMERA_EVENT_TAMPER);
+        assert_string_equal(s.ev[0].topic, "VideoSource/GlobalSceneChange/ImagingService");
+        assert_true(s.ev[0].has_state && s.ev[0].state);
+        assert_false(s.ev[0].initialized);
+        assert_true(s.ev[0].at > 0);
+        assert_int_equal(s.ev[1].kind, CAMERA_EVENT_RECORDING);
+        assert_true(s.ev[1].initialized);
+        assert_false(s.ev[1].has_state); /* "Idle" is no boolean */
+        assert_int_equal(camera_events_parse_messages(fault, strlen(fault), seen_event, &s, &left,
+                                                      err, sizeof(err)),
+                         -EPROTO);
+        assert_non_null(strstr(err, "unknown subscription"));
+        assert_int_equal(camera_events_parse_messages("not xml", 7, seen_event, &s, &left, err,
+                                                      sizeof(err)),
+                         -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_wsse_digest_vector), cmocka_unit_test(test_build_request),
                 cmocka_unit_test(test_parse_good_and_fault), cmocka_unit_test(test_parse_hostile),
                 cmocka_unit_test(test_xml_helpers),        cmocka_unit_test(test_parse_time_fast),        cmocka_unit_test(test_uptime_restarted),
                 cmocka_unit_test(test_oid_parse),          cmocka_unit_test(test_result_fail_order),
+                cmocka_unit_test(test_events_parse),
         };
 
         return cmocka_run_group_tests_name("probes", tests, NULL, NULL);

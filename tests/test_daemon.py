@@ -98,6 +98,17 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertRegex(r.stderr, rf"{self.config}:\d+:1: .*bogus_key")
 
+    def test_public_http_listen_without_tls_refuses_to_start(self):
+        # The web view off loopback needs HTTPS and basic auth (issue 15).
+        with open(self.config, "a", encoding="utf-8") as f:
+            f.write("http: {listen: 0.0.0.0:9847}\n")
+        r = subprocess.run([DAEMON, "--config", self.config, "--state-dir", self.tmp,
+                            "--runtime-dir", self.tmp],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertRegex(r.stderr, rf"{self.config}:\d+:\d+: 'listen: 0.0.0.0' .*not a "
+                                   r"loopback address.*tls_cert.*tls_key.*auth_credential")
+
 
 if __name__ == "__main__":
     if not os.access(DAEMON, os.X_OK):
