@@ -1446,7 +1446,7 @@ class TlsTest(unittest.TestCase):
                              "password": PASSWORD, "tls": {"cert": os.path.join(tmp, "none.pem"),
                                                            "key": self.good[1]}}])
             try:
-                self.assertEqual(sim.proc.wait(timeout=5), 2)
+                self.assertEqual(sim.proc.wait(timeout=30), 2)
                 self.assertIn("tls", sim.errors())
             finally:
                 sim.stop()
@@ -1480,7 +1480,7 @@ class LifecycleTest(unittest.TestCase):
             sim = Sim(tmp, [{"id": "x", "address": "192.0.2.1", "port": 18080,
                              "username": USER, "password": PASSWORD}])
             try:
-                self.assertEqual(sim.proc.wait(timeout=5), 2)
+                self.assertEqual(sim.proc.wait(timeout=30), 2)
                 self.assertIn("127.0.0.0/8", sim.errors())
                 self.assertFalse(os.path.exists(sim.ready))
             finally:
