@@ -111,7 +111,9 @@ class Events(unittest.TestCase):
         self.assertIn("Device/HardwareFailure/StorageFailure", missing)
         self.assertIn("VideoSource/ImageTooDark/ImagingService", missing)
         self.assertNotIn("GlobalSceneChange", missing)
-        self.assertEqual(self.status("09-camera")["values"]["events"], "subscribed")
+        # The row says "subscribed" from the first probe after the subscription.
+        fwtest.wait_for(lambda: self.status("09-camera")["values"].get("events") == "subscribed",
+                        40, what="09-camera's events subscribed in status")
 
     def test_4_a_restarted_camera_is_subscribed_again(self):
         self.subscribed("08")
