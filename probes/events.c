@@ -59,7 +59,7 @@ static const char *const op_names[] = {
 
 struct CameraEvents {
         CurlGlue *glue;
-        CurlSlot slot;               /* its own easy handle: it keeps the Digest nonce */
+        CurlSlot slot;               /* a fresh easy handle for every request */
         CameraEventFn fn;
         void *userdata;
         char *base_url, *username, *username_xml, *password;
@@ -335,6 +335,16 @@ static int op_start(CameraEvents *e, Op op) {
         }
         (void) snprintf(url, sizeof(url), "%s%s", e->base_url,
                         op == OP_PULL || op == OP_RENEW ? e->sub_path : e->path);
+        /* No Digest state carried from one request to the next: a camera that
+         * restarted meanwhile would refuse the old nonce and opaque as a wrong
+         * password. The challenge costs a round trip on a kept connection. */
+        if (e->slot.easy)
+                e->slot.easy = curl_glue_easy_put(e->glue, e->slot.easy);
+        r = curl_glue_easy_get(e->glue, &e->slot.easy);
+        if (r >= 0)
+                r = easy_setup(e);
+        if (r < 0)
+                return r;
         free(e->request);
         e->request = NULL;
         created = time(NULL) + (time_t) lround(e->has_skew ? e->skew : 0);
