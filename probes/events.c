@@ -59,7 +59,7 @@ static const char *const op_names[] = {
 
 struct CameraEvents {
         CurlGlue *glue;
-        CurlSlot slot;               /* a fresh easy handle for every request */
+        CurlSlot slot;               /* its own easy handle (not the glue's pool's) */
         CameraEventFn fn;
         void *userdata;
         char *base_url, *username, *username_xml, *password;
@@ -78,6 +78,7 @@ struct CameraEvents {
         bool has_skew;
         double skew;
 
+        bool fresh;                  /* the next request on a new handle */
         char *request;
         char *body;
         size_t body_len, body_size;
@@ -335,16 +336,23 @@ static int op_start(CameraEvents *e, Op op) {
         }
         (void) snprintf(url, sizeof(url), "%s%s", e->base_url,
                         op == OP_PULL || op == OP_RENEW ? e->sub_path : e->path);
-        /* No Digest state carried from one request to the next: a camera that
-         * restarted meanwhile would refuse the old nonce and opaque as a wrong
-         * password. The challenge costs a round trip on a kept connection. */
-        if (e->slot.easy)
-                e->slot.easy = curl_glue_easy_put(e->glue, e->slot.easy);
-        r = curl_glue_easy_get(e->glue, &e->slot.easy);
-        if (r >= 0)
+        /* A handle of its own, never from the glue's pool: Digest state (a
+         * nonce, an opaque) must not travel between cameras or into a probe's
+         * handle. A new one after a refusal: a camera that restarted refuses
+         * the old nonce and opaque as a wrong password. */
+        if (e->slot.easy && e->fresh) {
+                curl_easy_cleanup(e->slot.easy);
+                e->slot.easy = NULL;
+        }
+        if (!e->slot.easy) {
+                e->slot.easy = curl_easy_init();
+                if (!e->slot.easy)
+                        return -ENOMEM;
                 r = easy_setup(e);
-        if (r < 0)
-                return r;
+                if (r < 0)
+                        return r;
+        }
+        e->fresh = false;
         free(e->request);
         e->request = NULL;
         created = time(NULL) + (time_t) lround(e->has_skew ? e->skew : 0);
@@ -383,6 +391,7 @@ static void fail(CameraEvents *e, const char *fmt, ...) {
         (void) vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
         (void) text_clean(e->error, sizeof(e->error), raw, strlen(raw));
+        e->fresh = true;
         free(e->sub_path);
         e->sub_path = NULL;
         e->op = OP_NONE;
@@ -534,8 +543,7 @@ int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventF
 #undef DUP
         e->path = strdup(EVENTS_PATH_DEFAULT);
         e->slot = (CurlSlot) { .done = on_done, .userdata = e };
-        if (failed || !e->path || curl_glue_easy_get(glue, &e->slot.easy) < 0 ||
-            easy_setup(e) < 0) {
+        if (failed || !e->path) {
                 camera_events_free(e);
                 return -ENOMEM;
         }
@@ -548,7 +556,7 @@ CameraEvents *camera_events_free(CameraEvents *e) {
                 return NULL;
         curl_glue_abort(e->glue, &e->slot);
         if (e->slot.easy)
-                e->slot.easy = curl_glue_easy_put(e->glue, e->slot.easy);
+                curl_easy_cleanup(e->slot.easy);
         free(e->base_url);
         free(e->username);
         free(e->username_xml);
