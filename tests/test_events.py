@@ -32,7 +32,8 @@ class Events(unittest.TestCase):
 
         def edit(data):
             p = data["probes"]
-            p["camera"].update(interval="15s", timeout="1s", deep_interval="10m")
+            p["camera"].update(interval="15s", timeout="1s", deep_interval="10m",
+                               events="pullpoint")
             p["router"].update(interval="15s", timeout="300ms", retries=0)
             p["vpn"].update(interval="15s", timeout="300ms", retries=0)
         cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), edit)
