@@ -389,8 +389,10 @@ class Web(unittest.TestCase):
             print(f"\nprobe starts per 6 s: {n_before:.0f} before, {n_during:.0f} with 64 idle "
                   f"live clients and a stuck one; mean lateness {late_before * 1000:.2f} ms "
                   f"before, {late_during * 1000:.2f} ms with them", file=sys.stderr)
-            self.assertGreater(n_during, 0.8 * n_before)
-            self.assertLess(late_during, late_before + 0.05)
+            # Not a speed claim (other suites share the machine): a loop that a
+            # client blocked would start far fewer probes, seconds late.
+            self.assertGreater(n_during, 0.6 * n_before)
+            self.assertLess(late_during, late_before + 0.5)
             s, _, _ = get(self.base + "/healthz", timeout=5)
             self.assertEqual(s, 200)
         finally:
