@@ -309,8 +309,11 @@ class Probes(unittest.TestCase):
                     stamps.setdefault(m.group(2), []).append(t)
         self.assertGreaterEqual(len(stamps), 20)
         worst = max(max(b - a for a, b in zip(s, s[1:])) for s in stamps.values())
-        # Interval 1 s: a blocked loop would show gaps of 1.5 s and more.
-        self.assertLess(worst, 1.0 + 0.3, f"a probe started {worst - 1:.3f} s late")
+        # Interval 1 s: a blocked loop would show gaps of 1.5 s and more. Under
+        # the sanitizers (build/sanitize, 2-3 times slower, suites side by side)
+        # only a loop blocked for several timeouts is told from the jitter.
+        slack = 1.5 if "sanitize" in fwtest.BUILD else 0.3
+        self.assertLess(worst, 1.0 + slack, f"a probe started {worst - 1:.3f} s late")
 
 
 class WrongSnmpPassword(unittest.TestCase):
