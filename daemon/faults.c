@@ -868,37 +868,19 @@ void faults_forget_closed(FaultEngine *e) {
         e->n_faults = j;
 }
 
-int faults_restore(FaultEngine *e, const Fault *f) {
-        size_t node = faults_find_node(e, f->device), k = manual_free_slot(e);
-        Fault *copy;
+/* Tracks a copy of f (hidden "[]" when it has none); the caller places it
+ * in its node or a manual slot. */
+static int fault_adopt(FaultEngine *e, const Fault *f, Fault **ret) {
+        Fault *copy = calloc(1, sizeof(*copy));
         int r;
 
-        if (f->state != FAULT_OPEN)
-                return -ENOENT;
-        if (f->origin != FAULT_ORIGIN_PROBE) {
-                if (k == SIZE_MAX)
-                        return -ENOSPC;
-                copy = calloc(1, sizeof(*copy));
-                if (!copy)
-                        return -ENOMEM;
-                r = fault_copy(copy, f);
-                if (r >= 0)
-                        r = fault_track(e, copy);
-                if (r < 0) {
-                        fault_done(copy);
-                        free(copy);
-                        return r;
-                }
-                e->manual[k] = copy;
-                node_reclock(e, e->n_nodes + k);
-                return 0;
-        }
-        if (node == SIZE_MAX)
-                return -ENOENT;
-        copy = calloc(1, sizeof(*copy));
         if (!copy)
                 return -ENOMEM;
         r = fault_copy(copy, f);
+        if (r >= 0 && !copy->hidden) {
+                copy->hidden = strdup("[]");
+                r = copy->hidden ? 0 : -ENOMEM;
+        }
         if (r >= 0)
                 r = fault_track(e, copy);
         if (r < 0) {
@@ -906,8 +888,30 @@ int faults_restore(FaultEngine *e, const Fault *f) {
                 free(copy);
                 return r;
         }
-        e->nodes[node].fault = copy;
-        e->nodes[node].hard = f->severity == FAULT_DOWN ? HARD_DOWN : HARD_DEGRADED;
+        *ret = copy;
+        return 0;
+}
+
+int faults_restore(FaultEngine *e, const Fault *f) {
+        size_t node = faults_find_node(e, f->device), k = manual_free_slot(e);
+        bool manual = f->origin != FAULT_ORIGIN_PROBE;
+        Fault *copy;
+        int r;
+
+        if (f->state != FAULT_OPEN || (!manual && node == SIZE_MAX))
+                return -ENOENT;
+        if (manual && k == SIZE_MAX)
+                return -ENOSPC;
+        r = fault_adopt(e, f, &copy);
+        if (r < 0)
+                return r;
+        if (manual) {
+                e->manual[k] = copy;
+                node = e->n_nodes + k;
+        } else {
+                e->nodes[node].fault = copy;
+                e->nodes[node].hard = f->severity == FAULT_DOWN ? HARD_DOWN : HARD_DEGRADED;
+        }
         node_reclock(e, node);
         return 0;
 }
@@ -1049,34 +1053,21 @@ bool faults_manual_room(const FaultEngine *e) {
 int faults_open(FaultEngine *e, const Fault *spec, time_t received, time_t now, FaultOutput *out) {
         size_t k = manual_free_slot(e);
         char clocks[160];
-        Fault *f;
+        Fault tmp = *spec, *f;
         int r;
 
         if (k == SIZE_MAX)
                 return -ENOSPC;
-        f = calloc(1, sizeof(*f));
-        if (!f)
-                return -ENOMEM;
-        r = fault_copy(f, spec);
-        if (r >= 0 && !f->hidden) {
-                f->hidden = strdup("[]");
-                r = f->hidden ? 0 : -ENOMEM;
-        }
-        if (r >= 0) {
-                f->id = 0;
-                f->state = FAULT_OPEN;
-                f->detected_at = received;
-                f->last_notified_at = now;
-                f->sendback = streq(f->device, "vpn") && e->sla.devices.vpn == SLA_RULE_SENDBACK;
-                r = fault_set_clocks(e, f, received);
-        }
+        tmp.id = 0;
+        tmp.state = FAULT_OPEN;
+        tmp.detected_at = received;
+        tmp.last_notified_at = now;
+        tmp.sendback = streq(tmp.device, "vpn") && e->sla.devices.vpn == SLA_RULE_SENDBACK;
+        r = fault_set_clocks(e, &tmp, received);
         if (r >= 0)
-                r = fault_track(e, f);
-        if (r < 0) {
-                fault_done(f);
-                free(f);
+                r = fault_adopt(e, &tmp, &f);
+        if (r < 0)
                 return r;
-        }
         e->manual[k] = f;
         node_reclock(e, e->n_nodes + k);
         r = out_event(out, EVENT_FAULT_RAISED, now, f->device, f, "%s: fault %s: %s: %s (%s)",
