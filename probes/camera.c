@@ -89,9 +89,7 @@ typedef struct CameraCycle {
         Step step;
         bool deep_cycle;
         char *request;               /* with WS-Security; else a constant */
-        char *body;
-        size_t body_len, body_size;
-        bool too_large;
+        ProbeBuffer answer;          /* the running request's */
         char errbuf[CURL_ERROR_SIZE];
         struct timespec real_start;
         ProbeResult result;          /* liveness: status, latency, clock skew */
@@ -146,32 +144,6 @@ struct CameraProbe {
 
 /* ======================================================================== */
 
-static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
-        CameraCycle *c = userdata;
-        size_t len = size * n;
-
-        if (c->body_len + len > PROBE_RESPONSE_MAX) {
-                c->too_large = true;
-                return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-        }
-        if (c->body_len + len + 1 > c->body_size) {
-                size_t sz = MAX(c->body_size * 2, (size_t) 4096);
-                char *b;
-
-                while (sz < c->body_len + len + 1)
-                        sz *= 2;
-                b = realloc(c->body, sz);
-                if (!b)
-                        return 0;
-                c->body = b;
-                c->body_size = sz;
-        }
-        memcpy(c->body + c->body_len, data, len);
-        c->body_len += len;
-        c->body[c->body_len] = 0;
-        return len;
-}
-
 /* The options of the camera on a (pooled, reset) easy handle. */
 static int easy_setup(CameraProbe *p, CameraCycle *c) {
         CURL *e = c->slot.easy;
@@ -183,8 +155,8 @@ static int easy_setup(CameraProbe *p, CameraCycle *c) {
              curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_WRITEDATA, c) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, probe_buffer_write) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_WRITEDATA, &c->answer) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_USERAGENT, "fieldwatch/" FIELDWATCH_VERSION) ==
                      CURLE_OK &&
@@ -213,10 +185,7 @@ static void on_transfer_done(CurlSlot *slot, CURLcode code);
 static void request_reset(CameraCycle *c) {
         free(c->request);
         c->request = NULL;
-        c->body_len = 0;
-        if (c->body)
-                c->body[0] = 0;
-        c->too_large = false;
+        probe_buffer_clear(&c->answer, SIZE_MAX);
 }
 
 /* Ends a cycle: the easy handle back to the glue, the cycle to the pool. */
@@ -232,15 +201,11 @@ static void cycle_put(CameraProbe *p) {
                 c->slot.easy = curl_glue_easy_put(p->glue, c->slot.easy);
         request_reset(c);
         if (n_cycle_pool == CYCLE_POOL_MAX) {
-                free(c->body);
+                free(c->answer.data);
                 free(c);
                 return;
         }
-        if (c->body_size > BODY_KEEP) {
-                free(c->body);
-                c->body = NULL;
-                c->body_size = 0;
-        }
+        probe_buffer_clear(&c->answer, BODY_KEEP);
         c->next = cycle_pool;
         cycle_pool = c;
         n_cycle_pool++;
@@ -268,7 +233,7 @@ static int cycle_get(CameraProbe *p) {
         if (p->easy) {
                 /* Its options stay, but those that point into the cycle. */
                 c->slot.easy = TAKE_PTR(p->easy);
-                r = curl_easy_setopt(c->slot.easy, CURLOPT_WRITEDATA, c) == CURLE_OK &&
+                r = curl_easy_setopt(c->slot.easy, CURLOPT_WRITEDATA, &c->answer) == CURLE_OK &&
                     curl_easy_setopt(c->slot.easy, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK
                             ? 0 : -EIO;
         } else {
@@ -286,7 +251,7 @@ void camera_cycle_pool_release(void) {
                 CameraCycle *c = cycle_pool;
 
                 cycle_pool = c->next;
-                free(c->body);
+                free(c->answer.data);
                 free(c);
         }
         n_cycle_pool = 0;
@@ -567,13 +532,13 @@ static void describe_transfer_error(CameraProbe *p, CURLcode code, char *buf, si
                                         err);
                 break;
         case CURLE_OPERATION_TIMEDOUT:
-                if (p->cycle->body_len == 0)
+                if (p->cycle->answer.len == 0)
                         (void) snprintf(buf, size, "no answer within %s (timeout)",
                                         format_duration(p->timeout, d));
                 else
                         (void) snprintf(buf, size,
                                         "answer too slow: timed out after %s with %zu bytes",
-                                        format_duration(p->timeout, d), p->cycle->body_len);
+                                        format_duration(p->timeout, d), p->cycle->answer.len);
                 break;
         case CURLE_WRITE_ERROR:
         case CURLE_FILESIZE_EXCEEDED:
@@ -610,7 +575,7 @@ static int soap_result(CameraProbe *p, CURLcode code, ProbeResult *target, Probe
         int r;
 
         if (code != CURLE_OK) {
-                if (p->cycle->too_large)
+                if (p->cycle->answer.too_large)
                         code = CURLE_WRITE_ERROR;
                 describe_transfer_error(p, code, why, sizeof(why));
                 probe_result_fail(target, s, "%s: %s", steps[p->cycle->step].name, why);
@@ -622,7 +587,8 @@ static int soap_result(CameraProbe *p, CURLcode code, ProbeResult *target, Probe
                                   steps[p->cycle->step].name);
                 return -EACCES;
         }
-        r = soap_parse_response(p->cycle->body, p->cycle->body_len, ret_doc, ret_body, err);
+        r = soap_parse_response(p->cycle->answer.data, p->cycle->answer.len, ret_doc, ret_body,
+                                err);
         if (r == -EPROTO) {
                 probe_result_fail(target, s, "%s: %s", steps[p->cycle->step].name, err);
                 return r;
@@ -725,11 +691,11 @@ static bool time_fast(CameraProbe *p, CURLcode code) {
         long http = 0;
         time_t cam;
 
-        if (code != CURLE_OK || p->cycle->too_large || !p->cycle->body)
+        if (code != CURLE_OK || p->cycle->answer.too_large || !p->cycle->answer.data)
                 return false;
         (void) curl_easy_getinfo(p->cycle->slot.easy, CURLINFO_RESPONSE_CODE, &http);
         if (http < 200 || http > 299 ||
-            soap_parse_time_fast(p->cycle->body, p->cycle->body_len, &cam) < 0)
+            soap_parse_time_fast(p->cycle->answer.data, p->cycle->answer.len, &cam) < 0)
                 return false;
         time_apply(p, cam);
         return true;
@@ -860,8 +826,8 @@ static void handle_getinfo(CameraProbe *p, CURLcode code) {
         long http = 0;
 
         if (code != CURLE_OK) {
-                describe_transfer_error(p, p->cycle->too_large ? CURLE_WRITE_ERROR : code, why,
-                                        sizeof(why));
+                describe_transfer_error(p, p->cycle->answer.too_large ? CURLE_WRITE_ERROR : code,
+                                        why, sizeof(why));
                 probe_result_fail(&p->cycle->deep, PROBE_DEGRADED, "getinfo: %s", why);
                 return;
         }
@@ -871,7 +837,7 @@ static void handle_getinfo(CameraProbe *p, CURLcode code) {
                                   "getinfo: authentication rejected (HTTP 401)");
                 return;
         }
-        if (http < 200 || http > 299 || !p->cycle->body) {
+        if (http < 200 || http > 299 || !p->cycle->answer.data) {
                 probe_result_fail(&p->cycle->deep, PROBE_DEGRADED, "getinfo: HTTP %ld", http);
                 return;
         }
@@ -879,14 +845,14 @@ static void handle_getinfo(CameraProbe *p, CURLcode code) {
          * stream 2 (older firmware: on|off). Recording on either counts; a
          * failing card shows in GetRecordingSummary, not here (no "error"
          * value was ever seen from a real camera). */
-        if (!getinfo_value(p->cycle->body, "SDrec", sd1, sizeof(sd1))) {
+        if (!getinfo_value(p->cycle->answer.data, "SDrec", sd1, sizeof(sd1))) {
                 probe_result_fail(&p->cycle->deep, PROBE_DEGRADED,
                                   "getinfo: no SDrec in the answer");
                 return;
         }
-        (void) getinfo_value(p->cycle->body, "SDrec2", sd2, sizeof(sd2));
+        (void) getinfo_value(p->cycle->answer.data, "SDrec2", sd2, sizeof(sd2));
         if (!v->serial[0])
-                (void) getinfo_value(p->cycle->body, "SERIAL", v->serial, sizeof(v->serial));
+                (void) getinfo_value(p->cycle->answer.data, "SERIAL", v->serial, sizeof(v->serial));
         if (sd_recording(sd1))
                 (void) snprintf(v->sd_state, sizeof(v->sd_state), "%s", sd1);
         else if (sd_recording(sd2))

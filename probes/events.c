@@ -80,9 +80,7 @@ struct CameraEvents {
 
         bool fresh;                  /* the next request on a new handle */
         char *request;
-        char *body;
-        size_t body_len, body_size;
-        bool too_large;
+        ProbeBuffer answer;
         char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -232,32 +230,6 @@ int camera_events_parse_messages(const char *buf, size_t len, CameraEventFn fn, 
 /* ======================================================================== */
 /* Requests */
 
-static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
-        CameraEvents *e = userdata;
-        size_t len = size * n;
-
-        if (e->body_len + len > PROBE_RESPONSE_MAX) {
-                e->too_large = true;
-                return 0;
-        }
-        if (e->body_len + len + 1 > e->body_size) {
-                size_t sz = MAX(e->body_size * 2, (size_t) 4096);
-                char *b;
-
-                while (sz < e->body_len + len + 1)
-                        sz *= 2;
-                b = realloc(e->body, sz);
-                if (!b)
-                        return 0;
-                e->body = b;
-                e->body_size = sz;
-        }
-        memcpy(e->body + e->body_len, data, len);
-        e->body_len += len;
-        e->body[e->body_len] = 0;
-        return len;
-}
-
 static void on_done(CurlSlot *slot, CURLcode code);
 
 static int easy_setup(CameraEvents *e) {
@@ -267,8 +239,8 @@ static int easy_setup(CameraEvents *e) {
         ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_WRITEDATA, e) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_buffer_write) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_WRITEDATA, &e->answer) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_USERAGENT, "fieldwatch/" FIELDWATCH_VERSION) ==
                      CURLE_OK &&
@@ -361,8 +333,7 @@ static int op_start(CameraEvents *e, Op op) {
                                &e->request, &len);
         if (r < 0)
                 return r;
-        e->body_len = 0;
-        e->too_large = false;
+        probe_buffer_clear(&e->answer, SIZE_MAX);
         e->errbuf[0] = 0;
         if (curl_easy_setopt(e->slot.easy, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_TIMEOUT_MS, (long) ms) != CURLE_OK ||
@@ -448,7 +419,7 @@ static void on_done(CurlSlot *slot, CURLcode code) {
         (void) curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &http);
         if (code != CURLE_OK) {
                 fail(e, "%s: %s", op_names[op],
-                     e->too_large ? "answer too large" : e->errbuf[0] ? e->errbuf
+                     e->answer.too_large ? "answer too large" : e->errbuf[0] ? e->errbuf
                                                                        : curl_easy_strerror(code));
                 return;
         }
@@ -458,8 +429,8 @@ static void on_done(CurlSlot *slot, CURLcode code) {
         }
         switch (op) {
         case OP_PROPERTIES:
-                if (http == 404 || (http >= 400 && e->body_len &&
-                                    strstr(e->body, "ActionNotSupported"))) {
+                if (http == 404 || (http >= 400 && e->answer.len &&
+                                    strstr(e->answer.data, "ActionNotSupported"))) {
                         /* No Event service: polling alone, asked again later. */
                         e->unsupported = true;
                         e->retry_at = mono_sec() + UNSUPPORTED_RETRY;
@@ -471,13 +442,13 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                         return;
                 }
                 e->unsupported = false;
-                e->offered = camera_events_parse_properties(e->body, e->body_len);
+                e->offered = camera_events_parse_properties(e->answer.data, e->answer.len);
                 e->properties_known = true;
                 next(e, OP_SUBSCRIBE);
                 return;
         case OP_SUBSCRIBE:
                 if (http < 200 || http > 299 ||
-                    !subscription_path(e->body, e->body_len, path, sizeof(path))) {
+                    !subscription_path(e->answer.data, e->answer.len, path, sizeof(path))) {
                         fail(e, "%s: HTTP %ld, no subscription address", op_names[op], http);
                         return;
                 }
@@ -492,8 +463,8 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                 next(e, OP_PULL);
                 return;
         case OP_PULL:
-                r = camera_events_parse_messages(e->body, e->body_len, deliver, e, &left, err,
-                                                 sizeof(err));
+                r = camera_events_parse_messages(e->answer.data, e->answer.len, deliver, e,
+                                                 &left, err, sizeof(err));
                 if (r < 0 || http < 200 || http > 299) {
                         /* Expired, or the camera restarted: subscribe anew later. */
                         fail(e, "%s: %s", op_names[op], r < 0 ? err : "HTTP error");
@@ -570,7 +541,7 @@ CameraEvents *camera_events_free(CameraEvents *e) {
         free(e->path);
         free(e->sub_path);
         free(e->request);
-        free(e->body);
+        free(e->answer.data);
         free(e);
         return NULL;
 }

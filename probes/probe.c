@@ -2,6 +2,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "macro.h"
 #include "probe.h"
@@ -49,4 +51,42 @@ bool uptime_restarted(uint32_t prev_ticks, uint32_t new_ticks, uint64_t elapsed_
                         return false;
         }
         return true;
+}
+
+size_t probe_buffer_write(char *data, size_t size, size_t n, void *userdata) {
+        ProbeBuffer *b = userdata;
+        size_t len = size * n;
+
+        if (b->len + len > PROBE_RESPONSE_MAX) {
+                b->too_large = true;
+                return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+        }
+        if (b->len + len + 1 > b->size) {
+                size_t sz = MAX(b->size * 2, (size_t) 4096);
+                char *d;
+
+                while (sz < b->len + len + 1)
+                        sz *= 2;
+                d = realloc(b->data, sz);
+                if (!d)
+                        return 0;
+                b->data = d;
+                b->size = sz;
+        }
+        memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = 0;
+        return len;
+}
+
+void probe_buffer_clear(ProbeBuffer *b, size_t keep) {
+        if (b->size > keep) {
+                free(b->data);
+                b->data = NULL;
+                b->size = 0;
+        }
+        b->len = 0;
+        b->too_large = false;
+        if (b->data)
+                b->data[0] = 0;
 }

@@ -15,6 +15,21 @@
 #define PROBE_SIGNALS_MAX 4
 #define PROBE_RESPONSE_MAX (256u * 1024u)
 
+/* An answer as it arrives, capped at PROBE_RESPONSE_MAX: the write callback
+ * of the camera's requests and of its event subscription (libcurl's
+ * CURLOPT_WRITEFUNCTION with CURLOPT_WRITEDATA the buffer). Beyond the cap
+ * it sets too_large and stops the transfer (CURLE_WRITE_ERROR). data stays
+ * NUL-terminated. */
+typedef struct ProbeBuffer {
+        char *data;
+        size_t len, size;
+        bool too_large;
+} ProbeBuffer;
+
+size_t probe_buffer_write(char *data, size_t size, size_t n, void *userdata);
+/* Empties it for the next answer, keeping at most keep bytes allocated. */
+void probe_buffer_clear(ProbeBuffer *b, size_t keep);
+
 typedef enum ProbeStatus {
         PROBE_UP,
         PROBE_DEGRADED,              /* answering, but a check failed */
