@@ -939,22 +939,6 @@ static int build_index(const Archive *a, char **ret, size_t *ret_size) {
 /* ======================================================================== */
 /* Writing */
 
-static int write_all(int fd, const void *data, size_t len) {
-        const char *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Writes one entry into dirfd, computing its digest as it goes. */
 static int write_entry(int dirfd, Entry *e) {
         EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -971,7 +955,7 @@ static int write_entry(int dirfd, Entry *e) {
                 return -errno;
         }
         if (e->data) {
-                r = write_all(fd, e->data, e->size);
+                r = ctl_write_all(fd, e->data, e->size);
                 if (r >= 0 && !EVP_DigestUpdate(md, e->data, e->size))
                         r = -ENOMEM;
         } else {
@@ -996,7 +980,7 @@ static int write_entry(int dirfd, Entry *e) {
                                 r = -EFBIG;
                                 break;
                         }
-                        r = write_all(fd, buf, (size_t) n);
+                        r = ctl_write_all(fd, buf, (size_t) n);
                         if (r >= 0 && !EVP_DigestUpdate(md, buf, (size_t) n))
                                 r = -ENOMEM;
                 }

@@ -48,22 +48,6 @@ typedef struct Out {
         size_t n_files;
 } Out;
 
-static int write_all(int fd, const void *data, size_t len) {
-        const char *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Writes name (may name a subdirectory made before) inside the output
  * directory, 0600, never over an existing file; adds it to SHA256SUMS. */
 static int out_file(Out *o, const char *name, const void *data, size_t len) {
@@ -77,7 +61,7 @@ static int out_file(Out *o, const char *name, const void *data, size_t len) {
                 fprintf(stderr, "Cannot create %s/%s: %s\n", o->dir, name, strerror(-r));
                 return r;
         }
-        r = write_all(fd, data, len);
+        r = ctl_write_all(fd, data, len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
@@ -548,7 +532,7 @@ static int erase_file(int dfd, const char *name) {
                         if (getrandom(buf, n, 0) != (ssize_t) n)
                                 r = -EIO;
                         else
-                                r = write_all(fd, buf, n);
+                                r = ctl_write_all(fd, buf, n);
                         left -= (off_t) n;
                 }
                 if (r == 0 && fsync(fd) < 0)
@@ -849,7 +833,7 @@ int ctl_purge(const GlobalOptions *g, int argc, char **argv) {
         if (output && !streq(output, "-")) {
                 int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
-                r = fd < 0 ? -errno : write_all(fd, text, strlen(text));
+                r = fd < 0 ? -errno : ctl_write_all(fd, text, strlen(text));
                 if (fd >= 0 && (fsync(fd) < 0 || close(fd) < 0) && r == 0)
                         r = -errno;
                 if (r < 0) {

@@ -101,15 +101,17 @@ int ctl_parse_listing(int argc, char **argv, bool *json, bool *open_only) {
         return CTL_EXIT_OK;
 }
 
-static int write_all(int fd, const char *data, size_t len) {
+int ctl_write_all(int fd, const void *data, size_t len) {
+        const char *p = data;
+
         while (len > 0) {
-                ssize_t n = write(fd, data, len);
+                ssize_t n = write(fd, p, len);
 
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
                         return -errno;
-                data += n;
+                p += n;
                 len -= (size_t) n;
         }
         return 0;
@@ -134,7 +136,7 @@ int ctl_write_file_atomic(const char *path, const char *data, size_t len, mode_t
         if (fchmod(fd, mode & ~mask) < 0)
                 r = -errno;
         if (r == 0)
-                r = write_all(fd, data, len);
+                r = ctl_write_all(fd, data, len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
