@@ -426,22 +426,6 @@ static int check_iso(const char *iso, const char *output) {
 /* ======================================================================== */
 /* The reports */
 
-typedef struct InvestigationList {
-        Investigation *v;
-        size_t n, allocated;
-} InvestigationList;
-
-static int investigation_add(const Investigation *v, void *userdata) {
-        InvestigationList *l = userdata;
-
-        if (l->n >= REPORT_ROWS_MAX)
-                return -E2BIG;
-        if (array_grow((void **) &l->v, &l->allocated, l->n, sizeof(Investigation)) < 0)
-                return -ENOMEM;
-        l->v[l->n++] = *v;
-        return 0;
-}
-
 static ReportContext context(const Archive *a, ReportFormat format) {
         return (ReportContext) {
                 .config = a->config,
@@ -516,7 +500,8 @@ static int add_quarterlies(Archive *a, Store *store) {
         for (int q = 1; q <= 4; q++) {
                 ReportFault *faults = NULL;
                 ReportWork *work = NULL;
-                InvestigationList inv = {};
+                Investigation *inv = NULL;
+                size_t n_inv = 0;
                 size_t n_faults = 0, n_work = 0;
                 char label[16], day[ISO_DATE_MAX], stem[128], title[128];
                 ReportPeriod p;
@@ -534,13 +519,12 @@ static int add_quarterlies(Archive *a, Store *store) {
                 if (r >= 0)
                         r = store_report_work(store, p.from, p.to, &work, &n_work);
                 if (r >= 0)
-                        r = store_foreach_investigation(store, 0, p.from, p.to,
-                                                        investigation_add, &inv);
+                        r = store_report_investigations(store, p.from, p.to, &inv, &n_inv);
                 if (r < 0) {
                         read_failed(store, r);
                         r = -EIO;
                 } else {
-                        QuarterInput in = { &p, work, n_work, faults, n_faults, inv.v, inv.n };
+                        QuarterInput in = { &p, work, n_work, faults, n_faults, inv, n_inv };
 
                         (void) snprintf(stem, sizeof(stem), "%s_作業実績報告書_%d年度第%d四半期",
                                         format_iso_date(p.last, day), a->fy, q);
@@ -553,7 +537,7 @@ static int add_quarterlies(Archive *a, Store *store) {
                 }
                 report_faults_free(faults, n_faults);
                 report_works_free(work, n_work);
-                free(inv.v);
+                free(inv);
                 if (r < 0)
                         return r;
         }

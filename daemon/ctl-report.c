@@ -267,27 +267,12 @@ static int build_failed(const ReportArgs *a, int r) {
         return CTL_EXIT_FAILURE;
 }
 
-typedef struct InvestigationList {
-        Investigation *v;
-        size_t n, allocated;
-} InvestigationList;
-
-static int investigation_add(const Investigation *v, void *userdata) {
-        InvestigationList *l = userdata;
-
-        if (l->n >= REPORT_ROWS_MAX)
-                return -E2BIG;
-        if (array_grow((void **) &l->v, &l->allocated, l->n, sizeof(Investigation)) < 0)
-                return -ENOMEM;
-        l->v[l->n++] = *v;
-        return 0;
-}
-
 static int build_period_report(const ReportArgs *a, const ReportContext *ctx, Store *store,
                                char **ret) {
         ReportFault *faults = NULL;
         ReportWork *work = NULL;
-        InvestigationList inv = {};
+        Investigation *inv = NULL;
+        size_t n_inv = 0;
         size_t n_faults = 0, n_work = 0;
         ReportPeriod p;
         int r;
@@ -299,24 +284,24 @@ static int build_period_report(const ReportArgs *a, const ReportContext *ctx, St
         if (r >= 0 && a->kind == KIND_QUARTERLY)
                 r = store_report_work(store, p.from, p.to, &work, &n_work);
         if (r >= 0 && a->kind == KIND_QUARTERLY)
-                r = store_foreach_investigation(store, 0, p.from, p.to, investigation_add, &inv);
+                r = store_report_investigations(store, p.from, p.to, &inv, &n_inv);
         if (r < 0) {
                 fprintf(stderr, "Cannot read the state: %s\n",
                         r == -E2BIG ? "too many records for one report" : store_error(store));
                 report_faults_free(faults, n_faults);
                 report_works_free(work, n_work);
-                free(inv.v);
+                free(inv);
                 return CTL_EXIT_FAILURE;
         }
         if (a->kind == KIND_QUARTERLY)
-                r = report_quarterly(ctx, &p, work, n_work, faults, n_faults, inv.v, inv.n, ret);
+                r = report_quarterly(ctx, &p, work, n_work, faults, n_faults, inv, n_inv, ret);
         else if (a->kind == KIND_SLA)
                 r = report_sla(ctx, &p, faults, n_faults, ret);
         else
                 r = report_availability(ctx, &p, faults, n_faults, ret);
         report_faults_free(faults, n_faults);
         report_works_free(work, n_work);
-        free(inv.v);
+        free(inv);
         return r < 0 ? build_failed(a, r) : CTL_EXIT_OK;
 }
 

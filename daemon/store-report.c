@@ -309,3 +309,34 @@ int store_report_incidents(Store *s, time_t from, time_t to, ReportIncident **re
         *ret_n = n;
         return 0;
 }
+
+typedef struct InvestigationList {
+        Investigation *v;
+        size_t n, allocated;
+} InvestigationList;
+
+static int investigation_add(const Investigation *v, void *userdata) {
+        InvestigationList *l = userdata;
+
+        if (l->n >= REPORT_ROWS_MAX)
+                return -E2BIG;
+        if (array_grow((void **) &l->v, &l->allocated, l->n, sizeof(Investigation)) < 0)
+                return -ENOMEM;
+        l->v[l->n++] = *v;
+        return 0;
+}
+
+int store_report_investigations(Store *s, time_t from, time_t to, Investigation **ret,
+                                size_t *ret_n) {
+        InvestigationList l = {};
+        int r;
+
+        r = store_foreach_investigation(s, 0, from, to, investigation_add, &l);
+        if (r < 0) {
+                free(l.v);
+                return r;
+        }
+        *ret = l.v;
+        *ret_n = l.n;
+        return 0;
+}

@@ -25,6 +25,11 @@ int store_report_faults(Store *s, time_t from, time_t to, ReportFault **ret, siz
  * REPORT_ROWS_MAX. Free with report_works_free(). */
 int store_report_work(Store *s, time_t from, time_t to, ReportWork **ret, size_t *ret_n);
 
+/* The investigations of anomalies made in [from, to), by time; -E2BIG beyond
+ * REPORT_ROWS_MAX. Caller frees *ret. */
+int store_report_investigations(Store *s, time_t from, time_t to, Investigation **ret,
+                                size_t *ret_n);
+
 /* The security incidents (security_incident events) at [from, to), by
  * time, with their faults' kind and state and their mails' sending time.
  * At most REPORT_ROWS_MAX. Free with report_incidents_free(). */
