@@ -254,6 +254,24 @@ static int operator_check(const Action *a, Fault *f, const FaultDetails *det, ti
         return 0;
 }
 
+/* Ends the transaction of an action without a fault: with r (what its own
+ * writes gave) good, its event goes in and all is committed; else all is
+ * rolled back and msg says why. */
+static int finish(Store *s, int r, Event *ev, Event *ret_event, char *msg, size_t msglen) {
+        if (r >= 0)
+                r = store_event_insert(s, ev);
+        if (r >= 0)
+                r = store_commit(s);
+        if (r < 0) {
+                store_rollback(s);
+                (void) snprintf(msg, msglen, "cannot record the action: %s (%s)", strerror(-r),
+                                store_error(s));
+                return r;
+        }
+        *ret_event = *ev;
+        return 0;
+}
+
 /* A contract deliverable handed in (report-submitted --kind ... --due ...). */
 static int deliverable_submitted(Store *s, const Config *c, const Calendar *cal, const Action *a,
                                  time_t now, Event *ret_event, char *msg, size_t msglen) {
@@ -283,24 +301,13 @@ static int deliverable_submitted(Store *s, const Config *c, const Calendar *cal,
         r = store_begin(s);
         if (r >= 0)
                 r = store_deliverable_submit(s, a->kind, a->due, now);
-        if (r >= 0)
-                r = store_event_insert(s, &ev);
-        if (r >= 0)
-                r = store_commit(s);
-        if (r < 0) {
-                store_rollback(s);
-                (void) snprintf(msg, msglen, "cannot record the action: %s (%s)", strerror(-r),
-                                store_error(s));
-                return r;
-        }
-        *ret_event = ev;
-        return 0;
+        return finish(s, r, &ev, ret_event, msg, msglen);
 }
 
 /* The investigation of an anomaly (L107-111), recorded with its event. */
 static int investigate(Store *s, const Action *a, time_t now, Event *ret_event, char *msg,
                        size_t msglen) {
-        char t1[ISO_DATETIME_MAX];
+        char t1[ISO_DATETIME_MAX], t2[ISO_DATETIME_MAX];
         Event ev = { .type = EVENT_INVESTIGATED, .at = now };
         time_t at = a->at ?: now;
         Anomaly an;
@@ -316,7 +323,7 @@ static int investigate(Store *s, const Action *a, time_t now, Event *ret_event, 
                 return REFUSE("%s is in the future", format_iso_datetime(at, t1));
         if (at < an.at)
                 return REFUSE("%s is before the anomaly (%s)", format_iso_datetime(at, t1),
-                              format_iso_datetime(an.at, t1));
+                              format_iso_datetime(an.at, t2));
         (void) snprintf(ev.site, sizeof(ev.site), "%s", an.site);
         (void) snprintf(ev.device, sizeof(ev.device), "%s", an.device);
         (void) snprintf(ev.os_user, sizeof(ev.os_user), "%s", a->os_user);
@@ -328,18 +335,7 @@ static int investigate(Store *s, const Action *a, time_t now, Event *ret_event, 
         r = store_begin(s);
         if (r >= 0)
                 r = store_investigation_add(s, a->anomaly_id, at, a->by, a->note, a->os_user, now);
-        if (r >= 0)
-                r = store_event_insert(s, &ev);
-        if (r >= 0)
-                r = store_commit(s);
-        if (r < 0) {
-                store_rollback(s);
-                (void) snprintf(msg, msglen, "cannot record the action: %s (%s)", strerror(-r),
-                                store_error(s));
-                return r;
-        }
-        *ret_event = ev;
-        return 0;
+        return finish(s, r, &ev, ret_event, msg, msglen);
 }
 
 bool operator_is_engine_action(ActionType t) {

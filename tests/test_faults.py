@@ -287,7 +287,9 @@ class Scenarios(unittest.TestCase):
                 (["investigate", "99999", "--by", "山田", "--note", "x"], 1, "no anomaly 99999"),
                 (["investigate", aid, "--by", "山田"], 2, "the note is required"),
                 (["escalate", transient_event, "--by", "山田"], 1, "no anomaly"),
-                (["investigate", "abc", "--by", "山田", "--note", "x"], 2, "invalid anomaly id")):
+                (["investigate", "abc", "--by", "山田", "--note", "x"], 2, "invalid anomaly id"),
+                (["investigate", aid, "--by", "山田", "--note", "x", "--at", "2026-11-25T09:00"],
+                 1, "2026-11-25T09:00:00+09:00 is before the anomaly (2026-11-25T10:0")):
             with self.subTest(args=args):
                 r = act(*args)
                 self.assertEqual(r.returncode, code, r.stderr)
