@@ -903,7 +903,10 @@ static void monitor_reminders(Monitor *m, time_t now) {
 }
 
 /* Retention (retention.events, retention.mail): older events and sent
- * mails go, at start and then daily. */
+ * mails go, at start and then daily, RETENTION_BATCH rows of each at a
+ * time (the loop waits on the deletion): a full batch is followed by the
+ * next one at the next tick of the clocks. */
+#define RETENTION_BATCH 2000
 static void monitor_retention(Monitor *m, time_t now) {
         int64_t keep_events = config_retention_seconds(m->config, false);
         int64_t keep_mail = config_retention_seconds(m->config, true);
@@ -916,12 +919,15 @@ static void monitor_retention(Monitor *m, time_t now) {
         if (keep_events == 0 && keep_mail == 0)
                 return;
         r = store_retention_purge(m->store, keep_events ? now - keep_events : 0,
-                                  keep_mail ? now - keep_mail : 0, &n_events, &n_mails);
+                                  keep_mail ? now - keep_mail : 0, RETENTION_BATCH, &n_events,
+                                  &n_mails);
         if (r < 0) {
                 log_errno(LOG_WARNING, r, "Cannot delete old events and mails (%s); trying "
                           "again tomorrow", store_error(m->store));
                 return;
         }
+        if (n_events == RETENTION_BATCH || n_mails == RETENTION_BATCH)
+                m->retention_at = 0; /* more to delete: again at the next tick */
         if (n_events > 0 || n_mails > 0)
                 log_info("Retention: deleted %" PRId64 " event%s older than %" PRId64
                          " days and %" PRId64 " sent mail%s older than %" PRId64 " days.",

@@ -225,7 +225,7 @@ int store_disposal_add(Store *s, Disposal *d) {
         return exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
-int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
+int store_retention_purge(Store *s, time_t events_before, time_t mail_before, int64_t limit,
                           int64_t *ret_events, int64_t *ret_mails) {
         sqlite3_stmt *st = NULL;
         int64_t n_events = 0, n_mails = 0;
@@ -238,12 +238,14 @@ int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
                 return r;
         if (events_before > 0) {
                 rc = sqlite3_prepare_v2(s->db,
-                                        "DELETE FROM events WHERE at < ? AND (fault_id IS NULL"
+                                        "DELETE FROM events WHERE id IN (SELECT id FROM events"
+                                        " WHERE at < ?1 AND (fault_id IS NULL"
                                         " OR fault_id NOT IN (SELECT id FROM faults"
-                                        " WHERE state = 'open'))",
+                                        " WHERE state = 'open')) ORDER BY id LIMIT ?2)",
                                         -1, &st, NULL);
                 if (rc == SQLITE_OK) {
                         (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) events_before);
+                        (void) sqlite3_bind_int64(st, 2, limit);
                         rc = sqlite3_step(st);
                 }
                 sqlite3_finalize(st);
@@ -252,11 +254,13 @@ int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
         }
         if (r >= 0 && mail_before > 0) {
                 rc = sqlite3_prepare_v2(s->db,
-                                        "DELETE FROM outbox WHERE sent_at IS NOT NULL"
-                                        " AND created_at < ?",
+                                        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+                                        " WHERE sent_at IS NOT NULL AND created_at < ?1"
+                                        " ORDER BY id LIMIT ?2)",
                                         -1, &st, NULL);
                 if (rc == SQLITE_OK) {
                         (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) mail_before);
+                        (void) sqlite3_bind_int64(st, 2, limit);
                         rc = sqlite3_step(st);
                 }
                 sqlite3_finalize(st);

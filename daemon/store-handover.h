@@ -72,9 +72,10 @@ typedef struct Disposal {
 int store_disposal_add(Store *s, Disposal *d);
 
 /* Retention (retention.events, retention.mail): deletes, with secure_delete,
- * the events before events_before (but those of open faults) and the sent
- * mails created before mail_before (0: none of that kind). */
-int store_retention_purge(Store *s, time_t events_before, time_t mail_before,
+ * at most limit of the events before events_before (but those of open
+ * faults) and at most limit of the sent mails created before mail_before
+ * (0: none of that kind): one bounded step, the daemon's loop waits on it. */
+int store_retention_purge(Store *s, time_t events_before, time_t mail_before, int64_t limit,
                           int64_t *ret_events, int64_t *ret_mails);
 
 /* A disposal record by id, or the latest with id 0; -ENOENT when there is
