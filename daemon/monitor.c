@@ -106,8 +106,6 @@ typedef struct Device {
         uint64_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
         uint64_t duration_sum_usec;
         unsigned urgent;             /* probes still to run back to back (a trap came) */
-        bool tampered;               /* cameras: an image-tampering event's state is on */
-        char tamper_topic[CAMERA_EVENT_TOPIC_MAX];
         time_t trap_at;              /* when the last trap about it came (wall clock) */
         bool has_community;          /* routers with SNMP v2c: a trap's community is checked */
         unsigned char community_hash[SHA256_DIGEST_LENGTH];
@@ -1048,21 +1046,11 @@ static bool router_uptime_jumped(const Device *d, const ProbeResult *r, time_t n
         return boot > d->written_boot + 30 || boot < d->written_boot - 30;
 }
 
-static void device_on_result(void *userdata, const ProbeResult *result) {
+static void device_on_result(void *userdata, const ProbeResult *r) {
         Device *d = userdata;
         Monitor *m = d->monitor;
         time_t now = wallclock_now();
-        const ProbeResult *r = result;
-        ProbeResult tampered;
         uint64_t visible;
-
-        /* The camera answers, but says its image is tampered with. */
-        if (d->tampered && result->status == PROBE_UP) {
-                tampered = *result;
-                probe_result_fail(&tampered, PROBE_DEGRADED,
-                                  "image tampering reported by the camera (%s)", d->tamper_topic);
-                r = &tampered;
-        }
 
         if (!d->has_result || d->status != r->status || !streq(d->reason ?: "", r->reason))
                 log_info("%s: %s -> %s%s%s", d->id,
@@ -1203,19 +1191,17 @@ static bool cameras_keep_connections(const Config *c) {
 static bool device_hurry(Device *d, time_t now, const char *by);
 
 /* An ONVIF event from a camera (issue 16): a hint, like a trap. Tampering
- * (the view changed, too dark, blurred, dazzled) holds until the camera
- * says it ended and makes its results degraded; storage and recording
- * events bring the deep checks forward. */
+ * (the view changed, too dark, blurred, dazzled) holds, in the camera
+ * probe, until the camera says it ended and makes its results degraded;
+ * storage and recording events bring the deep checks forward. */
 static void device_on_event(void *userdata, const CameraEvent *ev) {
         Device *d = userdata;
         time_t now = wallclock_now();
 
         switch (ev->kind) {
         case CAMERA_EVENT_TAMPER:
-                if (!ev->has_state || ev->state == d->tampered)
+                if (!ev->changed)
                         break;
-                d->tampered = ev->state;
-                (void) snprintf(d->tamper_topic, sizeof(d->tamper_topic), "%s", ev->topic);
                 log_info("%s: %s event: image tampering %s.", d->id, ev->topic,
                          ev->state ? "began" : "ended");
                 (void) device_hurry(d, now, "event");

@@ -138,6 +138,9 @@ struct CameraProbe {
         double skew;                 /* seconds; persists for WS-Security's Created */
 
         CameraEvents *events;        /* ONVIF events; NULL: none */
+        CameraEventFn on_event;      /* the monitor's */
+        unsigned tampered;           /* the tampering topics whose state is on (topic_bit) */
+        char tamper_topic[CAMERA_EVENT_TOPIC_MAX]; /* the last one that turned on */
         CameraCycle *cycle;          /* the running cycle, or NULL */
         CameraDeep deep;             /* the last deep checks; text NULL before the first */
 };
@@ -274,6 +277,8 @@ static char *strdup_or_null(const char *s, bool *failed) {
         return d;
 }
 
+static void camera_on_event(void *userdata, const CameraEvent *event);
+
 int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn done,
                      void *userdata, CameraProbe **ret) {
         const CameraConf *c = conf->camera;
@@ -316,6 +321,7 @@ int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn do
                 camera_probe_free(p);
                 return -ENOMEM;
         }
+        p->on_event = conf->on_event;
         /* Events need the authenticated operations. */
         if (conf->on_event && p->password &&
             camera_events_new(glue,
@@ -331,7 +337,7 @@ int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn do
                                       .timeout = p->timeout,
                                       .pull_wait = conf->pull_wait,
                               },
-                              conf->on_event, userdata, &p->events) < 0) {
+                              camera_on_event, p, &p->events) < 0) {
                 camera_probe_free(p);
                 return -ENOMEM;
         }
@@ -487,6 +493,25 @@ static void deep_keep(CameraProbe *p, const ProbeResult *d) {
         };
 }
 
+/* An event of the camera's: a tampering state is kept here, where it makes
+ * the results degraded, then the monitor hears of it. */
+static void camera_on_event(void *userdata, const CameraEvent *event) {
+        CameraProbe *p = userdata;
+        CameraEvent ev = *event;
+        unsigned before = p->tampered;
+
+        if (ev.kind == CAMERA_EVENT_TAMPER && ev.has_state) {
+                if (ev.state) {
+                        p->tampered |= ev.topic_bit;
+                        (void) snprintf(p->tamper_topic, sizeof(p->tamper_topic), "%s",
+                                        ev.topic);
+                } else
+                        p->tampered &= ~ev.topic_bit;
+                ev.changed = (before != 0) != (p->tampered != 0);
+        }
+        p->on_event(p->userdata, &ev);
+}
+
 /* Merges the last deep checks into the cycle's result: a camera whose
  * recording stopped stays degraded between deep checks. */
 static void cycle_finish(CameraProbe *p) {
@@ -510,6 +535,10 @@ static void cycle_finish(CameraProbe *p) {
                 if (r.status != PROBE_DOWN && p->deep.status != PROBE_UP)
                         probe_result_fail(&r, p->deep.status, "%s", p->deep.reason ?: "");
         }
+        /* The camera answers, but says its image is tampered with. */
+        if (p->tampered && r.status == PROBE_UP)
+                probe_result_fail(&r, PROBE_DEGRADED, "image tampering reported by the camera "
+                                  "(%s)", p->tamper_topic);
         p->done(p->userdata, &r);
 }
 

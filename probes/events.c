@@ -164,6 +164,7 @@ static void message_event(const xmlNode *nm, CameraEventFn fn, void *userdata) {
         if (i < 0)
                 return;
         ev.kind = known_topics[i].kind;
+        ev.topic_bit = 1u << i;
         (void) snprintf(ev.topic, sizeof(ev.topic), "%s", known_topics[i].path);
         msg = xml_child(xml_child(nm, NS_WSNT, "Message"), NS_ONVIF_SCHEMA, "Message");
         op = msg ? xmlGetProp(msg, BAD_CAST "PropertyOperation") : NULL;

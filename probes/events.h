@@ -34,6 +34,9 @@ typedef struct CameraEvent {
         char topic[CAMERA_EVENT_TOPIC_MAX]; /* without its prefix: "VideoSource/..." */
         bool has_state, state;       /* the first boolean data item (State, IsTooDark, ...) */
         bool initialized;            /* a property's state as a subscription begins, not news */
+        unsigned topic_bit;          /* 1 << the topic's index among the known ones */
+        bool changed;                /* tampering: the camera's tampered state changed (set
+                                      * by the camera probe, which keeps that state) */
         time_t at;                   /* the message's UtcTime; 0 when it has none */
 } CameraEvent;
 

@@ -85,6 +85,15 @@ class Events(unittest.TestCase):
         self.assertIn("detected by event", entry["MESSAGE"])
         self.assertIn("GlobalSceneChange", entry["MESSAGE"])
         sys.stderr.write(f"  event -> fault in the journal: {latency * 1000:.0f} ms\n")
+        # Another tampering topic turning off does not end this one's state.
+        self.field.camera("05").event("tns1:VideoSource/ImageTooDark/ImagingService",
+                                      State=False)
+        time.sleep(2)
+        self.assertEqual([e for e in self.journal.entries(since=self.cursor,
+                                                          _PID=str(self.daemon.proc.pid),
+                                                          FIELDWATCH_DEVICE="05-camera",
+                                                          FIELDWATCH_EVENT="fault_transient")],
+                         [])
         # The camera says the view is back: the fault clears at once too.
         sent = time.time()
         self.field.camera("05").event(TAMPER, State=False)
