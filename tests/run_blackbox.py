@@ -20,10 +20,15 @@ elsewhere then cannot give its socket to).
 
 A suite's output is printed whole when it ends, so that logs do not
 interleave; the failures are named at the end. Every suite runs under
-`timeout` (SUITE_TIMEOUT), so the run is bounded.
+`timeout` (SUITE_TIMEOUT), so the run is bounded, in a process group of its
+own that is ended with the suite (and with the runner): a daemon a suite
+leaves behind would go on probing the next suite's field on the same
+FW_LAB_NET (seen: a run killed by hand left two, and the simulated cameras
+of later runs refused their stale Digest credentials).
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,6 +45,22 @@ EXPECTED = {"test_faults.py": 260, "test_surroundings.py": 120, "test_soak.py": 
 SUITE_TIMEOUT = 600
 
 
+def end_group(pgid):
+    """Ends what is left of a suite's process group (the group the runner made)."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    time.sleep(0.5)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+RUNNING = {}                         # pgid -> suite, for the runner's own end
+
+
 def run_pool(suites, jobs, env_base):
     """Runs suites with at most jobs at once; returns the failed ones."""
     pending = sorted(suites, key=lambda s: -EXPECTED.get(os.path.basename(s), 20))
@@ -51,15 +72,21 @@ def run_pool(suites, jobs, env_base):
             slot = free.pop(0)
             suite = pending.pop(0)
             env = dict(env_base, FW_LAB_NET=str(slot))
+            # Its own process group: whatever the suite leaves running (a
+            # daemon it failed to stop) ends with it, and cannot go on probing
+            # the next suite's field on the same FW_LAB_NET.
             proc = subprocess.Popen(["timeout", str(SUITE_TIMEOUT), sys.executable, suite],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
             running[slot] = (suite, proc, time.monotonic())
+            RUNNING[proc.pid] = suite
         time.sleep(0.2)
         for slot, (suite, proc, started) in list(running.items()):
             if proc.poll() is None:
                 continue
             out = proc.stdout.read().decode("utf-8", "replace")
             proc.stdout.close()
+            end_group(proc.pid)
             print(f"== {suite} (FW_LAB_NET={slot}, {time.monotonic() - started:.0f} s)")
             sys.stdout.write(out)
             if proc.returncode != 0:
@@ -67,11 +94,21 @@ def run_pool(suites, jobs, env_base):
                 failed.append(suite)
             sys.stdout.flush()
             del running[slot]
+            RUNNING.pop(proc.pid, None)
             free.append(slot)
     return failed
 
 
+def on_signal(signum, frame):
+    """Interrupted (Ctrl-C, a CI timeout): the suites' groups end too."""
+    for pgid in list(RUNNING):
+        end_group(pgid)
+    sys.exit(128 + signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     suites = sys.argv[1:]
     jobs = max(1, int(os.environ.get("BLACKBOX_JOBS", "3")))
     env = dict(os.environ)
