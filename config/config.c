@@ -2692,9 +2692,7 @@ Config *config_new_default(void) {
                         .deep_interval = 10 * USEC_PER_MINUTE,
                         .max_clock_skew = 10 * USEC_PER_SEC,
                         .max_recording_lag = 10 * USEC_PER_MINUTE,
-                        /* Off until the Digest refusals seen beside the probes in
-                         * parallel test runs are understood (issue 16). */
-                        .events = CAMERA_EVENTS_OFF,
+                        .events = CAMERA_EVENTS_PULLPOINT,
                 },
                 .router = { .interval = 60 * USEC_PER_SEC, .timeout = 5 * USEC_PER_SEC,
                             .retries = 1 },

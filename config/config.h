@@ -134,7 +134,7 @@ typedef struct ProbesConf {
         struct {
                 uint64_t interval, timeout, deep_interval; /* 60s, 10s, 10m */
                 uint64_t max_clock_skew, max_recording_lag; /* 10s, 10m */
-                CameraEventsMode events;     /* pullpoint: ONVIF events (issue 16); off (default) */
+                CameraEventsMode events;     /* pullpoint (default): ONVIF events (issue 16); off */
         } camera;
         struct {
                 uint64_t interval, timeout;  /* 60s, 5s */
