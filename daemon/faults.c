@@ -514,10 +514,9 @@ static int fault_track(FaultEngine *e, Fault *f) {
 }
 
 /* The deferral prompt of a fault received already past closing time. */
-static int prompt_at_once(FaultEngine *e, Fault *f, time_t now, FaultOutput *out) {
+static int prompt_at_once(Fault *f, time_t now, FaultOutput *out) {
         char due[ISO_DATETIME_MAX];
 
-        (void) e;
         if (!f->deferral_eligible || f->deferral_prompted)
                 return 0;
         f->deferral_prompted = true;
@@ -614,7 +613,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         if (r >= 0)
                 r = incident_of_fault(f, now, out);
         if (r >= 0)
-                r = prompt_at_once(e, f, now, out);
+                r = prompt_at_once(f, now, out);
         return r;
 }
 
@@ -1075,7 +1074,7 @@ int faults_open(FaultEngine *e, const Fault *spec, time_t received, time_t now, 
                                                                    : "reported by call",
                       f->kind, f->reason, clock_text(f, clocks, sizeof(clocks)));
         if (r >= 0)
-                r = prompt_at_once(e, f, now, out);
+                r = prompt_at_once(f, now, out);
         return r;
 }
 
@@ -1093,6 +1092,6 @@ int faults_receive(FaultEngine *e, Fault *f, time_t call, time_t now, FaultOutpu
                       "%s: the fault call was received: %s (%s)", f->device, f->kind,
                       clock_text(f, clocks, sizeof(clocks)));
         if (r >= 0)
-                r = prompt_at_once(e, f, now, out);
+                r = prompt_at_once(f, now, out);
         return r;
 }

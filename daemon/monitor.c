@@ -106,7 +106,6 @@ typedef struct Device {
         uint64_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
         uint64_t duration_sum_usec;
         unsigned urgent;             /* probes still to run back to back (a trap came) */
-        time_t trap_at;              /* when the last trap about it came (wall clock) */
         bool has_community;          /* routers with SNMP v2c: a trap's community is checked */
         unsigned char community_hash[SHA256_DIGEST_LENGTH];
         union {
@@ -814,7 +813,6 @@ static bool device_hurry(Device *d, time_t now, const char *by) {
                  mono = now_monotonic();
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
-        d->trap_at = now;
         faults_hint(m->faults, d->node, now, by);
         if (at == 0 || at <= mono + URGENT_GAP)
                 return false;
