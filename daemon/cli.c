@@ -11,10 +11,6 @@
 #include "macro.h"
 #include "timeutil.h"
 
-static bool pretending;
-static time_t pretend_base;
-static struct timespec pretend_mono;
-
 /* ======================================================================== */
 
 typedef enum GlobalOpt {
@@ -156,24 +152,6 @@ int cli_take_global_options(int *argc, char **argv, GlobalOptions *ret, char *er
 
 /* ======================================================================== */
 
-void wallclock_pretend(time_t t) {
-        pretending = true;
-        pretend_base = t;
-        (void) clock_gettime(CLOCK_MONOTONIC, &pretend_mono);
-}
-
-time_t wallclock_now(void) {
-        struct timespec now;
-
-        if (!pretending)
-                return time(NULL);
-        (void) clock_gettime(CLOCK_MONOTONIC, &now);
-        return pretend_base + (now.tv_sec - pretend_mono.tv_sec) -
-               (now.tv_nsec < pretend_mono.tv_nsec ? 1 : 0);
-}
-
-/* ======================================================================== */
-
 int cli_load_config(const GlobalOptions *g, bool allow_default, Config **ret) {
         ConfigErrors errs = {};
         Config *c = NULL;
@@ -253,7 +231,7 @@ int cli_setup(const GlobalOptions *g, bool allow_default, Config **ret_config,
                 }
                 /* Once: a reload (SIGHUP) keeps the pretended clock running
                  * from where the program started, it does not set it back. */
-                if (!pretending)
+                if (!wallclock_pretending())
                         wallclock_pretend(t);
         }
         *ret_config = c;

@@ -2,8 +2,8 @@
 #pragma once
 
 /* What fieldwatchd and fieldwatchctl share on their command lines (SPEC §6):
- * the global options, accepted before or after the command, and the
- * program's wall clock (--pretend-now). */
+ * the global options, accepted before or after the command. The program's
+ * wall clock (--pretend-now) is in timeutil.h. */
 
 #include <stdbool.h>
 #include <time.h>
@@ -32,13 +32,6 @@ typedef struct GlobalOptions {
  * Returns 0, or -EINVAL with a message in errbuf. */
 int cli_take_global_options(int *argc, char **argv, GlobalOptions *ret, char *errbuf,
                             size_t errlen);
-
-/* Starts the program's wall clock at t (--pretend-now); it runs on from there
- * at the pace of CLOCK_MONOTONIC. */
-void wallclock_pretend(time_t t);
-
-/* The program's wall clock: the real time, or the pretended one. */
-time_t wallclock_now(void);
 
 /* Loads the configuration the global options name. Without --config, a
  * missing default file yields the built-in defaults (no sites) when

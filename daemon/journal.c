@@ -63,13 +63,6 @@ JournalMode journal_get_mode(void) {
         return m < 0 ? JOURNAL_MODE_AUTO : m;
 }
 
-static uint64_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 bool journal_socket_answers(void) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET_PATH };
         struct stat st;
@@ -96,12 +89,12 @@ static bool journald_worth_trying(JournalMode m) {
                 return false;
         if (m == JOURNAL_MODE_NATIVE || journald_state == 1)
                 return true;
-        if (journald_state == 0 && now_monotonic() < recheck_at)
+        if (journald_state == 0 && now_usec(CLOCK_MONOTONIC) < recheck_at)
                 return false;
         if (journal_socket_answers())
                 return true;
         journald_state = 0;
-        recheck_at = now_monotonic() + JOURNAL_RECHECK_USEC;
+        recheck_at = now_usec(CLOCK_MONOTONIC) + JOURNAL_RECHECK_USEC;
         return false;
 }
 
@@ -308,7 +301,7 @@ int journal_send_event(const Event *e) {
                                   "journal: journald refused an event, events go to stderr "
                                   "until it answers again");
                 journald_state = 0;
-                recheck_at = now_monotonic() + JOURNAL_RECHECK_USEC;
+                recheck_at = now_usec(CLOCK_MONOTONIC) + JOURNAL_RECHECK_USEC;
         }
         r = send_stderr(e);
         return r < 0 ? r : 0;

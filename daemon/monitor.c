@@ -21,6 +21,7 @@
 #include "journal.h"
 #include "log.h"
 #include "macro.h"
+#include "timeutil.h"
 #include "mail.h"
 #include "mailer.h"
 #include "metrics.h"
@@ -170,20 +171,13 @@ const char *device_kind_to_string(DeviceKind k) {
         return k <= DEVICE_VPN ? table[k] : "unknown";
 }
 
-static uint64_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static uint64_t random_below(uint64_t n) {
         uint64_t v = 0;
 
         if (n == 0)
                 return 0;
         if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-                v = now_monotonic() * 6364136223846793005ULL;
+                v = now_usec(CLOCK_MONOTONIC) * 6364136223846793005ULL;
         return v % n;
 }
 
@@ -481,7 +475,7 @@ static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
                 if (dev == SIZE_MAX)
                         continue;
                 d = &m->devices[dev];
-                device_arm(d, now_monotonic());
+                device_arm(d, now_usec(CLOCK_MONOTONIC));
         }
 }
 
@@ -558,7 +552,7 @@ static int monitor_write_backlog(Monitor *m) {
 /* The database refused the backlog: say so (once, then every STORE_NAG)
  * and offer it again in STORE_RETRY. */
 static void monitor_store_refused(Monitor *m, int r) {
-        uint64_t now = now_monotonic();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (!m->store_refusing || now >= m->nag_at) {
                 log_errno(LOG_ERR, r,
@@ -780,7 +774,7 @@ static Device *device_by_address(Monitor *m, const char *source) {
 /* The trap counters changed: the metrics are written within a second (not
  * at each trap of a storm, and not a whole interval later). */
 static void metrics_soon(Monitor *m) {
-        uint64_t at = 0, soon = now_monotonic() + USEC_PER_SEC;
+        uint64_t at = 0, soon = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
 
         if (!m->metrics_timer || sd_event_source_get_time(m->metrics_timer, &at) < 0 || at <= soon)
                 return;
@@ -789,7 +783,7 @@ static void metrics_soon(Monitor *m) {
 
 /* Ignored traps are counted; one line a minute says how many. */
 static void trap_ignored(Monitor *m, const char *why, const Trap *t) {
-        uint64_t now = now_monotonic();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         m->traps_ignored_unlogged++;
         if (m->traps_ignored_logged_at && now - m->traps_ignored_logged_at < TRAP_LOG_EVERY)
@@ -810,7 +804,7 @@ static void trap_ignored(Monitor *m, const char *why, const Trap *t) {
 static bool device_hurry(Device *d, time_t now, const char *by) {
         Monitor *m = d->monitor;
         uint64_t at = (uint64_t) clock_heap_get(m->due, (size_t) (d - m->devices)),
-                 mono = now_monotonic();
+                 mono = now_usec(CLOCK_MONOTONIC);
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
         faults_hint(m->faults, d->node, now, by);
@@ -963,7 +957,7 @@ static void monitor_arm_clock(Monitor *m) {
                 wait = 0;
         else if (next > 0 && (uint64_t) (next - now) * USEC_PER_SEC < wait)
                 wait = (uint64_t) (next - now) * USEC_PER_SEC;
-        at = now_monotonic() + wait;
+        at = now_usec(CLOCK_MONOTONIC) + wait;
         /* Only ever earlier: a later call must not push a pending clock away. */
         (void) sd_event_source_get_enabled(m->clock_timer, &enabled);
         (void) sd_event_source_get_time(m->clock_timer, &armed);
@@ -974,7 +968,7 @@ static void monitor_arm_clock(Monitor *m) {
 }
 
 static void device_schedule(Device *d) {
-        uint64_t now = now_monotonic(), next = d->started + d->interval;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), next = d->started + d->interval;
 
         /* A trap came: enough probes back to back for the engine to decide
          * (fail_after, or recover_after), then the schedule again. */
@@ -1058,7 +1052,7 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         d->status = r->status;
         d->last_probe_at = now;
         if ((unsigned) r->status < ELEMENTSOF(d->probes)) {
-                uint64_t took = now_monotonic() - d->started;
+                uint64_t took = now_usec(CLOCK_MONOTONIC) - d->started;
 
                 d->probes[r->status]++;
                 d->duration_sum_usec += took;
@@ -1099,7 +1093,7 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
         if (d->dirty || d->written_at == 0 || d->row_stale || d->kind == DEVICE_VPN ||
             (d->kind == DEVICE_ROUTER && r->router.rebooted) ||
             router_uptime_jumped(d, r, now) || visible != d->visible ||
-            now_monotonic() - d->written_at >= ROW_REFRESH)
+            now_usec(CLOCK_MONOTONIC) - d->written_at >= ROW_REFRESH)
                 device_write_result(d, r, visible);
         else
                 d->unwritten = true;
@@ -1115,7 +1109,7 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
 static void device_start(Device *d) {
         int r;
 
-        d->started = now_monotonic();
+        d->started = now_usec(CLOCK_MONOTONIC);
         if (d->camera) {
                 bool deep = d->started >= d->next_deep;
 
@@ -1135,7 +1129,7 @@ static void device_start(Device *d) {
 /* Starts every probe that is due: a wakeup serves all of them. */
 static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Monitor *m = userdata;
-        uint64_t until = now_monotonic() + PROBE_TIMER_SLACK;
+        uint64_t until = now_usec(CLOCK_MONOTONIC) + PROBE_TIMER_SLACK;
         size_t dev;
         time_t at;
 
@@ -1143,7 +1137,7 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) usec;
         m->probe_timer_at = 0;
         while (clock_heap_top(m->due, &dev, &at) && (uint64_t) at <= until) {
-                uint64_t now = now_monotonic(), late = now > (uint64_t) at ? now - (uint64_t) at : 0;
+                uint64_t now = now_usec(CLOCK_MONOTONIC), late = now > (uint64_t) at ? now - (uint64_t) at : 0;
 
                 /* How late the probe starts against its schedule (/metrics). */
                 m->lateness_count++;
@@ -1807,7 +1801,7 @@ int monitor_resume_mail(Monitor *m) {
 }
 
 int monitor_start(Monitor *m) {
-        uint64_t now = now_monotonic();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         monitor_arm_clock(m);
         for (size_t i = 0; i < m->n_devices; i++) {
@@ -1884,7 +1878,7 @@ int monitor_flush(Monitor *m) {
         if (m->store_failing)
                 log_notice("Device states written again.");
         m->store_failing = false;
-        now = now_monotonic();
+        now = now_usec(CLOCK_MONOTONIC);
         for (size_t i = 0; i < m->n_dirty; i++) {
                 Device *d = &m->devices[m->dirty[i]];
 

@@ -373,3 +373,36 @@ int parse_mmdd(const char *s, int *ret_m, int *ret_d) {
         *ret_d = d;
         return 0;
 }
+
+/* ======================================================================== */
+
+uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        (void) clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static bool pretending;
+static time_t pretend_base;
+static struct timespec pretend_mono;
+
+bool wallclock_pretending(void) {
+        return pretending;
+}
+
+void wallclock_pretend(time_t t) {
+        pretending = true;
+        pretend_base = t;
+        (void) clock_gettime(CLOCK_MONOTONIC, &pretend_mono);
+}
+
+time_t wallclock_now(void) {
+        struct timespec ts;
+
+        if (!pretending)
+                return time(NULL);
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return pretend_base + (ts.tv_sec - pretend_mono.tv_sec) -
+               (ts.tv_nsec < pretend_mono.tv_nsec ? 1 : 0);
+}

@@ -76,3 +76,17 @@ int parse_hhmm(const char *s, int *ret_sec);
 
 /* Parses "MM-DD" into month and day (29 February allowed). */
 int parse_mmdd(const char *s, int *ret_m, int *ret_d);
+
+/* The clock's time in microseconds (CLOCK_MONOTONIC, CLOCK_REALTIME, ...): the
+ * one helper for it (named so as not to collide with the many locals "now"). */
+uint64_t now_usec(clockid_t clock);
+
+/* Starts the program's wall clock at t (--pretend-now); it runs on from there
+ * at the pace of CLOCK_MONOTONIC. */
+void wallclock_pretend(time_t t);
+
+/* Whether wallclock_pretend() was called. */
+bool wallclock_pretending(void);
+
+/* The program's wall clock: the real time, or the pretended one. */
+time_t wallclock_now(void);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "timeutil.h"
 #include "router.h"
 
 /* The VPN's scalars come first in its OID list, the tunnels after. */
@@ -62,13 +63,6 @@ struct RouterProbe {
         char *sys_name;              /* NULL: not asked */
         unsigned long sys_name_hash;
 };
-
-static uint64_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static int probe_alloc(sd_event *e, const SnmpTarget *t, size_t n_oids, ProbeDoneFn done,
                        void *userdata, RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
@@ -241,7 +235,7 @@ static bool value_number(const SnmpValue *v, long *ret) {
 /* sysUpTime, and a restart when it went backwards. */
 static void check_uptime(RouterProbe *p, const SnmpValue *v, ProbeResult *r, bool *ret_has,
                          uint32_t *ret_ticks, bool *ret_rebooted) {
-        uint64_t now = now_monotonic();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (v->type != SNMP_VALUE_TIMETICKS) {
                 probe_result_fail(r, PROBE_DEGRADED, "sysUpTime %s",
@@ -381,7 +375,7 @@ static void cycle_finish(RouterProbe *p, const char *error) {
         ProbeResult r = { .status = PROBE_UP };
 
         p->running = false;
-        r.latency_usec = now_monotonic() - p->started;
+        r.latency_usec = now_usec(CLOCK_MONOTONIC) - p->started;
         if (error) {
                 probe_result_fail(&r, PROBE_DOWN, "%s", error);
                 if (p->vpn) {
@@ -432,7 +426,7 @@ int router_probe_start(RouterProbe *p) {
         if (p->running)
                 return -EBUSY;
         p->next = 0;
-        p->started = now_monotonic();
+        p->started = now_usec(CLOCK_MONOTONIC);
         r = send_chunk(p);
         if (r < 0)
                 return r;

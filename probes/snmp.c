@@ -160,13 +160,6 @@ void snmp_library_init(void) {
         init_snmp("fieldwatch");
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 uint64_t snmp_text_hash(const void *s, size_t n) {
         const unsigned char *p = s;
         uint64_t h = UINT64_C(14695981039346656037);
@@ -540,7 +533,7 @@ static int engine_get(sd_event *e, SnmpEngine **ret) {
         eng->rxbuf = malloc(SNMP_RX_MAX);
         eng->txbuf = malloc(SNMP_TX_MAX);
         r = eng->rxbuf && eng->txbuf ? 0 : -ENOMEM;
-        eng->next_reqid = (uint32_t) now_usec() & 0x3fffffff;
+        eng->next_reqid = (uint32_t) now_usec(CLOCK_MONOTONIC) & 0x3fffffff;
         if (r >= 0)
                 r = sd_event_add_time(e, &eng->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
                                       on_engine_timer, eng);
@@ -736,7 +729,7 @@ static void session_rearm(SnmpSession *s) {
         else {
                 /* At least 1 µs ahead, so that the timer's loop ends. The heap
                  * has room for every session (heap_reserve at open). */
-                now = now_usec();
+                now = now_usec(CLOCK_MONOTONIC);
                 (void) heap_put(&eng->heap, s,
                                 now + MAX((uint64_t) tv.tv_sec * USEC_PER_SEC +
                                                   (uint64_t) tv.tv_usec,
@@ -1090,7 +1083,7 @@ static int direct_send(SnmpSession *s) {
             errno != EAGAIN && errno != ENOBUFS)
                 return -errno;
         s->tries++;
-        (void) heap_put(&eng->heap, s, now_usec() + MAX(s->timeout, (uint64_t) 1));
+        (void) heap_put(&eng->heap, s, now_usec(CLOCK_MONOTONIC) + MAX(s->timeout, (uint64_t) 1));
         engine_arm(eng);
         return 0;
 }
@@ -1222,7 +1215,7 @@ static int on_engine_io(sd_event_source *src, int fd, uint32_t revents, void *us
 
 static int on_engine_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         SnmpEngine *eng = engine_ref(userdata);
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         SnmpSession *s;
 
         (void) src;
