@@ -32,6 +32,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "macro.h"
 #include "timeutil.h"
 
@@ -2784,67 +2785,6 @@ int config_load_buffer(const char *name, const char *buf, size_t len, ConfigErro
         return 0;
 }
 
-/* Reads a whole file of at most max bytes; -EFBIG when it is longer. */
-static int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_(freep) char *buf = NULL;
-        size_t len = 0, size = 0;
-        struct stat st;
-        int fd, r = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                r = -errno;
-        else if (S_ISDIR(st.st_mode))
-                r = -EISDIR;
-        else if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > max)
-                r = -EFBIG;
-        while (r == 0) {
-                ssize_t n;
-
-                if (len == size) {
-                        size_t want = size ? MIN(size * 2, max + 1) : 64 * 1024;
-                        char *p;
-
-                        if (len > max) {
-                                r = -EFBIG;
-                                break;
-                        }
-                        p = realloc(buf, want + 1);
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        buf = p;
-                        size = want;
-                }
-                n = read(fd, buf + len, size - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        r = -errno;
-                else if (n == 0)
-                        break;
-                else
-                        len += (size_t) n;
-        }
-        (void) close(fd);
-        if (r == 0 && len > max)
-                r = -EFBIG;
-        if (r < 0)
-                return r;
-        if (!buf) {
-                buf = strdup("");
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 int config_load_file(const char *path, ConfigErrors *errs, Config **ret) {
         _cleanup_(freep) char *buf = NULL;
         size_t len = 0;
@@ -2852,7 +2792,7 @@ int config_load_file(const char *path, ConfigErrors *errs, Config **ret) {
 
         if (!path)
                 return -EINVAL;
-        r = read_file_capped(path, CONFIG_MAX_FILE_SIZE, &buf, &len);
+        r = read_full_file(path, CONFIG_MAX_FILE_SIZE, &buf, &len);
         if (r == -EFBIG) {
                 if (config_errors_add(errs, path, 0, 0, "file too large (more than %u bytes)",
                                       CONFIG_MAX_FILE_SIZE) < 0)
