@@ -143,7 +143,8 @@ int loop_write(int fd, const void *data, size_t len) {
  * (less the umask, by the kernel) or exactly mode. */
 static int tmp_open(const char *path, mode_t mode, WriteFileFlags flags, int *ret_fd,
                     char **ret_tmp) {
-        static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        static const char chars[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         _cleanup_(freep) char *tmp = NULL;
         const char *slash, *base;
         size_t n;
@@ -236,7 +237,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 int fopen_atomic(const char *path, mode_t mode, WriteFileFlags flags, FILE **ret_file,
                  char **ret_tmp) {
-        char *tmp = NULL;
+        _cleanup_(freep) char *tmp = NULL;
         FILE *f;
         int fd, r;
 
@@ -250,11 +251,10 @@ int fopen_atomic(const char *path, mode_t mode, WriteFileFlags flags, FILE **ret
                 r = -errno;
                 (void) close(fd);
                 (void) unlink(tmp);
-                free(tmp);
                 return r;
         }
         *ret_file = f;
-        *ret_tmp = tmp;
+        *ret_tmp = TAKE_PTR(tmp);
         return 0;
 }
 
