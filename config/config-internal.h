@@ -70,8 +70,8 @@ typedef struct Loader {
 } Loader;
 
 /* Reports an error at a line and column (0, 0: about the whole file), or
- * at a node (NULL: the whole file). At most CONFIG_MAX_ERRORS are kept,
- * then one saying so; every one is counted in l->n_errors. */
+ * at a node (NULL: the whole file). The first CONFIG_MAX_ERRORS (100) are
+ * kept, then one saying so; every one is counted in l->n_errors. */
 _printf_(4, 5) void loader_error_at(Loader *l, unsigned line, unsigned column,
                                     const char *fmt, ...);
 _printf_(3, 4) void loader_error(Loader *l, const Node *n, const char *fmt, ...);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "macro.h"
 #include "timeutil.h"
 
@@ -55,21 +56,9 @@ static Config *load_good(const char *path) {
 }
 
 static char *read_all(const char *path, size_t *ret_len) {
-        FILE *f = fopen(path, "rb");
-        char *buf;
-        long n;
+        char *buf = NULL;
 
-        assert_non_null(f);
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        n = ftell(f);
-        assert_true(n >= 0);
-        rewind(f);
-        buf = malloc((size_t) n + 1);
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-        buf[n] = 0;
-        fclose(f);
-        *ret_len = (size_t) n;
+        assert_int_equal(read_full_file(path, 2 * CONFIG_MAX_FILE_SIZE, &buf, ret_len), 0);
         return buf;
 }
 
