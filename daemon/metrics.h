@@ -7,7 +7,7 @@
  * then rename(), so the collector never reads half a file.
  *
  * Not fsync'd, on purpose (as node_exporter's own examples write them): the
- * file is rewritten every probe interval from the daemon's only thread, where
+ * file is rewritten every probe interval from the daemon's event loop, where
  * an fsync could stall every probe behind a busy disk, and it holds nothing
  * that must survive a crash: after one, the collector sees the old file or
  * at worst an empty one until the first write of the restarted daemon. */
