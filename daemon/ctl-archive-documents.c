@@ -23,6 +23,9 @@
 #include "report.h"
 #include "store-report.h"
 
+/* ======================================================================== */
+/* The entries */
+
 static const char *tr(const Archive *a, const char *ja, const char *en) {
         return a->lang == LANGUAGE_JA ? ja : en;
 }

@@ -125,6 +125,7 @@ static int parse_fiscal_year(const char *cmd, const char *s, int *ret) {
 }
 
 /* ======================================================================== */
+/* The command */
 
 int ctl_archive(const GlobalOptions *g, int argc, char **argv) {
         _cleanup_(config_freep) Config *config = NULL;

@@ -326,6 +326,7 @@ static int on_healthz(HttpdRequest *q, void *userdata) {
 }
 
 /* ======================================================================== */
+/* The routes and the server */
 
 static const struct {
         const char *path;
