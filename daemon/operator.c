@@ -598,10 +598,12 @@ int operator_apply(Store *s, FaultEngine *e, const Config *c, const Calendar *ca
         }
         if (r < 0 && live) {
                 /* Nothing changed after all. */
-                char *hidden = live->hidden;
+                char **hidden = live->hidden;
+                size_t n_hidden = live->n_hidden;
 
                 *live = backup;
                 live->hidden = hidden;
+                live->n_hidden = n_hidden;
         }
         fault_done(&stored);
         if (r < 0)

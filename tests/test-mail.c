@@ -99,8 +99,6 @@ static void make_fault(Fault *f) {
         strcpy(f->device, "05-camera");
         strcpy(f->kind, "camera_down");
         strcpy(f->reason, "no answer to GetSystemDateAndTime (timeout after 10 s)");
-        f->hidden = strdup("[]");
-        assert_non_null(f->hidden);
 }
 
 static void make_event(Event *e, EventType t, const Fault *f) {
@@ -270,8 +268,12 @@ static void test_compose_deferral_approved(void **state) {
         make_fault(&f);
         f.deferral_approved_at = T("2026-11-25T16:10:00");
         f.acknowledged_at = T("2026-11-25T15:40:00");
-        free(f.hidden);
-        f.hidden = strdup("[\"05-router\",\"05-camera\"]");
+        f.n_hidden = 2;
+        f.hidden = calloc(2, sizeof(char *));
+        assert_non_null(f.hidden);
+        f.hidden[0] = strdup("05-router");
+        f.hidden[1] = strdup("05-camera");
+        assert_true(f.hidden[0] && f.hidden[1]);
         make_event(&e, EVENT_SLA_WARNING, &f);
         assert_int_equal(mail_compose(c, &e, &f, &d), 0);
         assert_first_line(d.body, "現地着手期限: 2026-11-26 11:00（翌朝対応を承認済み）");
