@@ -47,7 +47,7 @@ typedef enum StoreStatement {
         STMT_FAULTS,
         STMT_FAULTS_OPEN,
         STMT_EVENT_INSERT,
-        STMT_EVENT_COUNT,
+        STMT_EVENTS_RECENT,
         STMT_EVENTS_LAST,
         STMT_EVENTS_AFTER,
         /* The outbox (store-outbox.c). */

@@ -242,8 +242,7 @@ const StoreSql store_sql_core[] = {
         { STMT_EVENT_INSERT,
           "INSERT INTO events (type, at, fault_id, site, device, kind, received_at, onsite_due,"
           " text, os_user, by_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
-        { STMT_EVENT_COUNT,
-          "SELECT type, COUNT(*) FROM events WHERE device = ? AND at >= ? GROUP BY type" },
+        { STMT_EVENTS_RECENT, "SELECT device, type, at FROM events WHERE at >= ? ORDER BY at, id" },
         /* The last ?1 (by id, newest first, turned around by the outer
          * query), or the first ?2 after ?1. */
         { STMT_EVENTS_LAST,
@@ -854,27 +853,23 @@ int store_foreach_event(Store *s, int64_t since_id, unsigned limit, StoreEventFn
         return store_each(s, STMT_EVENTS_LAST, event_row, &v, sv_int(limit));
 }
 
-typedef struct EventCount {
+typedef struct RecentVisit {
         unsigned mask;
-        int n;
-} EventCount;
+        StoreRecentEventFn fn;
+        void *userdata;
+} RecentVisit;
 
-static int event_count_row(sqlite3_stmt *st, void *userdata) {
-        EventCount *c = userdata;
+static int recent_event_row(sqlite3_stmt *st, void *userdata) {
+        const RecentVisit *v = userdata;
+        int t = event_type_from_string(column_text(st, 1));
 
-        for (int t = 0; t < _EVENT_TYPE_MAX; t++)
-                if ((c->mask & (1u << t)) && streq_ptr(column_text(st, 0), event_type_to_string(t)))
-                        c->n += sqlite3_column_int(st, 1);
-        return 0;
+        if (t < 0 || !(v->mask & (1u << t)))
+                return 0;
+        return v->fn(column_text(st, 0) ?: "", (EventType) t, column_time(st, 2), v->userdata);
 }
 
-int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret) {
-        EventCount c = { .mask = mask };
-        int r;
-
-        r = store_each(s, STMT_EVENT_COUNT, event_count_row, &c, sv_text(device), sv_int(since));
-        if (r < 0)
-                return r;
-        *ret = c.n;
-        return 0;
+int store_foreach_recent_event(Store *s, unsigned mask, time_t since, StoreRecentEventFn fn,
+                               void *userdata) {
+        return store_each(s, STMT_EVENTS_RECENT, recent_event_row,
+                          (&(RecentVisit) { mask, fn, userdata }), sv_int(since));
 }
