@@ -16,7 +16,8 @@
 #include "monitor.h"
 #include "pipeline.h"
 #include "router.h"
-#include "store.h"
+
+typedef struct Store Store;
 
 /* Timers may fire this much late, so that wake-ups coalesce. */
 #define PROBE_TIMER_ACCURACY (10 * USEC_PER_MSEC)
@@ -141,8 +142,9 @@ void device_mark_dirty(Device *d);
 json_t *router_values(const Device *d, const RouterValues *v);
 void device_set_values(Device *d, json_t *values);
 
-/* monitor-rows.c: at start-up, the devices' rows are pruned to the
- * configured ones and written, and the serials seen before are read back. */
+/* monitor-rows.c: at start-up, the serials seen before are read back, and
+ * the devices' rows are pruned to the configured ones and written. Both
+ * log what fails. */
 int monitor_rows_restore(Monitor *m);
 int monitor_rows_sync(Monitor *m);
 int monitor_on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "monitor-internal.h"
+#include "store.h"
 #include "timeutil.h"
 
 /* Serials seen before a restart: a swap across a restart is still noticed. */
@@ -122,11 +123,17 @@ int monitor_on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int monitor_rows_restore(Monitor *m) {
-        return store_foreach_device(m->store, restore_serial, m);
+        int r;
+
+        r = store_foreach_device(m->store, restore_serial, m);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Cannot read the devices' rows (%s)",
+                                 store_error(m->store));
+        return 0;
 }
 
 /* The table holds the configured devices only, each written now. */
-int monitor_rows_sync(Monitor *m) {
+static int rows_sync(Monitor *m) {
         _cleanup_(freep) const char **ids = calloc(MAX(m->n_devices, (size_t) 1), sizeof(char *));
         int r;
 
@@ -148,4 +155,14 @@ int monitor_rows_sync(Monitor *m) {
         if (r < 0)
                 return r;
         return monitor_flush(m);
+}
+
+int monitor_rows_sync(Monitor *m) {
+        int r;
+
+        r = rows_sync(m);
+        if (r < 0)
+                log_errno(LOG_WARNING, r, "Cannot write the device table (%s)",
+                          store_error(m->store));
+        return r;
 }

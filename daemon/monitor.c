@@ -985,12 +985,8 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEng
                 return r == -EINVAL ? r : log_errno(LOG_ERR, r, "Cannot set up the devices");
         r = monitor_rows_restore(m);
         if (r < 0)
-                return log_errno(LOG_ERR, r, "Cannot read the devices' rows (%s)",
-                                 store_error(store));
-        r = monitor_rows_sync(m);
-        if (r < 0)
-                log_errno(LOG_WARNING, r, "Cannot write the device table (%s)",
-                          store_error(store));
+                return r;
+        (void) monitor_rows_sync(m);
         pipeline_set_handled(pipeline, on_handled, m);
         *ret = TAKE_PTR(m);
         return 0;

@@ -15,14 +15,14 @@
 
 #include "calendar.h"
 #include "config.h"
-#include "curl_glue.h"
-#include "faults.h"
 #include "macro.h"
-#include "pipeline.h"
 #include "probe.h"
-#include "store.h"
 #include "trap.h"
 
+typedef struct Store Store;
+typedef struct Pipeline Pipeline;
+typedef struct CurlGlue CurlGlue;
+typedef struct FaultEngine FaultEngine;
 typedef struct Monitor Monitor;
 
 typedef enum DeviceKind {

@@ -13,6 +13,7 @@
 #include "faults.h"
 #include "pipeline.h"
 #include "store.h"
+#include "store.h"
 
 /* On success returns 0 and a message for the operator (e.g. whether onsite
  * work met its due). On refusal returns -EINVAL (bad state or value),

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "mail.h"
+#include "mailer.h"
 #include "pipeline.h"
 #include "reminders.h"
 #include "store-handover.h"

@@ -24,9 +24,9 @@
 #include "config.h"
 #include "faults.h"
 #include "macro.h"
-#include "mailer.h"
-#include "store.h"
 
+typedef struct Store Store;
+typedef struct Mailer Mailer;
 typedef struct Pipeline Pipeline;
 
 /* Called after every batch the pipeline handled (written or kept), with
