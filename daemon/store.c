@@ -309,9 +309,17 @@ static int migrate(Store *s) {
 }
 
 /* Prepares every statement, once. One the database does not accept (its
- * schema is not the one this fieldwatch made) fails the open, naming it. */
+ * schema is not the one this fieldwatch made) fails the open, naming it,
+ * before anything is written to it. */
 static int prepare_statements(Store *s, bool readonly, const char *path) {
-        for (size_t t = 0; t < ELEMENTSOF(sql_tables); t++)
+        int r;
+
+        for (size_t t = 0; t < ELEMENTSOF(sql_tables); t++) {
+                if (sql_tables[t].optional && !readonly) {
+                        r = exec(s, DISPOSALS_SCHEMA);
+                        if (r < 0)
+                                return r;
+                }
                 for (const StoreSql *q = sql_tables[t].sql; q->sql; q++) {
                         int rc = sqlite3_prepare_v3(s->db, q->sql, -1, SQLITE_PREPARE_PERSISTENT,
                                                     &s->stmts[q->id], NULL);
@@ -325,6 +333,7 @@ static int prepare_statements(Store *s, bool readonly, const char *path) {
                                   path, sqlite3_errmsg(s->db), q->sql);
                         return (rc & 0xff) == SQLITE_ERROR ? -EBADMSG : sqlite_to_errno(rc);
                 }
+        }
         for (size_t i = 0; i < _STORE_STATEMENT_MAX; i++)
                 assert(s->stmts[i] || readonly);
         return 0;
@@ -377,8 +386,6 @@ int store_open(const char *state_dir, Store **ret) {
                 r = exec(s, "PRAGMA foreign_keys = ON");
         if (r >= 0)
                 r = migrate(s);
-        if (r >= 0)
-                r = exec(s, DISPOSALS_SCHEMA);
         /* The daemon is the only writer; another holding the lock (an
          * administrator's sqlite3) is an outage, not contention. Waiting
          * long would stall the event loop at every write: the monitor keeps
