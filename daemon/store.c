@@ -195,7 +195,6 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         " deferral_approved_at, cleared_at, transient, reason, hint, hidden, warned,"       \
         " breached, deferral_prompted, last_notified_at, thread_id, origin, sla_rule,"   \
         " received_from, anomaly_id"
-#define FAULT_N_COLUMNS 27
 
 #define EVENT_COLUMNS                                                                       \
         "id, type, at, fault_id, site, device, kind, received_at, onsite_due, text,"       \
