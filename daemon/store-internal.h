@@ -2,8 +2,8 @@
 #pragma once
 
 /* What the store's files share: the Store, its statements and the helpers
- * that run them. Private to the store; nothing outside daemon/store*.c
- * includes it.
+ * that run them. Private to the store: nothing outside daemon/store*.c
+ * (and its unit test, tests/test-store.c) includes it.
  *
  * Every statement is prepared once, when the database opens
  * (SQLITE_PREPARE_PERSISTENT), from the SQL each file lists beside its code
