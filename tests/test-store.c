@@ -305,6 +305,36 @@ static void test_hidden_column(void **state) {
         fault_done(&g);
 }
 
+static int device_id(const DeviceRow *d, void *userdata) {
+        char *ids = userdata;
+
+        (void) snprintf(ids + strlen(ids), 128 - strlen(ids), "%s%s", ids[0] ? "," : "", d->id);
+        return 0;
+}
+
+/* The ids to keep go as one JSON array; the others are deleted. */
+static void test_prune_devices(void **state) {
+        Env *env = *state;
+        static const char *const all[] = { "01-camera", "01-router", "vpn" };
+        const char *keep[] = { "vpn", "01-camera", "09-camera" };
+        char ids[128] = "";
+
+        for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                assert_int_equal(store_put_device(env->store, &(DeviceRow) { .id = all[i],
+                                                                             .kind = "camera",
+                                                                             .state = "up",
+                                                                             .latency_usec = -1 }),
+                                 0);
+        assert_int_equal(store_prune_devices(env->store, keep, ELEMENTSOF(keep)), 0);
+        assert_int_equal(store_foreach_device(env->store, device_id, ids), 0);
+        assert_string_equal(ids, "01-camera,vpn");
+        assert_int_equal(store_touch_device(env->store, "01-router", 5, 1, "{}"), -ENOENT);
+        assert_int_equal(store_prune_devices(env->store, NULL, 0), 0);
+        ids[0] = 0;
+        assert_int_equal(store_foreach_device(env->store, device_id, ids), 0);
+        assert_string_equal(ids, "");
+}
+
 /* Runs fn with stderr in a file; returns what it wrote. */
 static char *capture_stderr(int (*fn)(const char *dir, Store **ret), const char *dir, int *ret_r) {
         char path[] = "/tmp/test-store-err-XXXXXX";
@@ -436,6 +466,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transaction_busy, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hidden_column, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prune_devices, setup, teardown),
                 cmocka_unit_test(test_open_corrupt),
                 cmocka_unit_test(test_open_foreign),
                 cmocka_unit_test_setup_teardown(test_open_readonly_without_disposals, setup,
