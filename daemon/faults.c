@@ -268,28 +268,26 @@ static void descendant_range(const FaultEngine *e, size_t node, size_t *ret_from
         }
 }
 
-/* The JSON array of the ids a node makes unreachable. */
-static char *hidden_json(const FaultEngine *e, size_t node) {
-        size_t from, to, len = 3;
-        char *s, *p;
+/* The ids a node makes unreachable, into f->hidden. */
+static int hidden_ids(const FaultEngine *e, size_t node, Fault *f) {
+        size_t from, to, n = 0;
 
         descendant_range(e, node, &from, &to);
         for (size_t i = from; i < to; i++)
-                if (e->nodes[i].present && is_descendant(e, i, node))
-                        len += strlen(e->nodes[i].id) + 3;
-        s = malloc(len);
-        if (!s)
-                return NULL;
-        p = s;
-        *p++ = '[';
+                n += e->nodes[i].present && is_descendant(e, i, node);
+        if (n == 0)
+                return 0;
+        f->hidden = calloc(n, sizeof(char *));
+        if (!f->hidden)
+                return -ENOMEM;
         for (size_t i = from; i < to; i++) {
                 if (!e->nodes[i].present || !is_descendant(e, i, node))
                         continue;
-                p += sprintf(p, "%s\"%s\"", p == s + 1 ? "" : ",", e->nodes[i].id);
+                f->hidden[f->n_hidden] = strdup(e->nodes[i].id);
+                if (!f->hidden[f->n_hidden++])
+                        return -ENOMEM;
         }
-        *p++ = ']';
-        *p = 0;
-        return s;
+        return 0;
 }
 
 /* ======================================================================== */
@@ -551,8 +549,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
         (void) snprintf(f->reason, sizeof(f->reason), "%s", node_reason(n));
         (void) snprintf(f->hint, sizeof(f->hint), "%s", hint ?: "");
-        f->hidden = sev == FAULT_DOWN ? hidden_json(e, node) : strdup("[]");
-        if (!f->hidden || fault_track(e, f) < 0) {
+        if ((sev == FAULT_DOWN && hidden_ids(e, node, f) < 0) || fault_track(e, f) < 0) {
                 fault_done(f);
                 free(f);
                 return -ENOMEM;
@@ -824,8 +821,8 @@ void faults_forget_closed(FaultEngine *e) {
         e->n_faults = j;
 }
 
-/* Tracks a copy of f (hidden "[]" when it has none); the caller places it
- * in its node or a manual slot, or keeps it for an action. */
+/* Tracks a copy of f; the caller places it in its node or a manual slot,
+ * or keeps it for an action. */
 int faults_adopt(FaultEngine *e, const Fault *f, Fault **ret) {
         Fault *copy = calloc(1, sizeof(*copy));
         int r;
@@ -833,10 +830,6 @@ int faults_adopt(FaultEngine *e, const Fault *f, Fault **ret) {
         if (!copy)
                 return -ENOMEM;
         r = fault_copy(copy, f);
-        if (r >= 0 && !copy->hidden) {
-                copy->hidden = strdup("[]");
-                r = copy->hidden ? 0 : -ENOMEM;
-        }
         if (r >= 0)
                 r = fault_track(e, copy);
         if (r < 0) {
