@@ -126,9 +126,11 @@ int prioq_put(Prioq *q, void *data, uint64_t key, unsigned *idx) {
 
         if (*idx != PRIOQ_IDX_NULL)
                 return prioq_reshuffle(q, data, key, idx);
-        r = prioq_reserve(q, (size_t) q->n + 1);
-        if (r < 0)
-                return r;
+        if ((size_t) q->n + 1 >= q->allocated) {
+                r = prioq_reserve(q, (size_t) q->n + 1);
+                if (r < 0)
+                        return r;
+        }
         q->n++;
         (void) sift_up(q, q->n, (PrioqItem) { .key = key, .data = data, .idx = idx });
         return 0;
