@@ -212,6 +212,8 @@ static int send_get(SnmpSession *s) {
         return send_pdu(s, pdu);
 }
 
+/* ======================================================================== */
+
 static int set_v3(netsnmp_session *ns, const SnmpTarget *t, char err[static SNMP_ERROR_MAX]) {
         const SnmpConf *c = t->conf;
 
@@ -295,6 +297,8 @@ int snmp_v3_open(SnmpSession *s, const SnmpTarget *t, int fd, char err[static SN
         free(ns.contextName);
         return r;
 }
+
+/* ======================================================================== */
 
 void snmp_v3_close(SnmpSession *s) {
         if (s->sessp)

@@ -560,7 +560,6 @@ void snmp_session_process(SnmpSession *s) {
         }
 }
 
-
 /* ======================================================================== */
 
 /* Hands a datagram from key to the waiting session it answers. Several
@@ -634,7 +633,6 @@ static int on_engine_timer(sd_event_source *src, uint64_t usec, void *userdata) 
         snmp_engine_unref(eng);
         return 0;
 }
-
 
 /* Resolves the peer (numeric addresses without a lookup; a name is looked up
  * here, once, before the daemon is ready). */
