@@ -815,6 +815,45 @@ static void test_answer_waiting_at_deadline(void **state) {
         (void) close(a.fd);
 }
 
+/* The engine is its owner's and its sessions': dropped by its owner first,
+ * it serves the sessions left, and goes with the last (the sanitizer build
+ * would see a leak or a use after free). Without sessions it opens no
+ * socket. */
+static void test_engine_refs(void **state) {
+        Env *env = *state;
+        Agent a = agent_new("127.0.0.1");
+        SnmpEngine *eng = NULL;
+        SnmpConf conf = { .version = SNMP_VERSION_V2C };
+        SnmpTarget t = {
+                .address = "127.0.0.1",
+                .port = a.port,
+                .conf = &conf,
+                .community = "public",
+                .timeout = 1000 * USEC_PER_MSEC,
+        };
+        char err[SNMP_ERROR_MAX] = "";
+        SnmpSession *s = NULL;
+        struct sockaddr_in from;
+        Done d = {};
+
+        assert_int_equal(snmp_engine_new(env->e, &eng), 0);
+        assert_int_equal(eng->fd[0], -1);
+        assert_int_equal(eng->fd[1], -1);
+        assert_int_equal(snmp_session_new(eng, &t, &s, err), 0);
+        assert_true(eng->fd[0] >= 0);
+        assert_int_equal(eng->n_ref, 2);
+        assert_null(snmp_engine_unref(eng));
+        assert_int_equal(s->engine->n_ref, 1);
+        assert_int_equal(snmp_session_get(s, env->oids, 0, 2, env->values[0], on_done, &d), 0);
+        agent_answer(a.fd, &from, agent_recv(&a, &from), 4242);
+        run_for(env->e, 30 * USEC_PER_MSEC);
+        assert_int_equal(d.calls, 1);
+        assert_string_equal(d.error, "");
+        assert_int_equal(d.values[0].unsigned_, 4242);
+        snmp_session_free(s);
+        (void) close(a.fd);
+}
+
 static void test_get_bounds(void **state) {
         Env *env = *state;
         SnmpSession *s = open_session(env, 9, 100 * USEC_PER_MSEC);
@@ -844,6 +883,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_retries, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_answer_waiting_at_deadline, env_setup,
                                                 env_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_refs, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_get_bounds, env_setup, env_teardown),
         };
 
