@@ -66,7 +66,8 @@ typedef struct Daemon {
  * again), and starts again: one mailer at a time works on the outbox, so a
  * reload suspends the old field's before building the new one. */
 static void field_suspend_mail(Field *f) {
-        pipeline_set_mailer(f->pipeline, NULL);
+        if (f->pipeline)
+                pipeline_set_mailer(f->pipeline, NULL);
         f->mailer = mailer_free(f->mailer);
 }
 

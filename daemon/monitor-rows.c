@@ -143,7 +143,7 @@ static int rows_sync(Monitor *m) {
                 ids[i] = m->devices[i].id;
                 device_mark_dirty(&m->devices[i]);
         }
-        r = store_begin(m->store);
+        r = store_begin_relaxed(m->store);
         if (r < 0)
                 return r;
         r = store_prune_devices(m->store, ids, m->n_devices);

@@ -230,15 +230,17 @@ int pipeline_commit_action(Pipeline *p, FaultOutput *o, PipelineWrite write, voi
         r = backlog_add(&b, o);
         if (r >= 0)
                 r = transaction(p, &b, write, userdata);
+        if (r >= 0)
+                /* Before the engine lets go of a fault taken for this action. */
+                for (size_t i = 0; i < o->n_events; i++)
+                        if (o->event_faults[i])
+                                o->events[i].fault_id = o->event_faults[i]->id;
         faults_action_end(p->faults, r >= 0);
         if (r < 0) {
                 (void) snprintf(msg, msglen, "cannot record the action: %s (%s)", strerror(-r),
                                 store_error(p->store));
                 return r;
         }
-        for (size_t i = 0; i < o->n_events; i++)
-                if (o->event_faults[i])
-                        o->events[i].fault_id = o->event_faults[i]->id;
         emit(p, o->events, o->n_events);
         if (p->handled)
                 p->handled(o, p->handled_userdata);
