@@ -113,7 +113,7 @@ struct Monitor {
         bool metrics_failing;
         size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
         CurlGlue *curl;
-        SnmpEngine *snmp;            /* the routers' sessions' sockets, timer, deadlines */
+        SnmpEngine *snmp;            /* the routers' sessions' sockets, timer, deadlines (not ours) */
         Store *store;
         Device *devices;
         size_t n_devices;

@@ -891,10 +891,6 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         m->dirty = calloc(MAX(m->n_devices, (size_t) 1), sizeof(size_t));
         if (!m->devices || !m->dirty || prioq_new(m->n_devices, &m->due) < 0)
                 return -ENOMEM;
-        /* The routers' SNMP sessions share its sockets, timer and deadlines. */
-        r = snmp_engine_new(m->event, &m->snmp);
-        if (r < 0)
-                return r;
         /* Probes are due on the microsecond: the slack coalesces wakeups. */
         r = sd_event_add_time(m->event, &m->probe_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
                               on_probe_timer, m);
@@ -953,8 +949,8 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
 
 
 int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEngine *faults,
-                Store *store, Pipeline *pipeline, CurlGlue *curl, const char *credentials_dir,
-                Monitor **ret) {
+                Store *store, Pipeline *pipeline, CurlGlue *curl, SnmpEngine *snmp,
+                const char *credentials_dir, Monitor **ret) {
         _cleanup_(monitor_freep) Monitor *m = NULL;
         int r;
 
@@ -968,6 +964,7 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEng
         m->store = store;
         m->pipeline = pipeline;
         m->curl = curl;
+        m->snmp = snmp;
         r = sd_event_add_time_relative(e, &m->flush_timer, CLOCK_MONOTONIC, FLUSH_DELAY,
                                        PROBE_TIMER_ACCURACY, monitor_on_flush_timer, m);
         if (r >= 0)
@@ -1011,7 +1008,6 @@ Monitor *monitor_free(Monitor *m) {
         free(m->devices);
         free(m->dirty);
         prioq_free(m->due);
-        snmp_engine_unref(m->snmp);
         (void) sd_event_source_disable_unref(m->probe_timer);
         free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);
