@@ -178,6 +178,14 @@ class Daemon:
             [*wrapper, DAEMON, "--config", config, "--state-dir", self.state_dir,
              "--runtime-dir", self.runtime_dir, "--credentials-dir", credentials, *extra_args],
             env=e, stdout=subprocess.DEVNULL, stderr=self.stderr if stderr is None else stderr)
+        # A suite whose setUpClass failed never calls stop(): the daemon must
+        # not outlive the test program and probe the next run's field.
+        atexit.register(self._reap)
+
+    def _reap(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
 
     def _read_notes(self):
         while not self.closing:
