@@ -10,9 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "mail.h"
 #include "macro.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #define HEADER_LINE_MAX 76           /* RFC 2047 §2: lines holding encoded words */
 #define ENCODED_WORD_MAX 75          /* RFC 2047 §2 */
@@ -22,123 +24,7 @@
 #define LOCAL_TIME_MAX 32
 
 /* ======================================================================== */
-/* A growing string with a hard maximum (after curl's dynbuf). */
-
-typedef struct Buf {
-        char *s;
-        size_t len, alloc, max;
-        int error;                   /* the first error: -ENOMEM or -E2BIG */
-} Buf;
-
-static void buf_append(Buf *b, const char *s, size_t n) {
-        if (b->error)
-                return;
-        if (n > b->max - b->len) {
-                b->error = -E2BIG;
-                return;
-        }
-        if (b->len + n + 1 > b->alloc) {
-                size_t a = MAX(b->alloc * 2, b->len + n + 1);
-                char *p;
-
-                a = MIN(a, b->max + 1);
-                p = realloc(b->s, a);
-                if (!p) {
-                        b->error = -ENOMEM;
-                        return;
-                }
-                b->s = p;
-                b->alloc = a;
-        }
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = 0;
-}
-
-static void buf_puts(Buf *b, const char *s) {
-        buf_append(b, s, strlen(s));
-}
-
-static void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
-
-static void buf_printf(Buf *b, const char *fmt, ...) {
-        char small[512], *big = NULL;
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(small, sizeof(small), fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-                b->error = b->error ?: -EINVAL;
-                return;
-        }
-        if ((size_t) n < sizeof(small)) {
-                buf_append(b, small, (size_t) n);
-                return;
-        }
-        va_start(ap, fmt);
-        n = vasprintf(&big, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-                b->error = b->error ?: -ENOMEM;
-                return;
-        }
-        buf_append(b, big, (size_t) n);
-        free(big);
-}
-
-/* Hands the string over (""-terminated even when empty), or frees it. */
-static int buf_finish(Buf *b, char **ret, size_t *ret_len) {
-        int r = b->error;
-
-        if (r >= 0 && !b->s)
-                buf_append(b, "", 0);
-        r = b->error;
-        if (r < 0) {
-                free(b->s);
-                *b = (Buf) {};
-                return r;
-        }
-        *ret = TAKE_PTR(b->s);
-        if (ret_len)
-                *ret_len = b->len;
-        *b = (Buf) {};
-        return 0;
-}
-
-/* ======================================================================== */
-/* UTF-8 */
-
-/* The length of the well-formed UTF-8 character at s (n > 0 bytes left),
- * or 0 when the bytes there are not one (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-static size_t utf8_char_len(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
+/* Text */
 
 /* Appends s as one line of text: control characters become spaces and
  * invalid UTF-8 bytes '?', so that nothing interpolated can start a line
@@ -148,7 +34,7 @@ static void buf_put_clean(Buf *b, const char *s) {
         size_t n = strlen(s);
 
         while (n > 0) {
-                size_t k = utf8_char_len(p, n);
+                size_t k = utf8_char_len((const char *) p, n);
 
                 if (k == 0)
                         buf_append(b, "?", 1);
@@ -1125,7 +1011,7 @@ int mail_encode_words(const char *s, size_t first_max, char **ret) {
                 size_t room = (max - ENCODED_WORD_OVERHEAD) / 4 * 3, k = 0;
 
                 while (k < n) {
-                        size_t c = MAX(utf8_char_len(p + k, n - k), (size_t) 1);
+                        size_t c = MAX(utf8_char_len((const char *) p + k, n - k), (size_t) 1);
 
                         if (k + c > room)
                                 break;
