@@ -1797,7 +1797,7 @@ void monitor_suspend_mail(Monitor *m) {
 int monitor_resume_mail(Monitor *m) {
         if (m->mailer || !m->config->notify.configured)
                 return 0;
-        return mailer_new(m->event, m->curl, m->config, m->store, m->credentials_dir, &m->mailer);
+        return mailer_new(m->event, m->config, m->store, m->credentials_dir, &m->mailer);
 }
 
 int monitor_start(Monitor *m) {
