@@ -18,6 +18,7 @@
 #include "mail.h"
 #include "macro.h"
 #include "timeutil.h"
+#include "words.h"
 
 #define LOCAL_TIME_MAX 32
 
@@ -102,16 +103,6 @@ static const Words event_leads[_EVENT_TYPE_MAX] = {
                                       "configuration and credentials have been checked." },
 };
 
-
-static const struct {
-        const char *suffix;
-        Words words;
-} device_words[] = {
-        { "camera", { "カメラ", "camera" } },
-        { "router", { "LTEルーター", "LTE router" } },
-        { "tunnel", { "VPNトンネル", "VPN tunnel" } },
-};
-
 /* The field labels of the body, in order. */
 typedef enum Label {
         LABEL_DUE,
@@ -193,21 +184,19 @@ static char *format_local(time_t t, char buf[static LOCAL_TIME_MAX]) {
         return buf;
 }
 
+static Language lang(const Composer *k) {
+        return k->ja ? LANGUAGE_JA : LANGUAGE_EN;
+}
+
 static const char *kind_text(const Composer *k, const char *kind) {
         if (!*kind && k->event->type == EVENT_ANOMALY)
                 return k->ja ? "異常の繰り返し" : "repeated failures";
-        return fault_kind_word(kind, k->ja) ?: kind;
+        return words_kind(kind, lang(k)) ?: kind;
 }
 
+/* "カメラ" for "05-camera", "VPNルーター" for "vpn"; NULL when unknown. */
 static const char *device_text(const Composer *k, const char *device) {
-        const char *dash = strrchr(device, '-');
-
-        if (streq(device, "vpn"))
-                return k->ja ? "VPNルーター" : "VPN router";
-        for (size_t i = 0; dash && i < ELEMENTSOF(device_words); i++)
-                if (streq(dash + 1, device_words[i].suffix))
-                        return tr(k, &device_words[i].words);
-        return NULL;
+        return words_device(device, lang(k));
 }
 
 static const char *hint_text(const Composer *k, const char *hint) {
@@ -228,7 +217,7 @@ static void put_place(Composer *k) {
         if (!k->site[0]) {
                 buf_puts(&k->out, "VPN ");
                 mail_put_clean(&k->out, k->config->vpn.name ?: "RTX1220");
-                buf_puts(&k->out, k->ja ? "（市役所）" : " (city hall)");
+                buf_printf(&k->out, k->ja ? "（%s）" : " (%s)", word(WORD_CITY_HALL, lang(k)));
                 return;
         }
         mail_put_clean(&k->out, k->site);
@@ -377,8 +366,7 @@ static void put_facts(Composer *k) {
         }
         if (f) {
                 put_field(k, LABEL_SEVERITY,
-                          f->severity == FAULT_DOWN ? (k->ja ? "停止" : "down")
-                                                    : (k->ja ? "機能低下" : "degraded"));
+                          word(f->severity == FAULT_DOWN ? WORD_DOWN : WORD_DEGRADED, lang(k)));
                 if (f->reason[0])
                         put_field(k, LABEL_REASON, f->reason);
                 if (f->hint[0])

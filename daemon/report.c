@@ -15,34 +15,32 @@
 #include "clocks.h"
 #include "macro.h"
 #include "report-internal.h"
+#include "words.h"
 
 /* ======================================================================== */
 /* Words */
 
+/* The words of a fault's kind; the kind itself when it has none. */
 static const char *kind_word(Language l, const char *kind) {
-        return fault_kind_word(kind, l == LANGUAGE_JA) ?: kind;
+        return words_kind(kind, l) ?: kind;
 }
 
-/* "カメラ" for "05-camera", "VPNルーター" for "vpn"; NULL when unknown. */
-static const char *device_word(Language l, const char *device) {
-        const char *dash = strrchr(device, '-'), *suffix = dash ? dash + 1 : device;
+/* A deliverable's title: "作業実績報告書", "Work report (作業実績報告書)". */
+static const char *deliverable_title(Language l, Word w, char buf[static LABEL_MAX]) {
+        char cap[WORD_MAX];
 
-        if (streq(suffix, "camera"))
-                return tr(l, "カメラ", "camera");
-        if (streq(suffix, "router"))
-                return tr(l, "LTEルーター", "LTE router");
-        if (streq(suffix, "tunnel"))
-                return tr(l, "VPNトンネル", "VPN tunnel");
-        if (streq(suffix, "vpn"))
-                return tr(l, "VPNルーター", "VPN router");
-        return NULL;
+        if (l == LANGUAGE_JA)
+                return word(w, l);
+        (void) snprintf(buf, LABEL_MAX, "%s (%s)", word_capitalized(w, l, cap),
+                        word(w, LANGUAGE_JA));
+        return buf;
 }
 
 static const char *site_name(const ReportContext *c, const char *site) {
         const SiteConf *s;
 
         if (!site[0])
-                return tr(c->lang, "市役所", "city hall");
+                return word(WORD_CITY_HALL, c->lang);
         s = config_find_site(c->config, site);
         return s && s->name ? s->name : "";
 }
@@ -57,7 +55,7 @@ static char *site_label(const ReportContext *c, const char *site, char buf[stati
 
 /* "カメラ（05-camera）". */
 static char *device_label(Language l, const char *device, char buf[static LABEL_MAX]) {
-        const char *w = device_word(l, device);
+        const char *w = words_device(device, l);
 
         if (w)
                 (void) snprintf(buf, LABEL_MAX, tr(l, "%s（%s）", "%s (%s)"), w, device);
@@ -308,8 +306,8 @@ static void quarterly_investigations(Doc *d, const ReportContext *c, const Inves
 int report_quarterly(const ReportContext *c, const ReportPeriod *p, const ReportWork *work,
                      size_t n_work, const ReportFault *faults, size_t n_faults,
                      const Investigation *inv, size_t n_inv, char **ret) {
-        char name[LABEL_MAX], due[LABEL_MAX];
-        const char *title = tr(c->lang, "作業実績報告書", "Work report (作業実績報告書)");
+        char name[LABEL_MAX], due[LABEL_MAX], buf[LABEL_MAX];
+        const char *title = deliverable_title(c->lang, WORD_QUARTERLY_REPORT, buf);
         Doc d;
         int r;
 
@@ -518,9 +516,8 @@ static void fault_report_due(Doc *d, const ReportContext *c, const ReportFault *
 }
 
 int report_fault(const ReportContext *c, const ReportFault *f, char **ret) {
-        const char *title = tr(c->lang, "障害復旧作業報告書",
-                               "Fault recovery report (障害復旧作業報告書)");
-        char name[LABEL_MAX];
+        char name[LABEL_MAX], buf[LABEL_MAX];
+        const char *title = deliverable_title(c->lang, WORD_RECOVERY_REPORT, buf);
         Doc d;
         int r;
 
@@ -547,9 +544,8 @@ int report_fault(const ReportContext *c, const ReportFault *f, char **ret) {
 
 int report_erasure(const ReportContext *c, const ReportFault *f, char **ret) {
         _cleanup_(freep) char *parts = NULL;
-        const char *title =
-                tr(c->lang, "データ消去報告書", "Data erasure report (データ消去報告書)");
-        char name[LABEL_MAX], day[TIME_MAX];
+        char name[LABEL_MAX], day[TIME_MAX], buf[LABEL_MAX];
+        const char *title = deliverable_title(c->lang, WORD_ERASURE_REPORT, buf);
         Language l = c->lang;
         Day recovered;
         Doc d;
@@ -618,6 +614,7 @@ int report_availability(const ReportContext *c, const ReportPeriod *p,
         _cleanup_(freep) Downtime *dt = NULL;
         const char *title = tr(c->lang, "稼働率報告", "Availability report");
         char name[LABEL_MAX], note[LABEL_MAX * 2], a[TIME_MAX], b[TIME_MAX];
+        char down_word[WORD_MAX], degraded_word[WORD_MAX];
         int64_t total = (int64_t) (p->to - p->from);
         int64_t business = report_business_seconds(c->cal, p->from, p->to);
         Language l = c->lang;
@@ -644,7 +641,8 @@ int report_availability(const ReportContext *c, const ReportPeriod *p,
                 &d,
                 (const char *const[]) {
                         tr(l, "現場", "Site"), tr(l, "設置場所", "Place"), tr(l, "機器", "Device"),
-                        tr(l, "停止", "Down"), tr(l, "機能低下", "Degraded"),
+                        word_capitalized(WORD_DOWN, l, down_word),
+                        word_capitalized(WORD_DEGRADED, l, degraded_word),
                         tr(l, "稼働率(%)", "Availability (%)"),
                         tr(l, "停止（業務時間）", "Down (business hours)"),
                         tr(l, "機能低下（業務時間）", "Degraded (business hours)"),

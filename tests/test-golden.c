@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "clocks.h"
 #include "config.h"
 #include "macro.h"
 #include "mail.h"
@@ -651,6 +652,38 @@ static void test_digest(void **state) {
         assert_int_equal(failures, 0);
 }
 
+/* The titles of the contract's deliverables (deadlines, reminders, the web
+ * view), every kind in both languages, mid-contract and at its end. */
+static void test_deadline_titles(void **state) {
+        _cleanup_(freep) char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+
+        (void) state;
+        failures = 0;
+        assert_non_null(out);
+        for (DeadlineKind k = 0; k < _DEADLINE_KIND_MAX; k++)
+                for (int end = 0; end < 2; end++)
+                        for (int l = 0; l < 2; l++) {
+                                Deadline d = {
+                                        .kind = k, .fiscal_year = 2026, .contract_end = end,
+                                        .period_start = day_from_ymd(2026, 10, 1),
+                                        .period_end = day_from_ymd(2026, 12, 31),
+                                };
+                                char title[256];
+
+                                assert_int_equal(deadline_title(&d, l == 0 ? LANGUAGE_JA
+                                                                           : LANGUAGE_EN,
+                                                                title, sizeof(title)),
+                                                 0);
+                                fprintf(out, "%s %d %s: %s\n", deadline_kind_to_string(k), end,
+                                        l == 0 ? "ja" : "en", title);
+                        }
+        assert_int_equal(fclose(out), 0);
+        check_golden("deadline-titles.txt", text, len);
+        assert_int_equal(failures, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_reports),
@@ -658,6 +691,7 @@ int main(void) {
                 cmocka_unit_test(test_csv_cell),
                 cmocka_unit_test(test_mails),
                 cmocka_unit_test(test_digest),
+                cmocka_unit_test(test_deadline_titles),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
