@@ -433,7 +433,7 @@ static int format_rfc5322_date(time_t t, char *buf, size_t size) {
 /* The body in canonical form (CRLF line ends, valid UTF-8), in base64
  * lines of 76 characters. */
 static int put_body(Buf *b, const char *body) {
-        Buf c = { .max = MAIL_RENDER_MAX };
+        _cleanup_(buf_done) Buf c = { .max = MAIL_RENDER_MAX };
         _cleanup_(freep) char *canon = NULL;
         size_t n;
         int r;
@@ -442,10 +442,8 @@ static int put_body(Buf *b, const char *body) {
                 size_t k = strcspn(p, "\r\n");
                 _cleanup_(freep) char *line = strndup(p, k);
 
-                if (!line) {
-                        free(c.s);
+                if (!line)
                         return -ENOMEM;
-                }
                 mail_put_clean(&c, line);
                 p += k;
                 if (*p == '\r' && p[1] == '\n')
@@ -466,7 +464,7 @@ static int put_body(Buf *b, const char *body) {
 }
 
 int mail_render(const OutboxMail *m, const char *from, time_t now, char **ret, size_t *ret_len) {
-        Buf b = { .max = MAIL_RENDER_MAX };
+        _cleanup_(buf_done) Buf b = { .max = MAIL_RENDER_MAX };
         char date[64];
         Header h;
         int r;
@@ -502,9 +500,7 @@ int mail_render(const OutboxMail *m, const char *from, time_t now, char **ret, s
                      "\r\n");
         if (r >= 0)
                 r = put_body(&b, m->body);
-        if (r < 0) {
-                free(b.s);
+        if (r < 0)
                 return r;
-        }
         return buf_finish(&b, ret, ret_len);
 }

@@ -625,10 +625,9 @@ static void put_digest_body(Buf *b, const OutboxHeld *h, bool ja) {
 int mail_digest(const OutboxHeld *h, const char *from, time_t now, OutboxMail *ret) {
         bool ja = !streq_ptr(h->language, "en");
         Buf subject = { .max = 512 }, body = { .max = MAIL_DIGEST_BODY_MAX };
-        _cleanup_(freep) char *s = NULL, *recipients = NULL, *message_id = NULL,
-                              *language = NULL;
+        _cleanup_(freep) char *s = NULL, *text = NULL, *recipients = NULL,
+                              *message_id = NULL, *language = NULL;
         char domain[256], id[MAIL_MESSAGE_ID_MAX], minute[LOCAL_TIME_MAX];
-        char *text;
         int r;
 
         if (h->n == 0 || h->n > MAIL_DIGEST_MAX || !h->recipients || !from)
@@ -652,17 +651,15 @@ int mail_digest(const OutboxHeld *h, const char *from, time_t now, OutboxMail *r
         recipients = strdup(h->recipients);
         message_id = strdup(id);
         language = strdup(ja ? "ja" : "en");
-        if (!recipients || !message_id || !language) {
-                free(text);
+        if (!recipients || !message_id || !language)
                 return -ENOMEM;
-        }
         *ret = (OutboxMail) {
                 .created_at = now,
                 .next_attempt_at = now,
                 .recipients = TAKE_PTR(recipients),
                 .message_id = TAKE_PTR(message_id),
                 .subject = TAKE_PTR(s),
-                .body = text,
+                .body = TAKE_PTR(text),
                 .language = TAKE_PTR(language),
                 .onsite_due = h->earliest_due,
                 .digest_count = (int) h->n,
@@ -703,7 +700,7 @@ static bool address_listed(char *const *list, size_t n, const char *mailbox) {
 }
 
 int mail_recipients(const Config *c, EventType t, char **ret) {
-        Buf b = { .max = MAIL_RENDER_MAX };
+        _cleanup_(buf_done) Buf b = { .max = MAIL_RENDER_MAX };
         size_t n = 0;
 
         for (size_t i = 0; i < c->notify.n_to; i++) {
@@ -730,10 +727,8 @@ int mail_recipients(const Config *c, EventType t, char **ret) {
                 buf_puts(&b, n++ ? ", " : "");
                 mail_put_mailbox(&b, m);
         }
-        if (n == 0) {
-                free(b.s);
+        if (n == 0)
                 return -EINVAL;
-        }
         return buf_finish(&b, ret, NULL);
 }
 

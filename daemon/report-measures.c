@@ -371,28 +371,27 @@ static int device_downtime(DeviceSpans *d, const Calendar *cal, Downtime *ret) {
 
 int report_downtime(const ReportContext *c, const ReportPeriod *p, const ReportFault *faults,
                     size_t n, Downtime **ret, size_t *ret_n) {
-        DeviceList l = {};
-        Downtime *v = NULL;
+        _cleanup_(device_list_done) DeviceList l = {};
+        _cleanup_(freep) Downtime *v = NULL;
         int r;
 
         r = devices_from_config(c->config, &l);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = devices_add_fault(&l, p, &faults[i]);
-        if (r >= 0 && l.n > 0) {
+        if (r < 0)
+                return r;
+        if (l.n > 0) {
                 v = calloc(l.n, sizeof(Downtime));
                 if (!v)
-                        r = -ENOMEM;
+                        return -ENOMEM;
         }
-        for (size_t i = 0; r >= 0 && i < l.n; i++)
+        for (size_t i = 0; i < l.n; i++) {
                 r = device_downtime(&l.v[i], c->cal, &v[i]);
-        if (r < 0) {
-                free(v);
-                device_list_done(&l);
-                return r;
+                if (r < 0)
+                        return r;
         }
         *ret_n = l.n;
-        *ret = v;
-        device_list_done(&l);
+        *ret = TAKE_PTR(v);
         return 0;
 }
 
