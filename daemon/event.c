@@ -58,6 +58,13 @@ const char *event_type_to_string(EventType t) {
         return t >= 0 && t < _EVENT_TYPE_MAX ? event_types[t].name : "unknown";
 }
 
+int event_type_from_string(const char *s) {
+        for (int t = 0; s && t < _EVENT_TYPE_MAX; t++)
+                if (streq(event_types[t].name, s))
+                        return t;
+        return -EINVAL;
+}
+
 const char *event_type_message_id(EventType t) {
         return t >= 0 && t < _EVENT_TYPE_MAX ? event_types[t].message_id : NULL;
 }

@@ -61,6 +61,8 @@ typedef struct Event {
 
 /* "fault_raised", "fault_cleared", ... */
 const char *event_type_to_string(EventType t);
+/* The type of a name event_type_to_string() gave, or -EINVAL. */
+int event_type_from_string(const char *s);
 
 /* The fixed MESSAGE_ID, 32 hex digits. */
 const char *event_type_message_id(EventType t);

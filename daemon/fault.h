@@ -85,3 +85,16 @@ void fault_done(Fault *f);
 
 /* Copies src into dst (deep). */
 int fault_copy(Fault *dst, const Fault *src);
+
+/* What actions recorded that the Fault struct does not carry. */
+typedef struct FaultDetails {
+        time_t recovered_at;
+        bool media_replaced;
+        time_t recovery_report_submitted_at, erasure_report_submitted_at;
+        time_t closed_at;
+        time_t temporary_recovered_at; /* a provisional recovery; 0: none */
+        time_t quote_at, quote_approved_at; /* paid parts; 0: none */
+        char quote_parts[512];       /* JSON array of the quoted models */
+        char acknowledged_by[128];   /* --by of the ack; "" when not acknowledged */
+        char ack_note[1024];         /* its --note, cleaned, cut on a character */
+} FaultDetails;

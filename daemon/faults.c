@@ -9,60 +9,10 @@
 #include "clockheap.h"
 #include "clocks.h"
 #include "faults.h"
+#include "faults-internal.h"
 #include "macro.h"
 
 #define SITE_HINT "power, breaker or LTE at the site"
-
-typedef enum Hard {
-        HARD_UNKNOWN,
-        HARD_UP,
-        HARD_DEGRADED,
-        HARD_DOWN,
-} Hard;
-
-typedef struct Node {
-        NodeKind kind;
-        size_t site;                 /* SIZE_MAX for the VPN */
-        size_t parent;               /* SIZE_MAX for a root */
-        bool present;                /* tunnels exist only with a VPN */
-        char id[24];
-
-        bool has_last;
-        ProbeStatus last;
-        time_t last_at;
-        char *last_reason;           /* NULL for none: most nodes are up */
-        ProbeStatus streak_status;
-        unsigned streak;
-        const char *streak_kind;     /* the degraded kind of the last results (static) */
-        unsigned kind_streak;
-
-        Hard hard;
-        bool held;                   /* would be hard down; waiting for the parent */
-        time_t held_since;
-        Fault *fault;                /* its open fault */
-        time_t prompt_received;      /* the fault's received_at that prompt is for */
-        time_t prompt;               /* the deferral prompt's time (cached: calendar work) */
-        time_t hint_at;              /* a trap or an event told about it then; 0: none */
-        const char *hint_by;         /* "trap", "event" (static) */
-} Node;
-
-struct FaultEngine {
-        const Calendar *cal;
-        SlaConf sla;
-        unsigned fail_after, recover_after;
-        uint64_t renotify_every;
-        Node *nodes;
-        size_t n_nodes;
-        size_t vpn;                  /* SIZE_MAX without one */
-        size_t site_base;
-        Fault **faults;              /* open faults and those changed this round */
-        size_t n_faults, allocated_faults;
-        bool maybe_closed;           /* faults may have left the open state */
-        ClockHeap *clocks;           /* per node, then per manual slot: the next clock of
-                                      * its open fault */
-        Fault *manual[FAULTS_MANUAL_MAX]; /* open faults no probe clears (open, escalate) */
-        size_t *by_id;               /* node indices sorted by id */
-};
 
 /* ======================================================================== */
 
@@ -98,11 +48,8 @@ static int out_reprobe(FaultOutput *o, size_t node) {
         return 0;
 }
 
-static int out_event(FaultOutput *o, EventType type, time_t now, const char *device, Fault *f,
-                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static int out_event(FaultOutput *o, EventType type, time_t now, const char *device, Fault *f,
-                     const char *fmt, ...) {
+int faults_emit(FaultOutput *o, EventType type, time_t now, const char *device, Fault *f,
+                const char *fmt, ...) {
         size_t a = o->allocated_events;
         Event *e;
         va_list ap;
@@ -178,6 +125,12 @@ int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
         e->fail_after = MAX(c->probes.fail_after, 1u);
         e->recover_after = MAX(c->probes.recover_after, 1u);
         e->renotify_every = c->notify.renotify_every;
+        e->contract = &c->contract;
+        e->has_vpn = c->has_vpn;
+        e->sites = c->sites;
+        e->n_sites = c->n_sites;
+        e->anomaly_after = c->probes.anomaly_transients;
+        e->anomaly_window = (time_t) (c->probes.anomaly_window / USEC_PER_SEC);
         e->vpn = c->has_vpn ? 0 : SIZE_MAX;
         e->site_base = c->has_vpn ? 1 : 0;
         e->n_nodes = e->site_base + 3 * c->n_sites;
@@ -218,8 +171,10 @@ FaultEngine *faults_free(FaultEngine *e) {
                 free(e->faults[i]);
         }
         free(e->faults);
-        for (size_t i = 0; e->nodes && i < e->n_nodes; i++)
+        for (size_t i = 0; e->nodes && i < e->n_nodes; i++) {
                 free(e->nodes[i].last_reason);
+                free(e->nodes[i].recent);
+        }
         free(e->nodes);
         free(e->by_id);
         clock_heap_free(e->clocks);
@@ -274,13 +229,10 @@ Fault *const *faults_tracked(const FaultEngine *e, size_t *ret_n) {
         return e->faults;
 }
 
-Fault *faults_get(FaultEngine *e, int64_t id) {
+Fault *faults_lookup(FaultEngine *e, int64_t id) {
         for (size_t i = 0; i < e->n_faults; i++)
-                if (e->faults[i]->id == id) {
-                        /* The caller may close it. */
-                        e->maybe_closed = true;
+                if (e->faults[i]->id == id)
                         return e->faults[i];
-                }
         return NULL;
 }
 
@@ -520,7 +472,7 @@ static int prompt_at_once(Fault *f, time_t now, FaultOutput *out) {
         if (!f->deferral_eligible || f->deferral_prompted)
                 return 0;
         f->deferral_prompted = true;
-        return out_event(out, EVENT_DEFERRAL_NEEDED, now, f->device, f,
+        return faults_emit(out, EVENT_DEFERRAL_NEEDED, now, f->device, f,
                          "%s: onsite work cannot start before closing time: the supervisor may "
                          "approve a visit by %s",
                          f->device, format_iso_datetime(f->deferred_onsite_due, due));
@@ -544,7 +496,7 @@ static int incident_of_fault(Fault *f, time_t now, FaultOutput *out) {
 
         if (!incident)
                 return 0;
-        r = out_event(out, EVENT_SECURITY_INCIDENT, now, f->device, f,
+        r = faults_emit(out, EVENT_SECURITY_INCIDENT, now, f->device, f,
                       "%s: security incident: %s: %s", f->device, incident, f->reason);
         if (r >= 0)
                 (void) snprintf(out->events[out->n_events - 1].kind,
@@ -607,7 +559,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         }
         n->fault = f;
         node_reclock(e, node);
-        r = out_event(out, EVENT_FAULT_RAISED, now, n->id, f, "%s: fault raised%s: %s: %s%s%s "
+        r = faults_emit(out, EVENT_FAULT_RAISED, now, n->id, f, "%s: fault raised%s: %s: %s%s%s "
                       "(%s)", n->id, by, kind, f->reason, f->hint[0] ? "; check " : "", f->hint,
                       clock_text(f, clocks, sizeof(clocks)));
         if (r >= 0)
@@ -616,6 +568,8 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
                 r = prompt_at_once(f, now, out);
         return r;
 }
+
+static int anomaly_input(FaultEngine *e, size_t node, time_t now, FaultOutput *out);
 
 static int clear_fault(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
         Node *n = &e->nodes[node];
@@ -629,11 +583,14 @@ static int clear_fault(FaultEngine *e, size_t node, time_t now, FaultOutput *out
         f->state = FAULT_CLEARED;
         f->cleared_at = now;
         f->transient = f->onsite_started_at == 0;
-        if (f->transient)
-                return out_event(out, EVENT_FAULT_TRANSIENT, now, n->id, f,
-                                 "%s: fault cleared by itself before onsite work: %s", n->id,
-                                 f->kind);
-        return out_event(out, EVENT_FAULT_CLEARED, now, n->id, f, "%s: fault cleared: %s", n->id,
+        if (f->transient) {
+                int r = faults_emit(out, EVENT_FAULT_TRANSIENT, now, n->id, f,
+                                    "%s: fault cleared by itself before onsite work: %s", n->id,
+                                    f->kind);
+
+                return r < 0 ? r : anomaly_input(e, node, now, out);
+        }
+        return faults_emit(out, EVENT_FAULT_CLEARED, now, n->id, f, "%s: fault cleared: %s", n->id,
                          f->kind);
 }
 
@@ -868,8 +825,8 @@ void faults_forget_closed(FaultEngine *e) {
 }
 
 /* Tracks a copy of f (hidden "[]" when it has none); the caller places it
- * in its node or a manual slot. */
-static int fault_adopt(FaultEngine *e, const Fault *f, Fault **ret) {
+ * in its node or a manual slot, or keeps it for an action. */
+int faults_adopt(FaultEngine *e, const Fault *f, Fault **ret) {
         Fault *copy = calloc(1, sizeof(*copy));
         int r;
 
@@ -901,7 +858,7 @@ int faults_restore(FaultEngine *e, const Fault *f) {
                 return -ENOENT;
         if (manual && k == SIZE_MAX)
                 return -ENOSPC;
-        r = fault_adopt(e, f, &copy);
+        r = faults_adopt(e, f, &copy);
         if (r < 0)
                 return r;
         if (manual) {
@@ -915,11 +872,82 @@ int faults_restore(FaultEngine *e, const Fault *f) {
         return 0;
 }
 
+/* ======================================================================== */
+/* Anomalies (L107-111): transient faults and restarts of a node, counted
+ * here over probes.anomaly_window; the anomaly_transients-th of them, with
+ * no anomaly in the window yet, is an anomaly to investigate. */
+
+/* At most this many times are kept per node (the count in the text stops
+ * there; the decision needs anomaly_transients of them). */
+#define RECENT_MAX 64
+
+/* Adds `at` to the node's recent times (in order), dropping those before
+ * since. */
+static int recent_add(Node *n, time_t at, time_t since) {
+        size_t drop = 0;
+
+        while (drop < n->n_recent && n->recent[drop] < since)
+                drop++;
+        if (n->n_recent - drop == RECENT_MAX)
+                drop++;
+        memmove(n->recent, n->recent + drop, (n->n_recent - drop) * sizeof(time_t));
+        n->n_recent -= drop;
+        if (n->n_recent == n->allocated_recent) {
+                size_t want = MIN((size_t) MAX(n->allocated_recent * 2, 4), (size_t) RECENT_MAX);
+                time_t *v = realloc(n->recent, want * sizeof(time_t));
+
+                if (!v)
+                        return -ENOMEM;
+                n->recent = v;
+                n->allocated_recent = (uint8_t) want;
+        }
+        n->recent[n->n_recent++] = at;
+        return 0;
+}
+
+/* A transient fault or a restart of node at now. */
+static int anomaly_input(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
+        Node *n = &e->nodes[node];
+        time_t since = now - e->anomaly_window;
+        int r;
+
+        r = recent_add(n, now, since);
+        if (r < 0)
+                return r;
+        if (n->n_recent < e->anomaly_after || (n->anomaly_at && n->anomaly_at >= since))
+                return 0;
+        n->anomaly_at = now;
+        return faults_emit(out, EVENT_ANOMALY, now, n->id, NULL,
+                           "%s: anomaly to investigate: %d transient faults or restarts recently",
+                           n->id, (int) n->n_recent);
+}
+
+int faults_restore_event(FaultEngine *e, const char *device, EventType type, time_t at,
+                         time_t now) {
+        size_t node = faults_find_node(e, device);
+        Node *n;
+
+        if (node == SIZE_MAX || at < now - e->anomaly_window)
+                return 0;
+        n = &e->nodes[node];
+        if (type == EVENT_ANOMALY) {
+                n->anomaly_at = MAX(n->anomaly_at, at);
+                return 0;
+        }
+        if (type != EVENT_FAULT_TRANSIENT && type != EVENT_DEVICE_RESTARTED)
+                return 0;
+        return recent_add(n, at, now - e->anomaly_window);
+}
+
 int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
         const Node *n = &e->nodes[node];
+        int r;
 
-        return out_event(out, EVENT_DEVICE_RESTARTED, now, n->id, NULL,
-                         "%s: restarted (its uptime went back)", n->id);
+        r = faults_emit(out, EVENT_DEVICE_RESTARTED, now, n->id, NULL,
+                        "%s: restarted (its uptime went back)", n->id);
+        if (r < 0)
+                return r;
+        return anomaly_input(e, node, now, out);
 }
 
 int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const char *new_serial,
@@ -928,12 +956,12 @@ int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const ch
 
         int r;
 
-        r = out_event(out, EVENT_DEVICE_SWAPPED, now, n->id, NULL,
+        r = faults_emit(out, EVENT_DEVICE_SWAPPED, now, n->id, NULL,
                       "%s: serial number changed from %s to %s: device swapped", n->id,
                       old_serial, new_serial);
         if (r < 0)
                 return r;
-        r = out_event(out, EVENT_SECURITY_INCIDENT, now, n->id, NULL,
+        r = faults_emit(out, EVENT_SECURITY_INCIDENT, now, n->id, NULL,
                       "%s: security incident: device_swapped: serial number changed from %s "
                       "to %s", n->id, old_serial, new_serial);
         if (r >= 0)
@@ -942,13 +970,6 @@ int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const ch
         return r;
 }
 
-int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutput *out) {
-        const Node *n = &e->nodes[node];
-
-        return out_event(out, EVENT_ANOMALY, now, n->id, NULL,
-                         "%s: anomaly to investigate: %d transient faults or restarts recently",
-                         n->id, count);
-}
 
 /* ======================================================================== */
 
@@ -967,7 +988,7 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
                 slot = fault_slot(e, f);
                 if (!f->warned && now >= warn && now < d) {
                         f->warned = true;
-                        r = out_event(out, EVENT_SLA_WARNING, now, f->device, f,
+                        r = faults_emit(out, EVENT_SLA_WARNING, now, f->device, f,
                                       "%s: onsite work due at %s, not started", f->device,
                                       format_iso_datetime(d, due));
                         if (r < 0)
@@ -975,7 +996,7 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
                 }
                 if (!f->breached && now >= d) {
                         f->breached = f->warned = true;
-                        r = out_event(out, EVENT_SLA_BREACH, now, f->device, f,
+                        r = faults_emit(out, EVENT_SLA_BREACH, now, f->device, f,
                                       "%s: onsite due %s passed without onsite work", f->device,
                                       format_iso_datetime(d, due));
                         if (r < 0)
@@ -984,7 +1005,7 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
                 prompt = slot < e->n_nodes ? node_prompt(e, &e->nodes[slot]) : prompt_time(e, f);
                 if (!f->deferral_prompted && f->deferral_approved_at == 0 && prompt && now >= prompt) {
                         f->deferral_prompted = true;
-                        r = out_event(out, EVENT_DEFERRAL_NEEDED, now, f->device, f,
+                        r = faults_emit(out, EVENT_DEFERRAL_NEEDED, now, f->device, f,
                                       f->received_at >= prompt
                                               ? "%s: onsite work cannot start before closing "
                                                 "time: the supervisor may approve a visit by %s"
@@ -1004,7 +1025,7 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
                     now < f->last_notified_at + (time_t) (e->renotify_every / USEC_PER_SEC))
                         continue;
                 f->last_notified_at = now;
-                r = out_event(out, EVENT_RENOTIFY, now, f->device, f,
+                r = faults_emit(out, EVENT_RENOTIFY, now, f->device, f,
                               "%s: fault %s still open and not acknowledged", f->device, f->kind);
                 if (r < 0)
                         return r;
@@ -1031,9 +1052,8 @@ time_t faults_next_clock(FaultEngine *e, time_t now) {
         return 0;
 }
 
-void faults_refresh(FaultEngine *e, int64_t fault_id) {
-        Fault *f = faults_get(e, fault_id);
-        size_t slot = f ? fault_slot(e, f) : SIZE_MAX;
+void faults_reclock(FaultEngine *e, Fault *f) {
+        size_t slot = fault_slot(e, f);
 
         if (slot == SIZE_MAX)
                 return;
@@ -1043,6 +1063,22 @@ void faults_refresh(FaultEngine *e, int64_t fault_id) {
                 e->manual[slot - e->n_nodes] = NULL;
                 e->maybe_closed = true;
         }
+}
+
+void faults_untrack(FaultEngine *e, Fault *f) {
+        size_t slot = fault_slot(e, f), j = 0;
+
+        if (slot != SIZE_MAX && slot >= e->n_nodes)
+                e->manual[slot - e->n_nodes] = NULL;
+        else if (slot != SIZE_MAX)
+                e->nodes[slot].fault = NULL;
+        for (size_t i = 0; i < e->n_faults; i++)
+                if (e->faults[i] != f)
+                        e->faults[j++] = e->faults[i];
+        e->n_faults = j;
+        node_reclock(e, slot);
+        fault_done(f);
+        free(f);
 }
 
 bool faults_manual_room(const FaultEngine *e) {
@@ -1064,12 +1100,12 @@ int faults_open(FaultEngine *e, const Fault *spec, time_t received, time_t now, 
         tmp.sendback = streq(tmp.device, "vpn") && e->sla.devices.vpn == SLA_RULE_SENDBACK;
         r = fault_set_clocks(e, &tmp, received);
         if (r >= 0)
-                r = fault_adopt(e, &tmp, &f);
+                r = faults_adopt(e, &tmp, &f);
         if (r < 0)
                 return r;
         e->manual[k] = f;
         node_reclock(e, e->n_nodes + k);
-        r = out_event(out, EVENT_FAULT_RAISED, now, f->device, f, "%s: fault %s: %s: %s (%s)",
+        r = faults_emit(out, EVENT_FAULT_RAISED, now, f->device, f, "%s: fault %s: %s: %s (%s)",
                       f->device, f->origin == FAULT_ORIGIN_ANOMALY ? "escalated from an anomaly"
                                                                    : "reported by call",
                       f->kind, f->reason, clock_text(f, clocks, sizeof(clocks)));
@@ -1088,7 +1124,7 @@ int faults_receive(FaultEngine *e, Fault *f, time_t call, time_t now, FaultOutpu
         if (r < 0)
                 return r;
         node_reclock(e, fault_slot(e, f));
-        r = out_event(out, EVENT_FAULT_RECEIVED, now, f->device, f,
+        r = faults_emit(out, EVENT_FAULT_RECEIVED, now, f->device, f,
                       "%s: the fault call was received: %s (%s)", f->device, f->kind,
                       clock_text(f, clocks, sizeof(clocks)));
         if (r >= 0)

@@ -21,6 +21,8 @@
 #include <time.h>
 
 #include "calendar.h"
+#include "action.h"
+#include "anomaly.h"
 #include "config.h"
 #include "event.h"
 #include "fault.h"
@@ -94,8 +96,11 @@ int faults_on_restart(FaultEngine *e, size_t node, time_t now, FaultOutput *out)
 int faults_on_swap(FaultEngine *e, size_t node, const char *old_serial, const char *new_serial,
                    time_t now, FaultOutput *out);
 
-/* An anomaly to investigate on a node (the caller counts the transients). */
-int faults_anomaly(FaultEngine *e, size_t node, int count, time_t now, FaultOutput *out);
+/* At start-up, an event of the anomaly window read back from the store
+ * (transient faults, restarts, anomalies; in order of time): the anomalies
+ * are counted across a restart. Others are ignored. */
+int faults_restore_event(FaultEngine *e, const char *device, EventType type, time_t at,
+                         time_t now);
 
 /* A fault no probe sees, reported by a call (fieldwatchctl open) or an
  * anomaly the investigation reproduced (escalate). spec gives site,
@@ -118,11 +123,6 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out);
  * are kept in a heap, updated as the engine changes faults. */
 time_t faults_next_clock(FaultEngine *e, time_t now);
 
-/* An open fault was changed outside the engine (an operator's action
- * through faults_get()): its clocks are looked at again; a manual fault
- * recovered leaves the engine. */
-void faults_refresh(FaultEngine *e, int64_t fault_id);
-
 /* Whether a node is unreachable (an ancestor is hard down). */
 bool faults_node_unreachable(const FaultEngine *e, size_t node);
 
@@ -137,5 +137,32 @@ void faults_forget_closed(FaultEngine *e);
  * those changed this round (check state). */
 Fault *const *faults_tracked(const FaultEngine *e, size_t *ret_n);
 
-/* Looks up an open fault by id (for operator actions), or NULL. */
-Fault *faults_get(FaultEngine *e, int64_t id);
+/* What the store knows that an operator's action needs (the caller reads
+ * it before): its fault as stored with its details, its anomaly, whether
+ * its deliverable was handed in already. */
+typedef struct ActionFacts {
+        const Fault *fault;          /* a->fault_id's row; NULL: none given or none such */
+        const FaultDetails *details;
+        const Anomaly *anomaly;      /* investigate, escalate; NULL: none such */
+        bool deliverable_submitted;  /* report-submitted of a contract deliverable */
+} ActionFacts;
+
+/* What an accepted action did, for the rows it writes besides its fault
+ * and events. */
+typedef struct ActionOutcome {
+        Fault *fault;                /* its fault (in the engine), or NULL */
+        time_t at;                   /* the action's time */
+} ActionOutcome;
+
+/* An operator's action (faults-actions.c), an input like a probe result:
+ * checked against its fault's state and the contract; on success the fault
+ * is changed, the events (with who acted) are in out, *ret tells what the
+ * action did and msg what to tell the operator; 0. On refusal -EINVAL (or
+ * -ENOENT, -ENOSPC) with the reason in msg, and nothing changed. After a
+ * success, faults_action_end() must follow the commit. */
+int faults_on_action(FaultEngine *e, const Action *a, const ActionFacts *facts, time_t now,
+                     FaultOutput *out, ActionOutcome *ret, char *msg, size_t msglen);
+
+/* The action's batch was committed (its change stays) or not (it is undone:
+ * the fault as before, a fault it opened gone). */
+void faults_action_end(FaultEngine *e, bool committed);

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 
-/* fieldwatchd: the daemon. Loads and validates the configuration, runs one
- * sd-event loop, tells systemd when it is ready, reloads on SIGHUP (keeping
- * the running configuration when the new one is invalid) and stops cleanly
- * on SIGTERM and SIGINT. */
+/* fieldwatchd: the daemon, and its composition root. Loads and validates
+ * the configuration, builds the objects below in dependency order (and
+ * frees them in reverse), runs one sd-event loop, tells systemd when it is
+ * ready, reloads on SIGHUP (keeping the running configuration when the new
+ * one is invalid) and stops cleanly on SIGTERM and SIGINT.
+ *
+ * The data path, each step passed once:
+ *
+ *   probe -> monitor -> fault engine -> pipeline -> store -> journal, mailer
+ *   operator (control socket) -> fault engine -> pipeline -> ...
+ */
 
 #include <locale.h>
 #include <signal.h>
@@ -19,15 +26,33 @@
 #include "control.h"
 #include "log.h"
 #include "macro.h"
+#include "mailer.h"
 #include "monitor.h"
+#include "operator.h"
+#include "pipeline.h"
 #include "soap.h"
 #include "web.h"
 
 #define STATUS_EVERY (5 * USEC_PER_SEC)
 
+/* One generation of the daemon's objects, built from one configuration
+ * (a reload builds a new one beside the old, then swaps): the wiring
+ * diagram of fieldwatchd. */
+typedef struct Field {
+        Config *config;
+        Calendar *calendar;
+        Store *store;                /* the state database */
+        FaultEngine *faults;         /* results and actions in, faults and events out */
+        Pipeline *pipeline;          /* the only writer of events: store, journal, mailer */
+        CurlGlue *curl;              /* libcurl on the loop: cameras and mail */
+        Monitor *monitor;            /* devices, their probes and schedule */
+        Mailer *mailer;              /* the outbox's sender; NULL without notify: or suspended */
+} Field;
+
 typedef struct Daemon {
         GlobalOptions options;
-        Config *config;
+        Field field;
+        Config *config;              /* the field's, for short */
         Calendar *calendar;
         Monitor *monitor;
         Control *control;            /* lives across reloads; acts on the current monitor */
@@ -36,6 +61,93 @@ typedef struct Daemon {
         sd_event_source *status_timer;
         char status[256];            /* the last STATUS= sent */
 } Daemon;
+
+/* Stops sending mail (a mail on its way stays in the outbox, to be sent
+ * again), and starts again: one mailer at a time works on the outbox, so a
+ * reload suspends the old field's before building the new one. */
+static void field_suspend_mail(Field *f) {
+        if (f->pipeline)
+                pipeline_set_mailer(f->pipeline, NULL);
+        f->mailer = mailer_free(f->mailer);
+}
+
+static int field_resume_mail(Field *f, sd_event *e, const char *credentials_dir) {
+        int r;
+
+        if (f->mailer || !f->config->notify.configured)
+                return 0;
+        r = mailer_new(e, f->config, f->store, credentials_dir, &f->mailer);
+        if (r < 0)
+                return r;
+        pipeline_set_mailer(f->pipeline, f->mailer);
+        return 0;
+}
+
+/* In reverse order of field_new(). The configuration and calendar too. */
+static void field_free(Field *f) {
+        field_suspend_mail(f);
+        f->monitor = monitor_free(f->monitor);
+        curl_glue_free(f->curl);
+        /* A last offer of what waits, while the store and engine live. */
+        f->pipeline = pipeline_free(f->pipeline);
+        f->faults = faults_free(f->faults);
+        store_close(f->store);
+        calendar_free(f->calendar);
+        config_free(f->config);
+        *f = (Field) {};
+}
+
+/* Builds a field for config and cal (taken over, also on failure).
+ * Everything that may block (the database, secrets, sessions) is done here,
+ * before the loop runs. */
+static int field_new(sd_event *e, const GlobalOptions *o, Config *config, Calendar *cal,
+                     Field *ret) {
+        Field f = { .config = config, .calendar = cal };
+        int r;
+
+        r = store_open(o->state_dir, &f.store);
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "Cannot open the state database in %s", o->state_dir);
+                goto fail;
+        }
+        r = faults_new(config, cal, &f.faults);
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "Cannot set up the fault engine");
+                goto fail;
+        }
+        r = pipeline_new(e, config, cal, f.store, f.faults, &f.pipeline);
+        if (r >= 0)
+                /* Open faults keep their ids and clocks across restarts. */
+                r = pipeline_restore(f.pipeline, wallclock_now());
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "Cannot read the faults in %s", o->state_dir);
+                goto fail;
+        }
+        r = curl_glue_new(e, &f.curl);
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "Cannot set up libcurl");
+                goto fail;
+        }
+        r = monitor_new(e, config, cal, f.faults, f.store, f.pipeline, f.curl, o->credentials_dir,
+                        &f.monitor);
+        if (r >= 0)
+                r = field_resume_mail(&f, e, o->credentials_dir);
+        if (r < 0)
+                goto fail;
+        *ret = f;
+        return 0;
+fail:
+        field_free(&f);
+        return r;
+}
+
+/* Writes the device rows and what waits for the database (faults and
+ * events it refused before): 0 when nothing waits any more, else why not.
+ * A reload settles first, since the new field reads the faults back. */
+static int field_settle(Field *f) {
+        monitor_flush_all(f->monitor);
+        return pipeline_settle(f->pipeline);
+}
 
 /* Tells systemd the one-line summary, when it changed. */
 static void daemon_notify_status(Daemon *d) {
@@ -59,7 +171,8 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static int daemon_apply_action(void *userdata, const Action *a, char *msg, size_t msglen) {
         Daemon *d = userdata;
 
-        return monitor_on_action(d->monitor, a, msg, msglen);
+        return operator_on_action(d->field.store, d->field.faults, d->field.pipeline, a,
+                                  wallclock_now(), msg, msglen);
 }
 
 static int daemon_on_trap(void *userdata, const Trap *t, char *msg, size_t msglen) {
@@ -68,11 +181,19 @@ static int daemon_on_trap(void *userdata, const Trap *t, char *msg, size_t msgle
         return monitor_on_trap(d->monitor, t, msg, msglen);
 }
 
+/* The daemon's shortcuts into its field. */
+static void daemon_use(Daemon *d, Field *f) {
+        d->field = *f;
+        d->config = f->config;
+        d->calendar = f->calendar;
+        d->monitor = f->monitor;
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Daemon *d = userdata;
         Calendar *cal = NULL;
-        Monitor *m = NULL;
         Config *c = NULL;
+        Field f = {};
         int r;
 
         (void) s;
@@ -81,35 +202,32 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Reloading %s.", d->options.config_path);
         r = cli_setup(&d->options, false, &c, &cal);
         if (r >= 0) {
-                r = monitor_settle(d->monitor);
+                r = field_settle(&d->field);
                 if (r < 0)
                         log_errno(LOG_ERR, r, "Faults wait for the state database; reloading "
                                   "only once they are stored.");
+                if (r < 0) {
+                        calendar_free(cal);
+                        config_free(c);
+                }
         }
         if (r >= 0) {
-                monitor_suspend_mail(d->monitor);
-                r = monitor_new(d->event, c, cal, d->options.state_dir, d->options.credentials_dir,
-                                &m);
+                field_suspend_mail(&d->field);
+                r = field_new(d->event, &d->options, c, cal, &f);
         }
         if (r >= 0)
-                r = monitor_start(m);
+                r = monitor_start(f.monitor);
         if (r < 0) {
                 log_error("The new configuration is not usable; keeping the running one.");
-                monitor_free(m);
-                (void) monitor_resume_mail(d->monitor);
-                calendar_free(cal);
-                config_free(c);
+                field_free(&f);
+                (void) field_resume_mail(&d->field, d->event, d->options.credentials_dir);
                 /* The old zone stays in force for the old configuration. */
                 (void) tz_use(d->config->contract.timezone);
         } else {
-                monitor_free(d->monitor);
-                config_free(d->config);
-                calendar_free(d->calendar);
-                d->monitor = m;
-                d->config = c;
-                d->calendar = cal;
-                web_set_state(d->web, m, c, cal);
-                log_info("Reloaded: %zu sites.", c->n_sites);
+                field_free(&d->field);
+                daemon_use(d, &f);
+                web_set_state(d->web, d->monitor, d->config, d->calendar);
+                log_info("Reloaded: %zu sites.", d->config->n_sites);
         }
         (void) sd_notify(false, "READY=1");
         d->status[0] = 0;
@@ -118,6 +236,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 static int daemon_run(Daemon *d) {
+        Field f = {};
         sigset_t mask;
         int r;
 
@@ -146,10 +265,12 @@ static int daemon_run(Daemon *d) {
                 return r;
 
         /* Everything that may block (secrets, sessions, the database) is done here. */
-        r = monitor_new(d->event, d->config, d->calendar, d->options.state_dir,
-                        d->options.credentials_dir, &d->monitor);
+        r = field_new(d->event, &d->options, d->config, d->calendar, &f);
+        d->config = NULL;
+        d->calendar = NULL;
         if (r < 0)
                 return r;
+        daemon_use(d, &f);
         r = monitor_start(d->monitor);
         if (r < 0)
                 return r;
@@ -235,11 +356,15 @@ int main(int argc, char **argv) {
                 log_errno(LOG_ERR, r, "fieldwatchd failed");
         d.web = web_free(d.web);
         d.control = control_free(d.control);
-        d.monitor = monitor_free(d.monitor);
+        if (d.field.config)
+                field_free(&d.field);
+        else {
+                /* field_new() was not reached. */
+                calendar_free(d.calendar);
+                config_free(d.config);
+        }
         (void) sd_event_source_disable_unref(d.status_timer);
         d.event = sd_event_unref(d.event);
-        calendar_free(d.calendar);
-        config_free(d.config);
         camera_cycle_pool_release();
         soap_parser_release();
         return r < 0 ? 1 : 0;

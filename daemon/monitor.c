@@ -11,148 +11,11 @@
 #include <openssl/sha.h>
 #include <sys/random.h>
 
-#include "backlog.h"
-#include "camera.h"
-#include "cli.h"
-#include "clockheap.h"
 #include "credentials.h"
-#include "curl_glue.h"
-#include "faults.h"
-#include "journal.h"
 #include "log.h"
 #include "macro.h"
 #include "timeutil.h"
-#include "mail.h"
-#include "mailer.h"
-#include "metrics.h"
-#include "monitor.h"
-#include "operator.h"
-#include "reminders.h"
-#include "router.h"
-#include "store.h"
-#include "store-handover.h"
-
-/* Timers may fire this much late, so that wake-ups coalesce. */
-#define PROBE_TIMER_ACCURACY (10 * USEC_PER_MSEC)
-/* The probe timer starts every probe due within this much of now. */
-#define PROBE_TIMER_SLACK (2 * USEC_PER_MSEC)
-/* The first probes of the devices are spread over their interval, up to
- * this long. */
-#define FIRST_SPREAD_MAX (5 * USEC_PER_MINUTE)
-/* Camera connections are kept from one cycle to the next when the cycles
- * come this often at most: below the cameras' keep-alive (see camera.c). */
-#define CAMERA_KEEP_INTERVAL_MAX (10 * USEC_PER_SEC)
-/* ...and when there are this many cameras at most: a kept camera costs
- * 8 KiB (its easy handle and its idle connection; 8.2 MiB for 1,000). */
-#define CAMERA_KEEP_MAX 2000
-/* Results are written to the database at most this long after they arrive. */
-#define FLUSH_DELAY (200 * USEC_PER_MSEC)
-/* A result that changes nothing a reader sees (state, reason, values but
- * for uptime unless it went back, a clock skew within a second, a latency within 100 ms)
- * is written at most this often per device: last_probe_at and latency in
- * the database may be this far behind the last probe. Anything visible is
- * written within FLUSH_DELAY (issue 18: the row write per result was a
- * third of a router probe's cost). */
-#define ROW_REFRESH (30 * USEC_PER_SEC)
-/* After a trap: the gap between the probes run back to back. */
-#define URGENT_GAP (100 * USEC_PER_MSEC)
-/* How long a PullMessages waits for events at the camera. */
-#define EVENTS_PULL_WAIT (20 * USEC_PER_SEC)
-/* The contract clocks are re-read at least this often: a jump of the wall
- * clock is noticed within it. */
-#define CLOCK_RECHECK (10 * USEC_PER_SEC)
-/* While the database refuses writes, the backlog is offered again this
- * often, and the daemon says so at most this often. */
-#define STORE_RETRY (5 * USEC_PER_SEC)
-#define STORE_NAG (5 * USEC_PER_MINUTE)
-
-/* Upper bounds of the probe duration histogram's buckets, in seconds. */
-#define MONITOR_DURATION_BUCKETS 10
-static const double duration_bounds[MONITOR_DURATION_BUCKETS] = {
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-};
-
-/* ... and of the probe start lateness histogram. */
-#define MONITOR_LATENESS_BUCKETS 8
-static const double lateness_bounds[MONITOR_LATENESS_BUCKETS] = {
-        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1,
-};
-
-typedef struct Device {
-        Monitor *monitor;
-        char id[24];                 /* "01-camera", "01-router", "vpn" */
-        DeviceKind kind;
-        size_t site;                 /* index in config->sites; SIZE_MAX for the VPN */
-        size_t node;                 /* in the fault engine */
-        CameraProbe *camera;
-        RouterProbe *router;         /* the site's router, or the VPN router */
-        uint64_t interval, deep_interval;
-        uint64_t next_deep;          /* CLOCK_MONOTONIC usec */
-        uint64_t started;            /* when the running cycle began */
-
-        bool has_result, dirty;
-        bool row_stale;              /* its row needs more than probe time, latency, values */
-        bool unwritten;              /* a result since its row was last written */
-        uint64_t visible;            /* a hash of the values a reader sees, at the last write */
-        uint64_t written_at;         /* CLOCK_MONOTONIC usec of the last write; 0 never */
-        time_t written_boot;         /* routers: when uptime says they booted, at that write */
-        ProbeStatus status;
-        time_t last_probe_at;        /* the program's wall clock */
-        uint64_t latency_usec;
-        char *reason;                /* NULL when up: most devices carry none */
-        char *values_json;           /* compact, sorted keys; NULL before a result */
-        const char *stored_state;    /* the state its row holds (a static string) */
-        TunnelState tunnel;          /* routers: their site's tunnel, from the VPN */
-        uint64_t probes[3];          /* results by ProbeStatus (up, degraded, down) */
-        uint64_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
-        uint64_t duration_sum_usec;
-        unsigned urgent;             /* probes still to run back to back (a trap came) */
-        bool has_community;          /* routers with SNMP v2c: a trap's community is checked */
-        unsigned char community_hash[SHA256_DIGEST_LENGTH];
-        union {
-                RouterValues router_values; /* routers: the last values, for the tunnel, metrics */
-                char serial[PROBE_TEXT_MAX]; /* cameras: the last serial seen */
-        };
-} Device;
-
-struct Monitor {
-        sd_event *event;
-        const Config *config;
-        const Calendar *calendar;
-        FaultEngine *faults;
-        FaultOutput out;
-        sd_event_source *clock_timer;
-        sd_event_source *metrics_timer;
-        Mailer *mailer;              /* NULL without a notify: section */
-        char *credentials_dir;
-        time_t reminders_at;         /* when the report clocks were last looked at */
-        time_t retention_at;         /* when old events and mails were last deleted */
-        bool metrics_failing;
-        size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
-        CurlGlue *curl;
-        Store *store;
-        Device *devices;
-        size_t n_devices;
-        ClockHeap *due;              /* device index -> its next probe, CLOCK_MONOTONIC usec */
-        sd_event_source *probe_timer; /* one timer for them all, at the earliest */
-        uint64_t probe_timer_at;     /* when it is armed; 0 when off */
-        Device *vpn;
-        size_t *dirty;               /* indices of devices to write */
-        size_t n_dirty;
-        sd_event_source *flush_timer;
-        bool store_failing;
-        Backlog backlog;             /* faults and events the database has not taken */
-        sd_event_source *retry_timer;
-        bool store_refusing;         /* the last write of the backlog failed */
-        uint64_t nag_at;             /* when to say again that it still fails */
-        uint64_t emitted;            /* batches of events emitted (the web view's changes) */
-        uint64_t lateness_buckets[MONITOR_LATENESS_BUCKETS]; /* probe starts, cumulative */
-        uint64_t lateness_count, lateness_sum_usec;
-        /* Traps (issue 16): acted on, from unknown senders, with a wrong community. */
-        uint64_t traps_acted, traps_unknown, traps_refused;
-        uint64_t traps_ignored_logged_at; /* CLOCK_MONOTONIC: the last line about ignored ones */
-        unsigned traps_ignored_unlogged;
-};
+#include "monitor-internal.h"
 
 /* Credentials, read once each while the devices are built. */
 typedef struct SecretCache {
@@ -248,7 +111,7 @@ static int snmp_target(SecretCache *sc, const char *device, const char *address,
 
 /* ======================================================================== */
 
-static void device_mark_dirty(Device *d) {
+void device_mark_dirty(Device *d) {
         Monitor *m = d->monitor;
 
         d->unwritten = false;
@@ -297,7 +160,7 @@ static json_t *camera_values(const Device *d, const CameraValues *v) {
         return o;
 }
 
-static json_t *router_values(const Device *d, const RouterValues *v) {
+json_t *router_values(const Device *d, const RouterValues *v) {
         const Config *c = d->monitor->config;
         json_t *o = json_object();
 
@@ -400,7 +263,7 @@ static uint64_t device_visible_hash(const Device *d, const ProbeResult *r) {
 
 /* Keeps a device's values as their JSON text (a few dozen bytes, where
  * the object would take a KiB), and frees the object. */
-static void device_set_values(Device *d, json_t *values) {
+void device_set_values(Device *d, json_t *values) {
         char *text;
 
         if (!values)
@@ -479,190 +342,13 @@ static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
         }
 }
 
-/* Inside the caller's transaction: the event's mail into the outbox. The
- * first mail of a fault starts its thread. */
-static int monitor_queue_mail(Monitor *m, const Event *e, Fault *f) {
-        OutboxMail mail = {};
-        int r;
-
-        /* Queued also while the mailer is suspended (a reload): the outbox
-         * is durable, the next mailer sends them. */
-        if (!m->config->notify.configured || !event_type_mails(e->type))
-                return 0;
-        r = mail_prepare(m->config, e, f, wallclock_now(), &mail);
-        if (r >= 0 && f && !f->thread_id[0]) {
-                (void) snprintf(f->thread_id, sizeof(f->thread_id), "%s", mail.message_id);
-                r = store_fault_update(m->store, f);
-        }
-        if (r >= 0)
-                r = store_outbox_add(m->store, &mail);
-        outbox_mail_done(&mail);
-        return r;
-}
-
-/* After a commit: the events to the journal (or stderr), the mails on their way. */
-static void monitor_emit(Monitor *m, const Event *events, size_t n) {
-        bool mail = false;
-
-        if (n > 0)
-                m->emitted++;
-        for (size_t i = 0; i < n; i++) {
-                (void) journal_send_event(&events[i]);
-                mail = mail || event_type_mails(events[i].type);
-        }
-        if (mail)
-                mailer_kick(m->mailer);
-}
-
-/* Writes the backlog, the faults and events the database has not taken
- * yet, with the mails they cause, in one transaction. On failure nothing of
- * it is written and the faults are as before. */
-static int monitor_write_backlog(Monitor *m) {
-        Backlog *b = &m->backlog;
-        _cleanup_(freep) FaultMark *marks = NULL;
-        int r;
-
-        if (backlog_empty(b))
-                return 0;
-        r = backlog_marks(b, &marks);
-        if (r < 0)
-                return r;
-        r = store_begin(m->store);
-        for (size_t i = 0; r >= 0 && i < b->n_faults; i++)
-                r = b->faults[i]->id == 0 ? store_fault_insert(m->store, b->faults[i])
-                                          : store_fault_update(m->store, b->faults[i]);
-        for (size_t i = 0; r >= 0 && i < b->n_events; i++) {
-                BacklogEvent *x = &b->events[i];
-
-                if (x->fault)
-                        x->event.fault_id = x->fault->id;
-                r = store_event_insert(m->store, &x->event);
-                if (r >= 0)
-                        r = monitor_queue_mail(m, &x->event, x->fault);
-        }
-        if (r >= 0)
-                r = store_commit(m->store);
-        if (r < 0) {
-                store_rollback(m->store);
-                backlog_unwind(marks, b->n_faults);
-        }
-        return r;
-}
-
-/* The database refused the backlog: say so (once, then every STORE_NAG)
- * and offer it again in STORE_RETRY. */
-static void monitor_store_refused(Monitor *m, int r) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
-
-        if (!m->store_refusing || now >= m->nag_at) {
-                log_errno(LOG_ERR, r,
-                          "Cannot store %zu fault event%s (%s); they went to the journal and wait "
-                          "in memory with their mails until the state database takes writes again",
-                          m->backlog.n_events, m->backlog.n_events == 1 ? "" : "s",
-                          store_error(m->store));
-                m->nag_at = now + STORE_NAG;
-        }
-        m->store_refusing = true;
-        (void) sd_event_source_set_time(m->retry_timer, now + STORE_RETRY);
-        (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_ONESHOT);
-}
-
-/* Writes the backlog now; after an outage, says that it caught up. */
-static int monitor_catch_up(Monitor *m) {
-        size_t n = m->backlog.n_events, dropped = m->backlog.dropped;
-        int r;
-
-        r = monitor_write_backlog(m);
-        if (r < 0) {
-                monitor_store_refused(m, r);
-                return r;
-        }
-        if (m->store_refusing) {
-                log_notice("Stored %zu delayed fault event%s; the state database takes writes "
-                           "again.", n, n == 1 ? "" : "s");
-                if (dropped > 0)
-                        log_error("%zu older fault event%s could not be kept in memory and were "
-                                  "not stored; the journal has them.",
-                                  dropped, dropped == 1 ? "" : "s");
-                (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_OFF);
-                mailer_kick(m->mailer);
-        }
-        m->store_refusing = false;
-        backlog_clear(&m->backlog);
-        return 0;
-}
-
-static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+/* After the pipeline handled a batch: the nodes the engine asks about are
+ * probed at once, and the contract clock is armed anew. */
+static void on_handled(const FaultOutput *o, void *userdata) {
         Monitor *m = userdata;
 
-        (void) s;
-        (void) usec;
-        if (monitor_catch_up(m) >= 0)
-                faults_forget_closed(m->faults);
-        return 0;
-}
-
-/* Commits the engine's faults and events in one transaction (the mails they
- * cause with them), then hands the events on. What the database refuses
- * (disk full, read-only, locked) waits in the backlog, in order, and is
- * written when it takes writes again: no event or mail is lost, and all
- * events reach the journal at once either way. While it refuses, only the
- * retry timer tries: a locked database must not stall every probe. */
-static int monitor_commit(Monitor *m, FaultOutput *o) {
-        int r = 0;
-
-        if (o->n_faults == 0 && o->n_events == 0)
-                goto reprobe;
-        r = backlog_add(&m->backlog, o);
-        if (r < 0)
-                log_errno(LOG_ERR, r, "Cannot keep %zu fault events for the database; the journal "
-                          "has them", o->n_events);
-        else if (m->store_refusing)
-                monitor_store_refused(m, r = -EAGAIN);
-        else
-                r = monitor_catch_up(m);
-        for (size_t i = 0; i < o->n_events; i++)
-                if (o->event_faults[i])
-                        o->events[i].fault_id = o->event_faults[i]->id;
-        monitor_emit(m, o->events, o->n_events);
-reprobe:
         monitor_reprobe(m, o);
         monitor_arm_clock(m);
-        return r;
-}
-
-/* After a round: the output's events are done with, cleared faults go. */
-static void monitor_round_done(Monitor *m, FaultOutput *o) {
-        fault_output_clear(o);
-        /* Closed faults the backlog holds stay until they are written. */
-        if (backlog_empty(&m->backlog))
-                faults_forget_closed(m->faults);
-}
-
-/* Counts the transients and restarts of a device in the anomaly window;
- * enough of them, and no anomaly yet in it, make an anomaly to investigate. */
-static void monitor_check_anomalies(Monitor *m, const FaultOutput *done, time_t now) {
-        const unsigned mask = 1u << EVENT_FAULT_TRANSIENT | 1u << EVENT_DEVICE_RESTARTED;
-        time_t since = now - (time_t) (m->config->probes.anomaly_window / USEC_PER_SEC);
-        FaultOutput o = {};
-
-        for (size_t i = 0; i < done->n_events; i++) {
-                const Event *e = &done->events[i];
-                size_t node = faults_find_node(m->faults, e->device);
-                int count = 0, anomalies = 0;
-
-                if (!((1u << e->type) & mask) || node == SIZE_MAX)
-                        continue;
-                if (store_count_events(m->store, e->device, mask, since, &count) < 0 ||
-                    store_count_events(m->store, e->device, 1u << EVENT_ANOMALY, since,
-                                       &anomalies) < 0)
-                        continue;
-                if (count >= (int) m->config->probes.anomaly_transients && anomalies == 0)
-                        (void) faults_anomaly(m->faults, node, count, now, &o);
-        }
-        if (o.n_events > 0)
-                (void) monitor_commit(m, &o);
-        fault_output_done(&o);
 }
 
 /* Hands a result to the fault engine and carries out what it decides. */
@@ -673,9 +359,7 @@ static void monitor_judge(Monitor *m, size_t node, ProbeStatus s, const char *re
         r = faults_on_result(m->faults, node, s, reason, now, &m->out);
         if (r < 0)
                 log_errno(LOG_ERR, r, "%s: cannot judge the result", faults_node_id(m->faults, node));
-        (void) monitor_commit(m, &m->out);
-        monitor_check_anomalies(m, &m->out, now);
-        monitor_round_done(m, &m->out);
+        (void) pipeline_commit(m->pipeline, &m->out);
 }
 
 static void monitor_device_event(Monitor *m, const Device *d, bool restarted, const char *old,
@@ -686,59 +370,8 @@ static void monitor_device_event(Monitor *m, const Device *d, bool restarted, co
                 (void) faults_on_restart(m->faults, d->node, now, &o);
         else
                 (void) faults_on_swap(m->faults, d->node, old, new_serial, now, &o);
-        (void) monitor_commit(m, &o);
-        monitor_check_anomalies(m, &o, now);
-        monitor_round_done(m, &o);
+        (void) pipeline_commit(m->pipeline, &o);
         fault_output_done(&o);
-}
-
-/* An operator's action from the control socket (fieldwatchctl ack, onsite, ...). */
-int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen) {
-        Event ev;
-        int r;
-
-        /* Operators act on what the database shows: what waits goes first. */
-        if (!backlog_empty(&m->backlog) && monitor_catch_up(m) < 0) {
-                (void) snprintf(msg, msglen, "the state database does not take writes now (%s); "
-                                "nothing was recorded, try again later", store_error(m->store));
-                return -EAGAIN;
-        }
-        if (operator_is_engine_action(a->type)) {
-                FaultOutput o = {};
-                Fault *f = NULL;
-                size_t len;
-
-                r = operator_engine_apply(m->store, m->faults, m->config, a, wallclock_now(), &o,
-                                          &f, msg, msglen);
-                if (r >= 0) {
-                        /* Committed like the engine's own output: faults, events and
-                         * mails in one transaction, then the journal. */
-                        r = monitor_commit(m, &o);
-                        len = strlen(msg);
-                        if (r < 0)
-                                (void) snprintf(msg + len, msglen - len,
-                                                " (the database refuses writes now: kept and "
-                                                "written when it can; the journal has it)");
-                        else if (f && a->type != ACTION_RECEIVE)
-                                (void) snprintf(msg + len, msglen - len, " (fault %" PRId64 ")",
-                                                f->id);
-                        r = 0;
-                }
-                monitor_round_done(m, &o);
-                fault_output_done(&o);
-                return r;
-        }
-        r = operator_apply(m->store, m->faults, m->config, m->calendar, a, wallclock_now(), &ev,
-                           msg, msglen);
-        if (r < 0)
-                return r;
-        monitor_emit(m, &ev, 1);
-        if (a->fault_id > 0)
-                faults_refresh(m->faults, a->fault_id);
-        if (backlog_empty(&m->backlog))
-                faults_forget_closed(m->faults);
-        monitor_arm_clock(m);
-        return 0;
 }
 
 /* ======================================================================== */
@@ -854,77 +487,6 @@ int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
         return 0;
 }
 
-/* The report clocks: looked at once a minute (they move by days). */
-static void monitor_reminders(Monitor *m, time_t now) {
-        Reminder *v = NULL;
-        size_t n = 0;
-        int r;
-
-        if (now < m->reminders_at + 60 && now >= m->reminders_at)
-                return;
-        m->reminders_at = now;
-        r = reminders_collect(m->store, m->config, m->calendar, now, &v, &n);
-        if (r < 0) {
-                log_errno(LOG_WARNING, r, "Cannot look at the report clocks (%s)",
-                          store_error(m->store));
-                return;
-        }
-        for (size_t i = 0; i < n; i++) {
-                Reminder *x = &v[i];
-
-                r = store_begin(m->store);
-                if (r >= 0)
-                        r = store_deliverable_mark(m->store, x->kind, x->key, x->due, x->warned,
-                                                   x->overdue);
-                if (r >= 0)
-                        r = store_event_insert(m->store, &x->event);
-                if (r >= 0)
-                        r = monitor_queue_mail(m, &x->event, NULL);
-                if (r >= 0)
-                        r = store_commit(m->store);
-                if (r < 0) {
-                        store_rollback(m->store);
-                        log_errno(LOG_ERR, r, "Cannot store a report clock (%s)",
-                                  store_error(m->store));
-                }
-                monitor_emit(m, &x->event, 1);
-        }
-        free(v);
-}
-
-/* Retention (retention.events, retention.mail): older events and sent
- * mails go, at start and then daily, RETENTION_BATCH rows of each at a
- * time (the loop waits on the deletion): a full batch is followed by the
- * next one at the next tick of the clocks. */
-#define RETENTION_BATCH 2000
-static void monitor_retention(Monitor *m, time_t now) {
-        int64_t keep_events = config_retention_seconds(m->config, false);
-        int64_t keep_mail = config_retention_seconds(m->config, true);
-        int64_t n_events = 0, n_mails = 0;
-        int r;
-
-        if (m->retention_at != 0 && now < m->retention_at + 86400 && now >= m->retention_at)
-                return;
-        m->retention_at = now;
-        if (keep_events == 0 && keep_mail == 0)
-                return;
-        r = store_retention_purge(m->store, keep_events ? now - keep_events : 0,
-                                  keep_mail ? now - keep_mail : 0, RETENTION_BATCH, &n_events,
-                                  &n_mails);
-        if (r < 0) {
-                log_errno(LOG_WARNING, r, "Cannot delete old events and mails (%s); trying "
-                          "again tomorrow", store_error(m->store));
-                return;
-        }
-        if (n_events == RETENTION_BATCH || n_mails == RETENTION_BATCH)
-                m->retention_at = 0; /* more to delete: again at the next tick */
-        if (n_events > 0 || n_mails > 0)
-                log_info("Retention: deleted %" PRId64 " event%s older than %" PRId64
-                         " days and %" PRId64 " sent mail%s older than %" PRId64 " days.",
-                         n_events, n_events == 1 ? "" : "s", keep_events / 86400, n_mails,
-                         n_mails == 1 ? "" : "s", keep_mail / 86400);
-}
-
 static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Monitor *m = userdata;
         int r;
@@ -935,11 +497,8 @@ static int on_clock_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         r = faults_tick(m->faults, wallclock_now(), &m->out);
         if (r < 0)
                 log_errno(LOG_ERR, r, "Cannot run the contract clocks");
-        (void) monitor_commit(m, &m->out);
-        monitor_round_done(m, &m->out);
-        monitor_reminders(m, wallclock_now());
-        if (backlog_empty(&m->backlog))
-                monitor_retention(m, wallclock_now());
+        (void) pipeline_commit(m->pipeline, &m->out);
+        pipeline_tick(m->pipeline, wallclock_now());
         return 0;
 }
 
@@ -999,7 +558,6 @@ static void vpn_judge_tunnels(Monitor *m, const ProbeResult *r, time_t now) {
         }
 }
 
-static const char *device_state(const Monitor *m, const Device *d);
 
 /* The values of a result, as the device row shows them. */
 static json_t *device_values(Device *d, const ProbeResult *r) {
@@ -1300,215 +858,6 @@ static int device_open_vpn(Monitor *m, Device *d, SecretCache *sc) {
         return r;
 }
 
-/* ======================================================================== */
-
-static const char *device_state(const Monitor *m, const Device *d) {
-        if (faults_node_unreachable(m->faults, d->node))
-                return "unreachable";
-        return d->has_result ? probe_status_to_string(d->status) : "unknown";
-}
-
-static void metrics_device_labels(FILE *f, const Monitor *m, const Device *d) {
-        fputs("{device=\"", f);
-        metrics_label(f, d->id);
-        fputs("\",site=\"", f);
-        metrics_label(f, d->site < m->config->n_sites ? m->config->sites[d->site].id : "");
-        fprintf(f, "\",kind=\"%s\"", device_kind_to_string(d->kind));
-}
-
-static void metrics_devices(FILE *f, const Monitor *m) {
-        static const char *const states[] = { "up", "degraded", "down", "unreachable", "unknown" };
-        const Config *c = m->config;
-
-        fputs("# HELP fieldwatch_device_up Whether the device answered its last probe fully (1) or not (0).\n"
-              "# TYPE fieldwatch_device_up gauge\n", f);
-        for (size_t i = 0; i < m->n_devices; i++) {
-                const Device *d = &m->devices[i];
-
-                fputs("fieldwatch_device_up", f);
-                metrics_device_labels(f, m, d);
-                fprintf(f, "} %d\n", d->has_result && d->status == PROBE_UP &&
-                                             !faults_node_unreachable(m->faults, d->node));
-        }
-        fputs("# HELP fieldwatch_device_state The device's state (one series per state).\n"
-              "# TYPE fieldwatch_device_state gauge\n", f);
-        for (size_t i = 0; i < m->n_devices; i++)
-                for (size_t j = 0; j < ELEMENTSOF(states); j++) {
-                        fputs("fieldwatch_device_state", f);
-                        metrics_device_labels(f, m, &m->devices[i]);
-                        fprintf(f, ",state=\"%s\"} %d\n", states[j],
-                                streq(states[j], device_state(m, &m->devices[i])));
-                }
-        fputs("# HELP fieldwatch_probe_latency_seconds Round trip of the last probe.\n"
-              "# TYPE fieldwatch_probe_latency_seconds gauge\n", f);
-        for (size_t i = 0; i < m->n_devices; i++) {
-                const Device *d = &m->devices[i];
-
-                if (!d->has_result)
-                        continue;
-                fputs("fieldwatch_probe_latency_seconds", f);
-                metrics_device_labels(f, m, d);
-                fprintf(f, "} %.6f\n", (double) d->latency_usec / 1e6);
-        }
-        fputs("# HELP fieldwatch_lte_signal LTE signal values of the routers, as configured.\n"
-              "# TYPE fieldwatch_lte_signal gauge\n", f);
-        for (size_t i = 0; i < m->n_devices; i++) {
-                const Device *d = &m->devices[i];
-
-                if (d->kind != DEVICE_ROUTER || !d->values_json)
-                        continue;
-                for (size_t k = 0; k < c->probes.router.n_signals && k < PROBE_SIGNALS_MAX; k++) {
-                        const SignalValue *v = &d->router_values.signals[k];
-
-                        if (!v->has)
-                                continue;
-                        fputs("fieldwatch_lte_signal", f);
-                        metrics_device_labels(f, m, d);
-                        fprintf(f, ",signal=\"%s\"} %ld\n", c->probes.router.signals[k].name,
-                                v->value);
-                }
-        }
-}
-
-static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
-        size_t open = 0, n;
-        Fault *const *all = faults_tracked(m->faults, &n);
-
-        fputs("# HELP fieldwatch_fault_due_seconds Seconds until the due in force of each open "
-              "fault without onsite work: the approved deferral's, else the onsite due "
-              "(negative: overdue).\n# TYPE fieldwatch_fault_due_seconds gauge\n", f);
-        /* Reported faults too; none for a fault without a due yet (awaiting
-         * its call) or at all (send-back maintenance). */
-        for (size_t i = 0; i < n; i++) {
-                const Fault *ft = all[i];
-
-                if (ft->state != FAULT_OPEN)
-                        continue;
-                open++;
-                if (ft->onsite_started_at || fault_due(ft) == 0)
-                        continue;
-                fprintf(f, "fieldwatch_fault_due_seconds{fault_id=\"%" PRId64 "\",device=\"", ft->id);
-                metrics_label(f, ft->device);
-                fprintf(f, "\",kind=\"%s\",deferred=\"%s\"} %lld\n", ft->kind,
-                        ft->deferral_approved_at ? "yes" : "no",
-                        (long long) (fault_due(ft) - now));
-        }
-        fprintf(f, "# HELP fieldwatch_traps_total SNMP notifications handed on by snmptrapd, by "
-                   "what became of them.\n# TYPE fieldwatch_traps_total counter\n"
-                   "fieldwatch_traps_total{result=\"acted\"} %" PRIu64 "\n"
-                   "fieldwatch_traps_total{result=\"unknown_sender\"} %" PRIu64 "\n"
-                   "fieldwatch_traps_total{result=\"wrong_community\"} %" PRIu64 "\n",
-                m->traps_acted, m->traps_unknown, m->traps_refused);
-        fprintf(f, "# HELP fieldwatch_open_faults Faults open now.\n"
-                   "# TYPE fieldwatch_open_faults gauge\nfieldwatch_open_faults %zu\n", open);
-}
-
-/* Probe counters and durations: only for a scrape (/metrics), not the
- * textfile (node_exporter's textfile collector takes gauges only). */
-static void metrics_probes(FILE *f, const Monitor *m) {
-        static const char *const results[] = { "up", "degraded", "down" };
-
-        fputs("# HELP fieldwatch_probes_total Probe cycles completed, by result.\n"
-              "# TYPE fieldwatch_probes_total counter\n", f);
-        for (size_t i = 0; i < m->n_devices; i++)
-                for (size_t j = 0; j < ELEMENTSOF(results); j++) {
-                        fputs("fieldwatch_probes_total", f);
-                        metrics_device_labels(f, m, &m->devices[i]);
-                        fprintf(f, ",result=\"%s\"} %" PRIu64 "\n", results[j],
-                                m->devices[i].probes[j]);
-                }
-        fputs("# HELP fieldwatch_probe_duration_seconds How long probe cycles took.\n"
-              "# TYPE fieldwatch_probe_duration_seconds histogram\n", f);
-        for (size_t i = 0; i < m->n_devices; i++) {
-                const Device *d = &m->devices[i];
-                uint64_t n = d->probes[0] + d->probes[1] + d->probes[2];
-
-                for (size_t k = 0; k <= MONITOR_DURATION_BUCKETS; k++) {
-                        fputs("fieldwatch_probe_duration_seconds_bucket", f);
-                        metrics_device_labels(f, m, d);
-                        if (k < MONITOR_DURATION_BUCKETS)
-                                fprintf(f, ",le=\"%g\"} %" PRIu64 "\n", duration_bounds[k],
-                                        d->duration_buckets[k]);
-                        else
-                                fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", n);
-                }
-                fputs("fieldwatch_probe_duration_seconds_sum", f);
-                metrics_device_labels(f, m, d);
-                fprintf(f, "} %.6f\n", (double) d->duration_sum_usec / 1e6);
-                fputs("fieldwatch_probe_duration_seconds_count", f);
-                metrics_device_labels(f, m, d);
-                fprintf(f, "} %" PRIu64 "\n", n);
-        }
-}
-
-static void metrics_lateness(FILE *f, const Monitor *m) {
-        fputs("# HELP fieldwatch_probe_lateness_seconds How late probe cycles start against "
-              "their schedule.\n# TYPE fieldwatch_probe_lateness_seconds histogram\n", f);
-        for (size_t k = 0; k < MONITOR_LATENESS_BUCKETS; k++)
-                fprintf(f, "fieldwatch_probe_lateness_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-                        lateness_bounds[k], m->lateness_buckets[k]);
-        fprintf(f, "fieldwatch_probe_lateness_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-                   "fieldwatch_probe_lateness_seconds_sum %.6f\n"
-                   "fieldwatch_probe_lateness_seconds_count %" PRIu64 "\n",
-                m->lateness_count, (double) m->lateness_sum_usec / 1e6, m->lateness_count);
-}
-
-void monitor_write_prometheus(const Monitor *m, FILE *f) {
-        metrics_devices(f, m);
-        metrics_faults(f, m, wallclock_now());
-        metrics_probes(f, m);
-        metrics_lateness(f, m);
-}
-
-uint64_t monitor_generation(const Monitor *m) {
-        uint64_t h = 14695981039346656037ULL ^ m->emitted;
-
-        /* FNV-1a over what a tile shows. */
-        for (size_t i = 0; i < m->n_devices; i++) {
-                const Device *d = &m->devices[i];
-
-                h = (h ^ (uintptr_t) device_state(m, d)) * 1099511628211ULL;
-                h = (h ^ (uint64_t) d->tunnel) * 1099511628211ULL;
-        }
-        return h;
-}
-
-static int monitor_write_metrics(Monitor *m) {
-        const char *path = m->config->metrics_file;
-        char *tmp = NULL;
-        FILE *f = NULL;
-        int r;
-
-        if (!path)
-                return 0;
-        r = metrics_begin(path, &f, &tmp);
-        if (r >= 0) {
-                metrics_devices(f, m);
-                metrics_faults(f, m, wallclock_now());
-                r = metrics_commit(f, tmp, path);
-        }
-        if (r < 0 && !m->metrics_failing)
-                log_errno(LOG_WARNING, r, "Cannot write the metrics to %s", path);
-        m->metrics_failing = r < 0;
-        return r;
-}
-
-static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Monitor *m = userdata;
-        uint64_t every = MIN(MIN(m->config->probes.camera.interval, m->config->probes.router.interval),
-                             m->config->probes.vpn.interval);
-
-        (void) monitor_write_metrics(m);
-        (void) sd_event_source_set_time(s, usec + MAX(every, USEC_PER_SEC));
-        return 0;
-}
-
-static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        (void) s;
-        (void) usec;
-        (void) monitor_flush(userdata);
-        return 0;
-}
 
 static bool address_is_literal(const char *a) {
         unsigned char buf[sizeof(struct in6_addr)];
@@ -1599,64 +948,11 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         return 0;
 }
 
-static int monitor_sync_store(Monitor *m) {
-        _cleanup_(freep) const char **ids = calloc(MAX(m->n_devices, (size_t) 1), sizeof(char *));
-        int r;
 
-        if (!ids)
-                return -ENOMEM;
-        for (size_t i = 0; i < m->n_devices; i++) {
-                ids[i] = m->devices[i].id;
-                device_mark_dirty(&m->devices[i]);
-        }
-        r = store_begin(m->store);
-        if (r < 0)
-                return r;
-        r = store_prune_devices(m->store, ids, m->n_devices);
-        if (r < 0) {
-                store_rollback(m->store);
-                return r;
-        }
-        r = store_commit(m->store);
-        if (r < 0)
-                return r;
-        return monitor_flush(m);
-}
-
-static int restore_fault(const Fault *f, void *userdata) {
-        Monitor *m = userdata;
-        int r;
-
-        r = faults_restore(m->faults, f);
-        if (r == -ENOENT)
-                log_warning("Fault %" PRId64 " of %s: the device is no longer configured; it stays "
-                            "open in the database", f->id, f->device);
-        else if (r < 0)
-                return r;
-        return 0;
-}
-
-/* Serials seen before a restart: a swap across a restart is still noticed. */
-static int restore_serial(const DeviceRow *row, void *userdata) {
-        Monitor *m = userdata;
-        json_t *v, *serial;
-        size_t node = faults_find_node(m->faults, row->id);
-
-        if (node == SIZE_MAX || m->node_device[node] == SIZE_MAX ||
-            m->devices[m->node_device[node]].kind != DEVICE_CAMERA)
-                return 0;
-        v = json_loads(row->values_json, 0, NULL);
-        serial = json_object_get(v, "serial");
-        if (json_is_string(serial))
-                (void) snprintf(m->devices[m->node_device[node]].serial, PROBE_TEXT_MAX, "%s",
-                                json_string_value(serial));
-        json_decref(v);
-        return 0;
-}
-
-int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const char *state_dir,
-                const char *credentials_dir, Monitor **ret) {
-        Monitor *m;
+int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEngine *faults,
+                Store *store, Pipeline *pipeline, CurlGlue *curl, const char *credentials_dir,
+                Monitor **ret) {
+        _cleanup_(monitor_freep) Monitor *m = NULL;
         int r;
 
         m = calloc(1, sizeof(*m));
@@ -1665,81 +961,42 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const ch
         m->event = sd_event_ref(e);
         m->config = config;
         m->calendar = cal;
-        r = faults_new(config, cal, &m->faults);
-        if (r < 0) {
-                monitor_free(m);
-                return log_errno(LOG_ERR, r, "Cannot set up the fault engine");
-        }
-        r = curl_glue_new(e, &m->curl);
-        if (r < 0) {
-                monitor_free(m);
-                return log_errno(LOG_ERR, r, "Cannot set up libcurl");
-        }
+        m->faults = faults;
+        m->store = store;
+        m->pipeline = pipeline;
+        m->curl = curl;
         r = sd_event_add_time_relative(e, &m->flush_timer, CLOCK_MONOTONIC, FLUSH_DELAY,
-                                       PROBE_TIMER_ACCURACY, on_flush_timer, m);
+                                       PROBE_TIMER_ACCURACY, monitor_on_flush_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_OFF);
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &m->clock_timer, CLOCK_MONOTONIC, CLOCK_RECHECK,
                                                USEC_PER_MSEC, on_clock_timer, m);
-        if (r >= 0)
-                r = sd_event_add_time_relative(e, &m->retry_timer, CLOCK_MONOTONIC, STORE_RETRY,
-                                               USEC_PER_SEC / 10, on_retry_timer, m);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->retry_timer, SD_EVENT_OFF);
         if (r >= 0 && config->metrics_file) {
                 r = sd_event_add_time_relative(e, &m->metrics_timer, CLOCK_MONOTONIC,
-                                               USEC_PER_SEC, USEC_PER_SEC, on_metrics_timer, m);
+                                               USEC_PER_SEC, USEC_PER_SEC,
+                                               monitor_on_metrics_timer, m);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(m->metrics_timer, SD_EVENT_ON);
         }
         if (r >= 0)
                 r = monitor_build(m, credentials_dir);
-        if (r < 0) {
-                monitor_free(m);
-                return r == -EINVAL ? r : log_errno(LOG_ERR, r, "Cannot set up the devices");
-        }
-        r = store_open(state_dir, &m->store);
-        if (r < 0) {
-                monitor_free(m);
-                return log_errno(LOG_ERR, r, "Cannot open the state database in %s", state_dir);
-        }
-        /* Open faults keep their ids and clocks across restarts. */
-        r = store_foreach_fault(m->store, true, restore_fault, m);
-        if (r >= 0)
-                r = store_foreach_device(m->store, restore_serial, m);
-        if (r < 0) {
-                monitor_free(m);
-                return log_errno(LOG_ERR, r, "Cannot read the faults in %s", state_dir);
-        }
-        m->credentials_dir = strdup(credentials_dir);
-        if (!m->credentials_dir) {
-                monitor_free(m);
-                return -ENOMEM;
-        }
-        r = monitor_resume_mail(m);
-        if (r < 0) {
-                monitor_free(m);
-                return r;
-        }
-        r = monitor_sync_store(m);
         if (r < 0)
-                log_errno(LOG_WARNING, r, "Cannot write the device table to %s (%s)", state_dir,
-                          store_error(m->store));
-        *ret = m;
+                return r == -EINVAL ? r : log_errno(LOG_ERR, r, "Cannot set up the devices");
+        r = monitor_rows_restore(m);
+        if (r < 0)
+                return r;
+        (void) monitor_rows_sync(m);
+        pipeline_set_handled(pipeline, on_handled, m);
+        *ret = TAKE_PTR(m);
         return 0;
 }
 
 Monitor *monitor_free(Monitor *m) {
         if (!m)
                 return NULL;
-        /* A last offer of what waits; what the database still refuses, only
-         * the journal keeps. */
-        if (m->store && !backlog_empty(&m->backlog) && monitor_write_backlog(m) < 0)
-                log_error("%zu fault event%s could not be stored before stopping (%s); the "
-                          "journal has them.", m->backlog.n_events,
-                          m->backlog.n_events == 1 ? "" : "s", store_error(m->store));
-        backlog_done(&m->backlog);
+        if (m->pipeline)
+                pipeline_set_handled(m->pipeline, NULL, NULL);
         for (size_t i = 0; m->devices && i < m->n_devices; i++) {
                 Device *d = &m->devices[i];
 
@@ -1755,49 +1012,11 @@ Monitor *monitor_free(Monitor *m) {
         free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);
         (void) sd_event_source_disable_unref(m->clock_timer);
-        (void) sd_event_source_disable_unref(m->retry_timer);
         (void) sd_event_source_disable_unref(m->metrics_timer);
         fault_output_done(&m->out);
-        mailer_free(m->mailer);
-        free(m->credentials_dir);
-        faults_free(m->faults);
-        curl_glue_free(m->curl);
-        store_close(m->store);
         sd_event_unref(m->event);
         free(m);
         return NULL;
-}
-
-/* Every result into its row, those that waited for ROW_REFRESH too: on
- * stop and reload the database shows the last probe of every device. */
-void monitor_flush_all(Monitor *m) {
-        for (size_t i = 0; i < m->n_devices; i++) {
-                Device *d = &m->devices[i];
-
-                if (!d->unwritten)
-                        continue;
-                if (d->kind == DEVICE_ROUTER)
-                        device_set_values(d, router_values(d, &d->router_values));
-                device_mark_dirty(d);
-        }
-        (void) monitor_flush(m);
-}
-
-int monitor_settle(Monitor *m) {
-        monitor_flush_all(m);
-        if (backlog_empty(&m->backlog))
-                return 0;
-        return monitor_catch_up(m);
-}
-
-void monitor_suspend_mail(Monitor *m) {
-        m->mailer = mailer_free(m->mailer);
-}
-
-int monitor_resume_mail(Monitor *m) {
-        if (m->mailer || !m->config->notify.configured)
-                return 0;
-        return mailer_new(m->event, m->config, m->store, m->credentials_dir, &m->mailer);
 }
 
 int monitor_start(Monitor *m) {
@@ -1825,81 +1044,8 @@ int monitor_start(Monitor *m) {
         return 0;
 }
 
-/* Writes a device's row: in place when only what every probe changes
- * changed (probe time, latency, values), else the whole row. */
-static int device_write(Monitor *m, Device *d) {
-        const char *state = device_state(m, d);
-        int64_t latency = d->has_result ? (int64_t) d->latency_usec : -1;
-        time_t at = d->has_result ? d->last_probe_at : 0;
-        int r;
-
-        if (!d->row_stale && d->stored_state == state) {
-                r = store_touch_device(m->store, d->id, at, latency, d->values_json);
-                if (r != -ENOENT)
-                        return r;
-        }
-        return store_put_device(m->store, &(DeviceRow) {
-                .id = d->id,
-                .site = d->site < m->config->n_sites ? m->config->sites[d->site].id : NULL,
-                .kind = device_kind_to_string(d->kind),
-                .state = state,
-                .last_probe_at = at,
-                .latency_usec = latency,
-                .reason = d->reason ?: "",
-                .values_json = d->values_json ?: "{}",
-        });
-}
-
-/* The device rows in one transaction, not durable: what a power failure
- * takes, the next probes write again. Faults, events and mails are
- * committed apart, durably (monitor_commit). */
-int monitor_flush(Monitor *m) {
-        uint64_t now;
-        int r;
-
-        if (m->n_dirty == 0)
-                return 0;
-        r = store_begin_relaxed(m->store);
-        for (size_t i = 0; r >= 0 && i < m->n_dirty; i++)
-                r = device_write(m, &m->devices[m->dirty[i]]);
-        if (r >= 0)
-                r = store_commit(m->store);
-        if (r < 0) {
-                store_rollback(m->store);
-                if (!m->store_failing)
-                        log_errno(LOG_ERR, r, "Cannot write device states (%s); will retry",
-                                  store_error(m->store));
-                m->store_failing = true;
-                /* Keep them dirty and try again later. */
-                (void) sd_event_source_set_time_relative(m->flush_timer, STORE_RETRY);
-                (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ONESHOT);
-                return r;
-        }
-        if (m->store_failing)
-                log_notice("Device states written again.");
-        m->store_failing = false;
-        now = now_usec(CLOCK_MONOTONIC);
-        for (size_t i = 0; i < m->n_dirty; i++) {
-                Device *d = &m->devices[m->dirty[i]];
-
-                d->dirty = d->row_stale = false;
-                d->written_at = now;
-                d->stored_state = device_state(m, d);
-        }
-        m->n_dirty = 0;
-        return 0;
-}
-
-void monitor_summary(const Monitor *m, char *buf, size_t size) {
-        size_t counts[3] = {}, unknown = 0;
-
-        for (size_t i = 0; i < m->n_devices; i++) {
-                if (m->devices[i].has_result)
-                        counts[m->devices[i].status]++;
-                else
-                        unknown++;
-        }
-        (void) snprintf(buf, size, "%zu sites: %zu up, %zu degraded, %zu down, %zu unknown",
-                        m->config->n_sites, counts[PROBE_UP], counts[PROBE_DEGRADED],
-                        counts[PROBE_DOWN], unknown);
+const char *device_state(const Monitor *m, const Device *d) {
+        if (faults_node_unreachable(m->faults, d->node))
+                return "unreachable";
+        return d->has_result ? probe_status_to_string(d->status) : "unknown";
 }

@@ -5,20 +5,24 @@
  * camera and router, the VPN router) has its own next probe time, first at
  * a random point of its interval, kept in one heap behind one timer; a
  * device's probes never overlap; a slow device delays no other. Results go
- * to the table and, batched once per tick, to the state database (faults
- * and events durably, device rows not). */
+ * to the fault engine, whose output the pipeline commits (pipeline.h), and
+ * to the device rows (monitor-rows.c: batched, not durably). */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <systemd/sd-event.h>
 
-#include "action.h"
 #include "calendar.h"
 #include "config.h"
+#include "macro.h"
 #include "probe.h"
 #include "trap.h"
 
+typedef struct Store Store;
+typedef struct Pipeline Pipeline;
+typedef struct CurlGlue CurlGlue;
+typedef struct FaultEngine FaultEngine;
 typedef struct Monitor Monitor;
 
 typedef enum DeviceKind {
@@ -29,34 +33,21 @@ typedef enum DeviceKind {
 
 /* Builds the devices of config, reads their secrets from credentials_dir
  * and opens their sessions (everything that may block happens here, before
- * the loop runs), and opens the state database in state_dir. Errors are
- * logged with the device and the credential they concern. */
-int monitor_new(sd_event *e, const Config *config, const Calendar *cal, const char *state_dir,
-                const char *credentials_dir, Monitor **ret);
+ * the loop runs); the device rows of store are pruned to them and the
+ * serials seen before read back. The monitor hands results to faults and
+ * their output to pipeline. Errors are logged with the device and the
+ * credential they concern. */
+int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEngine *faults,
+                Store *store, Pipeline *pipeline, CurlGlue *curl, const char *credentials_dir,
+                Monitor **ret);
 
 /* Stops every probe and frees. NULL-safe. */
 Monitor *monitor_free(Monitor *m);
-
-/* Writes the device rows and what waits for the database (faults and
- * events it refused before): 0 when nothing waits any more, else why not. A
- * reload settles first, since the new monitor reads the faults back. */
-int monitor_settle(Monitor *m);
-
-/* Stops sending mail (a mail on its way stays in the outbox, to be sent
- * again), and starts again: one mailer at a time works on the outbox, so a
- * reload suspends the old monitor's before building the new one. */
-void monitor_suspend_mail(Monitor *m);
-int monitor_resume_mail(Monitor *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Monitor *, monitor_free);
 
 /* Arms every device's timer, spread over its interval (up to 5 min), and
  * spreads the cameras' first deep cycles likewise. */
 int monitor_start(Monitor *m);
-
-/* Applies an operator's action (from the control socket; a->os_user is
- * the caller the kernel named): 0 once it is committed, with a message;
- * < 0 with the reason in msg: -EINVAL refused, -ENOENT no such fault,
- * another -errno when the database does not take it. */
-int monitor_on_action(Monitor *m, const Action *a, char *msg, size_t msglen);
 
 /* An SNMP notification from snmptrapd (issue 16): its sender (a configured
  * router or the VPN router, by address; the community checked when there

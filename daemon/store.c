@@ -694,28 +694,26 @@ int store_event_insert(Store *s, Event *e) {
         return r;
 }
 
-int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret) {
+int store_foreach_recent_event(Store *s, unsigned mask, time_t since, StoreRecentEventFn fn,
+                               void *userdata) {
         sqlite3_stmt *st;
-        int rc, n = 0, r = 0;
+        int rc, r = 0;
 
         rc = sqlite3_prepare_v2(s->db,
-                                "SELECT type, COUNT(*) FROM events WHERE device = ? AND at >= ?"
-                                " GROUP BY type",
+                                "SELECT device, type, at FROM events WHERE at >= ? ORDER BY at, id",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
-        (void) sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(st, 2, (sqlite3_int64) since);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                for (int t = 0; t < _EVENT_TYPE_MAX; t++)
-                        if ((mask & (1u << t)) &&
-                            streq_ptr(column_text(st, 0), event_type_to_string(t)))
-                                n += sqlite3_column_int(st, 1);
-        if (rc != SQLITE_DONE)
+        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) since);
+        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int t = event_type_from_string(column_text(st, 1));
+
+                if (t >= 0 && (mask & (1u << t)))
+                        r = fn(column_text(st, 0) ?: "", (EventType) t, (time_t) sqlite3_column_int64(st, 2),
+                               userdata);
+        }
+        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
                 r = sqlite_to_errno(rc);
         sqlite3_finalize(st);
-        if (r < 0)
-                return r;
-        *ret = n;
-        return 0;
+        return r;
 }

@@ -107,9 +107,11 @@ int store_foreach_event(Store *s, int64_t since_id, unsigned limit, StoreEventFn
  * for a reader on the daemon's loop). */
 void store_set_busy_timeout(Store *s, unsigned msec);
 
-/* Counts the events of a device of the types in mask (1 << EventType) at
- * or after since. */
-int store_count_events(Store *s, const char *device, unsigned mask, time_t since, int *ret);
+/* The events of the types in mask (1 << EventType) at or after since, in
+ * order of time: what the fault engine counts anomalies over. */
+typedef int (*StoreRecentEventFn)(const char *device, EventType type, time_t at, void *userdata);
+int store_foreach_recent_event(Store *s, unsigned mask, time_t since, StoreRecentEventFn fn,
+                               void *userdata);
 
 /* A mail in the outbox: written with its event, sent later, retried with
  * backoff until delivered (store-outbox.c). Strings are owned.
@@ -197,19 +199,6 @@ void outbox_mail_done(OutboxMail *m);
  * (store-actions.c). The timing fields the fault engine uses go through
  * store_fault_update(). */
 int store_fault_record(Store *s, const Action *a, time_t at);
-
-/* What actions recorded that the Fault struct does not carry. */
-typedef struct FaultDetails {
-        time_t recovered_at;
-        bool media_replaced;
-        time_t recovery_report_submitted_at, erasure_report_submitted_at;
-        time_t closed_at;
-        time_t temporary_recovered_at; /* a provisional recovery; 0: none */
-        time_t quote_at, quote_approved_at; /* paid parts; 0: none */
-        char quote_parts[512];       /* JSON array of the quoted models */
-        char acknowledged_by[128];   /* --by of the ack; "" when not acknowledged */
-        char ack_note[1024];         /* its --note, cleaned, cut on a character */
-} FaultDetails;
 
 int store_fault_details(Store *s, int64_t id, FaultDetails *ret);
 

@@ -15,6 +15,7 @@
 
 #include "calendar.h"
 #include "faults.h"
+#include "faults-internal.h"
 #include "macro.h"
 
 static const char config_text[] =
@@ -457,7 +458,7 @@ static void test_clocks_of_several_faults(void **state) {
          * it (a deferral approval arms the warning again): seen once
          * announced, though that fault is not on top. */
         f2->warned = false;
-        faults_refresh(env->e, f2->id);
+        faults_reclock(env->e, faults_lookup(env->e, f2->id));
         assert_int_equal(faults_next_clock(env->e, warn2), warn2);
         /* The first one cleared: the other's clock stays next. */
         feed(env, env->router1, PROBE_UP, "", warn2 + 10);
@@ -488,7 +489,7 @@ static void test_restore_no_second_raise(void **state) {
         time_t t = T("2026-11-25T10:30:00");
 
         assert_int_equal(faults_restore(env->e, &stored), 0);
-        assert_non_null(faults_get(env->e, 42));
+        assert_non_null(faults_lookup(env->e, 42));
         all_up(env, t); /* camera2 up once: not yet cleared */
         for (int i = 0; i < 5; i++)
                 assert_int_equal(feed(env, env->camera2, PROBE_DOWN, "timeout", t + 10 + i), 0);
@@ -619,7 +620,7 @@ static void test_manual_fault(void **state) {
         /* The camera answers all along: the reported fault stays. */
         for (int i = 0; i < 5; i++)
                 assert_int_equal(feed(env, env->camera1, PROBE_UP, "", t + 10 + i), 0);
-        assert_ptr_equal(faults_get(env->e, f->id), f);
+        assert_ptr_equal(faults_lookup(env->e, f->id), f);
         assert_null(faults_node_fault(env->e, env->camera1));
         /* Its clocks strike like any other. */
         assert_int_equal(faults_next_clock(env->e, t + 20), t + 5400);
@@ -628,20 +629,20 @@ static void test_manual_fault(void **state) {
         assert_int_equal(count_type(env, EVENT_SLA_WARNING), 1);
         /* The camera fails too: its own fault beside the reported one. */
         assert_non_null(camera_fault(env, env->camera1, env->router1, t + 100));
-        assert_ptr_equal(faults_get(env->e, f->id), f);
+        assert_ptr_equal(faults_lookup(env->e, f->id), f);
         /* A restart: restored into a manual slot, clocks as before. */
         assert_int_equal(fault_copy(&copy, f), 0);
         copy.id = 77;
         assert_int_equal(faults_restore(env->e, &copy), 0);
-        assert_non_null(faults_get(env->e, 77));
+        assert_non_null(faults_lookup(env->e, 77));
         fault_done(&copy);
         /* Recovered: the operator clears it, the engine lets it go. */
         f->onsite_started_at = t + 3000;
         f->state = FAULT_CLEARED;
-        faults_refresh(env->e, f->id);
+        faults_reclock(env->e, faults_lookup(env->e, f->id));
         faults_forget_closed(env->e);
-        assert_null(faults_get(env->e, 1));
-        assert_non_null(faults_get(env->e, 77));
+        assert_null(faults_lookup(env->e, 1));
+        assert_non_null(faults_lookup(env->e, 77));
 }
 
 /* No more than FAULTS_MANUAL_MAX reported faults at once. */
@@ -666,6 +667,180 @@ static void test_manual_fault_bound(void **state) {
         assert_int_equal(count_type(env, EVENT_SLA_BREACH), FAULTS_MANUAL_MAX);
 }
 
+/* An operator's action with the facts a store would give: f as stored. */
+static int act(Env *env, Action *a, const Fault *f, const FaultDetails *det, time_t now,
+               ActionOutcome *ret, char *msg, size_t msglen) {
+        FaultDetails none = {};
+        ActionFacts facts = { .fault = f, .details = det ?: &none };
+
+        if (!a->by[0])
+                (void) snprintf(a->by, sizeof(a->by), "Sato");
+        if (!a->os_user[0])
+                (void) snprintf(a->os_user, sizeof(a->os_user), "oncall");
+        fault_output_clear(&env->out);
+        return faults_on_action(env->e, a, &facts, now, &env->out, ret, msg, msglen);
+}
+
+/* Every fault action's rules, with no store behind the engine: each is
+ * checked against the fault's state, changes the engine's own copy, and
+ * is undone when its commit fails. */
+static void test_action_rules(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+        char msg[512];
+        ActionOutcome o;
+        Fault *f;
+
+        all_up(env, t - 60);
+        f = camera_fault(env, env->camera1, env->router1, t);
+        assert_non_null(f);
+        /* Ack: once. */
+        Action ack = { .type = ACTION_ACK, .fault_id = f->id, .note = "on my way" };
+        assert_int_equal(act(env, &ack, f, NULL, t + 60, &o, msg, sizeof(msg)), 0);
+        assert_ptr_equal(o.fault, f);
+        assert_int_equal(f->acknowledged_at, t + 60);
+        assert_int_equal(env->out.n_events, 1);
+        assert_int_equal(env->out.events[0].type, EVENT_ACKNOWLEDGED);
+        assert_string_equal(env->out.events[0].by, "Sato");
+        assert_string_equal(env->out.events[0].os_user, "oncall");
+        assert_non_null(strstr(env->out.events[0].text, "on my way (by Sato, user oncall)"));
+        faults_action_end(env->e, true);
+        assert_int_equal(act(env, &ack, f, NULL, t + 70, &o, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "acknowledged already"));
+        assert_int_equal(env->out.n_events, 0);
+        /* A deferral before closing time needs a reason. */
+        Action defer = { .type = ACTION_DEFER, .fault_id = f->id };
+        assert_int_equal(act(env, &defer, f, NULL, t + 80, &o, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "needs --reason"));
+        assert_int_equal(f->deferral_approved_at, 0);
+        /* Recovery needs onsite work (or --remote). */
+        Action recover = { .type = ACTION_RECOVER, .fault_id = f->id, .cause = "power",
+                           .action = "reset", .prevention = "none" };
+        assert_int_equal(act(env, &recover, f, NULL, t + 90, &o, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "no onsite work recorded"));
+        /* Onsite: in time; and when its commit fails, undone. */
+        Action onsite = { .type = ACTION_ONSITE, .fault_id = f->id };
+        assert_int_equal(act(env, &onsite, f, NULL, t + 3000, &o, msg, sizeof(msg)), 0);
+        assert_non_null(strstr(msg, "met the due time"));
+        assert_int_equal(f->onsite_started_at, t + 3000);
+        faults_action_end(env->e, false);
+        assert_int_equal(f->onsite_started_at, 0);
+        assert_int_equal(f->acknowledged_at, t + 60);
+        /* A transient fault only is closed without a visit. */
+        Action close = { .type = ACTION_CLOSE, .fault_id = f->id, .note = "n/a" };
+        assert_int_equal(act(env, &close, f, NULL, t + 100, &o, msg, sizeof(msg)), -EINVAL);
+        /* The report of a fault not recovered is refused. */
+        Action report = { .type = ACTION_REPORT_SUBMITTED, .fault_id = f->id,
+                          .kind = "recovery" };
+        assert_int_equal(act(env, &report, f, NULL, t + 100, &o, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "no recovery recorded"));
+        /* ... recovered (as the store tells): submitted. */
+        FaultDetails det = { .recovered_at = t + 200 };
+        assert_int_equal(act(env, &report, f, &det, t + 300, &o, msg, sizeof(msg)), 0);
+        assert_int_equal(env->out.events[0].type, EVENT_REPORT_SUBMITTED);
+        faults_action_end(env->e, true);
+        /* No such fault in the store. */
+        Action ack2 = { .type = ACTION_ACK, .fault_id = 999 };
+        assert_int_equal(act(env, &ack2, NULL, NULL, t + 100, &o, msg, sizeof(msg)), -ENOENT);
+        /* Times in the future are refused. */
+        Action late = { .type = ACTION_ONSITE, .fault_id = f->id, .at = t + 7200 };
+        assert_int_equal(act(env, &late, f, NULL, t + 100, &o, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "in the future"));
+}
+
+/* A fault no longer in the engine (cleared, transient) is taken from the
+ * store for the action, and let go after it. */
+static void test_action_on_stored_fault(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+        size_t n_before, n_after;
+        char msg[512];
+        ActionOutcome o;
+        Fault stored = {};
+        Fault *f;
+
+        all_up(env, t - 60);
+        f = camera_fault(env, env->camera1, env->router1, t);
+        feed(env, env->camera1, PROBE_UP, "", t + 30);
+        feed(env, env->camera1, PROBE_UP, "", t + 40);
+        assert_int_equal(fault_copy(&stored, f), 0);
+        assert_int_equal(stored.state, FAULT_CLEARED);
+        assert_true(stored.transient);
+        faults_forget_closed(env->e);
+        assert_null(faults_lookup(env->e, stored.id));
+        (void) faults_tracked(env->e, &n_before);
+        Action close = { .type = ACTION_CLOSE, .fault_id = stored.id, .note = "wind" };
+        assert_int_equal(act(env, &close, &stored, NULL, t + 100, &o, msg, sizeof(msg)), 0);
+        assert_int_equal(o.fault->state, FAULT_CLOSED);
+        assert_int_equal(env->out.n_faults, 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_CLOSED);
+        faults_action_end(env->e, true);
+        (void) faults_tracked(env->e, &n_after);
+        assert_int_equal(n_after, n_before);
+        fault_done(&stored);
+}
+
+/* The third transient fault or restart inside the anomaly window (24 h)
+ * is an anomaly; a fourth in the same window is not another. */
+static void test_anomaly_third_transient(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+
+        all_up(env, t - 60);
+        for (int k = 0; k < 2; k++) {
+                camera_fault(env, env->camera1, env->router1, t + k * 600);
+                feed(env, env->camera1, PROBE_UP, "", t + k * 600 + 30);
+                feed(env, env->camera1, PROBE_UP, "", t + k * 600 + 40);
+                assert_int_equal(count_type(env, EVENT_FAULT_TRANSIENT), 1);
+                assert_int_equal(count_type(env, EVENT_ANOMALY), 0);
+        }
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_restart(env->e, env->camera1, t + 1500, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_DEVICE_RESTARTED), 1);
+        assert_int_equal(count_type(env, EVENT_ANOMALY), 1);
+        assert_string_equal(env->out.events[1].device, "01-camera");
+        assert_non_null(strstr(env->out.events[1].text, "3 transient faults or restarts"));
+        /* The other camera's restarts are its own. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_restart(env->e, env->camera2, t + 1600, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_ANOMALY), 0);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_restart(env->e, env->camera1, t + 1700, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_ANOMALY), 0);
+        /* A day later the window holds one restart only. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_restart(env->e, env->camera1, t + 86400 + 1600, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_ANOMALY), 0);
+}
+
+/* Across a restart of the daemon: the window's events, read back from the
+ * store, count; an anomaly already in the window is not raised again. */
+static void test_anomaly_across_restart(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+
+        assert_int_equal(faults_restore_event(env->e, "01-camera", EVENT_FAULT_TRANSIENT,
+                                              t - 90000, t), 0); /* outside the window */
+        assert_int_equal(faults_restore_event(env->e, "01-camera", EVENT_FAULT_TRANSIENT,
+                                              t - 3600, t), 0);
+        assert_int_equal(faults_restore_event(env->e, "01-camera", EVENT_DEVICE_RESTARTED,
+                                              t - 1800, t), 0);
+        assert_int_equal(faults_restore_event(env->e, "99-camera", EVENT_DEVICE_RESTARTED,
+                                              t - 1800, t), 0); /* no such node: ignored */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_restart(env->e, env->camera1, t, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_ANOMALY), 1);
+        /* The second camera had its anomaly an hour ago. */
+        for (int k = 0; k < 2; k++)
+                assert_int_equal(faults_restore_event(env->e, "02-camera", EVENT_DEVICE_RESTARTED,
+                                                      t - 7200 + k, t), 0);
+        assert_int_equal(faults_restore_event(env->e, "02-camera", EVENT_ANOMALY, t - 3600, t),
+                         0);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_on_restart(env->e, env->camera2, t, &env->out), 0);
+        assert_int_equal(count_type(env, EVENT_ANOMALY), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_camera_down_then_transient, setup, teardown),
@@ -683,6 +858,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_vpn_sendback, setup_call, teardown),
                 cmocka_unit_test_setup_teardown(test_manual_fault, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_manual_fault_bound, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_action_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_action_on_stored_fault, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_anomaly_third_transient, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_anomaly_across_restart, setup, teardown),
         };
 
         return cmocka_run_group_tests_name("faults", tests, NULL, NULL);

@@ -480,16 +480,16 @@ static void on_done(void *userdata, const char *error, const SnmpValue *values, 
         Done *d = userdata;
 
         d->calls++;
-        d->at = now_usec();
+        d->at = now_usec(CLOCK_MONOTONIC);
         (void) snprintf(d->error, sizeof(d->error), "%s", error ?: "");
         if (!error)
                 memcpy(d->values, values, MIN(n, (size_t) 2) * sizeof(SnmpValue));
 }
 
 static void run_for(sd_event *e, uint64_t usec) {
-        uint64_t until = now_usec() + usec;
+        uint64_t until = now_usec(CLOCK_MONOTONIC) + usec;
 
-        for (uint64_t now = now_usec(); now < until; now = now_usec())
+        for (uint64_t now = now_usec(CLOCK_MONOTONIC); now < until; now = now_usec(CLOCK_MONOTONIC))
                 assert_true(sd_event_run(e, until - now) >= 0);
 }
 
@@ -702,7 +702,7 @@ static void test_timeouts(void **state) {
                     *fast = open_session(env, a.port, 100 * USEC_PER_MSEC),
                     *gone = open_session(env, a.port, 50 * USEC_PER_MSEC);
         Done ds = {}, df = {}, dg = {};
-        uint64_t start = now_usec();
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
 
         assert_int_equal(snmp_session_get(slow, env->oids, 0, 2, env->values[0], on_done, &ds), 0);
         assert_int_equal(snmp_session_get(fast, env->oids, 0, 2, env->values[1], on_done, &df), 0);

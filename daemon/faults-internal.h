@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What the fault engine's files share (faults.c: results, clocks and
+ * faults; faults-actions.c: operators' actions). Not for other modules. */
+
+#include <stdint.h>
+
+#include "clockheap.h"
+#include "faults.h"
+
+typedef enum Hard {
+        HARD_UNKNOWN,
+        HARD_UP,
+        HARD_DEGRADED,
+        HARD_DOWN,
+} Hard;
+
+typedef struct Node {
+        NodeKind kind;
+        size_t site;                 /* SIZE_MAX for the VPN */
+        size_t parent;               /* SIZE_MAX for a root */
+        bool present;                /* tunnels exist only with a VPN */
+        char id[24];
+
+        bool has_last;
+        ProbeStatus last;
+        time_t last_at;
+        char *last_reason;           /* NULL for none: most nodes are up */
+        ProbeStatus streak_status;
+        unsigned streak;
+        const char *streak_kind;     /* the degraded kind of the last results (static) */
+        unsigned kind_streak;
+
+        Hard hard;
+        bool held;                   /* would be hard down; waiting for the parent */
+        time_t held_since;
+        Fault *fault;                /* its open fault */
+        time_t prompt_received;      /* the fault's received_at that prompt is for */
+        time_t prompt;               /* the deferral prompt's time (cached: calendar work) */
+        time_t hint_at;              /* a trap or an event told about it then; 0: none */
+        const char *hint_by;         /* "trap", "event" (static) */
+
+        /* The anomaly window (L107-111): the times of its recent transient
+         * faults and restarts, oldest first, and of its last anomaly. */
+        time_t *recent;
+        uint8_t n_recent, allocated_recent;
+        time_t anomaly_at;
+} Node;
+
+struct FaultEngine {
+        const Calendar *cal;
+        SlaConf sla;
+        const ContractConf *contract;
+        bool has_vpn;
+        const SiteConf *sites;
+        size_t n_sites;
+        unsigned fail_after, recover_after;
+        uint64_t renotify_every;
+        unsigned anomaly_after;      /* transients and restarts in the window make an anomaly */
+        time_t anomaly_window;
+        Node *nodes;
+        size_t n_nodes;
+        size_t vpn;                  /* SIZE_MAX without one */
+        size_t site_base;
+        Fault **faults;              /* open faults and those changed this round */
+        size_t n_faults, allocated_faults;
+        bool maybe_closed;           /* faults may have left the open state */
+        ClockHeap *clocks;           /* per node, then per manual slot: the next clock of
+                                      * its open fault */
+        Fault *manual[FAULTS_MANUAL_MAX]; /* open faults no probe clears (open, escalate) */
+        size_t *by_id;               /* node indices sorted by id */
+
+        /* The operator's action under way (faults-actions.c): what to undo
+         * when its commit fails. */
+        Fault *action_fault;
+        Fault action_backup;
+        bool action_created;         /* the action opened it */
+        bool action_adopted;         /* a copy of a stored fault, for this action only */
+};
+
+
+/* Appends an event (of fault f, or none) to o, and f to o's faults. */
+int faults_emit(FaultOutput *o, EventType type, time_t now, const char *device, Fault *f,
+                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The tracked fault with this id, or NULL. */
+Fault *faults_lookup(FaultEngine *e, int64_t id);
+
+/* Tracks a copy of f for the action under way (a fault no longer open, read
+ * from the store). */
+int faults_adopt(FaultEngine *e, const Fault *f, Fault **ret);
+
+/* Stops tracking f (adopted for an action, or opened by one whose commit
+ * failed) and frees it. */
+void faults_untrack(FaultEngine *e, Fault *f);
+
+/* After an action changed f: its clocks are looked at again; a manual fault
+ * no longer open leaves its slot. */
+void faults_reclock(FaultEngine *e, Fault *f);

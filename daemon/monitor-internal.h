@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What the monitor's files share (monitor.c: devices, scheduling, results;
+ * monitor-rows.c: the device rows in the store; monitor-metrics.c: the
+ * figures for Prometheus and the status line). Not for other modules. */
+
+#include <jansson.h>
+#include <openssl/sha.h>
+#include <systemd/sd-event.h>
+
+#include "camera.h"
+#include "clockheap.h"
+#include "curl_glue.h"
+#include "faults.h"
+#include "monitor.h"
+#include "pipeline.h"
+#include "router.h"
+
+typedef struct Store Store;
+
+/* Timers may fire this much late, so that wake-ups coalesce. */
+#define PROBE_TIMER_ACCURACY (10 * USEC_PER_MSEC)
+/* The probe timer starts every probe due within this much of now. */
+#define PROBE_TIMER_SLACK (2 * USEC_PER_MSEC)
+/* The first probes of the devices are spread over their interval, up to
+ * this long. */
+#define FIRST_SPREAD_MAX (5 * USEC_PER_MINUTE)
+/* Camera connections are kept from one cycle to the next when the cycles
+ * come this often at most: below the cameras' keep-alive (see camera.c). */
+#define CAMERA_KEEP_INTERVAL_MAX (10 * USEC_PER_SEC)
+/* ...and when there are this many cameras at most: a kept camera costs
+ * 8 KiB (its easy handle and its idle connection; 8.2 MiB for 1,000). */
+#define CAMERA_KEEP_MAX 2000
+/* Results are written to the database at most this long after they arrive. */
+#define FLUSH_DELAY (200 * USEC_PER_MSEC)
+/* A result that changes nothing a reader sees (state, reason, values but
+ * for uptime unless it went back, a clock skew within a second, a latency within 100 ms)
+ * is written at most this often per device: last_probe_at and latency in
+ * the database may be this far behind the last probe. Anything visible is
+ * written within FLUSH_DELAY (issue 18: the row write per result was a
+ * third of a router probe's cost). */
+#define ROW_REFRESH (30 * USEC_PER_SEC)
+/* After a trap: the gap between the probes run back to back. */
+#define URGENT_GAP (100 * USEC_PER_MSEC)
+/* How long a PullMessages waits for events at the camera. */
+#define EVENTS_PULL_WAIT (20 * USEC_PER_SEC)
+/* The contract clocks are re-read at least this often: a jump of the wall
+ * clock is noticed within it. */
+#define CLOCK_RECHECK (10 * USEC_PER_SEC)
+/* While the database refuses device rows, they are offered again this often. */
+#define STORE_RETRY (5 * USEC_PER_SEC)
+
+/* Upper bounds of the probe duration histogram's buckets, in seconds. */
+#define MONITOR_DURATION_BUCKETS 10
+static const double duration_bounds[MONITOR_DURATION_BUCKETS] = {
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+};
+
+/* ... and of the probe start lateness histogram. */
+#define MONITOR_LATENESS_BUCKETS 8
+static const double lateness_bounds[MONITOR_LATENESS_BUCKETS] = {
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1,
+};
+
+typedef struct Device {
+        Monitor *monitor;
+        char id[24];                 /* "01-camera", "01-router", "vpn" */
+        DeviceKind kind;
+        size_t site;                 /* index in config->sites; SIZE_MAX for the VPN */
+        size_t node;                 /* in the fault engine */
+        CameraProbe *camera;
+        RouterProbe *router;         /* the site's router, or the VPN router */
+        uint64_t interval, deep_interval;
+        uint64_t next_deep;          /* CLOCK_MONOTONIC usec */
+        uint64_t started;            /* when the running cycle began */
+
+        bool has_result, dirty;
+        bool row_stale;              /* its row needs more than probe time, latency, values */
+        bool unwritten;              /* a result since its row was last written */
+        uint64_t visible;            /* a hash of the values a reader sees, at the last write */
+        uint64_t written_at;         /* CLOCK_MONOTONIC usec of the last write; 0 never */
+        time_t written_boot;         /* routers: when uptime says they booted, at that write */
+        ProbeStatus status;
+        time_t last_probe_at;        /* the program's wall clock */
+        uint64_t latency_usec;
+        char *reason;                /* NULL when up: most devices carry none */
+        char *values_json;           /* compact, sorted keys; NULL before a result */
+        const char *stored_state;    /* the state its row holds (a static string) */
+        TunnelState tunnel;          /* routers: their site's tunnel, from the VPN */
+        uint64_t probes[3];          /* results by ProbeStatus (up, degraded, down) */
+        uint64_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
+        uint64_t duration_sum_usec;
+        unsigned urgent;             /* probes still to run back to back (a trap came) */
+        bool has_community;          /* routers with SNMP v2c: a trap's community is checked */
+        unsigned char community_hash[SHA256_DIGEST_LENGTH];
+        union {
+                RouterValues router_values; /* routers: the last values, for the tunnel, metrics */
+                char serial[PROBE_TEXT_MAX]; /* cameras: the last serial seen */
+        };
+} Device;
+
+struct Monitor {
+        sd_event *event;
+        const Config *config;
+        const Calendar *calendar;
+        FaultEngine *faults;
+        FaultOutput out;
+        sd_event_source *clock_timer;
+        sd_event_source *metrics_timer;
+        Pipeline *pipeline;          /* where the engine's output goes */
+        bool metrics_failing;
+        size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
+        CurlGlue *curl;
+        Store *store;
+        Device *devices;
+        size_t n_devices;
+        ClockHeap *due;              /* device index -> its next probe, CLOCK_MONOTONIC usec */
+        sd_event_source *probe_timer; /* one timer for them all, at the earliest */
+        uint64_t probe_timer_at;     /* when it is armed; 0 when off */
+        Device *vpn;
+        size_t *dirty;               /* indices of devices to write */
+        size_t n_dirty;
+        sd_event_source *flush_timer;
+        bool store_failing;
+        uint64_t lateness_buckets[MONITOR_LATENESS_BUCKETS]; /* probe starts, cumulative */
+        uint64_t lateness_count, lateness_sum_usec;
+        /* Traps (issue 16): acted on, from unknown senders, with a wrong community. */
+        uint64_t traps_acted, traps_unknown, traps_refused;
+        uint64_t traps_ignored_logged_at; /* CLOCK_MONOTONIC: the last line about ignored ones */
+        unsigned traps_ignored_unlogged;
+};
+
+/* The state a device's row and tile show: "up", "down", "degraded",
+ * "unreachable", "unknown" (static strings: compared by pointer). */
+const char *device_state(const Monitor *m, const Device *d);
+
+/* The device's row is to be written (within FLUSH_DELAY). */
+void device_mark_dirty(Device *d);
+
+/* A router's values as its row shows them; takes the JSON. */
+json_t *router_values(const Device *d, const RouterValues *v);
+void device_set_values(Device *d, json_t *values);
+
+/* monitor-rows.c: at start-up, the serials seen before are read back, and
+ * the devices' rows are pruned to the configured ones and written. Both
+ * log what fails. */
+int monitor_rows_restore(Monitor *m);
+int monitor_rows_sync(Monitor *m);
+int monitor_on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* monitor-metrics.c: the metrics file's timer. */
+int monitor_on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata);
