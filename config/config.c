@@ -1,992 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 
-/* The configuration loader (SPEC §7).
+/* The configuration loader (SPEC §7): fieldwatch's schema, its value syntax
+ * and cross-field checks, and the API of config.h.
  *
- * Two passes. First libyaml's event parser builds a small node tree that
- * keeps every node's line and column and whether a scalar was plain or
- * quoted. Anchors, aliases, tags and a second document are refused there,
- * and every resource the file controls is bounded: its size, the nesting
- * depth, the length of a scalar and the number of nodes.
+ * Two passes. First yaml-tree.c builds a small node tree from libyaml's
+ * events that keeps every node's line and column and whether a scalar was
+ * plain or quoted. Anchors, aliases, tags and a second document are refused
+ * there, and every resource the file controls is bounded: its size, the
+ * nesting depth, the length of a scalar and the number of nodes.
  *
- * Then the tree is walked with one key table per mapping (Section); each
- * entry (Field) names a typed parser with its bounds. Errors are collected,
- * never fatal to the walk, so one run reports all of them with
- * file:line:column. Cross-field checks run after a mapping has been parsed,
- * and only on values that parsed cleanly, so one mistake gives one error. */
+ * Then the tree is walked by schema.c with one key table per mapping
+ * (Section, the tables below); each entry (Field) names a typed parser with
+ * its bounds. Errors are collected, never fatal to the walk, so one run
+ * reports all of them with file:line:column. Cross-field checks run after a
+ * mapping has been parsed, and only on values that parsed cleanly, so one
+ * mistake gives one error. */
 
 #include <arpa/inet.h>
-#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
-#include "config.h"
-#include "macro.h"
+#include "config-internal.h"
+#include "fileio.h"
 #include "timeutil.h"
 
-#define CONFIG_MAX_DEPTH 32            /* nested mappings and sequences */
-#define CONFIG_MAX_SCALAR (64u * 1024u) /* bytes of one scalar */
-#define CONFIG_MAX_NODES 1000000u
-#define CONFIG_MAX_ERRORS 100u         /* reported per load; the rest are counted */
-#define CONFIG_MAX_FIELDS 16           /* keys of one mapping of the schema */
 #define CONFIG_MAX_LIST 1000u          /* items of extra_closed, to, escalate_to, security_to */
-#define CONFIG_STRING_MAX 1024u        /* default bound of a string value */
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #define DEFAULT_MODEL "WV-S2536LNUX"
 #define DEFAULT_VPN_NAME "RTX1220"
-#define PATH_LEN 128                   /* "sites[19999].router.snmp.community_credential" */
-#define SHOWN_MAX 72                   /* a value quoted in a message */
-#define LIST_MAX 512                   /* "expected one of: ..." */
 #define ENDPOINT_KEY_MAX 272           /* a 253-byte host name, ':' and a port */
 
 _Static_assert(sizeof(Mount) == sizeof(int), "enums are stored through int");
 _Static_assert(sizeof(SnmpAuth) == sizeof(int), "enums are stored through int");
 
-/* ======================================================================== */
-/* The node tree */
-
-typedef enum NodeType {
-        NODE_SCALAR,
-        NODE_SEQUENCE,
-        NODE_MAPPING,
-} NodeType;
-
-typedef struct Node Node;
-struct Node {
-        NodeType type;
-        unsigned line, column;       /* 1-based */
-        bool plain;                  /* a plain (unquoted) scalar */
-        char *value;                 /* scalar: the text, NUL-terminated */
-        Node **items;                /* sequence: items; mapping: key, value, key, value... */
-        size_t n_items, n_alloc;
-};
-
-static Node *node_free(Node *n) {
-        if (!n)
-                return NULL;
-        for (size_t i = 0; i < n->n_items; i++)
-                node_free(n->items[i]);
-        free(n->items);
-        free(n->value);
-        free(n);
-        return NULL;
-}
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(Node *, node_free);
-
-static int node_append(Node *parent, Node *child) {
-        if (parent->n_items == parent->n_alloc) {
-                size_t n = parent->n_alloc ? parent->n_alloc * 2 : 8;
-                Node **items = reallocarray(parent->items, n, sizeof(Node *));
-
-                if (!items)
-                        return -ENOMEM;
-                parent->items = items;
-                parent->n_alloc = n;
-        }
-        parent->items[parent->n_items++] = child;
-        return 0;
-}
-
-/* A plain scalar that YAML reads as null: "key:" with nothing after it. */
-static bool node_is_null(const Node *n) {
-        static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
-
-        if (n->type != NODE_SCALAR || !n->plain)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(nulls); i++)
-                if (streq(n->value, nulls[i]))
-                        return true;
-        return false;
-}
-
-static const char *node_kind(const Node *n) {
-        if (node_is_null(n))
-                return "an empty value";
-        switch (n->type) {
-        case NODE_MAPPING:
-                return "a mapping";
-        case NODE_SEQUENCE:
-                return "a sequence";
-        default:
-                return n->plain ? "a scalar" : "a quoted string";
-        }
-}
-
-/* The value of key in mapping map, or NULL. */
-static const Node *node_get(const Node *map, const char *key) {
-        if (!map || map->type != NODE_MAPPING)
-                return NULL;
-        for (size_t i = 0; i + 1 < map->n_items; i += 2)
-                if (map->items[i]->type == NODE_SCALAR && streq(map->items[i]->value, key))
-                        return map->items[i + 1];
-        return NULL;
-}
-
-/* ======================================================================== */
-/* Errors */
-
-typedef struct SiteMarks {
+struct SiteMarks {
         const Node *id, *tunnel;     /* value nodes, NULL when absent */
         const Node *router, *camera;
         bool id_ok, tunnel_ok, router_ok, camera_ok;
-} SiteMarks;
-
-typedef struct Loader {
-        const char *file;
-        ConfigErrors *errs;
-        unsigned n_errors;           /* found by this load, shown or not */
-        bool oom;
-        SiteMarks *site_marks;       /* one per site, while the sites are checked */
-        size_t site_index;
-} Loader;
-
-int config_errors_add(ConfigErrors *errs, const char *file, unsigned line, unsigned column,
-                      const char *fmt, ...) {
-        _cleanup_(freep) char *f = NULL, *msg = NULL;
-        ConfigError *e;
-        va_list ap;
-        int r;
-
-        if (!errs)
-                return 0;
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                msg = NULL;
-                return -ENOMEM;
-        }
-        f = strdup(file ?: "");
-        if (!f)
-                return -ENOMEM;
-        e = reallocarray(errs->errors, errs->n_errors + 1, sizeof(ConfigError));
-        if (!e)
-                return -ENOMEM;
-        errs->errors = e;
-        errs->errors[errs->n_errors++] = (ConfigError) {
-                .file = TAKE_PTR(f),
-                .line = line,
-                .column = column,
-                .message = TAKE_PTR(msg),
-        };
-        return 0;
-}
-
-void config_errors_clear(ConfigErrors *errs) {
-        if (!errs)
-                return;
-        for (size_t i = 0; i < errs->n_errors; i++) {
-                free(errs->errors[i].file);
-                free(errs->errors[i].message);
-        }
-        free(errs->errors);
-        *errs = (ConfigErrors) {};
-}
-
-/* Errors about the whole file sort after those with a position. */
-static bool error_before(const ConfigError *a, const ConfigError *b) {
-        unsigned la = a->line ?: UINT_MAX, lb = b->line ?: UINT_MAX;
-
-        return la < lb || (la == lb && a->column < b->column);
-}
-
-/* Stable insertion sort of the errors from first on: there are at most
- * CONFIG_MAX_ERRORS + 1 of them. */
-static void errors_sort(ConfigErrors *errs, size_t first) {
-        if (!errs)
-                return;
-        for (size_t i = first + 1; i < errs->n_errors; i++) {
-                ConfigError e = errs->errors[i];
-                size_t j = i;
-
-                for (; j > first && error_before(&e, &errs->errors[j - 1]); j--)
-                        errs->errors[j] = errs->errors[j - 1];
-                errs->errors[j] = e;
-        }
-}
-
-_printf_(4, 0) static void loader_errorv(Loader *l, unsigned line, unsigned column,
-                                          const char *fmt, va_list ap) {
-        _cleanup_(freep) char *msg = NULL;
-
-        l->n_errors++;
-        if (!l->errs || l->n_errors > CONFIG_MAX_ERRORS + 1)
-                return;
-        if (l->n_errors == CONFIG_MAX_ERRORS + 1) {
-                if (config_errors_add(l->errs, l->file, 0, 0,
-                                      "too many errors: only the first %u are shown",
-                                      CONFIG_MAX_ERRORS) < 0)
-                        l->oom = true;
-                return;
-        }
-        if (vasprintf(&msg, fmt, ap) < 0) {
-                msg = NULL;
-                l->oom = true;
-                return;
-        }
-        if (config_errors_add(l->errs, l->file, line, column, "%s", msg) < 0)
-                l->oom = true;
-}
-
-_printf_(4, 5) static void loader_error_at(Loader *l, unsigned line, unsigned column,
-                                            const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        loader_errorv(l, line, column, fmt, ap);
-        va_end(ap);
-}
-
-_printf_(3, 4) static void loader_error(Loader *l, const Node *n, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        loader_errorv(l, n ? n->line : 0, n ? n->column : 0, fmt, ap);
-        va_end(ap);
-}
-
-static bool is_control(char c) {
-        return (unsigned char) c < 0x20 || c == 0x7f;
-}
-
-/* A value from the file, fit for a message: control characters replaced,
- * long values cut (at a UTF-8 character boundary). */
-static const char *shown(const char *s, char buf[static SHOWN_MAX]) {
-        size_t n = strlen(s), lim = n, j = 0;
-        bool cut = n > SHOWN_MAX - 1;
-
-        if (cut) {
-                lim = SHOWN_MAX - 4;
-                while (lim > 0 && ((unsigned char) s[lim] & 0xc0) == 0x80)
-                        lim--;
-        }
-        for (size_t i = 0; i < lim; i++)
-                buf[j++] = is_control(s[i]) ? '?' : s[i];
-        if (cut) {
-                memcpy(buf + j, "...", 3);
-                j += 3;
-        }
-        buf[j] = 0;
-        return buf;
-}
-
-static void path_join(char buf[static PATH_LEN], const char *parent, const char *key) {
-        if (parent[0])
-                (void) snprintf(buf, PATH_LEN, "%s.%s", parent, key);
-        else
-                (void) snprintf(buf, PATH_LEN, "%s", key);
-}
+};
 
 static char *format_hhmm(int sec, char buf[static 8]) {
         (void) snprintf(buf, 8, "%02d:%02d", sec / 3600 % 100, sec / 60 % 60);
         return buf;
-}
-
-/* ======================================================================== */
-/* Pass 1: YAML events to the node tree */
-
-typedef struct Builder {
-        Loader *loader;
-        Node *root;
-        Node *stack[CONFIG_MAX_DEPTH];
-        size_t depth, n_nodes;
-        unsigned n_documents;
-        bool failed;                 /* an error was reported: the tree is not walked */
-} Builder;
-
-/* The line and column (1-based, in characters) of a byte offset. */
-static void offset_to_mark(const char *buf, size_t len, size_t offset, unsigned *ret_line,
-                           unsigned *ret_column) {
-        unsigned line = 1, column = 1;
-
-        for (size_t i = 0; i < offset && i < len; i++) {
-                if (buf[i] == '\n') {
-                        line++;
-                        column = 1;
-                } else if (((unsigned char) buf[i] & 0xc0) != 0x80) {
-                        column++;
-                }
-        }
-        *ret_line = line;
-        *ret_column = column;
-}
-
-/* The byte at a libyaml mark (0-based line and column in characters), or 0. */
-static char char_at_mark(const char *buf, size_t len, size_t line, size_t column) {
-        size_t i = 0;
-
-        for (; i < len && line > 0; i++)
-                if (buf[i] == '\n')
-                        line--;
-        for (; i < len && buf[i] != '\n'; i++) {
-                if (((unsigned char) buf[i] & 0xc0) == 0x80)
-                        continue;
-                if (column-- == 0)
-                        return buf[i];
-        }
-        return 0;
-}
-
-static void builder_parser_error(Builder *b, const yaml_parser_t *p, const char *buf,
-                                 size_t len) {
-        Loader *l = b->loader;
-        unsigned line, column;
-        const char *problem = p->problem ?: "unknown error";
-
-        switch (p->error) {
-        case YAML_MEMORY_ERROR:
-                l->oom = true;
-                break;
-        case YAML_READER_ERROR:
-                offset_to_mark(buf, len, p->problem_offset, &line, &column);
-                if (p->problem_value >= 0)
-                        loader_error_at(l, line, column,
-                                        "invalid input: %s (0x%02X): the file must be UTF-8 "
-                                        "text",
-                                        problem, (unsigned) p->problem_value);
-                else
-                        loader_error_at(l, line, column,
-                                        "invalid input: %s: the file must be UTF-8 text",
-                                        problem);
-                break;
-        case YAML_SCANNER_ERROR:
-        case YAML_PARSER_ERROR:
-                line = (unsigned) p->problem_mark.line + 1;
-                column = (unsigned) p->problem_mark.column + 1;
-                loader_error_at(l, line, column, "syntax error: %s%s%s%s%s", problem,
-                                p->context ? " (" : "", p->context ?: "",
-                                p->context ? ")" : "",
-                                char_at_mark(buf, len, p->problem_mark.line,
-                                             p->problem_mark.column) == '\t' ?
-                                        "; YAML does not allow tabs for indentation" : "");
-                break;
-        default:
-                loader_error_at(l, 0, 0, "cannot parse: %s", problem);
-        }
-}
-
-/* Anchors and aliases defeat line numbers and allow exponential expansion;
- * tags would change the meaning of a value behind the schema's back. */
-static void builder_check_properties(Builder *b, const yaml_event_t *ev,
-                                     const yaml_char_t *anchor, const yaml_char_t *tag) {
-        char buf[SHOWN_MAX];
-        unsigned line = (unsigned) ev->start_mark.line + 1;
-        unsigned column = (unsigned) ev->start_mark.column + 1;
-
-        if (anchor) {
-                loader_error_at(b->loader, line, column,
-                                "anchors are not allowed (&%s): write the value out",
-                                shown((const char *) anchor, buf));
-                b->failed = true;
-        }
-        if (tag) {
-                loader_error_at(b->loader, line, column, "tags are not allowed (%s)",
-                                shown((const char *) tag, buf));
-                b->failed = true;
-        }
-}
-
-static int builder_add(Builder *b, const yaml_event_t *ev, NodeType type, Node **ret) {
-        _cleanup_(node_freep) Node *n = NULL;
-        Loader *l = b->loader;
-        unsigned line = (unsigned) ev->start_mark.line + 1;
-        unsigned column = (unsigned) ev->start_mark.column + 1;
-
-        if (++b->n_nodes > CONFIG_MAX_NODES) {
-                loader_error_at(l, line, column, "too many values in one file (at most %u)",
-                                CONFIG_MAX_NODES);
-                return -EINVAL;
-        }
-        n = calloc(1, sizeof(Node));
-        if (!n)
-                return -ENOMEM;
-        *n = (Node) { .type = type, .line = line, .column = column };
-
-        if (b->depth == 0) {
-                if (b->root)
-                        return -EINVAL; /* cannot happen: one document, one root */
-                b->root = n;
-        } else {
-                Node *parent = b->stack[b->depth - 1];
-
-                if (parent->type == NODE_MAPPING && parent->n_items % 2 == 0 &&
-                    type != NODE_SCALAR) {
-                        loader_error_at(l, line, column,
-                                        "a mapping key must be a scalar, not %s",
-                                        type == NODE_MAPPING ? "a mapping" : "a sequence");
-                        b->failed = true;
-                }
-                if (node_append(parent, n) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(n);
-        return 0;
-}
-
-static int builder_scalar(Builder *b, const yaml_event_t *ev) {
-        Node *n;
-        int r;
-
-        builder_check_properties(b, ev, ev->data.scalar.anchor, ev->data.scalar.tag);
-        if (ev->data.scalar.length > CONFIG_MAX_SCALAR) {
-                loader_error_at(b->loader, (unsigned) ev->start_mark.line + 1,
-                                (unsigned) ev->start_mark.column + 1,
-                                "value too long (%zu bytes, at most %u)",
-                                ev->data.scalar.length, CONFIG_MAX_SCALAR);
-                return -EINVAL;
-        }
-        r = builder_add(b, ev, NODE_SCALAR, &n);
-        if (r < 0)
-                return r;
-        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        n->value = strndup((const char *) ev->data.scalar.value, ev->data.scalar.length);
-        if (!n->value)
-                return -ENOMEM;
-        if (strlen(n->value) != ev->data.scalar.length) {
-                loader_error_at(b->loader, n->line, n->column,
-                                "a value must not contain a NUL character");
-                b->failed = true;
-        }
-        return 0;
-}
-
-static int builder_start(Builder *b, const yaml_event_t *ev, NodeType type) {
-        bool seq = type == NODE_SEQUENCE;
-        Node *n;
-        int r;
-
-        builder_check_properties(b, ev,
-                                 seq ? ev->data.sequence_start.anchor :
-                                       ev->data.mapping_start.anchor,
-                                 seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag);
-        if (b->depth >= CONFIG_MAX_DEPTH) {
-                loader_error_at(b->loader, (unsigned) ev->start_mark.line + 1,
-                                (unsigned) ev->start_mark.column + 1,
-                                "nesting too deep (more than %u levels)", CONFIG_MAX_DEPTH);
-                return -EINVAL;
-        }
-        r = builder_add(b, ev, type, &n);
-        if (r < 0)
-                return r;
-        b->stack[b->depth++] = n;
-        return 0;
-}
-
-static int builder_event(Builder *b, const yaml_event_t *ev) {
-        Node *n;
-
-        switch (ev->type) {
-        case YAML_DOCUMENT_START_EVENT:
-                if (++b->n_documents > 1) {
-                        loader_error_at(b->loader, (unsigned) ev->start_mark.line + 1,
-                                        (unsigned) ev->start_mark.column + 1,
-                                        "a second document: the configuration must be one "
-                                        "YAML document");
-                        return -EINVAL;
-                }
-                return 0;
-        case YAML_ALIAS_EVENT:
-                loader_error_at(b->loader, (unsigned) ev->start_mark.line + 1,
-                                (unsigned) ev->start_mark.column + 1,
-                                "aliases are not allowed (*%.64s): write the value out",
-                                (const char *) ev->data.alias.anchor);
-                b->failed = true;
-                /* A placeholder keeps the keys and values of the mapping paired. */
-                if (builder_add(b, ev, NODE_SCALAR, &n) < 0)
-                        return -ENOMEM;
-                n->plain = true;
-                n->value = strdup("");
-                return n->value ? 0 : -ENOMEM;
-        case YAML_SCALAR_EVENT:
-                return builder_scalar(b, ev);
-        case YAML_SEQUENCE_START_EVENT:
-                return builder_start(b, ev, NODE_SEQUENCE);
-        case YAML_MAPPING_START_EVENT:
-                return builder_start(b, ev, NODE_MAPPING);
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-                if (b->depth > 0)
-                        b->depth--;
-                return 0;
-        default:
-                return 0;
-        }
-}
-
-/* Builds the tree of buf. *ret_root is NULL for a stream without a document.
- * Returns -EINVAL when an error was reported. */
-static int tree_build(Loader *l, const char *buf, size_t len, Node **ret_root) {
-        Builder b = { .loader = l };
-        yaml_parser_t parser;
-        int r = 0;
-
-        if (!yaml_parser_initialize(&parser))
-                return -ENOMEM;
-        yaml_parser_set_input_string(&parser, (const unsigned char *) buf, len);
-        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-        for (bool done = false; !done && r >= 0;) {
-                yaml_event_t ev;
-
-                if (!yaml_parser_parse(&parser, &ev)) {
-                        builder_parser_error(&b, &parser, buf, len);
-                        r = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
-                        break;
-                }
-                done = ev.type == YAML_STREAM_END_EVENT;
-                r = builder_event(&b, &ev);
-                yaml_event_delete(&ev);
-        }
-        yaml_parser_delete(&parser);
-        if (r >= 0 && b.failed)
-                r = -EINVAL;
-        if (r < 0) {
-                node_free(b.root);
-                return r;
-        }
-        *ret_root = b.root;
-        return 0;
-}
-
-/* ======================================================================== */
-/* Pass 2: the schema */
-
-typedef struct Field Field;
-typedef struct Section Section;
-typedef struct MapState MapState;
-
-/* Parses the value n of a key into base (+ f->offset); reports its errors. */
-typedef void (*FieldParser)(Loader *l, const Node *n, const char *path, const Field *f,
-                            void *base);
-
-/* Cross-field checks of a mapping, after all its keys were parsed. */
-typedef void (*SectionCheck)(Loader *l, const Node *map, const char *path, const MapState *st,
-                             void *base);
-
-enum {
-        FIELD_REQUIRED = 1 << 0,
-        FIELD_NONEMPTY = 1 << 1,     /* strings: "" is an error */
-        FIELD_EMPTY_UNSETS = 1 << 2, /* strings: "" leaves the value NULL */
-        FIELD_ICASE = 1 << 3,        /* enums: case-insensitive */
-        FIELD_ZERO_OK = 1 << 4,      /* durations: 0 is allowed below min */
-        FIELD_WHOLE_DAYS = 1 << 5,   /* durations: a multiple of 1d */
-};
-
-struct Field {
-        const char *key;
-        FieldParser parse;
-        size_t offset;
-        unsigned flags;
-        int64_t min, max;            /* integers; durations (µs); string length (max) */
-        const void *data;            /* a Section, an EnumName table, or parser data */
-};
-
-struct Section {
-        const Field *fields;
-        size_t n_fields;
-        SectionCheck check;
-};
-
-struct MapState {
-        const Section *section;
-        const Node *key[CONFIG_MAX_FIELDS];   /* first occurrence, or NULL */
-        const Node *value[CONFIG_MAX_FIELDS];
-        bool bad[CONFIG_MAX_FIELDS];          /* its value had errors */
-};
-
-typedef struct EnumName {
-        const char *name;
-        int value;
-} EnumName;
-
-/* A Field: key, parser, offset, then designated extras (.flags, .min, .max, .data). */
-#define F(k, fn, off, ...) { .key = (k), .parse = (fn), .offset = (off), __VA_ARGS__ }
-
-#define FIELD_AT(base, f, type) ((type *) (void *) ((char *) (base) + (f)->offset))
-
-static size_t section_lookup(const Section *s, const char *key) {
-        for (size_t i = 0; i < s->n_fields; i++)
-                if (streq(s->fields[i].key, key))
-                        return i;
-        return SIZE_MAX;
-}
-
-/* The value node of key, when it was given. */
-static const Node *st_value(const MapState *st, const char *key) {
-        size_t i = section_lookup(st->section, key);
-
-        return i == SIZE_MAX ? NULL : st->value[i];
-}
-
-/* Given and parsed without error. */
-static bool st_good(const MapState *st, const char *key) {
-        size_t i = section_lookup(st->section, key);
-
-        return i != SIZE_MAX && st->value[i] && !st->bad[i];
-}
-
-/* Not given, or given and parsed without error: the struct holds a value. */
-static bool st_usable(const MapState *st, const char *key) {
-        size_t i = section_lookup(st->section, key);
-
-        return i != SIZE_MAX && !st->bad[i];
-}
-
-static const char *section_keys(const Section *s, char buf[static LIST_MAX]) {
-        size_t n = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; i < s->n_fields && n < LIST_MAX; i++)
-                n += (size_t) snprintf(buf + n, LIST_MAX - n, "%s%s", i ? ", " : "",
-                                       s->fields[i].key);
-        return buf;
-}
-
-static const char *where(const char *path, char buf[static PATH_LEN + 8]) {
-        if (!path[0])
-                return "at the top level";
-        (void) snprintf(buf, PATH_LEN + 8, "in '%s'", path);
-        return buf;
-}
-
-static bool expect_type(Loader *l, const Node *n, NodeType type, const char *path) {
-        static const char *const names[] = {
-                [NODE_SCALAR] = "a scalar",
-                [NODE_SEQUENCE] = "a sequence",
-                [NODE_MAPPING] = "a mapping",
-        };
-
-        if (n->type == type && !(type != NODE_SCALAR && node_is_null(n)))
-                return true;
-        loader_error(l, n, "expected %s for '%s', got %s", names[type], path, node_kind(n));
-        return false;
-}
-
-/* Parses a mapping with a key table. Unknown and duplicate keys are errors;
- * so are missing required ones, reported at the mapping. */
-static void parse_section(Loader *l, const Node *map, const char *path, const Section *s,
-                          void *base) {
-        char child[PATH_LEN], list[LIST_MAX], wbuf[PATH_LEN + 8], kbuf[SHOWN_MAX];
-        MapState st = { .section = s };
-
-        assert(s->n_fields <= CONFIG_MAX_FIELDS);
-        if (!expect_type(l, map, NODE_MAPPING, path[0] ? path : "the top level"))
-                return;
-        for (size_t i = 0; i + 1 < map->n_items; i += 2) {
-                const Node *k = map->items[i], *v = map->items[i + 1];
-                size_t idx = section_lookup(s, k->value);
-                unsigned before = l->n_errors;
-
-                if (idx == SIZE_MAX) {
-                        loader_error(l, k, "unknown key '%s' %s (expected one of: %s)",
-                                     shown(k->value, kbuf), where(path, wbuf),
-                                     section_keys(s, list));
-                        continue;
-                }
-                if (st.key[idx]) {
-                        loader_error(l, k, "duplicate key '%s' %s (first given at line %u)",
-                                     k->value, where(path, wbuf), st.key[idx]->line);
-                        continue;
-                }
-                st.key[idx] = k;
-                st.value[idx] = v;
-                path_join(child, path, k->value);
-                s->fields[idx].parse(l, v, child, &s->fields[idx], base);
-                st.bad[idx] = l->n_errors != before;
-        }
-        for (size_t i = 0; i < s->n_fields; i++)
-                if ((s->fields[i].flags & FIELD_REQUIRED) && !st.key[i])
-                        loader_error(l, map, "missing required key '%s' %s", s->fields[i].key,
-                                     where(path, wbuf));
-        if (s->check)
-                s->check(l, map, path, &st, base);
-}
-
-static void parse_section_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                void *base) {
-        parse_section(l, n, path, f->data, FIELD_AT(base, f, char));
-}
-
-/* ------------------------------------------------------------------------ */
-/* Scalars */
-
-/* The text of a scalar that is not null and has no control characters. */
-static const char *scalar_text(Loader *l, const Node *n, const char *path, const char *what) {
-        if (n->type != NODE_SCALAR || node_is_null(n)) {
-                loader_error(l, n, "expected %s for '%s', got %s", what, path, node_kind(n));
-                return NULL;
-        }
-        for (const char *p = n->value; *p; p++)
-                if (is_control(*p)) {
-                        loader_error(l, n, "the value of '%s' contains a control character",
-                                     path);
-                        return NULL;
-                }
-        return n->value;
-}
-
-/* A strict decimal integer: a plain scalar, no sign but '-', no leading
- * zeros (YAML 1.1 reads them as octal), no junk, in min..max. */
-static bool scalar_integer(Loader *l, const Node *n, const char *path, int64_t min,
-                           int64_t max, int64_t *ret) {
-        char buf[SHOWN_MAX];
-        const char *s;
-        bool neg, overflow = false;
-        int64_t v = 0;
-
-        if (n->type != NODE_SCALAR || !n->plain || node_is_null(n)) {
-                loader_error(l, n, "expected an integer for '%s', got %s", path, node_kind(n));
-                return false;
-        }
-        s = n->value;
-        neg = *s == '-';
-        if (neg)
-                s++;
-        if (!*s || strspn(s, "0123456789") != strlen(s) || (s[0] == '0' && s[1])) {
-                loader_error(l, n, "invalid integer '%s' for '%s': expected a decimal number",
-                             shown(n->value, buf), path);
-                return false;
-        }
-        for (; *s; s++) {
-                if (v > (INT64_MAX - (*s - '0')) / 10) {
-                        overflow = true;
-                        break;
-                }
-                v = v * 10 + (*s - '0');
-        }
-        if (neg)
-                v = -v;
-        if (overflow || v < min || v > max) {
-                loader_error(l, n,
-                             "value %s for '%s' is out of range (expected %" PRId64 "..%" PRId64
-                             ")",
-                             shown(n->value, buf), path, min, max);
-                return false;
-        }
-        *ret = v;
-        return true;
-}
-
-static bool string_ok(Loader *l, const Node *n, const char *path, const char *s,
-                      const Field *f) {
-        size_t max = f->max > 0 ? (size_t) f->max : CONFIG_STRING_MAX;
-
-        if ((f->flags & FIELD_NONEMPTY) && !*s) {
-                loader_error(l, n, "'%s' must not be empty", path);
-                return false;
-        }
-        if (strlen(s) > max) {
-                loader_error(l, n, "'%s' is too long (%zu bytes, at most %zu)", path,
-                             strlen(s), max);
-                return false;
-        }
-        return true;
-}
-
-static void set_string(Loader *l, char **target, const char *s) {
-        char *copy = NULL;
-
-        if (s) {
-                copy = strdup(s);
-                if (!copy) {
-                        l->oom = true;
-                        return;
-                }
-        }
-        free(*target);
-        *target = copy;
-}
-
-static void parse_string_field(Loader *l, const Node *n, const char *path, const Field *f,
-                               void *base) {
-        const char *s = scalar_text(l, n, path, "a string");
-
-        if (!s || !string_ok(l, n, path, s, f))
-                return;
-        set_string(l, FIELD_AT(base, f, char *),
-                   (f->flags & FIELD_EMPTY_UNSETS) && !*s ? NULL : s);
-}
-
-static void parse_unsigned_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                 void *base) {
-        int64_t v;
-
-        if (scalar_integer(l, n, path, f->min, f->max, &v))
-                *FIELD_AT(base, f, unsigned) = (unsigned) v;
-}
-
-static void parse_int_field(Loader *l, const Node *n, const char *path, const Field *f,
-                            void *base) {
-        int64_t v;
-
-        if (scalar_integer(l, n, path, f->min, f->max, &v))
-                *FIELD_AT(base, f, int) = (int) v;
-}
-
-static void parse_u32_field(Loader *l, const Node *n, const char *path, const Field *f,
-                            void *base) {
-        int64_t v;
-
-        if (scalar_integer(l, n, path, f->min, f->max, &v))
-                *FIELD_AT(base, f, uint32_t) = (uint32_t) v;
-}
-
-static void parse_port_field(Loader *l, const Node *n, const char *path, const Field *f,
-                             void *base) {
-        int64_t v;
-
-        if (scalar_integer(l, n, path, 1, 65535, &v))
-                *FIELD_AT(base, f, uint16_t) = (uint16_t) v;
-}
-
-/* A plain decimal number: -?[0-9]+(.[0-9]+)?, in min..max. */
-static void parse_number_field(Loader *l, const Node *n, const char *path, const Field *f,
-                               void *base) {
-        char buf[SHOWN_MAX];
-        const char *s, *p;
-        double v;
-
-        if (n->type != NODE_SCALAR || !n->plain || node_is_null(n)) {
-                loader_error(l, n, "expected a number for '%s', got %s", path, node_kind(n));
-                return;
-        }
-        s = p = n->value;
-        if (*p == '-')
-                p++;
-        p += strspn(p, "0123456789");
-        if (*p == '.' && isdigit((unsigned char) p[1]))
-                p += 1 + strspn(p + 1, "0123456789");
-        if (p == s || !isdigit((unsigned char) s[*s == '-']) || *p || p - s > 32) {
-                loader_error(l, n, "invalid number '%s' for '%s': expected e.g. -110 or 2.5",
-                             shown(s, buf), path);
-                return;
-        }
-        v = strtod(s, NULL);
-        if (v < (double) f->min || v > (double) f->max) {
-                loader_error(l, n,
-                             "value %s for '%s' is out of range (expected %" PRId64 "..%" PRId64
-                             ")",
-                             s, path, f->min, f->max);
-                return;
-        }
-        *FIELD_AT(base, f, double) = v;
-}
-
-static void parse_duration_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                 void *base) {
-        char buf[SHOWN_MAX], b2[DURATION_MAX], b3[DURATION_MAX];
-        const char *s = scalar_text(l, n, path, "a duration");
-        uint64_t v = 0;
-        int r = 0;
-
-        if (!s)
-                return;
-        if (!streq(s, "0"))
-                r = parse_duration(s, &v);
-        if (r == -ERANGE) {
-                loader_error(l, n, "duration '%s' for '%s' is too large", shown(s, buf), path);
-                return;
-        }
-        if (r < 0) {
-                loader_error(l, n,
-                             "invalid duration '%s' for '%s': expected a number with a unit "
-                             "(ms, s, m, h, d), e.g. 90s, 10m, 2h, 14d",
-                             shown(s, buf), path);
-                return;
-        }
-        if (!(v == 0 && (f->flags & FIELD_ZERO_OK)) &&
-            (v < (uint64_t) f->min || v > (uint64_t) f->max)) {
-                loader_error(l, n, "duration '%s' for '%s' is out of range (expected %s%s..%s)",
-                             shown(s, buf), path,
-                             f->flags & FIELD_ZERO_OK ? "0 or " : "",
-                             format_duration((uint64_t) f->min, b2),
-                             format_duration((uint64_t) f->max, b3));
-                return;
-        }
-        if ((f->flags & FIELD_WHOLE_DAYS) && v % USEC_PER_DAY != 0) {
-                loader_error(l, n, "duration '%s' for '%s' must be a whole number of days",
-                             shown(s, buf), path);
-                return;
-        }
-        *FIELD_AT(base, f, uint64_t) = v;
-}
-
-static void parse_time_field(Loader *l, const Node *n, const char *path, const Field *f,
-                             void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a time of day");
-        int sec;
-
-        if (!s)
-                return;
-        if (parse_hhmm(s, &sec) < 0) {
-                loader_error(l, n, "invalid time '%s' for '%s': expected HH:MM (00:00..24:00)",
-                             shown(s, buf), path);
-                return;
-        }
-        *FIELD_AT(base, f, int) = sec;
-}
-
-static bool scalar_date(Loader *l, const Node *n, const char *path, Day *ret) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a date");
-
-        if (!s)
-                return false;
-        if (parse_iso_date(s, ret) < 0) {
-                loader_error(l, n,
-                             "invalid date '%s' for '%s': expected a real date as YYYY-MM-DD",
-                             shown(s, buf), path);
-                return false;
-        }
-        return true;
-}
-
-static void parse_date_field(Loader *l, const Node *n, const char *path, const Field *f,
-                             void *base) {
-        Day d;
-
-        if (scalar_date(l, n, path, &d))
-                *FIELD_AT(base, f, Day) = d;
-}
-
-static const char *enum_names(const EnumName *names, char buf[static LIST_MAX]) {
-        size_t n = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; names[i].name && n < LIST_MAX; i++)
-                n += (size_t) snprintf(buf + n, LIST_MAX - n, "%s%s", i ? ", " : "",
-                                       names[i].name);
-        return buf;
-}
-
-static void parse_enum_field(Loader *l, const Node *n, const char *path, const Field *f,
-                             void *base) {
-        char buf[SHOWN_MAX], list[LIST_MAX];
-        const EnumName *names = f->data;
-        const char *s = scalar_text(l, n, path, "a string");
-
-        if (!s)
-                return;
-        for (size_t i = 0; names[i].name; i++)
-                if ((f->flags & FIELD_ICASE) ? strcasecmp(s, names[i].name) == 0 :
-                                               streq(s, names[i].name)) {
-                        *FIELD_AT(base, f, int) = names[i].value;
-                        return;
-                }
-        loader_error(l, n, "invalid value '%s' for '%s': expected one of %s", shown(s, buf),
-                     path, enum_names(names, list));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1085,11 +149,13 @@ static bool mail_address_valid(const char *s, size_t n) {
         return hostname_valid(domain);
 }
 
-/* "Name <local@domain>" or a bare "local@domain". */
+/* "Name <local@domain>" or a bare "local@domain", 512 bytes at most. */
 static bool mailbox_valid(const char *s) {
         const char *lt = strrchr(s, '<');
         size_t n = strlen(s);
 
+        if (n > 512)
+                return false;
         if (!lt)
                 return !strpbrk(s, " >\"") && mail_address_valid(s, n);
         if (n < 2 || s[n - 1] != '>' || memchr(s, '<', (size_t) (lt - s)) ||
@@ -1167,6 +233,8 @@ static bool pinned_key_valid(const char *s) {
         static const char b64[] =
                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+        if (strlen(s) >= PATH_MAX)
+                return false;
         if (s[0] == '/')
                 return true;
         for (;;) {
@@ -1183,14 +251,15 @@ static bool pinned_key_valid(const char *s) {
         }
 }
 
-/* A zone name as tz_use() takes it, that names a TZif file, checked without
- * touching the process's TZ. */
-static int zone_check(const char *zone) {
+/* A zone name as tz_use() takes it (else -EINVAL), that names a TZif file
+ * (else -ENOENT), checked without touching the process's TZ. */
+static int zone_check(const char *zone, const char **ret_problem) {
         char path[sizeof(ZONEINFO_DIR) + 80], magic[4];
         struct stat st;
         ssize_t n;
         int fd;
 
+        (void) ret_problem;
         if (!*zone || strlen(zone) > 64 || zone[0] == '/' || strstr(zone, ".."))
                 return -EINVAL;
         for (const char *p = zone; *p; p++)
@@ -1205,161 +274,102 @@ static int zone_check(const char *zone) {
         return n == 4 && memcmp(magic, "TZif", 4) == 0 ? 0 : -ENOENT;
 }
 
+
 /* ------------------------------------------------------------------------ */
-/* Typed string fields */
-
-static void parse_address_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "an address");
-
-        if (!s)
-                return;
-        if (!address_valid(s)) {
-                loader_error(l, n,
-                             "invalid address '%s' for '%s': expected an IPv4 or IPv6 address "
-                             "or a host name",
-                             shown(s, buf), path);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
-}
+/* Checked strings: one table, one parser (schema.c's parse_checked_field) */
 
 /* An IPv4 or IPv6 literal, no host name: the local address to send from. */
-static void parse_source_address_field(Loader *l, const Node *n, const char *path,
-                                       const Field *f, void *base) {
+static bool ip_literal_valid(const char *s) {
         unsigned char a[sizeof(struct in6_addr)];
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "an address");
 
-        if (!s)
-                return;
-        if (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1) {
-                loader_error(l, n,
-                             "invalid address '%s' for '%s': expected an IPv4 or IPv6 address "
-                             "of this machine (no host name)",
-                             shown(s, buf), path);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
+        return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
-static void parse_credential_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                   void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a credential name");
-
-        if (!s)
-                return;
-        if (!credential_valid(s)) {
-                loader_error(l, n,
-                             "invalid credential name '%s' for '%s': expected a file name in "
-                             "the credentials directory (letters, digits, '.', '_', '-'; no "
-                             "'/', not starting with '.')",
-                             shown(s, buf), path);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
+static bool abs_path_valid(const char *s) {
+        return s[0] == '/' && strlen(s) < PATH_MAX;
 }
 
-static void parse_oid_field(Loader *l, const Node *n, const char *path, const Field *f,
-                            void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "an OID");
+/* 1..16 characters of [A-Za-z0-9_-], the scalar's text: a plain 01 stays "01". */
+static bool site_id_valid(const char *s) {
+        size_t len = strlen(s);
 
-        if (!s)
-                return;
-        if (!oid_valid(s)) {
-                loader_error(l, n,
-                             "invalid OID '%s' for '%s': expected a numeric dotted OID such "
-                             "as 1.3.6.1.2.1.1.3.0",
-                             shown(s, buf), path);
-                return;
-        }
-        /* Stored without the leading dot. */
-        set_string(l, FIELD_AT(base, f, char *), s + (s[0] == '.'));
+        return len >= 1 && len <= 16 &&
+               strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
+                       len;
 }
 
-/* An absolute path; "" leaves it unset when FIELD_EMPTY_UNSETS. */
-static void parse_abs_path_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                 void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a path");
-
-        if (!s)
-                return;
-        if (!*s && (f->flags & FIELD_EMPTY_UNSETS)) {
-                set_string(l, FIELD_AT(base, f, char *), NULL);
-                return;
-        }
-        if (s[0] != '/' || strlen(s) >= PATH_MAX) {
-                loader_error(l, n, "invalid path '%s' for '%s': expected an absolute path",
-                             shown(s, buf), path);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
+static int smtp_url_check(const char *url, const char **ret_problem) {
+        *ret_problem = smtp_url_problem(url);
+        return *ret_problem ? -EINVAL : 0;
 }
 
-static void parse_zone_field(Loader *l, const Node *n, const char *path, const Field *f,
-                             void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a time zone");
-        int r;
+typedef enum StringKind {
+        STRING_ADDRESS,
+        STRING_SOURCE_ADDRESS,
+        STRING_CREDENTIAL,
+        STRING_OID,
+        STRING_ABSOLUTE_PATH,
+        STRING_ZONE,
+        STRING_SMTP_URL,
+        STRING_MAILBOX,
+        STRING_PINNED_KEY,
+        STRING_SITE_ID,
+        _STRING_KIND_MAX,
+} StringKind;
 
-        if (!s)
-                return;
-        r = zone_check(s);
-        if (r == -EINVAL) {
-                loader_error(l, n,
-                             "invalid time zone '%s' for '%s': expected a zone name such as "
-                             "Asia/Tokyo",
-                             shown(s, buf), path);
-                return;
-        }
-        if (r < 0) {
-                loader_error(l, n, "unknown time zone '%s' for '%s': no such zone in "
-                             ZONEINFO_DIR, shown(s, buf), path);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
-}
-
-static void parse_smtp_url_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                 void *base) {
-        const char *s = scalar_text(l, n, path, "a URL"), *problem;
-
-        if (!s || !string_ok(l, n, path, s, f))
-                return;
-        problem = smtp_url_problem(s);
-        if (problem) {
+static const StringCheck string_checks[_STRING_KIND_MAX] = {
+        [STRING_ADDRESS] = {
+                .valid = address_valid, .what = "an address", .noun = "address",
+                .expected = "expected an IPv4 or IPv6 address or a host name",
+        },
+        [STRING_SOURCE_ADDRESS] = {
+                .valid = ip_literal_valid, .what = "an address", .noun = "address",
+                .expected = "expected an IPv4 or IPv6 address of this machine (no host name)",
+        },
+        [STRING_CREDENTIAL] = {
+                .valid = credential_valid, .what = "a credential name", .noun = "credential name",
+                .expected = "expected a file name in the credentials directory (letters, "
+                            "digits, '.', '_', '-'; no '/', not starting with '.')",
+        },
+        [STRING_OID] = {
+                .valid = oid_valid, .what = "an OID", .noun = "OID",
+                .expected = "expected a numeric dotted OID such as 1.3.6.1.2.1.1.3.0",
+                .flags = STRING_CHECK_NO_DOT,
+        },
+        [STRING_ABSOLUTE_PATH] = {
+                .valid = abs_path_valid, .what = "a path", .noun = "path",
+                .expected = "expected an absolute path",
+        },
+        [STRING_ZONE] = {
+                .check = zone_check, .what = "a time zone", .noun = "time zone",
+                .expected = "expected a zone name such as Asia/Tokyo",
+                .unknown = "no such zone in " ZONEINFO_DIR,
+        },
+        [STRING_SMTP_URL] = {
                 /* Not echoed: a URL with credentials would put them in the log. */
-                loader_error(l, n, "invalid SMTP URL for '%s': %s", path, problem);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
-}
+                .check = smtp_url_check, .what = "a URL", .noun = "SMTP URL",
+                .flags = STRING_CHECK_HIDDEN | STRING_CHECK_BOUNDED,
+        },
+        [STRING_MAILBOX] = {
+                .valid = mailbox_valid, .what = "a mail address", .noun = "mail address",
+                .expected = "expected user@domain or Name <user@domain>",
+        },
+        [STRING_PINNED_KEY] = {
+                .valid = pinned_key_valid, .what = "a public key pin", .noun = "public key pin",
+                .expected = "expected sha256//<base64> (';'-separated) or an absolute path",
+        },
+        [STRING_SITE_ID] = {
+                .valid = site_id_valid, .what = "a site id", .noun = "site id",
+                .expected = "expected 1 to 16 letters, digits, '_' or '-'",
+        },
+};
 
-static bool mailbox_ok(Loader *l, const Node *n, const char *path) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a mail address");
+/* A Field of a checked string: key, kind, offset, then extras as for F(). */
+#define CHECKED(k, kind, off, ...)                                                          \
+        F(k, parse_checked_field, off, .data = &string_checks[kind], __VA_ARGS__)
 
-        if (!s)
-                return false;
-        if (strlen(s) > 512 || !mailbox_valid(s)) {
-                loader_error(l, n,
-                             "invalid mail address '%s' for '%s': expected user@domain or "
-                             "Name <user@domain>",
-                             shown(s, buf), path);
-                return false;
-        }
-        return true;
-}
-
-static void parse_mailbox_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                void *base) {
-        if (mailbox_ok(l, n, path))
-                set_string(l, FIELD_AT(base, f, char *), n->value);
-}
+/* ------------------------------------------------------------------------ */
+/* Lists of mail addresses */
 
 /* A non-empty sequence of mail addresses into *list and *n. */
 static void parse_mail_list(Loader *l, const Node *n, const char *path, char ***list,
@@ -1377,7 +387,8 @@ static void parse_mail_list(Loader *l, const Node *n, const char *path, char ***
         }
         for (size_t i = 0; i < n->n_items; i++) {
                 (void) snprintf(child, sizeof(child), "%s[%zu]", path, i);
-                ok = mailbox_ok(l, n->items[i], child) && ok;
+                ok = checked_text(l, n->items[i], child, &string_checks[STRING_MAILBOX],
+                                  NULL) && ok;
         }
         if (!ok)
                 return;
@@ -1422,23 +433,6 @@ static void parse_mail_security_to(Loader *l, const Node *n, const char *path, c
         parse_mail_list(l, n, path, &nc->security_to, &nc->n_security_to);
 }
 
-static void parse_pinned_key_field(Loader *l, const Node *n, const char *path, const Field *f,
-                                   void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a public key pin");
-
-        if (!s)
-                return;
-        if (strlen(s) >= PATH_MAX || !pinned_key_valid(s)) {
-                loader_error(l, n,
-                             "invalid public key pin '%s' for '%s': expected "
-                             "sha256//<base64> (';'-separated) or an absolute path",
-                             shown(s, buf), path);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
-}
-
 /* ------------------------------------------------------------------------ */
 /* contract */
 
@@ -1460,7 +454,7 @@ static const Field contract_fields[] = {
         F("title", parse_string_field, offsetof(ContractConf, title), .max = 256),
         F("start", parse_date_field, offsetof(ContractConf, start), .flags = FIELD_REQUIRED),
         F("end", parse_date_field, offsetof(ContractConf, end), .flags = FIELD_REQUIRED),
-        F("timezone", parse_zone_field, offsetof(ContractConf, timezone)),
+        CHECKED("timezone", STRING_ZONE, offsetof(ContractConf, timezone)),
 };
 
 static const Section contract_section = {
@@ -1735,7 +729,7 @@ static void signal_check(Loader *l, const Node *map, const char *path, const Map
 }
 
 static const Field signal_fields[] = {
-        F("oid", parse_oid_field, offsetof(SignalConf, oid), .flags = FIELD_REQUIRED),
+        CHECKED("oid", STRING_OID, offsetof(SignalConf, oid), .flags = FIELD_REQUIRED),
         F("warn_below", parse_number_field, offsetof(SignalConf, warn_below), .min = -1000,
           .max = 1000),
         F("warn_above", parse_number_field, offsetof(SignalConf, warn_above), .min = -1000,
@@ -1838,7 +832,7 @@ static const Field probes_fields[] = {
           .min = 1, .max = 1000),
         DURATION("anomaly_window", ProbesConf, anomaly_window, USEC_PER_MINUTE,
                  30 * USEC_PER_DAY),
-        F("source_address", parse_source_address_field, offsetof(ProbesConf, source_address)),
+        CHECKED("source_address", STRING_SOURCE_ADDRESS, offsetof(ProbesConf, source_address)),
         F("camera", parse_section_field, 0, .data = &camera_probe_section),
         F("router", parse_section_field, 0, .data = &router_probe_section),
         F("vpn", parse_section_field, 0, .data = &vpn_probe_section),
@@ -1894,14 +888,14 @@ static void smtp_check(Loader *l, const Node *map, const char *path, const MapSt
 }
 
 static const Field smtp_fields[] = {
-        F("url", parse_smtp_url_field, offsetof(SmtpConf, url), .flags = FIELD_REQUIRED),
+        CHECKED("url", STRING_SMTP_URL, offsetof(SmtpConf, url), .flags = FIELD_REQUIRED),
         F("tls", parse_enum_field, offsetof(SmtpConf, tls), .data = smtp_tls_names),
         F("username", parse_string_field, offsetof(SmtpConf, username), .flags = FIELD_NONEMPTY,
           .max = 256),
-        F("password_credential", parse_credential_field,
-          offsetof(SmtpConf, password_credential)),
+        CHECKED("password_credential", STRING_CREDENTIAL,
+                offsetof(SmtpConf, password_credential)),
         DURATION("timeout", SmtpConf, timeout, USEC_PER_SEC, 10 * USEC_PER_MINUTE),
-        F("ca_file", parse_abs_path_field, offsetof(SmtpConf, ca_file)),
+        CHECKED("ca_file", STRING_ABSOLUTE_PATH, offsetof(SmtpConf, ca_file)),
 };
 
 static const Section smtp_section = {
@@ -1922,7 +916,7 @@ static void notify_check(Loader *l, const Node *map, const char *path, const Map
 static const Field notify_fields[] = {
         F("smtp", parse_section_field, offsetof(NotifyConf, smtp), .flags = FIELD_REQUIRED,
           .data = &smtp_section),
-        F("from", parse_mailbox_field, offsetof(NotifyConf, from), .flags = FIELD_REQUIRED),
+        CHECKED("from", STRING_MAILBOX, offsetof(NotifyConf, from), .flags = FIELD_REQUIRED),
         F("to", parse_mail_to, 0, .flags = FIELD_REQUIRED),
         F("escalate_to", parse_mail_escalate_to, 0),
         F("security_to", parse_mail_security_to, 0),
@@ -2015,16 +1009,16 @@ static void snmp_check(Loader *l, const Node *map, const char *path, const MapSt
 
 static const Field snmp_fields[] = {
         F("version", parse_enum_field, offsetof(SnmpConf, version), .data = snmp_version_names),
-        F("community_credential", parse_credential_field,
-          offsetof(SnmpConf, community_credential)),
+        CHECKED("community_credential", STRING_CREDENTIAL,
+                offsetof(SnmpConf, community_credential)),
         F("user", parse_string_field, offsetof(SnmpConf, user), .flags = FIELD_NONEMPTY,
           .max = 32),
         F("auth", parse_enum_field, offsetof(SnmpConf, auth), .flags = FIELD_ICASE,
           .data = snmp_auth_names),
-        F("auth_credential", parse_credential_field, offsetof(SnmpConf, auth_credential)),
+        CHECKED("auth_credential", STRING_CREDENTIAL, offsetof(SnmpConf, auth_credential)),
         F("priv", parse_enum_field, offsetof(SnmpConf, priv), .flags = FIELD_ICASE,
           .data = snmp_priv_names),
-        F("priv_credential", parse_credential_field, offsetof(SnmpConf, priv_credential)),
+        CHECKED("priv_credential", STRING_CREDENTIAL, offsetof(SnmpConf, priv_credential)),
         F("context", parse_string_field, offsetof(SnmpConf, context), .max = 32),
 };
 
@@ -2044,7 +1038,7 @@ static void vpn_check(Loader *l, const Node *map, const char *path, const MapSta
 
 static const Field vpn_fields[] = {
         F("name", parse_string_field, offsetof(VpnConf, name), .flags = FIELD_NONEMPTY, .max = 64),
-        F("address", parse_address_field, offsetof(VpnConf, address), .flags = FIELD_REQUIRED),
+        CHECKED("address", STRING_ADDRESS, offsetof(VpnConf, address), .flags = FIELD_REQUIRED),
         F("port", parse_port_field, offsetof(VpnConf, port)),
         F("snmp", parse_section_field, offsetof(VpnConf, snmp), .flags = FIELD_REQUIRED,
           .data = &snmp_section),
@@ -2076,30 +1070,8 @@ static const EnumName camera_auth_names[] = {
         {},
 };
 
-/* 1..16 characters of [A-Za-z0-9_-], the scalar's text: a plain 01 stays "01". */
-static void parse_site_id(Loader *l, const Node *n, const char *path, const Field *f,
-                          void *base) {
-        char buf[SHOWN_MAX];
-        const char *s = scalar_text(l, n, path, "a site id");
-        size_t len;
-
-        if (!s)
-                return;
-        len = strlen(s);
-        if (len < 1 || len > 16 ||
-            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
-                    len) {
-                loader_error(l, n,
-                             "invalid site id '%s' for '%s': expected 1 to 16 letters, digits, "
-                             "'_' or '-'",
-                             shown(s, buf), path);
-                return;
-        }
-        set_string(l, FIELD_AT(base, f, char *), s);
-}
-
 static const Field site_router_fields[] = {
-        F("address", parse_address_field, offsetof(RouterConf, address), .flags = FIELD_REQUIRED),
+        CHECKED("address", STRING_ADDRESS, offsetof(RouterConf, address), .flags = FIELD_REQUIRED),
         F("port", parse_port_field, offsetof(RouterConf, port)),
         F("snmp", parse_section_field, offsetof(RouterConf, snmp), .flags = FIELD_REQUIRED,
           .data = &snmp_section),
@@ -2133,19 +1105,19 @@ static void site_camera_check(Loader *l, const Node *map, const char *path,
 }
 
 static const Field site_camera_fields[] = {
-        F("address", parse_address_field, offsetof(CameraConf, address), .flags = FIELD_REQUIRED),
+        CHECKED("address", STRING_ADDRESS, offsetof(CameraConf, address), .flags = FIELD_REQUIRED),
         F("port", parse_port_field, offsetof(CameraConf, port)),
         F("scheme", parse_enum_field, offsetof(CameraConf, scheme), .data = camera_scheme_names),
         F("username", parse_string_field, offsetof(CameraConf, username),
           .flags = FIELD_REQUIRED | FIELD_NONEMPTY, .max = 64),
-        F("password_credential", parse_credential_field,
-          offsetof(CameraConf, password_credential), .flags = FIELD_REQUIRED),
+        CHECKED("password_credential", STRING_CREDENTIAL,
+                offsetof(CameraConf, password_credential), .flags = FIELD_REQUIRED),
         F("auth", parse_enum_field, offsetof(CameraConf, auth), .data = camera_auth_names),
         F("model", parse_string_field, offsetof(CameraConf, model), .flags = FIELD_NONEMPTY,
           .max = 64),
-        F("ca_file", parse_abs_path_field, offsetof(CameraConf, ca_file)),
-        F("pinned_public_key", parse_pinned_key_field,
-          offsetof(CameraConf, pinned_public_key)),
+        CHECKED("ca_file", STRING_ABSOLUTE_PATH, offsetof(CameraConf, ca_file)),
+        CHECKED("pinned_public_key", STRING_PINNED_KEY,
+                offsetof(CameraConf, pinned_public_key)),
 };
 
 static const Section site_camera_section = {
@@ -2172,7 +1144,7 @@ static void site_check(Loader *l, const Node *map, const char *path, const MapSt
 }
 
 static const Field site_fields[] = {
-        F("id", parse_site_id, offsetof(SiteConf, id), .flags = FIELD_REQUIRED),
+        CHECKED("id", STRING_SITE_ID, offsetof(SiteConf, id), .flags = FIELD_REQUIRED),
         F("name", parse_string_field, offsetof(SiteConf, name),
           .flags = FIELD_REQUIRED | FIELD_NONEMPTY, .max = 256),
         F("mount", parse_enum_field, offsetof(SiteConf, mount), .flags = FIELD_REQUIRED,
@@ -2557,9 +1529,9 @@ static void http_check(Loader *l, const Node *map, const char *path, const MapSt
 
 static const Field http_fields[] = {
         F("listen", parse_listen_field, offsetof(HttpConf, listen)),
-        F("tls_cert", parse_abs_path_field, offsetof(HttpConf, tls_cert)),
-        F("tls_key", parse_abs_path_field, offsetof(HttpConf, tls_key)),
-        F("auth_credential", parse_credential_field, offsetof(HttpConf, auth_credential)),
+        CHECKED("tls_cert", STRING_ABSOLUTE_PATH, offsetof(HttpConf, tls_cert)),
+        CHECKED("tls_key", STRING_ABSOLUTE_PATH, offsetof(HttpConf, tls_key)),
+        CHECKED("auth_credential", STRING_CREDENTIAL, offsetof(HttpConf, auth_credential)),
 };
 
 static const Section http_section = {
@@ -2577,8 +1549,8 @@ static const Field root_fields[] = {
           .data = &retention_section),
         F("vpn", parse_section_field, offsetof(Config, vpn), .data = &vpn_section),
         F("sites", parse_sites, 0, .flags = FIELD_REQUIRED),
-        F("metrics_file", parse_abs_path_field, offsetof(Config, metrics_file),
-          .flags = FIELD_EMPTY_UNSETS),
+        CHECKED("metrics_file", STRING_ABSOLUTE_PATH, offsetof(Config, metrics_file),
+                .flags = FIELD_EMPTY_UNSETS),
         F("http", parse_section_field, offsetof(Config, http), .data = &http_section),
 };
 
@@ -2758,7 +1730,7 @@ int config_load_buffer(const char *name, const char *buf, size_t len, ConfigErro
                 buf += 3;
                 len -= 3;
         }
-        r = tree_build(&l, buf, len, &root);
+        r = config_tree_build(&l, buf, len, &root);
         if (r >= 0) {
                 if (!root || node_is_null(root))
                         loader_error_at(&l, 0, 0,
@@ -2774,74 +1746,13 @@ int config_load_buffer(const char *name, const char *buf, size_t len, ConfigErro
         }
         free(l.site_marks);
         l.site_marks = NULL;
-        errors_sort(errs, first);
+        config_errors_sort(errs, first);
 
         if (l.oom || r == -ENOMEM)
                 return -ENOMEM;
         if (l.n_errors > 0 || r < 0)
                 return -EINVAL;
         *ret = TAKE_PTR(c);
-        return 0;
-}
-
-/* Reads a whole file of at most max bytes; -EFBIG when it is longer. */
-static int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_(freep) char *buf = NULL;
-        size_t len = 0, size = 0;
-        struct stat st;
-        int fd, r = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                r = -errno;
-        else if (S_ISDIR(st.st_mode))
-                r = -EISDIR;
-        else if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > max)
-                r = -EFBIG;
-        while (r == 0) {
-                ssize_t n;
-
-                if (len == size) {
-                        size_t want = size ? MIN(size * 2, max + 1) : 64 * 1024;
-                        char *p;
-
-                        if (len > max) {
-                                r = -EFBIG;
-                                break;
-                        }
-                        p = realloc(buf, want + 1);
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        buf = p;
-                        size = want;
-                }
-                n = read(fd, buf + len, size - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        r = -errno;
-                else if (n == 0)
-                        break;
-                else
-                        len += (size_t) n;
-        }
-        (void) close(fd);
-        if (r == 0 && len > max)
-                r = -EFBIG;
-        if (r < 0)
-                return r;
-        if (!buf) {
-                buf = strdup("");
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
         return 0;
 }
 
@@ -2852,7 +1763,7 @@ int config_load_file(const char *path, ConfigErrors *errs, Config **ret) {
 
         if (!path)
                 return -EINVAL;
-        r = read_file_capped(path, CONFIG_MAX_FILE_SIZE, &buf, &len);
+        r = read_full_file(path, CONFIG_MAX_FILE_SIZE, &buf, &len);
         if (r == -EFBIG) {
                 if (config_errors_add(errs, path, 0, 0, "file too large (more than %u bytes)",
                                       CONFIG_MAX_FILE_SIZE) < 0)
@@ -2873,13 +1784,6 @@ const SiteConf *config_find_site(const Config *c, const char *id) {
         for (size_t i = 0; i < c->n_sites; i++)
                 if (streq_ptr(c->sites[i].id, id))
                         return &c->sites[i];
-        return NULL;
-}
-
-static const char *enum_to_string(const EnumName *names, int value) {
-        for (size_t i = 0; names[i].name; i++)
-                if (names[i].value == value)
-                        return names[i].name;
         return NULL;
 }
 
@@ -2914,3 +1818,4 @@ const char *camera_scheme_to_string(CameraScheme s) {
 const char *camera_auth_to_string(CameraAuth a) {
         return enum_to_string(camera_auth_names, (int) a);
 }
+

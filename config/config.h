@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The configuration (SPEC §7): parsed from YAML by config.c into plain
- * structs, validated in full, immutable afterwards. A reload replaces the
- * whole Config. Nothing else in fieldwatch reads YAML.
+/* The configuration (SPEC §7): parsed from YAML by the loader in config/
+ * (config.c, on yaml-tree.c and schema.c) into plain structs, validated in
+ * full, immutable afterwards. A reload replaces the whole Config. Nothing
+ * else in fieldwatch reads YAML.
  *
  * Durations are in microseconds, times of day in seconds after midnight,
  * dates as Day (timeutil.h). Strings are owned by the Config. */
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "timeutil.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/fieldwatch/fieldwatch.yaml"
@@ -304,8 +306,8 @@ int config_load_buffer(const char *name, const char *buf, size_t len, ConfigErro
 Config *config_free(Config *c);
 
 /* Appends an error (printf-style message). Returns -ENOMEM on OOM, else 0. */
-int config_errors_add(ConfigErrors *errs, const char *file, unsigned line, unsigned column,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+_printf_(5, 6) int config_errors_add(ConfigErrors *errs, const char *file, unsigned line,
+                                    unsigned column, const char *fmt, ...);
 
 /* Frees every error; the struct can be reused. */
 void config_errors_clear(ConfigErrors *errs);

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "fileio.h"
 #include "macro.h"
 #include "utf8.h"
 
@@ -288,52 +289,6 @@ static void csv_parser_done(CsvParser *p) {
                 free((char *) p->rows[i].holiday.name);
         free(p->rows);
         free(p->error);
-}
-
-static void closep(int *fd) {
-        if (*fd >= 0)
-                (void) close(*fd);
-}
-
-/* Reads a regular file of at most HOLIDAYS_FILE_MAX bytes, NUL-terminated.
- * -EFBIG when it is larger, -EINVAL when it is not a regular file. */
-static int read_file_limited(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_(freep) char *buf = NULL;
-        _cleanup_(closep) int fd = -1;
-        size_t size = 0;
-        struct stat st;
-
-        /* O_NONBLOCK: opening a FIFO must not hang; it is rejected below. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-
-        /* One byte more than allowed, to tell "too large" from "just fits". */
-        buf = malloc(HOLIDAYS_FILE_MAX + 2);
-        if (!buf)
-                return -ENOMEM;
-        while (size <= HOLIDAYS_FILE_MAX) {
-                ssize_t k = read(fd, buf + size, HOLIDAYS_FILE_MAX + 1 - size);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        break;
-                size += (size_t) k;
-        }
-        if (size > HOLIDAYS_FILE_MAX)
-                return -EFBIG;
-
-        buf[size] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
 }
 
 static unsigned line_at(const char *s, size_t offset) {
@@ -614,7 +569,8 @@ static int csv_load(CsvParser *p) {
         size_t size = 0, len = 0;
         int r;
 
-        r = read_file_limited(p->path, &raw, &size);
+        r = read_full_file_flags(p->path, HOLIDAYS_FILE_MAX, READ_FULL_FILE_REGULAR, &raw,
+                                 &size);
         if (r == -EFBIG)
                 return csv_fail(p, "%s: expected a file of at most 1 MiB", p->path);
         if (r == -EINVAL)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "credentials.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 
@@ -56,17 +57,21 @@ static int credential_check_file(int fd, const char *path) {
         return 0;
 }
 
+static void closep(int *fd) {
+        if (*fd >= 0)
+                (void) close(*fd);
+}
+
 int credential_read(const char *dir, const char *name, char **ret) {
-        char path[4096], buf[CREDENTIAL_MAX + 1];
-        ssize_t n, total = 0;
+        _cleanup_(closep) int fd = -ENOENT;
+        char path[4096], *buf = NULL;
+        size_t size = 0, len;
         bool systemds;
-        char *s;
-        int fd, r;
+        int r;
 
         if (!credential_name_valid(name))
                 return -EINVAL;
         systemds = dir_is_systemds(dir);
-        fd = -ENOENT;
         if (systemds) {
                 /* LoadCredential=fieldwatch:DIR names each file fieldwatch_NAME. */
                 if ((size_t) snprintf(path, sizeof(path), "%s/" CREDENTIAL_PREFIX "%s", dir,
@@ -85,43 +90,27 @@ int credential_read(const char *dir, const char *name, char **ret) {
         }
         if (!systemds) {
                 r = credential_check_file(fd, path);
-                if (r < 0) {
-                        (void) close(fd);
+                if (r < 0)
                         return r;
-                }
         }
-        while (total < (ssize_t) sizeof(buf)) {
-                n = read(fd, buf + total, sizeof(buf) - (size_t) total);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        (void) close(fd);
-                        explicit_bzero(buf, sizeof(buf));
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                total += n;
-        }
-        (void) close(fd);
-        if (total > CREDENTIAL_MAX) {
-                explicit_bzero(buf, sizeof(buf));
+        r = read_full_fd(fd, CREDENTIAL_MAX, READ_FULL_FILE_SECURE, &buf, &size);
+        if (r == -EFBIG)
                 return -EMSGSIZE;
-        }
-        if (total > 0 && buf[total - 1] == '\n')
-                total--;
-        if (total > 0 && buf[total - 1] == '\r')
-                total--;
-        if (total == 0 || memchr(buf, 0, (size_t) total)) {
-                explicit_bzero(buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        len = size;
+        if (len > 0 && buf[len - 1] == '\n')
+                len--;
+        if (len > 0 && buf[len - 1] == '\r')
+                len--;
+        if (len == 0 || memchr(buf, 0, len)) {
+                explicit_bzero(buf, size);
+                free(buf);
                 return -ENODATA;
         }
-        s = strndup(buf, (size_t) total);
-        explicit_bzero(buf, sizeof(buf));
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
+        /* What was cut off is wiped: only the secret stays in memory. */
+        explicit_bzero(buf + len, size - len);
+        *ret = buf;
         return 0;
 }
 

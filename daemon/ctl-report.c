@@ -16,6 +16,7 @@
 
 #include "calendar.h"
 #include "ctl.h"
+#include "fileio.h"
 #include "macro.h"
 #include "report.h"
 #include "store-handover.h"
@@ -217,7 +218,7 @@ static int output(const ReportArgs *a, const char *text) {
         int r;
 
         if (a->output && !streq(a->output, "-")) {
-                r = ctl_write_file_atomic(a->output, text, len, 0666);
+                r = write_file_atomic(a->output, text, len, 0666, WRITE_FILE_SYNC_DIR);
                 if (r < 0) {
                         fprintf(stderr, "Cannot write %s: %s\n", a->output, strerror(-r));
                         return CTL_EXIT_FAILURE;

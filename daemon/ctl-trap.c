@@ -15,6 +15,7 @@
 #include "control.h"
 #include "credentials.h"
 #include "ctl.h"
+#include "fileio.h"
 #include "macro.h"
 #include "trap.h"
 
@@ -167,7 +168,7 @@ int ctl_snmptrapd_conf(const GlobalOptions *g, int argc, char **argv) {
                         explicit_bzero(text, size);
                 return CTL_EXIT_FAILURE;
         }
-        r = ctl_write_file_atomic(output, text, size, 0600);
+        r = write_file_atomic(output, text, size, 0600, WRITE_FILE_SYNC_DIR);
         explicit_bzero(text, size);
         if (r < 0) {
                 fprintf(stderr, "Cannot write %s: %s\n", output, strerror(-r));

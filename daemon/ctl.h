@@ -91,7 +91,3 @@ int ctl_print_json(struct json_t *j);
 
 /* write(2) until all of data is written (EINTR retried): 0 or -errno. */
 int ctl_write_all(int fd, const void *data, size_t len);
-
-/* Writes data to path atomically: a hidden temporary file in the same
- * directory, synced, then renamed over path (mode less the umask). */
-int ctl_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);

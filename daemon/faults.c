@@ -890,8 +890,10 @@ static int recent_add(Node *n, time_t at, time_t since) {
                 drop++;
         if (n->n_recent - drop == RECENT_MAX)
                 drop++;
-        memmove(n->recent, n->recent + drop, (n->n_recent - drop) * sizeof(time_t));
-        n->n_recent -= drop;
+        if (drop > 0) {
+                memmove(n->recent, n->recent + drop, (n->n_recent - drop) * sizeof(time_t));
+                n->n_recent -= drop;
+        }
         if (n->n_recent == n->allocated_recent) {
                 size_t want = MIN((size_t) MAX(n->allocated_recent * 2, 4), (size_t) RECENT_MAX);
                 time_t *v = realloc(n->recent, want * sizeof(time_t));

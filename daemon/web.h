@@ -29,6 +29,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "macro.h"
 #include "monitor.h"
 
 #define WEB_SSE_CLIENTS_MAX 64U
@@ -43,6 +44,7 @@ typedef struct Web Web;
 int web_new(sd_event *e, const Config *c, const char *state_dir, const char *credentials_dir,
             Web **ret);
 Web *web_free(Web *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Web *, web_free);
 
 /* What the view shows: the current monitor, its configuration and calendar
  * (they change on reload). Until set, pages answer 503. */

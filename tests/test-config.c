@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "macro.h"
 #include "timeutil.h"
 
@@ -55,21 +56,9 @@ static Config *load_good(const char *path) {
 }
 
 static char *read_all(const char *path, size_t *ret_len) {
-        FILE *f = fopen(path, "rb");
-        char *buf;
-        long n;
+        char *buf = NULL;
 
-        assert_non_null(f);
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        n = ftell(f);
-        assert_true(n >= 0);
-        rewind(f);
-        buf = malloc((size_t) n + 1);
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-        buf[n] = 0;
-        fclose(f);
-        *ret_len = (size_t) n;
+        assert_int_equal(read_full_file(path, 2 * CONFIG_MAX_FILE_SIZE, &buf, ret_len), 0);
         return buf;
 }
 
@@ -801,6 +790,145 @@ static void test_timezone_untouched(void **state) {
         free(saved);
 }
 
+/* The checked strings (one parser, one table in config.c): every kind's
+ * error word for word, as the black-box suites and operators see it. */
+#define CHECKED_BASE                                                                         \
+        "contract: {start: 2025-12-01, end: 2031-11-30, timezone: %s}\n"                     \
+        "probes: {source_address: %s, router: {signal: {rssi: {oid: %s}}}}\n"                \
+        "metrics_file: %s\n"                                                                 \
+        "notify:\n"                                                                          \
+        "  smtp: {url: %s}\n"                                                                \
+        "  from: %s\n"                                                                       \
+        "  to: [ops@example.org, %s]\n"                                                      \
+        "sites:\n"                                                                           \
+        "  - id: %s\n"                                                                       \
+        "    name: x\n"                                                                      \
+        "    mount: wall\n"                                                                  \
+        "    router:\n"                                                                      \
+        "      address: %s\n"                                                                \
+        "      snmp: {user: m, auth_credential: a, priv_credential: p}\n"                    \
+        "    camera:\n"                                                                      \
+        "      {address: 192.0.2.12, username: admin, password_credential: %s,\n"            \
+        "       scheme: https, pinned_public_key: %s}\n"
+
+typedef struct CheckedValues {
+        const char *zone, *source, *oid, *metrics, *url, *from, *to, *id, *address, *cred,
+                *pin;
+} CheckedValues;
+
+static const CheckedValues checked_good = {
+        "Asia/Tokyo", "192.0.2.1", ".1.3.6.1.4.1.1182.2.1.10", "/run/m.prom", "smtp://mx:25",
+        "Ops <ops@example.org>", "b@example.org", "01", "router-01.example", "cam.pw",
+        "/etc/pin.pem",
+};
+
+static char *checked_yaml(const CheckedValues *v) {
+        char *s = NULL;
+
+        assert_true(asprintf(&s, CHECKED_BASE, v->zone, v->source, v->oid, v->metrics, v->url,
+                             v->from, v->to, v->id, v->address, v->cred, v->pin) > 0);
+        return s;
+}
+
+static void expect_checked_error(const CheckedValues *v, const char *want) {
+        ConfigErrors errs = {};
+        Config *c = NULL;
+        char *yaml = checked_yaml(v);
+        bool found = false;
+
+        assert_int_equal(config_load_buffer("checked.yaml", yaml, strlen(yaml), &errs, &c),
+                         -EINVAL);
+        for (size_t i = 0; i < errs.n_errors; i++)
+                found = found || streq(errs.errors[i].message, want);
+        if (!found) {
+                print_message("wanted: %s\n", want);
+                dump_errors(&errs);
+        }
+        assert_true(found);
+        config_errors_clear(&errs);
+        free(yaml);
+}
+
+static void test_checked_strings(void **state) {
+        ConfigErrors errs = {};
+        CheckedValues v = checked_good;
+        Config *c = NULL;
+        char *yaml = checked_yaml(&v);
+
+        (void) state;
+        assert_int_equal(config_load_buffer("checked.yaml", yaml, strlen(yaml), &errs, &c), 0);
+        free(yaml);
+        assert_string_equal(c->probes.router.signals[0].oid, "1.3.6.1.4.1.1182.2.1.10");
+        assert_string_equal(c->sites[0].camera.pinned_public_key, "/etc/pin.pem");
+        assert_string_equal(c->metrics_file, "/run/m.prom");
+        config_free(c);
+        v.metrics = "\"\"";
+        yaml = checked_yaml(&v);
+        assert_int_equal(config_load_buffer("checked.yaml", yaml, strlen(yaml), &errs, &c), 0);
+        free(yaml);
+        assert_null(c->metrics_file);
+        config_free(c);
+
+        v = checked_good;
+        v.zone = "Asia/Nowhere";
+        expect_checked_error(&v, "unknown time zone 'Asia/Nowhere' for 'contract.timezone': no "
+                                 "such zone in /usr/share/zoneinfo");
+        v.zone = "../etc";
+        expect_checked_error(&v, "invalid time zone '../etc' for 'contract.timezone': expected "
+                                 "a zone name such as Asia/Tokyo");
+        v = checked_good;
+        v.source = "example.org";
+        expect_checked_error(&v, "invalid address 'example.org' for 'probes.source_address': "
+                                 "expected an IPv4 or IPv6 address of this machine (no host "
+                                 "name)");
+        v = checked_good;
+        v.oid = "1.3.x";
+        expect_checked_error(&v, "invalid OID '1.3.x' for 'probes.router.signal.rssi.oid': "
+                                 "expected a numeric dotted OID such as 1.3.6.1.2.1.1.3.0");
+        v = checked_good;
+        v.metrics = "run/m.prom";
+        expect_checked_error(&v, "invalid path 'run/m.prom' for 'metrics_file': expected an "
+                                 "absolute path");
+        v = checked_good;
+        v.url = "smtp://user:secret@mx";
+        expect_checked_error(&v, "invalid SMTP URL for 'notify.smtp.url': the URL must not "
+                                 "contain credentials: use 'username' and "
+                                 "'password_credential'");
+        v.url = "http://mx";
+        expect_checked_error(&v, "invalid SMTP URL for 'notify.smtp.url': expected "
+                                 "smtp://host[:port] or smtps://host[:port]");
+        v = checked_good;
+        v.from = "no-at-sign";
+        expect_checked_error(&v, "invalid mail address 'no-at-sign' for 'notify.from': expected "
+                                 "user@domain or Name <user@domain>");
+        v = checked_good;
+        v.to = "a@b@";
+        expect_checked_error(&v, "invalid mail address 'a@b@' for 'notify.to[1]': expected "
+                                 "user@domain or Name <user@domain>");
+        v = checked_good;
+        v.id = "\"has space\"";
+        expect_checked_error(&v, "invalid site id 'has space' for 'sites[0].id': expected 1 to "
+                                 "16 letters, digits, '_' or '-'");
+        v = checked_good;
+        v.address = "bad_host!";
+        expect_checked_error(&v, "invalid address 'bad_host!' for 'sites[0].router.address': "
+                                 "expected an IPv4 or IPv6 address or a host name");
+        v.address = "[1, 2]";
+        expect_checked_error(&v, "expected an address for 'sites[0].router.address', got a "
+                                 "sequence");
+        v = checked_good;
+        v.cred = ".hidden";
+        expect_checked_error(&v, "invalid credential name '.hidden' for "
+                                 "'sites[0].camera.password_credential': expected a file name "
+                                 "in the credentials directory (letters, digits, '.', '_', '-'; "
+                                 "no '/', not starting with '.')");
+        v = checked_good;
+        v.pin = "md5//abc";
+        expect_checked_error(&v, "invalid public key pin 'md5//abc' for "
+                                 "'sites[0].camera.pinned_public_key': expected sha256//<base64> "
+                                 "(';'-separated) or an absolute path");
+}
+
 static void test_to_string(void **state) {
         (void) state;
         assert_string_equal(mount_to_string(MOUNT_STAINLESS_BAND), "stainless_band");
@@ -836,6 +964,7 @@ int main(void) {
                 cmocka_unit_test(test_unreadable),
                 cmocka_unit_test(test_errors_api),
                 cmocka_unit_test(test_timezone_untouched),
+                cmocka_unit_test(test_checked_strings),
                 cmocka_unit_test(test_to_string),
         };
 

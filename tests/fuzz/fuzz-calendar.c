@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "config.h"
 #include "fuzz.h"
 
 /* The loader reads at most 1 MiB; beyond it the file is refused unread. */
@@ -67,22 +68,21 @@ static void check_holidays(const Holiday *h, size_t n) {
 }
 
 static void check_calendar(const Holiday *h, size_t n) {
-        CalendarConf conf = {
-                .open_sec = 9 * 3600,
-                .close_sec = 17 * 3600,
-                .closure_enabled = true,
-                .closure_start_month = 12,
-                .closure_start_day = 29,
-                .closure_end_month = 1,
-                .closure_end_day = 3,
-                .holidays_file = path,
-        };
         Holiday year[HOLIDAYS_PER_YEAR_MAX];
+        CalendarConf conf;
         Calendar *c = NULL;
+        Config *defaults;
         char *error = NULL;
         int r, first_year, y, m, d;
 
+        /* The built-in calendar of SPEC §7, on the file. */
+        defaults = config_new_default();
+        if (!defaults)
+                abort();
+        conf = defaults->calendar;
+        conf.holidays_file = path;
         r = calendar_new(&conf, NULL, &c, &error);
+        config_free(defaults);
         FUZZ_CHECK(r == 0, "the file loads, the calendar on it does not (%d): %s", r,
                    error ?: "");
         free(error);

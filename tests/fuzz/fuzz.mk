@@ -124,7 +124,7 @@ FUZZ_COV_CFLAGS = $(filter-out $(FUZZ_SAN),$(FUZZ_CFLAGS)) $(FUZZ_COV_FLAGS)
 FUZZ_COV_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_COV_BUILD)/obj/%.o)
 FUZZ_COV_OBJECTS = $(FUZZ_COV_BUILD)/fuzz-$(firstword $(FUZZ_NAMES)) \
 	$(foreach n,$(wordlist 2,99,$(FUZZ_NAMES)),-object $(FUZZ_COV_BUILD)/fuzz-$(n))
-FUZZ_COV_FILES ?= config/config.c probes/soap.c probes/snmp.c daemon/calendar.c \
+FUZZ_COV_FILES ?= config/config.c config/schema.c config/yaml-tree.c probes/soap.c probes/snmp.c daemon/calendar.c \
 	daemon/timeutil.c daemon/action.c daemon/cli.c daemon/ctl-actions.c
 
 $(FUZZ_COV_BUILD)/obj/%.o: %.c
