@@ -29,17 +29,15 @@ static const char *due_text(const Fault *f, char buf[static ISO_DATETIME_MAX]) {
 
 static int fault_text_row(const Fault *f, void *userdata) {
         char det[ISO_DATETIME_MAX], due[ISO_DATETIME_MAX];
-        size_t hidden = 0;
+        size_t hidden = f->n_hidden;
 
         (void) userdata;
-        for (const char *p = f->hidden; p && *p; p++)
-                hidden += *p == '"';
         printf("%-6" PRId64 " %-10s %-18s %-8s %-25s %-25s %s%s%s", f->id, f->device, f->kind,
                fault_state_to_string(f->state), format_iso_datetime(f->detected_at, det),
                due_text(f, due), f->reason, f->hint[0] ? "; check " : "",
                f->hint);
         if (hidden)
-                printf(" (hides %zu device%s)", hidden / 2, hidden == 2 ? "" : "s");
+                printf(" (hides %zu device%s)", hidden, hidden == 1 ? "" : "s");
         printf("\n");
         return 0;
 }

@@ -51,20 +51,31 @@ time_t fault_due(const Fault *f) {
 }
 
 void fault_done(Fault *f) {
+        for (size_t i = 0; f->hidden && i < f->n_hidden; i++)
+                free(f->hidden[i]);
         free(f->hidden);
         f->hidden = NULL;
+        f->n_hidden = 0;
 }
 
 int fault_copy(Fault *dst, const Fault *src) {
-        char *h = NULL;
+        Fault f = *src;
 
-        if (src->hidden) {
-                h = strdup(src->hidden);
-                if (!h)
+        f.hidden = NULL;
+        f.n_hidden = 0;
+        if (src->n_hidden > 0) {
+                f.hidden = calloc(src->n_hidden, sizeof(char *));
+                if (!f.hidden)
                         return -ENOMEM;
+                for (; f.n_hidden < src->n_hidden; f.n_hidden++) {
+                        f.hidden[f.n_hidden] = strdup(src->hidden[f.n_hidden]);
+                        if (!f.hidden[f.n_hidden]) {
+                                fault_done(&f);
+                                return -ENOMEM;
+                        }
+                }
         }
-        *dst = *src;
-        dst->hidden = h;
+        *dst = f;
         return 0;
 }
 

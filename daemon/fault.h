@@ -7,6 +7,7 @@
  * stable id. */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -56,7 +57,8 @@ typedef struct Fault {
         bool transient;              /* cleared before any onsite work */
         char reason[FAULT_REASON_MAX];
         char hint[128];
-        char *hidden;                /* JSON array of the device ids it makes unreachable */
+        char **hidden;               /* the device ids it makes unreachable */
+        size_t n_hidden;
         /* The clocks that struck (once each; they survive restarts). */
         bool warned, breached, deferral_prompted;
         time_t last_notified_at;

@@ -482,6 +482,7 @@ static void restore_backup(Fault *f, const Fault *backup) {
 
         *f = *backup;
         f->hidden = changed.hidden;
+        f->n_hidden = changed.n_hidden;
 }
 
 void faults_action_end(FaultEngine *e, bool committed) {

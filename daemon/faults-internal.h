@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "clockheap.h"
 #include "faults.h"
+#include "prioq.h"
 
 typedef enum Hard {
         HARD_UNKNOWN,
@@ -66,8 +66,9 @@ struct FaultEngine {
         Fault **faults;              /* open faults and those changed this round */
         size_t n_faults, allocated_faults;
         bool maybe_closed;           /* faults may have left the open state */
-        ClockHeap *clocks;           /* per node, then per manual slot: the next clock of
-                                      * its open fault */
+        Prioq *clocks;               /* per node, then per manual slot: the next clock of
+                                      * its open fault (usec of the wall clock) */
+        unsigned *clock_idx;         /* slot -> its place in clocks */
         Fault *manual[FAULTS_MANUAL_MAX]; /* open faults no probe clears (open, escalate) */
         size_t *by_id;               /* node indices sorted by id */
 

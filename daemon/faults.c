@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clockheap.h"
 #include "clocks.h"
 #include "faults.h"
 #include "faults-internal.h"
@@ -136,8 +135,9 @@ int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
         e->n_nodes = e->site_base + 3 * c->n_sites;
         e->nodes = calloc(MAX(e->n_nodes, (size_t) 1), sizeof(Node));
         e->by_id = malloc(MAX(e->n_nodes, (size_t) 1) * sizeof(size_t));
-        if (!e->nodes || !e->by_id ||
-            clock_heap_new(e->n_nodes + FAULTS_MANUAL_MAX, &e->clocks) < 0) {
+        e->clock_idx = calloc(e->n_nodes + FAULTS_MANUAL_MAX, sizeof(unsigned));
+        if (!e->nodes || !e->by_id || !e->clock_idx ||
+            prioq_new(e->n_nodes + FAULTS_MANUAL_MAX, &e->clocks) < 0) {
                 faults_free(e);
                 return -ENOMEM;
         }
@@ -177,7 +177,8 @@ FaultEngine *faults_free(FaultEngine *e) {
         }
         free(e->nodes);
         free(e->by_id);
-        clock_heap_free(e->clocks);
+        prioq_free(e->clocks);
+        free(e->clock_idx);
         free(e);
         return NULL;
 }
@@ -268,28 +269,26 @@ static void descendant_range(const FaultEngine *e, size_t node, size_t *ret_from
         }
 }
 
-/* The JSON array of the ids a node makes unreachable. */
-static char *hidden_json(const FaultEngine *e, size_t node) {
-        size_t from, to, len = 3;
-        char *s, *p;
+/* The ids a node makes unreachable, into f->hidden. */
+static int hidden_ids(const FaultEngine *e, size_t node, Fault *f) {
+        size_t from, to, n = 0;
 
         descendant_range(e, node, &from, &to);
         for (size_t i = from; i < to; i++)
-                if (e->nodes[i].present && is_descendant(e, i, node))
-                        len += strlen(e->nodes[i].id) + 3;
-        s = malloc(len);
-        if (!s)
-                return NULL;
-        p = s;
-        *p++ = '[';
+                n += e->nodes[i].present && is_descendant(e, i, node);
+        if (n == 0)
+                return 0;
+        f->hidden = calloc(n, sizeof(char *));
+        if (!f->hidden)
+                return -ENOMEM;
         for (size_t i = from; i < to; i++) {
                 if (!e->nodes[i].present || !is_descendant(e, i, node))
                         continue;
-                p += sprintf(p, "%s\"%s\"", p == s + 1 ? "" : ",", e->nodes[i].id);
+                f->hidden[f->n_hidden] = strdup(e->nodes[i].id);
+                if (!f->hidden[f->n_hidden++])
+                        return -ENOMEM;
         }
-        *p++ = ']';
-        *p = 0;
-        return s;
+        return 0;
 }
 
 /* ======================================================================== */
@@ -396,10 +395,21 @@ static time_t slot_clock(FaultEngine *e, size_t slot) {
         return f ? fault_clock(e, f, prompt_time(e, f)) : 0;
 }
 
-/* Puts a slot's next clock into the heap, after its fault changed. */
+/* Sets a slot's clock in the queue (at 0: none). The queue has room for
+ * every slot: putting cannot fail. */
+static void clock_set(FaultEngine *e, size_t slot, time_t at) {
+        unsigned *idx = &e->clock_idx[slot];
+
+        if (at == 0)
+                (void) prioq_remove(e->clocks, idx, idx);
+        else
+                (void) prioq_put(e->clocks, idx, (uint64_t) at * USEC_PER_SEC, idx);
+}
+
+/* Puts a slot's next clock into the queue, after its fault changed. */
 static void node_reclock(FaultEngine *e, size_t slot) {
         if (slot != SIZE_MAX)
-                clock_heap_set(e->clocks, slot, slot_clock(e, slot));
+                clock_set(e, slot, slot_clock(e, slot));
 }
 
 static size_t manual_free_slot(const FaultEngine *e) {
@@ -551,8 +561,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
         (void) snprintf(f->reason, sizeof(f->reason), "%s", node_reason(n));
         (void) snprintf(f->hint, sizeof(f->hint), "%s", hint ?: "");
-        f->hidden = sev == FAULT_DOWN ? hidden_json(e, node) : strdup("[]");
-        if (!f->hidden || fault_track(e, f) < 0) {
+        if ((sev == FAULT_DOWN && hidden_ids(e, node, f) < 0) || fault_track(e, f) < 0) {
                 fault_done(f);
                 free(f);
                 return -ENOMEM;
@@ -824,8 +833,8 @@ void faults_forget_closed(FaultEngine *e) {
         e->n_faults = j;
 }
 
-/* Tracks a copy of f (hidden "[]" when it has none); the caller places it
- * in its node or a manual slot, or keeps it for an action. */
+/* Tracks a copy of f; the caller places it in its node or a manual slot,
+ * or keeps it for an action. */
 int faults_adopt(FaultEngine *e, const Fault *f, Fault **ret) {
         Fault *copy = calloc(1, sizeof(*copy));
         int r;
@@ -833,10 +842,6 @@ int faults_adopt(FaultEngine *e, const Fault *f, Fault **ret) {
         if (!copy)
                 return -ENOMEM;
         r = fault_copy(copy, f);
-        if (r >= 0 && !copy->hidden) {
-                copy->hidden = strdup("[]");
-                r = copy->hidden ? 0 : -ENOMEM;
-        }
         if (r >= 0)
                 r = fault_track(e, copy);
         if (r < 0) {
@@ -1040,16 +1045,17 @@ int faults_tick(FaultEngine *e, time_t now, FaultOutput *out) {
  * (an operator's action, which only ever takes clocks away or moves them
  * later, or announces itself with faults_refresh()) is put right on the way. */
 time_t faults_next_clock(FaultEngine *e, time_t now) {
-        size_t node;
-        time_t at;
+        unsigned *idx;
+        uint64_t at;
 
         (void) now;
-        while (clock_heap_top(e->clocks, &node, &at)) {
+        while ((idx = prioq_peek(e->clocks, &at))) {
+                size_t node = (size_t) (idx - e->clock_idx);
                 time_t t = slot_clock(e, node);
 
-                if (t == at)
-                        return at;
-                clock_heap_set(e->clocks, node, t);
+                if ((uint64_t) t * USEC_PER_SEC == at)
+                        return t;
+                clock_set(e, node, t);
         }
         return 0;
 }

@@ -30,6 +30,7 @@
 #include "monitor.h"
 #include "operator.h"
 #include "pipeline.h"
+#include "snmp.h"
 #include "soap.h"
 #include "web.h"
 
@@ -45,6 +46,7 @@ typedef struct Field {
         FaultEngine *faults;         /* results and actions in, faults and events out */
         Pipeline *pipeline;          /* the only writer of events: store, journal, mailer */
         CurlGlue *curl;              /* libcurl on the loop: cameras and mail */
+        SnmpEngine *snmp;            /* the routers' SNMP sessions: sockets, timer, deadlines */
         Monitor *monitor;            /* devices, their probes and schedule */
         Mailer *mailer;              /* the outbox's sender; NULL without notify: or suspended */
 } Field;
@@ -87,6 +89,7 @@ static int field_resume_mail(Field *f, sd_event *e, const char *credentials_dir)
 static void field_free(Field *f) {
         field_suspend_mail(f);
         f->monitor = monitor_free(f->monitor);
+        snmp_engine_unref(f->snmp);
         curl_glue_free(f->curl);
         /* A last offer of what waits, while the store and engine live. */
         f->pipeline = pipeline_free(f->pipeline);
@@ -128,8 +131,13 @@ static int field_new(sd_event *e, const GlobalOptions *o, Config *config, Calend
                 log_errno(LOG_ERR, r, "Cannot set up libcurl");
                 goto fail;
         }
-        r = monitor_new(e, config, cal, f.faults, f.store, f.pipeline, f.curl, o->credentials_dir,
-                        &f.monitor);
+        r = snmp_engine_new(e, &f.snmp);
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "Cannot set up the SNMP engine");
+                goto fail;
+        }
+        r = monitor_new(e, config, cal, f.faults, f.store, f.pipeline, f.curl, f.snmp,
+                        o->credentials_dir, &f.monitor);
         if (r >= 0)
                 r = field_resume_mail(&f, e, o->credentials_dir);
         if (r < 0)

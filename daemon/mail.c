@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,21 +293,13 @@ static void put_time_field(Composer *k, Label l, time_t t) {
         put_field(k, l, format_local(t, b));
 }
 
-/* The devices a fault makes unreachable, from its JSON array. */
-static void put_hidden(Composer *k, const char *hidden) {
-        json_t *a = hidden ? json_loads(hidden, 0, NULL) : NULL;
-        size_t n = 0;
-
+/* The devices a fault makes unreachable. */
+static void put_hidden(Composer *k, char *const *hidden, size_t n) {
         buf_printf(&k->out, "%s: ", label(k, LABEL_HIDDEN));
-        for (size_t i = 0; json_is_array(a) && i < json_array_size(a); i++) {
-                const char *id = json_string_value(json_array_get(a, i));
-
-                if (!id)
-                        continue;
-                buf_puts(&k->out, n++ ? ", " : "");
-                mail_put_clean(&k->out, id);
+        for (size_t i = 0; i < n; i++) {
+                buf_puts(&k->out, i ? ", " : "");
+                mail_put_clean(&k->out, hidden[i]);
         }
-        json_decref(a);
         buf_puts(&k->out, n ? "\n" : k->ja ? "なし\n" : "none\n");
 }
 
@@ -389,7 +380,7 @@ static void put_facts(Composer *k) {
                            (long long) (f ? f->id : e->fault_id));
         if (f) {
                 put_deferral(k);
-                put_hidden(k, f->hidden);
+                put_hidden(k, f->hidden, f->n_hidden);
         }
         if (e->text[0])
                 put_field(k, LABEL_RECORD, e->text);

@@ -10,11 +10,11 @@
 #include <systemd/sd-event.h>
 
 #include "camera.h"
-#include "clockheap.h"
 #include "curl_glue.h"
 #include "faults.h"
 #include "monitor.h"
 #include "pipeline.h"
+#include "prioq.h"
 #include "router.h"
 
 typedef struct Store Store;
@@ -74,6 +74,7 @@ typedef struct Device {
         uint64_t interval, deep_interval;
         uint64_t next_deep;          /* CLOCK_MONOTONIC usec */
         uint64_t started;            /* when the running cycle began */
+        unsigned due_idx;            /* its place in the monitor's due queue */
 
         bool has_result, dirty;
         bool row_stale;              /* its row needs more than probe time, latency, values */
@@ -112,10 +113,11 @@ struct Monitor {
         bool metrics_failing;
         size_t *node_device;         /* node -> device index (tunnels: the VPN's) */
         CurlGlue *curl;
+        SnmpEngine *snmp;            /* the routers' sessions' sockets, timer, deadlines (not ours) */
         Store *store;
         Device *devices;
         size_t n_devices;
-        ClockHeap *due;              /* device index -> its next probe, CLOCK_MONOTONIC usec */
+        Prioq *due;                  /* devices by their next probe, CLOCK_MONOTONIC usec */
         sd_event_source *probe_timer; /* one timer for them all, at the earliest */
         uint64_t probe_timer_at;     /* when it is armed; 0 when off */
         Device *vpn;

@@ -304,10 +304,9 @@ static void monitor_arm_clock(Monitor *m);
 
 /* Arms the probe timer for the earliest device, or stops it. */
 static void monitor_arm_probes(Monitor *m) {
-        size_t dev;
-        time_t at;
+        uint64_t at;
 
-        if (!clock_heap_top(m->due, &dev, &at)) {
+        if (!prioq_peek(m->due, &at)) {
                 (void) sd_event_source_set_enabled(m->probe_timer, SD_EVENT_OFF);
                 m->probe_timer_at = 0;
                 return;
@@ -324,7 +323,7 @@ static void monitor_arm_probes(Monitor *m) {
 static void device_arm(Device *d, uint64_t at) {
         Monitor *m = d->monitor;
 
-        clock_heap_set(m->due, (size_t) (d - m->devices), (time_t) MAX(at, (uint64_t) 1));
+        (void) prioq_put(m->due, d, MAX(at, (uint64_t) 1), &d->due_idx); /* room for all */
         if (m->probe_timer_at == 0 || at < m->probe_timer_at)
                 monitor_arm_probes(m);
 }
@@ -436,7 +435,7 @@ static void trap_ignored(Monitor *m, const char *why, const Trap *t) {
  * flight (it is followed at once): a storm of traps is one re-probe. */
 static bool device_hurry(Device *d, time_t now, const char *by) {
         Monitor *m = d->monitor;
-        uint64_t at = (uint64_t) clock_heap_get(m->due, (size_t) (d - m->devices)),
+        uint64_t at = prioq_key(m->due, &d->due_idx),
                  mono = now_usec(CLOCK_MONOTONIC);
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
@@ -688,13 +687,13 @@ static void device_start(Device *d) {
 static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Monitor *m = userdata;
         uint64_t until = now_usec(CLOCK_MONOTONIC) + PROBE_TIMER_SLACK;
-        size_t dev;
-        time_t at;
+        Device *d;
+        uint64_t at;
 
         (void) s;
         (void) usec;
         m->probe_timer_at = 0;
-        while (clock_heap_top(m->due, &dev, &at) && (uint64_t) at <= until) {
+        while ((d = prioq_peek(m->due, &at)) && (uint64_t) at <= until) {
                 uint64_t now = now_usec(CLOCK_MONOTONIC), late = now > (uint64_t) at ? now - (uint64_t) at : 0;
 
                 /* How late the probe starts against its schedule (/metrics). */
@@ -703,8 +702,8 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 for (size_t i = 0; i < MONITOR_LATENESS_BUCKETS; i++)
                         if ((double) late / 1e6 <= lateness_bounds[i])
                                 m->lateness_buckets[i]++;
-                clock_heap_set(m->due, dev, 0);
-                device_start(&m->devices[dev]);
+                (void) prioq_remove(m->due, d, &d->due_idx);
+                device_start(d);
         }
         monitor_arm_probes(m);
         return 0;
@@ -819,7 +818,7 @@ static int device_open_router(Monitor *m, Device *d, SecretCache *sc) {
                 d->has_community = true;
         }
         conf.target.source_address = c->probes.source_address;
-        r = router_probe_new(m->event, &conf, device_on_result, d, &d->router, err);
+        r = router_probe_new(m->snmp, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
                 log_error("%s: %s", d->id, err[0] ? err : strerror(-r));
         return r;
@@ -852,7 +851,7 @@ static int device_open_vpn(Monitor *m, Device *d, SecretCache *sc) {
                 d->has_community = true;
         }
         conf.target.source_address = c->probes.source_address;
-        r = vpn_probe_new(m->event, &conf, device_on_result, d, &d->router, err);
+        r = vpn_probe_new(m->snmp, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
                 log_error("%s: %s", d->id, err[0] ? err : strerror(-r));
         return r;
@@ -890,7 +889,7 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         m->n_devices = c->n_sites * 2 + (c->has_vpn ? 1 : 0);
         m->devices = calloc(MAX(m->n_devices, (size_t) 1), sizeof(Device));
         m->dirty = calloc(MAX(m->n_devices, (size_t) 1), sizeof(size_t));
-        if (!m->devices || !m->dirty || clock_heap_new(m->n_devices, &m->due) < 0)
+        if (!m->devices || !m->dirty || prioq_new(m->n_devices, &m->due) < 0)
                 return -ENOMEM;
         /* Probes are due on the microsecond: the slack coalesces wakeups. */
         r = sd_event_add_time(m->event, &m->probe_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
@@ -950,8 +949,8 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
 
 
 int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEngine *faults,
-                Store *store, Pipeline *pipeline, CurlGlue *curl, const char *credentials_dir,
-                Monitor **ret) {
+                Store *store, Pipeline *pipeline, CurlGlue *curl, SnmpEngine *snmp,
+                const char *credentials_dir, Monitor **ret) {
         _cleanup_(monitor_freep) Monitor *m = NULL;
         int r;
 
@@ -965,6 +964,7 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEng
         m->store = store;
         m->pipeline = pipeline;
         m->curl = curl;
+        m->snmp = snmp;
         r = sd_event_add_time_relative(e, &m->flush_timer, CLOCK_MONOTONIC, FLUSH_DELAY,
                                        PROBE_TIMER_ACCURACY, monitor_on_flush_timer, m);
         if (r >= 0)
@@ -1007,7 +1007,7 @@ Monitor *monitor_free(Monitor *m) {
         }
         free(m->devices);
         free(m->dirty);
-        clock_heap_free(m->due);
+        prioq_free(m->due);
         (void) sd_event_source_disable_unref(m->probe_timer);
         free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);

@@ -22,6 +22,7 @@
 typedef struct Store Store;
 typedef struct Pipeline Pipeline;
 typedef struct CurlGlue CurlGlue;
+typedef struct SnmpEngine SnmpEngine;
 typedef struct FaultEngine FaultEngine;
 typedef struct Monitor Monitor;
 
@@ -35,11 +36,12 @@ typedef enum DeviceKind {
  * and opens their sessions (everything that may block happens here, before
  * the loop runs); the device rows of store are pruned to them and the
  * serials seen before read back. The monitor hands results to faults and
- * their output to pipeline. Errors are logged with the device and the
+ * their output to pipeline. Cameras are probed through curl, routers
+ * through snmp (neither is freed with the monitor). Errors are logged with the device and the
  * credential they concern. */
 int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEngine *faults,
-                Store *store, Pipeline *pipeline, CurlGlue *curl, const char *credentials_dir,
-                Monitor **ret);
+                Store *store, Pipeline *pipeline, CurlGlue *curl, SnmpEngine *snmp,
+                const char *credentials_dir, Monitor **ret);
 
 /* Stops every probe and frees. NULL-safe. */
 Monitor *monitor_free(Monitor *m);

@@ -38,7 +38,6 @@
  * Message-ID as the fault's thread id: the fault's later mails refer to
  * it (In-Reply-To, References) and mail clients thread them together. */
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,69 +64,84 @@
 
 #define MINUTE_SEC 60
 
-static int outbox_step_done(sqlite3_stmt *st, sqlite3 *db, bool must_change) {
-        int rc = sqlite3_step(st);
+const StoreSql store_sql_outbox[] = {
+        { STMT_OUTBOX_MINUTE,
+          "SELECT COUNT(*) FROM outbox WHERE created_at >= ? AND created_at < ?"
+          " AND digest_count = 0" },
+        { STMT_OUTBOX_INSERT,
+          "INSERT INTO outbox (event_id, fault_id, created_at, recipients, message_id,"
+          " thread_id, subject, body, next_attempt_at, language, digest_entry, onsite_due,"
+          " held_until, digest_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+        { STMT_OUTBOX_NEXT,
+          "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE " OUTBOX_READY
+          " AND next_attempt_at <= ? ORDER BY id LIMIT 1" },
+        /* Only the mails store_outbox_next() may return: a mail held back by
+         * an older one of its fault is due when that one is sent; and the
+         * minutes of held mails, whose end makes their digest. */
+        { STMT_OUTBOX_NEXT_ATTEMPT,
+          "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM outbox WHERE " OUTBOX_READY
+          " UNION ALL SELECT MIN(held_until) FROM outbox WHERE " OUTBOX_HELD ")" },
+        /* attempts counts every delivery attempt, the good one included. */
+        { STMT_OUTBOX_SENT,
+          "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
+          " AND sent_at IS NULL" },
+        /* The mails a digest carries: delivered with it. */
+        { STMT_OUTBOX_SENT_CARRIED,
+          "UPDATE outbox SET sent_at = ? WHERE digest_id = ? AND sent_at IS NULL" },
+        { STMT_OUTBOX_HELD_GROUP,
+          "SELECT held_until, recipients, language FROM outbox WHERE " OUTBOX_HELD
+          " AND held_until <= ? ORDER BY id LIMIT 1" },
+        { STMT_OUTBOX_HELD_MEMBERS,
+          "SELECT id, digest_entry, onsite_due FROM outbox WHERE " OUTBOX_HELD
+          " AND held_until = ? AND recipients = ? AND language = ? ORDER BY id LIMIT ?" },
+        { STMT_OUTBOX_HELD_PENDING,
+          "SELECT COUNT(*), MIN(held_until) FROM outbox WHERE " OUTBOX_HELD },
+        { STMT_OUTBOX_CARRY, "UPDATE outbox SET digest_id = ? WHERE id = ? AND " OUTBOX_HELD },
+        { STMT_OUTBOX_RETRY,
+          "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,"
+          " last_error = substr(?, 1, ?) WHERE id = ? AND sent_at IS NULL" },
+        { STMT_OUTBOX_ALL, "SELECT " OUTBOX_COLUMNS " FROM outbox ORDER BY id" },
+        {},
+};
 
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-                return sqlite_to_errno(rc);
-        return must_change && sqlite3_changes(db) == 0 ? -ENOENT : 0;
-}
-
-static void bind_id(sqlite3_stmt *st, int i, int64_t id) {
-        if (id > 0)
-                (void) sqlite3_bind_int64(st, i, id);
-        else
-                (void) sqlite3_bind_null(st, i);
-}
-
-static int dup_column(sqlite3_stmt *st, int i, bool nullable, char **ret) {
-        const char *t = column_text(st, i);
-
-        if (!t && nullable) {
-                *ret = NULL;
-                return 0;
-        }
-        *ret = strdup(t ?: "");
-        return *ret ? 0 : -ENOMEM;
-}
-
-static int64_t column_int64_or_zero(sqlite3_stmt *st, int i) {
-        return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+/* Runs an update that must change a row: -ENOENT when none. */
+static int outbox_change(Store *s, int r) {
+        return r >= 0 && store_changes(s) == 0 ? -ENOENT : r;
 }
 
 /* Reads a row of OUTBOX_COLUMNS; on failure m holds nothing. */
-static int read_mail(sqlite3_stmt *st, OutboxMail *m) {
+static int read_mail(sqlite3_stmt *st, void *userdata) {
+        OutboxMail *m = userdata;
         int r;
 
         *m = (OutboxMail) {
                 .id = sqlite3_column_int64(st, 0),
-                .event_id = column_int64_or_zero(st, 1),
-                .fault_id = column_int64_or_zero(st, 2),
-                .created_at = (time_t) sqlite3_column_int64(st, 3),
+                .event_id = column_int(st, 1),
+                .fault_id = column_int(st, 2),
+                .created_at = column_time(st, 3),
                 .attempts = sqlite3_column_int(st, 9),
-                .next_attempt_at = (time_t) sqlite3_column_int64(st, 10),
-                .sent_at = (time_t) column_int64_or_zero(st, 11),
-                .onsite_due = (time_t) column_int64_or_zero(st, 15),
-                .held_until = (time_t) column_int64_or_zero(st, 16),
-                .digest_id = column_int64_or_zero(st, 17),
+                .next_attempt_at = column_time(st, 10),
+                .sent_at = column_time(st, 11),
+                .onsite_due = column_time(st, 15),
+                .held_until = column_time(st, 16),
+                .digest_id = column_int(st, 17),
                 .digest_count = sqlite3_column_int(st, 18),
         };
-        r = dup_column(st, 4, false, &m->recipients);
+        r = column_dup(st, 4, false, &m->recipients);
         if (r >= 0)
-                r = dup_column(st, 5, false, &m->message_id);
+                r = column_dup(st, 5, false, &m->message_id);
         if (r >= 0)
-                r = dup_column(st, 6, true, &m->thread_id);
+                r = column_dup(st, 6, true, &m->thread_id);
         if (r >= 0)
-                r = dup_column(st, 7, false, &m->subject);
+                r = column_dup(st, 7, false, &m->subject);
         if (r >= 0)
-                r = dup_column(st, 8, false, &m->body);
+                r = column_dup(st, 8, false, &m->body);
         if (r >= 0)
-                r = dup_column(st, 12, true, &m->last_error);
+                r = column_dup(st, 12, true, &m->last_error);
         if (r >= 0)
-                r = dup_column(st, 13, false, &m->language);
+                r = column_dup(st, 13, false, &m->language);
         if (r >= 0)
-                r = dup_column(st, 14, true, &m->digest_entry);
+                r = column_dup(st, 14, true, &m->digest_entry);
         if (r < 0)
                 outbox_mail_done(m);
         return r;
@@ -149,31 +163,25 @@ void outbox_mail_done(OutboxMail *m) {
         m->language = m->digest_entry = NULL;
 }
 
+static int read_int(sqlite3_stmt *st, void *userdata) {
+        *(int64_t *) userdata = column_int(st, 0);
+        return 0;
+}
+
 /* Whether a mail created at t is held: its minute has digest_after mails
  * already (digests not counted). Sets *ret_until to the minute's end. */
 static int outbox_hold(Store *s, time_t t, unsigned digest_after, time_t *ret_until) {
         time_t start = t - ((t % MINUTE_SEC) + MINUTE_SEC) % MINUTE_SEC;
-        sqlite3_stmt *st;
         int64_t n = 0;
-        int rc;
+        int r;
 
         *ret_until = 0;
         if (digest_after == 0)
                 return 0;
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT COUNT(*) FROM outbox WHERE created_at >= ?"
-                                " AND created_at < ? AND digest_count = 0",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) start);
-        (void) sqlite3_bind_int64(st, 2, (sqlite3_int64) (start + MINUTE_SEC));
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_ROW)
-                return sqlite_to_errno(rc);
+        r = store_get(s, STMT_OUTBOX_MINUTE, read_int, &n, sv_int(start),
+                      sv_int(start + MINUTE_SEC));
+        if (r < 0)
+                return r;
         if (n >= (int64_t) digest_after)
                 *ret_until = start + MINUTE_SEC;
         return 0;
@@ -181,8 +189,7 @@ static int outbox_hold(Store *s, time_t t, unsigned digest_after, time_t *ret_un
 
 int store_outbox_add(Store *s, OutboxMail *m) {
         time_t held_until = 0;
-        sqlite3_stmt *st;
-        int rc, r;
+        int r;
 
         if (!m->recipients || !*m->recipients || !m->message_id || !m->subject || !m->body)
                 return -EINVAL;
@@ -192,141 +199,53 @@ int store_outbox_add(Store *s, OutboxMail *m) {
                 if (r < 0)
                         return r;
         }
-        rc = sqlite3_prepare_v2(s->db,
-                                "INSERT INTO outbox (event_id, fault_id, created_at, recipients,"
-                                " message_id, thread_id, subject, body, next_attempt_at,"
-                                " language, digest_entry, onsite_due, held_until, digest_count)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        bind_id(st, 1, m->event_id);
-        bind_id(st, 2, m->fault_id);
-        (void) sqlite3_bind_int64(st, 3, (sqlite3_int64) m->created_at);
-        (void) sqlite3_bind_text(st, 4, m->recipients, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 5, m->message_id, -1, SQLITE_STATIC);
-        if (m->thread_id && *m->thread_id)
-                (void) sqlite3_bind_text(st, 6, m->thread_id, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 7, m->subject, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 8, m->body, -1, SQLITE_STATIC);
-        /* Not given: due at once. */
-        (void) sqlite3_bind_int64(st, 9,
-                                  (sqlite3_int64) (m->next_attempt_at ?: m->created_at));
-        (void) sqlite3_bind_text(st, 10, m->language ?: "", -1, SQLITE_STATIC);
-        if (m->digest_entry)
-                (void) sqlite3_bind_text(st, 11, m->digest_entry, -1, SQLITE_STATIC);
-        bind_id(st, 12, (int64_t) m->onsite_due);
-        bind_id(st, 13, (int64_t) held_until);
-        (void) sqlite3_bind_int(st, 14, m->digest_count);
-        r = outbox_step_done(st, s->db, false);
+        r = store_run(s, STMT_OUTBOX_INSERT, sv_time(m->event_id), sv_time(m->fault_id),
+                      sv_int(m->created_at), sv_text(m->recipients), sv_text(m->message_id),
+                      sv_text(m->thread_id && *m->thread_id ? m->thread_id : NULL),
+                      sv_text(m->subject), sv_text(m->body),
+                      /* Not given: due at once. */
+                      sv_int(m->next_attempt_at ?: m->created_at), sv_str(m->language),
+                      sv_text(m->digest_entry), sv_time(m->onsite_due), sv_time(held_until),
+                      sv_int(m->digest_count));
         if (r >= 0) {
-                m->id = sqlite3_last_insert_rowid(s->db);
+                m->id = store_last_id(s);
                 m->held_until = held_until;
         }
         return r;
 }
 
 int store_outbox_next(Store *s, time_t now, OutboxMail *ret) {
-        OutboxMail m;
-        sqlite3_stmt *st;
-        int rc, r;
+        return store_get(s, STMT_OUTBOX_NEXT, read_mail, ret, sv_int(now));
+}
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE " OUTBOX_READY
-                                " AND next_attempt_at <= ? ORDER BY id LIMIT 1",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) now);
-        rc = sqlite3_step(st);
-        r = rc == SQLITE_ROW    ? read_mail(st, &m)
-            : rc == SQLITE_DONE ? -ENOENT
-                                : sqlite_to_errno(rc);
-        sqlite3_finalize(st);
-        if (r < 0)
-                return r;
-        *ret = m;
+static int read_time_or_none(sqlite3_stmt *st, void *userdata) {
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+                return -ENOENT;
+        *(time_t *) userdata = column_time(st, 0);
         return 0;
 }
 
 int store_outbox_next_attempt(Store *s, time_t *ret) {
-        sqlite3_stmt *st;
-        int rc, r;
-
-        /* Only the mails store_outbox_next() may return: a mail held back by
-         * an older one of its fault is due when that one is sent; and the
-         * minutes of held mails, whose end makes their digest. */
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM outbox"
-                                " WHERE " OUTBOX_READY " UNION ALL SELECT MIN(held_until)"
-                                " FROM outbox WHERE " OUTBOX_HELD ")",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-                *ret = (time_t) sqlite3_column_int64(st, 0);
-                r = 0;
-        } else
-                r = rc == SQLITE_ROW ? -ENOENT : sqlite_to_errno(rc);
-        sqlite3_finalize(st);
-        return r;
+        return store_get(s, STMT_OUTBOX_NEXT_ATTEMPT, read_time_or_none, ret);
 }
 
-static int outbox_exec(Store *s, const char *sql) {
-        return sqlite_to_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
-}
+typedef struct OutboxSent {
+        int64_t id;
+        time_t at;
+} OutboxSent;
 
-/* A savepoint: a transaction of its own, or a part of the caller's. */
-static int outbox_savepoint(Store *s) {
-        return outbox_exec(s, "SAVEPOINT outbox");
-}
+static int outbox_mark_sent(Store *s, void *userdata) {
+        const OutboxSent *x = userdata;
+        int r;
 
-static int outbox_release(Store *s, int r) {
-        if (r >= 0)
-                r = outbox_exec(s, "RELEASE outbox");
-        if (r < 0) {
-                (void) outbox_exec(s, "ROLLBACK TO outbox");
-                (void) outbox_exec(s, "RELEASE outbox");
-        }
-        return r;
-}
-
-static int outbox_mark_sent(Store *s, int64_t id, time_t at) {
-        sqlite3_stmt *st;
-        int rc, r;
-
-        /* attempts counts every delivery attempt, the good one included. */
-        rc = sqlite3_prepare_v2(s->db,
-                                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1"
-                                " WHERE id = ? AND sent_at IS NULL",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) at);
-        (void) sqlite3_bind_int64(st, 2, id);
-        r = outbox_step_done(st, s->db, true);
+        r = outbox_change(s, store_run(s, STMT_OUTBOX_SENT, sv_int(x->at), sv_int(x->id)));
         if (r < 0)
                 return r;
-        /* The mails it carries, when it is a digest: delivered with it. */
-        rc = sqlite3_prepare_v2(s->db,
-                                "UPDATE outbox SET sent_at = ? WHERE digest_id = ?"
-                                " AND sent_at IS NULL",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) at);
-        (void) sqlite3_bind_int64(st, 2, id);
-        return outbox_step_done(st, s->db, false);
+        return store_run(s, STMT_OUTBOX_SENT_CARRIED, sv_int(x->at), sv_int(x->id));
 }
 
 int store_outbox_sent(Store *s, int64_t id, time_t at) {
-        int r;
-
-        r = outbox_savepoint(s);
-        if (r < 0)
-                return r;
-        return outbox_release(s, outbox_mark_sent(s, id, at));
+        return store_transaction(s, outbox_mark_sent, &(OutboxSent) { id, at });
 }
 
 void outbox_held_done(OutboxHeld *h) {
@@ -342,36 +261,25 @@ void outbox_held_done(OutboxHeld *h) {
 }
 
 /* The key of the oldest group of held mails due at now. */
-static int held_group(Store *s, time_t now, OutboxHeld *h) {
-        sqlite3_stmt *st;
-        int rc, r;
+static int held_group(sqlite3_stmt *st, void *userdata) {
+        OutboxHeld *h = userdata;
+        int r;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT held_until, recipients, language FROM outbox WHERE "
-                                OUTBOX_HELD " AND held_until <= ? ORDER BY id LIMIT 1",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) now);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                h->held_until = (time_t) sqlite3_column_int64(st, 0);
-                r = dup_column(st, 1, false, &h->recipients);
-                if (r >= 0)
-                        r = dup_column(st, 2, false, &h->language);
-        } else
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_to_errno(rc);
-        sqlite3_finalize(st);
+        h->held_until = column_time(st, 0);
+        r = column_dup(st, 1, false, &h->recipients);
+        if (r >= 0)
+                r = column_dup(st, 2, false, &h->language);
         return r;
 }
 
-/* Appends one held mail (the row of held_members()) to h. */
-static int held_append(OutboxHeld *h, sqlite3_stmt *st) {
-        time_t due = (time_t) column_int64_or_zero(st, 2);
+/* Appends one held mail to h. */
+static int held_member(sqlite3_stmt *st, void *userdata) {
+        OutboxHeld *h = userdata;
+        time_t due = column_time(st, 2);
         int r;
 
         h->ids[h->n] = sqlite3_column_int64(st, 0);
-        r = dup_column(st, 1, false, &h->entries[h->n]);
+        r = column_dup(st, 1, false, &h->entries[h->n]);
         if (r < 0)
                 return r;
         h->n++;
@@ -380,42 +288,21 @@ static int held_append(OutboxHeld *h, sqlite3_stmt *st) {
         return 0;
 }
 
-static int held_members(Store *s, size_t max, OutboxHeld *h) {
-        sqlite3_stmt *st;
-        int rc, r = 0;
-
-        h->ids = calloc(max, sizeof(*h->ids));
-        h->entries = calloc(max, sizeof(*h->entries));
-        if (!h->ids || !h->entries)
-                return -ENOMEM;
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, digest_entry, onsite_due FROM outbox WHERE "
-                                OUTBOX_HELD " AND held_until = ? AND recipients = ?"
-                                " AND language = ? ORDER BY id LIMIT ?",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) h->held_until);
-        (void) sqlite3_bind_text(st, 2, h->recipients, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 3, h->language, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(st, 4, (sqlite3_int64) max);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-                r = held_append(h, st);
-        if (r >= 0 && rc != SQLITE_DONE)
-                r = sqlite_to_errno(rc);
-        sqlite3_finalize(st);
-        return r;
-}
-
 int store_outbox_next_held(Store *s, time_t now, size_t max, OutboxHeld *ret) {
         OutboxHeld h = {};
         int r;
 
         if (max == 0)
                 return -EINVAL;
-        r = held_group(s, now, &h);
+        r = store_get(s, STMT_OUTBOX_HELD_GROUP, held_group, &h, sv_int(now));
+        if (r >= 0) {
+                h.ids = calloc(max, sizeof(*h.ids));
+                h.entries = calloc(max, sizeof(*h.entries));
+                r = h.ids && h.entries ? 0 : -ENOMEM;
+        }
         if (r >= 0)
-                r = held_members(s, max, &h);
+                r = store_each(s, STMT_OUTBOX_HELD_MEMBERS, held_member, &h, sv_int(h.held_until),
+                               sv_text(h.recipients), sv_text(h.language), sv_int((int64_t) max));
         if (r >= 0 && h.n == 0)
                 r = -ENOENT;
         if (r < 0) {
@@ -426,43 +313,43 @@ int store_outbox_next_held(Store *s, time_t now, size_t max, OutboxHeld *ret) {
         return 0;
 }
 
-int store_outbox_held_pending(Store *s, size_t *ret_n, time_t *ret_until) {
-        sqlite3_stmt *st;
-        int rc;
+static int held_pending(sqlite3_stmt *st, void *userdata) {
+        OutboxHeld *h = userdata;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT COUNT(*), MIN(held_until) FROM outbox WHERE " OUTBOX_HELD,
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                *ret_n = (size_t) sqlite3_column_int64(st, 0);
-                *ret_until = (time_t) column_int64_or_zero(st, 1);
-        }
-        sqlite3_finalize(st);
-        return rc == SQLITE_ROW ? 0 : sqlite_to_errno(rc);
+        h->n = (size_t) sqlite3_column_int64(st, 0);
+        h->held_until = column_time(st, 1);
+        return 0;
 }
 
-static int outbox_carry(Store *s, int64_t digest_id, const int64_t *ids, size_t n) {
-        sqlite3_stmt *st;
-        int rc, r = 0;
+int store_outbox_held_pending(Store *s, size_t *ret_n, time_t *ret_until) {
+        OutboxHeld h = {};
+        int r;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "UPDATE outbox SET digest_id = ? WHERE id = ? AND " OUTBOX_HELD,
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                (void) sqlite3_bind_int64(st, 1, digest_id);
-                (void) sqlite3_bind_int64(st, 2, ids[i]);
-                rc = sqlite3_step(st);
-                r = rc != SQLITE_DONE ? sqlite_to_errno(rc)
-                    : sqlite3_changes(s->db) != 1 ? -ESTALE
-                                                  : 0;
-                (void) sqlite3_reset(st);
+        r = store_get(s, STMT_OUTBOX_HELD_PENDING, held_pending, &h);
+        if (r < 0)
+                return r;
+        *ret_n = h.n;
+        *ret_until = h.held_until;
+        return 0;
+}
+
+typedef struct OutboxDigest {
+        OutboxMail *m;
+        const int64_t *ids;
+        size_t n;
+} OutboxDigest;
+
+/* Adds the digest and makes it the carrier of the held mails. */
+static int outbox_carry(Store *s, void *userdata) {
+        const OutboxDigest *d = userdata;
+        int r;
+
+        r = store_outbox_add(s, d->m);
+        for (size_t i = 0; r >= 0 && i < d->n; i++) {
+                r = store_run(s, STMT_OUTBOX_CARRY, sv_int(d->m->id), sv_int(d->ids[i]));
+                if (r >= 0 && store_changes(s) != 1)
+                        r = -ESTALE;
         }
-        sqlite3_finalize(st);
         return r;
 }
 
@@ -475,13 +362,7 @@ int store_outbox_add_digest(Store *s, OutboxMail *d, const int64_t *ids, size_t 
         m.digest_count = (int) n;
         m.digest_entry = NULL;
         m.digest_after = 0;
-        r = outbox_savepoint(s);
-        if (r < 0)
-                return r;
-        r = store_outbox_add(s, &m);
-        if (r >= 0)
-                r = outbox_carry(s, m.id, ids, n);
-        r = outbox_release(s, r);
+        r = store_transaction(s, outbox_carry, &(OutboxDigest) { &m, ids, n });
         if (r >= 0) {
                 d->id = m.id;
                 d->digest_count = m.digest_count;
@@ -490,43 +371,22 @@ int store_outbox_add_digest(Store *s, OutboxMail *d, const int64_t *ids, size_t 
 }
 
 int store_outbox_retry(Store *s, int64_t id, time_t next_attempt_at, const char *error) {
-        sqlite3_stmt *st;
-        int rc;
+        return outbox_change(s, store_run(s, STMT_OUTBOX_RETRY, sv_int(next_attempt_at),
+                                          sv_text(error), sv_int(OUTBOX_ERROR_MAX), sv_int(id)));
+}
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,"
-                                " last_error = substr(?, 1, ?) WHERE id = ? AND sent_at IS NULL",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) next_attempt_at);
-        if (error)
-                (void) sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int(st, 3, OUTBOX_ERROR_MAX);
-        (void) sqlite3_bind_int64(st, 4, id);
-        return outbox_step_done(st, s->db, true);
+static int mail_row(sqlite3_stmt *st, void *userdata) {
+        const StoreVisit *v = userdata;
+        OutboxMail m;
+        int r;
+
+        r = read_mail(st, &m);
+        if (r >= 0)
+                r = ((StoreMailFn) v->fn)(&m, v->userdata);
+        outbox_mail_done(&m);
+        return r;
 }
 
 int store_foreach_mail(Store *s, StoreMailFn fn, void *userdata) {
-        sqlite3_stmt *st;
-        int rc, r = 0;
-
-        rc = sqlite3_prepare_v2(s->db, "SELECT " OUTBOX_COLUMNS " FROM outbox ORDER BY id", -1,
-                                &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                OutboxMail m;
-
-                r = read_mail(st, &m);
-                if (r >= 0)
-                        r = fn(&m, userdata);
-                outbox_mail_done(&m);
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = sqlite_to_errno(rc);
-        sqlite3_finalize(st);
-        return r;
+        return store_each(s, STMT_OUTBOX_ALL, mail_row, STORE_VISIT(fn, userdata));
 }

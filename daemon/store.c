@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 
+/* The state database: the schema and its migrations, opening (every
+ * statement prepared), the helpers that run statements, transactions, and
+ * the devices, faults and events. */
+
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "log.h"
 #include "macro.h"
 #include "text.h"
 #include "store-internal.h"
@@ -169,22 +176,107 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "CREATE INDEX investigations_at ON investigations (at);",
 };
 
+/* The disposals table of the contract's end (store-handover.h): made here,
+ * not by a migration, so that a database keeps its schema version; an empty
+ * table exports and reads as a missing one did. */
+#define DISPOSALS_SCHEMA                                                                    \
+        "CREATE TABLE IF NOT EXISTS disposals ("                                            \
+        "  id INTEGER PRIMARY KEY,"                                                         \
+        "  at INTEGER NOT NULL,"                                                            \
+        "  by_name TEXT NOT NULL,"                                                          \
+        "  os_user TEXT NOT NULL,"                                                          \
+        "  what TEXT NOT NULL,"                                                             \
+        "  how TEXT NOT NULL"                                                               \
+        ")"
+
+#define FAULT_COLUMNS                                                                       \
+        "site, device, kind, severity, state, detected_at, received_at, onsite_due,"       \
+        " deferral_eligible, deferred_onsite_due, onsite_started_at, acknowledged_at,"      \
+        " deferral_approved_at, cleared_at, transient, reason, hint, hidden, warned,"       \
+        " breached, deferral_prompted, last_notified_at, thread_id, origin, sla_rule,"   \
+        " received_from, anomaly_id"
+
+#define EVENT_COLUMNS                                                                       \
+        "id, type, at, fault_id, site, device, kind, received_at, onsite_due, text,"       \
+        " os_user, by_name"
+
+const StoreSql store_sql_core[] = {
+        { STMT_BEGIN, "BEGIN IMMEDIATE" },
+        { STMT_COMMIT, "COMMIT" },
+        { STMT_ROLLBACK, "ROLLBACK" },
+        /* A transaction inside the caller's, or one of its own. */
+        { STMT_SAVEPOINT, "SAVEPOINT store" },
+        { STMT_RELEASE, "RELEASE store" },
+        { STMT_ROLLBACK_TO, "ROLLBACK TO store" },
+        { STMT_SYNC_FULL, "PRAGMA synchronous = FULL" },
+        { STMT_SYNC_NORMAL, "PRAGMA synchronous = NORMAL" },
+        { STMT_SECURE_DELETE_ON, "PRAGMA secure_delete = ON" },
+        { STMT_SECURE_DELETE_OFF, "PRAGMA secure_delete = OFF" },
+        { STMT_CHECKPOINT, "PRAGMA wal_checkpoint(TRUNCATE)" },
+        { STMT_VACUUM, "VACUUM" },
+        { STMT_DEVICE_PUT,
+          "INSERT INTO devices (id, site, kind, state, last_probe_at, latency_usec, reason,"
+          " values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+          " site = excluded.site, kind = excluded.kind, state = excluded.state,"
+          " last_probe_at = excluded.last_probe_at, latency_usec = excluded.latency_usec,"
+          " reason = excluded.reason, values_json = excluded.values_json" },
+        { STMT_DEVICE_TOUCH,
+          "UPDATE devices SET last_probe_at = ?, latency_usec = ?, values_json = ? WHERE id = ?" },
+        /* The ids to keep: one bound parameter, a JSON array. */
+        { STMT_DEVICE_PRUNE,
+          "DELETE FROM devices WHERE id NOT IN (SELECT value FROM json_each(?))" },
+        { STMT_DEVICES,
+          "SELECT id, site, kind, state, last_probe_at, latency_usec, reason, values_json"
+          " FROM devices ORDER BY id" },
+        { STMT_FAULT_INSERT,
+          "INSERT INTO faults (" FAULT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+        { STMT_FAULT_UPDATE,
+          "UPDATE faults SET (" FAULT_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?" },
+        { STMT_FAULT_GET, "SELECT id, " FAULT_COLUMNS " FROM faults WHERE id = ?" },
+        { STMT_FAULTS, "SELECT id, " FAULT_COLUMNS " FROM faults ORDER BY id" },
+        { STMT_FAULTS_OPEN,
+          "SELECT id, " FAULT_COLUMNS " FROM faults WHERE state = 'open' ORDER BY id" },
+        { STMT_EVENT_INSERT,
+          "INSERT INTO events (type, at, fault_id, site, device, kind, received_at, onsite_due,"
+          " text, os_user, by_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+        { STMT_EVENTS_RECENT, "SELECT device, type, at FROM events WHERE at >= ? ORDER BY at, id" },
+        /* The last ?1 (by id, newest first, turned around by the outer
+         * query), or the first ?2 after ?1. */
+        { STMT_EVENTS_LAST,
+          "SELECT * FROM (SELECT " EVENT_COLUMNS " FROM events ORDER BY id DESC LIMIT ?)"
+          " ORDER BY id" },
+        { STMT_EVENTS_AFTER, "SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?" },
+        {},
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
+
+static const struct {
+        const StoreSql *sql;
+        bool optional;
+} sql_tables[] = {
+        { store_sql_core, false },      { store_sql_outbox, false },
+        { store_sql_actions, false },   { store_sql_report, false },
+        { store_sql_anomalies, false }, { store_sql_handover, false },
+        { store_sql_disposals, true },
+};
+
 static int exec(Store *s, const char *sql) {
         return sqlite_to_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
-static int user_version(Store *s, int *ret) {
-        sqlite3_stmt *st;
-        int rc;
+static int user_version_row(void *userdata, int n, char **values, char **names) {
+        (void) names;
+        *(int *) userdata = n > 0 && values[0] ? atoi(values[0]) : 0;
+        return 0;
+}
 
-        rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                *ret = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-        return rc == SQLITE_ROW ? 0 : sqlite_to_errno(rc);
+static int user_version(Store *s, int *ret) {
+        *ret = 0;
+        return sqlite_to_errno(sqlite3_exec(s->db, "PRAGMA user_version", user_version_row, ret,
+                                            NULL));
 }
 
 static int migrate(Store *s) {
@@ -200,6 +292,7 @@ static int migrate(Store *s) {
                 r = exec(s, "BEGIN IMMEDIATE");
                 if (r < 0)
                         return r;
+                /* A PRAGMA takes no parameters; the number is ours. */
                 (void) snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
                 r = exec(s, migrations[v]);
                 if (r >= 0)
@@ -214,12 +307,42 @@ static int migrate(Store *s) {
         return 0;
 }
 
-static int open_db(const char *state_dir, int flags, Store **ret) {
-        char path[4096];
+/* Prepares every statement, once. One the database does not accept (its
+ * schema is not the one this fieldwatch made) fails the open, naming it,
+ * before anything is written to it. */
+static int prepare_statements(Store *s, bool readonly, const char *path) {
+        int r;
+
+        for (size_t t = 0; t < ELEMENTSOF(sql_tables); t++) {
+                if (sql_tables[t].optional && !readonly) {
+                        r = exec(s, DISPOSALS_SCHEMA);
+                        if (r < 0)
+                                return r;
+                }
+                for (const StoreSql *q = sql_tables[t].sql; q->sql; q++) {
+                        int rc = sqlite3_prepare_v3(s->db, q->sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                                    &s->stmts[q->id], NULL);
+
+                        if (rc == SQLITE_OK)
+                                continue;
+                        if (readonly && sql_tables[t].optional)
+                                continue;
+                        log_error("The state database %s is not the one this fieldwatch "
+                                  "expects: %s (in \"%.60s...\")",
+                                  path, sqlite3_errmsg(s->db), q->sql);
+                        return (rc & 0xff) == SQLITE_ERROR ? -EBADMSG : sqlite_to_errno(rc);
+                }
+        }
+        for (size_t i = 0; i < _STORE_STATEMENT_MAX; i++)
+                assert(s->stmts[i] || readonly);
+        return 0;
+}
+
+static int open_db(const char *state_dir, int flags, char path[static 4096], Store **ret) {
         Store *s;
         int rc, r;
 
-        if ((size_t) snprintf(path, sizeof(path), "%s/" STORE_FILE, state_dir) >= sizeof(path))
+        if ((size_t) snprintf(path, 4096, "%s/" STORE_FILE, state_dir) >= 4096)
                 return -ENAMETOOLONG;
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -237,27 +360,25 @@ static int open_db(const char *state_dir, int flags, Store **ret) {
 }
 
 int store_open(const char *state_dir, Store **ret) {
-        Store *s;
-        int r;
+        _cleanup_(store_closep) Store *s = NULL;
+        char path[4096];
+        int persist = 1, r;
 
         /* SQLite says only "cannot open" when it cannot create its WAL
          * files: on a read-only disk, say that. */
         if (faccessat(AT_FDCWD, state_dir, W_OK, AT_EACCESS) < 0)
                 return -errno;
-        r = open_db(state_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s);
+        r = open_db(state_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path, &s);
         if (r < 0)
                 return r;
         r = exec(s, "PRAGMA journal_mode = WAL");
-        if (r >= 0) {
-                /* Keep -wal and -shm when the daemon closes the database:
-                 * readers (group fieldwatch) cannot create them in the 0750
-                 * state directory, so without them a stopped daemon's state
-                 * could not be read. */
-                int persist = 1;
-
-                r = sqlite_to_errno(sqlite3_file_control(s->db, "main",
-                                                         SQLITE_FCNTL_PERSIST_WAL, &persist));
-        }
+        /* Keep -wal and -shm when the daemon closes the database: readers
+         * (group fieldwatch) cannot create them in the 0750 state
+         * directory, so without them a stopped daemon's state could not be
+         * read. */
+        if (r >= 0)
+                r = sqlite_to_errno(sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+                                                         &persist));
         if (r >= 0)
                 r = exec(s, "PRAGMA synchronous = FULL");
         if (r >= 0)
@@ -271,54 +392,37 @@ int store_open(const char *state_dir, Store **ret) {
         if (r >= 0)
                 (void) sqlite3_busy_timeout(s->db, 250);
         if (r >= 0)
-                r = sqlite_to_errno(sqlite3_prepare_v3(
-                        s->db,
-                        "INSERT INTO devices (id, site, kind, state, last_probe_at, latency_usec,"
-                        " reason, values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (id) DO UPDATE SET site = excluded.site,"
-                        " kind = excluded.kind, state = excluded.state,"
-                        " last_probe_at = excluded.last_probe_at,"
-                        " latency_usec = excluded.latency_usec, reason = excluded.reason,"
-                        " values_json = excluded.values_json",
-                        -1, SQLITE_PREPARE_PERSISTENT, &s->put_device, NULL));
-        if (r >= 0)
-                r = sqlite_to_errno(sqlite3_prepare_v3(
-                        s->db,
-                        "UPDATE devices SET last_probe_at = ?, latency_usec = ?, values_json = ?"
-                        " WHERE id = ?",
-                        -1, SQLITE_PREPARE_PERSISTENT, &s->touch_device, NULL));
-        if (r < 0) {
-                store_close(s);
+                r = prepare_statements(s, false, path);
+        if (r < 0)
                 return r;
-        }
         /* The database holds site data: readable by the service and group fieldwatch. */
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
 int store_open_readonly(const char *state_dir, Store **ret) {
-        Store *s;
+        _cleanup_(store_closep) Store *s = NULL;
+        char path[4096];
         int v, r;
 
-        r = open_db(state_dir, SQLITE_OPEN_READONLY, &s);
-        if (r < 0)
-                return r;
-        r = user_version(s, &v);
+        r = open_db(state_dir, SQLITE_OPEN_READONLY, path, &s);
+        if (r >= 0)
+                r = user_version(s, &v);
         if (r >= 0 && v != STORE_SCHEMA_VERSION)
                 r = v == 0 ? -ENOENT : -EPROTONOSUPPORT;
-        if (r < 0) {
-                store_close(s);
+        if (r >= 0)
+                r = prepare_statements(s, true, path);
+        if (r < 0)
                 return r;
-        }
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
 Store *store_close(Store *s) {
         if (!s)
                 return NULL;
-        sqlite3_finalize(s->put_device);
-        sqlite3_finalize(s->touch_device);
+        for (size_t i = 0; i < _STORE_STATEMENT_MAX; i++)
+                sqlite3_finalize(s->stmts[i]);
         (void) sqlite3_close(s->db);
         free(s);
         return NULL;
@@ -328,6 +432,159 @@ const char *store_error(const Store *s) {
         return s && s->db ? sqlite3_errmsg(s->db) : "no database";
 }
 
+void store_set_busy_timeout(Store *s, unsigned msec) {
+        (void) sqlite3_busy_timeout(s->db, (int) MIN(msec, (unsigned) INT32_MAX));
+}
+
+/* ======================================================================== */
+/* Running statements */
+
+static int statement_start(Store *s, StoreStatement id, const StoreValue *v, size_t n,
+                           sqlite3_stmt **ret) {
+        sqlite3_stmt *st = s->stmts[id];
+
+        /* An optional statement left out: its table is missing. */
+        if (!st)
+                return -ENOENT;
+        /* Used again inside its own store_each(): a bug, never a wait. */
+        if (sqlite3_stmt_busy(st))
+                return -EDEADLK;
+        n = MIN(n, (size_t) sqlite3_bind_parameter_count(st));
+        for (size_t i = 1; i <= n; i++)
+                if (v[i].type == SV_INT)
+                        (void) sqlite3_bind_int64(st, (int) i, v[i].i);
+                else if (v[i].type == SV_TEXT)
+                        (void) sqlite3_bind_text(st, (int) i, v[i].text, -1, SQLITE_STATIC);
+        *ret = st;
+        return 0;
+}
+
+/* Ends a statement's use: reset, and no binding left to dangle. */
+static int statement_end(sqlite3_stmt *st, int r) {
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        return r;
+}
+
+int store_run_values(Store *s, StoreStatement id, const StoreValue *v, size_t n) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = statement_start(s, id, v, n, &st);
+        if (r < 0)
+                return r;
+        /* Rows (a PRAGMA's answer) are not wanted. */
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                ;
+        return statement_end(st, sqlite_to_errno(rc));
+}
+
+int store_get_values(Store *s, StoreStatement id, const StoreValue *v, size_t n, StoreRowFn fn,
+                     void *userdata) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = statement_start(s, id, v, n, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        r = rc == SQLITE_ROW    ? (fn ? fn(st, userdata) : 0)
+            : rc == SQLITE_DONE ? -ENOENT
+                                : sqlite_to_errno(rc);
+        return statement_end(st, r);
+}
+
+int store_each_values(Store *s, StoreStatement id, const StoreValue *v, size_t n, StoreRowFn fn,
+                      void *userdata) {
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = statement_start(s, id, v, n, &st);
+        if (r == -ENOENT)
+                return 0; /* no table, no rows */
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = fn(st, userdata);
+                if (r < 0)
+                        return statement_end(st, r);
+        }
+        return statement_end(st, sqlite_to_errno(rc));
+}
+
+int64_t store_changes(Store *s) {
+        return sqlite3_changes64(s->db);
+}
+
+int64_t store_last_id(Store *s) {
+        return sqlite3_last_insert_rowid(s->db);
+}
+
+void column_copy_clean(sqlite3_stmt *st, int i, char *buf, size_t size) {
+        const char *t = column_text(st, i);
+
+        (void) text_clean(buf, size, t ?: "", t ? strlen(t) : 0);
+}
+
+int column_dup(sqlite3_stmt *st, int i, bool nullable, char **ret) {
+        const char *t = column_text(st, i);
+
+        if (!t && nullable) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(t ?: "");
+        return *ret ? 0 : -ENOMEM;
+}
+
+int store_strv_from_json(const char *json, char ***ret, size_t *ret_n) {
+        json_t *arr = json_loads(json ?: "[]", 0, NULL);
+        char **v = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (json_is_array(arr) && json_array_size(arr) > 0) {
+                v = calloc(json_array_size(arr), sizeof(char *));
+                if (!v)
+                        r = -ENOMEM;
+                for (size_t i = 0; r >= 0 && i < json_array_size(arr); i++) {
+                        const char *t = json_string_value(json_array_get(arr, i));
+
+                        if (!t)
+                                continue;
+                        v[n] = strdup(t);
+                        if (!v[n++])
+                                r = -ENOMEM;
+                }
+        }
+        json_decref(arr);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        free(v[i]);
+                free(v);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+char *store_strv_to_json(const char *const *v, size_t n) {
+        json_t *arr = json_array();
+        char *s = NULL;
+
+        /* A string that is not UTF-8 is left out, as it always was. */
+        for (size_t i = 0; arr && i < n; i++)
+                (void) json_array_append_new(arr, json_string(v[i]));
+        if (arr)
+                s = json_dumps(arr, JSON_COMPACT);
+        json_decref(arr);
+        return s;
+}
+
+/* ======================================================================== */
+/* Transactions */
+
 /* Back to synchronous = FULL after a relaxed transaction. Faults, events
  * and mails are never committed before this succeeded. */
 static int store_durable(Store *s) {
@@ -335,7 +592,7 @@ static int store_durable(Store *s) {
 
         if (!s->relaxed)
                 return 0;
-        r = exec(s, "PRAGMA synchronous = FULL");
+        r = store_run(s, STMT_SYNC_FULL);
         if (r >= 0)
                 s->relaxed = false;
         return r;
@@ -347,18 +604,18 @@ int store_begin(Store *s) {
         r = store_durable(s);
         if (r < 0)
                 return r;
-        return exec(s, "BEGIN IMMEDIATE");
+        return store_run(s, STMT_BEGIN);
 }
 
 int store_begin_relaxed(Store *s) {
         int r;
 
         /* The setting counts at commit; it cannot change inside a transaction. */
-        r = exec(s, "PRAGMA synchronous = NORMAL");
+        r = store_run(s, STMT_SYNC_NORMAL);
         if (r < 0)
                 return r;
         s->relaxed = true;
-        r = exec(s, "BEGIN IMMEDIATE");
+        r = store_run(s, STMT_BEGIN);
         if (r < 0)
                 (void) store_durable(s);
         return r;
@@ -367,353 +624,258 @@ int store_begin_relaxed(Store *s) {
 int store_commit(Store *s) {
         int r;
 
-        r = exec(s, "COMMIT");
+        r = store_run(s, STMT_COMMIT);
         (void) store_durable(s);
         return r;
 }
 
 void store_rollback(Store *s) {
-        (void) exec(s, "ROLLBACK");
+        (void) store_run(s, STMT_ROLLBACK);
         (void) store_durable(s);
 }
 
-int store_put_device(Store *s, const DeviceRow *d) {
-        sqlite3_stmt *st = s->put_device;
-        int rc;
+int store_transaction(Store *s, StoreTransactionFn fn, void *userdata) {
+        bool nested = !sqlite3_get_autocommit(s->db);
+        int r, k;
 
-        (void) sqlite3_reset(st);
-        (void) sqlite3_clear_bindings(st);
-        (void) sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
-        if (d->site)
-                (void) sqlite3_bind_text(st, 2, d->site, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 3, d->kind, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 4, d->state, -1, SQLITE_STATIC);
-        if (d->last_probe_at > 0)
-                (void) sqlite3_bind_int64(st, 5, (sqlite3_int64) d->last_probe_at);
-        if (d->latency_usec >= 0)
-                (void) sqlite3_bind_int64(st, 6, d->latency_usec);
-        (void) sqlite3_bind_text(st, 7, d->reason ?: "", -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 8, d->values_json ?: "{}", -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        (void) sqlite3_reset(st);
-        return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
-}
-
-int store_touch_device(Store *s, const char *id, time_t last_probe_at, int64_t latency_usec,
-                       const char *values_json) {
-        sqlite3_stmt *st = s->touch_device;
-        int rc;
-
-        (void) sqlite3_reset(st);
-        (void) sqlite3_clear_bindings(st);
-        if (last_probe_at > 0)
-                (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) last_probe_at);
-        if (latency_usec >= 0)
-                (void) sqlite3_bind_int64(st, 2, latency_usec);
-        (void) sqlite3_bind_text(st, 3, values_json ?: "{}", -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        (void) sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-                return sqlite_to_errno(rc);
-        return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
-}
-
-int store_prune_devices(Store *s, const char *const *keep, size_t n) {
-        sqlite3_stmt *st;
-        int rc, r = 0;
-
-        /* A temporary table of the ids to keep: one bound parameter each. */
-        r = exec(s, "CREATE TEMP TABLE IF NOT EXISTS keep_ids (id TEXT PRIMARY KEY);"
-                    "DELETE FROM keep_ids;");
+        r = nested ? store_run(s, STMT_SAVEPOINT) : store_begin(s);
         if (r < 0)
                 return r;
-        rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO keep_ids VALUES (?)", -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                (void) sqlite3_bind_text(st, 1, keep[i], -1, SQLITE_STATIC);
-                rc = sqlite3_step(st);
-                r = rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
-                (void) sqlite3_reset(st);
+        r = fn(s, userdata);
+        if (r >= 0) {
+                k = nested ? store_run(s, STMT_RELEASE) : store_commit(s);
+                if (k >= 0)
+                        return r;
+                r = k;
         }
-        sqlite3_finalize(st);
-        if (r < 0)
-                return r;
-        return exec(s, "DELETE FROM devices WHERE id NOT IN (SELECT id FROM keep_ids)");
-}
-
-int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
-        sqlite3_stmt *st;
-        int rc, r = 0;
-
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, site, kind, state, last_probe_at, latency_usec, reason,"
-                                " values_json FROM devices ORDER BY id",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                char reason[1024];
-                DeviceRow d = {
-                        .id = column_text(st, 0),
-                        .site = column_text(st, 1),
-                        .kind = column_text(st, 2),
-                        .state = column_text(st, 3),
-                        .last_probe_at = sqlite3_column_type(st, 4) == SQLITE_NULL
-                                                 ? 0
-                                                 : (time_t) sqlite3_column_int64(st, 4),
-                        .latency_usec = sqlite3_column_type(st, 5) == SQLITE_NULL
-                                                ? -1
-                                                : sqlite3_column_int64(st, 5),
-                        .reason = column_text(st, 6) ?: "",
-                        .values_json = column_text(st, 7) ?: "{}",
-                };
-
-                /* One bad row must not break the listing of all. */
-                if (!text_is_clean(d.reason, strlen(d.reason))) {
-                        (void) text_clean(reason, sizeof(reason), d.reason, strlen(d.reason));
-                        d.reason = reason;
-                }
-                if (!text_is_clean(d.values_json, strlen(d.values_json)))
-                        d.values_json = "{}";
-
-                r = fn(&d, userdata);
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = sqlite_to_errno(rc);
-        sqlite3_finalize(st);
+        if (nested) {
+                (void) store_run(s, STMT_ROLLBACK_TO);
+                (void) store_run(s, STMT_RELEASE);
+        } else
+                store_rollback(s);
         return r;
 }
 
 /* ======================================================================== */
+/* Devices */
 
-#define FAULT_COLUMNS                                                                       \
-        "site, device, kind, severity, state, detected_at, received_at, onsite_due,"       \
-        " deferral_eligible, deferred_onsite_due, onsite_started_at, acknowledged_at,"      \
-        " deferral_approved_at, cleared_at, transient, reason, hint, hidden, warned,"       \
-        " breached, deferral_prompted, last_notified_at, thread_id, origin, sla_rule,"   \
-        " received_from, anomaly_id"
-
-static void bind_time(sqlite3_stmt *st, int i, time_t t) {
-        if (t > 0)
-                (void) sqlite3_bind_int64(st, i, (sqlite3_int64) t);
-        else
-                (void) sqlite3_bind_null(st, i);
+int store_put_device(Store *s, const DeviceRow *d) {
+        return store_run(s, STMT_DEVICE_PUT, sv_text(d->id), sv_text(d->site), sv_text(d->kind),
+                         sv_text(d->state), sv_time(d->last_probe_at),
+                         d->latency_usec >= 0 ? sv_int(d->latency_usec) : sv_null(),
+                         sv_str(d->reason), sv_text(d->values_json ?: "{}"));
 }
 
-/* Binds the fault's columns, in FAULT_COLUMNS order, from parameter 1. */
-static void bind_fault(sqlite3_stmt *st, const Fault *f) {
-        (void) sqlite3_bind_text(st, 1, f->site, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 2, f->device, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 3, f->kind, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 4, fault_severity_to_string(f->severity), -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 5, fault_state_to_string(f->state), -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(st, 6, (sqlite3_int64) f->detected_at);
-        (void) sqlite3_bind_int64(st, 7, (sqlite3_int64) f->received_at);
-        (void) sqlite3_bind_int64(st, 8, (sqlite3_int64) f->onsite_due);
-        (void) sqlite3_bind_int(st, 9, f->deferral_eligible);
-        bind_time(st, 10, f->deferred_onsite_due);
-        bind_time(st, 11, f->onsite_started_at);
-        bind_time(st, 12, f->acknowledged_at);
-        bind_time(st, 13, f->deferral_approved_at);
-        bind_time(st, 14, f->cleared_at);
-        (void) sqlite3_bind_int(st, 15, f->transient);
-        (void) sqlite3_bind_text(st, 16, f->reason, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 17, f->hint, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 18, f->hidden ?: "[]", -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int(st, 19, f->warned);
-        (void) sqlite3_bind_int(st, 20, f->breached);
-        (void) sqlite3_bind_int(st, 21, f->deferral_prompted);
-        bind_time(st, 22, f->last_notified_at);
-        (void) sqlite3_bind_text(st, 23, f->thread_id, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 24, fault_origin_to_string(f->origin), -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 25, f->sendback ? "sendback" : "onsite", -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 26, f->received_from, -1, SQLITE_STATIC);
-        bind_time(st, 27, (time_t) f->anomaly_id);
+int store_touch_device(Store *s, const char *id, time_t last_probe_at, int64_t latency_usec,
+                       const char *values_json) {
+        int r;
+
+        r = store_run(s, STMT_DEVICE_TOUCH, sv_time(last_probe_at),
+                      latency_usec >= 0 ? sv_int(latency_usec) : sv_null(),
+                      sv_text(values_json ?: "{}"), sv_text(id));
+        if (r < 0)
+                return r;
+        return store_changes(s) == 1 ? 0 : -ENOENT;
 }
 
-static time_t column_time(sqlite3_stmt *st, int i) {
-        return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : (time_t) sqlite3_column_int64(st, i);
+int store_prune_devices(Store *s, const char *const *keep, size_t n) {
+        _cleanup_(freep) char *ids = store_strv_to_json(keep, n);
+
+        if (!ids)
+                return -ENOMEM;
+        return store_run(s, STMT_DEVICE_PRUNE, sv_text(ids));
 }
 
-static void copy_column(sqlite3_stmt *st, int i, char *buf, size_t size) {
-        const char *t = column_text(st, i);
+static int device_row(sqlite3_stmt *st, void *userdata) {
+        const StoreVisit *v = userdata;
+        char reason[1024];
+        DeviceRow d = {
+                .id = column_text(st, 0),
+                .site = column_text(st, 1),
+                .kind = column_text(st, 2),
+                .state = column_text(st, 3),
+                .last_probe_at = column_time(st, 4),
+                .latency_usec = sqlite3_column_type(st, 5) == SQLITE_NULL
+                                        ? -1
+                                        : sqlite3_column_int64(st, 5),
+                .reason = column_text(st, 6) ?: "",
+                .values_json = column_text(st, 7) ?: "{}",
+        };
 
-        /* A row written before text was cleaned, or by another program,
-         * must not break a listing: clean on the way out too. */
-        (void) text_clean(buf, size, t ?: "", t ? strlen(t) : 0);
+        /* One bad row must not break the listing of all. */
+        if (!text_is_clean(d.reason, strlen(d.reason))) {
+                (void) text_clean(reason, sizeof(reason), d.reason, strlen(d.reason));
+                d.reason = reason;
+        }
+        if (!text_is_clean(d.values_json, strlen(d.values_json)))
+                d.values_json = "{}";
+        return ((StoreDeviceFn) v->fn)(&d, v->userdata);
+}
+
+int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
+        return store_each(s, STMT_DEVICES, device_row, STORE_VISIT(fn, userdata));
+}
+
+/* ======================================================================== */
+/* Faults and events */
+
+/* Runs an insert or update of the fault's columns, in FAULT_COLUMNS order
+ * from ?1 (and its id as ?28 for the update). */
+static int fault_write(Store *s, StoreStatement id, const Fault *f) {
+        _cleanup_(freep) char *hidden = store_strv_to_json((const char *const *) f->hidden,
+                                                           f->n_hidden);
+
+        if (!hidden)
+                return -ENOMEM;
+        return store_run(
+                s, id, sv_str(f->site), sv_str(f->device), sv_str(f->kind),
+                sv_str(fault_severity_to_string(f->severity)),
+                sv_str(fault_state_to_string(f->state)), sv_int(f->detected_at),
+                sv_int(f->received_at), sv_int(f->onsite_due), sv_int(f->deferral_eligible),
+                sv_time(f->deferred_onsite_due), sv_time(f->onsite_started_at),
+                sv_time(f->acknowledged_at), sv_time(f->deferral_approved_at),
+                sv_time(f->cleared_at), sv_int(f->transient), sv_str(f->reason), sv_str(f->hint),
+                sv_text(hidden), sv_int(f->warned), sv_int(f->breached),
+                sv_int(f->deferral_prompted), sv_time(f->last_notified_at), sv_str(f->thread_id),
+                sv_str(fault_origin_to_string(f->origin)),
+                sv_str(f->sendback ? "sendback" : "onsite"), sv_str(f->received_from),
+                sv_time(f->anomaly_id), sv_int(f->id));
 }
 
 /* Reads a row of "id, " FAULT_COLUMNS into f (hidden is allocated). */
 static int read_fault(sqlite3_stmt *st, Fault *f) {
         const char *severity = column_text(st, 4), *state = column_text(st, 5);
 
-        *f = (Fault) { .id = sqlite3_column_int64(st, 0) };
-        copy_column(st, 1, f->site, sizeof(f->site));
-        copy_column(st, 2, f->device, sizeof(f->device));
-        copy_column(st, 3, f->kind, sizeof(f->kind));
-        f->severity = streq_ptr(severity, "down") ? FAULT_DOWN : FAULT_DEGRADED;
-        f->state = streq_ptr(state, "open")      ? FAULT_OPEN
-                   : streq_ptr(state, "cleared") ? FAULT_CLEARED
-                                                 : FAULT_CLOSED;
-        f->detected_at = column_time(st, 6);
-        f->received_at = column_time(st, 7);
-        f->onsite_due = column_time(st, 8);
-        f->deferral_eligible = sqlite3_column_int(st, 9);
-        f->deferred_onsite_due = column_time(st, 10);
-        f->onsite_started_at = column_time(st, 11);
-        f->acknowledged_at = column_time(st, 12);
-        f->deferral_approved_at = column_time(st, 13);
-        f->cleared_at = column_time(st, 14);
-        f->transient = sqlite3_column_int(st, 15);
-        copy_column(st, 16, f->reason, sizeof(f->reason));
-        copy_column(st, 17, f->hint, sizeof(f->hint));
-        f->hidden = strdup(column_text(st, 18) ?: "[]");
-        f->warned = sqlite3_column_int(st, 19);
-        f->breached = sqlite3_column_int(st, 20);
-        f->deferral_prompted = sqlite3_column_int(st, 21);
-        f->last_notified_at = column_time(st, 22);
-        copy_column(st, 23, f->thread_id, sizeof(f->thread_id));
-        f->origin = fault_origin_from_string(column_text(st, 24));
-        f->sendback = streq_ptr(column_text(st, 25), "sendback");
-        copy_column(st, 26, f->received_from, sizeof(f->received_from));
-        f->anomaly_id = (int64_t) column_time(st, 27);
-        return f->hidden ? 0 : -ENOMEM;
-}
-
-static int step_done(sqlite3_stmt *st) {
-        int rc = sqlite3_step(st);
-
-        sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+        *f = (Fault) {
+                .id = sqlite3_column_int64(st, 0),
+                .severity = streq_ptr(severity, "down") ? FAULT_DOWN : FAULT_DEGRADED,
+                .state = streq_ptr(state, "open")      ? FAULT_OPEN
+                         : streq_ptr(state, "cleared") ? FAULT_CLEARED
+                                                       : FAULT_CLOSED,
+                .detected_at = column_time(st, 6),
+                .received_at = column_time(st, 7),
+                .onsite_due = column_time(st, 8),
+                .deferral_eligible = sqlite3_column_int(st, 9),
+                .deferred_onsite_due = column_time(st, 10),
+                .onsite_started_at = column_time(st, 11),
+                .acknowledged_at = column_time(st, 12),
+                .deferral_approved_at = column_time(st, 13),
+                .cleared_at = column_time(st, 14),
+                .transient = sqlite3_column_int(st, 15),
+                .warned = sqlite3_column_int(st, 19),
+                .breached = sqlite3_column_int(st, 20),
+                .deferral_prompted = sqlite3_column_int(st, 21),
+                .last_notified_at = column_time(st, 22),
+                .origin = fault_origin_from_string(column_text(st, 24)),
+                .sendback = streq_ptr(column_text(st, 25), "sendback"),
+                .anomaly_id = column_int(st, 27),
+        };
+        column_copy_clean(st, 1, f->site, sizeof(f->site));
+        column_copy_clean(st, 2, f->device, sizeof(f->device));
+        column_copy_clean(st, 3, f->kind, sizeof(f->kind));
+        column_copy_clean(st, 16, f->reason, sizeof(f->reason));
+        column_copy_clean(st, 17, f->hint, sizeof(f->hint));
+        column_copy_clean(st, 23, f->thread_id, sizeof(f->thread_id));
+        column_copy_clean(st, 26, f->received_from, sizeof(f->received_from));
+        return store_strv_from_json(column_text(st, 18), &f->hidden, &f->n_hidden);
 }
 
 int store_fault_insert(Store *s, Fault *f) {
-        sqlite3_stmt *st;
-        int rc, r;
+        int r = fault_write(s, STMT_FAULT_INSERT, f);
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "INSERT INTO faults (" FAULT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?,"
-                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        bind_fault(st, f);
-        r = step_done(st);
         if (r >= 0)
-                f->id = sqlite3_last_insert_rowid(s->db);
+                f->id = store_last_id(s);
         return r;
 }
 
 int store_fault_update(Store *s, const Fault *f) {
-        sqlite3_stmt *st;
-        int rc;
+        return fault_write(s, STMT_FAULT_UPDATE, f);
+}
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "UPDATE faults SET (" FAULT_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?,"
-                                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        bind_fault(st, f);
-        (void) sqlite3_bind_int64(st, 28, f->id);
-        return step_done(st);
+static int fault_get_row(sqlite3_stmt *st, void *userdata) {
+        return read_fault(st, userdata);
 }
 
 int store_fault_get(Store *s, int64_t id, Fault *ret) {
-        sqlite3_stmt *st;
-        int rc, r;
+        return store_get(s, STMT_FAULT_GET, fault_get_row, ret, sv_int(id));
+}
 
-        rc = sqlite3_prepare_v2(s->db, "SELECT id, " FAULT_COLUMNS " FROM faults WHERE id = ?", -1,
-                                &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, id);
-        rc = sqlite3_step(st);
-        r = rc == SQLITE_ROW ? read_fault(st, ret) : rc == SQLITE_DONE ? -ENOENT : sqlite_to_errno(rc);
-        sqlite3_finalize(st);
+static int fault_row(sqlite3_stmt *st, void *userdata) {
+        const StoreVisit *v = userdata;
+        Fault f;
+        int r;
+
+        r = read_fault(st, &f);
+        if (r >= 0)
+                r = ((StoreFaultFn) v->fn)(&f, v->userdata);
+        fault_done(&f);
         return r;
 }
 
 int store_foreach_fault(Store *s, bool open_only, StoreFaultFn fn, void *userdata) {
-        sqlite3_stmt *st;
-        int rc, r = 0;
-
-        rc = sqlite3_prepare_v2(s->db,
-                                open_only ? "SELECT id, " FAULT_COLUMNS
-                                            " FROM faults WHERE state = 'open' ORDER BY id"
-                                          : "SELECT id, " FAULT_COLUMNS " FROM faults ORDER BY id",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                Fault f;
-
-                r = read_fault(st, &f);
-                if (r >= 0)
-                        r = fn(&f, userdata);
-                fault_done(&f);
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = sqlite_to_errno(rc);
-        sqlite3_finalize(st);
-        return r;
+        return store_each(s, open_only ? STMT_FAULTS_OPEN : STMT_FAULTS, fault_row,
+                          STORE_VISIT(fn, userdata));
 }
 
 int store_event_insert(Store *s, Event *e) {
-        sqlite3_stmt *st;
-        int rc, r;
+        int r;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "INSERT INTO events (type, at, fault_id, site, device, kind,"
-                                " received_at, onsite_due, text, os_user, by_name)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_text(st, 1, event_type_to_string(e->type), -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(st, 2, (sqlite3_int64) e->at);
-        if (e->fault_id > 0)
-                (void) sqlite3_bind_int64(st, 3, e->fault_id);
-        (void) sqlite3_bind_text(st, 4, e->site, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 5, e->device, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 6, e->kind, -1, SQLITE_STATIC);
-        bind_time(st, 7, e->received_at);
-        bind_time(st, 8, e->onsite_due);
-        (void) sqlite3_bind_text(st, 9, e->text, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 10, e->os_user, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(st, 11, e->by, -1, SQLITE_STATIC);
-        r = step_done(st);
+        r = store_run(s, STMT_EVENT_INSERT, sv_str(event_type_to_string(e->type)), sv_int(e->at),
+                      sv_time(e->fault_id), sv_str(e->site), sv_str(e->device), sv_str(e->kind),
+                      sv_time(e->received_at), sv_time(e->onsite_due), sv_str(e->text),
+                      sv_str(e->os_user), sv_str(e->by));
         if (r >= 0)
-                e->id = sqlite3_last_insert_rowid(s->db);
+                e->id = store_last_id(s);
         return r;
+}
+
+static int event_row(sqlite3_stmt *st, void *userdata) {
+        const StoreVisit *v = userdata;
+        EventRow e = {
+                .id = sqlite3_column_int64(st, 0),
+                .type = column_text(st, 1) ?: "",
+                .at = column_time(st, 2),
+                .fault_id = sqlite3_column_int64(st, 3),
+                .site = column_text(st, 4) ?: "",
+                .device = column_text(st, 5) ?: "",
+                .kind = column_text(st, 6) ?: "",
+                .received_at = column_time(st, 7),
+                .onsite_due = column_time(st, 8),
+                .text = column_text(st, 9) ?: "",
+                .os_user = column_text(st, 10) ?: "",
+                .by = column_text(st, 11) ?: "",
+        };
+
+        return ((StoreEventFn) v->fn)(&e, v->userdata);
+}
+
+int store_foreach_event(Store *s, int64_t since_id, unsigned limit, StoreEventFn fn,
+                        void *userdata) {
+        StoreVisit v = { (StoreAnyFn) fn, userdata };
+
+        if (since_id > 0)
+                return store_each(s, STMT_EVENTS_AFTER, event_row, &v, sv_int(since_id),
+                                  sv_int(limit));
+        return store_each(s, STMT_EVENTS_LAST, event_row, &v, sv_int(limit));
+}
+
+typedef struct RecentVisit {
+        unsigned mask;
+        StoreRecentEventFn fn;
+        void *userdata;
+} RecentVisit;
+
+static int recent_event_row(sqlite3_stmt *st, void *userdata) {
+        const RecentVisit *v = userdata;
+        int t = event_type_from_string(column_text(st, 1));
+
+        if (t < 0 || !(v->mask & (1u << t)))
+                return 0;
+        return v->fn(column_text(st, 0) ?: "", (EventType) t, column_time(st, 2), v->userdata);
 }
 
 int store_foreach_recent_event(Store *s, unsigned mask, time_t since, StoreRecentEventFn fn,
                                void *userdata) {
-        sqlite3_stmt *st;
-        int rc, r = 0;
-
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT device, type, at FROM events WHERE at >= ? ORDER BY at, id",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_to_errno(rc);
-        (void) sqlite3_bind_int64(st, 1, (sqlite3_int64) since);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int t = event_type_from_string(column_text(st, 1));
-
-                if (t >= 0 && (mask & (1u << t)))
-                        r = fn(column_text(st, 0) ?: "", (EventType) t, (time_t) sqlite3_column_int64(st, 2),
-                               userdata);
-        }
-        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = sqlite_to_errno(rc);
-        sqlite3_finalize(st);
-        return r;
+        return store_each(s, STMT_EVENTS_RECENT, recent_event_row,
+                          (&(RecentVisit) { mask, fn, userdata }), sv_int(since));
 }

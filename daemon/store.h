@@ -31,7 +31,10 @@ typedef struct DeviceRow {
         const char *values_json;     /* a JSON object of key values */
 } DeviceRow;
 
-/* Opens (creating and migrating) the database for the daemon. */
+/* Opens (creating and migrating) the database for the daemon, and prepares
+ * every statement: a database whose schema is not the one this fieldwatch
+ * made (a foreign one, or one damaged) fails here (-EBADMSG, logged with
+ * what did not match), not at a statement's first use. */
 int store_open(const char *state_dir, Store **ret);
 
 /* Opens an existing database read-only, for fieldwatchctl. -ENOENT when
@@ -52,6 +55,14 @@ void store_rollback(Store *s);
  * next probes write again. The next durable commit (store_begin() makes
  * sure of FULL again) puts it on disk with everything before it. */
 int store_begin_relaxed(Store *s);
+
+/* Runs fn(s, userdata) in a transaction: begun (durable, as store_begin()),
+ * committed when fn returns >= 0, rolled back when fn or the commit fails,
+ * so that nothing fn wrote remains. Inside a transaction already begun, a
+ * savepoint of it: undone alone on failure, committed with the caller's.
+ * Returns what fn returned, or the commit's error. */
+typedef int (*StoreTransactionFn)(Store *s, void *userdata);
+int store_transaction(Store *s, StoreTransactionFn fn, void *userdata);
 
 /* Inserts or replaces a device's row. */
 int store_put_device(Store *s, const DeviceRow *d);
@@ -85,7 +96,7 @@ int store_foreach_fault(Store *s, bool open_only, StoreFaultFn fn, void *userdat
 /* Appends an event to the history and sets e->id. */
 int store_event_insert(Store *s, Event *e);
 
-/* An event as the history holds it (store-events.c). Strings are valid
+/* An event as the history holds it. Strings are valid
  * during the call. */
 typedef struct EventRow {
         int64_t id;

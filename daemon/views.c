@@ -62,12 +62,13 @@ int views_status(Store *s, json_t **ret) {
 /* faults */
 
 json_t *views_fault_json(const Fault *f) {
-        json_t *hidden = json_loads(f->hidden ?: "[]", 0, NULL);
+        json_t *hidden = json_array();
 
-        if (!json_is_array(hidden)) {
-                json_decref(hidden);
-                hidden = json_array();
-        }
+        for (size_t i = 0; hidden && i < f->n_hidden; i++)
+                if (json_array_append_new(hidden, json_string(f->hidden[i])) < 0) {
+                        json_decref(hidden);
+                        return NULL;
+                }
         return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o,"
                          " s:o, s:b, s:s, s:s, s:o}",
                          "id", (json_int_t) f->id, "site", f->site, "device", f->device, "kind",

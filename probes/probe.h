@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "macro.h"
+
 #define PROBE_REASON_MAX 256
 #define PROBE_TEXT_MAX 64
 #define PROBE_SIGNALS_MAX 4
@@ -95,8 +97,7 @@ const char *probe_status_to_string(ProbeStatus s);
 
 /* Sets r->status (never improving it) and the reason, printf-style; the
  * first reason of the worst status wins. */
-void probe_result_fail(ProbeResult *r, ProbeStatus s, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+void probe_result_fail(ProbeResult *r, ProbeStatus s, const char *fmt, ...) _printf_(3, 4);
 
 /* Whether a sysUpTime sample means the device restarted: new < previous and
  * not explained by the 32-bit wrap of TimeTicks (after ~497 days) given the

@@ -64,9 +64,9 @@ struct RouterProbe {
         unsigned long sys_name_hash;
 };
 
-static int probe_alloc(sd_event *e, const SnmpTarget *t, size_t n_oids, ProbeDoneFn done,
+static int probe_alloc(SnmpEngine *snmp, const SnmpTarget *t, size_t n_oids, ProbeDoneFn done,
                        void *userdata, RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
-        RouterProbe *p;
+        _cleanup_(router_probe_freep) RouterProbe *p = NULL;
         int r;
 
         p = calloc(1, sizeof(*p));
@@ -76,49 +76,41 @@ static int probe_alloc(sd_event *e, const SnmpTarget *t, size_t n_oids, ProbeDon
         p->userdata = userdata;
         p->n_oids = n_oids;
         p->values = calloc(n_oids, sizeof(SnmpValue));
-        if (!p->values) {
-                router_probe_free(p);
+        if (!p->values)
                 return -ENOMEM;
-        }
-        r = snmp_session_new(e, t, &p->session, err);
-        if (r < 0) {
-                router_probe_free(p);
+        r = snmp_session_new(snmp, t, &p->session, err);
+        if (r < 0)
                 return r;
-        }
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 
 /* Packs the OIDs parsed into oids (n_oids of them) into the probe's list,
- * shared with the probes before that asked for the same. */
-static int probe_set_oids(RouterProbe *p, const SnmpOid *oids) {
-        return snmp_oid_list_new(oids, p->n_oids, &p->oids);
+ * shared with the probes before that asked for the same on the engine. */
+static int probe_set_oids(RouterProbe *p, SnmpEngine *snmp, const SnmpOid *oids) {
+        return snmp_oid_list_new(snmp, oids, p->n_oids, &p->oids);
 }
 
-int router_probe_new(sd_event *e, const RouterProbeConf *conf, ProbeDoneFn done, void *userdata,
-                     RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
+int router_probe_new(SnmpEngine *snmp, const RouterProbeConf *conf, ProbeDoneFn done,
+                     void *userdata, RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
         size_t n = MIN(conf->n_signals, (size_t) PROBE_SIGNALS_MAX);
         SnmpOid base, oids[_ROUTER_SCALARS + PROBE_SIGNALS_MAX + 1];
-        RouterProbe *p;
+        _cleanup_(router_probe_freep) RouterProbe *p = NULL;
         int r;
 
-        r = probe_alloc(e, &conf->target, _ROUTER_SCALARS + n + !!conf->sys_name, done, userdata,
-                        &p, err);
+        r = probe_alloc(snmp, &conf->target, _ROUTER_SCALARS + n + !!conf->sys_name, done,
+                        userdata, &p, err);
         if (r < 0)
                 return r;
         if (conf->sys_name) {
                 p->sys_name = strdup(conf->sys_name);
-                if (!p->sys_name) {
-                        router_probe_free(p);
+                if (!p->sys_name)
                         return -ENOMEM;
-                }
                 p->sys_name_hash = (unsigned long) snmp_text_hash(conf->sys_name,
                                                                   strlen(conf->sys_name));
                 r = snmp_oid_parse(OID_SYS_NAME, &oids[_ROUTER_SCALARS + n]);
-                if (r < 0) {
-                        router_probe_free(p);
+                if (r < 0)
                         return r;
-                }
         }
         r = snmp_oid_parse(OID_SYS_UPTIME, &oids[ROUTER_UPTIME]);
         if (r >= 0)
@@ -138,30 +130,29 @@ int router_probe_new(sd_event *e, const RouterProbeConf *conf, ProbeDoneFn done,
         p->n_signals = n;
         if (r < 0) {
                 (void) snprintf(err, SNMP_ERROR_MAX, "invalid OID in the configuration");
-                router_probe_free(p);
                 return r;
         }
-        r = probe_set_oids(p, oids);
-        if (r < 0) {
-                router_probe_free(p);
+        r = probe_set_oids(p, snmp, oids);
+        if (r < 0)
                 return r;
-        }
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 
-int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void *userdata,
+int vpn_probe_new(SnmpEngine *snmp, const VpnProbeConf *conf, ProbeDoneFn done, void *userdata,
                   RouterProbe **ret, char err[static SNMP_ERROR_MAX]) {
         static const char *const scalars[_VPN_SCALARS] = {
                 [VPN_UPTIME] = OID_SYS_UPTIME,           [VPN_CPU] = OID_YRH_CPU_5SEC,
                 [VPN_MEMORY] = OID_YRH_MEMORY,           [VPN_TEMPERATURE] = OID_YRH_TEMPERATURE,
                 [VPN_ALARM] = OID_YRH_ALARM,
         };
-        SnmpOid tunnel, *oids;
-        RouterProbe *p;
+        _cleanup_(router_probe_freep) RouterProbe *p = NULL;
+        _cleanup_(freep) SnmpOid *oids = NULL;
+        SnmpOid tunnel;
         int r = 0;
 
-        r = probe_alloc(e, &conf->target, _VPN_SCALARS + conf->n_tunnels, done, userdata, &p, err);
+        r = probe_alloc(snmp, &conf->target, _VPN_SCALARS + conf->n_tunnels, done, userdata, &p,
+                        err);
         if (r < 0)
                 return r;
         p->vpn = true;
@@ -171,16 +162,12 @@ int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void 
         p->n_tunnels = conf->n_tunnels;
         p->tunnels = calloc(MAX(conf->n_tunnels, (size_t) 1), 1);
         p->tunnel_numbers = calloc(MAX(conf->n_tunnels, (size_t) 1), sizeof(uint32_t));
-        if (!p->tunnels || !p->tunnel_numbers) {
-                router_probe_free(p);
+        if (!p->tunnels || !p->tunnel_numbers)
                 return -ENOMEM;
-        }
         /* Parsed in full only here, packed into the list after. */
         oids = calloc(p->n_oids, sizeof(SnmpOid));
-        if (!oids) {
-                router_probe_free(p);
+        if (!oids)
                 return -ENOMEM;
-        }
         for (size_t i = 0; r >= 0 && i < _VPN_SCALARS; i++)
                 r = snmp_oid_parse(scalars[i], &oids[i]);
         if (r >= 0)
@@ -190,13 +177,10 @@ int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void 
                 r = snmp_oid_append(&tunnel, conf->tunnels[i], &oids[_VPN_SCALARS + i]);
         }
         if (r >= 0)
-                r = probe_set_oids(p, oids);
-        free(oids);
-        if (r < 0) {
-                router_probe_free(p);
+                r = probe_set_oids(p, snmp, oids);
+        if (r < 0)
                 return r;
-        }
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 

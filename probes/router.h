@@ -3,7 +3,7 @@
 
 /* The SNMP probes (SPEC §3): the sites' LTE routers (RX220) and the VPN
  * router (RTX1220). Each cycle is one GET (the RTX1220's tunnels: a few),
- * asynchronous through snmp.c.
+ * asynchronous through snmp.c, its session on the SNMP engine given.
  *
  *   router  sysUpTime (a decrease is a reboot, the 32-bit wrap aside), the
  *           WAN ifOperStatus, the configured LTE signal OIDs with thresholds;
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "macro.h"
 #include "probe.h"
 #include "snmp.h"
 
@@ -44,15 +45,16 @@ typedef struct VpnProbeConf {
         int max_temperature;
 } VpnProbeConf;
 
-int router_probe_new(sd_event *e, const RouterProbeConf *conf, ProbeDoneFn done, void *userdata,
-                     RouterProbe **ret, char err[static SNMP_ERROR_MAX]);
+int router_probe_new(SnmpEngine *snmp, const RouterProbeConf *conf, ProbeDoneFn done,
+                     void *userdata, RouterProbe **ret, char err[static SNMP_ERROR_MAX]);
 
 /* The VPN router's probe: the same object, with the RTX1220's checks. */
-int vpn_probe_new(sd_event *e, const VpnProbeConf *conf, ProbeDoneFn done, void *userdata,
+int vpn_probe_new(SnmpEngine *snmp, const VpnProbeConf *conf, ProbeDoneFn done, void *userdata,
                   RouterProbe **ret, char err[static SNMP_ERROR_MAX]);
 
 /* Cancels a running cycle (no callback) and frees. NULL-safe. */
 RouterProbe *router_probe_free(RouterProbe *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RouterProbe *, router_probe_free);
 
 /* Starts a cycle; -EBUSY while one runs. done is called once per cycle. */
 int router_probe_start(RouterProbe *p);

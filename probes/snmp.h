@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* SNMP GETs driven by sd-event. All devices share one UDP socket per address
- * family, watched by a single io source, and one timer: the devices waiting
- * for an answer sit in a heap ordered by deadline, an answer goes to the
- * device at the address it comes from that waits for its request id.
- * Nothing here scans all devices.
+/* SNMP GETs driven by sd-event. An engine (SnmpEngine, one per event loop,
+ * made by the program and handed to every session) holds what all devices
+ * share: one UDP socket per address family, watched by a single io source,
+ * and one timer; the devices waiting for an answer sit in a priority queue
+ * ordered by deadline, an answer goes to the device at the address it comes
+ * from that waits for its request id. Nothing here scans all devices.
  *
  * SNMPv2c is spoken here: the GET is encoded into a buffer of the shared
  * socket's, the answer decoded by net-snmp's snmp_pdu_parse(); a device costs
@@ -21,11 +22,13 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "macro.h"
 
 #define SNMP_OIDS_PER_GET 48
 #define SNMP_OID_LEN_MAX 128
 #define SNMP_ERROR_MAX 160
 
+typedef struct SnmpEngine SnmpEngine;
 typedef struct SnmpSession SnmpSession;
 
 typedef enum SnmpValueType {
@@ -62,12 +65,13 @@ int snmp_oid_parse(const char *s, SnmpOid *ret);
 int snmp_oid_append(const SnmpOid *base, uint32_t suffix, SnmpOid *ret);
 
 /* An immutable list of OIDs, packed into one allocation and shared: a list
- * equal to the one made last is that one, referenced again (the routers of a
- * field all ask for the same OIDs). */
+ * equal to the one the engine made last is that one, referenced again (the
+ * routers of a field all ask for the same OIDs). */
 typedef struct SnmpOidList SnmpOidList;
 
-/* Makes (or shares) the list of oids[0..n). */
-int snmp_oid_list_new(const SnmpOid *oids, size_t n, SnmpOidList **ret);
+/* Makes the list of oids[0..n), or shares eng's last one when equal; eng
+ * NULL shares nothing. */
+int snmp_oid_list_new(SnmpEngine *eng, const SnmpOid *oids, size_t n, SnmpOidList **ret);
 
 /* Drops a reference. NULL-safe. */
 SnmpOidList *snmp_oid_list_unref(SnmpOidList *l);
@@ -98,12 +102,23 @@ typedef struct SnmpTarget {
  * no configuration files of its own. */
 void snmp_library_init(void);
 
-/* Opens a session (secrets are turned into keys and not kept). */
-int snmp_session_new(sd_event *e, const SnmpTarget *t, SnmpSession **ret,
+/* The sessions' shared sockets, timer and deadlines on loop e. The sockets
+ * are opened when a session first needs one. */
+int snmp_engine_new(sd_event *e, SnmpEngine **ret);
+
+/* Drops the caller's reference: the engine goes with its last session.
+ * NULL-safe. */
+SnmpEngine *snmp_engine_unref(SnmpEngine *eng);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SnmpEngine *, snmp_engine_unref);
+
+/* Opens a session on eng, which it references (secrets are turned into keys
+ * and not kept). */
+int snmp_session_new(SnmpEngine *eng, const SnmpTarget *t, SnmpSession **ret,
                      char err[static SNMP_ERROR_MAX]);
 
 /* Cancels any request in flight (no callback) and closes. NULL-safe. */
 SnmpSession *snmp_session_free(SnmpSession *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SnmpSession *, snmp_session_free);
 
 /* GETs the OIDs [first, first + n) of the list, n at most
  * SNMP_OIDS_PER_GET, into values[0..n); done is called exactly once. The

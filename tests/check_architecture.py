@@ -105,11 +105,17 @@ for gone in ("faults_get", "faults_refresh", "faults_anomaly"):
 
 for path in SOURCES:
     r = rel(path)
-    if r.startswith("daemon/store"):
-        continue
-    for no, line in enumerate(code(path).split("\n"), 1):
-        if re.search(r"\bsqlite3_(prepare\w*|exec)\s*\(", line):
+    c = code(path)
+    for no, line in enumerate(c.split("\n"), 1):
+        if re.search(r"\bsqlite3_exec\s*\(", line) and not r.startswith("daemon/store"):
             problems.append(f"{r}:{no}: SQL outside the store")
+        if re.search(r"\bsqlite3_prepare\w*\s*\(", line):
+            # Every statement is prepared once, when the database opens.
+            fn = [m.group(1) for m in re.finditer(r"^(?:static\s+)?\w[\w\s\*]*?\b(\w+)\s*\([^;{]*\)\s*\{",
+                                                  "\n".join(c.split("\n")[:no]), flags=re.M)]
+            if r != "daemon/store.c" or not fn or fn[-1] != "prepare_statements":
+                problems.append(f"{r}:{no}: a statement prepared outside the store's "
+                                "prepare_statements() (in {})".format(fn[-1] if fn else "?"))
 
 PRIVATE_COPIES = [
     (r"static\s+uint64_t\s+now_\w*\s*\(\s*void\s*\)", "a private clock: use now_usec(clockid)"),

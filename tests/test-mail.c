@@ -99,8 +99,6 @@ static void make_fault(Fault *f) {
         strcpy(f->device, "05-camera");
         strcpy(f->kind, "camera_down");
         strcpy(f->reason, "no answer to GetSystemDateAndTime (timeout after 10 s)");
-        f->hidden = strdup("[]");
-        assert_non_null(f->hidden);
 }
 
 static void make_event(Event *e, EventType t, const Fault *f) {
@@ -270,8 +268,12 @@ static void test_compose_deferral_approved(void **state) {
         make_fault(&f);
         f.deferral_approved_at = T("2026-11-25T16:10:00");
         f.acknowledged_at = T("2026-11-25T15:40:00");
-        free(f.hidden);
-        f.hidden = strdup("[\"05-router\",\"05-camera\"]");
+        f.n_hidden = 2;
+        f.hidden = calloc(2, sizeof(char *));
+        assert_non_null(f.hidden);
+        f.hidden[0] = strdup("05-router");
+        f.hidden[1] = strdup("05-camera");
+        assert_true(f.hidden[0] && f.hidden[1]);
         make_event(&e, EVENT_SLA_WARNING, &f);
         assert_int_equal(mail_compose(c, &e, &f, &d), 0);
         assert_first_line(d.body, "現地着手期限: 2026-11-26 11:00（翌朝対応を承認済み）");
@@ -1393,9 +1395,8 @@ static void test_outbox_digest_groups(void **state) {
         remove_temp_store(dir);
 }
 
-/* A database of schema 3 (before digests; the tables that matter here, and
- * a faults table for the later migrations to extend) opens, and its unsent
- * mail goes alone. */
+/* A database of schema 3 (before digests), as fieldwatch made it, opens,
+ * and its unsent mail goes alone. */
 static void test_outbox_migration(void **state) {
         char dir[64], path[128];
         sqlite3 *db = NULL;
@@ -1408,7 +1409,59 @@ static void test_outbox_migration(void **state) {
         (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db,
-                                      "CREATE TABLE faults (id INTEGER PRIMARY KEY);"
+                                      "CREATE TABLE faults (id INTEGER PRIMARY KEY,"
+                                      " site TEXT NOT NULL, device TEXT NOT NULL,"
+                                      " kind TEXT NOT NULL, severity TEXT NOT NULL,"
+                                      " state TEXT NOT NULL, detected_at INTEGER NOT NULL,"
+                                      " received_at INTEGER NOT NULL,"
+                                      " onsite_due INTEGER NOT NULL,"
+                                      " deferral_eligible INTEGER NOT NULL,"
+                                      " deferred_onsite_due INTEGER, onsite_started_at INTEGER,"
+                                      " acknowledged_at INTEGER, deferral_approved_at INTEGER,"
+                                      " cleared_at INTEGER, transient INTEGER NOT NULL DEFAULT 0,"
+                                      " reason TEXT NOT NULL DEFAULT '',"
+                                      " hint TEXT NOT NULL DEFAULT '',"
+                                      " hidden TEXT NOT NULL DEFAULT '[]',"
+                                      " warned INTEGER NOT NULL DEFAULT 0,"
+                                      " breached INTEGER NOT NULL DEFAULT 0,"
+                                      " deferral_prompted INTEGER NOT NULL DEFAULT 0,"
+                                      " last_notified_at INTEGER,"
+                                      " thread_id TEXT NOT NULL DEFAULT '',"
+                                      " acknowledged_by TEXT NOT NULL DEFAULT '',"
+                                      " ack_note TEXT NOT NULL DEFAULT '',"
+                                      " onsite_by TEXT NOT NULL DEFAULT '',"
+                                      " deferral_approved_by TEXT NOT NULL DEFAULT '',"
+                                      " deferral_reason TEXT NOT NULL DEFAULT '',"
+                                      " recovered_at INTEGER,"
+                                      " recovered_by TEXT NOT NULL DEFAULT '',"
+                                      " cause TEXT NOT NULL DEFAULT '',"
+                                      " action TEXT NOT NULL DEFAULT '',"
+                                      " prevention TEXT NOT NULL DEFAULT '',"
+                                      " parts TEXT NOT NULL DEFAULT '[]',"
+                                      " media_replaced INTEGER NOT NULL DEFAULT 0,"
+                                      " recovery_report_submitted_at INTEGER,"
+                                      " erasure_report_submitted_at INTEGER,"
+                                      " closed_at INTEGER, closed_by TEXT NOT NULL DEFAULT '',"
+                                      " close_note TEXT NOT NULL DEFAULT '');"
+                                      "CREATE TABLE events (id INTEGER PRIMARY KEY,"
+                                      " type TEXT NOT NULL, at INTEGER NOT NULL,"
+                                      " fault_id INTEGER, site TEXT NOT NULL DEFAULT '',"
+                                      " device TEXT NOT NULL DEFAULT '',"
+                                      " kind TEXT NOT NULL DEFAULT '', received_at INTEGER,"
+                                      " onsite_due INTEGER, text TEXT NOT NULL DEFAULT '',"
+                                      " os_user TEXT NOT NULL DEFAULT '',"
+                                      " by_name TEXT NOT NULL DEFAULT '');"
+                                      "CREATE TABLE work (id INTEGER PRIMARY KEY,"
+                                      " start_at INTEGER NOT NULL, end_at INTEGER NOT NULL,"
+                                      " person TEXT NOT NULL, title TEXT NOT NULL,"
+                                      " content TEXT NOT NULL, notes TEXT NOT NULL DEFAULT '',"
+                                      " fault_id INTEGER, os_user TEXT NOT NULL DEFAULT '',"
+                                      " recorded_at INTEGER NOT NULL);"
+                                      "CREATE TABLE deliverables (kind TEXT NOT NULL,"
+                                      " key TEXT NOT NULL, due TEXT NOT NULL,"
+                                      " due_warned INTEGER NOT NULL DEFAULT 0,"
+                                      " overdue_sent INTEGER NOT NULL DEFAULT 0,"
+                                      " submitted_at INTEGER, PRIMARY KEY (kind, key));"
                                       "CREATE TABLE devices (id TEXT PRIMARY KEY, site TEXT,"
                                       " kind TEXT NOT NULL, state TEXT NOT NULL,"
                                       " last_probe_at INTEGER, latency_usec INTEGER,"

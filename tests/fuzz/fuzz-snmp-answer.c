@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 
-/* A device's SNMP answer as fieldwatch's net-snmp callback sees it. The
- * value handling (take_answer) is static, so probes/snmp.c is compiled into
- * this harness, the way chrony's unit tests reach statics; the sources are
- * not changed.
+/* A device's SNMP answer as fieldwatch's net-snmp callback sees it: the
+ * value handling, snmp_take_answer() of probes/snmp.c, shared by the SNMPv2c
+ * and v3 paths and declared in probes/snmp-internal.h.
  *
  * Input: one control byte, then a BER-encoded PDU (GetResponse, Report, or
  * anything else a device may send), decoded by net-snmp's own
@@ -11,7 +10,10 @@
  * bits 0-5 how many OIDs were asked for (1..SNMP_OIDS_PER_GET), bit 6 set
  * asks for OIDs other than the answer's, bit 7 makes it an SNMPv3 PDU. */
 
-#include "probes/snmp.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "probes/snmp-internal.h"
 
 #include "fuzz.h"
 
@@ -40,7 +42,7 @@ static SnmpOidList *requested(size_t n, const netsnmp_pdu *pdu, bool own) {
                 } else
                         (void) snmp_oid_parse("1.3.6.1.2.1.1.3.0", &oids[i]);
         }
-        if (snmp_oid_list_new(oids, n, &l) < 0)
+        if (snmp_oid_list_new(NULL, oids, n, &l) < 0)
                 abort();
         return l;
 }
@@ -59,7 +61,7 @@ static void check(const SnmpSession *s, const netsnmp_pdu *pdu) {
                 const SnmpValue *out = &s->values[i];
 
                 FUZZ_CHECK(v, "values taken for %zu OIDs, the answer has %zu", s->n, i);
-                FUZZ_CHECK(oid_list_match(s->oids, s->first + i, v->name, v->name_length),
+                FUZZ_CHECK(snmp_oid_list_match(s->oids, s->first + i, v->name, v->name_length),
                            "value %zu for another OID", i);
                 FUZZ_CHECK(out->type >= SNMP_VALUE_NONE && out->type <= SNMP_VALUE_OTHER,
                            "value type %d", (int) out->type);
@@ -104,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         oids = requested(s.n, pdu, !(data[0] & 0x40));
         s.oids = oids;
         s.values = values;
-        take_answer(&s, pdu);
+        snmp_take_answer(&s, pdu);
         check(&s, pdu);
 
         snmp_oid_list_unref(oids);

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What the three files of the SNMP glue share, and nobody else sees: the
+ * engine and session structures and the calls between the files.
+ *
+ *   snmp.c      the engine (the shared sockets, the one timer, the deadline
+ *               queue, the peer table), OID lists, sessions and the answers'
+ *               values;
+ *   snmp-v2c.c  SNMPv2c spoken directly: the GET encoded by hand (BER), the
+ *               answer matched by request id;
+ *   snmp-v3.c   SNMPv3 through net-snmp: its transport over the engine's
+ *               socket, USM keys, asynchronous engine discovery. */
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/library/large_fd_set.h>
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "prioq.h"
+#include "snmp.h"
+
+/* The largest datagram read; a longer one is dropped (UDP's own limit). */
+#define SNMP_RX_MAX 65536
+/* Datagrams read per io dispatch, so that a flood cannot starve the loop. */
+#define SNMP_RX_BATCH 64
+/* Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max). */
+#define SNMP_SOCKET_BUFFER (4 * 1024 * 1024)
+/* The largest SNMPv2c request: 48 OIDs of 128 arcs fit. */
+#define SNMP_TX_MAX 65507
+
+typedef enum SnmpEvent {
+        EV_NONE,
+        EV_PROBED,                   /* the engine-discovery probe was answered */
+        EV_ANSWER,                   /* the GET was answered (values or error below) */
+        EV_FAILED,                   /* timed out or could not be sent */
+} SnmpEvent;
+
+/* A peer's address as a hash key: no padding, compared with memcmp. */
+typedef struct PeerKey {
+        uint16_t family;
+        uint16_t port;               /* network order */
+        uint8_t addr[16];
+} PeerKey;
+
+typedef union PeerAddr {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+} PeerAddr;
+
+struct SnmpOidList {
+        unsigned n_ref;
+        size_t n;
+        SnmpEngine *engine;          /* while it is the engine's last list; not a reference */
+        oid *arcs;                   /* every OID's arcs, back to back, after idx */
+        struct {
+                uint32_t off, len;
+        } idx[];
+};
+
+struct SnmpSession {
+        SnmpEngine *engine;
+        void *sessp;                 /* SNMPv3: net-snmp's single session; NULL for v2c */
+        PeerKey key;
+        PeerAddr addr;
+        socklen_t addr_len;
+        SnmpSession *hash_next;      /* the engine's bucket of this key's hash */
+        unsigned deadline_idx;       /* in the engine's deadlines; PRIOQ_IDX_NULL when not */
+        bool v3, discovered;
+        uint64_t timeout;
+        unsigned retries;
+        /* SNMPv2c is spoken here, without a net-snmp session (sessp NULL):
+         * the GET is encoded into the engine's buffer, the answer's PDU parsed
+         * by net-snmp's snmp_pdu_parse(). SNMPv3 goes through net-snmp. */
+        char *community;
+        size_t community_len;
+        unsigned tries;              /* sends of the request in flight */
+
+        /* The request in flight. */
+        bool busy, probing;
+        long reqid;                  /* of the PDU in flight: older answers are ignored */
+        const SnmpOidList *oids;
+        size_t first, n;             /* oids[first, first + n) */
+        SnmpValue *values;           /* the caller's, n of them */
+        SnmpDoneFn done;
+        void *userdata;
+
+        /* What the net-snmp callback saw, handled once the library returns. */
+        SnmpEvent ev;
+        char error[SNMP_ERROR_MAX];
+};
+
+/* Sessions by peer address: chained buckets, a power of two of them. */
+typedef struct SnmpPeers {
+        SnmpSession **buckets;
+        size_t n_buckets, n;
+} SnmpPeers;
+
+/* What the sessions of one event loop share: the sockets, one io source per
+ * socket, one timer, the deadlines. Its owner and every session hold a
+ * reference, and so does a dispatch while it runs. */
+struct SnmpEngine {
+        unsigned n_ref;
+        sd_event *event;
+        int fd[2];                   /* AF_INET, AF_INET6; -1 until a peer needs it */
+        sd_event_source *io[2], *timer;
+        uint64_t armed;              /* the timer's deadline, 0 when off */
+        bool in_timer;               /* arm once, after the timer's own dispatch */
+        netsnmp_large_fd_set fds;    /* both sockets set: what snmp_sess_read2 looks for */
+        SnmpPeers peers;
+        Prioq *deadlines;            /* sessions by their next resend or timeout,
+                                      * CLOCK_MONOTONIC usec; room for all of them */
+        const uint8_t *rx;           /* the datagram being handed to a session */
+        size_t rx_len;
+        uint8_t *rxbuf;
+        uint8_t *txbuf;              /* SNMPv2c requests are encoded here, from the end */
+        uint32_t next_reqid;         /* only when getrandom() fails */
+        uint32_t random[64];         /* request ids from getrandom(), used from the end */
+        size_t n_random;
+        char *source;                /* the address to bind, or NULL */
+        uint64_t n_stray;            /* datagrams no waiting session was asked from */
+        SnmpOidList *last_oid_list;  /* the list made last, shared when asked again;
+                                      * not a reference */
+};
+
+/* snmp.c */
+SnmpEngine *snmp_engine_ref(SnmpEngine *eng);
+long snmp_engine_reqid(SnmpEngine *eng);
+void snmp_engine_arm(SnmpEngine *eng);
+SnmpSession *snmp_peers_find(const SnmpPeers *p, const PeerKey *k, SnmpSession *after);
+bool snmp_oid_list_match(const SnmpOidList *l, size_t i, const oid *b, size_t len);
+void snmp_take_answer(SnmpSession *s, netsnmp_pdu *pdu);
+void snmp_session_finish(SnmpSession *s, const char *error);
+void snmp_session_process(SnmpSession *s);
+
+/* snmp-v2c.c */
+int snmp_v2c_open(SnmpSession *s, const SnmpTarget *t, char err[static SNMP_ERROR_MAX]);
+int snmp_v2c_get(SnmpSession *s);
+void snmp_v2c_timeout(SnmpSession *s);
+netsnmp_pdu *snmp_v2c_parse(uint8_t *data, size_t len);
+bool snmp_v2c_deliver(SnmpEngine *eng, const PeerKey *key, netsnmp_pdu *pdu);
+
+/* snmp-v3.c */
+int snmp_v3_open(SnmpSession *s, const SnmpTarget *t, int fd, char err[static SNMP_ERROR_MAX]);
+void snmp_v3_close(SnmpSession *s);
+int snmp_v3_get(SnmpSession *s);
+void snmp_v3_timeout(SnmpSession *s);
+void snmp_v3_discovered(SnmpSession *s);
+bool snmp_v3_deliver(SnmpEngine *eng, const PeerKey *key, uint8_t *data, size_t len);
