@@ -50,29 +50,6 @@ void action_done(Action *a) {
         *a = (Action) {};
 }
 
-bool text_valid(const char *s, size_t max, bool multiline) {
-        size_t n;
-
-        if (!s)
-                return true;
-        n = strlen(s);
-        if (n > max)
-                return false;
-        /* jansson checks UTF-8 strictly (no overlong forms, surrogates or code
-         * points beyond U+10FFFF), as the request's JSON needs it. */
-        {
-                json_t *j = json_stringn(s, n);
-
-                if (!j)
-                        return false;
-                json_decref(j);
-        }
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
-                        return false;
-        return true;
-}
-
 static int check_text(const char *what, const char *s, size_t max, bool multiline, bool required,
                       char *err, size_t errlen) {
         if (required && (!s || !*s)) {

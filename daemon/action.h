@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "text.h" /* text_valid(), which action_validate() applies */
+
 #define ACTIONS_DIR "actions"          /* the spool of earlier versions, now ignored */
 #define ACTION_TEXT_MAX 2000         /* bytes of UTF-8 in one text field */
 #define ACTION_NAME_MAX 64           /* bytes of a person's name */
@@ -83,7 +85,3 @@ int action_validate(const Action *a, char *err, size_t errlen);
  * written nor read. */
 char *action_to_json(const Action *a);
 int action_from_json(const char *json, Action *ret, char *err, size_t errlen);
-
-/* True when s is valid UTF-8 of at most max bytes with no control
- * characters (newline and tab allowed when multiline). */
-bool text_valid(const char *s, size_t max, bool multiline);

@@ -57,6 +57,7 @@
 #include "calendar.h"
 #include "fileio.h"
 #include "macro.h"
+#include "utf8.h"
 
 /* The largest holidays file accepted; the official one is about 20 KiB. */
 #define HOLIDAYS_FILE_MAX (1024u * 1024u)
@@ -290,47 +291,6 @@ static void csv_parser_done(CsvParser *p) {
         free(p->error);
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_char_len(const unsigned char *s, size_t n) {
-        unsigned char c = s[0];
-        size_t len;
-        uint32_t cp;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                len = 2, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-                len = 3, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-                len = 4, cp = c & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xC0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-                return 0;
-        return len;
-}
-
-/* The offset of the first byte that is not valid UTF-8, or n. */
-static size_t utf8_invalid_at(const char *s, size_t n) {
-        for (size_t i = 0; i < n;) {
-                size_t k = utf8_char_len((const unsigned char *) s + i, n - i);
-
-                if (k == 0)
-                        return i;
-                i += k;
-        }
-        return n;
-}
-
 static unsigned line_at(const char *s, size_t offset) {
         unsigned line = 1;
 
@@ -418,7 +378,7 @@ static void excerpt(const char *s, char buf[static 64]) {
         size_t o = 0;
 
         for (size_t i = 0; s[i];) {
-                size_t k = utf8_char_len((const unsigned char *) s + i, strnlen(s + i, 4));
+                size_t k = utf8_char_len(s + i, strnlen(s + i, 4));
 
                 if (k == 0)
                         k = 1;

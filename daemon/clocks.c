@@ -35,6 +35,7 @@
 
 #include "clocks.h"
 #include "macro.h"
+#include "words.h"
 
 time_t clocks_received_at(const Calendar *cal, time_t detected) {
         int open = calendar_open_sec(cal), close = calendar_close_sec(cal);
@@ -314,38 +315,43 @@ const char *deadline_kind_to_string(DeadlineKind k) {
 }
 
 int deadline_title(const Deadline *d, Language lang, char *buf, size_t size) {
-        char a[ISO_DATE_MAX], b[ISO_DATE_MAX];
+        static const Word nouns[_DEADLINE_KIND_MAX] = {
+                [DEADLINE_QUARTERLY_REPORT] = WORD_QUARTERLY_REPORT,
+                [DEADLINE_ANNUAL_PLAN] = WORD_ANNUAL_PLAN,
+                [DEADLINE_COMPLETION_NOTICE] = WORD_COMPLETION_NOTICE,
+                [DEADLINE_RECOVERY_REPORT] = WORD_RECOVERY_REPORT,
+                [DEADLINE_ERASURE_REPORT] = WORD_ERASURE_REPORT,
+                [DEADLINE_ARCHIVE] = WORD_ARCHIVE,
+        };
+        char a[ISO_DATE_MAX], b[ISO_DATE_MAX], noun[WORD_MAX];
         bool ja = lang == LANGUAGE_JA;
         int n;
 
+        if (d->kind < 0 || d->kind >= _DEADLINE_KIND_MAX)
+                return -EINVAL;
+        (void) word_capitalized(nouns[d->kind], lang, noun);
         switch (d->kind) {
         case DEADLINE_QUARTERLY_REPORT:
                 format_iso_date(d->period_start, a);
                 format_iso_date(d->period_end, b);
-                n = snprintf(buf, size, ja ? "作業実績報告書（%s〜%s）" : "Work report, %s to %s",
-                             a, b);
+                n = snprintf(buf, size, ja ? "%s（%s〜%s）" : "%s, %s to %s", noun, a, b);
                 break;
         case DEADLINE_ANNUAL_PLAN:
-                n = snprintf(buf, size,
-                             ja ? "年間計画表及びサポート体制図（%d年度）"
-                                : "Annual plan and support chart, FY%d",
-                             d->fiscal_year);
+                n = snprintf(buf, size, ja ? "%s（%d年度）" : "%s, FY%d", noun, d->fiscal_year);
                 break;
         case DEADLINE_COMPLETION_NOTICE:
                 if (d->contract_end)
-                        n = snprintf(buf, size, "%s",
-                                     ja ? "完了届（契約終了）" : "Completion notice, end of contract");
+                        n = snprintf(buf, size, ja ? "%s（契約終了）" : "%s, end of contract", noun);
                 else
-                        n = snprintf(buf, size, ja ? "完了届（%d年度）" : "Completion notice, FY%d",
+                        n = snprintf(buf, size, ja ? "%s（%d年度）" : "%s, FY%d", noun,
                                      d->fiscal_year);
                 break;
         case DEADLINE_RECOVERY_REPORT:
-                n = snprintf(buf, size, "%s", ja ? "障害復旧作業報告書" : "Fault recovery report");
-                break;
         case DEADLINE_ERASURE_REPORT:
-                n = snprintf(buf, size, "%s", ja ? "データ消去報告書" : "Data erasure report");
+                n = snprintf(buf, size, "%s", noun);
                 break;
         case DEADLINE_ARCHIVE:
+                /* Its own title: the contract's words for it (L271-277). */
                 n = snprintf(buf, size,
                              ja ? "納品物件１～４の電子媒体（CD-R）（%d年度%s）"
                                 : "Deliverables 1-4 on CD-R, FY%d%s",

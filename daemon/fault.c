@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "words.h"
 
 const char *fault_state_to_string(FaultState s) {
         switch (s) {
@@ -78,44 +79,6 @@ int fault_copy(Fault *dst, const Fault *src) {
         return 0;
 }
 
-static const struct {
-        const char *kind, *ja, *en;
-} kind_words[] = {
-        { "camera_down", "カメラ応答なし", "camera down" },
-        { "router_down", "LTEルーター応答なし", "LTE router down" },
-        { "tunnel_down", "VPNトンネル断", "VPN tunnel down" },
-        { "vpn_down", "VPNルーター応答なし", "VPN router down" },
-        { "site_down", "現場全体が応答なし", "whole site down" },
-        { "lte_weak", "LTE電波低下", "weak LTE signal" },
-        { "wan_down", "LTE回線断", "WAN interface down" },
-        { "clock_skew", "カメラ時刻ずれ", "camera clock skew" },
-        { "recording_stopped", "録画停止", "recording stopped" },
-        { "storage_error", "SDカード異常", "SD card error" },
-        { "model_mismatch", "機種不一致", "wrong model" },
-        { "auth_failed", "認証失敗", "authentication failed" },
-        { "identity_mismatch", "別の機器が応答（他の現場の機器）", "another device answers" },
-        { "snmp_auth_failed", "SNMPv3認証失敗", "SNMPv3 authentication failed" },
-        { "device_swapped", "機器の交換（シリアル番号の変化）", "device swapped" },
-        { "vpn_overload", "VPNルーター高負荷", "VPN router overloaded" },
-        { "vpn_temperature", "VPNルーター温度異常", "VPN router temperature" },
-        { "vpn_alarm", "VPNルーター警告灯", "VPN router alarm LED" },
-        { "camera_tampered", "カメラの画角変化・遮蔽（いたずら）", "camera tampered with" },
-        { "degraded", "機能低下", "degraded" },
-        { "anomaly", "異常（調査の結果、障害として対応）", "anomaly escalated to a fault" },
-        { "housing_damaged", "筐体破損", "housing damaged" },
-        { "lens_misaligned", "画角ずれ", "lens misaligned" },
-        { "reported", "通報による障害", "reported fault" },
-        { "quarterly_report", "作業実績報告書", "work report" },
-        { "annual_plan", "年間計画表及びサポート体制図", "annual plan and support chart" },
-        { "completion_notice", "完了届", "completion notice" },
-        { "recovery_report", "障害復旧作業報告書", "fault recovery report" },
-        { "erasure_report", "データ消去報告書", "data erasure report" },
-        { "archive", "納品物件の電子媒体（CD-R）", "the year's archive on CD-R" },
-};
-
 const char *fault_kind_word(const char *kind, bool ja) {
-        for (size_t i = 0; i < sizeof(kind_words) / sizeof(kind_words[0]); i++)
-                if (strcmp(kind, kind_words[i].kind) == 0)
-                        return ja ? kind_words[i].ja : kind_words[i].en;
-        return NULL;
+        return words_kind(kind, ja ? LANGUAGE_JA : LANGUAGE_EN);
 }

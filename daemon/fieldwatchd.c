@@ -78,7 +78,7 @@ static int field_resume_mail(Field *f, sd_event *e, const char *credentials_dir)
 
         if (f->mailer || !f->config->notify.configured)
                 return 0;
-        r = mailer_new(e, f->curl, f->config, f->store, credentials_dir, &f->mailer);
+        r = mailer_new(e, f->config, f->store, credentials_dir, &f->mailer);
         if (r < 0)
                 return r;
         pipeline_set_mailer(f->pipeline, f->mailer);

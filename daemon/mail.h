@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The mails of events (SPEC §5 "Email"): what they say and how they look
- * on the wire. Pure: no I/O, no clock (the caller passes the time), no
+/* The mails of events (SPEC §5 "Email"): what they say (mail.c) and how
+ * they look on the wire (mail-wire.c). Pure: no I/O, no clock (the caller passes the time), no
  * global state but the process's time zone (the contract's, tz_use()).
  *
  * Composition (mail_compose) writes the subject and body in UTF-8 in

@@ -689,12 +689,11 @@ static int mailer_read_password(Mailer *m, const Config *c, const char *credenti
         return 0;
 }
 
-int mailer_new(sd_event *e, CurlGlue *glue, const Config *c, Store *store,
-               const char *credentials_dir, Mailer **ret) {
+int mailer_new(sd_event *e, const Config *c, Store *store, const char *credentials_dir,
+               Mailer **ret) {
         _cleanup_(mailer_freep) Mailer *m = NULL;
         int r;
 
-        (void) glue;
         if (!c->notify.configured || !c->notify.smtp.url || !c->notify.from)
                 return log_errno(LOG_ERR, -EINVAL, "No notify: section: the mailer has nothing to "
                                  "send with");

@@ -41,7 +41,6 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
-#include "curl_glue.h"
 #include "macro.h"
 #include "store.h"
 
@@ -54,10 +53,9 @@ typedef struct Mailer Mailer;
  * copies (on a reload, replace the mailer). store must outlive the mailer.
  * Reads the password credential from credentials_dir. Starts at once on
  * what the outbox holds. Logs what fails; -EINVAL when c has no notify:
- * section. glue is not used (SMTP cannot go through the loop's libcurl,
- * see above) and may be NULL; the parameter stays for the callers. */
-int mailer_new(sd_event *e, CurlGlue *glue, const Config *c, Store *store,
-               const char *credentials_dir, Mailer **ret);
+ * section. (SMTP does not go through the loop's libcurl glue: see above.) */
+int mailer_new(sd_event *e, const Config *c, Store *store, const char *credentials_dir,
+               Mailer **ret);
 
 /* Aborts a mail being sent (it stays unsent, to be sent again; this waits
  * for the worker, about a second at most), wipes the password and frees.

@@ -171,6 +171,9 @@ typedef struct SlaStats {
 int report_sla_stats(const ReportContext *c, const ReportPeriod *p, const ReportFault *faults,
                      size_t n, SlaStats *ret);
 
+/* The most bytes of one document: a report beyond it is refused (-E2BIG). */
+#define REPORT_DOC_MAX (256u * 1024u * 1024u)
+
 /* The builders. Each returns 0 and the document (NUL-terminated, owned by
  * the caller) in *ret, or a negative errno. */
 
@@ -226,8 +229,9 @@ int report_incidents_json(const ReportContext *c, const ReportPeriod *p,
                           const ReportIncident *v, size_t n, char **ret);
 
 /* One cell of CSV as every report writes it (RFC 4180 quoting, formulas
- * neutralised with a leading apostrophe). */
-void report_csv_cell(FILE *f, const char *s);
+ * neutralised with a leading apostrophe); NULL as "". -ENOMEM, or -EIO
+ * when f refuses it. */
+int report_csv_cell(FILE *f, const char *s);
 
 /* The disposal report (別記2 第12条, データ廃棄報告書): what was erased,
  * when, by whom and how. items are pairs of (what, how much) lines;

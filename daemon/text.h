@@ -26,3 +26,8 @@ void text_clean_inplace(char *s, size_t size);
 
 /* Whether s[0..len) is clean text already. */
 bool text_is_clean(const char *s, size_t len);
+
+/* Whether s is valid UTF-8 of at most max bytes without control characters
+ * (C0 and DEL; newline and tab allowed when multiline): what an operator may
+ * type into a record. NULL is valid (an absent field). */
+bool text_valid(const char *s, size_t max, bool multiline);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <ftw.h>
@@ -340,7 +341,7 @@ static void mailer_start(Env *env) {
         assert_int_equal(sd_event_new(&env->event), 0);
         (void) snprintf(pw, sizeof(pw), "%s/smtp", env->creds);
         write_file(pw, PASSWORD "\n");
-        assert_int_equal(mailer_new(env->event, NULL, env->config, env->store, env->creds,
+        assert_int_equal(mailer_new(env->event, env->config, env->store, env->creds,
                                     &env->mailer),
                          0);
         mailer_set_backoff(env->mailer, 1 * USEC_PER_SEC, 2 * USEC_PER_SEC);
@@ -812,7 +813,7 @@ static void test_free_while_sending(void **state) {
         rows(env, r);
         assert_false(r[0].sent);
         assert_int_equal(r[0].attempts, 0);
-        assert_int_equal(mailer_new(env->event, NULL, env->config, env->store, env->creds,
+        assert_int_equal(mailer_new(env->event, env->config, env->store, env->creds,
                                     &env->mailer),
                          0);
         assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
@@ -862,7 +863,7 @@ static void test_missing_credential(void **state) {
 
         env_config(env, "smtp", "required", true, "5s");
         assert_int_equal(sd_event_new(&env->event), 0);
-        assert_int_equal(mailer_new(env->event, NULL, env->config, env->store, env->creds,
+        assert_int_equal(mailer_new(env->event, env->config, env->store, env->creds,
                                     &env->mailer),
                          -ENOENT);
         assert_null(env->mailer);
