@@ -19,6 +19,7 @@
 
 #include "ctl-archive.h"
 #include "ctl.h"
+#include "fileio.h"
 #include "macro.h"
 
 extern char **environ;
@@ -190,7 +191,7 @@ static int write_entry(int dirfd, Entry *e) {
                 return -errno;
         }
         if (e->data) {
-                r = ctl_write_all(fd, e->data, e->size);
+                r = loop_write(fd, e->data, e->size);
                 if (r >= 0 && !EVP_DigestUpdate(md, e->data, e->size))
                         r = -ENOMEM;
         } else {
@@ -215,7 +216,7 @@ static int write_entry(int dirfd, Entry *e) {
                                 r = -EFBIG;
                                 break;
                         }
-                        r = ctl_write_all(fd, buf, (size_t) n);
+                        r = loop_write(fd, buf, (size_t) n);
                         if (r >= 0 && !EVP_DigestUpdate(md, buf, (size_t) n))
                                 r = -ENOMEM;
                 }

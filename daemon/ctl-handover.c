@@ -26,6 +26,7 @@
 #include "calendar.h"
 #include "control.h"
 #include "ctl.h"
+#include "fileio.h"
 #include "macro.h"
 #include "report.h"
 #include "store-handover.h"
@@ -61,7 +62,7 @@ static int out_file(Out *o, const char *name, const void *data, size_t len) {
                 fprintf(stderr, "Cannot create %s/%s: %s\n", o->dir, name, strerror(-r));
                 return r;
         }
-        r = ctl_write_all(fd, data, len);
+        r = loop_write(fd, data, len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
@@ -532,7 +533,7 @@ static int erase_file(int dfd, const char *name) {
                         if (getrandom(buf, n, 0) != (ssize_t) n)
                                 r = -EIO;
                         else
-                                r = ctl_write_all(fd, buf, n);
+                                r = loop_write(fd, buf, n);
                         left -= (off_t) n;
                 }
                 if (r == 0 && fsync(fd) < 0)
@@ -833,7 +834,7 @@ int ctl_purge(const GlobalOptions *g, int argc, char **argv) {
         if (output && !streq(output, "-")) {
                 int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
-                r = fd < 0 ? -errno : ctl_write_all(fd, text, strlen(text));
+                r = fd < 0 ? -errno : loop_write(fd, text, strlen(text));
                 if (fd >= 0 && (fsync(fd) < 0 || close(fd) < 0) && r == 0)
                         r = -errno;
                 if (r < 0) {

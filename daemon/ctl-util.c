@@ -100,19 +100,3 @@ int ctl_parse_listing(int argc, char **argv, bool *json, bool *open_only) {
                 return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
         return CTL_EXIT_OK;
 }
-
-int ctl_write_all(int fd, const void *data, size_t len) {
-        const char *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}

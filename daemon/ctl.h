@@ -89,5 +89,3 @@ int ctl_parse_listing(int argc, char **argv, bool *json, bool *open_only);
 struct json_t;
 int ctl_print_json(struct json_t *j);
 
-/* write(2) until all of data is written (EINTR retried): 0 or -errno. */
-int ctl_write_all(int fd, const void *data, size_t len);

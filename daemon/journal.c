@@ -12,6 +12,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
+#include "fileio.h"
 #include "journal.h"
 #include "text.h"
 #include "log.h"
@@ -174,21 +175,6 @@ char *journal_event_line(const Event *e, char buf[static JOURNAL_LINE_MAX]) {
         return buf;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int send_stderr(const Event *e) {
         char line[JOURNAL_LINE_MAX], out[JOURNAL_LINE_MAX + 16];
         int n;
@@ -203,7 +189,7 @@ static int send_stderr(const Event *e) {
                 n = snprintf(out, sizeof(out), "%s\n", line);
         if (n < 0)
                 return -EINVAL;
-        return write_all(STDERR_FILENO, out, MIN((size_t) n, sizeof(out) - 1));
+        return loop_write(STDERR_FILENO, out, MIN((size_t) n, sizeof(out) - 1));
 }
 
 /* ======================================================================== */
