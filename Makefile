@@ -64,7 +64,7 @@ UNIT_SRCS := $(wildcard tests/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 PY_TESTS := $(sort $(wildcard tests/test_*.py))
 
-.PHONY: all check demo deps deps-if-missing install uninstall clean unit blackbox
+.PHONY: architecture all check demo deps deps-if-missing install uninstall clean unit blackbox
 
 all: $(BUILD)/fieldwatchd $(BUILD)/fieldwatchctl
 
@@ -114,7 +114,14 @@ BLACKBOX_JOBS ?= $(if $(filter 1,$(SANITIZE)),2,3)
 blackbox: all
 	@BUILD=$(BUILD) BLACKBOX_JOBS=$(BLACKBOX_JOBS) $(PYTHON) tests/run_blackbox.py $(PY_TESTS)
 
+# The architecture's rules (issue 17), checked on the sources: who writes
+# events, what the monitor includes, where SQL is prepared, no private
+# copies of the basic helpers, file sizes.
+architecture:
+	@$(PYTHON) tests/check_architecture.py
+
 check: deps-if-missing
+	@$(MAKE) --no-print-directory architecture
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory blackbox
