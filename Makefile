@@ -234,6 +234,18 @@ bench: bench-deps-if-missing
 		--shared-floor $(BUILD)/bench-floor/limit \
 		$(if $(filter 1,$(BENCH_PROFILE)),--profile) $(BENCH_ARGS)
 
+# How the cost grows with the field (100 ... 30,000 cameras and routers) and
+# whether a silent 10 % delays any other probe (issue 18, points 3 and 4;
+# bench/scale.py, about 20 minutes; results into bench/RESULTS.md). Reports,
+# never gates. BENCH_SCALE_ARGS for its options (--sizes, --intervals, ...).
+BENCH_SCALE_ARGS ?=
+
+.PHONY: bench-scale
+
+bench-scale: bench-deps-if-missing
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) bench/scale.py --build $(BUILD) $(BENCH_SCALE_ARGS)
+
 # ---------------------------------------------------------------------------
 # The soak (issue 8): fieldwatchd against the 27 simulated sites with random faults,
 # a restart and two reloads, then a verdict on faults, journal, mail, RSS and file

@@ -2,12 +2,13 @@
 """When each probe left, from the loopback interface itself, for fieldwatch's
 benchmark: an AF_PACKET socket on "lo" (root only) that records, with the
 kernel's timestamp, every UDP datagram to one port (SNMP requests) and every TCP
-segment to another port whose payload starts a request ("POST " or "GET "), as
+segment to another port whose payload starts a request ("POST " or "GET ") (or,
+with tcp_syn=True, every connection's SYN to that port: a probe's first packet), as
 lo receives them (PACKET_HOST: each packet once, whether or not the kernel also
 shows it outgoing). Nothing is sent; only loopback is looked at.
 
   s = Sniffer(udp_port=16161, tcp_port=18080); s.start(); ...; s.stop()
-  s.events -> [(unix time, "udp" | "tcp", destination address), ...]
+  s.events -> [(unix time, "udp" | "tcp" | "syn", destination address), ...]
 """
 
 import socket
@@ -23,8 +24,9 @@ MAX_EVENTS = 5_000_000
 
 
 class Sniffer:
-    def __init__(self, udp_port, tcp_port, interface="lo"):
+    def __init__(self, udp_port, tcp_port, interface="lo", tcp_syn=False):
         self.udp_port, self.tcp_port = udp_port, tcp_port
+        self.tcp_syn = tcp_syn
         self.interface = interface
         self.events = []
         self.error = None
@@ -70,11 +72,16 @@ class Sniffer:
                 elif proto == 6:
                     if struct.unpack_from("!H", data, ihl + 2)[0] != tcp:
                         continue
-                    off = ihl + (data[ihl + 12] >> 4) * 4
-                    head = data[off:off + 5]
-                    if head != b"POST " and head[:4] != b"GET ":
-                        continue
-                    kind = "tcp"
+                    if self.tcp_syn:
+                        if data[ihl + 13] & 0x12 != 0x02:   # SYN without ACK
+                            continue
+                        kind = "syn"
+                    else:
+                        off = ihl + (data[ihl + 12] >> 4) * 4
+                        head = data[off:off + 5]
+                        if head != b"POST " and head[:4] != b"GET ":
+                            continue
+                        kind = "tcp"
                 else:
                     continue
                 stamp = None

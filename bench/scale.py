@@ -1,0 +1,685 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""How fieldwatchd's cost grows with the field, and whether a silent 10 % delays
+anyone else (issue 18, points 4 and 3), with bench.py's machinery: nginx cameras
+(bench/nginx_cameras.py, a fresh connection per request), snmpd routers
+(tests/sim/snmp_field.py), probes counted by the targets, CPU from /proc/PID,
+RSS from /proc/PID/status, packet times from the kernel (bench/sniff.py).
+
+  /usr/bin/python3 bench/scale.py [--sizes 100,1000,10000,30000]
+      [--intervals 5,5,60,60] [--windows 30,30,60,60] [--warmup 305]
+      [--target-n 10000] [--blackhole-n 1000] [--blackhole-interval 5]
+      [--blackhole-window 60] [--only scale,blackhole] [--build build]
+      [--results bench/RESULTS.md | --no-results] [--keep]
+
+`make bench-scale` runs it (BENCH_SCALE_ARGS for options).
+
+Scale (point 4). For each size N: N cameras (nginx, 127.22.x.y:18080) and N
+routers (snmpd, 127.21.x.y:16161), and two fieldwatchd at once, each configured
+with all N cameras and N routers: "camera" probes the cameras every interval and
+the routers daily, "router" the routers every interval and the cameras daily
+(deep checks daily). The targets count the probes (nginx's access log: the
+GetSystemDateAndTime answered 200; snmpd's snmpInGetRequests); each daemon's CPU
+(utime + stime, or the nanosecond schedstat) over a window of whole intervals is
+divided by its kind's count. A daily device is still probed once within the
+first 5 minutes (FIRST_SPREAD_MAX: the first probes and the first deep cycles
+are spread over min(interval, 5 min)), so the window starts only after
+--warmup (305 s): then the camera daemon's window holds liveness cycles only
+and the router daemon's router probes only (the deep cycles and other-kind
+probes that still fell into the window are counted and reported). Peak RSS is
+VmHWM (start and first cycles included), steady RSS VmRSS at the window's end.
+At --target-n a third daemon probes its own N cameras and N routers every 60 s
+(deep checks every 10 min), the issue's configuration: % of one core and RSS.
+Sizes whose fields fit together (<= 25,000 addresses of each kind) run in one
+session: the daemons start together and the windows follow one another, the
+other sizes' daemons running on meanwhile.
+
+Silent 10 % (point 3). --blackhole-n cameras and routers, fieldwatchd probing
+both every --blackhole-interval; 10 % of the cameras are served by an nginx of
+their own that is stopped (SIGSTOP: the kernel completes the handshake, nobody
+answers) and 10 % of the routers by an snmpd that is stopped. Each answering
+device's probe start is the kernel's timestamp of the probe's first packet at
+the target (the TCP SYN to :18080, the UDP datagram to :16161; AF_PACKET on lo,
+root only); packets of one device within half an interval of the first are the
+same cycle (a deep cycle's further connections, a retry). fieldwatchd schedules
+a cycle an interval after the previous one started, so the start's delay from
+its schedule is the spacing of consecutive cycles less the interval. The same
+run with nobody silent is the comparison.
+
+Reports, never gates: exit 0 when it ran, 1 when it could not, 2 for bad usage.
+Every process it starts is stopped by PID at the end, also on SIGINT/SIGTERM.
+"""
+
+import argparse
+import collections
+import contextlib
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bench  # noqa: E402  (it sets up the paths to tests/ and tests/sim/)
+import fwtest  # noqa: E402
+import nginx_cameras  # noqa: E402
+import snmp_field  # noqa: E402
+import sniff  # noqa: E402
+
+from bench import BenchError, log  # noqa: E402
+
+SHARD = 8000            # addresses per nginx or snmpd process (RLIMIT_NOFILE)
+GROUP_MAX = 25000       # addresses of each kind in one session
+MIB = 1024
+LIVE_OP = "GetSystemDateAndTime"
+DEEP_OP = "GetDeviceInformation"
+
+
+def vm_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class OpLog:
+    """Requests per (operation, status) in one nginx access log, read on from
+    where it was."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+        self.counts = collections.Counter()
+
+    def count(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return self.counts
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        for line in data[:end].decode("utf-8", "replace").splitlines():
+            m = nginx_cameras.LOG_LINE.match(line)
+            if m:
+                self.counts[(m.group(3), m.group(4))] += 1
+        return self.counts
+
+
+class ScaleField:
+    """N cameras (nginx shards) and N routers (snmpd shards) at addresses
+    offset ... offset + N - 1; with silent=True, the 10 % to be silenced
+    (cameras i % 10 == 0, routers i % 10 == 5) have an nginx and an snmpd of
+    their own, to be stopped."""
+
+    def __init__(self, name, n, offset, work, procs, silent=False):
+        self.name, self.n, self.offset = name, n, offset
+        self.work = os.path.join(work, name)
+        os.makedirs(self.work, exist_ok=True)
+        self.procs = procs
+        self.cameras = [bench.address(bench.NGINX_NET, offset + i) for i in range(n)]
+        self.routers = [bench.address(bench.ROUTER_NET, offset + i) for i in range(n)]
+        every = bench.BLACKHOLE_EVERY
+        self.silent_cameras = {i for i in range(n) if i % every == 0} if silent else set()
+        self.frozen_routers = {i for i in range(n) if i % every == 5} if silent else set()
+        self.nginx = []         # [(name, Popen, OpLog)]
+        self.agents = []
+        self.silenced = False
+        with open(bench.CREDENTIALS + "/snmp-community", encoding="utf-8") as f:
+            self.community = f.read().strip()
+
+    @staticmethod
+    def _shards(items, prefix, silent_idx):
+        quiet = [a for i, a in enumerate(items) if i in silent_idx]
+        rest = [a for i, a in enumerate(items) if i not in silent_idx]
+        out = [("%s-silent" % prefix, quiet)] if quiet else []
+        for k in range(0, len(rest), SHARD):
+            out.append(("%s-%d" % (prefix, k // SHARD), rest[k:k + SHARD]))
+        return out
+
+    def up(self):
+        t = time.monotonic()
+        for name, addrs in self._shards(self.cameras, "nginx", self.silent_cameras):
+            directory = os.path.join(self.work, name)
+            os.makedirs(directory, exist_ok=True)
+            access = os.path.join(directory, "access.log")
+            conf = nginx_cameras.prepare([(a, bench.CAMERA_PORT) for a in addrs], directory,
+                                         access)
+            p = self.procs.spawn("%s %s" % (self.name, name),
+                                 nginx_cameras.argv(conf, directory),
+                                 log_path=os.path.join(directory, "nginx.stderr"),
+                                 env=dict(os.environ, TZ="UTC"))
+            self.nginx.append((name, p, OpLog(access)))
+            self._wait_nginx(p, addrs[-1], directory, len(addrs))
+        for name, addrs in self._shards(self.routers, "snmpd", self.frozen_routers):
+            directory = os.path.join(self.work, name)
+            agent = bench.ManyAddressAgent(
+                name, [(a, bench.ROUTER_PORT) for a in addrs],
+                os.path.join(directory, "state.json"), directory, community=self.community,
+                roots=snmp_field.pass_roots(bench.SIGNAL_OIDS.values()))
+            agent.prepare(snmp_field.router_state("1", signal_oids=bench.SIGNAL_OIDS))
+            agent.start(die_with_parent=True)
+            self.procs.adopt("%s %s" % (self.name, name), agent.popen)
+            self.agents.append(agent)
+        snmp_field.wait_answering(self.agents, time.monotonic() + 60 + self.n / 100, self.work)
+        log("%s: %d cameras (%d nginx), %d routers (%d snmpd) up in %.0f s"
+            % (self.name, self.n, len(self.nginx), self.n, len(self.agents),
+               time.monotonic() - t))
+
+    def _wait_nginx(self, p, last, directory, n):
+        import socket
+
+        def answering():
+            if p.poll() is not None:
+                raise BenchError("nginx exited with %s; see %s" % (
+                    p.returncode, os.path.join(directory, "nginx.error.log")))
+            with contextlib.suppress(OSError), socket.create_connection(
+                    (last, bench.CAMERA_PORT), timeout=1):
+                return True
+            return False
+        bench.wait_for(answering, 60 + n / 100, "nginx's cameras")
+
+    def camera_ops(self):
+        """Counter of (operation, status) over the answering shards."""
+        total = collections.Counter()
+        for name, _, oplog in self.nginx:
+            if not name.endswith("-silent"):
+                total.update(oplog.count())
+        return total
+
+    def router_count(self):
+        """snmpInGetRequests of the answering agents, less their own reads."""
+        env = snmp_field.client_env(self.work)
+        total = 0
+        for agent in self.agents:
+            if agent.frozen:
+                continue
+            a, port = agent.listen[0]
+            r = subprocess.run([bench.SNMPGET, "-v2c", "-c", self.community, "-On", "-Oqv",
+                                "-t", "2", "-r", "2", "%s:%d" % (a, port),
+                                bench.SNMP_IN_GET_REQUESTS],
+                               capture_output=True, text=True, env=env, timeout=30)
+            if r.returncode != 0:
+                raise BenchError("snmpget of snmpInGetRequests from %s: %s"
+                                 % (agent.name, r.stdout.strip() or r.stderr.strip()))
+            agent.reads += 1
+            total += int(r.stdout.split()[-1]) - agent.reads
+        return total
+
+    def silence(self, on):
+        for name, p, _ in self.nginx:
+            if name.endswith("-silent"):
+                os.kill(p.pid, signal.SIGSTOP if on else signal.SIGCONT)
+        for agent in self.agents:
+            if agent.name.endswith("-silent"):
+                agent.freeze(on)
+        self.silenced = on
+
+
+def daemon_config(path, field, camera_interval, router_interval, deep_interval):
+    return bench.fieldwatch_config(path, field, camera_interval, router_interval, deep_interval)
+
+
+class Scale:
+    def __init__(self, args):
+        self.args = args
+        self.procs = bench.Processes()
+        self.work = tempfile.mkdtemp(prefix="fieldwatch-scale-")
+        self.daemon = os.path.join(self.work, "fieldwatchd")
+        self.rows = []          # one per size
+        self.target = None      # the --target-n run
+        self.blackhole = {}     # "silent" / "none" -> result
+        self.notes = []
+        self.started_at = datetime.datetime.now().astimezone()
+        self.load = os.getloadavg()
+
+    def prepare(self):
+        for path, what in ((self.args.daemon, "fieldwatchd (make)"),
+                           (nginx_cameras.NGINX, "nginx"), (snmp_field.SNMPD, "snmpd"),
+                           (bench.SNMPGET, "snmp")):
+            if not path or not os.access(path, os.X_OK):
+                raise BenchError("%s is missing: %s" % (what, path))
+        shutil_copy(self.args.daemon, self.daemon)
+        fwtest.DAEMON = self.daemon
+        self.nofile = bench.raise_nofile(SHARD + 1024)
+        log("work directory %s; load average %.2f %.2f %.2f" % ((self.work,) + self.load))
+
+    def close(self):
+        self.procs.stop_all()
+        if not self.args.keep:
+            import shutil
+            shutil.rmtree(self.work, ignore_errors=True)
+        else:
+            log("kept %s" % self.work)
+
+    def start_daemon(self, name, config, n):
+        tmp = os.path.join(self.work, name)
+        os.makedirs(tmp, exist_ok=True)
+        d = fwtest.Daemon(tmp, config, credentials=bench.CREDENTIALS)
+        self.procs.adopt("fieldwatchd " + name, d.proc)
+        try:
+            d.messages("READY=1", timeout=60 + n / 50)
+        except Exception as e:
+            raise BenchError("fieldwatchd %s did not get ready (%s); see %s"
+                             % (name, e, d.log_path))
+        return d
+
+    # -- point 4
+
+    def groups(self):
+        sizes = list(zip(self.args.sizes, self.args.intervals, self.args.windows))
+        groups, cur, used = [], [], 0
+        for n, iv, w in sizes:
+            need = n + (n if n == self.args.target_n else 0)
+            if cur and used + need > GROUP_MAX:
+                groups.append(cur)
+                cur, used = [], 0
+            cur.append((n, iv, w))
+            used += need
+        if cur:
+            groups.append(cur)
+        return groups
+
+    def run_scale(self):
+        for group in self.groups():
+            try:
+                self.run_group(group)
+            except (BenchError, snmp_field.FieldError, OSError,
+                    subprocess.SubprocessError) as e:
+                sizes = ", ".join("%d" % n for n, _, _ in group)
+                log("N = %s could not be measured: %s: %s" % (sizes, type(e).__name__, e))
+                self.notes.append("N = %s: not measured: %s" % (sizes, e))
+            finally:
+                self.procs.stop_all()
+
+    def run_group(self, group):
+        log("session: N = %s" % ", ".join("%d (every %g s)" % (n, iv) for n, iv, _ in group))
+        fields, offset = [], 0
+        for n, iv, w in group:
+            f = ScaleField("n%d" % n, n, offset, self.work, self.procs)
+            offset += n
+            fields.append(f)
+            if n == self.args.target_n:
+                t = ScaleField("n%d-both" % n, n, offset, self.work, self.procs)
+                offset += n
+                fields.append(t)
+        for f in fields:
+            f.up()
+        runs = []   # (n, iv, w, field, {role: daemon})
+        fi = iter(fields)
+        for n, iv, w in group:
+            f = next(fi)
+            ivs = "%gs" % iv
+            daemons = {}
+            for role, cam, rou in (("camera", ivs, "1d"), ("router", "1d", ivs)):
+                config = os.path.join(self.work, "n%d-%s.yaml" % (n, role))
+                daemon_config(config, f, cam, rou, "1d")
+                daemons[role] = self.start_daemon("n%d-%s" % (n, role), config, 2 * n)
+            runs.append((n, iv, w, f, daemons))
+            if n == self.args.target_n:
+                t = next(fi)
+                config = os.path.join(self.work, "n%d-both.yaml" % n)
+                daemon_config(config, t, "60s", "60s", "10m")
+                d = self.start_daemon("n%d-both" % n, config, 2 * n)
+                runs.append((n, 60.0, self.args.target_window, t, {"both": d}))
+        started = time.monotonic()
+        log("all daemons ready; warm-up of %.0f s" % self.args.warmup)
+        for n, iv, w, f, daemons in runs:
+            rest = self.args.warmup - (time.monotonic() - started)
+            if rest > 0:
+                time.sleep(rest)
+            self.measure(n, iv, w, f, daemons)
+
+    def measure(self, n, iv, w, f, daemons):
+        for name, d in daemons.items():
+            if d.proc.poll() is not None:
+                raise BenchError("fieldwatchd %s exited; see %s" % (name, d.log_path))
+        pids = {role: d.proc.pid for role, d in daemons.items()}
+        ops0, r0 = collections.Counter(f.camera_ops()), f.router_count()
+        c0 = {role: bench.cpu_seconds(pid) for role, pid in pids.items()}
+        t0 = time.monotonic()
+        time.sleep(w)
+        c1 = {role: bench.cpu_seconds(pid) for role, pid in pids.items()}
+        wall = time.monotonic() - t0
+        ops1, r1 = collections.Counter(f.camera_ops()), f.router_count()
+        ops = ops1 - ops0
+        live = ops[(LIVE_OP, "200")]
+        deep = ops[(DEEP_OP, "200")]
+        bad = {"%s %s" % k: v for k, v in ops.items() if k[1] not in ("200", "401")}
+        failed = sum(bad.values())
+        routers = r1 - r0
+        res = {"n": n, "interval": iv, "window": wall, "camera_probes": live,
+               "deep_cycles": deep, "camera_failed": failed, "camera_failed_ops": bad,
+               "router_probes": routers}
+        for role, pid in pids.items():
+            res[role] = {"cpu": bench.cpu_delta(c0[role], c1[role]),
+                         "hwm_kib": vm_kib(pid, "VmHWM"), "rss_kib": vm_kib(pid, "VmRSS")}
+        if "both" in pids:
+            b = res["both"]
+            b["core_percent"] = 100 * b["cpu"] / wall
+            self.target = res
+            log("N=%d both kinds every 60 s: %.2f %% of one core, VmHWM %.1f MiB, VmRSS "
+                "%.1f MiB, %d camera (%d deep) + %d router probes"
+                % (n, b["core_percent"], b["hwm_kib"] / MIB, b["rss_kib"] / MIB, live, deep,
+                   routers))
+            return
+        res["camera"]["per_1000"] = res["camera"]["cpu"] / live * 1000 if live else None
+        res["router"]["per_1000"] = res["router"]["cpu"] / routers * 1000 if routers else None
+        self.rows.append(res)
+        log("N=%d every %g s, %.0f s: camera %d probes (%d deep, failed %s), %.3f s CPU "
+            "per 1,000; router %d probes, %.3f s per 1,000; VmHWM %.1f / %.1f MiB"
+            % (n, iv, wall, live, deep, bad, res["camera"]["per_1000"] or 0, routers,
+               res["router"]["per_1000"] or 0, res["camera"]["hwm_kib"] / MIB,
+               res["router"]["hwm_kib"] / MIB))
+
+    # -- point 3
+
+    def run_blackholes(self):
+        a = self.args
+        n, iv = a.blackhole_n, a.blackhole_interval
+        f = ScaleField("bh%d" % n, n, 0, self.work, self.procs, silent=True)
+        try:
+            f.up()
+            for case in ("none", "silent"):
+                self.blackhole[case] = self.run_blackhole(f, case == "silent", n, iv)
+        except (BenchError, snmp_field.FieldError, OSError, subprocess.SubprocessError) as e:
+            log("the silent-10 %% runs could not be measured: %s: %s" % (type(e).__name__, e))
+            self.notes.append("silent 10 %%: not measured: %s" % e)
+        finally:
+            self.procs.stop_all()
+
+    def run_blackhole(self, f, silent, n, iv):
+        a = self.args
+        case = "silent" if silent else "none"
+        config = os.path.join(self.work, "bh-%s.yaml" % case)
+        daemon_config(config, f, "%gs" % iv, "%gs" % iv, "1d")
+        f.silence(silent)
+        d = None
+        sniffer = None
+        try:
+            d = self.start_daemon("bh-" + case, config, 2 * n)
+            time.sleep(a.blackhole_warmup)
+            sniffer = sniff.Sniffer(udp_port=bench.ROUTER_PORT, tcp_port=bench.CAMERA_PORT,
+                                    tcp_syn=True)
+            sniffer.start()
+            ops0, r0 = collections.Counter(f.camera_ops()), f.router_count()
+            c0 = bench.cpu_seconds(d.proc.pid)
+            w0 = time.time()
+            time.sleep(a.blackhole_window)
+            w1 = time.time()
+            cpu = bench.cpu_delta(c0, bench.cpu_seconds(d.proc.pid))
+            events = sniffer.stop()
+            sniffer = None
+            ops = collections.Counter(f.camera_ops()) - ops0
+            routers = f.router_count() - r0
+            rss = vm_kib(d.proc.pid, "VmHWM")
+            not_up = bench.not_up(d, None)
+        finally:
+            if sniffer is not None:
+                sniffer.stop()
+            if d is not None:
+                d.stop()
+            f.silence(False)
+        quiet_cams = {f.cameras[i] for i in f.silent_cameras}
+        quiet_routers = {f.routers[i] for i in f.frozen_routers}
+        res = {"n": n, "interval": iv, "window": w1 - w0, "cpu": cpu, "hwm_kib": rss,
+               "camera_probes": ops[(LIVE_OP, "200")], "router_probes": routers,
+               "not_up": not_up, "silent": silent}
+        for kind, quiet in (("syn", quiet_cams), ("udp", quiet_routers)):
+            starts = cycle_starts(events, kind, quiet, iv)
+            res[kind] = bench.lateness_summary(
+                bench.lateness(starts, iv, w0 + iv / 2, w1 - 0.2))
+            res[kind]["over_50ms"] = sum(1 for x in bench.lateness(starts, iv, w0 + iv / 2,
+                                                                   w1 - 0.2) if x > 50)
+        log("silent 10 %%: %s; cameras %s; routers %s; not up %s"
+            % (case, res["syn"], res["udp"], not_up))
+        return res
+
+    def run(self):
+        only = set(self.args.only.split(","))
+        if "blackhole" in only:
+            self.run_blackholes()
+        if "scale" in only:
+            self.run_scale()
+
+
+def shutil_copy(src, dst):
+    import shutil
+    shutil.copy2(src, dst)
+
+
+def cycle_starts(events, kind, exclude, interval):
+    """{destination: [cycle start]}: the first packet of each cycle, packets within
+    half an interval of a cycle's first belonging to it."""
+    out = {}
+    for stamp, k, dst in sorted(events):
+        if k != kind or dst in exclude:
+            continue
+        s = out.setdefault(dst, [])
+        if not s or stamp - s[-1] >= interval / 2:
+            s.append(stamp)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+def mib(kib):
+    return "%.1f" % (kib / MIB)
+
+
+def late(s):
+    if not s or not s.get("n"):
+        return "–"
+    return "%.1f / %.1f / %.1f" % (s["p50"], s["p99"], s["max"])
+
+
+def report(sc):
+    a = sc.args
+    m = bench.machine_description()
+    md = ["## Issue 18: how the cost grows, and a silent 10 %% (%s)"
+          % sc.started_at.strftime("%Y-%m-%d %H:%M %Z"), ""]
+    md.append("Machine: %s, %d cores, %s, kernel %s, Debian %s (virtualization: %s); load "
+              "average at the start %.2f, %.2f, %.2f (1, 5, 15 min; the machine is shared "
+              "with other sessions building and testing). fieldwatch %s; nginx %s, "
+              "net-snmp %s. `make bench-scale`%s."
+              % (m["cpu"], m["cores"], m["memory"], m["kernel"], m["debian"],
+                 m["virtualization"], sc.load[0], sc.load[1], sc.load[2], bench.git_describe(),
+                 bench.package_version("nginx"), bench.package_version("libsnmp40"),
+                 " BENCH_SCALE_ARGS='%s'" % a.argv if a.argv else ""))
+    md.append("")
+    if sc.rows or sc.target:
+        md.append("*Method (point 4).* For each N, N cameras (nginx answering as a camera, a "
+                  "fresh connection per request) and N routers (snmpd), and two fieldwatchd "
+                  "started together, each configured with all N cameras and N routers: one "
+                  "probes the cameras every interval (routers and deep checks daily), the "
+                  "other the routers (cameras daily). Probes are counted by the targets (nginx's "
+                  "log: GetSystemDateAndTime answered 200; snmpd's snmpInGetRequests); CPU is "
+                  "the daemon's user + system time over a window of whole intervals that "
+                  "starts %.0f s after the start, once the first probes and first deep cycles "
+                  "of the daily kind (spread over the first 5 minutes) are over. Peak RSS is "
+                  "VmHWM (start and first cycles included), steady RSS VmRSS at the window's "
+                  "end. Sizes that fit together (≤ %d addresses of each kind) ran in one "
+                  "session, their windows one after the other, the other sizes' daemons "
+                  "probing on meanwhile. Intervals: the probe rate stays within what 2 cores "
+                  "shared with nginx, snmpd and other sessions serve." % (a.warmup, GROUP_MAX))
+        md.append("")
+        md.append("| devices (cameras + routers) | interval | window | camera: CPU s per "
+                  "1,000 probes (probes) | router: CPU s per 1,000 probes (probes) | RSS "
+                  "peak / steady, MiB (camera daemon) | RSS peak / steady, MiB (router "
+                  "daemon) |")
+        md.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in sorted(sc.rows, key=lambda r: r["n"]):
+            c, t = r["camera"], r["router"]
+            md.append("| %s + %s | %g s | %.0f s | %s (%d%s) | %s (%d) | %s / %s | %s / %s |"
+                      % (format(r["n"], ","), format(r["n"], ","), r["interval"], r["window"],
+                         "%.3f" % c["per_1000"] if c["per_1000"] else "–", r["camera_probes"],
+                         ", %d deep" % r["deep_cycles"] if r["deep_cycles"] else "",
+                         "%.3f" % t["per_1000"] if t["per_1000"] else "–", r["router_probes"],
+                         mib(c["hwm_kib"]), mib(c["rss_kib"]), mib(t["hwm_kib"]),
+                         mib(t["rss_kib"])))
+        md.append("")
+        fails = ["N = %d: %d camera requests not answered 200 (%s)"
+                 % (r["n"], r["camera_failed"], ", ".join(
+                     "%s: %d" % kv for kv in sorted(r["camera_failed_ops"].items())))
+                 for r in sc.rows if r["camera_failed"]]
+        if fails:
+            md.append("Failures in the windows: %s." % "; ".join(fails))
+            md.append("")
+    if sc.target:
+        t = sc.target
+        b = t["both"]
+        ok_cpu, ok_rss = b["core_percent"] < 3, b["hwm_kib"] < 48 * MIB
+        md.append("*%s cameras + %s routers, both every 60 s, deep checks every 10 min* (one "
+                  "fieldwatchd with its own field, started with the others above, measured "
+                  "over %.0f s after %.0f s): **%.2f %% of one core** (target < 3 %%: **%s**), "
+                  "peak RSS **%s MiB**, steady %s MiB (target < 48 MiB: **%s**); %d camera "
+                  "probes (%d deep cycles) and %d router probes in the window."
+                  % (format(t["n"], ","), format(t["n"], ","), t["window"], a.warmup,
+                     b["core_percent"], "met" if ok_cpu else "not met", mib(b["hwm_kib"]),
+                     mib(b["rss_kib"]), "met" if ok_rss else "not met", t["camera_probes"],
+                     t["deep_cycles"], t["router_probes"]))
+        md.append("")
+    if sc.blackhole:
+        md.append("*Method (point 3).* %d cameras and %d routers, one fieldwatchd probing both "
+                  "every %g s (camera timeout 2 s, router 1 s with 1 retry, deep checks "
+                  "daily), a %.0f s window after %.0f s. Silent: 10 %% of the cameras served "
+                  "by an nginx of their own that is stopped (SIGSTOP: the kernel completes "
+                  "the handshake, nothing answers) and 10 %% of the routers by a stopped "
+                  "snmpd. A probe's start is the kernel's timestamp of its first packet at "
+                  "the target (the SYN to :18080, the datagram to :16161; AF_PACKET on lo); "
+                  "fieldwatchd schedules a cycle an interval after the last one began, so "
+                  "the delay is the spacing of a device's consecutive cycles less the "
+                  "interval (packets within half an interval of a cycle's first are that "
+                  "cycle's). Answering devices only. Delay in ms, p50 / p99 / max:"
+                  % (a.blackhole_n, a.blackhole_n, a.blackhole_interval, a.blackhole_window,
+                     a.blackhole_warmup))
+        md.append("")
+        md.append("| silent | cameras: delay (cycles) | routers: delay (cycles) | > 50 ms | "
+                  "devices not up at the end |")
+        md.append("| --- | ---: | ---: | ---: | --- |")
+        for case in ("none", "silent"):
+            r = sc.blackhole.get(case)
+            if not r:
+                continue
+            md.append("| %s | %s (%d) | %s (%d) | %d + %d | %s |"
+                      % ("nobody" if case == "none" else "10 % of each kind",
+                         late(r["syn"]), r["syn"].get("n", 0), late(r["udp"]),
+                         r["udp"].get("n", 0), r["syn"].get("over_50ms", 0),
+                         r["udp"].get("over_50ms", 0),
+                         ", ".join("%s %d" % kv for kv in sorted(r["not_up"].items()))
+                         or "none"))
+        md.append("")
+        s = sc.blackhole.get("silent")
+        if s:
+            worst = max((s[k]["max"] for k in ("syn", "udp") if s[k].get("n")), default=None)
+            ok = worst is not None and worst <= 50 and s["syn"].get("n") and s["udp"].get("n")
+            md.append("Target: a silent 10 %% delays no other probe by more than 50 ms: "
+                      "**%s** (largest delay %s ms)."
+                      % ("met" if ok else "not met",
+                         "%.1f" % worst if worst is not None else "–"))
+            md.append("")
+    for note in sc.notes:
+        md.append("- %s" % note)
+    if sc.notes:
+        md.append("")
+    return "\n".join(md) + "\n"
+
+
+BEGIN, END = "<!-- BEGIN ISSUE18-SCALE -->", "<!-- END ISSUE18-SCALE -->"
+
+
+def write_results(path, section):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    block = "%s\n%s%s\n" % (BEGIN, section, END)
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END) + 1:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="issue 18, points 3 and 4 (see the module doc)")
+    p.add_argument("--sizes", default="100,1000,10000,30000")
+    p.add_argument("--intervals", default="5,5,60,60", help="seconds, one per size")
+    p.add_argument("--windows", default="30,30,60,60", help="seconds, one per size "
+                   "(whole intervals)")
+    p.add_argument("--warmup", type=float, default=305.0, help="seconds from the daemons' "
+                   "start to the first window (the daily kind's first probes and the first "
+                   "deep cycles are spread over 5 minutes)")
+    p.add_argument("--target-n", type=int, default=10000, help="the size at which a daemon "
+                   "probes both kinds every 60 s (0: none)")
+    p.add_argument("--target-window", type=float, default=60.0)
+    p.add_argument("--blackhole-n", type=int, default=1000)
+    p.add_argument("--blackhole-interval", type=float, default=5.0)
+    p.add_argument("--blackhole-window", type=float, default=60.0)
+    p.add_argument("--blackhole-warmup", type=float, default=30.0)
+    p.add_argument("--only", default="blackhole,scale")
+    p.add_argument("--build", default=os.path.join(bench.ROOT, "build"))
+    p.add_argument("--daemon")
+    p.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
+    p.add_argument("--no-results", action="store_true")
+    p.add_argument("--keep", action="store_true")
+    args = p.parse_args(argv)
+    args.argv = " ".join(argv)
+    try:
+        args.sizes = [int(x) for x in args.sizes.split(",")]
+        args.intervals = [float(x) for x in args.intervals.split(",")]
+        args.windows = [float(x) for x in args.windows.split(",")]
+    except ValueError:
+        p.error("--sizes, --intervals, --windows: comma-separated numbers")
+    if not (len(args.sizes) == len(args.intervals) == len(args.windows)):
+        p.error("--sizes, --intervals and --windows need as many values each")
+    if any(not 10 <= n <= 60000 for n in args.sizes) or not 10 <= args.blackhole_n <= 20000:
+        p.error("sizes must be 10 ... 60,000 (the blackhole's 10 ... 20,000)")
+    if any(w < iv for w, iv in zip(args.windows, args.intervals)):
+        p.error("a window must hold at least one interval")
+    args.daemon = args.daemon or os.path.join(args.build, "fieldwatchd")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if os.geteuid() != 0:
+        log("note: not root: no packet timestamps (AF_PACKET on lo)")
+    sc = Scale(args)
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    try:
+        sc.prepare()
+        sc.run()
+    except (BenchError, snmp_field.FieldError, OSError, subprocess.SubprocessError) as e:
+        log("cannot go on: %s: %s" % (type(e).__name__, e))
+        sc.close()
+        return 1
+    except BaseException:
+        log("interrupted; stopping everything")
+        sc.close()
+        raise
+    sc.close()
+    text = report(sc)
+    print()
+    print(text)
+    log("done in %.0f s" % (time.monotonic() - started))
+    if not args.no_results:
+        write_results(args.results, text)
+        log("written to %s" % os.path.relpath(args.results, os.getcwd()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
