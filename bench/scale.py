@@ -626,6 +626,8 @@ def parse_args(argv):
     p.add_argument("--blackhole-window", type=float, default=60.0)
     p.add_argument("--blackhole-warmup", type=float, default=30.0)
     p.add_argument("--only", default="blackhole,scale")
+    p.add_argument("--shard", type=int, default=SHARD, help="addresses per nginx or snmpd "
+                   "process (each holds a socket per address: RLIMIT_NOFILE)")
     p.add_argument("--build", default=os.path.join(bench.ROOT, "build"))
     p.add_argument("--daemon")
     p.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
@@ -650,7 +652,9 @@ def parse_args(argv):
 
 
 def main(argv=None):
+    global SHARD
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    SHARD = args.shard
     if os.geteuid() != 0:
         log("note: not root: no packet timestamps (AF_PACKET on lo)")
     sc = Scale(args)
