@@ -31,8 +31,9 @@ VmHWM (start and first cycles included), steady RSS VmRSS at the window's end.
 At --target-n a third daemon probes its own N cameras and N routers every 60 s
 (deep checks every 10 min), the issue's configuration: % of one core and RSS.
 Sizes whose fields fit together (<= 25,000 addresses of each kind) run in one
-session: the daemons start together and the windows follow one another, the
-other sizes' daemons running on meanwhile.
+session: the daemons start together, then the windows follow one another,
+largest size first (its runs in one window), each size's daemons stopped after
+its window, the smaller sizes' daemons probing on meanwhile.
 
 Silent 10 % (point 3). --blackhole-n cameras and routers, fieldwatchd probing
 both every --blackhole-interval; 10 % of the cameras are served by an nginx of
@@ -330,25 +331,42 @@ class Scale:
                 runs.append((n, 60.0, self.args.target_window, t, {"both": d}))
         started = time.monotonic()
         log("all daemons ready; warm-up of %.0f s" % self.args.warmup)
-        for n, iv, w, f, daemons in runs:
-            rest = self.args.warmup - (time.monotonic() - started)
-            if rest > 0:
-                time.sleep(rest)
-            self.measure(n, iv, w, f, daemons)
+        rest = self.args.warmup - (time.monotonic() - started)
+        if rest > 0:
+            time.sleep(rest)
+        # Largest first, all runs of one size in one window; then their daemons
+        # stop, so that the smaller sizes are measured with less going on beside.
+        for size in sorted({r[0] for r in runs}, reverse=True):
+            now = [r for r in runs if r[0] == size]
+            states = [self.measure_begin(*r) for r in now]
+            for st in sorted(states, key=lambda st: st["t0"] + st["w"]):
+                rest = st["t0"] + st["w"] - time.monotonic()
+                if rest > 0:
+                    time.sleep(rest)
+                self.measure_end(st)
+            for r in now:
+                for d in r[4].values():
+                    d.stop()
 
-    def measure(self, n, iv, w, f, daemons):
+    def measure_begin(self, n, iv, w, f, daemons):
         for name, d in daemons.items():
             if d.proc.poll() is not None:
                 raise BenchError("fieldwatchd %s exited; see %s" % (name, d.log_path))
         pids = {role: d.proc.pid for role, d in daemons.items()}
-        ops0, r0 = collections.Counter(f.camera_ops()), f.router_count()
-        c0 = {role: bench.cpu_seconds(pid) for role, pid in pids.items()}
-        t0 = time.monotonic()
-        time.sleep(w)
+        st = {"n": n, "iv": iv, "w": w, "f": f, "pids": pids,
+              "ops0": collections.Counter(f.camera_ops()), "r0": f.router_count()}
+        st["c0"] = {role: bench.cpu_seconds(pid) for role, pid in pids.items()}
+        st["t0"] = time.monotonic()
+        return st
+
+    def measure_end(self, st):
+        n, iv, f, pids = st["n"], st["iv"], st["f"], st["pids"]
+        c0 = st["c0"]
         c1 = {role: bench.cpu_seconds(pid) for role, pid in pids.items()}
-        wall = time.monotonic() - t0
+        wall = time.monotonic() - st["t0"]
         ops1, r1 = collections.Counter(f.camera_ops()), f.router_count()
-        ops = ops1 - ops0
+        ops = ops1 - st["ops0"]
+        r0 = st["r0"]
         live = ops[(LIVE_OP, "200")]
         deep = ops[(DEEP_OP, "200")]
         bad = {"%s %s" % k: v for k, v in ops.items() if k[1] not in ("200", "401")}
@@ -506,8 +524,9 @@ def report(sc):
                   "of the daily kind (spread over the first 5 minutes) are over. Peak RSS is "
                   "VmHWM (start and first cycles included), steady RSS VmRSS at the window's "
                   "end. Sizes that fit together (≤ %d addresses of each kind) ran in one "
-                  "session, their windows one after the other, the other sizes' daemons "
-                  "probing on meanwhile. Intervals: the probe rate stays within what 2 cores "
+                  "session: all daemons started together, then the windows, largest size "
+                  "first (its runs in one window), each size's daemons stopped after its "
+                  "window, the smaller sizes' probing on beside. Intervals: the probe rate stays within what 2 cores "
                   "shared with nginx, snmpd and other sessions serve." % (a.warmup, GROUP_MAX))
         md.append("")
         md.append("| devices (cameras + routers) | interval | window | camera: CPU s per "
