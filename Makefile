@@ -234,7 +234,7 @@ bench: bench-deps-if-missing
 		--shared-floor $(BUILD)/bench-floor/limit \
 		$(if $(filter 1,$(BENCH_PROFILE)),--profile) $(BENCH_ARGS)
 
-# How the cost grows with the field (100 ... 30,000 cameras and routers) and
+# How the cost grows with the field (100 ... 20,000 cameras and routers) and
 # whether a silent 10 % delays any other probe (issue 18, points 3 and 4;
 # bench/scale.py, about 20 minutes; results into bench/RESULTS.md). Reports,
 # never gates. BENCH_SCALE_ARGS for its options (--sizes, --intervals, ...).

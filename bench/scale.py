@@ -6,10 +6,11 @@ anyone else (issue 18, points 4 and 3), with bench.py's machinery: nginx cameras
 (tests/sim/snmp_field.py), probes counted by the targets, CPU from /proc/PID,
 RSS from /proc/PID/status, packet times from the kernel (bench/sniff.py).
 
-  /usr/bin/python3 bench/scale.py [--sizes 100,1000,10000,30000]
-      [--intervals 5,5,60,60] [--windows 30,30,60,60] [--warmup 305]
-      [--target-n 10000] [--blackhole-n 1000] [--blackhole-interval 5]
-      [--blackhole-window 60] [--only scale,blackhole] [--build build]
+  /usr/bin/python3 bench/scale.py [--sizes 100,1000,10000,20000,30000]
+      [--intervals 5,5,60,60,60] [--windows 30,30,60,60,60] [--warmup 305]
+      [--target-n 10000] [--target-window 60] [--blackhole-n 1000]
+      [--blackhole-interval 5] [--blackhole-window 60] [--blackhole-warmup 30]
+      [--only scale,blackhole] [--shard 8000] [--build build]
       [--results bench/RESULTS.md | --no-results] [--keep]
 
 `make bench-scale` runs it (BENCH_SCALE_ARGS for options).
@@ -30,6 +31,8 @@ probes that still fell into the window are counted and reported). Peak RSS is
 VmHWM (start and first cycles included), steady RSS VmRSS at the window's end.
 At --target-n a third daemon probes its own N cameras and N routers every 60 s
 (deep checks every 10 min), the issue's configuration: % of one core and RSS.
+A size whose configuration `fieldwatchctl check-config` refuses (more than
+20,000 sites, or more than 4 MiB) is reported with its words, not run.
 Sizes whose fields fit together (<= 25,000 addresses of each kind) run in one
 session: the daemons start together, then the windows follow one another,
 largest size first (its runs in one window), each size's daemons stopped after
