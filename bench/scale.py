@@ -206,6 +206,7 @@ class ScaleField:
         total = 0
         for agent in self.agents:
             if agent.frozen:
+                total += agent.last_count   # as it was when it was stopped
                 continue
             a, port = agent.listen[0]
             r = subprocess.run([bench.SNMPGET, "-v2c", "-c", self.community, "-On", "-Oqv",
@@ -216,10 +217,13 @@ class ScaleField:
                 raise BenchError("snmpget of snmpInGetRequests from %s: %s"
                                  % (agent.name, r.stdout.strip() or r.stderr.strip()))
             agent.reads += 1
-            total += int(r.stdout.split()[-1]) - agent.reads
+            agent.last_count = int(r.stdout.split()[-1]) - agent.reads
+            total += agent.last_count
         return total
 
     def silence(self, on):
+        if on:
+            self.router_count()     # the counts of the agents to be stopped
         for name, p, _ in self.nginx:
             if name.endswith("-silent"):
                 os.kill(p.pid, signal.SIGSTOP if on else signal.SIGCONT)
@@ -465,9 +469,10 @@ class Scale:
         case = "silent" if silent else "none"
         config = os.path.join(self.work, "bh-%s.yaml" % case)
         daemon_config(config, f, "%gs" % iv, "%gs" % iv, "1d")
-        f.silence(silent)
+        f.silence(False)
         d = None
         sniffer = None
+        silenced_at = None
         try:
             d = self.start_daemon("bh-" + case, config, 2 * n)
             time.sleep(a.blackhole_warmup)
@@ -477,7 +482,13 @@ class Scale:
             ops0, r0 = collections.Counter(f.camera_ops()), f.router_count()
             c0 = bench.cpu_seconds(d.proc.pid)
             w0 = time.time()
-            time.sleep(a.blackhole_window)
+            # The 10 % fall silent within the window: their timeouts, retries and
+            # faults opening are in it, then the steady state with them silent.
+            time.sleep(a.blackhole_silence_after)
+            if silent:
+                f.silence(True)
+                silenced_at = time.time()
+            time.sleep(max(0.0, a.blackhole_window - a.blackhole_silence_after))
             w1 = time.time()
             cpu = bench.cpu_delta(c0, bench.cpu_seconds(d.proc.pid))
             events = sniffer.stop()
@@ -492,17 +503,28 @@ class Scale:
             if d is not None:
                 d.stop()
             f.silence(False)
-        quiet_cams = {f.cameras[i] for i in f.silent_cameras}
-        quiet_routers = {f.routers[i] for i in f.frozen_routers}
+        # Only this field's devices (others' tests on this machine may use the same
+        # ports on other loopback addresses), and only the sites without a silent
+        # device: the other device of such a site is re-probed at once when the
+        # fault engine asks about it (monitor_reprobe), by design, which moves
+        # its schedule. The same devices in both runs.
+        touched = f.silent_cameras | f.frozen_routers
+        answering_cams = {a_ for i, a_ in enumerate(f.cameras) if i not in touched}
+        answering_routers = {a_ for i, a_ in enumerate(f.routers) if i not in touched}
         res = {"n": n, "interval": iv, "window": w1 - w0, "cpu": cpu, "hwm_kib": rss,
                "camera_probes": ops[(LIVE_OP, "200")], "router_probes": routers,
-               "not_up": not_up, "silent": silent}
-        for kind, quiet in (("syn", quiet_cams), ("udp", quiet_routers)):
-            starts = cycle_starts(events, kind, quiet, iv)
-            res[kind] = bench.lateness_summary(
-                bench.lateness(starts, iv, w0 + iv / 2, w1 - 0.2))
-            res[kind]["over_50ms"] = sum(1 for x in bench.lateness(starts, iv, w0 + iv / 2,
-                                                                   w1 - 0.2) if x > 50)
+               "not_up": not_up, "silent": silent,
+               "silenced_after": silenced_at - w0 if silenced_at else None}
+        ref = silenced_at or w0
+        for kind, mine in (("syn", answering_cams), ("udp", answering_routers)):
+            starts = cycle_starts(events, kind, mine, iv)
+            delays = []     # (ms, seconds after the silencing, device)
+            for dst, ss in starts.items():
+                ss = [x for x in ss if w0 + iv / 2 <= x <= w1 - 0.2]
+                delays += [((b - a_ - iv) * 1000, b - ref, dst) for a_, b in zip(ss, ss[1:])]
+            res[kind] = bench.lateness_summary([x[0] for x in delays])
+            res[kind]["over_50ms"] = sum(1 for x in delays if x[0] > 50)
+            res[kind]["worst"] = sorted(delays, reverse=True)[:5]
         log("silent 10 %%: %s; cameras %s; routers %s; not up %s"
             % (case, res["syn"], res["udp"], not_up))
         return res
@@ -520,12 +542,13 @@ def shutil_copy(src, dst):
     shutil.copy2(src, dst)
 
 
-def cycle_starts(events, kind, exclude, interval):
-    """{destination: [cycle start]}: the first packet of each cycle, packets within
-    half an interval of a cycle's first belonging to it."""
+def cycle_starts(events, kind, include, interval):
+    """{destination: [cycle start]} of the destinations in include: the first
+    packet of each cycle, packets within half an interval of a cycle's first
+    belonging to it."""
     out = {}
     for stamp, k, dst in sorted(events):
-        if k != kind or dst in exclude:
+        if k != kind or dst not in include:
             continue
         s = out.setdefault(dst, [])
         if not s or stamp - s[-1] >= interval / 2:
@@ -621,14 +644,18 @@ def report(sc):
                   "daily), a %.0f s window after %.0f s. Silent: 10 %% of the cameras served "
                   "by an nginx of their own that is stopped (SIGSTOP: the kernel completes "
                   "the handshake, nothing answers) and 10 %% of the routers by a stopped "
-                  "snmpd. A probe's start is the kernel's timestamp of its first packet at "
+                  "snmpd, %.0f s into the window, so that their timeouts, retries and faults "
+                  "opening fall in it, then the steady state with them silent. A probe's start is the kernel's timestamp of its first packet at "
                   "the target (the SYN to :18080, the datagram to :16161; AF_PACKET on lo); "
                   "fieldwatchd schedules a cycle an interval after the last one began, so "
                   "the delay is the spacing of a device's consecutive cycles less the "
                   "interval (packets within half an interval of a cycle's first are that "
-                  "cycle's). Answering devices only. Delay in ms, p50 / p99 / max:"
+                  "cycle's). The devices of the 80 %% of sites without a silent device, in "
+                  "both runs (the other device of a site with a silent one is re-probed at "
+                  "once when the fault engine asks about it, by design, which moves its "
+                  "schedule). Delay in ms, p50 / p99 / max:"
                   % (a.blackhole_n, a.blackhole_n, a.blackhole_interval, a.blackhole_window,
-                     a.blackhole_warmup))
+                     a.blackhole_warmup, a.blackhole_silence_after))
         md.append("")
         md.append("| silent | cameras: delay (cycles) | routers: delay (cycles) | > 50 ms | "
                   "devices not up at the end |")
@@ -644,6 +671,20 @@ def report(sc):
                          r["udp"].get("over_50ms", 0),
                          ", ".join("%s %d" % kv for kv in sorted(r["not_up"].items()))
                          or "none"))
+        md.append("")
+        for case in ("none", "silent"):
+            r = sc.blackhole.get(case)
+            if not r:
+                continue
+            worst = sorted([(d, t, "camera" if k == "syn" else "router", dst)
+                            for k in ("syn", "udp") for d, t, dst in r[k].get("worst", [])],
+                           reverse=True)[:3]
+            if worst:
+                md.append("Largest delays, %s: %s." % (
+                    "nobody silent (seconds from the window's start)" if case == "none" else
+                    "10 % silent (seconds from the moment they fell silent)",
+                    "; ".join("%.1f ms (%s %s, %+.1f s)" % (d, kind, dst, t)
+                              for d, t, kind, dst in worst)))
         md.append("")
         s = sc.blackhole.get("silent")
         if s:
@@ -694,6 +735,8 @@ def parse_args(argv):
     p.add_argument("--blackhole-interval", type=float, default=5.0)
     p.add_argument("--blackhole-window", type=float, default=60.0)
     p.add_argument("--blackhole-warmup", type=float, default=30.0)
+    p.add_argument("--blackhole-silence-after", type=float, default=10.0,
+                   help="seconds into the window at which the 10 %% fall silent")
     p.add_argument("--only", default="blackhole,scale")
     p.add_argument("--shard", type=int, default=SHARD, help="addresses per nginx or snmpd "
                    "process (each holds a socket per address: RLIMIT_NOFILE)")
