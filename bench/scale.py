@@ -41,8 +41,10 @@ its window, the smaller sizes' daemons probing on meanwhile.
 Silent 10 % (point 3). --blackhole-n cameras and routers, fieldwatchd probing
 both every --blackhole-interval; 10 % of the cameras are served by an nginx of
 their own that is stopped (SIGSTOP: the kernel completes the handshake, nobody
-answers) and 10 % of the routers by an snmpd that is stopped. Each answering
-device's probe start is the kernel's timestamp of the probe's first packet at
+answers) and 10 % of the routers by an snmpd that is stopped, --blackhole-silence-after
+seconds into the window. Measured are the devices of the sites without a silent
+device (the fault engine re-probes the other device of such a site at once, by
+design). Each device's probe start is the kernel's timestamp of the probe's first packet at
 the target (the TCP SYN to :18080, the UDP datagram to :16161; AF_PACKET on lo,
 root only); packets of one device within half an interval of the first are the
 same cycle (a deep cycle's further connections, a retry). fieldwatchd schedules
