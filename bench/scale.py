@@ -347,6 +347,7 @@ class Scale:
                 self.notes.append("N = %s: not measured: %s" % (sizes, e))
             finally:
                 self.procs.stop_all()
+            self.save()
 
     def run_group(self, group):
         log("session: N = %s" % ", ".join("%d (every %g s)" % (n, iv) for n, iv, _ in group))
@@ -535,8 +536,14 @@ class Scale:
         only = set(self.args.only.split(","))
         if "blackhole" in only:
             self.run_blackholes()
+            self.save()
         if "scale" in only:
             self.run_scale()
+
+    def save(self):
+        """The results so far into --results: a run cut short keeps them."""
+        if not self.args.no_results:
+            write_results(self.args.results, report(self))
 
 
 def shutil_copy(src, dst):
@@ -596,11 +603,11 @@ def report(sc):
                   "starts %.0f s after the start, once the first probes and first deep cycles "
                   "of the daily kind (spread over the first 5 minutes) are over. Peak RSS is "
                   "VmHWM (start and first cycles included), steady RSS VmRSS at the window's "
-                  "end. Sizes that fit together (≤ %d addresses of each kind) ran in one "
+                  "end. Sizes that fit together (≤ %s addresses of each kind) ran in one "
                   "session: all daemons started together, then the windows, largest size "
                   "first (its runs in one window), each size's daemons stopped after its "
                   "window, the smaller sizes' probing on beside. Intervals: the probe rate stays within what 2 cores "
-                  "shared with nginx, snmpd and other sessions serve." % (a.warmup, GROUP_MAX))
+                  "shared with nginx, snmpd and other sessions serve." % (a.warmup, format(GROUP_MAX, ",")))
         md.append("")
         md.append("| devices (cameras + routers) | interval | window | camera: CPU s per "
                   "1,000 probes (probes) | router: CPU s per 1,000 probes (probes) | % of "
