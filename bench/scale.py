@@ -606,8 +606,9 @@ def report(sc):
                   "end. Sizes that fit together (≤ %s addresses of each kind) ran in one "
                   "session: all daemons started together, then the windows, largest size "
                   "first (its runs in one window), each size's daemons stopped after its "
-                  "window, the smaller sizes' probing on beside. Intervals: the probe rate stays within what 2 cores "
-                  "shared with nginx, snmpd and other sessions serve." % (a.warmup, format(GROUP_MAX, ",")))
+                  "window, the smaller sizes' probing on beside. Intervals: the probe rate "
+                  "stays within what 2 cores shared with nginx, snmpd and other sessions "
+                  "serve." % (a.warmup, format(GROUP_MAX, ",")))
         md.append("")
         md.append("| devices (cameras + routers) | interval | window | camera: CPU s per "
                   "1,000 probes (probes) | router: CPU s per 1,000 probes (probes) | % of "
