@@ -7,7 +7,7 @@ anyone else (issue 18, points 4 and 3), with bench.py's machinery: nginx cameras
 RSS from /proc/PID/status, packet times from the kernel (bench/sniff.py).
 
   /usr/bin/python3 bench/scale.py [--sizes 100,1000,10000,20000,30000]
-      [--intervals 5,5,60,60,60] [--windows 30,30,60,60,60] [--warmup 305]
+      [--intervals 5,5,60,60,60] [--windows 30,30,60,60,60] [--warmup S]
       [--target-n 10000] [--target-window 60] [--blackhole-n 1000]
       [--blackhole-interval 5] [--blackhole-window 60] [--blackhole-warmup 30]
       [--only scale,blackhole] [--shard 8000] [--build build]
@@ -25,8 +25,8 @@ GetSystemDateAndTime answered 200; snmpd's snmpInGetRequests); each daemon's CPU
 divided by its kind's count. A daily device is still probed once within the
 first 5 minutes (FIRST_SPREAD_MAX: the first probes and the first deep cycles
 are spread over min(interval, 5 min)), so the window starts only after
---warmup (305 s): then the camera daemon's window holds liveness cycles only
-and the router daemon's router probes only (the deep cycles and other-kind
+--warmup (5 min + the longest interval + 5 s): then the camera daemon's window
+holds liveness cycles only and the router daemon's router probes only (the deep cycles and other-kind
 probes that still fell into the window are counted and reported). Peak RSS is
 VmHWM (start and first cycles included), steady RSS VmRSS at the window's end.
 At --target-n a third daemon probes its own N cameras and N routers every 60 s
@@ -277,6 +277,7 @@ class Scale:
         self.target = None      # the --target-n run
         self.blackhole = {}     # "silent" / "none" -> result
         self.notes = []
+        self.warmups = []
         self.started_at = datetime.datetime.now().astimezone()
         self.load = os.getloadavg()
 
@@ -385,8 +386,15 @@ class Scale:
                        for role, config in roles}
             runs.append((n, iv, w, f, daemons))
         started = time.monotonic()
-        log("all daemons ready; warm-up of %.0f s" % self.args.warmup)
-        rest = self.args.warmup - (time.monotonic() - started)
+        # A daily device's first probe, and every first deep cycle, fall due at a
+        # random time in the first 5 minutes, and go out at the first cycle after
+        # it: up to 5 minutes and an interval from the start.
+        warmup = self.args.warmup
+        if warmup is None:
+            warmup = 300.0 + max(r[1] for r in runs) + 5.0
+        self.warmups.append(warmup)
+        log("all daemons ready; warm-up of %.0f s" % warmup)
+        rest = warmup - (time.monotonic() - started)
         if rest > 0:
             time.sleep(rest)
         # Largest first, all runs of one size in one window; then their daemons
@@ -436,6 +444,7 @@ class Scale:
         if "both" in pids:
             b = res["both"]
             b["core_percent"] = 100 * b["cpu"] / wall
+            res["warmup"] = self.warmups[-1]
             self.target = res
             log("N=%d both kinds every 60 s: %.2f %% of one core, VmHWM %.1f MiB, VmRSS "
                 "%.1f MiB, %d camera (%d deep) + %d router probes"
@@ -600,15 +609,16 @@ def report(sc):
                   "other the routers (cameras daily). Probes are counted by the targets (nginx's "
                   "log: GetSystemDateAndTime answered 200; snmpd's snmpInGetRequests); CPU is "
                   "the daemon's user + system time over a window of whole intervals that "
-                  "starts %.0f s after the start, once the first probes and first deep cycles "
-                  "of the daily kind (spread over the first 5 minutes) are over. Peak RSS is "
+                  "starts %s s after the start, once the first probes and first deep cycles "
+                  "of the daily kind (due over the first 5 minutes) are over. Peak RSS is "
                   "VmHWM (start and first cycles included), steady RSS VmRSS at the window's "
                   "end. Sizes that fit together (≤ %s addresses of each kind) ran in one "
                   "session: all daemons started together, then the windows, largest size "
                   "first (its runs in one window), each size's daemons stopped after its "
                   "window, the smaller sizes' probing on beside. Intervals: the probe rate "
                   "stays within what 2 cores shared with nginx, snmpd and other sessions "
-                  "serve." % (a.warmup, format(GROUP_MAX, ",")))
+                  "serve." % (" / ".join("%.0f" % w for w in sc.warmups) or "–",
+                              format(GROUP_MAX, ",")))
         md.append("")
         md.append("| devices (cameras + routers) | interval | window | camera: CPU s per "
                   "1,000 probes (probes) | router: CPU s per 1,000 probes (probes) | % of "
@@ -643,7 +653,7 @@ def report(sc):
                   "over %.0f s after %.0f s): **%.2f %% of one core** (target < 3 %%: **%s**), "
                   "peak RSS **%s MiB**, steady %s MiB (target < 48 MiB: **%s**); %d camera "
                   "probes (%d deep cycles) and %d router probes in the window."
-                  % (format(t["n"], ","), format(t["n"], ","), t["window"], a.warmup,
+                  % (format(t["n"], ","), format(t["n"], ","), t["window"], t["warmup"],
                      b["core_percent"], "met" if ok_cpu else "not met", mib(b["hwm_kib"]),
                      mib(b["rss_kib"]), "met" if ok_rss else "not met", t["camera_probes"],
                      t["deep_cycles"], t["router_probes"]))
@@ -736,9 +746,10 @@ def parse_args(argv):
     p.add_argument("--intervals", default="5,5,60,60,60", help="seconds, one per size")
     p.add_argument("--windows", default="30,30,60,60,60", help="seconds, one per size "
                    "(whole intervals)")
-    p.add_argument("--warmup", type=float, default=305.0, help="seconds from the daemons' "
-                   "start to the first window (the daily kind's first probes and the first "
-                   "deep cycles are spread over 5 minutes)")
+    p.add_argument("--warmup", type=float, help="seconds from the daemons' start to the "
+                   "first window; default 5 minutes + the session's longest interval + 5 s "
+                   "(the daily kind's first probes and the first deep cycles fall due over "
+                   "the first 5 minutes, and go out at the next cycle)")
     p.add_argument("--target-n", type=int, default=10000, help="the size at which a daemon "
                    "probes both kinds every 60 s (0: none)")
     p.add_argument("--target-window", type=float, default=60.0)
