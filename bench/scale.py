@@ -599,7 +599,7 @@ def report(sc):
               % (m["cpu"], m["cores"], m["memory"], m["kernel"], m["debian"],
                  m["virtualization"], sc.load[0], sc.load[1], sc.load[2], bench.git_describe(),
                  bench.package_version("nginx"), bench.package_version("libsnmp40"),
-                 " BENCH_SCALE_ARGS='%s'" % a.argv if a.argv else ""))
+                 " BENCH_SCALE_ARGS='%s'" % a.argv if a.argv and a.argv != "--build build" else ""))
     md.append("")
     if sc.rows or sc.target:
         md.append("*Method (point 4).* For each N, N cameras (nginx answering as a camera, a "
