@@ -239,8 +239,9 @@ def daemon_config(path, field, camera_interval, router_interval, deep_interval):
     """bench.py's configuration, with the sites in YAML flow style, one line each:
     the configuration may be at most 4 MiB (CONFIG_MAX_FILE_SIZE), which the
     block style exceeds from about 14,000 sites."""
-    stub = types.SimpleNamespace(n=1, routers=field.routers[:1], cameras=field.cameras[:1])
-    bench.fieldwatch_config(path, stub, camera_interval, router_interval, deep_interval)
+    # The rest of the configuration comes from bench.py, built for one site.
+    one_site = types.SimpleNamespace(n=1, routers=field.routers[:1], cameras=field.cameras[:1])
+    bench.fieldwatch_config(path, one_site, camera_interval, router_interval, deep_interval)
     with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
     data.pop("sites")
