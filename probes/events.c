@@ -29,6 +29,9 @@
 #define UNSUPPORTED_RETRY 3600
 #define MESSAGE_LIMIT "16"
 #define PATH_MAX_LEN 256
+/* The answer buffer kept between the requests of a subscription: a
+ * PullMessages answer with a few messages fits; a larger one is freed. */
+#define ANSWER_KEEP (16u * 1024u)
 
 static const struct {
         const char *path;
@@ -78,7 +81,6 @@ struct CameraEvents {
         bool has_skew;
         double skew;
 
-        bool fresh;                  /* the next request on a new handle */
         char *request;
         ProbeBuffer answer;
         char errbuf[CURL_ERROR_SIZE];
@@ -311,12 +313,8 @@ static int op_start(CameraEvents *e, Op op) {
                         op == OP_PULL || op == OP_RENEW ? e->sub_path : e->path);
         /* A handle of its own, never from the glue's pool: Digest state (a
          * nonce, an opaque) must not travel between cameras or into a probe's
-         * handle. A new one after a refusal: a camera that restarted refuses
-         * the old nonce and opaque as a wrong password. */
-        if (e->slot.easy && e->fresh) {
-                curl_easy_cleanup(e->slot.easy);
-                e->slot.easy = NULL;
-        }
+         * handle. A new one after a failure (fail() frees it): a camera that
+         * restarted refuses the old nonce and opaque as a wrong password. */
         if (!e->slot.easy) {
                 e->slot.easy = curl_easy_init();
                 if (!e->slot.easy)
@@ -325,7 +323,6 @@ static int op_start(CameraEvents *e, Op op) {
                 if (r < 0)
                         return r;
         }
-        e->fresh = false;
         free(e->request);
         e->request = NULL;
         created = time(NULL) + (time_t) lround(e->has_skew ? e->skew : 0);
@@ -334,7 +331,7 @@ static int op_start(CameraEvents *e, Op op) {
                                &e->request, &len);
         if (r < 0)
                 return r;
-        probe_buffer_clear(&e->answer, SIZE_MAX);
+        probe_buffer_clear(&e->answer, ANSWER_KEEP);
         e->errbuf[0] = 0;
         if (curl_easy_setopt(e->slot.easy, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_TIMEOUT_MS, (long) ms) != CURLE_OK ||
@@ -352,6 +349,21 @@ static int op_start(CameraEvents *e, Op op) {
         return r;
 }
 
+/* Gives back what only a running exchange needs (issue 18): while it backs
+ * off (for an hour, from a camera without an Event service), a camera's
+ * events cost no easy handle (5 KiB of libcurl state) and no buffers. */
+static void release_idle(CameraEvents *e) {
+        if (e->slot.easy) {
+                curl_glue_abort(e->glue, &e->slot);
+                curl_easy_cleanup(e->slot.easy);
+                e->slot.easy = NULL;
+        }
+        free(e->request);
+        e->request = NULL;
+        free(e->answer.data);
+        e->answer = (ProbeBuffer) {};
+}
+
 static void fail(CameraEvents *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Drops the subscription; a new one after the back-off. */
@@ -363,12 +375,12 @@ static void fail(CameraEvents *e, const char *fmt, ...) {
         (void) vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
         (void) text_clean(e->error, sizeof(e->error), raw, strlen(raw));
-        e->fresh = true;
         free(e->sub_path);
         e->sub_path = NULL;
         e->op = OP_NONE;
         e->backoff = e->backoff ? MIN(e->backoff * 2, (unsigned) RETRY_MAX) : RETRY_FIRST;
         e->retry_at = mono_sec() + e->backoff;
+        release_idle(e);
 }
 
 static void next(CameraEvents *e, Op op) {
@@ -436,6 +448,7 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                         e->unsupported = true;
                         e->retry_at = mono_sec() + UNSUPPORTED_RETRY;
                         (void) snprintf(e->error, sizeof(e->error), "no Event service");
+                        release_idle(e);
                         return;
                 }
                 if (http < 200 || http > 299) {
