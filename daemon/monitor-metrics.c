@@ -120,20 +120,20 @@ static void metrics_probes(FILE *f, const Monitor *m) {
                 for (size_t j = 0; j < ELEMENTSOF(results); j++) {
                         fputs("fieldwatch_probes_total", f);
                         metrics_device_labels(f, m, &m->devices[i]);
-                        fprintf(f, ",result=\"%s\"} %" PRIu64 "\n", results[j],
+                        fprintf(f, ",result=\"%s\"} %" PRIu32 "\n", results[j],
                                 m->devices[i].probes[j]);
                 }
         fputs("# HELP fieldwatch_probe_duration_seconds How long probe cycles took.\n"
               "# TYPE fieldwatch_probe_duration_seconds histogram\n", f);
         for (size_t i = 0; i < m->n_devices; i++) {
                 const Device *d = &m->devices[i];
-                uint64_t n = d->probes[0] + d->probes[1] + d->probes[2];
+                uint64_t n = (uint64_t) d->probes[0] + d->probes[1] + d->probes[2];
 
                 for (size_t k = 0; k <= MONITOR_DURATION_BUCKETS; k++) {
                         fputs("fieldwatch_probe_duration_seconds_bucket", f);
                         metrics_device_labels(f, m, d);
                         if (k < MONITOR_DURATION_BUCKETS)
-                                fprintf(f, ",le=\"%g\"} %" PRIu64 "\n", duration_bounds[k],
+                                fprintf(f, ",le=\"%g\"} %" PRIu32 "\n", duration_bounds[k],
                                         d->duration_buckets[k]);
                         else
                                 fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", n);

@@ -140,7 +140,7 @@ struct CameraProbe {
         CameraEvents *events;        /* ONVIF events; NULL: none */
         CameraEventFn on_event;      /* the monitor's */
         unsigned tampered;           /* the tampering topics whose state is on (topic_bit) */
-        char tamper_topic[CAMERA_EVENT_TOPIC_MAX]; /* the last one that turned on */
+        const char *tamper_topic;    /* the last one that turned on (static); NULL: none */
         CameraCycle *cycle;          /* the running cycle, or NULL */
         CameraDeep deep;             /* the last deep checks; text NULL before the first */
 };
@@ -503,8 +503,7 @@ static void camera_on_event(void *userdata, const CameraEvent *event) {
         if (ev.kind == CAMERA_EVENT_TAMPER && ev.has_state) {
                 if (ev.state) {
                         p->tampered |= ev.topic_bit;
-                        (void) snprintf(p->tamper_topic, sizeof(p->tamper_topic), "%s",
-                                        ev.topic);
+                        p->tamper_topic = ev.topic;
                 } else
                         p->tampered &= ~ev.topic_bit;
                 ev.changed = (before != 0) != (p->tampered != 0);

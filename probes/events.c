@@ -65,25 +65,24 @@ struct CameraEvents {
         CurlSlot slot;               /* its own easy handle (not the glue's pool's) */
         CameraEventFn fn;
         void *userdata;
-        char *base_url, *username, *username_xml, *password;
-        char *ca_file, *pinned_public_key, *interface;
-        CameraAuth auth;
-        uint64_t timeout, pull_wait;
+        CameraEventsConf conf;       /* its strings are the camera probe's */
 
-        char *path;                  /* the Event service's */
+        char *path;                  /* the Event service's; NULL: EVENTS_PATH_DEFAULT */
         char *sub_path;              /* the subscription's; NULL: none */
         Op op;                       /* running; OP_NONE when idle */
         bool properties_known, unsupported;
         unsigned offered;            /* bit i: known_topics[i] */
         uint64_t retry_at;           /* CLOCK_MONOTONIC seconds; 0: now */
         unsigned backoff;            /* seconds */
-        char error[PROBE_REASON_MAX];
+        char *error;                 /* the last failure; NULL: none */
         bool has_skew;
         double skew;
 
+        /* Only while an exchange runs or a subscription lives (issue 18: a
+         * camera at rest costs its events about 150 bytes). */
         char *request;
         ProbeBuffer answer;
-        char errbuf[CURL_ERROR_SIZE];
+        char *errbuf;                /* CURL_ERROR_SIZE, with the easy handle */
 };
 
 static uint64_t mono_sec(void) {
@@ -167,7 +166,7 @@ static void message_event(const xmlNode *nm, CameraEventFn fn, void *userdata) {
                 return;
         ev.kind = known_topics[i].kind;
         ev.topic_bit = 1u << i;
-        (void) snprintf(ev.topic, sizeof(ev.topic), "%s", known_topics[i].path);
+        ev.topic = known_topics[i].path;
         msg = xml_child(xml_child(nm, NS_WSNT, "Message"), NS_ONVIF_SCHEMA, "Message");
         op = msg ? xmlGetProp(msg, BAD_CAST "PropertyOperation") : NULL;
         ev.initialized = op && xmlStrEqual(op, BAD_CAST "Initialized");
@@ -236,6 +235,7 @@ int camera_events_parse_messages(const char *buf, size_t len, CameraEventFn fn, 
 static void on_done(CurlSlot *slot, CURLcode code);
 
 static int easy_setup(CameraEvents *e) {
+        const CameraEventsConf *c = &e->conf;
         CURL *h = e->slot.easy;
         bool ok;
 
@@ -251,17 +251,17 @@ static int easy_setup(CameraEvents *e) {
                      CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-        if (ok && e->ca_file)
-                ok = curl_easy_setopt(h, CURLOPT_CAINFO, e->ca_file) == CURLE_OK;
-        if (ok && e->interface)
-                ok = curl_easy_setopt(h, CURLOPT_INTERFACE, e->interface) == CURLE_OK;
-        if (ok && e->pinned_public_key)
-                ok = curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, e->pinned_public_key) ==
+        if (ok && c->ca_file)
+                ok = curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file) == CURLE_OK;
+        if (ok && c->interface)
+                ok = curl_easy_setopt(h, CURLOPT_INTERFACE, c->interface) == CURLE_OK;
+        if (ok && c->pinned_public_key)
+                ok = curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->pinned_public_key) ==
                      CURLE_OK;
-        if (ok && e->password && e->auth == CAMERA_AUTH_DIGEST)
+        if (ok && c->password && c->auth == CAMERA_AUTH_DIGEST)
                 ok = curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_DIGEST) == CURLE_OK &&
-                     curl_easy_setopt(h, CURLOPT_USERNAME, e->username ?: "") == CURLE_OK &&
-                     curl_easy_setopt(h, CURLOPT_PASSWORD, e->password) == CURLE_OK;
+                     curl_easy_setopt(h, CURLOPT_USERNAME, c->username ?: "") == CURLE_OK &&
+                     curl_easy_setopt(h, CURLOPT_PASSWORD, c->password) == CURLE_OK;
         return ok ? 0 : -EIO;
 }
 
@@ -295,7 +295,8 @@ static int op_start(CameraEvents *e, Op op) {
         };
         char url[PATH_MAX_LEN + 256], pull[160];
         const char *body = bodies[op];
-        uint64_t ms = e->timeout / USEC_PER_MSEC;
+        const CameraEventsConf *c = &e->conf;
+        uint64_t ms = c->timeout / USEC_PER_MSEC;
         time_t created;
         size_t len;
         int r;
@@ -305,17 +306,20 @@ static int op_start(CameraEvents *e, Op op) {
                                 "<PullMessages xmlns=\"" NS_ONVIF_EVENTS "\"><Timeout>PT%" PRIu64
                                 "S</Timeout><MessageLimit>" MESSAGE_LIMIT
                                 "</MessageLimit></PullMessages>",
-                                MAX(e->pull_wait / USEC_PER_SEC, (uint64_t) 1));
+                                MAX(c->pull_wait / USEC_PER_SEC, (uint64_t) 1));
                 body = pull;
-                ms += e->pull_wait / USEC_PER_MSEC;
+                ms += c->pull_wait / USEC_PER_MSEC;
         }
-        (void) snprintf(url, sizeof(url), "%s%s", e->base_url,
-                        op == OP_PULL || op == OP_RENEW ? e->sub_path : e->path);
+        (void) snprintf(url, sizeof(url), "%s%s", c->base_url,
+                        op == OP_PULL || op == OP_RENEW ? e->sub_path
+                                                        : e->path ?: EVENTS_PATH_DEFAULT);
         /* A handle of its own, never from the glue's pool: Digest state (a
          * nonce, an opaque) must not travel between cameras or into a probe's
          * handle. A new one after a failure (fail() frees it): a camera that
          * restarted refuses the old nonce and opaque as a wrong password. */
         if (!e->slot.easy) {
+                if (!e->errbuf && !(e->errbuf = malloc(CURL_ERROR_SIZE)))
+                        return -ENOMEM;
                 e->slot.easy = curl_easy_init();
                 if (!e->slot.easy)
                         return -ENOMEM;
@@ -326,8 +330,8 @@ static int op_start(CameraEvents *e, Op op) {
         free(e->request);
         e->request = NULL;
         created = time(NULL) + (time_t) lround(e->has_skew ? e->skew : 0);
-        r = soap_build_request(body, e->auth == CAMERA_AUTH_WSSE ? e->username_xml ?: "" : NULL,
-                               e->auth == CAMERA_AUTH_WSSE ? e->password : NULL, created,
+        r = soap_build_request(body, c->auth == CAMERA_AUTH_WSSE ? c->username_xml ?: "" : NULL,
+                               c->auth == CAMERA_AUTH_WSSE ? c->password : NULL, created,
                                &e->request, &len);
         if (r < 0)
                 return r;
@@ -336,7 +340,7 @@ static int op_start(CameraEvents *e, Op op) {
         if (curl_easy_setopt(e->slot.easy, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_TIMEOUT_MS, (long) ms) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_CONNECTTIMEOUT_MS,
-                             (long) (e->timeout / USEC_PER_MSEC)) != CURLE_OK ||
+                             (long) (c->timeout / USEC_PER_MSEC)) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_POSTFIELDS, e->request) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len) !=
                     CURLE_OK ||
@@ -362,6 +366,19 @@ static void release_idle(CameraEvents *e) {
         e->request = NULL;
         free(e->answer.data);
         e->answer = (ProbeBuffer) {};
+        free(e->errbuf);
+        e->errbuf = NULL;
+}
+
+static void set_error(CameraEvents *e, const char *text) {
+        char clean[PROBE_REASON_MAX];
+
+        free(e->error);
+        e->error = NULL;
+        if (!text)
+                return;
+        (void) text_clean(clean, sizeof(clean), text, strlen(text));
+        e->error = strdup(clean); /* NULL when out of memory: the state says "off" */
 }
 
 static void fail(CameraEvents *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -374,7 +391,7 @@ static void fail(CameraEvents *e, const char *fmt, ...) {
         va_start(ap, fmt);
         (void) vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
-        (void) text_clean(e->error, sizeof(e->error), raw, strlen(raw));
+        set_error(e, raw);
         free(e->sub_path);
         e->sub_path = NULL;
         e->op = OP_NONE;
@@ -432,7 +449,7 @@ static void on_done(CurlSlot *slot, CURLcode code) {
         (void) curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &http);
         if (code != CURLE_OK) {
                 fail(e, "%s: %s", op_names[op],
-                     e->answer.too_large ? "answer too large" : e->errbuf[0] ? e->errbuf
+                     e->answer.too_large ? "answer too large" : e->errbuf && e->errbuf[0] ? e->errbuf
                                                                        : curl_easy_strerror(code));
                 return;
         }
@@ -447,7 +464,7 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                         /* No Event service: polling alone, asked again later. */
                         e->unsupported = true;
                         e->retry_at = mono_sec() + UNSUPPORTED_RETRY;
-                        (void) snprintf(e->error, sizeof(e->error), "no Event service");
+                        set_error(e, "no Event service");
                         release_idle(e);
                         return;
                 }
@@ -473,7 +490,7 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                         return;
                 }
                 e->backoff = 0;
-                e->error[0] = 0;
+                set_error(e, NULL);
                 next(e, OP_PULL);
                 return;
         case OP_PULL:
@@ -503,35 +520,14 @@ static void on_done(CurlSlot *slot, CURLcode code) {
 int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventFn fn,
                       void *userdata, CameraEvents **ret) {
         CameraEvents *e = calloc(1, sizeof(*e));
-        bool failed = false;
 
-#define DUP(f)                                                                              \
-        do {                                                                                \
-                if (conf->f && !(e->f = strdup(conf->f)))                                   \
-                        failed = true;                                                      \
-        } while (0)
         if (!e)
                 return -ENOMEM;
         e->glue = glue;
         e->fn = fn;
         e->userdata = userdata;
-        e->auth = conf->auth;
-        e->timeout = conf->timeout;
-        e->pull_wait = conf->pull_wait;
-        DUP(base_url);
-        DUP(username);
-        DUP(username_xml);
-        DUP(password);
-        DUP(ca_file);
-        DUP(pinned_public_key);
-        DUP(interface);
-#undef DUP
-        e->path = strdup(EVENTS_PATH_DEFAULT);
+        e->conf = *conf;
         e->slot = (CurlSlot) { .done = on_done, .userdata = e };
-        if (failed || !e->path) {
-                camera_events_free(e);
-                return -ENOMEM;
-        }
         *ret = e;
         return 0;
 }
@@ -539,23 +535,10 @@ int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventF
 CameraEvents *camera_events_free(CameraEvents *e) {
         if (!e)
                 return NULL;
-        curl_glue_abort(e->glue, &e->slot);
-        if (e->slot.easy)
-                curl_easy_cleanup(e->slot.easy);
-        free(e->base_url);
-        free(e->username);
-        free(e->username_xml);
-        if (e->password) {
-                explicit_bzero(e->password, strlen(e->password));
-                free(e->password);
-        }
-        free(e->ca_file);
-        free(e->pinned_public_key);
-        free(e->interface);
+        release_idle(e);
         free(e->path);
         free(e->sub_path);
-        free(e->request);
-        free(e->answer.data);
+        free(e->error);
         free(e);
         return NULL;
 }
@@ -563,7 +546,7 @@ CameraEvents *camera_events_free(CameraEvents *e) {
 int camera_events_set_path(CameraEvents *e, const char *path) {
         char *p;
 
-        if (!path || !path[0] || streq(path, e->path))
+        if (!path || !path[0] || streq(path, e->path ?: EVENTS_PATH_DEFAULT))
                 return 0;
         p = strdup(path);
         if (!p)
@@ -588,7 +571,7 @@ const char *camera_events_state(const CameraEvents *e, char *buf, size_t size) {
                 (void) snprintf(buf, size, "unsupported");
         else if (e->op != OP_NONE)
                 (void) snprintf(buf, size, "subscribing");
-        else if (e->error[0])
+        else if (e->error)
                 (void) snprintf(buf, size, "failing (%s)", e->error);
         else
                 (void) snprintf(buf, size, "off");

@@ -31,7 +31,7 @@ typedef enum CameraEventKind {
 
 typedef struct CameraEvent {
         CameraEventKind kind;
-        char topic[CAMERA_EVENT_TOPIC_MAX]; /* without its prefix: "VideoSource/..." */
+        const char *topic;           /* without its prefix: "VideoSource/..." (static) */
         bool has_state, state;       /* the first boolean data item (State, IsTooDark, ...) */
         bool initialized;            /* a property's state as a subscription begins, not news */
         unsigned topic_bit;          /* 1 << the topic's index among the known ones */
@@ -53,6 +53,8 @@ typedef struct CameraEventsConf {
         uint64_t pull_wait;          /* PullMessages' Timeout, usec */
 } CameraEventsConf;
 
+/* The strings of conf are borrowed: they must outlive the object (the
+ * camera probe's own). */
 int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventFn fn,
                       void *userdata, CameraEvents **ret);
 CameraEvents *camera_events_free(CameraEvents *e);

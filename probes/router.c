@@ -27,12 +27,6 @@ enum {
         _ROUTER_SCALARS,
 };
 
-typedef struct Threshold {
-        char name[8];
-        bool has_below, has_above;
-        double below, above;
-} Threshold;
-
 struct RouterProbe {
         bool vpn;
         SnmpSession *session;
@@ -45,7 +39,7 @@ struct RouterProbe {
         bool running;
         uint64_t started;            /* CLOCK_MONOTONIC usec */
 
-        Threshold signals[PROBE_SIGNALS_MAX];
+        const SignalConf *signals;   /* the configuration's (issue 18: not a copy per router) */
         size_t n_signals;
         unsigned max_cpu, max_memory;
         int max_temperature;
@@ -121,12 +115,8 @@ int router_probe_new(SnmpEngine *snmp, const RouterProbeConf *conf, ProbeDoneFn 
                 const SignalConf *s = &conf->signals[i];
 
                 r = snmp_oid_parse(s->oid, &oids[_ROUTER_SCALARS + i]);
-                (void) snprintf(p->signals[i].name, sizeof(p->signals[i].name), "%s", s->name);
-                p->signals[i].has_below = s->has_warn_below;
-                p->signals[i].below = s->warn_below;
-                p->signals[i].has_above = s->has_warn_above;
-                p->signals[i].above = s->warn_above;
         }
+        p->signals = conf->signals;
         p->n_signals = n;
         if (r < 0) {
                 (void) snprintf(err, SNMP_ERROR_MAX, "invalid OID in the configuration");
@@ -235,7 +225,7 @@ static void check_uptime(RouterProbe *p, const SnmpValue *v, ProbeResult *r, boo
         p->prev_mono = now;
 }
 
-static void check_threshold(const Threshold *t, const SnmpValue *v, SignalValue *out,
+static void check_threshold(const SignalConf *t, const SnmpValue *v, SignalValue *out,
                             ProbeResult *r) {
         long x;
 
@@ -247,12 +237,12 @@ static void check_threshold(const Threshold *t, const SnmpValue *v, SignalValue 
         }
         out->has = true;
         out->value = x;
-        if (t->has_below && (double) x < t->below)
+        if (t->has_warn_below && (double) x < t->warn_below)
                 probe_result_fail(r, PROBE_DEGRADED, "LTE %s %ld below %g", t->name, x,
-                                  t->below);
-        else if (t->has_above && (double) x > t->above)
+                                  t->warn_below);
+        else if (t->has_warn_above && (double) x > t->warn_above)
                 probe_result_fail(r, PROBE_DEGRADED, "LTE %s %ld above %g", t->name, x,
-                                  t->above);
+                                  t->warn_above);
 }
 
 /* Whether the router answers as the one configured; if not, the result

@@ -32,7 +32,7 @@ typedef struct RouterProbe RouterProbe;
 typedef struct RouterProbeConf {
         SnmpTarget target;
         uint32_t wan_ifindex;
-        const SignalConf *signals;   /* copied */
+        const SignalConf *signals;   /* borrowed: must outlive the probe */
         size_t n_signals;            /* at most PROBE_SIGNALS_MAX */
         const char *sys_name;        /* the sysName it must answer with; NULL: not asked */
 } RouterProbeConf;

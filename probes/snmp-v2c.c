@@ -154,9 +154,9 @@ void snmp_v2c_timeout(SnmpSession *s) {
                 r = v2c_send(s);
                 if (r >= 0)
                         return;
-                (void) snprintf(s->error, sizeof(s->error), "cannot exchange: %s", strerror(-r));
+                (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX, "cannot exchange: %s", strerror(-r));
         } else
-                (void) snprintf(s->error, sizeof(s->error), "no answer within %s%s (timeout)",
+                (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX, "no answer within %s%s (timeout)",
                                 format_duration(s->timeout, d), s->retries ? " and retries" : "");
         s->ev = EV_FAILED;
         snmp_session_process(s);

@@ -135,11 +135,11 @@ static int on_pdu(int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu,
         case NETSNMP_CALLBACK_OP_SEC_ERROR:
                 /* A Report follows with the details (RECEIVED_MESSAGE). */
                 s->ev = EV_FAILED;
-                (void) snprintf(s->error, sizeof(s->error), "SNMPv3 security error");
+                (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX, "SNMPv3 security error");
                 break;
         case NETSNMP_CALLBACK_OP_TIMED_OUT:
                 s->ev = EV_FAILED;
-                (void) snprintf(s->error, sizeof(s->error), "no answer within %s%s (timeout)",
+                (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX, "no answer within %s%s (timeout)",
                                 format_duration(s->timeout, d),
                                 s->retries ? " and retries" : "");
                 break;
@@ -148,10 +148,10 @@ static int on_pdu(int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu,
 
                 s->ev = EV_FAILED;
                 if (e == ECONNREFUSED)
-                        (void) snprintf(s->error, sizeof(s->error),
+                        (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX,
                                         "port unreachable: no SNMP agent answers (ICMP)");
                 else
-                        (void) snprintf(s->error, sizeof(s->error), "cannot exchange: %s",
+                        (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX, "cannot exchange: %s",
                                         session->s_snmp_errno
                                                 ? snmp_api_errstring(session->s_snmp_errno)
                                                 : strerror(e));

@@ -469,13 +469,14 @@ void snmp_take_answer(SnmpSession *s, netsnmp_pdu *pdu) {
         netsnmp_variable_list *v = pdu->variables;
 
         s->ev = EV_ANSWER;
-        s->error[0] = 0;
+        if (s->error)
+                s->error[0] = 0;
         if (pdu->command == SNMP_MSG_REPORT) {
-                report_error(pdu, s->error);
+                report_error(pdu, snmp_session_error(s));
                 return;
         }
         if (pdu->errstat != SNMP_ERR_NOERROR) {
-                (void) snprintf(s->error, sizeof(s->error), "SNMP error: %s (index %ld)",
+                (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX, "SNMP error: %s (index %ld)",
                                 snmp_errstring(pdu->errstat), pdu->errindex);
                 return;
         }
@@ -483,12 +484,12 @@ void snmp_take_answer(SnmpSession *s, netsnmp_pdu *pdu) {
                 SnmpValue *out = &s->values[i];
 
                 if (!v) {
-                        (void) snprintf(s->error, sizeof(s->error),
+                        (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX,
                                         "answer with %zu values for %zu requested", i, s->n);
                         return;
                 }
                 if (!snmp_oid_list_match(s->oids, s->first + i, v->name, v->name_length)) {
-                        (void) snprintf(s->error, sizeof(s->error),
+                        (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX,
                                         "answer for another OID than requested");
                         return;
                 }
@@ -522,7 +523,7 @@ void snmp_take_answer(SnmpSession *s, netsnmp_pdu *pdu) {
                 }
         }
         if (v) {
-                (void) snprintf(s->error, sizeof(s->error), "answer with more values than requested");
+                (void) snprintf(snmp_session_error(s), SNMP_ERROR_MAX, "answer with more values than requested");
                 return;
         }
 }
@@ -548,12 +549,12 @@ void snmp_session_process(SnmpSession *s) {
                 snmp_v3_discovered(s);
                 break;
         case EV_ANSWER:
-                snmp_session_finish(s, s->error[0] ? s->error : NULL);
+                snmp_session_finish(s, s->error && s->error[0] ? s->error : NULL);
                 break;
         case EV_FAILED:
                 if (s->probing)
                         s->discovered = false;
-                snmp_session_finish(s, s->error);
+                snmp_session_finish(s, snmp_session_error(s));
                 break;
         case EV_NONE:
                 break;
@@ -715,6 +716,19 @@ int snmp_session_new(SnmpEngine *eng, const SnmpTarget *t, SnmpSession **ret,
         return 0;
 }
 
+/* Out of memory, the sessions' errors share this one. */
+static char error_fallback[SNMP_ERROR_MAX];
+
+char *snmp_session_error(SnmpSession *s) {
+        if (!s->error) {
+                s->error = malloc(SNMP_ERROR_MAX);
+                if (!s->error)
+                        s->error = error_fallback;
+                s->error[0] = 0;
+        }
+        return s->error;
+}
+
 SnmpSession *snmp_session_free(SnmpSession *s) {
         SnmpEngine *eng;
 
@@ -734,6 +748,8 @@ SnmpSession *snmp_session_free(SnmpSession *s) {
                 free(s->community);
         }
         snmp_engine_unref(eng);
+        if (s->error != error_fallback)
+                free(s->error);
         free(s);
         return NULL;
 }
