@@ -13,7 +13,6 @@
  */
 
 #include <locale.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -294,10 +293,6 @@ static int daemon_run(Daemon *d) {
                 return -EINVAL;      /* logged */
         web_set_state(d->web, d->monitor, d->config, d->calendar);
 
-        /* The configuration's text and tree, the database's start-up reads:
-         * freed, but their pages stay resident in the heap until given back
-         * (issue 18: 10,000 sites' start-up leaves several MiB). */
-        (void) malloc_trim(0);
         (void) sd_notify(false, "READY=1");
         daemon_notify_status(d);
         log_info("fieldwatchd " FIELDWATCH_VERSION " watching %zu sites of %s.", d->config->n_sites,
