@@ -519,6 +519,10 @@ class ManyAddressAgent(snmp_field.SnmpAgent):
 # ---------------------------------------------------------------------------
 # Configurations
 
+# daemon/monitor-internal.h: the first probes are spread over up to this long.
+FIRST_SPREAD_MAX = 300.0
+
+
 def fieldwatch_config(path, field, camera_interval, router_interval, deep_interval,
                       camera_timeout="2000ms", router_timeout="1000ms"):
     def edit(data):
@@ -754,9 +758,11 @@ class Bench:
 
     def fieldwatch_warmup(self):
         # fieldwatchd starts every device at a random point of its first
-        # min(interval, 10 s), the daily ones too; the first camera cycle is deep.
-        # The window begins once all of that is over.
-        return 10.0 + 3.0 + self.n / 500.0
+        # min(interval, FIRST_SPREAD_MAX = 5 min) (daemon/monitor-internal.h), the
+        # daily ones too, and a camera's first deep cycle likewise. The window
+        # begins once all of that is over: else the other kind's first probes and
+        # the first deep cycles fall into it and count as the measured kind's.
+        return FIRST_SPREAD_MAX + 3.0 + self.n / 500.0
 
     def start_fieldwatch(self, name, config):
         tmp = os.path.join(self.work, name)
@@ -769,9 +775,11 @@ class Bench:
     def stop_fieldwatch(self, d):
         d.stop()
 
-    def run_fieldwatch(self, kind, run, profile=False):
+    def run_fieldwatch(self, kind, runs, profile=False):
+        """One daemon for all of the kind's runs: after its warm-up (FIRST_SPREAD_MAX,
+        5 minutes), each run is the next window."""
         iv = "%gs" % self.interval
-        name = "fw-%s-%d%s" % (kind, run, "-perf" if profile else "")
+        name = "fw-%s%s" % (kind, "-perf" if profile else "")
         config = os.path.join(self.work, name + ".yaml")
         timeouts = {"camera_timeout": "%dms" % self.camera_timeout_ms,
                     "router_timeout": "%dms" % self.router_timeout_ms}
@@ -781,31 +789,34 @@ class Bench:
             fieldwatch_config(config, self.field, "1d", iv, "1d", **timeouts)
         d = self.start_fieldwatch(name, config)
         try:
-            # The log from an interval before the window on, for the lateness of the
-            # window's first probes (each against the probe before it).
             warmup = self.fieldwatch_warmup()
+            log("  fieldwatchd %s: %.0f s of warm-up (the first probes' spread), then %d "
+                "window(s)" % (kind, warmup, len(runs)))
             time.sleep(max(0.0, warmup - self.interval))
-            log_from, unix_from = self.field.log_offset(), time.time()
-            time.sleep(min(self.interval, warmup))
-            perf = None
-            if profile:
-                perf = self.start_perf(d.proc.pid, name)
-            counter = self.camera_counter if kind == "camera" else self.router_counter
-            m = self.measure([d.proc.pid], self.window * (3 if profile else 1),
-                             {"probes": counter})
-            if perf is not None:
-                self.finish_perf(perf, name, kind)
-                return
-            rss = vm_hwm_kib(d.proc.pid)
-            probes = m["counts"]["probes"]
-            extra = {"not_up": not_up(d, kind)}
-            if kind == "camera":
-                starts = self.field.camera_starts(log_from, m["log"][1])
-                extra["lateness"] = lateness_summary(
-                    lateness(starts, self.interval, unix_from + 0.5, m["unix"][1] - 0.5))
-            if d.proc.poll() is not None:
-                raise BenchError("fieldwatchd exited during the run; see %s" % d.log_path)
-            self.record("fieldwatchd", kind, run, probes, m["cpu"][d.proc.pid], rss, **extra)
+            for run in runs:
+                # The log from an interval before the window on, for the lateness of
+                # the window's first probes (each against the probe before it).
+                log_from, unix_from = self.field.log_offset(), time.time()
+                time.sleep(min(self.interval, warmup))
+                perf = None
+                if profile:
+                    perf = self.start_perf(d.proc.pid, name)
+                counter = self.camera_counter if kind == "camera" else self.router_counter
+                m = self.measure([d.proc.pid], self.window * (3 if profile else 1),
+                                 {"probes": counter})
+                if perf is not None:
+                    self.finish_perf(perf, name, kind)
+                    continue
+                rss = vm_hwm_kib(d.proc.pid)
+                probes = m["counts"]["probes"]
+                extra = {"not_up": not_up(d, kind)}
+                if kind == "camera":
+                    starts = self.field.camera_starts(log_from, m["log"][1])
+                    extra["lateness"] = lateness_summary(
+                        lateness(starts, self.interval, unix_from + 0.5, m["unix"][1] - 0.5))
+                if d.proc.poll() is not None:
+                    raise BenchError("fieldwatchd exited during the run; see %s" % d.log_path)
+                self.record("fieldwatchd", kind, run, probes, m["cpu"][d.proc.pid], rss, **extra)
         finally:
             self.stop_fieldwatch(d)
 
@@ -1135,11 +1146,14 @@ class Bench:
 
         def wanted(name):
             return only is None or name in only
-        for run in range(1, self.args.runs + 1):
+        runs = range(1, self.args.runs + 1)
+        if wanted("fieldwatch"):
+            # fieldwatchd's runs first, one daemon per kind (its warm-up is long):
+            # nothing else probes the targets meanwhile.
+            self.run_fieldwatch("camera", runs)
+            self.run_fieldwatch("snmp", runs)
+        for run in runs:
             log("run %d of %d" % (run, self.args.runs))
-            if wanted("fieldwatch"):
-                self.run_fieldwatch("camera", run)
-                self.run_fieldwatch("snmp", run)
             if wanted("floor"):
                 self.run_floor(run)
             if wanted("limit") and self.args.shared_floor:
@@ -1150,8 +1164,8 @@ class Bench:
                 self.run_forkchecks(run)
         if self.args.profile:
             log("profiling fieldwatchd (an extra run of each kind, not counted)")
-            self.run_fieldwatch("camera", 0, profile=True)
-            self.run_fieldwatch("snmp", 0, profile=True)
+            self.run_fieldwatch("camera", [0], profile=True)
+            self.run_fieldwatch("snmp", [0], profile=True)
         if wanted("blackhole"):
             self.run_blackhole()
         if self.args.steady and wanted("steady"):
@@ -1328,7 +1342,10 @@ def report(bench, machine):
     md.append("")
     md.append("%d cameras and %d routers on loopback, every one probed once every %g s "
               "(%.0f probes/s of each kind); %d runs of each tool, each measured over a "
-              "%g s window after its warm-up; `make bench%s`."
+              "%g s window after its warm-up (fieldwatchd: one daemon per kind, its runs "
+              "consecutive windows after 5 minutes, when the first probes of the devices "
+              "probed daily and the first deep cycles, spread over that time, are over); "
+              "`make bench%s`."
               % (bench.n, bench.n, bench.interval, bench.n / bench.interval, a.runs,
                  bench.window, "" if bench.n == 1000 else " BENCH_N=%d" % bench.n))
     md.append("")

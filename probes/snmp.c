@@ -423,13 +423,14 @@ void snmp_engine_arm(SnmpEngine *eng) {
 
         if (eng->in_timer)
                 return;
-        if (!prioq_peek(eng->deadlines, &deadline)) {
-                if (eng->armed != 0)
-                        (void) sd_event_source_set_enabled(eng->timer, SD_EVENT_OFF);
-                eng->armed = 0;
+        /* Armed lazily (issue 18: two timer updates per GET were a tenth of
+         * a router probe's instructions): a timer that fires before the
+         * earliest deadline, or with none left, finds nothing due and arms
+         * for the next one. So it moves only when a deadline comes earlier
+         * than it, not at every request and answer. */
+        if (!prioq_peek(eng->deadlines, &deadline))
                 return;
-        }
-        if (deadline == eng->armed)
+        if (eng->armed != 0 && eng->armed <= deadline)
                 return;
         (void) sd_event_source_set_time(eng->timer, deadline);
         (void) sd_event_source_set_enabled(eng->timer, SD_EVENT_ONESHOT);

@@ -759,6 +759,46 @@ static void test_timeouts(void **state) {
         (void) close(a.fd);
 }
 
+/* The timer is armed lazily (issue 18): an answer leaves it where it is, a
+ * later deadline does not move it, and a timeout still ends on time. */
+static void test_lazy_timer(void **state) {
+        Env *env = *state;
+        Agent a = agent_new("127.0.0.1");
+        SnmpSession *first = open_session(env, a.port, 200 * USEC_PER_MSEC),
+                    *second = open_session(env, a.port, 300 * USEC_PER_MSEC);
+        struct sockaddr_in from;
+        Done d1 = {}, d2 = {};
+        uint64_t armed, start;
+
+        assert_int_equal(snmp_session_get(first, env->oids, 0, 2, env->values[0], on_done, &d1),
+                         0);
+        armed = env->eng->armed;
+        assert_true(armed != 0);
+        agent_answer(a.fd, &from, agent_recv(&a, &from), 1);
+        run_for(env->e, 30 * USEC_PER_MSEC);
+        assert_int_equal(d1.calls, 1);
+        assert_string_equal(d1.error, "");
+        /* Answered: no deadline left, the timer as it was. */
+        assert_int_equal(prioq_size(env->eng->deadlines), 0);
+        assert_int_equal(env->eng->armed, armed);
+
+        /* A later deadline: the earlier timer stays, and re-arms when it fires. */
+        start = now_usec(CLOCK_MONOTONIC);
+        assert_int_equal(snmp_session_get(second, env->oids, 0, 2, env->values[1], on_done, &d2),
+                         0);
+        (void) agent_recv(&a, &from);
+        assert_int_equal(env->eng->armed, armed);
+        run_for(env->e, 450 * USEC_PER_MSEC);
+        assert_int_equal(d2.calls, 1);
+        assert_non_null(strstr(d2.error, "no answer within 300ms"));
+        assert_true(d2.at - start >= 300 * USEC_PER_MSEC);
+        assert_true(d2.at - start < 400 * USEC_PER_MSEC);
+        assert_int_equal(env->eng->armed, 0);
+        snmp_session_free(first);
+        snmp_session_free(second);
+        (void) close(a.fd);
+}
+
 /* A retry resends the same request: an answer to either try is taken; with
  * none, the error says retries were made. */
 static void test_retries(void **state) {
@@ -880,6 +920,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_answers, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_many_sessions, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_timeouts, env_setup, env_teardown),
+                cmocka_unit_test_setup_teardown(test_lazy_timer, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_retries, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_answer_waiting_at_deadline, env_setup,
                                                 env_teardown),
