@@ -470,10 +470,16 @@ static int step_start(CameraProbe *p, Step s) {
  * should cost little). Without memory, the last findings stay. */
 static void deep_keep(CameraProbe *p, const ProbeResult *d) {
         const CameraValues *v = &d->camera;
+        const char *fields[] = { v->manufacturer, v->model, v->firmware, v->serial, v->sd_state };
+        char clean[ELEMENTSOF(fields)][PROBE_TEXT_MAX];
         char *text = NULL, *reason = NULL;
 
-        if (asprintf(&text, "%s%c%s%c%s%c%s%c%s", v->manufacturer, 0, v->model, 0, v->firmware,
-                     0, v->serial, 0, v->sd_state) < 0)
+        /* Cleaned once here, not at every liveness result that repeats them
+         * (issue 18). */
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                (void) text_clean(clean[i], PROBE_TEXT_MAX, fields[i], strlen(fields[i]));
+        if (asprintf(&text, "%s%c%s%c%s%c%s%c%s", clean[0], 0, clean[1], 0, clean[2], 0,
+                     clean[3], 0, clean[4]) < 0)
                 return;
         if (d->reason[0]) {
                 reason = strdup(d->reason);
@@ -526,7 +532,10 @@ static void cycle_finish(CameraProbe *p) {
                 const char *t = p->deep.text;
 
                 for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                        (void) text_clean(fields[i], PROBE_TEXT_MAX, t, strlen(t));
+                        size_t l = strnlen(t, PROBE_TEXT_MAX - 1); /* clean (deep_keep) */
+
+                        memcpy(fields[i], t, l);
+                        fields[i][l] = 0;
                         t += strlen(t) + 1;
                 }
                 v->has_recording_lag = p->deep.has_recording_lag;
