@@ -51,8 +51,10 @@ static void check(const SnmpSession *s, const netsnmp_pdu *pdu) {
         const netsnmp_variable_list *v = pdu->variables;
 
         FUZZ_CHECK(s->ev == EV_ANSWER, "event %d after an answer", (int) s->ev);
-        FUZZ_CHECK(strnlen(s->error, sizeof(s->error)) < sizeof(s->error), "error not terminated");
-        if (s->error[0])
+        /* The error buffer exists once an error was written (snmp_session_error). */
+        FUZZ_CHECK(!s->error || strnlen(s->error, SNMP_ERROR_MAX) < SNMP_ERROR_MAX,
+                   "error not terminated");
+        if (s->error && s->error[0])
                 return;
         FUZZ_CHECK(pdu->command != SNMP_MSG_REPORT, "a Report taken as values");
         FUZZ_CHECK(pdu->errstat == SNMP_ERR_NOERROR, "error-status %ld taken as values",
@@ -108,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         s.values = values;
         snmp_take_answer(&s, pdu);
         check(&s, pdu);
+        free(s.error);
 
         snmp_oid_list_unref(oids);
         snmp_free_pdu(pdu);

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""One fieldwatchd against a field of N nginx cameras and N snmpd routers
+(bench/scale.py's), its CPU and RSS every 10 s: the quick look at memory and
+cost per site that issue 18's RSS figures come from, and the way to run the
+daemon under a profiler (--wrap "valgrind --tool=massif ...").
+
+  /usr/bin/python3 bench/fieldrun.py [--n 10000] [--t 90] [--ci 60s] [--ri 60s]
+      [--di 10m] [--wrap "CMD ..."] [--daemon build/fieldwatchd]
+
+Prints `t=SECONDS cpu=S rss=KIB hwm=KIB` lines from READY on, then the user and
+system CPU and what the targets counted. A benchmark: it reports, never gates.
+Every process it starts is stopped at the end.
+"""
+import argparse
+import os
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import fwtest  # noqa: E402  (bench.py, imported by scale, sets up the paths)
+import scale  # noqa: E402
+
+
+def cpu_times(pid):
+    s = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(s[11]) / tck, int(s[12]) / tck
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=10000)
+    p.add_argument("--t", type=float, default=90, help="seconds measured after READY")
+    p.add_argument("--ci", default="60s", help="the cameras' interval")
+    p.add_argument("--ri", default="60s", help="the routers' interval")
+    p.add_argument("--di", default="10m", help="the deep checks' interval")
+    p.add_argument("--wrap", default="", help="a command to run the daemon under")
+    p.add_argument("--daemon", default=os.path.join(HERE, "..", "build", "fieldwatchd"))
+    a = p.parse_args()
+    sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=False))
+    try:
+        sc.prepare()
+        f = scale.ScaleField("f", a.n, 0, sc.work, sc.procs)
+        f.up()
+        cfg = scale.daemon_config(os.path.join(sc.work, "fw.yaml"), f, a.ci, a.ri, a.di)
+        tmp = os.path.join(sc.work, "d")
+        os.makedirs(tmp)
+        d = fwtest.Daemon(tmp, cfg, credentials=sc.creds,
+                          wrapper=a.wrap.split() if a.wrap else ())
+        sc.procs.adopt("fieldwatchd", d.proc)
+        d.messages("READY=1", timeout=600)
+        pid = d.proc.pid
+        t0, c0 = time.monotonic(), sum(cpu_times(pid))
+        while time.monotonic() - t0 < a.t:
+            time.sleep(min(10.0, max(0.0, a.t - (time.monotonic() - t0))))
+            print("t=%4.0f cpu=%.2f rss=%s hwm=%s" % (
+                time.monotonic() - t0, sum(cpu_times(pid)) - c0,
+                scale.vm_kib(pid, "VmRSS"), scale.vm_kib(pid, "VmHWM")), flush=True)
+        print("user/sys since start: %.2f %.2f" % cpu_times(pid))
+        print("camera operations:", dict(f.camera_ops()))
+        print("router GETs:", f.router_count())
+        os.kill(pid, signal.SIGTERM)
+        d.proc.wait(60)
+        return 0
+    finally:
+        sc.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
