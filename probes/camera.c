@@ -120,11 +120,12 @@ struct CameraProbe {
         void *userdata;
 
         char *base_url;              /* "http://127.0.2.1:18080" */
-        char *username, *username_xml, *password;
-        char *ca_file, *pinned_public_key;
+        const char *username;        /* the configuration's (borrowed) */
+        char *username_xml, *password;
+        const char *ca_file, *pinned_public_key; /* the configuration's */
         char *interface;             /* "host!ADDR" (probes.source_address) or NULL */
         CameraAuth auth;
-        char *model;
+        const char *model;           /* the configuration's, or a constant */
         uint64_t timeout, max_skew, max_lag;
         bool keep_connection;
         CURL *easy;                  /* with keep_connection, between cycles: the
@@ -156,6 +157,10 @@ static int easy_setup(CameraProbe *p, CameraCycle *c) {
         ok = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+             /* Cameras are reached directly, never through a proxy from the
+              * environment (http_proxy, no_proxy): and libcurl then looks up
+              * none of those variables at every request (issue 18). */
+             curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, probe_buffer_write) == CURLE_OK &&
@@ -305,11 +310,11 @@ int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn do
                 camera_probe_free(p);
                 return -ENOMEM;
         }
-        p->model = strdup_or_null(c->model ?: "WV-S2536LNUX", &failed);
-        p->username = strdup_or_null(c->username, &failed);
+        p->model = c->model ?: "WV-S2536LNUX";
+        p->username = c->username;
         p->password = strdup_or_null(conf->password, &failed);
-        p->ca_file = strdup_or_null(c->ca_file, &failed);
-        p->pinned_public_key = strdup_or_null(c->pinned_public_key, &failed);
+        p->ca_file = c->ca_file;
+        p->pinned_public_key = c->pinned_public_key;
         if (conf->source_address && asprintf(&p->interface, "host!%s", conf->source_address) < 0) {
                 p->interface = NULL;
                 failed = true;
@@ -352,11 +357,7 @@ CameraProbe *camera_probe_free(CameraProbe *p) {
         p->events = camera_events_free(p->events);
         p->easy = curl_glue_easy_put(p->glue, p->easy);
         free(p->base_url);
-        free(p->model);
-        free(p->username);
         free(p->username_xml);
-        free(p->ca_file);
-        free(p->pinned_public_key);
         free(p->interface);
         free(p->search_path);
         free(p->deep.reason);

@@ -23,7 +23,7 @@
 typedef struct CameraProbe CameraProbe;
 
 typedef struct CameraProbeConf {
-        const CameraConf *camera;
+        const CameraConf *camera;    /* borrowed: must outlive the probe (the field's) */
         const char *password;        /* copied; NULL: no authenticated checks */
         uint64_t timeout;            /* per request, usec */
         uint64_t max_clock_skew;     /* usec */
@@ -34,7 +34,8 @@ typedef struct CameraProbeConf {
         uint64_t pull_wait;          /* PullMessages' Timeout, usec */
 } CameraProbeConf;
 
-/* Creates a probe; everything it needs is copied from conf. */
+/* Creates a probe; what it needs is copied from conf, but conf->camera's
+ * strings, which it borrows (issue 18: not a copy per camera). */
 int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn done,
                      void *userdata, CameraProbe **ret);
 

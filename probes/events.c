@@ -242,6 +242,10 @@ static int easy_setup(CameraEvents *e) {
         ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+             /* Cameras are reached directly, never through a proxy from the
+              * environment (http_proxy, no_proxy): and libcurl then looks up
+              * none of those variables at every request (issue 18). */
+             curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_buffer_write) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_WRITEDATA, &e->answer) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf) == CURLE_OK &&

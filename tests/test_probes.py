@@ -31,6 +31,12 @@ def lab_edit(data):
             site["camera"]["auth"] = "wsse"
 
 
+# Port 9 (discard) on loopback: nothing listens, a connection is refused.
+DEAD_PROXY = {name: "http://127.0.0.1:9" for name in
+              ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+               "ALL_PROXY")}
+
+
 class Probes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -40,7 +46,10 @@ class Probes(unittest.TestCase):
         cls.field.up()
         try:
             # Its events are read from stderr: not to a journald another suite runs.
-            cls.daemon = fwtest.Daemon(cls.tmp, cls.config, env={"FIELDWATCH_JOURNAL": "stderr"})
+            # A proxy in the environment that nobody answers: cameras are
+            # reached directly all the same (CURLOPT_NOPROXY "*").
+            cls.daemon = fwtest.Daemon(cls.tmp, cls.config,
+                                       env={"FIELDWATCH_JOURNAL": "stderr", **DEAD_PROXY})
             cls.daemon.messages("READY=1")
             # Everything up once, before any fault is injected.
             fwtest.wait_for(lambda: all(d["state"] == "up" for d in cls.daemon.status().values())
@@ -72,6 +81,17 @@ class Probes(unittest.TestCase):
         return d
 
     # -- cameras -------------------------------------------------------------
+
+    def test_proxy_environment_is_ignored(self):
+        # The daemon runs with DEAD_PROXY in its environment; its cameras answer.
+        with open("/proc/%d/environ" % self.daemon.proc.pid, "rb") as f:
+            env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+        self.assertEqual(env.get(b"http_proxy"), b"http://127.0.0.1:9")
+        # (setUpClass saw all of them up; other tests' faults may be clearing.)
+        cameras = [d for d in self.daemon.status().values() if d["kind"] == "camera"]
+        up = [d["device"] for d in cameras if d["state"] == "up"]
+        self.assertGreaterEqual(len(up), 20, [(d["device"], d["state"], d["reason"])
+                                              for d in cameras if d["state"] != "up"])
 
     def test_camera_values(self):
         d = self.status("01-camera")
