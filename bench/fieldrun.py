@@ -21,8 +21,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import fwtest  # noqa: E402  (bench.py, imported by scale, sets up the paths)
-import scale  # noqa: E402
+import scale  # noqa: E402  (it imports bench.py, which sets up the paths to tests/)
+import fwtest  # noqa: E402
 
 
 def cpu_times(pid):
