@@ -6,7 +6,11 @@ cost per site that issue 18's RSS figures come from, and the way to run the
 daemon under a profiler (--wrap "valgrind --tool=massif ...").
 
   /usr/bin/python3 bench/fieldrun.py [--n 10000] [--t 90] [--ci 60s] [--ri 60s]
-      [--di 10m] [--wrap "CMD ..."] [--daemon build/fieldwatchd]
+      [--di 10m] [--wrap "CMD ..."] [--env NAME=VALUE ...] [--offset K]
+      [--daemon build/fieldwatchd]
+
+--offset K puts the field at addresses K ... K + N - 1, so that two runs (with
+different --env, say) can compare side by side.
 
 Prints `t=SECONDS cpu=S rss=KIB hwm=KIB` lines from READY on, then the user and
 system CPU and what the targets counted. A benchmark: it reports, never gates.
@@ -39,18 +43,21 @@ def main():
     p.add_argument("--ri", default="60s", help="the routers' interval")
     p.add_argument("--di", default="10m", help="the deep checks' interval")
     p.add_argument("--wrap", default="", help="a command to run the daemon under")
+    p.add_argument("--env", action="append", default=[], help="NAME=VALUE for the daemon")
+    p.add_argument("--offset", type=int, default=0, help="the field's first address index")
     p.add_argument("--daemon", default=os.path.join(HERE, "..", "build", "fieldwatchd"))
     a = p.parse_args()
     sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=False))
     try:
         sc.prepare()
-        f = scale.ScaleField("f", a.n, 0, sc.work, sc.procs)
+        f = scale.ScaleField("f", a.n, a.offset, sc.work, sc.procs)
         f.up()
         cfg = scale.daemon_config(os.path.join(sc.work, "fw.yaml"), f, a.ci, a.ri, a.di)
         tmp = os.path.join(sc.work, "d")
         os.makedirs(tmp)
         d = fwtest.Daemon(tmp, cfg, credentials=sc.creds,
-                          wrapper=a.wrap.split() if a.wrap else ())
+                          wrapper=a.wrap.split() if a.wrap else (),
+                          env=dict(e.split("=", 1) for e in a.env))
         sc.procs.adopt("fieldwatchd", d.proc)
         d.messages("READY=1", timeout=600)
         pid = d.proc.pid

@@ -243,6 +243,13 @@ static uint64_t device_visible_hash(const Device *d, const ProbeResult *r) {
                 h = hash_str(h, r->camera.serial[0] ? r->camera.serial : d->serial);
                 h = hash_int(h, v->has_recording_lag ? v->recording_lag : INT64_MIN);
                 h = hash_str(h, v->sd_state);
+                if (d->camera) {
+                        char buf[PROBE_REASON_MAX + 32];
+
+                        /* The events' state and missing topics are in the row too. */
+                        h = hash_str(h, camera_probe_events_state(d->camera, buf, sizeof(buf)));
+                        h = hash_str(h, camera_probe_events_missing(d->camera, buf, sizeof(buf)));
+                }
                 break;
         }
         case DEVICE_ROUTER: {

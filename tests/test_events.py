@@ -77,7 +77,10 @@ class Events(unittest.TestCase):
         self.subscribed("05")
         sent = time.time()
         got = self.field.camera("05").event(TAMPER, State=True)
-        self.assertEqual(got["delivered"], 1)
+        # At least one pull took it. Two under heavy load: a pull that timed out
+        # on our side still waits in the simulator, and we subscribed again (the
+        # old subscription expires on the camera, as ONVIF has it).
+        self.assertGreaterEqual(got["delivered"], 1)
         entry = self.journal_entry("05-camera", "fault_raised")
         latency = int(entry["__REALTIME_TIMESTAMP"]) / 1e6 - sent
         self.assertLess(latency, 2.0, entry["MESSAGE"])
@@ -121,9 +124,10 @@ class Events(unittest.TestCase):
         self.assertIn("Device/HardwareFailure/StorageFailure", missing)
         self.assertIn("VideoSource/ImageTooDark/ImagingService", missing)
         self.assertNotIn("GlobalSceneChange", missing)
-        # The row says "subscribed" from the first probe after the subscription.
+        # The row says "subscribed" from the first probe after the subscription
+        # (an interval, 15 s), not only at the row's refresh (ROW_REFRESH, 30 s).
         fwtest.wait_for(lambda: self.status("09-camera")["values"].get("events") == "subscribed",
-                        40, what="09-camera's events subscribed in status")
+                        25, what="09-camera's events subscribed in status")
 
     def test_4_a_restarted_camera_is_subscribed_again(self):
         self.subscribed("08")
