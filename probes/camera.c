@@ -154,36 +154,15 @@ static int easy_setup(CameraProbe *p, CameraCycle *c) {
         long ms = (long) (p->timeout / USEC_PER_MSEC);
         bool ok;
 
-        ok = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-             /* Cameras are reached directly, never through a proxy from the
-              * environment (http_proxy, no_proxy): and libcurl then looks up
-              * none of those variables at every request (issue 18). */
-             curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+        ok = probe_easy_setup(e, &c->answer, c->errbuf, p->ca_file, p->pinned_public_key,
+                              p->interface) >= 0 &&
              curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, probe_buffer_write) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_WRITEDATA, &c->answer) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_USERAGENT, "fieldwatch/" FIELDWATCH_VERSION) ==
-                     CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) PROBE_RESPONSE_MAX) ==
-                     CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK;
         /* An address needs no resolver cache; and libcurl's cache, with an
          * entry per camera, is pruned by a walk over all of it at every
          * request (issue 7: the cost of a probe grew with N). */
         if (ok && p->literal)
                 ok = curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L) == CURLE_OK;
-        if (ok && p->ca_file)
-                ok = curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file) == CURLE_OK;
-        if (ok && p->interface)
-                ok = curl_easy_setopt(e, CURLOPT_INTERFACE, p->interface) == CURLE_OK;
-        if (ok && p->pinned_public_key)
-                ok = curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, p->pinned_public_key) ==
-                     CURLE_OK;
         return ok ? 0 : -EIO;
 }
 

@@ -239,29 +239,8 @@ static int easy_setup(CameraEvents *e) {
         CURL *h = e->slot.easy;
         bool ok;
 
-        ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-             /* Cameras are reached directly, never through a proxy from the
-              * environment (http_proxy, no_proxy): and libcurl then looks up
-              * none of those variables at every request (issue 18). */
-             curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_buffer_write) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_WRITEDATA, &e->answer) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_USERAGENT, "fieldwatch/" FIELDWATCH_VERSION) ==
-                     CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) PROBE_RESPONSE_MAX) ==
-                     CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-        if (ok && c->ca_file)
-                ok = curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file) == CURLE_OK;
-        if (ok && c->interface)
-                ok = curl_easy_setopt(h, CURLOPT_INTERFACE, c->interface) == CURLE_OK;
-        if (ok && c->pinned_public_key)
-                ok = curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->pinned_public_key) ==
-                     CURLE_OK;
+        ok = probe_easy_setup(h, &e->answer, e->errbuf, c->ca_file, c->pinned_public_key,
+                              c->interface) >= 0;
         if (ok && c->password && c->auth == CAMERA_AUTH_DIGEST)
                 ok = curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_DIGEST) == CURLE_OK &&
                      curl_easy_setopt(h, CURLOPT_USERNAME, c->username ?: "") == CURLE_OK &&

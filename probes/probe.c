@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,4 +90,33 @@ void probe_buffer_clear(ProbeBuffer *b, size_t keep) {
         b->too_large = false;
         if (b->data)
                 b->data[0] = 0;
+}
+
+int probe_easy_setup(CURL *h, ProbeBuffer *answer, char *errbuf, const char *ca_file,
+                     const char *pinned_public_key, const char *interface) {
+        bool ok;
+
+        ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+             /* Cameras are reached directly, never through a proxy from the
+              * environment (http_proxy, no_proxy): and libcurl then looks up
+              * none of those variables at every request (issue 18). */
+             curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_buffer_write) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_WRITEDATA, answer) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_USERAGENT, "fieldwatch/" FIELDWATCH_VERSION) ==
+                     CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) PROBE_RESPONSE_MAX) ==
+                     CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+        if (ok && ca_file)
+                ok = curl_easy_setopt(h, CURLOPT_CAINFO, ca_file) == CURLE_OK;
+        if (ok && interface)
+                ok = curl_easy_setopt(h, CURLOPT_INTERFACE, interface) == CURLE_OK;
+        if (ok && pinned_public_key)
+                ok = curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pinned_public_key) == CURLE_OK;
+        return ok ? 0 : -EIO;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <curl/curl.h>
 #include <time.h>
 
 #include "macro.h"
@@ -31,6 +32,14 @@ typedef struct ProbeBuffer {
 size_t probe_buffer_write(char *data, size_t size, size_t n, void *userdata);
 /* Empties it for the next answer, keeping at most keep bytes allocated. */
 void probe_buffer_clear(ProbeBuffer *b, size_t keep);
+
+/* The options every camera request has, on an easy handle fresh or reset:
+ * no signals, HTTP(S) only, no redirects, no proxy, the answer into `answer`
+ * (at most PROBE_RESPONSE_MAX), curl's error text into errbuf
+ * (CURL_ERROR_SIZE), TLS verified against ca_file (NULL: the system's)
+ * and pinned_public_key, the source address `interface` ("host!ADDR"). */
+int probe_easy_setup(CURL *h, ProbeBuffer *answer, char *errbuf, const char *ca_file,
+                     const char *pinned_public_key, const char *interface);
 
 typedef enum ProbeStatus {
         PROBE_UP,
