@@ -1454,6 +1454,12 @@ def write_results(path, n, section):
             text = text[:at] + block + "\n" + text[at:]
         else:
             text = text.rstrip("\n") + "\n\n" + block
+    write_text_atomic(path, text)
+
+
+def write_text_atomic(path, text):
+    """Writes path whole or not at all (a results file half written is worse
+    than the last one)."""
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)

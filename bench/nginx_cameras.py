@@ -23,6 +23,7 @@ line per request: `MSEC cam=ADDRESS op=OPERATION status=STATUS rt=SECONDS`, from
 which the bench counts probes and reads when each started.
 """
 
+import collections
 import os
 import re
 
@@ -194,6 +195,7 @@ class AccessLog:
         self.offset = 0
         self.liveness = 0
         self.requests = 0
+        self.ops = collections.Counter()   # (operation, status) -> requests
 
     def size(self):
         try:
@@ -217,6 +219,9 @@ class AccessLog:
             self.requests += 1
             if b" op=GetSystemDateAndTime status=200 " in line:
                 self.liveness += 1
+            m = LOG_LINE.match(line.decode("utf-8", "replace"))
+            if m:
+                self.ops[(m.group(3), m.group(4))] += 1
         return self.liveness, self.requests
 
 

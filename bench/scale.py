@@ -96,31 +96,6 @@ def vm_kib(pid, key):
     return 0
 
 
-class OpLog:
-    """Requests per (operation, status) in one nginx access log, read on from
-    where it was."""
-
-    def __init__(self, path):
-        self.path = path
-        self.offset = 0
-        self.counts = collections.Counter()
-
-    def count(self):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except OSError:
-            return self.counts
-        end = data.rfind(b"\n") + 1
-        self.offset += end
-        for line in data[:end].decode("utf-8", "replace").splitlines():
-            m = nginx_cameras.LOG_LINE.match(line)
-            if m:
-                self.counts[(m.group(3), m.group(4))] += 1
-        return self.counts
-
-
 class ScaleField:
     """N cameras (nginx shards) and N routers (snmpd shards) at addresses
     offset ... offset + N - 1; with silent=True, the 10 % to be silenced
@@ -137,7 +112,7 @@ class ScaleField:
         every = bench.BLACKHOLE_EVERY
         self.silent_cameras = {i for i in range(n) if i % every == 0} if silent else set()
         self.frozen_routers = {i for i in range(n) if i % every == 5} if silent else set()
-        self.nginx = []         # [(name, Popen, OpLog)]
+        self.nginx = []         # [(name, Popen, nginx_cameras.AccessLog)]
         self.agents = []
         self.silenced = False
         with open(bench.CREDENTIALS + "/snmp-community", encoding="utf-8") as f:
@@ -164,7 +139,7 @@ class ScaleField:
                                  nginx_cameras.argv(conf, directory),
                                  log_path=os.path.join(directory, "nginx.stderr"),
                                  env=dict(os.environ, TZ="UTC"))
-            self.nginx.append((name, p, OpLog(access)))
+            self.nginx.append((name, p, nginx_cameras.AccessLog(access)))
             self._wait_nginx(p, addrs[-1], directory, len(addrs))
         for name, addrs in self._shards(self.routers, "snmpd", self.frozen_routers):
             directory = os.path.join(self.work, name)
@@ -197,9 +172,10 @@ class ScaleField:
     def camera_ops(self):
         """Counter of (operation, status) over the answering shards."""
         total = collections.Counter()
-        for name, _, oplog in self.nginx:
+        for name, _, log in self.nginx:
             if not name.endswith("-silent"):
-                total.update(oplog.count())
+                log.count()
+                total.update(log.ops)
         return total
 
     def router_count(self):
@@ -735,10 +711,7 @@ def write_results(path, section):
         text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END) + 1:]
     else:
         text = text.rstrip("\n") + "\n\n" + block
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    bench.write_text_atomic(path, text)
 
 
 def parse_args(argv):
