@@ -23,6 +23,14 @@ typedef struct Store Store;
 #define PROBE_TIMER_ACCURACY (10 * USEC_PER_MSEC)
 /* The probe timer starts every probe due within this much of now. */
 #define PROBE_TIMER_SLACK (2 * USEC_PER_MSEC)
+/* Probes are due on a grid of this step of CLOCK_MONOTONIC (device_arm
+ * rounds up to it): the probes of a 50 ms slot start together, their
+ * connections complete and their answers arrive together, and one wake-up
+ * of the loop serves many (issue 18: at 1,000 cameras and 1,000 routers
+ * every 5 s, a probe started alone cost about three wake-ups). An interval
+ * that is a multiple of it keeps a device on its slot: no jitter between
+ * probes. A probe hurried by a trap waits at most this long. */
+#define PROBE_SLOT (50 * USEC_PER_MSEC)
 /* The first probes of the devices are spread over their interval, up to
  * this long. */
 #define FIRST_SPREAD_MAX (5 * USEC_PER_MINUTE)
@@ -73,7 +81,8 @@ typedef struct Device {
         RouterProbe *router;         /* the site's router, or the VPN router */
         uint64_t interval, deep_interval;
         uint64_t next_deep;          /* CLOCK_MONOTONIC usec */
-        uint64_t started;            /* when the running cycle began */
+        uint64_t due;                /* when the running cycle was due (its schedule) */
+        uint64_t started;            /* when it began */
         unsigned due_idx;            /* its place in the monitor's due queue */
 
         bool has_result, dirty;

@@ -325,12 +325,14 @@ static void monitor_arm_probes(Monitor *m) {
         m->probe_timer_at = (uint64_t) at;
 }
 
-/* Schedules a device's next probe at `at` (CLOCK_MONOTONIC usec): one
- * heap for every device, not a timer each (issue 7: 20,000 devices). */
+/* Schedules a device's next probe at `at` (CLOCK_MONOTONIC usec, rounded up
+ * to the PROBE_SLOT grid): one heap for every device, not a timer each
+ * (issue 7: 20,000 devices). */
 static void device_arm(Device *d, uint64_t at) {
         Monitor *m = d->monitor;
 
-        (void) prioq_put(m->due, d, MAX(at, (uint64_t) 1), &d->due_idx); /* room for all */
+        at = (MAX(at, (uint64_t) 1) + PROBE_SLOT - 1) / PROBE_SLOT * PROBE_SLOT;
+        (void) prioq_put(m->due, d, at, &d->due_idx); /* room for all */
         if (m->probe_timer_at == 0 || at < m->probe_timer_at)
                 monitor_arm_probes(m);
 }
@@ -533,7 +535,7 @@ static void monitor_arm_clock(Monitor *m) {
 }
 
 static void device_schedule(Device *d) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC), next = d->started + d->interval;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), next = d->due + d->interval;
 
         /* A trap came: enough probes back to back for the engine to decide
          * (fail_after, or recover_after), then the schedule again. */
@@ -542,8 +544,10 @@ static void device_schedule(Device *d) {
                 device_arm(d, now + URGENT_GAP);
                 return;
         }
-        /* The next cycle starts an interval after this one started: a slow
-         * answer does not push the schedule back, an overlong one skips ahead. */
+        /* The next cycle is due an interval after this one was: a slow
+         * answer does not push the schedule back, an overlong one skips ahead,
+         * an early start (PROBE_TIMER_SLACK) does not pull it forward. The
+         * slot grid (PROBE_SLOT) holds. */
         if (next <= now)
                 next = now;
         device_arm(d, next);
@@ -670,15 +674,16 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
                 device_write_result(d, r, visible);
 }
 
-static void device_start(Device *d) {
+static void device_start(Device *d, uint64_t due) {
         int r;
 
+        d->due = due;
         d->started = now_usec(CLOCK_MONOTONIC);
         if (d->camera) {
-                bool deep = d->started >= d->next_deep;
+                bool deep = due >= d->next_deep;
 
                 if (deep)
-                        d->next_deep = d->started + d->deep_interval;
+                        d->next_deep = due + d->deep_interval;
                 r = camera_probe_start(d->camera, deep);
         } else
                 r = router_probe_start(d->router);
@@ -710,7 +715,7 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         if ((double) late / 1e6 <= lateness_bounds[i])
                                 m->lateness_buckets[i]++;
                 (void) prioq_remove(m->due, d, &d->due_idx);
-                device_start(d);
+                device_start(d, (uint64_t) at);
         }
         monitor_arm_probes(m);
         return 0;

@@ -124,14 +124,21 @@ static int on_curl_timer_fired(sd_event_source *s, uint64_t usec, void *userdata
         return 0;
 }
 
-/* Only arms the timer: calling libcurl from here would recurse. */
+/* Only arms the timer: calling libcurl from here would recurse. A timeout
+ * of a second or more is a transfer's or a connection's deadline: it may
+ * fire CURL_GLUE_TIMEOUT_ACCURACY late, so that it shares the probes'
+ * wake-ups instead of waking the loop on a millisecond of its own (issue
+ * 18); a shorter one is curl's own work, to be done at once. */
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userdata) {
         CurlGlue *g = userdata;
 
         (void) multi;
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        if (sd_event_source_set_time_relative(g->timer, (uint64_t) timeout_ms * USEC_PER_MSEC) < 0)
+        if (sd_event_source_set_time_accuracy(g->timer, timeout_ms >= 1000
+                                                                ? CURL_GLUE_TIMEOUT_ACCURACY
+                                                                : USEC_PER_MSEC) < 0 ||
+            sd_event_source_set_time_relative(g->timer, (uint64_t) timeout_ms * USEC_PER_MSEC) < 0)
                 return -1;
         return sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
 }

@@ -24,6 +24,8 @@
  * probes' starts) wait no more than a few milliseconds. */
 #define CURL_GLUE_BATCH 64
 #define CURL_GLUE_BATCHES 4
+/* How late libcurl's deadlines of a second or more may be served. */
+#define CURL_GLUE_TIMEOUT_ACCURACY (50 * USEC_PER_MSEC)
 
 typedef struct CurlGlue CurlGlue;
 typedef struct CurlSlot CurlSlot;

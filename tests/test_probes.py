@@ -93,6 +93,26 @@ class Probes(unittest.TestCase):
         self.assertGreaterEqual(len(up), 20, [(d["device"], d["state"], d["reason"])
                                               for d in cameras if d["state"] != "up"])
 
+    def test_probes_start_on_the_slot_grid(self):
+        # Probes are due on a 50 ms grid of CLOCK_MONOTONIC (PROBE_SLOT), so
+        # that one wake-up of the loop starts many: the cameras' liveness
+        # requests arrive (the simulator's CLOCK_MONOTONIC, the same clock)
+        # shortly after a multiple of 50 ms. Unaligned starts would spread
+        # their phases evenly over the 50 ms.
+        slot = 0.050
+
+        def recent():
+            since = time.monotonic() - 4
+            at = [t for s in range(1, 28)
+                  for t in self.field.camera("%02d" % s).counters()["liveness_at"] if t >= since]
+            return at if len(at) >= 60 else None
+        at = fwtest.wait_for(recent, 20, 0.5, "60 liveness requests within 4 s")
+        phases = sorted((t % slot) * 1000 for t in at)
+        near = sum(p < 35 for p in phases)
+        # Evenly spread, 70 % would fall within 35 ms; the grid puts them all
+        # there but for a loaded machine's stragglers.
+        self.assertGreaterEqual(near, 0.9 * len(at), phases)
+
     def test_camera_values(self):
         d = self.status("01-camera")
         self.assertEqual(d["kind"], "camera")

@@ -1481,6 +1481,8 @@ class Camera:
             "http_requests": 0, "connections": 0, "auth_ok": 0, "auth_fail": 0,
             "auth_challenge": 0, "both_auth": 0, "last_auth": None,
             "last_auth_error": None, "last_digest_algorithm": None}
+        # CLOCK_MONOTONIC (the daemon's clock too) of the last liveness requests.
+        self.liveness_at = collections.deque(maxlen=64)
         self.digest_nonces = collections.OrderedDict()   # nonce -> [issued, last nc]
         self.wsse_nonces = collections.OrderedDict()     # nonce bytes -> expiry
         if getattr(self, "subscriptions", None):
@@ -1592,6 +1594,7 @@ class Camera:
             "camera_time": xs_datetime(now), "clock_offset": round(now - time.time(), 3),
             "requests": dict(c["requests"]), "responses": dict(c["responses"]),
             "http_requests": c["http_requests"], "connections": c["connections"],
+            "liveness_at": list(self.liveness_at),
             "open_connections": len(self.transports),
             "auth_ok": c["auth_ok"], "auth_fail": c["auth_fail"],
             "auth_challenge": c["auth_challenge"], "both_auth": c["both_auth"],
@@ -1919,6 +1922,7 @@ class Camera:
     # -- ONVIF operations
 
     def op_get_system_date_and_time(self, soap):
+        self.liveness_at.append(time.monotonic())
         now = self.now()
         inner = ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
                  "<tt:DateTimeType>NTP</tt:DateTimeType>"
