@@ -32,7 +32,7 @@ VmHWM (start and first cycles included), steady RSS VmRSS at the window's end.
 At --target-n a third daemon probes its own N cameras and N routers every 60 s
 (deep checks every 10 min), the issue's configuration: % of one core and RSS.
 A size whose configuration `fieldwatchctl check-config` refuses (more than
-20,000 sites, or more than 4 MiB) is reported with its words, not run.
+30,000 sites, or more than 8 MiB) is reported with its words, not run.
 Sizes whose fields fit together (<= 25,000 addresses of each kind) run in one
 session: the daemons start together, then the windows follow one another,
 largest size first (its runs in one window), each size's daemons stopped after
@@ -213,8 +213,8 @@ class ScaleField:
 
 def daemon_config(path, field, camera_interval, router_interval, deep_interval):
     """bench.py's configuration, with the sites in YAML flow style, one line each:
-    the configuration may be at most 4 MiB (CONFIG_MAX_FILE_SIZE), which the
-    block style exceeds from about 14,000 sites."""
+    the configuration may be at most 8 MiB (CONFIG_MAX_FILE_SIZE), which the
+    block style exceeds from about 28,000 sites."""
     # The rest of the configuration comes from bench.py, built for one site.
     one_site = types.SimpleNamespace(n=1, routers=field.routers[:1], cameras=field.cameras[:1])
     bench.fieldwatch_config(path, one_site, camera_interval, router_interval, deep_interval)
@@ -223,7 +223,7 @@ def daemon_config(path, field, camera_interval, router_interval, deep_interval):
     data.pop("sites")
     lines = [yaml.safe_dump(data, allow_unicode=True, sort_keys=False).rstrip("\n"), "sites:"]
     # As short as it gets (credentials "c" and "p": copies, see Scale.prepare):
-    # 20,000 sites, the most a configuration may have, fit in 4 MiB.
+    # 30,000 sites, the most a configuration may have, take about 6.3 MB.
     for i in range(field.n):
         lines.append("- {id: s%05d,name: b%d,mount: wall,router: {address: %s,port: %d,"
                      "snmp: {version: 2c,community_credential: c}},camera: {address: %s,"

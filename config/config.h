@@ -17,8 +17,10 @@
 #include "timeutil.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/fieldwatch/fieldwatch.yaml"
-#define CONFIG_MAX_SITES 20000
-#define CONFIG_MAX_FILE_SIZE (4u * 1024u * 1024u)
+/* 30,000 sites (issue 18: 30,000 cameras and 30,000 routers) in flow
+ * style take about 6.3 MB. */
+#define CONFIG_MAX_SITES 30000
+#define CONFIG_MAX_FILE_SIZE (8u * 1024u * 1024u)
 
 typedef enum Language {
         LANGUAGE_JA,

@@ -22,7 +22,7 @@
 
 #define CONFIG_MAX_DEPTH 32            /* nested mappings and sequences */
 #define CONFIG_MAX_SCALAR (64u * 1024u) /* bytes of one scalar */
-#define CONFIG_MAX_NODES 1000000u
+#define CONFIG_MAX_NODES 2000000u      /* 30,000 sites in flow style: about 900,000 */
 #define CONFIG_MAX_ERRORS 100u         /* reported per load; the rest are counted */
 
 /* ======================================================================== */

@@ -449,7 +449,9 @@ static bool device_hurry(Device *d, time_t now, const char *by) {
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
         faults_hint(m->faults, d->node, now, by);
-        if (at == 0 || at <= mono + URGENT_GAP)
+        /* Due within the gap of urgent probes (on the slot grid: up to
+         * PROBE_SLOT later) is soon enough. */
+        if (at == 0 || at <= mono + URGENT_GAP + PROBE_SLOT)
                 return false;
         device_arm(d, mono);
         return true;

@@ -622,11 +622,38 @@ static void test_truncated(void **state) {
         free(full);
 }
 
+/* At most CONFIG_MAX_SITES sites (issue 18: 30,000 cameras and 30,000
+ * routers can be configured); one more is refused, naming the list. */
+static void test_too_many_sites(void **state) {
+        const char *item = "- {}\n";
+        size_t n = CONFIG_MAX_SITES + 1, len = strlen("sites:\n") + n * strlen(item);
+        ConfigErrors errs = {};
+        Config *c = NULL;
+        char *buf = malloc(len + 1), *p;
+        bool found = false;
+
+        (void) state;
+        assert_true(CONFIG_MAX_SITES >= 30000);
+        assert_non_null(buf);
+        p = stpcpy(buf, "sites:\n");
+        for (size_t i = 0; i < n; i++)
+                p = stpcpy(p, item);
+        assert_int_equal(config_load_buffer("many", buf, len, &errs, &c), -EINVAL);
+        assert_null(c);
+        for (size_t i = 0; i < errs.n_errors; i++)
+                if (strstr(errs.errors[i].message, "too many sites (30001, at most 30000)") &&
+                    errs.errors[i].line >= 1)
+                        found = true;
+        assert_true(found);
+        config_errors_clear(&errs);
+        free(buf);
+}
+
 static void test_too_large(void **state) {
         char path[] = "/tmp/test-config-XXXXXX";
         ConfigErrors errs = {};
         Config *c = NULL;
-        size_t big = 5u * 1024u * 1024u;
+        size_t big = CONFIG_MAX_FILE_SIZE + 1024u * 1024u;
         char *buf;
         int fd;
 
@@ -958,6 +985,7 @@ int main(void) {
                 cmocka_unit_test(test_random_bytes),
                 cmocka_unit_test(test_truncated),
                 cmocka_unit_test(test_too_large),
+                cmocka_unit_test(test_too_many_sites),
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_error_cap),
