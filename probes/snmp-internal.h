@@ -27,7 +27,15 @@
 /* The largest datagram read; a longer one is dropped (UDP's own limit). */
 #define SNMP_RX_MAX 65536
 /* Datagrams read per io dispatch, so that a flood cannot starve the loop. */
-#define SNMP_RX_BATCH 64
+#define SNMP_RX_BATCH 256
+/* Answers are read in batches (issue 18): after a read, the sockets are
+ * read again at most once per window (sd-event's rate limit on their io
+ * sources). The first answer after a quiet spell is read at once; the
+ * ones that follow within the window wait for its end, together, instead
+ * of a wake-up of the loop each (routers answer a slot's requests one by
+ * one). A router's latency may read up to this long. Timeouts are not
+ * affected: the engine's timer reads what arrived before it judges. */
+#define SNMP_READ_WINDOW (10 * USEC_PER_MSEC)
 /* Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max). */
 #define SNMP_SOCKET_BUFFER (4 * 1024 * 1024)
 /* The largest SNMPv2c request: 48 OIDs of 128 arcs fit. */
@@ -129,6 +137,7 @@ struct SnmpEngine {
         size_t n_random;
         char *source;                /* the address to bind, or NULL */
         uint64_t n_stray;            /* datagrams no waiting session was asked from */
+        uint64_t n_reads;            /* io dispatches (reads of the sockets) */
         SnmpOidList *last_oid_list;  /* the list made last, shared when asked again;
                                       * not a reference */
 };

@@ -408,6 +408,11 @@ static int engine_socket(SnmpEngine *eng, int family) {
                 return -ENOMEM;
         }
         r = sd_event_add_io(eng->event, &eng->io[i], fd, EPOLLIN, on_engine_io, eng);
+        if (r >= 0) {
+                r = sd_event_source_set_ratelimit(eng->io[i], SNMP_READ_WINDOW, 1);
+                if (r < 0)
+                        eng->io[i] = sd_event_source_disable_unref(eng->io[i]);
+        }
         if (r < 0) {
                 (void) close(fd);
                 return r;
@@ -603,6 +608,7 @@ static int on_engine_io(sd_event_source *src, int fd, uint32_t revents, void *us
 
         (void) src;
         (void) revents;
+        eng->n_reads++;
         engine_read(eng, fd);
         snmp_engine_unref(eng);
         return 0;

@@ -15,6 +15,8 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "snmp.c"
 #include "snmp-v2c.c"
@@ -726,6 +728,62 @@ static void test_many_sessions(void **state) {
                 (void) close(a[i].fd);
 }
 
+/* Answers that follow each other closely are read in batches
+ * (SNMP_READ_WINDOW): the first at once, the next ones, arriving half a
+ * millisecond apart while the loop waits, together at the window's end —
+ * not a read each. All are delivered, none late by more than the window. */
+static void test_answers_read_in_batches(void **state) {
+        enum { N = 7 };
+        Env *env = *state;
+        Agent a = agent_new("127.0.0.1");
+        SnmpSession *s[N];
+        struct sockaddr_in from[N];
+        long reqid[N];
+        SnmpValue values[N][2];
+        Done d[N] = {};
+        uint64_t t0;
+        pid_t pid;
+        int status;
+
+        for (size_t i = 0; i < N; i++) {
+                s[i] = open_session(env, a.port, 1000 * USEC_PER_MSEC);
+                assert_int_equal(snmp_session_get(s[i], env->oids, 0, 2, values[i], on_done, &d[i]),
+                                 0);
+                reqid[i] = agent_recv(&a, &from[i]);
+        }
+        agent_answer(a.fd, &from[0], reqid[0], 1000);
+        run_for(env->e, 2 * USEC_PER_MSEC);
+        assert_int_equal(d[0].calls, 1);
+        assert_int_equal(env->eng->n_reads, 1);
+        /* The other answers, half a millisecond apart, from another process
+         * while the loop waits for them. */
+        t0 = now_usec(CLOCK_MONOTONIC);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                for (size_t i = 1; i < N; i++) {
+                        (void) usleep(500);
+                        agent_answer(a.fd, &from[i], reqid[i], 1000 + (long) i);
+                }
+                _exit(0);
+        }
+        run_for(env->e, 60 * USEC_PER_MSEC);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        for (size_t i = 0; i < N; i++) {
+                assert_int_equal(d[i].calls, 1);
+                assert_string_equal(d[i].error, "");
+                assert_int_equal(d[i].values[0].unsigned_, 1000 + i);
+                if (i > 0)
+                        assert_true(d[i].at > t0 && d[i].at - t0 < 50 * USEC_PER_MSEC);
+        }
+        /* Read at once, then one window (two or three, if a loaded machine
+         * spread the answers past it); a read per answer would be N. */
+        assert_in_range(env->eng->n_reads, 2, 4);
+        for (size_t i = 0; i < N; i++)
+                snmp_session_free(s[i]);
+        (void) close(a.fd);
+}
+
 /* One timer for all: the shorter timeout ends first, whatever the order of
  * the requests; a freed session's deadline goes with it. */
 static void test_timeouts(void **state) {
@@ -919,6 +977,7 @@ int main(void) {
                 cmocka_unit_test(test_encode_roundtrip),
                 cmocka_unit_test_setup_teardown(test_answers, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_many_sessions, env_setup, env_teardown),
+                cmocka_unit_test_setup_teardown(test_answers_read_in_batches, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_timeouts, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_lazy_timer, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_retries, env_setup, env_teardown),
