@@ -325,13 +325,19 @@ static void monitor_arm_probes(Monitor *m) {
         m->probe_timer_at = (uint64_t) at;
 }
 
+/* The first slot of the PROBE_SLOT grid at or after `at` (never 0: a due
+ * time of 0 means none). */
+static uint64_t slot_ceil(uint64_t at) {
+        return (MAX(at, (uint64_t) 1) + PROBE_SLOT - 1) / PROBE_SLOT * PROBE_SLOT;
+}
+
 /* Schedules a device's next probe at `at` (CLOCK_MONOTONIC usec, rounded up
  * to the PROBE_SLOT grid): one heap for every device, not a timer each
  * (issue 7: 20,000 devices). */
 static void device_arm(Device *d, uint64_t at) {
         Monitor *m = d->monitor;
 
-        at = (MAX(at, (uint64_t) 1) + PROBE_SLOT - 1) / PROBE_SLOT * PROBE_SLOT;
+        at = slot_ceil(at);
         (void) prioq_put(m->due, d, at, &d->due_idx); /* room for all */
         if (m->probe_timer_at == 0 || at < m->probe_timer_at)
                 monitor_arm_probes(m);
@@ -449,9 +455,9 @@ static bool device_hurry(Device *d, time_t now, const char *by) {
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
         faults_hint(m->faults, d->node, now, by);
-        /* Due within the gap of urgent probes (on the slot grid: up to
-         * PROBE_SLOT later) is soon enough. */
-        if (at == 0 || at <= mono + URGENT_GAP + PROBE_SLOT)
+        /* Due within the gap of urgent probes (as device_schedule puts
+         * them, on the slot grid) is soon enough. */
+        if (at == 0 || at <= slot_ceil(mono + URGENT_GAP))
                 return false;
         device_arm(d, mono);
         return true;
