@@ -454,12 +454,9 @@ static void put_oid(Buf *b, const SnmpOid *o) {
         put_tlv(b, 0x06, &c);
 }
 
-/* Sends a GetResponse with sysUpTime = ticks and ifOperStatus = 1 for the
- * two OIDs of the tests, from the socket fd to the engine's socket at to. */
-/* An answer of sysUpTime (ticks) and then oid2: an INTEGER 1, or the
+/* A GetResponse of sysUpTime (ticks) and then oid2: an INTEGER 1, or the
  * OCTET STRING text when given. */
-static void agent_answer_with(int fd, const struct sockaddr_in *to, long reqid, long ticks,
-                              const char *oid2, const char *text) {
+static Buf answer_datagram(long reqid, long ticks, const char *oid2, const char *text) {
         SnmpOid up, oper;
         Buf vb1 = {}, vb2 = {}, vbl = {}, pdu = {}, msg = {}, out = {};
         const Buf public = { .b = "public", .n = 6 };
@@ -487,6 +484,14 @@ static void agent_answer_with(int fd, const struct sockaddr_in *to, long reqid, 
         put_tlv(&msg, 0x04, &public);
         put_tlv(&msg, 0xa2, &pdu);
         put_tlv(&out, 0x30, &msg);
+        return out;
+}
+
+/* Sends that answer from the socket fd to the engine's socket at to. */
+static void agent_answer_with(int fd, const struct sockaddr_in *to, long reqid, long ticks,
+                              const char *oid2, const char *text) {
+        Buf out = answer_datagram(reqid, ticks, oid2, text);
+
         assert_int_equal(sendto(fd, out.b, out.n, 0, (const struct sockaddr *) to, sizeof(*to)),
                          (ssize_t) out.n);
 }
@@ -741,6 +746,7 @@ static void test_answers_read_in_batches(void **state) {
         long reqid[N];
         SnmpValue values[N][2];
         Done d[N] = {};
+        Buf out[N];
         uint64_t t0;
         pid_t pid;
         int status;
@@ -756,19 +762,25 @@ static void test_answers_read_in_batches(void **state) {
         assert_int_equal(d[0].calls, 1);
         assert_int_equal(env->eng->n_reads, 1);
         /* The other answers, half a millisecond apart, from another process
-         * while the loop waits for them. */
+         * while the loop waits for them (built here: the child only sends,
+         * and says by its exit status whether every send went out). */
+        for (size_t i = 1; i < N; i++)
+                out[i] = answer_datagram(reqid[i], 1000 + (long) i, "1.3.6.1.2.1.2.2.1.8.1", NULL);
         t0 = now_usec(CLOCK_MONOTONIC);
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 for (size_t i = 1; i < N; i++) {
                         (void) usleep(500);
-                        agent_answer(a.fd, &from[i], reqid[i], 1000 + (long) i);
+                        if (sendto(a.fd, out[i].b, out[i].n, 0, (const struct sockaddr *) &from[i],
+                                   sizeof(from[i])) != (ssize_t) out[i].n)
+                                _exit(1);
                 }
                 _exit(0);
         }
         run_for(env->e, 60 * USEC_PER_MSEC);
         assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         for (size_t i = 0; i < N; i++) {
                 assert_int_equal(d[i].calls, 1);
                 assert_string_equal(d[i].error, "");
