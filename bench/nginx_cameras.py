@@ -193,9 +193,13 @@ class AccessLog:
     def __init__(self, path):
         self.path = path
         self.offset = 0
-        self.liveness = 0
         self.requests = 0
         self.ops = collections.Counter()   # (operation, status) -> requests
+
+    @property
+    def liveness(self):
+        """GetSystemDateAndTime requests answered with 200."""
+        return self.ops[("GetSystemDateAndTime", "200")]
 
     def size(self):
         try:
@@ -217,8 +221,6 @@ class AccessLog:
             if not line:
                 continue
             self.requests += 1
-            if b" op=GetSystemDateAndTime status=200 " in line:
-                self.liveness += 1
             m = LOG_LINE.match(line.decode("utf-8", "replace"))
             if m:
                 self.ops[(m.group(3), m.group(4))] += 1
