@@ -107,10 +107,12 @@ class Probes(unittest.TestCase):
                   for t in self.field.camera("%02d" % s).counters()["liveness_at"] if t >= since]
             return at if len(at) >= 60 else None
         at = fwtest.wait_for(recent, 20, 0.5, "60 liveness requests within 4 s")
+        # A probe may start up to PROBE_TIMER_SLACK (2 ms) before its slot:
+        # its phase is then just under 50 ms, i.e. -2 ... 0 ms.
         phases = sorted((t % slot) * 1000 for t in at)
-        near = sum(p < 35 for p in phases)
-        # Evenly spread, 70 % would fall within 35 ms; the grid puts them all
-        # there but for a loaded machine's stragglers.
+        near = sum(p < 35 or p >= 48 for p in phases)
+        # Evenly spread, 74 % would fall within -2 ... 35 ms; the grid puts
+        # them all there but for a loaded machine's stragglers.
         self.assertGreaterEqual(near, 0.9 * len(at), phases)
 
     def test_camera_values(self):
