@@ -29,7 +29,9 @@ typedef struct Store Store;
  * of the loop serves many (issue 18: at 1,000 cameras and 1,000 routers
  * every 5 s, a probe started alone cost about three wake-ups). An interval
  * that is a multiple of it keeps a device on its slot: no jitter between
- * probes. A probe hurried by a trap waits at most this long. */
+ * probes. Urgent probes (a trap's or an event's, the ones back to back
+ * after it, the fault engine's re-probes) are off the grid: they are few,
+ * and a trap's fault is due in the journal within 2 s (issue 16). */
 #define PROBE_SLOT (50 * USEC_PER_MSEC)
 /* The first probes of the devices are spread over their interval, up to
  * this long. */

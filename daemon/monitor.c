@@ -331,16 +331,20 @@ static uint64_t slot_ceil(uint64_t at) {
         return (MAX(at, (uint64_t) 1) + PROBE_SLOT - 1) / PROBE_SLOT * PROBE_SLOT;
 }
 
-/* Schedules a device's next probe at `at` (CLOCK_MONOTONIC usec, rounded up
- * to the PROBE_SLOT grid): one heap for every device, not a timer each
- * (issue 7: 20,000 devices). */
-static void device_arm(Device *d, uint64_t at) {
+/* Schedules a device's next probe at `at` (CLOCK_MONOTONIC usec): one heap
+ * for every device, not a timer each (issue 7: 20,000 devices). */
+static void device_arm_at(Device *d, uint64_t at) {
         Monitor *m = d->monitor;
 
-        at = slot_ceil(at);
+        at = MAX(at, (uint64_t) 1);
         (void) prioq_put(m->due, d, at, &d->due_idx); /* room for all */
         if (m->probe_timer_at == 0 || at < m->probe_timer_at)
                 monitor_arm_probes(m);
+}
+
+/* The schedule's probes are due on the PROBE_SLOT grid (rounded up). */
+static void device_arm(Device *d, uint64_t at) {
+        device_arm_at(d, slot_ceil(at));
 }
 
 /* Probes the devices the fault engine asks about, at once (unless running). */
@@ -352,7 +356,7 @@ static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
                 if (dev == SIZE_MAX)
                         continue;
                 d = &m->devices[dev];
-                device_arm(d, now_usec(CLOCK_MONOTONIC));
+                device_arm_at(d, now_usec(CLOCK_MONOTONIC));
         }
 }
 
@@ -455,11 +459,10 @@ static bool device_hurry(Device *d, time_t now, const char *by) {
 
         d->urgent = m->config->probes.fail_after + m->config->probes.recover_after;
         faults_hint(m->faults, d->node, now, by);
-        /* Due within the gap of urgent probes (as device_schedule puts
-         * them, on the slot grid) is soon enough. */
-        if (at == 0 || at <= slot_ceil(mono + URGENT_GAP))
+        /* Due within the gap of urgent probes is soon enough. */
+        if (at == 0 || at <= mono + URGENT_GAP)
                 return false;
-        device_arm(d, mono);
+        device_arm_at(d, mono);
         return true;
 }
 
@@ -549,7 +552,7 @@ static void device_schedule(Device *d) {
          * (fail_after, or recover_after), then the schedule again. */
         if (d->urgent > 0) {
                 d->urgent--;
-                device_arm(d, now + URGENT_GAP);
+                device_arm_at(d, now + URGENT_GAP);
                 return;
         }
         /* The next cycle is due an interval after this one was: a slow
