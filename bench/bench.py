@@ -775,9 +775,12 @@ class Bench:
     def stop_fieldwatch(self, d):
         d.stop()
 
-    def run_fieldwatch(self, kind, runs, profile=False):
+    def run_fieldwatch(self, kind, runs, profile=False, between=None):
         """One daemon for all of the kind's runs: after its warm-up (FIRST_SPREAD_MAX,
-        5 minutes), each run is the next window."""
+        5 minutes), each run is the next window. between(run), when given, runs
+        right after each window (the shared floor's `limit` of the same kind):
+        a ratio then compares two measurements taken a minute apart, not a
+        quarter of an hour (the host's speed drifts; issue 18)."""
         iv = "%gs" % self.interval
         name = "fw-%s%s" % (kind, "-perf" if profile else "")
         config = os.path.join(self.work, name + ".yaml")
@@ -817,6 +820,8 @@ class Bench:
                 if d.proc.poll() is not None:
                     raise BenchError("fieldwatchd exited during the run; see %s" % d.log_path)
                 self.record("fieldwatchd", kind, run, probes, m["cpu"][d.proc.pid], rss, **extra)
+                if between is not None:
+                    between(run)
         finally:
             self.stop_fieldwatch(d)
 
@@ -933,13 +938,18 @@ class Bench:
                                  "; ".join(r.stderr.strip().splitlines()[:5])))
         return fields, r.returncode
 
-    def run_shared_floor(self, run):
+    def run_shared_floor(self, run, kinds=("camera", "snmp")):
+        """`limit` counts its own probes and CPU (getrusage around its probe
+        loop): it may run while a fieldwatchd between its windows probes the
+        same targets."""
         body = os.path.join(self.work, "soap-request.xml")
         with open(body, "w") as f:
             f.write(SOAP_TIME_REQUEST)
         for kind, addrs, port, extra in (
                 ("camera", self.field.cameras, CAMERA_PORT, ("-b", body)),
                 ("snmp", self.field.routers, ROUTER_PORT, ())):
+            if kind not in kinds:
+                continue
             targets = os.path.join(self.work, "limit-%s.txt" % kind)
             with open(targets, "w") as f:
                 f.writelines(a + "\n" for a in addrs)
@@ -1147,16 +1157,23 @@ class Bench:
         def wanted(name):
             return only is None or name in only
         runs = range(1, self.args.runs + 1)
+        limit = wanted("limit") and self.args.shared_floor
+        interleaved = limit and wanted("fieldwatch")
         if wanted("fieldwatch"):
             # fieldwatchd's runs first, one daemon per kind (its warm-up is long):
-            # nothing else probes the targets meanwhile.
-            self.run_fieldwatch("camera", runs)
-            self.run_fieldwatch("snmp", runs)
+            # nothing else probes the targets during its windows. `limit` of the
+            # same kind runs right after each window, while the daemon goes on
+            # probing (limit counts its own probes and CPU): the ratio the
+            # targets are about is of measurements a minute apart.
+            for kind in ("camera", "snmp"):
+                self.run_fieldwatch(kind, runs, between=(
+                    (lambda run, kind=kind: self.run_shared_floor(run, (kind,)))
+                    if interleaved else None))
         for run in runs:
             log("run %d of %d" % (run, self.args.runs))
             if wanted("floor"):
                 self.run_floor(run)
-            if wanted("limit") and self.args.shared_floor:
+            if limit and not interleaved:
                 self.run_shared_floor(run)
             if wanted("exporters"):
                 self.run_exporters(run)
@@ -1323,6 +1340,12 @@ def targets(summary, extra, n):
     return out
 
 
+def wanted_both(args):
+    """Whether fieldwatchd's and limit's runs were interleaved (Bench.run)."""
+    only = set(args.only.split(",")) if args.only else None
+    return bool(args.shared_floor) and (only is None or {"fieldwatch", "limit"} <= only)
+
+
 def report(bench, machine):
     summary = summarize(bench.results)
     versions = {"blackbox_exporter": package_version("prometheus-blackbox-exporter"),
@@ -1364,9 +1387,13 @@ def report(bench, machine):
               "built by `make bench` into build/bench-floor; probes back to back, 64 in "
               "flight, no idle wake-ups; a fresh connection and a SOAP POST per camera probe, "
               "its answer not parsed; one v2c GET of 3 OIDs per router probe; CPU from its "
-              "own getrusage() around the probe loop) and the project's bench/floor (probes "
+              "own getrusage() around the probe loop; %s) and the project's bench/floor (probes "
               "spread over the interval like fieldwatchd, answers parsed with libxml2; 4 "
-              "OIDs). The ratios to reach are against `limit`.")
+              "OIDs). The ratios to reach are against `limit`."
+              % ("each of its runs right after a window of fieldwatchd's of the same kind, "
+                 "while that daemon goes on probing the same targets, so that each ratio "
+                 "compares measurements about a minute apart"
+                 if wanted_both(a) else "after fieldwatchd's runs"))
     md.append("")
     md.append(table(summary, versions))
     md.append("")
