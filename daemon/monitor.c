@@ -716,6 +716,8 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) s;
         (void) usec;
         m->probe_timer_at = 0;
+        /* The slot's SNMP requests leave together, with one system call. */
+        snmp_engine_cork(m->snmp);
         while ((d = prioq_peek(m->due, &at)) && (uint64_t) at <= until) {
                 uint64_t now = now_usec(CLOCK_MONOTONIC), late = now > (uint64_t) at ? now - (uint64_t) at : 0;
 
@@ -728,6 +730,7 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) prioq_remove(m->due, d, &d->due_idx);
                 device_start(d, (uint64_t) at);
         }
+        snmp_engine_uncork(m->snmp);
         monitor_arm_probes(m);
         return 0;
 }

@@ -28,6 +28,17 @@
 #define SNMP_RX_MAX 65536
 /* Datagrams read per io dispatch, so that a flood cannot starve the loop. */
 #define SNMP_RX_BATCH 256
+/* Datagrams read by one recvmmsg(2) (issue 18: a system call per answer
+ * was a fifth of a router probe's kernel time). Each has a buffer of
+ * SNMP_RX_MAX, in pages of their own (mmap): the pages an answer does not
+ * reach are never touched, so small answers keep a page of each resident. */
+#define SNMP_RX_SLOTS 16
+/* While the engine is corked (snmp_engine_cork: a slot of probes starting,
+ * the timer's retries), requests of up to SNMP_TX_SLOT bytes are queued and
+ * go out together with one sendmmsg(2) at the uncork, or when SNMP_TX_QUEUE
+ * are waiting; a longer one goes out at once. */
+#define SNMP_TX_QUEUE 64
+#define SNMP_TX_SLOT 512
 /* Answers are read in batches (issue 18): after a read, the sockets are
  * read again at most once per window (sd-event's rate limit on their io
  * sources). The first answer after a quiet spell is read at once; the
@@ -114,6 +125,15 @@ typedef struct SnmpPeers {
         size_t n_buckets, n;
 } SnmpPeers;
 
+/* Requests waiting for the uncork, per socket. */
+typedef struct SnmpTxQueue {
+        struct mmsghdr msg[SNMP_TX_QUEUE];
+        struct iovec iov[SNMP_TX_QUEUE];
+        PeerAddr addr[SNMP_TX_QUEUE];
+        uint8_t (*buf)[SNMP_TX_SLOT]; /* SNMP_TX_QUEUE of them; allocated at the first cork */
+        unsigned n;
+} SnmpTxQueue;
+
 /* What the sessions of one event loop share: the sockets, one io source per
  * socket, one timer, the deadlines. Its owner and every session hold a
  * reference, and so does a dispatch while it runs. */
@@ -130,7 +150,7 @@ struct SnmpEngine {
                                       * CLOCK_MONOTONIC usec; room for all of them */
         const uint8_t *rx;           /* the datagram being handed to a session */
         size_t rx_len;
-        uint8_t *rxbuf;
+        uint8_t *rxbuf;              /* SNMP_RX_SLOTS of SNMP_RX_MAX */
         uint8_t *txbuf;              /* SNMPv2c requests are encoded here, from the end */
         uint32_t next_reqid;         /* only when getrandom() fails */
         uint32_t random[64];         /* request ids from getrandom(), used from the end */
@@ -138,6 +158,9 @@ struct SnmpEngine {
         char *source;                /* the address to bind, or NULL */
         uint64_t n_stray;            /* datagrams no waiting session was asked from */
         uint64_t n_reads;            /* io dispatches (reads of the sockets) */
+        unsigned corked;             /* snmp_engine_cork() calls not yet undone */
+        SnmpTxQueue *tx[2];          /* per socket; NULL until a cork needs it */
+        uint64_t n_sendmmsg;         /* sendmmsg(2) calls, for the tests */
         SnmpOidList *last_oid_list;  /* the list made last, shared when asked again;
                                       * not a reference */
 };
@@ -146,6 +169,13 @@ struct SnmpEngine {
 SnmpEngine *snmp_engine_ref(SnmpEngine *eng);
 long snmp_engine_reqid(SnmpEngine *eng);
 void snmp_engine_arm(SnmpEngine *eng);
+/* Sends a datagram on the socket of the peer's family, or queues it while
+ * the engine is corked. A full socket buffer loses the datagram as the
+ * network would (0); another failure of a send at once is -errno; a queued
+ * datagram that cannot be sent at the uncork is lost likewise (its request
+ * times out). */
+int snmp_engine_send(SnmpEngine *eng, const void *buf, size_t len, const PeerAddr *to,
+                     socklen_t to_len);
 SnmpSession *snmp_peers_find(const SnmpPeers *p, const PeerKey *k, SnmpSession *after);
 bool snmp_oid_list_match(const SnmpOidList *l, size_t i, const oid *b, size_t len);
 void snmp_take_answer(SnmpSession *s, netsnmp_pdu *pdu);

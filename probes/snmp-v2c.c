@@ -123,11 +123,9 @@ static int v2c_send(SnmpSession *s) {
         r = v2c_encode(s, &p, &n);
         if (r < 0)
                 return r;
-        /* A full socket buffer loses the datagram as the network would. */
-        if (sendto(eng->fd[s->addr.sa.sa_family == AF_INET6], p, n, MSG_NOSIGNAL, &s->addr.sa,
-                   s->addr_len) < 0 &&
-            errno != EAGAIN && errno != ENOBUFS)
-                return -errno;
+        r = snmp_engine_send(eng, p, n, &s->addr, s->addr_len);
+        if (r < 0)
+                return r;
         s->tries++;
         /* The queue has room for every session (snmp_session_new). */
         (void) prioq_put(eng->deadlines, s,

@@ -30,12 +30,17 @@ typedef struct SharedTransport {
 static int transport_send(netsnmp_transport *t, const void *buf, int size, void **opaque,
                           int *olength) {
         SnmpSession *s = ((SharedTransport *) t)->session;
-        ssize_t n;
+        int r;
 
+        (void) t;
         (void) opaque;
         (void) olength;
-        n = sendto(t->sock, buf, (size_t) size, MSG_NOSIGNAL, &s->addr.sa, s->addr_len);
-        return n < 0 ? -1 : (int) n;
+        r = snmp_engine_send(s->engine, buf, (size_t) size, &s->addr, s->addr_len);
+        if (r < 0) {
+                errno = -r;
+                return -1;
+        }
+        return size;
 }
 
 static int transport_recv(netsnmp_transport *t, void *buf, int size, void **opaque,

@@ -7,6 +7,7 @@
  * callback, with the answer's values. How a request goes out and its answer
  * comes in is the protocol's: snmp-v2c.c, snmp-v3.c. */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -296,7 +298,13 @@ SnmpEngine *snmp_engine_unref(SnmpEngine *eng) {
         netsnmp_large_fd_set_cleanup(&eng->fds);
         free(eng->peers.buckets);
         prioq_free(eng->deadlines);
-        free(eng->rxbuf);
+        if (eng->rxbuf)
+                (void) munmap(eng->rxbuf, (size_t) SNMP_RX_SLOTS * SNMP_RX_MAX);
+        for (size_t i = 0; i < ELEMENTSOF(eng->tx); i++)
+                if (eng->tx[i]) {
+                        free(eng->tx[i]->buf);
+                        free(eng->tx[i]);
+                }
         free(eng->source);
         free(eng->txbuf);
         if (eng->last_oid_list)
@@ -323,7 +331,11 @@ int snmp_engine_new(sd_event *e, SnmpEngine **ret) {
         eng->event = sd_event_ref(e);
         netsnmp_large_fd_set_init(&eng->fds, FD_SETSIZE);
         eng->next_reqid = (uint32_t) now_usec(CLOCK_MONOTONIC) & 0x3fffffff;
-        eng->rxbuf = malloc(SNMP_RX_MAX);
+        /* Fresh pages, not the heap's: only what answers reach becomes resident. */
+        eng->rxbuf = mmap(NULL, (size_t) SNMP_RX_SLOTS * SNMP_RX_MAX, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (eng->rxbuf == MAP_FAILED)
+                eng->rxbuf = NULL;
         eng->txbuf = malloc(SNMP_TX_MAX);
         if (!eng->rxbuf || !eng->txbuf)
                 return -ENOMEM;
@@ -440,6 +452,84 @@ void snmp_engine_arm(SnmpEngine *eng) {
         (void) sd_event_source_set_time(eng->timer, deadline);
         (void) sd_event_source_set_enabled(eng->timer, SD_EVENT_ONESHOT);
         eng->armed = deadline;
+}
+
+/* Sends what waits in a queue: one sendmmsg(2) for all (a datagram the
+ * kernel refuses is lost like one the network drops; the rest are tried). */
+static void engine_flush(SnmpEngine *eng, size_t i) {
+        SnmpTxQueue *q = eng->tx[i];
+        unsigned done = 0;
+
+        while (q && done < q->n) {
+                int n = sendmmsg(eng->fd[i], q->msg + done, q->n - done, MSG_NOSIGNAL);
+
+                eng->n_sendmmsg++;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                done += n > 0 ? (unsigned) n : 1; /* the one that failed is lost */
+        }
+        if (q)
+                q->n = 0;
+}
+
+void snmp_engine_cork(SnmpEngine *eng) {
+        eng->corked++;
+}
+
+void snmp_engine_uncork(SnmpEngine *eng) {
+        assert(eng->corked > 0);
+        if (--eng->corked > 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(eng->tx); i++)
+                engine_flush(eng, i);
+}
+
+/* The queue of socket i, made on first use; NULL without memory (the
+ * datagram then goes out at once). */
+static SnmpTxQueue *engine_queue(SnmpEngine *eng, size_t i) {
+        SnmpTxQueue *q = eng->tx[i];
+
+        if (q)
+                return q;
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return NULL;
+        q->buf = malloc(sizeof(*q->buf) * SNMP_TX_QUEUE);
+        if (!q->buf) {
+                free(q);
+                return NULL;
+        }
+        for (size_t k = 0; k < SNMP_TX_QUEUE; k++) {
+                q->iov[k].iov_base = q->buf[k];
+                q->msg[k].msg_hdr.msg_iov = &q->iov[k];
+                q->msg[k].msg_hdr.msg_iovlen = 1;
+                q->msg[k].msg_hdr.msg_name = &q->addr[k];
+        }
+        return eng->tx[i] = q;
+}
+
+int snmp_engine_send(SnmpEngine *eng, const void *buf, size_t len, const PeerAddr *to,
+                     socklen_t to_len) {
+        size_t i = to->sa.sa_family == AF_INET6;
+        SnmpTxQueue *q;
+
+        if (eng->corked > 0 && len <= SNMP_TX_SLOT && to_len <= sizeof(PeerAddr) &&
+            (q = engine_queue(eng, i))) {
+                unsigned k;
+
+                if (q->n == SNMP_TX_QUEUE)
+                        engine_flush(eng, i);
+                k = q->n++;
+                memcpy(q->buf[k], buf, len);
+                q->iov[k].iov_len = len;
+                memcpy(&q->addr[k], to, to_len);
+                q->msg[k].msg_hdr.msg_namelen = to_len;
+                return 0;
+        }
+        if (sendto(eng->fd[i], buf, len, MSG_NOSIGNAL, &to->sa, to_len) < 0 && errno != EAGAIN &&
+            errno != ENOBUFS)
+                return -errno;
+        return 0;
 }
 
 /* ======================================================================== */
@@ -588,18 +678,37 @@ static bool engine_deliver(SnmpEngine *eng, const PeerKey *key, uint8_t *data, s
  * sessions are left (a done callback may free them). The caller holds a
  * reference. */
 static void engine_read(SnmpEngine *eng, int fd) {
-        for (unsigned i = 0; i < SNMP_RX_BATCH && eng->peers.n > 0; i++) {
-                PeerAddr from;
-                socklen_t from_len = sizeof(from);
-                PeerKey key;
-                ssize_t n;
+        struct mmsghdr msg[SNMP_RX_SLOTS];
+        struct iovec iov[SNMP_RX_SLOTS];
+        PeerAddr from[SNMP_RX_SLOTS];
 
-                n = recvfrom(fd, eng->rxbuf, SNMP_RX_MAX, MSG_TRUNC, &from.sa, &from_len);
-                if (n < 0)
+        for (unsigned read = 0; read < SNMP_RX_BATCH && eng->peers.n > 0;) {
+                unsigned want = MIN(SNMP_RX_SLOTS, SNMP_RX_BATCH - read);
+                int n;
+
+                for (unsigned k = 0; k < want; k++) {
+                        iov[k] = (struct iovec) { eng->rxbuf + (size_t) k * SNMP_RX_MAX,
+                                                  SNMP_RX_MAX };
+                        msg[k].msg_hdr = (struct msghdr) { .msg_name = &from[k],
+                                                           .msg_namelen = sizeof(from[k]),
+                                                           .msg_iov = &iov[k],
+                                                           .msg_iovlen = 1 };
+                }
+                n = recvmmsg(fd, msg, want, MSG_DONTWAIT, NULL);
+                if (n <= 0)
                         break;   /* EAGAIN, or an ICMP error: the timeouts handle those */
-                if ((size_t) n > SNMP_RX_MAX || peer_key(&from.sa, from_len, &key) < 0 ||
-                    !engine_deliver(eng, &key, eng->rxbuf, (size_t) n))
-                        eng->n_stray++;
+                read += (unsigned) n;
+                for (int k = 0; k < n; k++) {
+                        PeerKey key;
+
+                        /* A done callback may have freed the last session. */
+                        if (eng->peers.n == 0 || (msg[k].msg_hdr.msg_flags & MSG_TRUNC) ||
+                            peer_key(&from[k].sa, msg[k].msg_hdr.msg_namelen, &key) < 0 ||
+                            !engine_deliver(eng, &key, iov[k].iov_base, msg[k].msg_len))
+                                eng->n_stray++;
+                }
+                if ((unsigned) n < want)
+                        break;   /* the queue is empty: no call to hear EAGAIN */
         }
 }
 
@@ -623,6 +732,7 @@ static int on_engine_timer(sd_event_source *src, uint64_t usec, void *userdata) 
         (void) usec;
         eng->armed = 0;
         eng->in_timer = true;
+        snmp_engine_cork(eng); /* the retries go out together */
         /* Answers that arrived but were not read yet (the loop was busy)
          * are not timeouts. */
         for (size_t i = 0; i < ELEMENTSOF(eng->fd); i++)
@@ -636,6 +746,7 @@ static int on_engine_timer(sd_event_source *src, uint64_t usec, void *userdata) 
                 else
                         snmp_v2c_timeout(s);
         }
+        snmp_engine_uncork(eng);
         eng->in_timer = false;
         snmp_engine_arm(eng);
         snmp_engine_unref(eng);

@@ -111,6 +111,12 @@ int snmp_engine_new(sd_event *e, SnmpEngine **ret);
 SnmpEngine *snmp_engine_unref(SnmpEngine *eng);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SnmpEngine *, snmp_engine_unref);
 
+/* Between snmp_engine_cork() and its snmp_engine_uncork(), the requests the
+ * sessions send are queued and go out together at the uncork, with one
+ * system call (a slot of probes starting). Nestable. */
+void snmp_engine_cork(SnmpEngine *eng);
+void snmp_engine_uncork(SnmpEngine *eng);
+
 /* Opens a session on eng, which it references (secrets are turned into keys
  * and not kept). */
 int snmp_session_new(SnmpEngine *eng, const SnmpTarget *t, SnmpSession **ret,

@@ -796,6 +796,70 @@ static void test_answers_read_in_batches(void **state) {
         (void) close(a.fd);
 }
 
+/* While the engine is corked (a slot of probes starting), the requests
+ * wait; at the uncork they leave together, one sendmmsg(2) per
+ * SNMP_TX_QUEUE. The answers, all waiting at once, are read in one
+ * dispatch by recvmmsg(2) batches of SNMP_RX_SLOTS, the last one short:
+ * every one reaches its session. */
+static void test_corked_requests_leave_together(void **state) {
+        enum { N = SNMP_TX_QUEUE + SNMP_RX_SLOTS / 2 + 1 };
+        Env *env = *state;
+        Agent a = agent_new("127.0.0.1");
+        SnmpSession *s[N];
+        struct sockaddr_in from[N];
+        SnmpValue values[N][2];
+        Done d[N] = {};
+        uint8_t byte;
+
+        assert_true(N % SNMP_RX_SLOTS != 0);
+        snmp_engine_cork(env->eng);
+        snmp_engine_cork(env->eng);   /* nested: the outer uncork sends */
+        for (size_t i = 0; i < SNMP_TX_QUEUE; i++) {
+                s[i] = open_session(env, a.port, 1000 * USEC_PER_MSEC);
+                assert_int_equal(snmp_session_get(s[i], env->oids, 0, 2, values[i], on_done, &d[i]),
+                                 0);
+        }
+        assert_int_equal(env->eng->n_sendmmsg, 0);
+        assert_int_equal(recv(a.fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK), -1);
+        assert_int_equal(errno, EAGAIN);
+        /* The queue is full: the next request sends what waits first. */
+        for (size_t i = SNMP_TX_QUEUE; i < N; i++) {
+                s[i] = open_session(env, a.port, 1000 * USEC_PER_MSEC);
+                assert_int_equal(snmp_session_get(s[i], env->oids, 0, 2, values[i], on_done, &d[i]),
+                                 0);
+        }
+        assert_int_equal(env->eng->n_sendmmsg, 1);
+        snmp_engine_uncork(env->eng);
+        assert_int_equal(env->eng->n_sendmmsg, 1);
+        snmp_engine_uncork(env->eng);
+        assert_int_equal(env->eng->n_sendmmsg, 2);
+        for (size_t i = 0; i < N; i++) {
+                long reqid = agent_recv(&a, &from[i]);
+                size_t k;
+
+                for (k = 0; k < N && s[k]->reqid != reqid; k++)
+                        ;
+                assert_true(k < N);
+                agent_answer(a.fd, &from[i], reqid, 5000 + (long) k);
+        }
+        assert_int_equal(recv(a.fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK), -1);
+        run_for(env->e, 20 * USEC_PER_MSEC);
+        for (size_t i = 0; i < N; i++) {
+                assert_int_equal(d[i].calls, 1);
+                assert_string_equal(d[i].error, "");
+                assert_int_equal(d[i].values[0].unsigned_, 5000 + i);
+        }
+        assert_int_equal(env->eng->n_reads, 1);
+        assert_int_equal(env->eng->n_stray, 0);
+        /* Not corked: a request leaves at once. */
+        assert_int_equal(snmp_session_get(s[0], env->oids, 0, 2, values[0], on_done, &d[0]), 0);
+        assert_int_equal(env->eng->n_sendmmsg, 2);
+        (void) agent_recv(&a, &from[0]);
+        for (size_t i = 0; i < N; i++)
+                snmp_session_free(s[i]);
+        (void) close(a.fd);
+}
+
 /* One timer for all: the shorter timeout ends first, whatever the order of
  * the requests; a freed session's deadline goes with it. */
 static void test_timeouts(void **state) {
@@ -990,6 +1054,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_answers, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_many_sessions, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_answers_read_in_batches, env_setup, env_teardown),
+                cmocka_unit_test_setup_teardown(test_corked_requests_leave_together, env_setup,
+                                                env_teardown),
                 cmocka_unit_test_setup_teardown(test_timeouts, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_lazy_timer, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(test_retries, env_setup, env_teardown),
