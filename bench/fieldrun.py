@@ -45,9 +45,10 @@ def main():
     p.add_argument("--wrap", default="", help="a command to run the daemon under")
     p.add_argument("--env", action="append", default=[], help="NAME=VALUE for the daemon")
     p.add_argument("--offset", type=int, default=0, help="the field's first address index")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     p.add_argument("--daemon", default=os.path.join(HERE, "..", "build", "fieldwatchd"))
     a = p.parse_args()
-    sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=False))
+    sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=a.keep))
     try:
         sc.prepare()
         f = scale.ScaleField("f", a.n, a.offset, sc.work, sc.procs)
