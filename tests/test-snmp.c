@@ -798,9 +798,9 @@ static void test_answers_read_in_batches(void **state) {
 
 /* While the engine is corked (a slot of probes starting), the requests
  * wait; at the uncork they leave together, one sendmmsg(2) per
- * SNMP_TX_QUEUE. The answers, all waiting at once, are read in one
- * dispatch by recvmmsg(2) batches of SNMP_RX_SLOTS, the last one short:
- * every one reaches its session. */
+ * SNMP_TX_QUEUE. The answers are read once, at the end of the read window
+ * (SNMP_READ_WINDOW) by the engine's timer, in recvmmsg(2) batches of
+ * SNMP_RX_SLOTS, the last one short: every one reaches its session. */
 static void test_corked_requests_leave_together(void **state) {
         enum { N = SNMP_TX_QUEUE + SNMP_RX_SLOTS / 2 + 1 };
         Env *env = *state;
@@ -810,6 +810,8 @@ static void test_corked_requests_leave_together(void **state) {
         SnmpValue values[N][2];
         Done d[N] = {};
         uint8_t byte;
+        uint64_t t_uncork;
+        int enabled;
 
         assert_true(N % SNMP_RX_SLOTS != 0);
         snmp_engine_cork(env->eng);
@@ -831,8 +833,15 @@ static void test_corked_requests_leave_together(void **state) {
         assert_int_equal(env->eng->n_sendmmsg, 1);
         snmp_engine_uncork(env->eng);
         assert_int_equal(env->eng->n_sendmmsg, 1);
+        t_uncork = now_usec(CLOCK_MONOTONIC);
         snmp_engine_uncork(env->eng);
         assert_int_equal(env->eng->n_sendmmsg, 2);
+        /* A batch went out: its answers are read at the window's end, by the
+         * timer, and the socket's io source rests till then. */
+        assert_in_range(env->eng->read_at, t_uncork + SNMP_READ_WINDOW,
+                        now_usec(CLOCK_MONOTONIC) + SNMP_READ_WINDOW);
+        assert_true(sd_event_source_get_enabled(env->eng->io[0], &enabled) >= 0);
+        assert_int_equal(enabled, SD_EVENT_OFF);
         for (size_t i = 0; i < N; i++) {
                 long reqid = agent_recv(&a, &from[i]);
                 size_t k;
@@ -848,9 +857,13 @@ static void test_corked_requests_leave_together(void **state) {
                 assert_int_equal(d[i].calls, 1);
                 assert_string_equal(d[i].error, "");
                 assert_int_equal(d[i].values[0].unsigned_, 5000 + i);
+                assert_true(d[i].at >= t_uncork + SNMP_READ_WINDOW);
         }
         assert_int_equal(env->eng->n_reads, 1);
         assert_int_equal(env->eng->n_stray, 0);
+        assert_int_equal(env->eng->read_at, 0);
+        assert_true(sd_event_source_get_enabled(env->eng->io[0], &enabled) >= 0);
+        assert_int_equal(enabled, SD_EVENT_ON);
         /* Not corked: a request leaves at once. */
         assert_int_equal(snmp_session_get(s[0], env->oids, 0, 2, values[0], on_done, &d[0]), 0);
         assert_int_equal(env->eng->n_sendmmsg, 2);
