@@ -420,11 +420,9 @@ static int engine_socket(SnmpEngine *eng, int family) {
                 return -ENOMEM;
         }
         r = sd_event_add_io(eng->event, &eng->io[i], fd, EPOLLIN, on_engine_io, eng);
-        if (r >= 0) {
-                r = sd_event_source_set_ratelimit(eng->io[i], SNMP_READ_WINDOW, 1);
-                if (r < 0)
-                        eng->io[i] = sd_event_source_disable_unref(eng->io[i]);
-        }
+        /* Deferred reading in progress: this socket rests with the other. */
+        if (r >= 0 && eng->read_at != 0)
+                (void) sd_event_source_set_enabled(eng->io[i], SD_EVENT_OFF);
         if (r < 0) {
                 (void) close(fd);
                 return r;
@@ -476,8 +474,11 @@ static unsigned engine_flush(SnmpEngine *eng, size_t i) {
         return sent;
 }
 
-/* Answers to requests just sent together are read at the window's end, by
- * the timer, all at once (SNMP_READ_WINDOW): the io sources rest till then. */
+/* The sockets are read next at the window's end, by the timer, all at once
+ * (SNMP_READ_WINDOW): the io sources rest till then. After a read (the
+ * window of a rate limit; not sd-event's own, whose sources must not be
+ * switched off and on while limited: systemd 252 aborts in sleep_between()),
+ * and after a batch of requests left together. */
 static void engine_defer_read(SnmpEngine *eng) {
         for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
                 if (eng->io[i])
@@ -739,6 +740,7 @@ static int on_engine_io(sd_event_source *src, int fd, uint32_t revents, void *us
         (void) src;
         (void) revents;
         engine_read(eng, fd);
+        engine_defer_read(eng);
         snmp_engine_unref(eng);
         return 0;
 }
