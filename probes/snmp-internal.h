@@ -162,6 +162,7 @@ struct SnmpEngine {
         uint64_t n_stray;            /* datagrams no waiting session was asked from */
         uint64_t n_reads;            /* reads of the sockets that found answers */
         unsigned corked;             /* snmp_engine_cork() calls not yet undone */
+        uint64_t last_read;          /* CLOCK_MONOTONIC: the last read of the sockets */
         uint64_t read_at;            /* CLOCK_MONOTONIC: the sockets are read then, by the
                                       * timer (their io sources are off); 0 when not */
         SnmpTxQueue *tx[2];          /* per socket; NULL until a cork needs it */

@@ -474,11 +474,12 @@ static unsigned engine_flush(SnmpEngine *eng, size_t i) {
         return sent;
 }
 
-/* The sockets are read next at the window's end, by the timer, all at once
- * (SNMP_READ_WINDOW): the io sources rest till then. After a read (the
- * window of a rate limit; not sd-event's own, whose sources must not be
- * switched off and on while limited: systemd 252 aborts in sleep_between()),
- * and after a batch of requests left together. */
+/* The sockets are read next at the window's end (read_at, or
+ * SNMP_READ_WINDOW from now), by the timer, all at once: the io sources
+ * rest till then. When an answer follows a read within the window (a rate
+ * limit; not sd-event's own, whose sources must not be switched off and on
+ * while limited: systemd 252 aborts in sleep_between()), and after a batch
+ * of requests left together. */
 static void engine_defer_read(SnmpEngine *eng) {
         for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
                 if (eng->io[i])
@@ -737,10 +738,20 @@ static void engine_read(SnmpEngine *eng, int fd) {
 static int on_engine_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         SnmpEngine *eng = snmp_engine_ref(userdata);
 
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
         (void) src;
         (void) revents;
-        engine_read(eng, fd);
-        engine_defer_read(eng);
+        /* An answer within the window of the last read waits for its end,
+         * with the others that come meanwhile; one after a quiet spell is
+         * read at once. */
+        if (eng->last_read != 0 && now < eng->last_read + SNMP_READ_WINDOW) {
+                eng->read_at = eng->last_read + SNMP_READ_WINDOW;
+                engine_defer_read(eng);
+        } else {
+                eng->last_read = now;
+                engine_read(eng, fd);
+        }
         snmp_engine_unref(eng);
         return 0;
 }
@@ -758,6 +769,7 @@ static int on_engine_timer(sd_event_source *src, uint64_t usec, void *userdata) 
          * watch again for what comes later. */
         if (eng->read_at != 0 && eng->read_at <= now) {
                 eng->read_at = 0;
+                eng->last_read = now;
                 for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
                         if (eng->io[i])
                                 (void) sd_event_source_set_enabled(eng->io[i], SD_EVENT_ON);
