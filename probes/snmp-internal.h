@@ -40,12 +40,15 @@
 #define SNMP_TX_QUEUE 64
 #define SNMP_TX_SLOT 512
 /* Answers are read in batches (issue 18): after a read, the sockets are
- * read again at most once per window (sd-event's rate limit on their io
- * sources). The first answer after a quiet spell is read at once; the
+ * read again at most once per window (their io sources are off till its
+ * end, when the engine's timer reads them and turns them on). The first answer after a quiet spell is read at once; the
  * ones that follow within the window wait for its end, together, instead
  * of a wake-up of the loop each (routers answer a slot's requests one by
  * one). A router's latency may read up to this long. Timeouts are not
- * affected: the engine's timer reads what arrived before it judges. */
+ * affected: the engine's timer reads what arrived before it judges.
+ * Requests sent together (the uncork of a slot) wait the window before their
+ * first read too: the engine's timer reads all the answers that came within
+ * it in one dispatch, and only the stragglers wake the loop by themselves. */
 #define SNMP_READ_WINDOW (10 * USEC_PER_MSEC)
 /* Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max). */
 #define SNMP_SOCKET_BUFFER (4 * 1024 * 1024)
@@ -157,8 +160,11 @@ struct SnmpEngine {
         size_t n_random;
         char *source;                /* the address to bind, or NULL */
         uint64_t n_stray;            /* datagrams no waiting session was asked from */
-        uint64_t n_reads;            /* io dispatches (reads of the sockets) */
+        uint64_t n_reads;            /* reads of the sockets that found answers */
         unsigned corked;             /* snmp_engine_cork() calls not yet undone */
+        uint64_t last_read;          /* CLOCK_MONOTONIC: the last read of the sockets */
+        uint64_t read_at;            /* CLOCK_MONOTONIC: the sockets are read then, by the
+                                      * timer (their io sources are off); 0 when not */
         SnmpTxQueue *tx[2];          /* per socket; NULL until a cork needs it */
         uint64_t n_sendmmsg;         /* sendmmsg(2) calls, for the tests */
         SnmpOidList *last_oid_list;  /* the list made last, shared when asked again;

@@ -420,11 +420,9 @@ static int engine_socket(SnmpEngine *eng, int family) {
                 return -ENOMEM;
         }
         r = sd_event_add_io(eng->event, &eng->io[i], fd, EPOLLIN, on_engine_io, eng);
-        if (r >= 0) {
-                r = sd_event_source_set_ratelimit(eng->io[i], SNMP_READ_WINDOW, 1);
-                if (r < 0)
-                        eng->io[i] = sd_event_source_disable_unref(eng->io[i]);
-        }
+        /* Deferred reading in progress: this socket rests with the other. */
+        if (r >= 0 && eng->read_at != 0)
+                (void) sd_event_source_set_enabled(eng->io[i], SD_EVENT_OFF);
         if (r < 0) {
                 (void) close(fd);
                 return r;
@@ -436,7 +434,7 @@ static int engine_socket(SnmpEngine *eng, int family) {
 
 /* Arms the one timer at the earliest deadline. */
 void snmp_engine_arm(SnmpEngine *eng) {
-        uint64_t deadline;
+        uint64_t deadline = UINT64_MAX;
 
         if (eng->in_timer)
                 return;
@@ -445,8 +443,10 @@ void snmp_engine_arm(SnmpEngine *eng) {
          * earliest deadline, or with none left, finds nothing due and arms
          * for the next one. So it moves only when a deadline comes earlier
          * than it, not at every request and answer. */
-        if (!prioq_peek(eng->deadlines, &deadline))
+        if (!prioq_peek(eng->deadlines, &deadline) && eng->read_at == 0)
                 return;
+        if (eng->read_at != 0)
+                deadline = MIN(deadline, eng->read_at);
         if (eng->armed != 0 && eng->armed <= deadline)
                 return;
         (void) sd_event_source_set_time(eng->timer, deadline);
@@ -456,9 +456,9 @@ void snmp_engine_arm(SnmpEngine *eng) {
 
 /* Sends what waits in a queue: one sendmmsg(2) for all (a datagram the
  * kernel refuses is lost like one the network drops; the rest are tried). */
-static void engine_flush(SnmpEngine *eng, size_t i) {
+static unsigned engine_flush(SnmpEngine *eng, size_t i) {
         SnmpTxQueue *q = eng->tx[i];
-        unsigned done = 0;
+        unsigned done = 0, sent;
 
         while (q && done < q->n) {
                 int n = sendmmsg(eng->fd[i], q->msg + done, q->n - done, MSG_NOSIGNAL);
@@ -468,8 +468,25 @@ static void engine_flush(SnmpEngine *eng, size_t i) {
                         continue;
                 done += n > 0 ? (unsigned) n : 1; /* the one that failed is lost */
         }
+        sent = done;
         if (q)
                 q->n = 0;
+        return sent;
+}
+
+/* The sockets are read next at the window's end (read_at, or
+ * SNMP_READ_WINDOW from now), by the timer, all at once: the io sources
+ * rest till then. When an answer follows a read within the window (a rate
+ * limit; not sd-event's own, whose sources must not be switched off and on
+ * while limited: systemd 252 aborts in sleep_between()), and after a batch
+ * of requests left together. */
+static void engine_defer_read(SnmpEngine *eng) {
+        for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
+                if (eng->io[i])
+                        (void) sd_event_source_set_enabled(eng->io[i], SD_EVENT_OFF);
+        if (eng->read_at == 0)
+                eng->read_at = now_usec(CLOCK_MONOTONIC) + SNMP_READ_WINDOW;
+        snmp_engine_arm(eng);
 }
 
 void snmp_engine_cork(SnmpEngine *eng) {
@@ -478,10 +495,14 @@ void snmp_engine_cork(SnmpEngine *eng) {
 
 void snmp_engine_uncork(SnmpEngine *eng) {
         assert(eng->corked > 0);
+        unsigned sent = 0;
+
         if (--eng->corked > 0)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(eng->tx); i++)
-                engine_flush(eng, i);
+                sent += engine_flush(eng, i);
+        if (sent > 1)
+                engine_defer_read(eng);
 }
 
 /* The queue of socket i, made on first use; NULL without memory (the
@@ -697,6 +718,8 @@ static void engine_read(SnmpEngine *eng, int fd) {
                 n = recvmmsg(fd, msg, want, MSG_DONTWAIT, NULL);
                 if (n <= 0)
                         break;   /* EAGAIN, or an ICMP error: the timeouts handle those */
+                if (read == 0)
+                        eng->n_reads++;
                 read += (unsigned) n;
                 for (int k = 0; k < n; k++) {
                         PeerKey key;
@@ -715,10 +738,20 @@ static void engine_read(SnmpEngine *eng, int fd) {
 static int on_engine_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         SnmpEngine *eng = snmp_engine_ref(userdata);
 
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
         (void) src;
         (void) revents;
-        eng->n_reads++;
-        engine_read(eng, fd);
+        /* An answer within the window of the last read waits for its end,
+         * with the others that come meanwhile; one after a quiet spell is
+         * read at once. */
+        if (eng->last_read != 0 && now < eng->last_read + SNMP_READ_WINDOW) {
+                eng->read_at = eng->last_read + SNMP_READ_WINDOW;
+                engine_defer_read(eng);
+        } else {
+                eng->last_read = now;
+                engine_read(eng, fd);
+        }
         snmp_engine_unref(eng);
         return 0;
 }
@@ -732,6 +765,15 @@ static int on_engine_timer(sd_event_source *src, uint64_t usec, void *userdata) 
         (void) usec;
         eng->armed = 0;
         eng->in_timer = true;
+        /* The window after a batch of requests is over: the io sources
+         * watch again for what comes later. */
+        if (eng->read_at != 0 && eng->read_at <= now) {
+                eng->read_at = 0;
+                eng->last_read = now;
+                for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
+                        if (eng->io[i])
+                                (void) sd_event_source_set_enabled(eng->io[i], SD_EVENT_ON);
+        }
         snmp_engine_cork(eng); /* the retries go out together */
         /* Answers that arrived but were not read yet (the loop was busy)
          * are not timeouts. */

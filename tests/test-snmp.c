@@ -798,9 +798,9 @@ static void test_answers_read_in_batches(void **state) {
 
 /* While the engine is corked (a slot of probes starting), the requests
  * wait; at the uncork they leave together, one sendmmsg(2) per
- * SNMP_TX_QUEUE. The answers, all waiting at once, are read in one
- * dispatch by recvmmsg(2) batches of SNMP_RX_SLOTS, the last one short:
- * every one reaches its session. */
+ * SNMP_TX_QUEUE. The answers are read once, at the end of the read window
+ * (SNMP_READ_WINDOW) by the engine's timer, in recvmmsg(2) batches of
+ * SNMP_RX_SLOTS, the last one short: every one reaches its session. */
 static void test_corked_requests_leave_together(void **state) {
         enum { N = SNMP_TX_QUEUE + SNMP_RX_SLOTS / 2 + 1 };
         Env *env = *state;
@@ -810,6 +810,8 @@ static void test_corked_requests_leave_together(void **state) {
         SnmpValue values[N][2];
         Done d[N] = {};
         uint8_t byte;
+        uint64_t t_uncork;
+        int enabled;
 
         assert_true(N % SNMP_RX_SLOTS != 0);
         snmp_engine_cork(env->eng);
@@ -831,8 +833,15 @@ static void test_corked_requests_leave_together(void **state) {
         assert_int_equal(env->eng->n_sendmmsg, 1);
         snmp_engine_uncork(env->eng);
         assert_int_equal(env->eng->n_sendmmsg, 1);
+        t_uncork = now_usec(CLOCK_MONOTONIC);
         snmp_engine_uncork(env->eng);
         assert_int_equal(env->eng->n_sendmmsg, 2);
+        /* A batch went out: its answers are read at the window's end, by the
+         * timer, and the socket's io source rests till then. */
+        assert_in_range(env->eng->read_at, t_uncork + SNMP_READ_WINDOW,
+                        now_usec(CLOCK_MONOTONIC) + SNMP_READ_WINDOW);
+        assert_true(sd_event_source_get_enabled(env->eng->io[0], &enabled) >= 0);
+        assert_int_equal(enabled, SD_EVENT_OFF);
         for (size_t i = 0; i < N; i++) {
                 long reqid = agent_recv(&a, &from[i]);
                 size_t k;
@@ -848,9 +857,13 @@ static void test_corked_requests_leave_together(void **state) {
                 assert_int_equal(d[i].calls, 1);
                 assert_string_equal(d[i].error, "");
                 assert_int_equal(d[i].values[0].unsigned_, 5000 + i);
+                assert_true(d[i].at >= t_uncork + SNMP_READ_WINDOW);
         }
         assert_int_equal(env->eng->n_reads, 1);
         assert_int_equal(env->eng->n_stray, 0);
+        assert_int_equal(env->eng->read_at, 0);
+        assert_true(sd_event_source_get_enabled(env->eng->io[0], &enabled) >= 0);
+        assert_int_equal(enabled, SD_EVENT_ON);
         /* Not corked: a request leaves at once. */
         assert_int_equal(snmp_session_get(s[0], env->oids, 0, 2, values[0], on_done, &d[0]), 0);
         assert_int_equal(env->eng->n_sendmmsg, 2);
@@ -893,8 +906,9 @@ static void test_timeouts(void **state) {
         (void) close(a.fd);
 }
 
-/* The timer is armed lazily (issue 18): an answer leaves it where it is, a
- * later deadline does not move it, and a timeout still ends on time. */
+/* The timer is armed lazily (issue 18): a later deadline does not move it,
+ * an answer does not either; when it fires with nothing due it arms for the
+ * deadline left, and a timeout still ends on time. */
 static void test_lazy_timer(void **state) {
         Env *env = *state;
         Agent a = agent_new("127.0.0.1");
@@ -902,26 +916,30 @@ static void test_lazy_timer(void **state) {
                     *second = open_session(env, a.port, 300 * USEC_PER_MSEC);
         struct sockaddr_in from;
         Done d1 = {}, d2 = {};
-        uint64_t armed, start;
+        uint64_t armed, start, deadline;
+        long reqid;
 
+        start = now_usec(CLOCK_MONOTONIC);
         assert_int_equal(snmp_session_get(first, env->oids, 0, 2, env->values[0], on_done, &d1),
                          0);
+        reqid = agent_recv(&a, &from);
         armed = env->eng->armed;
         assert_true(armed != 0);
-        agent_answer(a.fd, &from, agent_recv(&a, &from), 1);
-        run_for(env->e, 30 * USEC_PER_MSEC);
-        assert_int_equal(d1.calls, 1);
-        assert_string_equal(d1.error, "");
-        /* Answered: no deadline left, the timer as it was. */
-        assert_int_equal(prioq_size(env->eng->deadlines), 0);
-        assert_int_equal(env->eng->armed, armed);
-
-        /* A later deadline: the earlier timer stays, and re-arms when it fires. */
-        start = now_usec(CLOCK_MONOTONIC);
         assert_int_equal(snmp_session_get(second, env->oids, 0, 2, env->values[1], on_done, &d2),
                          0);
         (void) agent_recv(&a, &from);
         assert_int_equal(env->eng->armed, armed);
+        agent_answer(a.fd, &from, reqid, 1);
+        run_for(env->e, 30 * USEC_PER_MSEC);
+        assert_int_equal(d1.calls, 1);
+        assert_string_equal(d1.error, "");
+        /* Read at once (nothing read just before): no read window, and the
+         * timer stays where it was, before the deadline left. */
+        assert_int_equal(env->eng->read_at, 0);
+        assert_int_equal(prioq_size(env->eng->deadlines), 1);
+        assert_ptr_equal(prioq_peek(env->eng->deadlines, &deadline), second);
+        assert_int_equal(env->eng->armed, armed);
+        assert_true(armed < deadline);
         run_for(env->e, 450 * USEC_PER_MSEC);
         assert_int_equal(d2.calls, 1);
         assert_non_null(strstr(d2.error, "no answer within 300ms"));
