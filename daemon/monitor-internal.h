@@ -29,9 +29,10 @@ typedef struct Store Store;
  * of the loop serves many (issue 18: at 1,000 cameras and 1,000 routers
  * every 5 s, a probe started alone cost about three wake-ups). An interval
  * that is a multiple of it keeps a device on its slot: no jitter between
- * probes. Urgent probes (a trap's or an event's, the ones back to back
- * after it, the fault engine's re-probes) are off the grid: they are few,
- * and a trap's fault is due in the journal within 2 s (issue 16). */
+ * probes. Urgent probes (a trap's or an event's, and the ones back to back
+ * after it) are off the grid: they are few, and a trap's fault is due in
+ * the journal within 2 s (issue 16). The fault engine's re-probes keep to
+ * it (a slot at most later). */
 #define PROBE_SLOT (50 * USEC_PER_MSEC)
 /* The first probes of the devices are spread over their interval, up to
  * this long. */

@@ -356,7 +356,7 @@ static void monitor_reprobe(Monitor *m, const FaultOutput *o) {
                 if (dev == SIZE_MAX)
                         continue;
                 d = &m->devices[dev];
-                device_arm_at(d, now_usec(CLOCK_MONOTONIC));
+                device_arm(d, now_usec(CLOCK_MONOTONIC));
         }
 }
 

@@ -106,14 +106,25 @@ class Probes(unittest.TestCase):
             at = [t for s in range(1, 28)
                   for t in self.field.camera("%02d" % s).counters()["liveness_at"] if t >= since]
             return at if len(at) >= 60 else None
-        at = fwtest.wait_for(recent, 20, 0.5, "60 liveness requests within 4 s")
-        # A probe may start up to PROBE_TIMER_SLACK (2 ms) before its slot:
-        # its phase is then just under 50 ms, i.e. -2 ... 0 ms.
-        phases = sorted((t % slot) * 1000 for t in at)
-        near = sum(p < 35 or p >= 48 for p in phases)
         # Evenly spread, 74 % would fall within -2 ... 35 ms; the grid puts
-        # them all there but for a loaded machine's stragglers.
-        self.assertGreaterEqual(near, 0.9 * len(at), phases)
+        # them all there but for a loaded machine's stragglers and the few
+        # urgent probes (off the grid). Up to three windows of 4 s, 4 s
+        # apart: a machine busy with other suites can spoil one, unaligned
+        # starts spoil every one.
+        tries = []
+        for attempt in range(3):
+            if attempt:
+                time.sleep(4)
+            at = fwtest.wait_for(recent, 20, 0.5, "60 liveness requests within 4 s")
+            # A probe may start up to PROBE_TIMER_SLACK (2 ms) before its
+            # slot: its phase is then just under 50 ms, i.e. -2 ... 0 ms.
+            phases = sorted((t % slot) * 1000 for t in at)
+            near = sum(p < 35 or p >= 48 for p in phases)
+            tries.append((near, len(at), phases))
+            if near >= 0.9 * len(at):
+                break
+        near, n, phases = tries[-1]
+        self.assertGreaterEqual(near, 0.9 * n, [t[:2] for t in tries] + [phases])
 
     def test_camera_values(self):
         d = self.status("01-camera")
