@@ -41,11 +41,12 @@
 #define SNMP_TX_SLOT 512
 /* Answers are read in batches (issue 18): after a read, the sockets are
  * read again at most once per window (their io sources are off till its
- * end, when the engine's timer reads them and turns them on). The first answer after a quiet spell is read at once; the
- * ones that follow within the window wait for its end, together, instead
- * of a wake-up of the loop each (routers answer a slot's requests one by
- * one). A router's latency may read up to this long. Timeouts are not
- * affected: the engine's timer reads what arrived before it judges.
+ * end, when the engine's timer reads them and turns them on). The first
+ * answer after a quiet spell is read at once; the ones that follow within
+ * the window wait for its end, together, instead of a wake-up of the loop
+ * each (routers answer a slot's requests one by one). A router's latency
+ * may read up to this long. Timeouts are not affected: the engine's timer
+ * reads what arrived before it judges.
  * Requests sent together (the uncork of a slot) wait the window before their
  * first read too: the engine's timer reads all the answers that came within
  * it in one dispatch, and only the stragglers wake the loop by themselves. */

@@ -32,7 +32,6 @@ static int transport_send(netsnmp_transport *t, const void *buf, int size, void 
         SnmpSession *s = ((SharedTransport *) t)->session;
         int r;
 
-        (void) t;
         (void) opaque;
         (void) olength;
         r = snmp_engine_send(s->engine, buf, (size_t) size, &s->addr, s->addr_len);

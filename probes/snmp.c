@@ -458,9 +458,11 @@ void snmp_engine_arm(SnmpEngine *eng) {
  * kernel refuses is lost like one the network drops; the rest are tried). */
 static unsigned engine_flush(SnmpEngine *eng, size_t i) {
         SnmpTxQueue *q = eng->tx[i];
-        unsigned done = 0, sent;
+        unsigned done = 0;
 
-        while (q && done < q->n) {
+        if (!q)
+                return 0;
+        while (done < q->n) {
                 int n = sendmmsg(eng->fd[i], q->msg + done, q->n - done, MSG_NOSIGNAL);
 
                 eng->n_sendmmsg++;
@@ -468,10 +470,16 @@ static unsigned engine_flush(SnmpEngine *eng, size_t i) {
                         continue;
                 done += n > 0 ? (unsigned) n : 1; /* the one that failed is lost */
         }
-        sent = done;
-        if (q)
-                q->n = 0;
-        return sent;
+        q->n = 0;
+        return done;
+}
+
+/* Turns the sockets' io sources on or off. */
+static void engine_watch(SnmpEngine *eng, bool on) {
+        for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
+                if (eng->io[i])
+                        (void) sd_event_source_set_enabled(eng->io[i],
+                                                           on ? SD_EVENT_ON : SD_EVENT_OFF);
 }
 
 /* The sockets are read next at the window's end (read_at, or
@@ -480,12 +488,10 @@ static unsigned engine_flush(SnmpEngine *eng, size_t i) {
  * limit; not sd-event's own, whose sources must not be switched off and on
  * while limited: systemd 252 aborts in sleep_between()), and after a batch
  * of requests left together. */
-static void engine_defer_read(SnmpEngine *eng) {
-        for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
-                if (eng->io[i])
-                        (void) sd_event_source_set_enabled(eng->io[i], SD_EVENT_OFF);
+static void engine_defer_read(SnmpEngine *eng, uint64_t at) {
+        engine_watch(eng, false);
         if (eng->read_at == 0)
-                eng->read_at = now_usec(CLOCK_MONOTONIC) + SNMP_READ_WINDOW;
+                eng->read_at = at;
         snmp_engine_arm(eng);
 }
 
@@ -494,15 +500,15 @@ void snmp_engine_cork(SnmpEngine *eng) {
 }
 
 void snmp_engine_uncork(SnmpEngine *eng) {
-        assert(eng->corked > 0);
         unsigned sent = 0;
 
+        assert(eng->corked > 0);
         if (--eng->corked > 0)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(eng->tx); i++)
                 sent += engine_flush(eng, i);
         if (sent > 1)
-                engine_defer_read(eng);
+                engine_defer_read(eng, now_usec(CLOCK_MONOTONIC) + SNMP_READ_WINDOW);
 }
 
 /* The queue of socket i, made on first use; NULL without memory (the
@@ -737,7 +743,6 @@ static void engine_read(SnmpEngine *eng, int fd) {
 
 static int on_engine_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         SnmpEngine *eng = snmp_engine_ref(userdata);
-
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         (void) src;
@@ -745,10 +750,9 @@ static int on_engine_io(sd_event_source *src, int fd, uint32_t revents, void *us
         /* An answer within the window of the last read waits for its end,
          * with the others that come meanwhile; one after a quiet spell is
          * read at once. */
-        if (eng->last_read != 0 && now < eng->last_read + SNMP_READ_WINDOW) {
-                eng->read_at = eng->last_read + SNMP_READ_WINDOW;
-                engine_defer_read(eng);
-        } else {
+        if (eng->last_read != 0 && now < eng->last_read + SNMP_READ_WINDOW)
+                engine_defer_read(eng, eng->last_read + SNMP_READ_WINDOW);
+        else {
                 eng->last_read = now;
                 engine_read(eng, fd);
         }
@@ -770,9 +774,7 @@ static int on_engine_timer(sd_event_source *src, uint64_t usec, void *userdata) 
         if (eng->read_at != 0 && eng->read_at <= now) {
                 eng->read_at = 0;
                 eng->last_read = now;
-                for (size_t i = 0; i < ELEMENTSOF(eng->io); i++)
-                        if (eng->io[i])
-                                (void) sd_event_source_set_enabled(eng->io[i], SD_EVENT_ON);
+                engine_watch(eng, true);
         }
         snmp_engine_cork(eng); /* the retries go out together */
         /* Answers that arrived but were not read yet (the loop was busy)
