@@ -675,6 +675,7 @@ class Bench:
         self.field = Field(self.n, self.work, self.procs, args.cameras)
         self.results = []       # one dict per tool run
         self.extra = {}         # blackhole, steady, profiles
+        self.interleaved = False  # limit's runs right after fieldwatchd's windows (run())
         self.daemon = os.path.join(self.work, "fieldwatchd")
         # The probes' timeouts: fieldwatchd's defaults for the lab, shorter than
         # the interval (the configuration insists).
@@ -1158,7 +1159,7 @@ class Bench:
             return only is None or name in only
         runs = range(1, self.args.runs + 1)
         limit = wanted("limit") and self.args.shared_floor
-        interleaved = limit and wanted("fieldwatch")
+        interleaved = self.interleaved = bool(limit and wanted("fieldwatch"))
         if wanted("fieldwatch"):
             # fieldwatchd's runs first, one daemon per kind (its warm-up is long):
             # nothing else probes the targets during its windows. `limit` of the
@@ -1340,12 +1341,6 @@ def targets(summary, extra, n):
     return out
 
 
-def wanted_both(args):
-    """Whether fieldwatchd's and limit's runs were interleaved (Bench.run)."""
-    only = set(args.only.split(",")) if args.only else None
-    return bool(args.shared_floor) and (only is None or {"fieldwatch", "limit"} <= only)
-
-
 def report(bench, machine):
     summary = summarize(bench.results)
     versions = {"blackbox_exporter": package_version("prometheus-blackbox-exporter"),
@@ -1393,7 +1388,7 @@ def report(bench, machine):
               % ("each of its runs right after a window of fieldwatchd's of the same kind, "
                  "while that daemon goes on probing the same targets, so that each ratio "
                  "compares measurements about a minute apart"
-                 if wanted_both(a) else "after fieldwatchd's runs"))
+                 if bench.interleaved else "after fieldwatchd's runs"))
     md.append("")
     md.append(table(summary, versions))
     md.append("")
