@@ -302,10 +302,15 @@ SnmpEngine *snmp_engine_unref(SnmpEngine *eng) {
                 (void) munmap(eng->rxbuf, (size_t) SNMP_RX_SLOTS * SNMP_RX_MAX);
         for (size_t i = 0; i < ELEMENTSOF(eng->tx); i++)
                 if (eng->tx[i]) {
+                        /* Requests carry a community: not left in freed memory
+                         * (nor in the encoding buffer, below). */
+                        explicit_bzero(eng->tx[i]->buf, sizeof(*eng->tx[i]->buf) * SNMP_TX_QUEUE);
                         free(eng->tx[i]->buf);
                         free(eng->tx[i]);
                 }
         free(eng->source);
+        if (eng->txbuf)
+                explicit_bzero(eng->txbuf, SNMP_TX_MAX);
         free(eng->txbuf);
         if (eng->last_oid_list)
                 eng->last_oid_list->engine = NULL;
