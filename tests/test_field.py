@@ -100,7 +100,10 @@ class Reply:
         return self.values[oid][1].strip('"')
 
 
-def snmpget(env, address, auth, *oids, timeout=1, retries=0, command="/usr/bin/snmpget"):
+def snmpget(env, address, auth, *oids, timeout=5, retries=0, command="/usr/bin/snmpget"):
+    """snmpget's answer. The default timeout is long: a request that starts snmpd's
+    pass_persist child (Python) took over 1 s in CI with three suites at once. A test
+    that expects silence passes its own short timeout."""
     argv = [command, *auth, "-On", "-t", str(timeout), "-r", str(retries), address, *oids]
     proc = subprocess.run(argv, capture_output=True, text=True, env=env,
                           timeout=(timeout + 1) * (retries + 1) + 10)
@@ -518,10 +521,12 @@ class SharedAgent(unittest.TestCase):
                 procs += snmp_field.proc_tree(agent.pid)
                 for address, port in listen:
                     r = snmpget(env, "%s:%d" % (address, port), v2c(), SYS_NAME, RSRP)
+                    self.assertEqual(r.rc, 0, "%s:%d: %s" % (address, port, r.err))
                     self.assertEqual(r.text(SYS_NAME), "rx220-site99")
                 snmp_field.update_state(agent.state_path, lambda s: s["signal"].update(rsrp=-101))
                 for address, port in listen:
                     r = snmpget(env, "%s:%d" % (address, port), v2c(), RSRP)
+                    self.assertEqual(r.rc, 0, "%s:%d: %s" % (address, port, r.err))
                     self.assertEqual(r.int(RSRP), -101)
             finally:
                 snmp_field.terminate(procs, popens=[agent.popen])
