@@ -51,6 +51,7 @@ typedef enum Op {
         OP_SUBSCRIBE,
         OP_PULL,
         OP_RENEW,
+        OP_UNSUBSCRIBE,
 } Op;
 
 static const char *const op_names[] = {
@@ -58,6 +59,7 @@ static const char *const op_names[] = {
         [OP_SUBSCRIBE] = "CreatePullPointSubscription",
         [OP_PULL] = "PullMessages",
         [OP_RENEW] = "Renew",
+        [OP_UNSUBSCRIBE] = "Unsubscribe",
 };
 
 struct CameraEvents {
@@ -267,6 +269,10 @@ static int op_start(CameraEvents *e, Op op) {
                                         "action=\"http://docs.oasis-open.org/wsn/bw-2/"
                                         "SubscriptionManager/RenewRequest\"",
                                &no_expect },
+                [OP_UNSUBSCRIBE] = { (char *) "Content-Type: application/soap+xml; "
+                                              "charset=utf-8; action=\"http://docs.oasis-open.org/"
+                                              "wsn/bw-2/SubscriptionManager/UnsubscribeRequest\"",
+                                     &no_expect },
         };
         static const char *const bodies[] = {
                 [OP_PROPERTIES] = "<GetEventProperties xmlns=\"" NS_ONVIF_EVENTS "\"/>",
@@ -275,6 +281,7 @@ static int op_start(CameraEvents *e, Op op) {
                                  "</InitialTerminationTime></CreatePullPointSubscription>",
                 [OP_RENEW] = "<Renew xmlns=\"" NS_WSNT "\"><TerminationTime>" TERMINATION
                              "</TerminationTime></Renew>",
+                [OP_UNSUBSCRIBE] = "<Unsubscribe xmlns=\"" NS_WSNT "\"/>",
         };
         char url[PATH_MAX_LEN + 256], pull[160];
         const char *body = bodies[op];
@@ -294,7 +301,7 @@ static int op_start(CameraEvents *e, Op op) {
                 ms += c->pull_wait / USEC_PER_MSEC;
         }
         (void) snprintf(url, sizeof(url), "%s%s", c->base_url,
-                        op == OP_PULL || op == OP_RENEW ? e->sub_path
+                        op == OP_PULL || op == OP_RENEW || op == OP_UNSUBSCRIBE ? e->sub_path
                                                         : e->path ?: EVENTS_PATH_DEFAULT);
         /* A handle of its own, never from the glue's pool: Digest state (a
          * nonce, an opaque) must not travel between cameras or into a probe's
@@ -364,9 +371,18 @@ static void set_error(CameraEvents *e, const char *text) {
         e->error = strdup(clean); /* NULL when out of memory: the state says "off" */
 }
 
+/* Drops the subscription; a new one after the back-off. */
+static void back_off(CameraEvents *e) {
+        free(e->sub_path);
+        e->sub_path = NULL;
+        e->op = OP_NONE;
+        e->backoff = e->backoff ? MIN(e->backoff * 2, (unsigned) RETRY_MAX) : RETRY_FIRST;
+        e->retry_at = mono_sec() + e->backoff;
+        release_idle(e);
+}
+
 static void fail(CameraEvents *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Drops the subscription; a new one after the back-off. */
 static void fail(CameraEvents *e, const char *fmt, ...) {
         va_list ap;
         char raw[PROBE_REASON_MAX];
@@ -375,12 +391,36 @@ static void fail(CameraEvents *e, const char *fmt, ...) {
         (void) vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
         set_error(e, raw);
-        free(e->sub_path);
-        e->sub_path = NULL;
-        e->op = OP_NONE;
-        e->backoff = e->backoff ? MIN(e->backoff * 2, (unsigned) RETRY_MAX) : RETRY_FIRST;
-        e->retry_at = mono_sec() + e->backoff;
-        release_idle(e);
+        back_off(e);
+}
+
+/* A pull or a renewal failed while the camera may still hold the
+ * subscription: it is cancelled (WS-BaseNotification Unsubscribe) before
+ * the back-off, as a camera has few pull points (an i-PRO six) and a
+ * forgotten one would hold its place until it expires (TERMINATION).
+ * Unless the camera said it knows the subscription no longer; and one
+ * try only: whatever the answer, the back-off follows (on_done). A
+ * subscription left when the daemon stops expires on the camera within
+ * TERMINATION. */
+static void fail_subscribed(CameraEvents *e, bool camera_dropped_it, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void fail_subscribed(CameraEvents *e, bool camera_dropped_it, const char *fmt, ...) {
+        va_list ap;
+        char raw[PROBE_REASON_MAX];
+
+        va_start(ap, fmt);
+        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
+        va_end(ap);
+        set_error(e, raw);
+        if (!e->sub_path || camera_dropped_it || !e->slot.easy || op_start(e, OP_UNSUBSCRIBE) < 0)
+                back_off(e);
+}
+
+/* The camera answered that the subscription is unknown to it (expired,
+ * lost to a restart): WS-ResourceFramework's ResourceUnknownFault. */
+static bool resource_unknown(const CameraEvents *e) {
+        return e->answer.data && strstr(e->answer.data, "ResourceUnknownFault");
 }
 
 static void next(CameraEvents *e, Op op) {
@@ -430,6 +470,18 @@ static void on_done(CurlSlot *slot, CURLcode code) {
 
         e->op = OP_NONE;
         (void) curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &http);
+        if (op == OP_UNSUBSCRIBE) {
+                /* Done or not, the pull's failure stands and backs off. */
+                back_off(e);
+                return;
+        }
+        if (code != CURLE_OK && (op == OP_PULL || op == OP_RENEW)) {
+                fail_subscribed(e, false, "%s: %s", op_names[op],
+                                e->answer.too_large ? "answer too large"
+                                : e->errbuf && e->errbuf[0] ? e->errbuf
+                                                            : curl_easy_strerror(code));
+                return;
+        }
         if (code != CURLE_OK) {
                 fail(e, "%s: %s", op_names[op],
                      e->answer.too_large ? "answer too large" : e->errbuf && e->errbuf[0] ? e->errbuf
@@ -481,14 +533,16 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                                                  &left, err, sizeof(err));
                 if (r < 0 || http < 200 || http > 299) {
                         /* Expired, or the camera restarted: subscribe anew later. */
-                        fail(e, "%s: %s", op_names[op], r < 0 ? err : "HTTP error");
+                        fail_subscribed(e, resource_unknown(e), "%s: %s", op_names[op],
+                                        r < 0 ? err : "HTTP error");
                         return;
                 }
                 next(e, left >= 0 && left < RENEW_LEFT ? OP_RENEW : OP_PULL);
                 return;
         case OP_RENEW:
                 if (http < 200 || http > 299) {
-                        fail(e, "%s: HTTP %ld", op_names[op], http);
+                        fail_subscribed(e, resource_unknown(e), "%s: HTTP %ld", op_names[op],
+                                        http);
                         return;
                 }
                 next(e, OP_PULL);
@@ -548,7 +602,7 @@ void camera_events_poke(CameraEvents *e, bool has_skew, double skew) {
 }
 
 const char *camera_events_state(const CameraEvents *e, char *buf, size_t size) {
-        if (e->sub_path)
+        if (e->sub_path && e->op != OP_UNSUBSCRIBE)
                 (void) snprintf(buf, size, "subscribed");
         else if (e->unsupported)
                 (void) snprintf(buf, size, "unsupported");
