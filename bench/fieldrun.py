@@ -35,6 +35,26 @@ def cpu_times(pid):
     return int(s[11]) / tck, int(s[12]) / tck
 
 
+def print_smaps(pid):
+    """The RSS at the end by mapping (summed per file; [heap], anonymous), largest first,
+    and smaps_rollup's split into anonymous and file-backed pages."""
+    by, name = {}, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if not parts[0].endswith(":"):
+                name = parts[5] if len(parts) > 5 else "[anonymous]"
+            elif parts[0] == "Rss:":
+                by[name] = by.get(name, 0) + int(parts[1])
+    for name, kib in sorted(by.items(), key=lambda kv: -kv[1])[:25]:
+        print("  %8d KiB  %s" % (kib, name))
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.split(":")[0] in ("Rss", "Pss", "Anonymous", "Pss_Anon", "Pss_File",
+                                      "Private_Dirty", "Shared_Clean", "Private_Clean"):
+                print("  " + line.strip())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=10000)
@@ -46,6 +66,8 @@ def main():
     p.add_argument("--env", action="append", default=[], help="NAME=VALUE for the daemon")
     p.add_argument("--offset", type=int, default=0, help="the field's first address index")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    p.add_argument("--smaps", action="store_true",
+                   help="at the end, where the RSS is: anonymous or file-backed, by mapping")
     p.add_argument("--daemon", default=os.path.join(HERE, "..", "build", "fieldwatchd"))
     a = p.parse_args()
     sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=a.keep))
@@ -69,6 +91,8 @@ def main():
                 time.monotonic() - t0, sum(cpu_times(pid)) - c0,
                 scale.vm_kib(pid, "VmRSS"), scale.vm_kib(pid, "VmHWM")), flush=True)
         print("user/sys since start: %.2f %.2f" % cpu_times(pid))
+        if a.smaps:
+            print_smaps(pid)
         print("camera operations:", dict(f.camera_ops()))
         print("router GETs:", f.router_count())
         os.kill(pid, signal.SIGTERM)
