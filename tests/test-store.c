@@ -101,6 +101,24 @@ static size_t count_events(Store *s) {
         return x.n;
 }
 
+static int int_row(void *userdata, int n, char **values, char **names) {
+        (void) names;
+        if (n == 1 && values[0])
+                *(long *) userdata = strtol(values[0], NULL, 10);
+        return 0;
+}
+
+/* The daemon's connection keeps a small page cache (issue 18: memory at
+ * 10,000 sites): 512 KiB, not SQLite's default 2 MiB (-2000). */
+static void test_page_cache_is_small(void **state) {
+        Env *env = *state;
+        long kib = 0;
+
+        assert_int_equal(sqlite3_exec(env->store->db, "PRAGMA cache_size", int_row, &kib, NULL),
+                         SQLITE_OK);
+        assert_int_equal(kib, -512);
+}
+
 /* Every row, in order, with its parameters bound; a callback's error stops
  * the loop and comes back; the statement is usable again at once. */
 static void test_each(void **state) {
@@ -461,6 +479,7 @@ static void test_open_readonly_without_disposals(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_page_cache_is_small, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_each, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_each_nested, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
