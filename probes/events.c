@@ -381,17 +381,28 @@ static void back_off(CameraEvents *e) {
         release_idle(e);
 }
 
+/* Records the failure; cancels the subscription first when asked to (and
+ * it can), else backs off at once. */
+static void fail_va(CameraEvents *e, bool unsubscribe, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
+
+static void fail_va(CameraEvents *e, bool unsubscribe, const char *fmt, va_list ap) {
+        char raw[PROBE_REASON_MAX];
+
+        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
+        set_error(e, raw);
+        if (!unsubscribe || !e->sub_path || !e->slot.easy || op_start(e, OP_UNSUBSCRIBE) < 0)
+                back_off(e);
+}
+
 static void fail(CameraEvents *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void fail(CameraEvents *e, const char *fmt, ...) {
         va_list ap;
-        char raw[PROBE_REASON_MAX];
 
         va_start(ap, fmt);
-        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
+        fail_va(e, false, fmt, ap);
         va_end(ap);
-        set_error(e, raw);
-        back_off(e);
 }
 
 /* A pull or a renewal failed while the camera may still hold the
@@ -407,14 +418,10 @@ static void fail_subscribed(CameraEvents *e, bool camera_dropped_it, const char 
 
 static void fail_subscribed(CameraEvents *e, bool camera_dropped_it, const char *fmt, ...) {
         va_list ap;
-        char raw[PROBE_REASON_MAX];
 
         va_start(ap, fmt);
-        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
+        fail_va(e, !camera_dropped_it, fmt, ap);
         va_end(ap);
-        set_error(e, raw);
-        if (!e->sub_path || camera_dropped_it || !e->slot.easy || op_start(e, OP_UNSUBSCRIBE) < 0)
-                back_off(e);
 }
 
 /* The camera answered that the subscription is unknown to it (expired,
