@@ -381,47 +381,26 @@ static void back_off(CameraEvents *e) {
         release_idle(e);
 }
 
-/* Records the failure; cancels the subscription first when asked to (and
- * it can), else backs off at once. */
-static void fail_va(CameraEvents *e, bool unsubscribe, const char *fmt, va_list ap)
-        __attribute__((format(printf, 3, 0)));
+static void fail(CameraEvents *e, bool unsubscribe, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
-static void fail_va(CameraEvents *e, bool unsubscribe, const char *fmt, va_list ap) {
+/* Records the failure, then backs off. With unsubscribe, a pull or a
+ * renewal failed while the camera may still hold the subscription: it is
+ * cancelled first (WS-BaseNotification Unsubscribe), as a camera has few
+ * pull points (an i-PRO six) and a forgotten one would hold its place until
+ * it expires (TERMINATION). One try only: whatever the answer, the back-off
+ * follows (on_done). A subscription left when the daemon stops expires on
+ * the camera within TERMINATION. */
+static void fail(CameraEvents *e, bool unsubscribe, const char *fmt, ...) {
         char raw[PROBE_REASON_MAX];
+        va_list ap;
 
+        va_start(ap, fmt);
         (void) vsnprintf(raw, sizeof(raw), fmt, ap);
+        va_end(ap);
         set_error(e, raw);
         if (!unsubscribe || !e->sub_path || !e->slot.easy || op_start(e, OP_UNSUBSCRIBE) < 0)
                 back_off(e);
-}
-
-static void fail(CameraEvents *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fail(CameraEvents *e, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        fail_va(e, false, fmt, ap);
-        va_end(ap);
-}
-
-/* A pull or a renewal failed while the camera may still hold the
- * subscription: it is cancelled (WS-BaseNotification Unsubscribe) before
- * the back-off, as a camera has few pull points (an i-PRO six) and a
- * forgotten one would hold its place until it expires (TERMINATION).
- * Unless the camera said it knows the subscription no longer; and one
- * try only: whatever the answer, the back-off follows (on_done). A
- * subscription left when the daemon stops expires on the camera within
- * TERMINATION. */
-static void fail_subscribed(CameraEvents *e, bool camera_dropped_it, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void fail_subscribed(CameraEvents *e, bool camera_dropped_it, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        fail_va(e, !camera_dropped_it, fmt, ap);
-        va_end(ap);
 }
 
 /* The camera answered that the subscription is unknown to it (expired,
@@ -434,7 +413,7 @@ static void next(CameraEvents *e, Op op) {
         int r = op_start(e, op);
 
         if (r < 0)
-                fail(e, "%s: cannot start: %s", op_names[op], strerror(-r));
+                fail(e, false, "%s: cannot start: %s", op_names[op], strerror(-r));
 }
 
 static void deliver(void *userdata, const CameraEvent *ev) {
@@ -482,21 +461,15 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                 back_off(e);
                 return;
         }
-        if (code != CURLE_OK && (op == OP_PULL || op == OP_RENEW)) {
-                fail_subscribed(e, false, "%s: %s", op_names[op],
-                                e->answer.too_large ? "answer too large"
-                                : e->errbuf && e->errbuf[0] ? e->errbuf
-                                                            : curl_easy_strerror(code));
-                return;
-        }
         if (code != CURLE_OK) {
-                fail(e, "%s: %s", op_names[op],
-                     e->answer.too_large ? "answer too large" : e->errbuf && e->errbuf[0] ? e->errbuf
-                                                                       : curl_easy_strerror(code));
+                fail(e, op == OP_PULL || op == OP_RENEW, "%s: %s", op_names[op],
+                     e->answer.too_large         ? "answer too large"
+                     : e->errbuf && e->errbuf[0] ? e->errbuf
+                                                 : curl_easy_strerror(code));
                 return;
         }
         if (http == 401) {
-                fail(e, "%s: authentication rejected (HTTP 401)", op_names[op]);
+                fail(e, false, "%s: authentication rejected (HTTP 401)", op_names[op]);
                 return;
         }
         switch (op) {
@@ -511,7 +484,7 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                         return;
                 }
                 if (http < 200 || http > 299) {
-                        fail(e, "%s: HTTP %ld", op_names[op], http);
+                        fail(e, false, "%s: HTTP %ld", op_names[op], http);
                         return;
                 }
                 e->unsupported = false;
@@ -522,13 +495,13 @@ static void on_done(CurlSlot *slot, CURLcode code) {
         case OP_SUBSCRIBE:
                 if (http < 200 || http > 299 ||
                     !subscription_path(e->answer.data, e->answer.len, path, sizeof(path))) {
-                        fail(e, "%s: HTTP %ld, no subscription address", op_names[op], http);
+                        fail(e, false, "%s: HTTP %ld, no subscription address", op_names[op], http);
                         return;
                 }
                 free(e->sub_path);
                 e->sub_path = strdup(path);
                 if (!e->sub_path) {
-                        fail(e, "%s: out of memory", op_names[op]);
+                        fail(e, false, "%s: out of memory", op_names[op]);
                         return;
                 }
                 e->backoff = 0;
@@ -540,16 +513,15 @@ static void on_done(CurlSlot *slot, CURLcode code) {
                                                  &left, err, sizeof(err));
                 if (r < 0 || http < 200 || http > 299) {
                         /* Expired, or the camera restarted: subscribe anew later. */
-                        fail_subscribed(e, resource_unknown(e), "%s: %s", op_names[op],
-                                        r < 0 ? err : "HTTP error");
+                        fail(e, !resource_unknown(e), "%s: %s", op_names[op],
+                             r < 0 ? err : "HTTP error");
                         return;
                 }
                 next(e, left >= 0 && left < RENEW_LEFT ? OP_RENEW : OP_PULL);
                 return;
         case OP_RENEW:
                 if (http < 200 || http > 299) {
-                        fail_subscribed(e, resource_unknown(e), "%s: HTTP %ld", op_names[op],
-                                        http);
+                        fail(e, !resource_unknown(e), "%s: HTTP %ld", op_names[op], http);
                         return;
                 }
                 next(e, OP_PULL);
@@ -613,7 +585,7 @@ const char *camera_events_state(const CameraEvents *e, char *buf, size_t size) {
                 (void) snprintf(buf, size, "subscribed");
         else if (e->unsupported)
                 (void) snprintf(buf, size, "unsupported");
-        else if (e->op != OP_NONE)
+        else if (e->op != OP_NONE && e->op != OP_UNSUBSCRIBE)
                 (void) snprintf(buf, size, "subscribing");
         else if (e->error)
                 (void) snprintf(buf, size, "failing (%s)", e->error);
