@@ -1192,7 +1192,7 @@ static void parse_sites(Loader *l, const Node *n, const char *path, const Field 
                 return;
         }
         if (n->n_items > CONFIG_MAX_SITES) {
-                loader_error(l, n, "too many sites (%zu, at most %u)", n->n_items,
+                loader_error(l, n, "too many sites (%zu, at most %u)", (size_t) n->n_items,
                              CONFIG_MAX_SITES);
                 return;
         }
@@ -1702,7 +1702,8 @@ Config *config_new_default(void) {
 int config_load_buffer(const char *name, const char *buf, size_t len, ConfigErrors *errs,
                        Config **ret) {
         _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_(node_freep) Node *root = NULL;
+        _cleanup_(tree_freep) Tree *tree = NULL;
+        const Node *root = NULL;
         Loader l = { .file = name ?: "(configuration)", .errs = errs };
         size_t first = errs ? errs->n_errors : 0;
         int r;
@@ -1730,7 +1731,9 @@ int config_load_buffer(const char *name, const char *buf, size_t len, ConfigErro
                 buf += 3;
                 len -= 3;
         }
-        r = config_tree_build(&l, buf, len, &root);
+        r = config_tree_build(&l, buf, len, &tree);
+        if (r >= 0)
+                root = tree_root(tree);
         if (r >= 0) {
                 if (!root || node_is_null(root))
                         loader_error_at(&l, 0, 0,

@@ -38,6 +38,12 @@ static inline void freep(void *p) {
         free(*(void **) p);
 }
 
+/* Frees p and gives NULL, for "x = mfree(x)" (systemd's). */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static inline void fclosep(FILE **f) {
         if (*f)
                 fclose(*f);

@@ -74,48 +74,48 @@ static const double lateness_bounds[MONITOR_LATENESS_BUCKETS] = {
         0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1,
 };
 
+/* One per camera and router (10,000 sites: 20,000 of them), so ordered by
+ * size and kept small (issue 18): 312 bytes. What all devices of a kind
+ * share (the intervals) is the configuration's, not copied here. */
 typedef struct Device {
         Monitor *monitor;
-        char id[24];                 /* "01-camera", "01-router", "vpn" */
-        DeviceKind kind;
-        size_t site;                 /* index in config->sites; SIZE_MAX for the VPN */
-        size_t node;                 /* in the fault engine */
         CameraProbe *camera;
         RouterProbe *router;         /* the site's router, or the VPN router */
-        uint64_t interval, deep_interval;
         uint64_t next_deep;          /* CLOCK_MONOTONIC usec */
         uint64_t due;                /* when the running cycle was due (its schedule) */
         uint64_t started;            /* when it began */
-        unsigned due_idx;            /* its place in the monitor's due queue */
-
-        bool has_result, dirty;
-        bool row_stale;              /* its row needs more than probe time, latency, values */
-        bool unwritten;              /* a result since its row was last written */
         uint64_t visible;            /* a hash of the values a reader sees, at the last write */
         uint64_t written_at;         /* CLOCK_MONOTONIC usec of the last write; 0 never */
         time_t written_boot;         /* routers: when uptime says they booted, at that write */
-        ProbeStatus status;
         time_t last_probe_at;        /* the program's wall clock */
         uint64_t latency_usec;
+        uint64_t duration_sum_usec;
         char *reason;                /* NULL when up: most devices carry none */
         char *values_json;           /* compact, sorted keys; NULL before a result */
         const char *stored_state;    /* the state its row holds (a static string) */
-        TunnelState tunnel;          /* routers: their site's tunnel, from the VPN */
         /* Counters of 32 bits (issue 18: 10,000 sites' devices in less
          * memory): 4 billion results, 680 years at a 5 s interval. */
         uint32_t probes[3];          /* results by ProbeStatus (up, degraded, down) */
         uint32_t duration_buckets[MONITOR_DURATION_BUCKETS]; /* cumulative below */
-        uint64_t duration_sum_usec;
-        unsigned urgent;             /* probes still to run back to back (a trap came) */
+        uint32_t site;               /* index in config->sites; DEVICE_NO_SITE for the VPN */
+        uint32_t node;               /* in the fault engine */
+        unsigned due_idx;            /* its place in the monitor's due queue */
+        char id[24];                 /* "01-camera", "01-router", "vpn" */
+        DeviceKind kind : 8;
+        ProbeStatus status : 8;
+        TunnelState tunnel : 8;      /* routers: their site's tunnel, from the VPN */
+        bool has_result, dirty;
+        bool row_stale;              /* its row needs more than probe time, latency, values */
+        bool unwritten;              /* a result since its row was last written */
+        uint16_t urgent;             /* probes still to run back to back (a trap came) */
         union {
-                struct {             /* routers */
-                        RouterValues router_values; /* the last values, for the tunnel, metrics */
-                        bool has_community; /* SNMP v2c: a trap's community is checked */
-                        unsigned char community_hash[SHA256_DIGEST_LENGTH];
-                };
+                RouterValues router_values; /* routers: the last values, for the tunnel, metrics */
                 char serial[PROBE_TEXT_MAX]; /* cameras: the last serial seen */
         };
 } Device;
+
+#define DEVICE_NO_SITE UINT32_MAX
+
 
 struct Monitor {
         sd_event *event;
@@ -148,6 +148,14 @@ struct Monitor {
         uint64_t traps_ignored_logged_at; /* CLOCK_MONOTONIC: the last line about ignored ones */
         unsigned traps_ignored_unlogged;
 };
+
+static inline uint64_t device_interval(const Device *d) {
+        const ProbesConf *p = &d->monitor->config->probes;
+
+        return d->kind == DEVICE_CAMERA   ? p->camera.interval
+               : d->kind == DEVICE_ROUTER ? p->router.interval
+                                          : p->vpn.interval;
+}
 
 /* The state a device's row and tile show: "up", "down", "degraded",
  * "unreachable", "unknown" (static strings: compared by pointer). */

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <sys/random.h>
 
 #include "credentials.h"
@@ -467,7 +465,6 @@ static bool device_hurry(Device *d, time_t now, const char *by) {
 }
 
 int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
-        unsigned char digest[SHA256_DIGEST_LENGTH];
         time_t now = wallclock_now();
         Device *d = device_by_address(m, t->source), *camera = NULL;
         bool started;
@@ -480,9 +477,7 @@ int monitor_on_trap(Monitor *m, const Trap *t, char *msg, size_t msglen) {
                 return -ENOENT;
         }
         if (t->has_community) {
-                (void) SHA256((const unsigned char *) t->community, strlen(t->community), digest);
-                if (!d->has_community ||
-                    CRYPTO_memcmp(digest, d->community_hash, sizeof(digest)) != 0) {
+                if (!d->router || !router_probe_community_is(d->router, t->community)) {
                         m->traps_refused++;
                         trap_ignored(m, "wrong community", t);
                         (void) snprintf(msg, msglen, "%s: wrong community: ignored", d->id);
@@ -546,7 +541,7 @@ static void monitor_arm_clock(Monitor *m) {
 }
 
 static void device_schedule(Device *d) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC), next = d->due + d->interval;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), next = d->due + device_interval(d);
 
         /* A trap came: enough probes back to back for the engine to decide
          * (fail_after, or recover_after), then the schedule again. */
@@ -694,7 +689,7 @@ static void device_start(Device *d, uint64_t due) {
                 bool deep = due >= d->next_deep;
 
                 if (deep)
-                        d->next_deep = due + d->deep_interval;
+                        d->next_deep = due + d->monitor->config->probes.camera.deep_interval;
                 r = camera_probe_start(d->camera, deep);
         } else
                 r = router_probe_start(d->router);
@@ -742,7 +737,7 @@ static int device_init(Monitor *m, Device *d, DeviceKind kind, size_t site) {
 
         d->monitor = m;
         d->kind = kind;
-        d->site = site;
+        d->site = site == SIZE_MAX ? DEVICE_NO_SITE : (uint32_t) site;
         d->node = kind == DEVICE_VPN      ? faults_vpn_node(m->faults)
                   : kind == DEVICE_ROUTER ? faults_site_node(m->faults, site, NODE_ROUTER)
                                           : faults_site_node(m->faults, site, NODE_CAMERA);
@@ -751,10 +746,6 @@ static int device_init(Monitor *m, Device *d, DeviceKind kind, size_t site) {
         else
                 (void) snprintf(d->id, sizeof(d->id), "%s-%s", c->sites[site].id,
                                 device_kind_to_string(kind));
-        d->interval = kind == DEVICE_CAMERA   ? c->probes.camera.interval
-                      : kind == DEVICE_ROUTER ? c->probes.router.interval
-                                              : c->probes.vpn.interval;
-        d->deep_interval = c->probes.camera.deep_interval;
         return 0;
 }
 
@@ -837,12 +828,6 @@ static int device_open_router(Monitor *m, Device *d, SecretCache *sc) {
                         c->probes.router.retries, &conf.target);
         if (r < 0)
                 return r;
-        /* Only a digest is kept, to check the community of its traps. */
-        if (conf.target.community) {
-                (void) SHA256((const unsigned char *) conf.target.community,
-                              strlen(conf.target.community), d->community_hash);
-                d->has_community = true;
-        }
         conf.target.source_address = c->probes.source_address;
         r = router_probe_new(m->snmp, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
@@ -871,11 +856,6 @@ static int device_open_vpn(Monitor *m, Device *d, SecretCache *sc) {
                         c->probes.vpn.retries, &conf.target);
         if (r < 0)
                 return r;
-        if (conf.target.community) {
-                (void) SHA256((const unsigned char *) conf.target.community,
-                              strlen(conf.target.community), d->community_hash);
-                d->has_community = true;
-        }
         conf.target.source_address = c->probes.source_address;
         r = vpn_probe_new(m->snmp, &conf, device_on_result, d, &d->router, err);
         if (r < 0)
@@ -1051,14 +1031,14 @@ int monitor_start(Monitor *m) {
         monitor_arm_clock(m);
         for (size_t i = 0; i < m->n_devices; i++) {
                 Device *d = &m->devices[i];
-                uint64_t at = now + random_below(MIN(d->interval, FIRST_SPREAD_MAX));
+                uint64_t at = now + random_below(MIN(device_interval(d), FIRST_SPREAD_MAX));
 
                 /* The first probes are spread over the whole interval, and
                  * the first deep cycles over the deep interval: the load of
                  * a large field is even from the start, not a burst that
                  * the loop works off late (issue 7). A device probed
                  * daily is still probed within minutes of the start. */
-                d->next_deep = now + random_below(MIN(d->deep_interval, FIRST_SPREAD_MAX));
+                d->next_deep = now + random_below(MIN(m->config->probes.camera.deep_interval, FIRST_SPREAD_MAX));
                 /* But a device with an open fault looks deep at once: a
                  * fault a deep check found (recording stopped, wrong model)
                  * must not be cleared by liveness answers after a restart

@@ -119,31 +119,27 @@ struct CameraProbe {
         ProbeDoneFn done;
         void *userdata;
 
-        char *base_url;              /* "http://127.0.2.1:18080" */
-        const char *username;        /* the configuration's (borrowed) */
-        char *username_xml, *password;
-        const char *ca_file, *pinned_public_key; /* the configuration's */
-        char *interface;             /* "host!ADDR" (probes.source_address) or NULL */
-        CameraAuth auth;
+        CameraConn conn;             /* its events borrow it */
         const char *model;           /* the configuration's, or a constant */
-        uint64_t timeout, max_skew, max_lag;
-        bool keep_connection;
+        uint64_t max_skew, max_lag;
         CURL *easy;                  /* with keep_connection, between cycles: the
                                       * handle keeps the Digest nonce, the cache the
                                       * connection */
-        bool literal;                /* the address is an IP address, not a name */
-
-        bool services_known;         /* GetServices answered */
-        bool has_skew;
         char *search_path;           /* NULL when the camera has no Search service */
         double skew;                 /* seconds; persists for WS-Security's Created */
 
         CameraEvents *events;        /* ONVIF events; NULL: none */
         CameraEventFn on_event;      /* the monitor's */
-        unsigned tampered;           /* the tampering topics whose state is on (topic_bit) */
         const char *tamper_topic;    /* the last one that turned on (static); NULL: none */
         CameraCycle *cycle;          /* the running cycle, or NULL */
         CameraDeep deep;             /* the last deep checks; text NULL before the first */
+        unsigned tampered;           /* the tampering topics whose state is on (topic_bit) */
+
+        /* Together, after the rest: no padding between (issue 18). */
+        bool keep_connection;
+        bool literal;                /* the address is an IP address, not a name */
+        bool services_known;         /* GetServices answered */
+        bool has_skew;
 };
 
 /* ======================================================================== */
@@ -151,11 +147,11 @@ struct CameraProbe {
 /* The options of the camera on a (pooled, reset) easy handle. */
 static int easy_setup(CameraProbe *p, CameraCycle *c) {
         CURL *e = c->slot.easy;
-        long ms = (long) (p->timeout / USEC_PER_MSEC);
+        long ms = (long) (p->conn.timeout / USEC_PER_MSEC);
         bool ok;
 
-        ok = probe_easy_setup(e, &c->answer, c->errbuf, p->ca_file, p->pinned_public_key,
-                              p->interface) >= 0 &&
+        ok = probe_easy_setup(e, &c->answer, c->errbuf, p->conn.ca_file, p->conn.pinned_public_key,
+                              p->conn.interface) >= 0 &&
              curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK;
         /* An address needs no resolver cache; and libcurl's cache, with an
@@ -276,52 +272,41 @@ int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn do
         p->glue = glue;
         p->done = done;
         p->userdata = userdata;
-        p->auth = c->auth;
-        p->timeout = conf->timeout;
+        p->conn.auth = c->auth;
+        p->conn.timeout = conf->timeout;
+        p->conn.pull_wait = conf->pull_wait;
         p->max_skew = conf->max_clock_skew;
         p->max_lag = conf->max_recording_lag;
         p->keep_connection = conf->keep_connection;
         p->literal = address_is_literal(c->address);
-        if (asprintf(&p->base_url, "%s://%s%s%s:%u",
+        if (asprintf(&p->conn.base_url, "%s://%s%s%s:%u",
                      c->scheme == CAMERA_SCHEME_HTTPS ? "https" : "http", v6 ? "[" : "",
                      c->address, v6 ? "]" : "", c->port) < 0) {
-                p->base_url = NULL;
+                p->conn.base_url = NULL;
                 camera_probe_free(p);
                 return -ENOMEM;
         }
         p->model = c->model ?: "WV-S2536LNUX";
-        p->username = c->username;
-        p->password = strdup_or_null(conf->password, &failed);
-        p->ca_file = c->ca_file;
-        p->pinned_public_key = c->pinned_public_key;
-        if (conf->source_address && asprintf(&p->interface, "host!%s", conf->source_address) < 0) {
-                p->interface = NULL;
+        p->conn.username = c->username;
+        p->conn.password = strdup_or_null(conf->password, &failed);
+        p->conn.ca_file = c->ca_file;
+        p->conn.pinned_public_key = c->pinned_public_key;
+        if (conf->source_address &&
+            asprintf(&p->conn.interface, "host!%s", conf->source_address) < 0) {
+                p->conn.interface = NULL;
                 failed = true;
         }
         escaped = c->username ? xmlEncodeSpecialChars(NULL, BAD_CAST c->username) : NULL;
-        p->username_xml = strdup_or_null((const char *) escaped, &failed);
+        p->conn.username_xml = strdup_or_null((const char *) escaped, &failed);
         xmlFree(escaped);
-        if (failed || (c->username && !p->username_xml)) {
+        if (failed || (c->username && !p->conn.username_xml)) {
                 camera_probe_free(p);
                 return -ENOMEM;
         }
         p->on_event = conf->on_event;
         /* Events need the authenticated operations. */
-        if (conf->on_event && p->password &&
-            camera_events_new(glue,
-                              &(CameraEventsConf) {
-                                      .base_url = p->base_url,
-                                      .username = p->username,
-                                      .username_xml = p->username_xml,
-                                      .password = p->password,
-                                      .auth = p->auth,
-                                      .ca_file = p->ca_file,
-                                      .pinned_public_key = p->pinned_public_key,
-                                      .interface = p->interface,
-                                      .timeout = p->timeout,
-                                      .pull_wait = conf->pull_wait,
-                              },
-                              camera_on_event, p, &p->events) < 0) {
+        if (conf->on_event && p->conn.password &&
+            camera_events_new(glue, &p->conn, camera_on_event, p, &p->events) < 0) {
                 camera_probe_free(p);
                 return -ENOMEM;
         }
@@ -335,15 +320,15 @@ CameraProbe *camera_probe_free(CameraProbe *p) {
         cycle_put(p);
         p->events = camera_events_free(p->events);
         p->easy = curl_glue_easy_put(p->glue, p->easy);
-        free(p->base_url);
-        free(p->username_xml);
-        free(p->interface);
+        free(p->conn.base_url);
+        free(p->conn.username_xml);
+        free(p->conn.interface);
         free(p->search_path);
         free(p->deep.reason);
         free(p->deep.text);
-        if (p->password) {
-                explicit_bzero(p->password, strlen(p->password));
-                free(p->password);
+        if (p->conn.password) {
+                explicit_bzero(p->conn.password, strlen(p->conn.password));
+                free(p->conn.password);
         }
         free(p);
         return NULL;
@@ -380,7 +365,7 @@ static bool step_needs_auth(Step s) {
 static bool step_closes(const CameraProbe *p, Step s) {
         if (p->keep_connection)
                 return false;
-        return !p->cycle->deep_cycle || !p->password || s == STEP_GETINFO;
+        return !p->cycle->deep_cycle || !p->conn.password || s == STEP_GETINFO;
 }
 
 static int step_start(CameraProbe *p, Step s) {
@@ -394,11 +379,11 @@ static int step_start(CameraProbe *p, Step s) {
         request_reset(c);
         c->step = s;
         c->errbuf[0] = 0;
-        digest = step_needs_auth(s) && p->password &&
-                 (p->auth == CAMERA_AUTH_DIGEST || s == STEP_GETINFO);
-        wsse = step_needs_auth(s) && p->password && !digest;
+        digest = step_needs_auth(s) && p->conn.password &&
+                 (p->conn.auth == CAMERA_AUTH_DIGEST || s == STEP_GETINFO);
+        wsse = step_needs_auth(s) && p->conn.password && !digest;
 
-        (void) snprintf(url, sizeof(url), "%s%s", p->base_url,
+        (void) snprintf(url, sizeof(url), "%s%s", p->conn.base_url,
                         s == STEP_GETINFO ? GETINFO_PATH
                         : steps[s].search ? p->search_path ?: ""
                                           : ONVIF_DEVICE_PATH);
@@ -409,8 +394,8 @@ static int step_start(CameraProbe *p, Step s) {
         /* Exactly one authentication, or none: ONVIF asks clients never to send both. */
         if (digest) {
                 if (curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_DIGEST) != CURLE_OK ||
-                    curl_easy_setopt(e, CURLOPT_USERNAME, p->username ?: "") != CURLE_OK ||
-                    curl_easy_setopt(e, CURLOPT_PASSWORD, p->password) != CURLE_OK)
+                    curl_easy_setopt(e, CURLOPT_USERNAME, p->conn.username ?: "") != CURLE_OK ||
+                    curl_easy_setopt(e, CURLOPT_PASSWORD, p->conn.password) != CURLE_OK)
                         return -EIO;
         } else {
                 (void) curl_easy_setopt(e, CURLOPT_USERNAME, NULL);
@@ -430,7 +415,7 @@ static int step_start(CameraProbe *p, Step s) {
                         /* A fresh nonce and Created for every request. */
                         time_t created = time(NULL) + (time_t) lround(p->has_skew ? p->skew : 0);
 
-                        r = soap_build_request(steps[s].body, p->username_xml ?: "", p->password,
+                        r = soap_build_request(steps[s].body, p->conn.username_xml ?: "", p->conn.password,
                                                created, &c->request, &len);
                         if (r < 0)
                                 return r;
@@ -551,11 +536,11 @@ static void describe_transfer_error(CameraProbe *p, CURLcode code, char *buf, si
         case CURLE_OPERATION_TIMEDOUT:
                 if (p->cycle->answer.len == 0)
                         (void) snprintf(buf, size, "no answer within %s (timeout)",
-                                        format_duration(p->timeout, d));
+                                        format_duration(p->conn.timeout, d));
                 else
                         (void) snprintf(buf, size,
                                         "answer too slow: timed out after %s with %zu bytes",
-                                        format_duration(p->timeout, d), p->cycle->answer.len);
+                                        format_duration(p->conn.timeout, d), p->cycle->answer.len);
                 break;
         case CURLE_WRITE_ERROR:
         case CURLE_FILESIZE_EXCEEDED:
@@ -937,7 +922,7 @@ static void on_transfer_done(CurlSlot *slot, CURLcode code) {
         }
 
         next = next_step(p, p->cycle->step);
-        if ((next == STEP_DEVINFO || next == STEP_SERVICES) && !p->password)
+        if ((next == STEP_DEVINFO || next == STEP_SERVICES) && !p->conn.password)
                 next = _STEP_MAX;
         if (p->cycle->step == STEP_TIME && next != _STEP_MAX) {
                 /* A deep round begins: its findings replace the last ones. */
@@ -967,7 +952,7 @@ int camera_probe_start(CameraProbe *p, bool deep) {
                 camera_events_poke(p->events, p->has_skew, p->skew);
         p->cycle->result = (ProbeResult) { .status = PROBE_UP };
         p->cycle->deep_cycle = deep;
-        p->cycle->result.camera.deep = deep && p->password;
+        p->cycle->result.camera.deep = deep && p->conn.password;
         r = step_start(p, STEP_TIME);
         if (r < 0)
                 cycle_put(p);

@@ -67,18 +67,18 @@ struct CameraEvents {
         CurlSlot slot;               /* its own easy handle (not the glue's pool's) */
         CameraEventFn fn;
         void *userdata;
-        CameraEventsConf conf;       /* its strings are the camera probe's */
+        const CameraConn *conn;      /* the camera probe's */
 
         char *path;                  /* the Event service's; NULL: EVENTS_PATH_DEFAULT */
         char *sub_path;              /* the subscription's; NULL: none */
-        Op op;                       /* running; OP_NONE when idle */
-        bool properties_known, unsupported;
-        unsigned offered;            /* bit i: known_topics[i] */
         uint64_t retry_at;           /* CLOCK_MONOTONIC seconds; 0: now */
-        unsigned backoff;            /* seconds */
         char *error;                 /* the last failure; NULL: none */
-        bool has_skew;
         double skew;
+        Op op;                       /* running; OP_NONE when idle */
+        unsigned offered;            /* bit i: known_topics[i] */
+        unsigned backoff;            /* seconds */
+        bool properties_known, unsupported;
+        bool has_skew;
 
         /* Only while an exchange runs or a subscription lives (issue 18: a
          * camera at rest costs its events about 150 bytes). */
@@ -237,7 +237,7 @@ int camera_events_parse_messages(const char *buf, size_t len, CameraEventFn fn, 
 static void on_done(CurlSlot *slot, CURLcode code);
 
 static int easy_setup(CameraEvents *e) {
-        const CameraEventsConf *c = &e->conf;
+        const CameraConn *c = e->conn;
         CURL *h = e->slot.easy;
         bool ok;
 
@@ -285,7 +285,7 @@ static int op_start(CameraEvents *e, Op op) {
         };
         char url[PATH_MAX_LEN + 256], pull[160];
         const char *body = bodies[op];
-        const CameraEventsConf *c = &e->conf;
+        const CameraConn *c = e->conn;
         uint64_t ms = c->timeout / USEC_PER_MSEC;
         time_t created;
         size_t len;
@@ -533,7 +533,7 @@ static void on_done(CurlSlot *slot, CURLcode code) {
 
 /* ======================================================================== */
 
-int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventFn fn,
+int camera_events_new(CurlGlue *glue, const CameraConn *conn, CameraEventFn fn,
                       void *userdata, CameraEvents **ret) {
         CameraEvents *e = calloc(1, sizeof(*e));
 
@@ -542,7 +542,7 @@ int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventF
         e->glue = glue;
         e->fn = fn;
         e->userdata = userdata;
-        e->conf = *conf;
+        e->conn = conn;
         e->slot = (CurlSlot) { .done = on_done, .userdata = e };
         *ret = e;
         return 0;

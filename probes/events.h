@@ -44,18 +44,21 @@ typedef void (*CameraEventFn)(void *userdata, const CameraEvent *ev);
 
 typedef struct CameraEvents CameraEvents;
 
-typedef struct CameraEventsConf {
-        const char *base_url;        /* "http://127.0.2.1:18080" */
-        const char *username, *username_xml, *password;
+/* How to reach a camera: the camera probe's, owned and freed by it, and
+ * borrowed by its events (issue 18: not a copy per camera). */
+typedef struct CameraConn {
+        char *base_url;              /* "http://127.0.2.1:18080" */
+        const char *username;        /* the configuration's */
+        char *username_xml, *password;
+        const char *ca_file, *pinned_public_key; /* the configuration's */
+        char *interface;             /* "host!ADDR" (probes.source_address) or NULL */
         CameraAuth auth;
-        const char *ca_file, *pinned_public_key, *interface;
         uint64_t timeout;            /* per request, usec; a pull waits pull_wait longer */
         uint64_t pull_wait;          /* PullMessages' Timeout, usec */
-} CameraEventsConf;
+} CameraConn;
 
-/* The strings of conf are borrowed: they must outlive the object (the
- * camera probe's own). */
-int camera_events_new(CurlGlue *glue, const CameraEventsConf *conf, CameraEventFn fn,
+/* conn is borrowed: it must outlive the object (the camera probe's). */
+int camera_events_new(CurlGlue *glue, const CameraConn *conn, CameraEventFn fn,
                       void *userdata, CameraEvents **ret);
 CameraEvents *camera_events_free(CameraEvents *e);
 

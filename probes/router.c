@@ -28,27 +28,26 @@ enum {
 };
 
 struct RouterProbe {
-        bool vpn;
         SnmpSession *session;
         ProbeDoneFn done;
         void *userdata;
 
         SnmpOidList *oids;           /* shared with the probes asking for the same */
+        /* The answers, only while a cycle runs (issue 18: n_oids x 48 bytes a
+         * router at rest would hold for nothing). The allocation is of the
+         * same size every time: malloc's per-thread cache serves it. */
         SnmpValue *values;
         size_t n_oids, next;         /* the next OID to ask for (chunks of SNMP_OIDS_PER_GET) */
-        bool running;
         uint64_t started;            /* CLOCK_MONOTONIC usec */
 
         const SignalConf *signals;   /* the configuration's (issue 18: not a copy per router) */
         size_t n_signals;
-        unsigned max_cpu, max_memory;
-        int max_temperature;
         uint8_t *tunnels;
         uint32_t *tunnel_numbers;    /* the VPN: tunnels[i]'s number */
         size_t n_tunnels;
-
-        bool has_prev;
-        uint32_t prev_ticks;
+        unsigned max_cpu, max_memory;
+        int max_temperature;
+        uint32_t prev_ticks;         /* with has_prev */
         uint64_t prev_mono;
 
         /* Its identity (sites[].router.sys_name), asked for last in the list:
@@ -56,6 +55,11 @@ struct RouterProbe {
          * SIM) is told from this site's by its sysName. */
         char *sys_name;              /* NULL: not asked */
         unsigned long sys_name_hash;
+
+        /* Together, after the rest: no padding between (issue 18). */
+        bool vpn;
+        bool running;
+        bool has_prev;
 };
 
 static int probe_alloc(SnmpEngine *snmp, const SnmpTarget *t, size_t n_oids, ProbeDoneFn done,
@@ -69,9 +73,6 @@ static int probe_alloc(SnmpEngine *snmp, const SnmpTarget *t, size_t n_oids, Pro
         p->done = done;
         p->userdata = userdata;
         p->n_oids = n_oids;
-        p->values = calloc(n_oids, sizeof(SnmpValue));
-        if (!p->values)
-                return -ENOMEM;
         r = snmp_session_new(snmp, t, &p->session, err);
         if (r < 0)
                 return r;
@@ -189,6 +190,10 @@ RouterProbe *router_probe_free(RouterProbe *p) {
 
 bool router_probe_running(const RouterProbe *p) {
         return p->running;
+}
+
+bool router_probe_community_is(const RouterProbe *p, const char *community) {
+        return snmp_session_community_is(p->session, community);
 }
 
 /* ======================================================================== */
@@ -362,6 +367,8 @@ static void cycle_finish(RouterProbe *p, const char *error) {
                 evaluate_vpn(p, &r);
         else
                 evaluate_router(p, &r);
+        /* The result holds no pointer into the values. */
+        p->values = mfree(p->values);
         p->done(p->userdata, &r);
 }
 
@@ -401,9 +408,14 @@ int router_probe_start(RouterProbe *p) {
                 return -EBUSY;
         p->next = 0;
         p->started = now_usec(CLOCK_MONOTONIC);
+        p->values = calloc(p->n_oids, sizeof(SnmpValue));
+        if (!p->values)
+                return -ENOMEM;
         r = send_chunk(p);
-        if (r < 0)
+        if (r < 0) {
+                p->values = mfree(p->values);
                 return r;
+        }
         p->running = true;
         return 0;
 }

@@ -60,3 +60,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RouterProbe *, router_probe_free);
 int router_probe_start(RouterProbe *p);
 
 bool router_probe_running(const RouterProbe *p);
+
+/* Whether a trap's community is this router's (snmp_session_community_is). */
+bool router_probe_community_is(const RouterProbe *p, const char *community);

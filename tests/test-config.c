@@ -622,6 +622,73 @@ static void test_truncated(void **state) {
         free(full);
 }
 
+/* The tree of a large file (issue 18: its nodes, items and text in an
+ * arena): every site's values arrive intact, a long sequence's items and a
+ * long value (both larger than a quarter of the arena's chunk) too. */
+static char *many_sites(size_t n, size_t long_at, size_t long_len) {
+        size_t cap = 256 + n * 256 + long_len;
+        char *buf = malloc(cap), *p;
+
+        assert_non_null(buf);
+        p = stpcpy(buf, "contract: {start: 2025-12-01, end: 2031-11-30}\nsites:\n");
+        for (size_t i = 0; i < n; i++) {
+                p += sprintf(p, "- {id: s%05zu, name: ", i);
+                if (i == long_at) {
+                        memset(p, 'x', long_len);
+                        p += long_len;
+                } else
+                        p += sprintf(p, "site %zu", i);
+                p += sprintf(p, ", mount: wall, router: {address: 10.%zu.%zu.1, snmp: {user: u%zu, "
+                                "auth_credential: a, priv_credential: p}}, camera: "
+                                "{address: 10.%zu.%zu.2, username: c%zu, "
+                                "password_credential: c}}\n",
+                             i / 256, i % 256, i, i / 256, i % 256, i);
+        }
+        assert_true((size_t) (p - buf) < cap);
+        return buf;
+}
+
+static void test_many_sites(void **state) {
+        size_t n = 5000;
+        ConfigErrors errs = {};
+        Config *c = NULL;
+        char *buf = many_sites(n, SIZE_MAX, 0), expected[64];
+        bool found = false;
+
+        (void) state;
+        assert_int_equal(config_load_buffer("many", buf, strlen(buf), &errs, &c), 0);
+        assert_int_equal(errs.n_errors, 0);
+        assert_int_equal(c->n_sites, n);
+        for (size_t i = 0; i < n; i += 1249) {
+                char want[32];
+
+                (void) snprintf(want, sizeof(want), "s%05zu", i);
+                assert_string_equal(c->sites[i].id, want);
+                (void) snprintf(want, sizeof(want), "site %zu", i);
+                assert_string_equal(c->sites[i].name, want);
+                (void) snprintf(want, sizeof(want), "10.%zu.%zu.2", i / 256, i % 256);
+                assert_string_equal(c->sites[i].camera.address, want);
+                (void) snprintf(want, sizeof(want), "u%zu", i);
+                assert_string_equal(c->sites[i].router.snmp.user, want);
+        }
+        config_free(c);
+        c = NULL;
+        free(buf);
+
+        /* A value of 40,000 bytes (a site's name: at most 256) is read
+         * whole: the error gives its length, at its line. */
+        buf = many_sites(n, 2500, 40000);
+        assert_int_equal(config_load_buffer("many", buf, strlen(buf), &errs, &c), -EINVAL);
+        assert_null(c);
+        (void) snprintf(expected, sizeof(expected), "(40000 bytes, at most 256)");
+        for (size_t i = 0; i < errs.n_errors; i++)
+                if (strstr(errs.errors[i].message, expected) && errs.errors[i].line == 2 + 2500 + 1)
+                        found = true;
+        assert_true(found);
+        config_errors_clear(&errs);
+        free(buf);
+}
+
 /* At most CONFIG_MAX_SITES sites (issue 18: 30,000 cameras and 30,000
  * routers can be configured); one more is refused, naming the list. */
 static void test_too_many_sites(void **state) {
@@ -991,6 +1058,7 @@ int main(void) {
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_error_cap),
+                cmocka_unit_test(test_many_sites),
                 cmocka_unit_test(test_unreadable),
                 cmocka_unit_test(test_errors_api),
                 cmocka_unit_test(test_timezone_untouched),
