@@ -16,10 +16,13 @@ typedef enum Hard {
         HARD_DOWN,
 } Hard;
 
+/* A node's site or parent: none (the VPN's site; a root's parent). */
+#define NODE_NONE UINT32_MAX
+
 typedef struct Node {
-        /* Ordered by size: 160 bytes, not 176 (issue 18: three per site). */
-        size_t site;                 /* SIZE_MAX for the VPN */
-        size_t parent;               /* SIZE_MAX for a root */
+        /* Ordered by size: 144 bytes, not 176 (issue 18: three per site). */
+        uint32_t site;               /* NODE_NONE for the VPN (CONFIG_MAX_SITES: fits) */
+        uint32_t parent;             /* NODE_NONE for a root */
         char id[24];
 
         time_t last_at;
@@ -37,12 +40,12 @@ typedef struct Node {
         time_t *recent;
         time_t anomaly_at;
 
-        NodeKind kind;
-        ProbeStatus last;
-        ProbeStatus streak_status;
         unsigned streak;
         unsigned kind_streak;
-        Hard hard;
+        NodeKind kind : 8;
+        ProbeStatus last : 8;
+        ProbeStatus streak_status : 8;
+        Hard hard : 8;
         bool present;                /* tunnels exist only with a VPN */
         bool has_last;
         bool held;                   /* would be hard down; waiting for the parent */

@@ -142,21 +142,21 @@ int faults_new(const Config *c, const Calendar *cal, FaultEngine **ret) {
                 return -ENOMEM;
         }
         if (c->has_vpn)
-                e->nodes[0] = (Node) { .kind = NODE_VPN, .site = SIZE_MAX, .parent = SIZE_MAX,
+                e->nodes[0] = (Node) { .kind = NODE_VPN, .site = NODE_NONE, .parent = NODE_NONE,
                                        .present = true, .id = "vpn" };
         for (size_t i = 0; i < c->n_sites; i++) {
                 n = e->site_base + 3 * i;
                 for (NodeKind k = NODE_TUNNEL; k <= NODE_CAMERA; k++) {
                         Node *node = &e->nodes[n + (k - NODE_TUNNEL)];
 
-                        *node = (Node) { .kind = k, .site = i, .present = true };
+                        *node = (Node) { .kind = k, .site = (uint32_t) i, .present = true };
                         (void) snprintf(node->id, sizeof(node->id), "%s-%s", c->sites[i].id,
                                         kind_name(k));
                 }
                 e->nodes[n].present = c->has_vpn;
-                e->nodes[n].parent = c->has_vpn ? e->vpn : SIZE_MAX;
-                e->nodes[n + 1].parent = c->has_vpn ? n : SIZE_MAX;
-                e->nodes[n + 2].parent = n + 1;
+                e->nodes[n].parent = c->has_vpn ? (uint32_t) e->vpn : NODE_NONE;
+                e->nodes[n + 1].parent = c->has_vpn ? (uint32_t) n : NODE_NONE;
+                e->nodes[n + 2].parent = (uint32_t) (n + 1);
         }
         index_ids(e);
         *ret = e;
@@ -238,7 +238,7 @@ Fault *faults_lookup(FaultEngine *e, int64_t id) {
 }
 
 static bool ancestor_down(const FaultEngine *e, size_t node) {
-        for (size_t p = e->nodes[node].parent; p != SIZE_MAX; p = e->nodes[p].parent)
+        for (uint32_t p = e->nodes[node].parent; p != NODE_NONE; p = e->nodes[p].parent)
                 if (e->nodes[p].hard == HARD_DOWN)
                         return true;
         return false;
@@ -250,7 +250,7 @@ bool faults_node_unreachable(const FaultEngine *e, size_t node) {
 
 /* Calls fn on every present descendant of node, depth first. */
 static bool is_descendant(const FaultEngine *e, size_t node, size_t of) {
-        for (size_t p = e->nodes[node].parent; p != SIZE_MAX; p = e->nodes[p].parent)
+        for (uint32_t p = e->nodes[node].parent; p != NODE_NONE; p = e->nodes[p].parent)
                 if (p == of)
                         return true;
         return false;
@@ -555,7 +555,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
                         return r;
                 }
         }
-        if (n->site != SIZE_MAX)
+        if (n->site != NODE_NONE)
                 (void) snprintf(f->site, sizeof(f->site), "%.*s", (int) strcspn(n->id, "-"), n->id);
         (void) snprintf(f->device, sizeof(f->device), "%s", n->id);
         (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
@@ -664,7 +664,7 @@ static int node_go_down(FaultEngine *e, size_t node, time_t now, FaultOutput *ou
                 n->held = false;
                 return 0;
         }
-        if (n->parent != SIZE_MAX) {
+        if (n->parent != NODE_NONE) {
                 const Node *p = &e->nodes[n->parent];
 
                 if (!n->held) {

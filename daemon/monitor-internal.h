@@ -91,7 +91,7 @@ typedef struct Device {
         uint64_t latency_usec;
         uint64_t duration_sum_usec;
         char *reason;                /* NULL when up: most devices carry none */
-        char *values_json;           /* compact, sorted keys; NULL before a result */
+        char *values_json;           /* compact, sorted keys, until its row has them */
         const char *stored_state;    /* the state its row holds (a static string) */
         /* Counters of 32 bits (issue 18: 10,000 sites' devices in less
          * memory): 4 billion results, 680 years at a 5 s interval. */

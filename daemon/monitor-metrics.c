@@ -61,7 +61,7 @@ static void metrics_devices(FILE *f, const Monitor *m) {
         for (size_t i = 0; i < m->n_devices; i++) {
                 const Device *d = &m->devices[i];
 
-                if (d->kind != DEVICE_ROUTER || !d->values_json)
+                if (d->kind != DEVICE_ROUTER || !d->has_result)
                         continue;
                 for (size_t k = 0; k < c->probes.router.n_signals && k < PROBE_SIGNALS_MAX; k++) {
                         const SignalValue *v = &d->router_values.signals[k];

@@ -36,15 +36,18 @@ static int restore_serial(const DeviceRow *row, void *userdata) {
 }
 
 /* Writes a device's row: in place when only what every probe changes
- * changed (probe time, latency, values), else the whole row. */
+ * changed (probe time, latency, values), else the whole row. Values are
+ * written when a result brought them (values_json), else the row keeps its
+ * own; before any result, there are none ("{}"). */
 static int device_write(Monitor *m, Device *d) {
         const char *state = device_state(m, d);
         int64_t latency = d->has_result ? (int64_t) d->latency_usec : -1;
         time_t at = d->has_result ? d->last_probe_at : 0;
+        const char *values = d->has_result ? d->values_json : "{}";
         int r;
 
         if (!d->row_stale && d->stored_state == state) {
-                r = store_touch_device(m->store, d->id, at, latency, d->values_json);
+                r = store_touch_device(m->store, d->id, at, latency, values);
                 if (r != -ENOENT)
                         return r;
         }
@@ -56,7 +59,7 @@ static int device_write(Monitor *m, Device *d) {
                 .last_probe_at = at,
                 .latency_usec = latency,
                 .reason = d->reason ?: "",
-                .values_json = d->values_json ?: "{}",
+                .values_json = values,
         });
 }
 
@@ -95,6 +98,9 @@ int monitor_flush(Monitor *m) {
                 d->dirty = d->row_stale = false;
                 d->written_at = now;
                 d->stored_state = device_state(m, d);
+                /* The row has them (issue 18: 10,000 cameras' values are
+                 * 2 MB that only a write needs). */
+                d->values_json = mfree(d->values_json);
         }
         m->n_dirty = 0;
         return 0;

@@ -267,7 +267,8 @@ static uint64_t device_visible_hash(const Device *d, const ProbeResult *r) {
 }
 
 /* Keeps a device's values as their JSON text (a few dozen bytes, where
- * the object would take a KiB), and frees the object. */
+ * the object would take a KiB) until its row is written, and frees the
+ * object. */
 void device_set_values(Device *d, json_t *values) {
         char *text;
 
@@ -297,7 +298,7 @@ static void vpn_spread_tunnels(Monitor *m, const VpnValues *v) {
                 if (t == d->tunnel)
                         continue;
                 d->tunnel = t;
-                if (d->values_json)
+                if (d->has_result)
                         device_set_values(d, router_values(d, &d->router_values));
                 device_mark_dirty(d);
         }

@@ -216,12 +216,14 @@ const StoreSql store_sql_core[] = {
         { STMT_VACUUM, "VACUUM" },
         { STMT_DEVICE_PUT,
           "INSERT INTO devices (id, site, kind, state, last_probe_at, latency_usec, reason,"
-          " values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+          " values_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, '{}'))"
+          " ON CONFLICT (id) DO UPDATE SET"
           " site = excluded.site, kind = excluded.kind, state = excluded.state,"
           " last_probe_at = excluded.last_probe_at, latency_usec = excluded.latency_usec,"
-          " reason = excluded.reason, values_json = excluded.values_json" },
+          " reason = excluded.reason, values_json = coalesce(?8, devices.values_json)" },
         { STMT_DEVICE_TOUCH,
-          "UPDATE devices SET last_probe_at = ?, latency_usec = ?, values_json = ? WHERE id = ?" },
+          "UPDATE devices SET last_probe_at = ?1, latency_usec = ?2,"
+          " values_json = coalesce(?3, values_json) WHERE id = ?4" },
         /* The ids to keep: one bound parameter, a JSON array. */
         { STMT_DEVICE_PRUNE,
           "DELETE FROM devices WHERE id NOT IN (SELECT value FROM json_each(?))" },
@@ -670,7 +672,7 @@ int store_put_device(Store *s, const DeviceRow *d) {
         return store_run(s, STMT_DEVICE_PUT, sv_text(d->id), sv_text(d->site), sv_text(d->kind),
                          sv_text(d->state), sv_time(d->last_probe_at),
                          d->latency_usec >= 0 ? sv_int(d->latency_usec) : sv_null(),
-                         sv_str(d->reason), sv_text(d->values_json ?: "{}"));
+                         sv_str(d->reason), d->values_json ? sv_text(d->values_json) : sv_null());
 }
 
 int store_touch_device(Store *s, const char *id, time_t last_probe_at, int64_t latency_usec,
@@ -679,7 +681,7 @@ int store_touch_device(Store *s, const char *id, time_t last_probe_at, int64_t l
 
         r = store_run(s, STMT_DEVICE_TOUCH, sv_time(last_probe_at),
                       latency_usec >= 0 ? sv_int(latency_usec) : sv_null(),
-                      sv_text(values_json ?: "{}"), sv_text(id));
+                      values_json ? sv_text(values_json) : sv_null(), sv_text(id));
         if (r < 0)
                 return r;
         return store_changes(s) == 1 ? 0 : -ENOENT;

@@ -64,11 +64,13 @@ int store_begin_relaxed(Store *s);
 typedef int (*StoreTransactionFn)(Store *s, void *userdata);
 int store_transaction(Store *s, StoreTransactionFn fn, void *userdata);
 
-/* Inserts or replaces a device's row. */
+/* Inserts or replaces a device's row. Its values_json NULL keeps the row's
+ * values ("{}" in a new row): the monitor keeps a device's values only
+ * until they are written. */
 int store_put_device(Store *s, const DeviceRow *d);
 
 /* Updates a device's row in place, when only its probe time, latency and
- * values changed (the row exists). */
+ * values changed (the row exists); values_json NULL keeps the row's. */
 int store_touch_device(Store *s, const char *id, time_t last_probe_at, int64_t latency_usec,
                        const char *values_json);
 

@@ -330,6 +330,51 @@ static int device_id(const DeviceRow *d, void *userdata) {
         return 0;
 }
 
+/* A device's values written once stay in its row while later writes
+ * bring none (NULL): the monitor keeps them only until written. A new row
+ * without values has "{}". */
+static int device_values(const DeviceRow *d, void *userdata) {
+        char *buf = userdata;
+
+        (void) snprintf(buf + strlen(buf), 256 - strlen(buf), "%s%s=%s %s %lld", buf[0] ? "," : "",
+                        d->id, d->state, d->values_json, (long long) d->last_probe_at);
+        return 0;
+}
+
+static void test_device_values_kept(void **state) {
+        Env *env = *state;
+        char got[256] = "";
+
+        assert_int_equal(store_put_device(env->store, &(DeviceRow) { .id = "01-camera",
+                                                                     .kind = "camera",
+                                                                     .state = "unknown",
+                                                                     .latency_usec = -1 }),
+                         0);
+        assert_int_equal(store_foreach_device(env->store, device_values, got), 0);
+        assert_string_equal(got, "01-camera=unknown {} 0");
+        assert_int_equal(store_touch_device(env->store, "01-camera", 10, 5, "{\"sd\":\"ok\"}"), 0);
+        assert_int_equal(store_touch_device(env->store, "01-camera", 20, 5, NULL), 0);
+        assert_int_equal(store_put_device(env->store, &(DeviceRow) { .id = "01-camera",
+                                                                     .kind = "camera",
+                                                                     .state = "unreachable",
+                                                                     .last_probe_at = 30,
+                                                                     .latency_usec = 5 }),
+                         0);
+        got[0] = 0;
+        assert_int_equal(store_foreach_device(env->store, device_values, got), 0);
+        assert_string_equal(got, "01-camera=unreachable {\"sd\":\"ok\"} 30");
+        assert_int_equal(store_put_device(env->store, &(DeviceRow) { .id = "01-camera",
+                                                                     .kind = "camera",
+                                                                     .state = "up",
+                                                                     .last_probe_at = 40,
+                                                                     .latency_usec = 5,
+                                                                     .values_json = "{}" }),
+                         0);
+        got[0] = 0;
+        assert_int_equal(store_foreach_device(env->store, device_values, got), 0);
+        assert_string_equal(got, "01-camera=up {} 40");
+}
+
 /* The ids to keep go as one JSON array; the others are deleted. */
 static void test_prune_devices(void **state) {
         Env *env = *state;
@@ -485,6 +530,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transaction_busy, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hidden_column, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_device_values_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_devices, setup, teardown),
                 cmocka_unit_test(test_open_corrupt),
                 cmocka_unit_test(test_open_foreign),
