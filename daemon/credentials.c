@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "credentials.h"
 #include "fileio.h"
 #include "log.h"
@@ -120,4 +123,20 @@ char *credential_free(char *secret) {
                 free(secret);
         }
         return NULL;
+}
+
+int credential_digest(const void *data, size_t size, unsigned char ret[static CREDENTIAL_DIGEST_SIZE]) {
+        unsigned n = CREDENTIAL_DIGEST_SIZE;
+
+        return EVP_Digest(data, size, ret, &n, EVP_sha256(), NULL) == 1 &&
+                               n == CREDENTIAL_DIGEST_SIZE
+                       ? 0
+                       : -EIO;
+}
+
+bool credential_equal(const void *a, size_t a_size, const void *b, size_t b_size) {
+        unsigned char da[CREDENTIAL_DIGEST_SIZE], db[CREDENTIAL_DIGEST_SIZE];
+
+        return credential_digest(a, a_size, da) >= 0 && credential_digest(b, b_size, db) >= 0 &&
+               CRYPTO_memcmp(da, db, sizeof(da)) == 0;
 }

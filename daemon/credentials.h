@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* Secrets from the credentials directory (systemd LoadCredential=,
  * $CREDENTIALS_DIRECTORY): one file per secret, named in the configuration.
  * Secrets are never logged; their memory is wiped when freed. */
@@ -21,3 +24,14 @@ int credential_read(const char *dir, const char *name, char **ret);
 
 /* Wipes and frees. NULL-safe; returns NULL. */
 char *credential_free(char *secret);
+
+#define CREDENTIAL_DIGEST_SIZE 32
+
+/* The SHA-256 of a secret: what is kept of one that is only checked, never
+ * sent (the web view's password). 0, or -EIO. */
+int credential_digest(const void *data, size_t size, unsigned char ret[static CREDENTIAL_DIGEST_SIZE]);
+
+/* Whether a secret given (a trap's community, a login) is the one held, in
+ * a time that shows neither their lengths nor where they differ: their
+ * digests are compared with CRYPTO_memcmp. */
+bool credential_equal(const void *a, size_t a_size, const void *b, size_t b_size);

@@ -6,7 +6,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "credentials.h"
 #include "httpd.h"
 #include "log.h"
 #include "macro.h"
@@ -49,7 +49,7 @@ struct Httpd {
         Route *routes;
         size_t n_routes, n_routes_allocated;
         bool auth;                   /* basic auth required */
-        unsigned char auth_digest[32]; /* SHA-256 of "user:password" */
+        unsigned char auth_digest[CREDENTIAL_DIGEST_SIZE]; /* of "user:password" */
         char *realm;
         HttpdStream *streams;
 };
@@ -274,16 +274,10 @@ static int body_append(HttpdRequest *q, const char *data, size_t size) {
         return 0;
 }
 
-static int sha256(const void *data, size_t size, unsigned char ret[static 32]) {
-        unsigned n = 32;
-
-        return EVP_Digest(data, size, ret, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -EIO;
-}
-
 /* Whether the request carries the credentials: their digests are compared
  * in constant time, so neither the length nor a prefix of the secret shows. */
 static bool request_authorized(Httpd *h, struct MHD_Connection *c) {
-        unsigned char digest[32];
+        unsigned char digest[CREDENTIAL_DIGEST_SIZE];
         char *user, *password = NULL, *both = NULL;
         bool ok = false;
         int n;
@@ -296,7 +290,7 @@ static bool request_authorized(Httpd *h, struct MHD_Connection *c) {
                 both = NULL;
                 goto done;
         }
-        ok = sha256(both, (size_t) n, digest) >= 0 &&
+        ok = credential_digest(both, (size_t) n, digest) >= 0 &&
              CRYPTO_memcmp(digest, h->auth_digest, sizeof(digest)) == 0;
         explicit_bzero(both, (size_t) n);
 done:
@@ -420,7 +414,7 @@ int httpd_new(sd_event *e, const HttpdOptions *o, Httpd **ret) {
         h->response_max = o->response_max ?: HTTPD_RESPONSE_MAX_DEFAULT;
         if (o->basic_auth) {
                 h->auth = true;
-                r = sha256(o->basic_auth, strlen(o->basic_auth), h->auth_digest);
+                r = credential_digest(o->basic_auth, strlen(o->basic_auth), h->auth_digest);
                 h->realm = strdup(o->realm ?: "fieldwatch");
                 if (r < 0 || !h->realm) {
                         if (o->listen_fd >= 0 && !o->tcp_port)

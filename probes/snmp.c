@@ -20,9 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
+#include "credentials.h"
 #include "macro.h"
 #include "snmp-internal.h"
 #include "text.h"
@@ -900,14 +898,8 @@ char *snmp_session_error(SnmpSession *s) {
 }
 
 bool snmp_session_community_is(const SnmpSession *s, const char *community) {
-        unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-
-        if (!s->community || !community)
-                return false;
-        /* Digests of both: equal lengths, and no early exit on the length. */
-        (void) SHA256((const unsigned char *) s->community, s->community_len, a);
-        (void) SHA256((const unsigned char *) community, strlen(community), b);
-        return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+        return s->community && community &&
+               credential_equal(s->community, s->community_len, community, strlen(community));
 }
 
 SnmpSession *snmp_session_free(SnmpSession *s) {

@@ -124,12 +124,11 @@ int snmp_session_new(SnmpEngine *eng, const SnmpTarget *t, SnmpSession **ret,
 
 /* Cancels any request in flight (no callback) and closes. NULL-safe. */
 SnmpSession *snmp_session_free(SnmpSession *s);
-
-/* Whether community is the session's (SNMPv2c; false for v3), compared in
- * a time that does not depend on where they differ: a trap's is checked
- * against it. */
-bool snmp_session_community_is(const SnmpSession *s, const char *community);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SnmpSession *, snmp_session_free);
+
+/* Whether community is the session's (SNMPv2c; false for v3), by
+ * credential_equal(): a trap's is checked against it. */
+bool snmp_session_community_is(const SnmpSession *s, const char *community);
 
 /* GETs the OIDs [first, first + n) of the list, n at most
  * SNMP_OIDS_PER_GET, into values[0..n); done is called exactly once. The

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "credentials.h"
 #include "trap.h"
 
 static int parse(const char *text, Trap *t) {
@@ -118,12 +119,27 @@ static void test_json(void **state) {
                          -EINVAL);
 }
 
+/* A trap's community against the router's (credential_equal): equal only
+ * when the bytes are, whatever the lengths. */
+static void test_community_equal(void **state) {
+        (void) state;
+        assert_true(credential_equal("public", 6, "public", 6));
+        assert_false(credential_equal("public", 6, "publiC", 6));
+        assert_false(credential_equal("public", 6, "publi", 5));
+        assert_false(credential_equal("public", 6, "public ", 7));
+        assert_false(credential_equal("", 0, "public", 6));
+        assert_true(credential_equal("", 0, "", 0));
+        /* Bytes, not C strings: what follows a NUL counts. */
+        assert_false(credential_equal("ab\0c", 4, "ab\0d", 4));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_numeric),
                 cmocka_unit_test(test_named),
                 cmocka_unit_test(test_bad),
                 cmocka_unit_test(test_json),
+                cmocka_unit_test(test_community_equal),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
