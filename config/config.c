@@ -1732,9 +1732,8 @@ int config_load_buffer(const char *name, const char *buf, size_t len, ConfigErro
                 len -= 3;
         }
         r = config_tree_build(&l, buf, len, &tree);
-        if (r >= 0)
-                root = tree_root(tree);
         if (r >= 0) {
+                root = tree_root(tree);
                 if (!root || node_is_null(root))
                         loader_error_at(&l, 0, 0,
                                         "empty configuration: expected a mapping with "
