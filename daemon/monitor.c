@@ -277,11 +277,7 @@ void device_set_values(Device *d, json_t *values) {
         text = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(values);
         if (!text)
-                return;
-        if (streq_ptr(text, d->values_json)) {
-                free(text);
-                return;
-        }
+                return; /* out of memory: the row keeps the values it has */
         free(d->values_json);
         d->values_json = text;
 }
