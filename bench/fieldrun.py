@@ -68,6 +68,9 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     p.add_argument("--smaps", action="store_true",
                    help="at the end, where the RSS is: anonymous or file-backed, by mapping")
+    p.add_argument("--real-names", action="store_true",
+                   help="sites named like real ones (a street address, \"admin\", the "
+                        "credentials' full names), not with the shortest strings")
     p.add_argument("--daemon", default=os.path.join(HERE, "..", "build", "fieldwatchd"))
     a = p.parse_args()
     sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=a.keep))
@@ -75,7 +78,8 @@ def main():
         sc.prepare()
         f = scale.ScaleField("f", a.n, a.offset, sc.work, sc.procs)
         f.up()
-        cfg = scale.daemon_config(os.path.join(sc.work, "fw.yaml"), f, a.ci, a.ri, a.di)
+        cfg = scale.daemon_config(os.path.join(sc.work, "fw.yaml"), f, a.ci, a.ri, a.di,
+                                  real_names=a.real_names)
         tmp = os.path.join(sc.work, "d")
         os.makedirs(tmp)
         d = fwtest.Daemon(tmp, cfg, credentials=sc.creds,

@@ -211,10 +211,17 @@ class ScaleField:
         self.silenced = on
 
 
-def daemon_config(path, field, camera_interval, router_interval, deep_interval):
+# A real site's name (config/ichikawa-2025.yaml's longest, 58 bytes of UTF-8).
+REAL_NAME = "市川市真間1-12-4 市川センタービル（東向き）"
+
+
+def daemon_config(path, field, camera_interval, router_interval, deep_interval,
+                  real_names=False):
     """bench.py's configuration, with the sites in YAML flow style, one line each:
     the configuration may be at most 8 MiB (CONFIG_MAX_FILE_SIZE), which the
-    block style exceeds from about 28,000 sites."""
+    block style exceeds from about 28,000 sites. real_names: the strings a real
+    configuration has (a street address for a name, "admin", the credentials'
+    full names), not the shortest ones: they cost memory per site too."""
     # The rest of the configuration comes from bench.py, built for one site.
     one_site = types.SimpleNamespace(n=1, routers=field.routers[:1], cameras=field.cameras[:1])
     bench.fieldwatch_config(path, one_site, camera_interval, router_interval, deep_interval)
@@ -224,12 +231,14 @@ def daemon_config(path, field, camera_interval, router_interval, deep_interval):
     lines = [yaml.safe_dump(data, allow_unicode=True, sort_keys=False).rstrip("\n"), "sites:"]
     # As short as it gets (credentials "c" and "p": copies, see Scale.prepare):
     # 30,000 sites, the most a configuration may have, take about 6.3 MB.
+    name, user, community, password = ("%s %%d" % REAL_NAME, "admin", "snmp-community",
+                                       "camera") if real_names else ("b%d", "a", "c", "p")
     for i in range(field.n):
-        lines.append("- {id: s%05d,name: b%d,mount: wall,router: {address: %s,port: %d,"
-                     "snmp: {version: 2c,community_credential: c}},camera: {address: %s,"
-                     "port: %d,username: a,password_credential: p}}"
-                     % (i, i, field.routers[i], bench.ROUTER_PORT, field.cameras[i],
-                        bench.CAMERA_PORT))
+        lines.append("- {id: s%05d,name: '%s',mount: wall,router: {address: %s,port: %d,"
+                     "snmp: {version: 2c,community_credential: %s}},camera: {address: %s,"
+                     "port: %d,username: %s,password_credential: %s}}"
+                     % (i, name % i, field.routers[i], bench.ROUTER_PORT, community,
+                        field.cameras[i], bench.CAMERA_PORT, user, password))
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return path
