@@ -183,7 +183,7 @@ clean:
 .PHONY: FORCE
 FORCE:
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # libFuzzer harnesses (tests/fuzz/README.md): make fuzz FUZZ_SECONDS=N, make fuzz-regress.
 include tests/fuzz/fuzz.mk
