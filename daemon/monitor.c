@@ -322,6 +322,7 @@ static void monitor_arm_probes(Monitor *m) {
 
 /* The first slot of the PROBE_SLOT grid at or after `at` (never 0: a due
  * time of 0 means none). */
+_Static_assert(PROBE_SLOT <= UINT32_MAX, "a wait for the slot fits Device.slot_wait");
 static uint64_t slot_ceil(uint64_t at) {
         return (MAX(at, (uint64_t) 1) + PROBE_SLOT - 1) / PROBE_SLOT * PROBE_SLOT;
 }
@@ -332,14 +333,20 @@ static void device_arm_at(Device *d, uint64_t at) {
         Monitor *m = d->monitor;
 
         at = MAX(at, (uint64_t) 1);
+        d->slot_wait = 0;
         (void) prioq_put(m->due, d, at, &d->due_idx); /* room for all */
         if (m->probe_timer_at == 0 || at < m->probe_timer_at)
                 monitor_arm_probes(m);
 }
 
-/* The schedule's probes are due on the PROBE_SLOT grid (rounded up). */
+/* The schedule's probes start on the PROBE_SLOT grid (rounded up); the
+ * schedule itself stays exact (slot_wait, device_start): an interval that is
+ * not a multiple of the slot is kept on average, not lengthened to one. */
 static void device_arm(Device *d, uint64_t at) {
-        device_arm_at(d, slot_ceil(at));
+        uint64_t slot = slot_ceil(at);
+
+        device_arm_at(d, slot);
+        d->slot_wait = (uint32_t) (slot - MAX(at, (uint64_t) 1));
 }
 
 /* Probes the devices the fault engine asks about, at once (unless running). */
@@ -677,10 +684,12 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
                 device_write_result(d, r, visible);
 }
 
-static void device_start(Device *d, uint64_t due) {
+static void device_start(Device *d, uint64_t at) {
+        uint64_t due = at - d->slot_wait; /* its schedule: the next is an interval after */
         int r;
 
         d->due = due;
+        d->slot_wait = 0;
         d->started = now_usec(CLOCK_MONOTONIC);
         if (d->camera) {
                 bool deep = due >= d->next_deep;

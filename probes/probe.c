@@ -110,6 +110,11 @@ int probe_easy_setup(CURL *h, ProbeBuffer *answer, char *errbuf, const char *ca_
                      CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) PROBE_RESPONSE_MAX) ==
                      CURLE_OK &&
+             /* libcurl allocates its receive buffer for every transfer, 16 KiB
+              * unless told: a slot's transfers hold one each at once (issue
+              * 18: memory at 10,000 cameras). A camera's answers are 1-4 KB
+              * (shared/real-onvif); a longer one takes a few reads. */
+             curl_easy_setopt(h, CURLOPT_BUFFERSIZE, PROBE_RECV_BUFFER) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
         if (ok && ca_file)

@@ -17,6 +17,8 @@
 #define PROBE_TEXT_MAX 64
 #define PROBE_SIGNALS_MAX 4
 #define PROBE_RESPONSE_MAX (256u * 1024u)
+/* libcurl's receive buffer per transfer (CURLOPT_BUFFERSIZE; its default is 16 KiB). */
+#define PROBE_RECV_BUFFER 4096L
 
 /* An answer as it arrives, capped at PROBE_RESPONSE_MAX: the write callback
  * of the camera's requests and of its event subscription (libcurl's

@@ -24,7 +24,8 @@ from sim.field import Field  # noqa: E402
 
 
 def lab_edit(data):
-    fwtest.fast_probes(data)
+    # 1.1 s: not a multiple of the 250 ms slot grid (test_interval_off_the_grid).
+    fwtest.fast_probes(data, camera="1s100ms")
     for site in data["sites"]:
         # More WS-Security cameras than the lab's one: 22 and 23.
         if site["id"] in ("22", "23"):
@@ -93,20 +94,26 @@ class Probes(unittest.TestCase):
         self.assertGreaterEqual(len(up), 20, [(d["device"], d["state"], d["reason"])
                                               for d in cameras if d["state"] != "up"])
 
+    def recent_liveness(self, seconds, least):
+        """The cameras' liveness requests of the last `seconds` (the
+        simulator's CLOCK_MONOTONIC, the daemon's clock too), per camera,
+        once there are `least` in all."""
+        def recent():
+            since = time.monotonic() - seconds
+            at = {s: [t for t in self.field.camera("%02d" % s).counters()["liveness_at"]
+                      if t >= since] for s in range(1, 28)}
+            return at if sum(len(v) for v in at.values()) >= least else None
+        return fwtest.wait_for(recent, 20, 0.5, "%d liveness requests within %d s"
+                               % (least, seconds))
+
     def test_probes_start_on_the_slot_grid(self):
-        # Probes are due on a 50 ms grid of CLOCK_MONOTONIC (PROBE_SLOT), so
+        # Probes are due on a 250 ms grid of CLOCK_MONOTONIC (PROBE_SLOT), so
         # that one wake-up of the loop starts many: the cameras' liveness
         # requests arrive (the simulator's CLOCK_MONOTONIC, the same clock)
-        # shortly after a multiple of 50 ms. Unaligned starts would spread
-        # their phases evenly over the 50 ms.
-        slot = 0.050
-
-        def recent():
-            since = time.monotonic() - 4
-            at = [t for s in range(1, 28)
-                  for t in self.field.camera("%02d" % s).counters()["liveness_at"] if t >= since]
-            return at if len(at) >= 60 else None
-        # Evenly spread, 74 % would fall within -2 ... 35 ms; the grid puts
+        # shortly after a multiple of 250 ms. Unaligned starts would spread
+        # their phases evenly over the 250 ms.
+        slot = 0.250
+        # Evenly spread, 15 % would fall within -2 ... 35 ms; the grid puts
         # them all there but for a loaded machine's stragglers and the few
         # urgent probes (off the grid). Up to three windows of 4 s, 4 s
         # apart: a machine busy with other suites can spoil one, unaligned
@@ -115,16 +122,29 @@ class Probes(unittest.TestCase):
         for attempt in range(3):
             if attempt:
                 time.sleep(4)
-            at = fwtest.wait_for(recent, 20, 0.5, "60 liveness requests within 4 s")
+            at = [t for v in self.recent_liveness(4, 60).values() for t in v]
             # A probe may start up to PROBE_TIMER_SLACK (2 ms) before its
-            # slot: its phase is then just under 50 ms, i.e. -2 ... 0 ms.
+            # slot: its phase is then just under 250 ms, i.e. -2 ... 0 ms.
             phases = sorted((t % slot) * 1000 for t in at)
-            near = sum(p < 35 or p >= 48 for p in phases)
+            near = sum(p < 35 or p >= 248 for p in phases)
             tries.append((near, len(at), phases))
             if near >= 0.9 * len(at):
                 break
         near, n, phases = tries[-1]
         self.assertGreaterEqual(near, 0.9 * n, [t[:2] for t in tries] + [phases])
+
+    def test_interval_off_the_grid(self):
+        # The cameras' interval, 1.1 s, is not a multiple of the 250 ms slot:
+        # a probe starts on the slot after its schedule, but the next is due
+        # 1.1 s after the schedule, not after the slot, so the gaps between
+        # a camera's probes are 1.0 and 1.25 s, 1.1 s on average. Rounding up
+        # from the slot would make every gap 1.25 s.
+        gaps = []
+        for v in self.recent_liveness(9, 27 * 7).values():
+            gaps += [b - a for a, b in zip(v, v[1:]) if 0.8 <= b - a <= 1.6]
+        self.assertGreaterEqual(len(gaps), 100, gaps)
+        mean = sum(gaps) / len(gaps)
+        self.assertLess(abs(mean - 1.1), 0.06, (mean, sorted(gaps)))
 
     def test_camera_values(self):
         d = self.status("01-camera")
