@@ -320,9 +320,10 @@ static void monitor_arm_probes(Monitor *m) {
         m->probe_timer_at = (uint64_t) at;
 }
 
+_Static_assert(PROBE_SLOT <= UINT32_MAX, "a wait for the slot fits Device.slot_wait");
+
 /* The first slot of the PROBE_SLOT grid at or after `at` (never 0: a due
  * time of 0 means none). */
-_Static_assert(PROBE_SLOT <= UINT32_MAX, "a wait for the slot fits Device.slot_wait");
 static uint64_t slot_ceil(uint64_t at) {
         return (MAX(at, (uint64_t) 1) + PROBE_SLOT - 1) / PROBE_SLOT * PROBE_SLOT;
 }
