@@ -32,9 +32,10 @@ typedef struct Store Store;
  * sleeps between slots finds its caches cold): at 1,000 cameras every 5 s,
  * 250 ms cost 15 % less CPU than 50 ms, 1 s 17 % less, measured side by
  * side. 250 ms keeps most of it; a wider slot holds more transfers at once
- * (memory) and moves a device whose interval is not a multiple of it off
- * its interval. An interval that is a multiple of it keeps a device on its
- * slot: no jitter between probes. Urgent probes (a trap's or an event's,
+ * (memory) and starts a probe up to a slot after its schedule. The schedule
+ * itself stays exact (Device.slot_wait): an interval that is not a multiple
+ * of the slot is kept on average, its gaps a slot apart; one that is keeps
+ * a device on its slot, no jitter between probes. Urgent probes (a trap's or an event's,
  * and the ones back to back after it) are off the grid: they are few, and
  * a trap's fault is due in the journal within 2 s (issue 16). The fault
  * engine's re-probes keep to it (a slot at most later). */

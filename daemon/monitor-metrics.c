@@ -149,7 +149,7 @@ static void metrics_probes(FILE *f, const Monitor *m) {
 
 static void metrics_lateness(FILE *f, const Monitor *m) {
         fputs("# HELP fieldwatch_probe_lateness_seconds How late probe cycles start against "
-              "their schedule.\n# TYPE fieldwatch_probe_lateness_seconds histogram\n", f);
+              "their slot (the schedule rounded up to the probe grid).\n# TYPE fieldwatch_probe_lateness_seconds histogram\n", f);
         for (size_t k = 0; k < MONITOR_LATENESS_BUCKETS; k++)
                 fprintf(f, "fieldwatch_probe_lateness_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
                         lateness_bounds[k], m->lateness_buckets[k]);

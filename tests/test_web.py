@@ -354,7 +354,7 @@ class Web(unittest.TestCase):
         self.assertIn(b"event: change", buf)
 
     def lateness(self, seconds=6):
-        """Probe starts and their mean lateness against the schedule over a
+        """Probe starts and their mean lateness against their slot over a
         few seconds, from /metrics (fieldwatch_probe_lateness_seconds)."""
         def read():
             b = get(self.base + "/metrics")[2].decode()
