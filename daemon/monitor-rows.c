@@ -67,7 +67,6 @@ static int device_write(Monitor *m, Device *d) {
  * takes, the next probes write again. Faults, events and mails are
  * committed apart, durably (monitor_commit). */
 int monitor_flush(Monitor *m) {
-        uint64_t now;
         int r;
 
         if (m->n_dirty == 0)
@@ -91,12 +90,10 @@ int monitor_flush(Monitor *m) {
         if (m->store_failing)
                 log_notice("Device states written again.");
         m->store_failing = false;
-        now = now_usec(CLOCK_MONOTONIC);
         for (size_t i = 0; i < m->n_dirty; i++) {
                 Device *d = &m->devices[m->dirty[i]];
 
                 d->dirty = d->row_stale = false;
-                d->written_at = now;
                 d->stored_state = device_state(m, d);
                 /* The row has them (issue 18: 10,000 cameras' values are
                  * 2 MB that only a write needs). */
@@ -106,19 +103,36 @@ int monitor_flush(Monitor *m) {
         return 0;
 }
 
-/* Every result into its row, those that waited for ROW_REFRESH too: on
- * stop and reload the database shows the last probe of every device. */
-void monitor_flush_all(Monitor *m) {
-        for (size_t i = 0; i < m->n_devices; i++) {
-                Device *d = &m->devices[i];
+/* A result that waited for the sweep, to be written with the next batch. */
+static void device_write_unwritten(Device *d) {
+        if (!d->unwritten)
+                return;
+        if (d->kind == DEVICE_ROUTER)
+                device_set_values(d, router_values(d, &d->router_values));
+        device_mark_dirty(d);
+}
 
-                if (!d->unwritten)
-                        continue;
-                if (d->kind == DEVICE_ROUTER)
-                        device_set_values(d, router_values(d, &d->router_values));
-                device_mark_dirty(d);
-        }
+/* Every result into its row, those that waited for the sweep too: on stop
+ * and reload the database shows the last probe of every device. */
+void monitor_flush_all(Monitor *m) {
+        for (size_t i = 0; i < m->n_devices; i++)
+                device_write_unwritten(&m->devices[i]);
         (void) monitor_flush(m);
+}
+
+/* A step of the sweep: the next devices in the order of their ids, so
+ * many that all are visited every ROW_REFRESH. Their rows go with the
+ * next flush, in one transaction. */
+int monitor_on_sweep_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *m = userdata;
+        size_t step = (m->n_devices * ROW_SWEEP_STEP + ROW_REFRESH - 1) / ROW_REFRESH;
+
+        for (size_t i = 0; i < step && m->n_devices > 0; i++) {
+                device_write_unwritten(&m->devices[m->by_id[m->sweep_next]]);
+                m->sweep_next = (m->sweep_next + 1) % m->n_devices;
+        }
+        (void) sd_event_source_set_time(s, usec + ROW_SWEEP_STEP);
+        return 0;
 }
 
 int monitor_on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -145,9 +159,10 @@ static int rows_sync(Monitor *m) {
 
         if (!ids)
                 return -ENOMEM;
+        /* In the order of the ids: a new table's rows lie in the sweep's order. */
         for (size_t i = 0; i < m->n_devices; i++) {
                 ids[i] = m->devices[i].id;
-                device_mark_dirty(&m->devices[i]);
+                device_mark_dirty(&m->devices[m->by_id[i]]);
         }
         r = store_begin_relaxed(m->store);
         if (r < 0)

@@ -257,7 +257,8 @@ static uint64_t device_visible_hash(const Device *d, const ProbeResult *r) {
                 h = hash_int(h, v->if_oper);
                 for (size_t i = 0; i < c->probes.router.n_signals && i < PROBE_SIGNALS_MAX; i++)
                         h = hash_int(h, v->signals[i].has ? v->signals[i].value : INT64_MIN);
-                h = hash_int(h, d->tunnel);
+                /* Not the tunnel: its change writes the row (vpn_spread_tunnels),
+                 * and in the hash it wrote the row again at the next result. */
                 break;
         }
         case DEVICE_VPN:
@@ -671,12 +672,11 @@ static void device_on_result(void *userdata, const ProbeResult *r) {
                 vpn_spread_tunnels(d->monitor, &r->vpn);
                 break;
         }
-        /* A result that changes nothing a reader sees waits for ROW_REFRESH. */
+        /* A result that changes nothing a reader sees waits for the sweep. */
         visible = device_visible_hash(d, r);
-        if (d->dirty || d->written_at == 0 || d->row_stale || d->kind == DEVICE_VPN ||
+        if (d->dirty || !d->stored_state || d->row_stale || d->kind == DEVICE_VPN ||
             (d->kind == DEVICE_ROUTER && r->router.rebooted) ||
-            router_uptime_jumped(d, r, now) || visible != d->visible ||
-            now_usec(CLOCK_MONOTONIC) - d->written_at >= ROW_REFRESH)
+            router_uptime_jumped(d, r, now) || visible != d->visible)
                 device_write_result(d, r, visible);
         else
                 d->unwritten = true;
@@ -898,6 +898,15 @@ static int check_async_dns(const Config *c) {
         return 0;
 }
 
+/* The order of the table's rows: SQLite's BINARY collation compares the
+ * bytes, as strcmp() does. qsort() has no context pointer: the monitor is
+ * built on the loop's thread, one at a time. */
+static const Device *sort_by_id;
+
+static int compare_by_id(const void *a, const void *b) {
+        return strcmp(sort_by_id[*(const uint32_t *) a].id, sort_by_id[*(const uint32_t *) b].id);
+}
+
 static int monitor_build(Monitor *m, const char *credentials_dir) {
         const Config *c = m->config;
         SecretCache sc = { .dir = credentials_dir };
@@ -907,7 +916,8 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         m->n_devices = c->n_sites * 2 + (c->has_vpn ? 1 : 0);
         m->devices = calloc(MAX(m->n_devices, (size_t) 1), sizeof(Device));
         m->dirty = calloc(MAX(m->n_devices, (size_t) 1), sizeof(size_t));
-        if (!m->devices || !m->dirty || prioq_new(m->n_devices, &m->due) < 0)
+        m->by_id = calloc(MAX(m->n_devices, (size_t) 1), sizeof(uint32_t));
+        if (!m->devices || !m->dirty || !m->by_id || prioq_new(m->n_devices, &m->due) < 0)
                 return -ENOMEM;
         /* Probes are due on the microsecond: the slack coalesces wakeups. */
         r = sd_event_add_time(m->event, &m->probe_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
@@ -947,6 +957,10 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < m->n_devices; i++)
+                m->by_id[i] = (uint32_t) i;
+        sort_by_id = m->devices;
+        qsort(m->by_id, m->n_devices, sizeof(uint32_t), compare_by_id);
         m->node_device = malloc(MAX(faults_n_nodes(m->faults), (size_t) 1) * sizeof(size_t));
         if (!m->node_device)
                 return -ENOMEM;
@@ -988,6 +1002,11 @@ int monitor_new(sd_event *e, const Config *config, const Calendar *cal, FaultEng
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_OFF);
         if (r >= 0)
+                r = sd_event_add_time_relative(e, &m->sweep_timer, CLOCK_MONOTONIC, ROW_SWEEP_STEP,
+                                               PROBE_TIMER_ACCURACY, monitor_on_sweep_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->sweep_timer, SD_EVENT_ON);
+        if (r >= 0)
                 r = sd_event_add_time_relative(e, &m->clock_timer, CLOCK_MONOTONIC, CLOCK_RECHECK,
                                                USEC_PER_MSEC, on_clock_timer, m);
         if (r >= 0 && config->metrics_file) {
@@ -1025,10 +1044,12 @@ Monitor *monitor_free(Monitor *m) {
         }
         free(m->devices);
         free(m->dirty);
+        free(m->by_id);
         prioq_free(m->due);
         (void) sd_event_source_disable_unref(m->probe_timer);
         free(m->node_device);
         (void) sd_event_source_disable_unref(m->flush_timer);
+        (void) sd_event_source_disable_unref(m->sweep_timer);
         (void) sd_event_source_disable_unref(m->clock_timer);
         (void) sd_event_source_disable_unref(m->metrics_timer);
         fault_output_done(&m->out);

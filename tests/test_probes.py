@@ -9,10 +9,12 @@ tests share one field and one daemon.
 Run from the repository root: BUILD=build /usr/bin/python3 tests/test_probes.py
 """
 
+import collections
 import datetime
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -145,6 +147,44 @@ class Probes(unittest.TestCase):
         self.assertGreaterEqual(len(gaps), 100, gaps)
         mean = sum(gaps) / len(gaps)
         self.assertLess(abs(mean - 1.1), 0.06, (mean, sorted(gaps)))
+
+    def test_rows_written_by_the_sweep(self):
+        """A result that changes nothing a reader sees waits for the sweep,
+        which writes the rows in the order of their ids (the table's), every
+        device's within ROW_REFRESH (30 s) and a step (1 s) of its result.
+        The routers here are probed every second and their answers do not
+        change: their rows are written by the sweep alone. A trigger (the
+        test's, dropped after) records every update of a device row."""
+        con = sqlite3.connect(os.path.join(self.daemon.state_dir, "fieldwatch.db"), timeout=10,
+                              isolation_level=None)
+        try:
+            con.executescript(
+                "CREATE TABLE test_row_writes (seq INTEGER PRIMARY KEY, id TEXT NOT NULL);"
+                "CREATE TRIGGER test_row_write AFTER UPDATE ON devices BEGIN"
+                " INSERT INTO test_row_writes (id) VALUES (new.id); END;")
+            time.sleep(34)
+            end = time.time()
+            ids = [i for (i,) in con.execute("SELECT id FROM test_row_writes ORDER BY seq")
+                   if i.endswith("-router")]
+            at = dict(con.execute("SELECT id, last_probe_at FROM devices"))
+        finally:
+            con.executescript("DROP TRIGGER IF EXISTS test_row_write;"
+                              "DROP TABLE IF EXISTS test_row_writes;")
+            con.close()
+        per = collections.Counter(ids)
+        routers = {"%02d-router" % s for s in range(1, 28)}
+        # Each written (34 results in the window), none at every result.
+        self.assertEqual(set(per), routers, per)
+        self.assertLessEqual(max(per.values()), 3, per)
+        # In the order of the ids: the sweep wraps around once every 30 s.
+        # (Written as their results outlive a refresh, they come in the
+        # order of their first probes, about half of the pairs going down.)
+        down = [(a, b) for a, b in zip(ids, ids[1:]) if b <= a]
+        self.assertLessEqual(len(down), 4, (down, ids))
+        # Fresh: every row holds a result at most ROW_REFRESH + a step old
+        # (and the flush, 200 ms, and a second of rounding).
+        stale = {i: end - at[i] for i in routers if at[i] < end - 33}
+        self.assertEqual(stale, {}, at)
 
     def test_camera_values(self):
         d = self.status("01-camera")
