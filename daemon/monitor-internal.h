@@ -150,7 +150,7 @@ struct Monitor {
         sd_event_source *probe_timer; /* one timer for them all, at the earliest */
         uint64_t probe_timer_at;     /* when it is armed; 0 when off */
         Device *vpn;
-        size_t *dirty;               /* indices of devices to write */
+        uint32_t *dirty;             /* indices of devices to write (30,000 sites at most) */
         size_t n_dirty;
         sd_event_source *flush_timer;
         uint32_t *by_id;             /* device indices in the order of their ids (the rows') */

@@ -116,7 +116,7 @@ void device_mark_dirty(Device *d) {
         if (d->dirty)
                 return;
         d->dirty = true;
-        m->dirty[m->n_dirty++] = (size_t) (d - m->devices);
+        m->dirty[m->n_dirty++] = (uint32_t) (d - m->devices);
         if (m->n_dirty == 1) {
                 (void) sd_event_source_set_time_relative(m->flush_timer, FLUSH_DELAY);
                 (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ONESHOT);
@@ -915,7 +915,7 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
 
         m->n_devices = c->n_sites * 2 + (c->has_vpn ? 1 : 0);
         m->devices = calloc(MAX(m->n_devices, (size_t) 1), sizeof(Device));
-        m->dirty = calloc(MAX(m->n_devices, (size_t) 1), sizeof(size_t));
+        m->dirty = calloc(MAX(m->n_devices, (size_t) 1), sizeof(uint32_t));
         m->by_id = calloc(MAX(m->n_devices, (size_t) 1), sizeof(uint32_t));
         if (!m->devices || !m->dirty || !m->by_id || prioq_new(m->n_devices, &m->due) < 0)
                 return -ENOMEM;
