@@ -653,6 +653,8 @@ static void time_apply(CameraProbe *p, time_t cam) {
               (double) total / 2e6;
         p->skew = (double) cam + 0.5 - mid;
         p->has_skew = true;
+        if (p->events)
+                camera_events_set_skew(p->events, p->skew);
         p->cycle->result.camera.has_clock_skew = true;
         p->cycle->result.camera.clock_skew = p->skew;
         if (fabs(p->skew) * USEC_PER_SEC > (double) p->max_skew) {

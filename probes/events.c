@@ -580,6 +580,11 @@ void camera_events_poke(CameraEvents *e, bool has_skew, double skew) {
         next(e, e->properties_known && !e->unsupported ? OP_SUBSCRIBE : OP_PROPERTIES);
 }
 
+void camera_events_set_skew(CameraEvents *e, double skew) {
+        e->has_skew = true;
+        e->skew = skew;
+}
+
 const char *camera_events_state(const CameraEvents *e, char *buf, size_t size) {
         if (e->sub_path && e->op != OP_UNSUBSCRIBE)
                 (void) snprintf(buf, size, "subscribed");

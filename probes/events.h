@@ -69,6 +69,10 @@ int camera_events_set_path(CameraEvents *e, const char *path);
  * subscription when there is none (or when its retry is due). */
 void camera_events_poke(CameraEvents *e, bool has_skew, double skew);
 
+/* The camera's clock as the probe just measured it: the subscription's next
+ * requests sign their tokens with it, not a cycle later. */
+void camera_events_set_skew(CameraEvents *e, double skew);
+
 /* "subscribed", "subscribing", "unsupported" (no Event service), "failing
  * (REASON)", "off" (not started). */
 const char *camera_events_state(const CameraEvents *e, char *buf, size_t size);

@@ -232,8 +232,11 @@ class Probes(unittest.TestCase):
                             .get("GetDeviceInformation", 0) > gdi + 1, 10,
                             what="two more GetDeviceInformation on the skewed camera")
             c = self.field.camera("22").counters()
+            # A deep cycle in flight when the clock jumped (its time asked
+            # before the jump, its GetDeviceInformation sent after) may be
+            # refused once, before the skew is seen: what follows counts.
             self.assertEqual(c["auth_fail"], before["auth_fail"], (c, before))
-            self.assertIsNone(c["last_auth_error"])
+            self.assertEqual(c["last_auth_error"], before["last_auth_error"], (c, before))
             self.assertTrue(d["values"]["serial"])
         finally:
             self.field.camera("22").state(clock_skew=0)
