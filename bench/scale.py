@@ -669,7 +669,7 @@ def report(sc):
                   "camera probes (%d deep cycles) and %d router probes in the window."
                   % (format(t["n"], ","), format(t["n"], ","), t["window"], t["warmup"],
                      "one deep interval: every camera's deep cycle once, as a day's average "
-                     "has them" if t["window"] >= 600 else "a deep cycle only for cameras "
+                     "has them" if a.target_window >= 600 else "a deep cycle only for cameras "
                      "that fall due in it",
                      b["core_percent"], "met" if ok_cpu else "not met", mib(b["hwm_kib"]),
                      mib(b["rss_kib"]), "met" if ok_rss else "not met", t["camera_probes"],
@@ -677,12 +677,13 @@ def report(sc):
         if t.get("short"):
             sh = t["short"]
             md.append("")
-            md.append("The same daemon over the first %.0f s of that window, when no deep cycle "
-                      "falls due (the first ones went out in the first 5 minutes, the next "
-                      "are 10 minutes after them): **%.2f %% of one core** for the liveness "
-                      "probes alone (%d camera probes, %d deep cycles, %d router probes)."
-                      % (sh["window"], sh["core_percent"], sh["camera_probes"],
-                         sh["deep_cycles"], sh["router_probes"]))
+            md.append("The same daemon over the first %.0f s of that window (with the default "
+                      "warm-up no deep cycle falls due in it: the first ones went out in the "
+                      "first 5 minutes, the next are 10 minutes after them): **%.2f %% of one "
+                      "core**%s (%d camera probes, %d deep cycles, %d router probes)."
+                      % (sh["window"], sh["core_percent"],
+                         " for the liveness probes alone" if not sh["deep_cycles"] else "",
+                         sh["camera_probes"], sh["deep_cycles"], sh["router_probes"]))
         md.append("")
     if sc.blackhole:
         md.append("*Method (point 3).* %d cameras and %d routers, one fieldwatchd probing both "

@@ -53,8 +53,11 @@ typedef struct Store Store;
 #define FLUSH_DELAY (200 * USEC_PER_MSEC)
 /* A result that changes nothing a reader sees (state, reason, values but
  * for uptime unless it went back, a clock skew within a second, a latency within 100 ms)
- * waits for the sweep: last_probe_at and latency in the database may be
- * up to ROW_REFRESH (and a step) behind the last probe. Anything visible is
+ * waits for the sweep: last_probe_at, latency and a router's uptime in the
+ * database may be up to ROW_REFRESH (and a step) behind the last probe. A
+ * camera's other values are as its last visible change left them: its
+ * clock skew may be up to a second off what the last probe measured (it is
+ * written when its value rounded to whole seconds changes). Anything visible is
  * written within FLUSH_DELAY. The sweep walks the devices in the order of
  * their ids, ROW_REFRESH for all of them, a step at a time: the rows it
  * writes at once lie side by side in the table's index of ids (and in the

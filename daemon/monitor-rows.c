@@ -122,16 +122,20 @@ void monitor_flush_all(Monitor *m) {
 
 /* A step of the sweep: the next devices in the order of their ids, so
  * many that all are visited every ROW_REFRESH. Their rows go with the
- * next flush, in one transaction. */
+ * next flush, in one transaction. The next step is a step from now: after
+ * a stall, no steps back to back to catch up. */
 int monitor_on_sweep_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Monitor *m = userdata;
         size_t step = (m->n_devices * ROW_SWEEP_STEP + ROW_REFRESH - 1) / ROW_REFRESH;
+        uint64_t now;
 
         for (size_t i = 0; i < step && m->n_devices > 0; i++) {
                 device_write_unwritten(&m->devices[m->by_id[m->sweep_next]]);
                 m->sweep_next = (m->sweep_next + 1) % m->n_devices;
         }
-        (void) sd_event_source_set_time(s, usec + ROW_SWEEP_STEP);
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                now = usec;
+        (void) sd_event_source_set_time(s, MAX(now, usec) + ROW_SWEEP_STEP);
         return 0;
 }
 

@@ -899,12 +899,11 @@ static int check_async_dns(const Config *c) {
 }
 
 /* The order of the table's rows: SQLite's BINARY collation compares the
- * bytes, as strcmp() does. qsort() has no context pointer: the monitor is
- * built on the loop's thread, one at a time. */
-static const Device *sort_by_id;
+ * bytes, as strcmp() does. */
+static int compare_by_id(const void *a, const void *b, void *userdata) {
+        const Device *devices = userdata;
 
-static int compare_by_id(const void *a, const void *b) {
-        return strcmp(sort_by_id[*(const uint32_t *) a].id, sort_by_id[*(const uint32_t *) b].id);
+        return strcmp(devices[*(const uint32_t *) a].id, devices[*(const uint32_t *) b].id);
 }
 
 static int monitor_build(Monitor *m, const char *credentials_dir) {
@@ -959,8 +958,7 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         }
         for (size_t i = 0; i < m->n_devices; i++)
                 m->by_id[i] = (uint32_t) i;
-        sort_by_id = m->devices;
-        qsort(m->by_id, m->n_devices, sizeof(uint32_t), compare_by_id);
+        qsort_r(m->by_id, m->n_devices, sizeof(uint32_t), compare_by_id, m->devices);
         m->node_device = malloc(MAX(faults_n_nodes(m->faults), (size_t) 1) * sizeof(size_t));
         if (!m->node_device)
                 return -ENOMEM;
