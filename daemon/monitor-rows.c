@@ -127,15 +127,13 @@ void monitor_flush_all(Monitor *m) {
 int monitor_on_sweep_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Monitor *m = userdata;
         size_t step = (m->n_devices * ROW_SWEEP_STEP + ROW_REFRESH - 1) / ROW_REFRESH;
-        uint64_t now;
 
-        for (size_t i = 0; i < step && m->n_devices > 0; i++) {
+        (void) usec;
+        for (size_t i = 0; i < step; i++) { /* none when there are no devices */
                 device_write_unwritten(&m->devices[m->by_id[m->sweep_next]]);
                 m->sweep_next = (m->sweep_next + 1) % m->n_devices;
         }
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
-                now = usec;
-        (void) sd_event_source_set_time(s, MAX(now, usec) + ROW_SWEEP_STEP);
+        (void) sd_event_source_set_time_relative(s, ROW_SWEEP_STEP);
         return 0;
 }
 

@@ -951,7 +951,7 @@ int camera_probe_start(CameraProbe *p, bool deep) {
         if (r < 0)
                 return r;
         if (p->events)
-                camera_events_poke(p->events, p->has_skew, p->skew);
+                camera_events_poke(p->events);
         p->cycle->result = (ProbeResult) { .status = PROBE_UP };
         p->cycle->deep_cycle = deep;
         p->cycle->result.camera.deep = deep && p->conn.password;

@@ -572,9 +572,7 @@ int camera_events_set_path(CameraEvents *e, const char *path) {
         return 0;
 }
 
-void camera_events_poke(CameraEvents *e, bool has_skew, double skew) {
-        e->has_skew = has_skew;
-        e->skew = skew;
+void camera_events_poke(CameraEvents *e) {
         if (e->op != OP_NONE || e->sub_path || (e->retry_at && mono_sec() < e->retry_at))
                 return;
         next(e, e->properties_known && !e->unsupported ? OP_SUBSCRIBE : OP_PROPERTIES);

@@ -65,12 +65,12 @@ CameraEvents *camera_events_free(CameraEvents *e);
 /* The Event service's path, from GetServices. */
 int camera_events_set_path(CameraEvents *e, const char *path);
 
-/* Called at every probe cycle with the camera's clock offset: starts the
- * subscription when there is none (or when its retry is due). */
-void camera_events_poke(CameraEvents *e, bool has_skew, double skew);
+/* Called at every probe cycle: starts the subscription when there is none
+ * (or when its retry is due). */
+void camera_events_poke(CameraEvents *e);
 
-/* The camera's clock as the probe just measured it: the subscription's next
- * requests sign their tokens with it, not a cycle later. */
+/* The camera's clock offset as the probe has just measured it: the
+ * subscription's next requests sign their tokens with it. */
 void camera_events_set_skew(CameraEvents *e, double skew);
 
 /* "subscribed", "subscribing", "unsupported" (no Event service), "failing

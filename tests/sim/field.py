@@ -454,6 +454,11 @@ class Camera:
                                           {"cert": os.path.abspath(cert),
                                            "key": os.path.abspath(key)})
 
+    def forget_auth_error(self):
+        """Clears the counters' last_auth_error, and nothing else."""
+        return self._field.camera_control("POST", "/cameras/%s/forget-auth-error" % self.site_id,
+                                          {})
+
     def reset(self):
         """Restores the camera: state, fault, counters, certificate, subscriptions."""
         return self._field.camera_control("POST", "/cameras/%s/reset" % self.site_id, {})

@@ -304,6 +304,8 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                              downtime the listener is closed (ECONNREFUSED)
                              and opens again after it. Counters, state and
                              fault are kept (a "down" camera stays down).
+  POST /cameras/ID/forget-auth-error
+                             clears the counters' last_auth_error, nothing else.
   POST /cameras/ID/reset     restores that camera (state, fault, counters,
                              nonce caches, its configured certificate,
                              subscriptions, property states; re-binds it if
@@ -2531,6 +2533,8 @@ class Simulator:
                 raise ApiError(500, f"cannot listen again: {exc}") from None
         elif sub == "reset":
             await camera.restore()
+        elif sub == "forget-auth-error":
+            camera.counters["last_auth_error"] = None
         elif sub == "event":
             topic, source, data, operation = validate_event(self.json_body(req), camera)
             delivered = camera.inject_event(topic, source, data, operation)
