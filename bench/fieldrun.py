@@ -74,6 +74,11 @@ def main():
     p.add_argument("--daemon", default=os.path.join(HERE, "..", "build", "fieldwatchd"))
     a = p.parse_args()
     sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=a.keep))
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt   # the field and the daemon are stopped on the way out
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)   # ignored in a background job otherwise
     try:
         sc.prepare()
         f = scale.ScaleField("f", a.n, a.offset, sc.work, sc.procs)
@@ -102,6 +107,12 @@ def main():
         os.kill(pid, signal.SIGTERM)
         d.proc.wait(60)
         return 0
+    except scale.BenchError as e:
+        print("fieldrun: cannot go on: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("fieldrun: stopped", file=sys.stderr)
+        return 130
     finally:
         sc.close()
 

@@ -16,7 +16,10 @@ fieldwatchd uses on many loopback addresses, like a real camera would.
   any `Authorization: Digest ...` is accepted (the server's side of Digest is no
   cost of the prober's). DataUntil is the fresh time, so the recording is current.
 - A fresh connection per request (keepalive_timeout 0: `Connection: close`), as a
-  camera probed every 60 s would have closed an idle one anyway.
+  camera probed every 60 s would have closed an idle one anyway. A deep cycle's five
+  requests then take five connections: the dearest camera. FW_BENCH_CAMERA_KEEPALIVE=S
+  in the environment keeps an idle connection S seconds instead, as a camera whose web
+  server does HTTP/1.1 keep-alive: a deep cycle on one connection.
 
 One process (master_process off), so its PID is the server; the access log has a
 line per request: `MSEC cam=ADDRESS op=OPERATION status=STATUS rt=SECONDS`, from
@@ -28,6 +31,8 @@ import os
 import re
 
 NGINX = "/usr/sbin/nginx"
+# Seconds an idle connection is kept (0: `Connection: close` after every answer).
+KEEPALIVE = int(os.environ.get("FW_BENCH_CAMERA_KEEPALIVE", "0"))
 
 ENVELOPE_HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -104,7 +109,7 @@ def config_text(listen, work, access_log):
         "    fastcgi_temp_path %s;" % os.path.join(work, "fastcgi"),
         "    uwsgi_temp_path %s;" % os.path.join(work, "uwsgi"),
         "    scgi_temp_path %s;" % os.path.join(work, "scgi"),
-        "    keepalive_timeout 0;",
+        "    keepalive_timeout %d;" % KEEPALIVE,
         "    server_tokens off;",
         "    client_max_body_size 64k;",
         "    default_type 'application/soap+xml; charset=utf-8';",

@@ -130,8 +130,32 @@ class ScaleField:
             out.append(("%s-%d" % (prefix, k // SHARD), rest[k:k + SHARD]))
         return out
 
+    def _check_free(self):
+        """Another bench run on these addresses would answer for this one's
+        targets (snmpd binds what it can and goes on): refuse to start."""
+        import socket
+        import struct
+
+        def bound(path, port, state):
+            out = set()
+            with contextlib.suppress(OSError), open(path, encoding="ascii") as f:
+                next(f, None)
+                for line in f:
+                    local, st = line.split()[1], line.split()[3]
+                    a, p = local.split(":")
+                    if int(p, 16) == port and (state is None or st == state):
+                        out.add(socket.inet_ntoa(struct.pack("<I", int(a, 16))))
+            return out
+        taken = (bound("/proc/net/tcp", bench.CAMERA_PORT, "0A") & set(self.cameras)) | \
+            (bound("/proc/net/udp", bench.ROUTER_PORT, None) & set(self.routers))
+        if taken:
+            raise BenchError("%d of the field's addresses are in use already (%s, ...): another "
+                             "bench run? Run one at a time, or move this one with --offset"
+                             % (len(taken), sorted(taken)[0]))
+
     def up(self):
         t = time.monotonic()
+        self._check_free()
         for name, addrs in self._shards(self.cameras, "nginx", self.silent_cameras):
             directory = os.path.join(self.work, name)
             os.makedirs(directory, exist_ok=True)
