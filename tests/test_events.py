@@ -159,6 +159,20 @@ class Events(unittest.TestCase):
         self.assertNotIn(new[0]["idx"], old)
         self.assertEqual(cam.counters()["requests"].get("Unsubscribe", 0), 1)
 
+    def test_6_only_a_pull_keeps_its_connection(self):
+        """Only a pull is followed at once by another request: GetEventProperties and
+        CreatePullPointSubscription close their connections (a camera that keeps
+        connections would otherwise leave one idle in libcurl's cache after every
+        failed exchange, which libcurl polls every second), the pulls share theirs."""
+        self.subscribed("11")
+        cam = self.field.camera("11")
+        c = fwtest.wait_for(lambda: (lambda c: c if c["requests"].get("PullMessages", 0) >= 2
+                                     else None)(cam.counters()), 30,
+                            what="a second pull from camera 11")
+        self.assertEqual(c["closed_after"].get("GetEventProperties"), 1, c)
+        self.assertEqual(c["closed_after"].get("CreatePullPointSubscription"), 1, c)
+        self.assertNotIn("PullMessages", c["closed_after"], c)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

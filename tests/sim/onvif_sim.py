@@ -255,6 +255,8 @@ CONTROL API (HTTP/1.1 + JSON on --control)
                               "requests": {operation: n}, "responses":
                               {"200": n, ...}, "http_requests",
                               "connections", "open_connections",
+                              "closed_after": {operation: n} (the client
+                              closed the connection after an answer to it),
                               "auth_ok", "auth_fail", "auth_challenge",
                               "both_auth", "last_auth", "last_auth_error",
                               "last_digest_algorithm", "tls": null or
@@ -898,13 +900,19 @@ def parse_head(head):
     return method, target, version, headers
 
 
+GONE = "gone"   # read_request: the client closed the connection between requests
+
+
 async def read_request(reader, writer, idle_timeout):
-    """The next request on a connection; None when the client is gone or idle."""
+    """The next request on a connection; GONE when the client closed it, None when it
+    sat idle too long or broke."""
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), idle_timeout)
     except asyncio.LimitOverrunError:
         raise HttpError(431) from None
-    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+    except asyncio.IncompleteReadError as exc:
+        return GONE if not exc.partial else None
+    except (asyncio.TimeoutError, ConnectionError):
         return None
     method, target, version, headers = parse_head(head)
     if "transfer-encoding" in headers:
@@ -995,8 +1003,9 @@ async def hold_connection(reader, holding):
             return
 
 
-async def serve_http(reader, writer, handler, idle_timeout):
-    """One connection: requests in order, keep-alive, until either side ends it."""
+async def serve_http(reader, writer, handler, idle_timeout, on_gone=None):
+    """One connection: requests in order, keep-alive, until either side ends it.
+    on_gone() when the client closes it between requests."""
     try:
         while True:
             try:
@@ -1005,7 +1014,9 @@ async def serve_http(reader, writer, handler, idle_timeout):
                 await write_response(writer, html_response(exc.status), False)
                 await linger_close(reader, writer)
                 return
-            if req is None:
+            if req is GONE and on_gone is not None:
+                on_gone()
+            if req is None or req is GONE:
                 return
             try:
                 resp = await handler(req)
@@ -1480,7 +1491,7 @@ class Camera:
         self.fault_frozen = None            # camera time recording stopped (fault)
         self.counters = {
             "requests": collections.Counter(), "responses": collections.Counter(),
-            "http_requests": 0, "connections": 0, "auth_ok": 0, "auth_fail": 0,
+            "closed_after": collections.Counter(), "http_requests": 0, "connections": 0, "auth_ok": 0, "auth_fail": 0,
             "auth_challenge": 0, "both_auth": 0, "last_auth": None,
             "last_auth_error": None, "last_digest_algorithm": None}
         # CLOCK_MONOTONIC (the daemon's clock too) of the last liveness requests.
@@ -1595,7 +1606,7 @@ class Camera:
                          "hardware_id": self.conf["hardware_id"], "mac": self.conf["mac"]},
             "camera_time": xs_datetime(now), "clock_offset": round(now - time.time(), 3),
             "requests": dict(c["requests"]), "responses": dict(c["responses"]),
-            "http_requests": c["http_requests"], "connections": c["connections"],
+            "closed_after": dict(c["closed_after"]), "http_requests": c["http_requests"], "connections": c["connections"],
             "liveness_at": list(self.liveness_at),
             "open_connections": len(self.transports),
             "auth_ok": c["auth_ok"], "auth_fail": c["auth_fail"],
@@ -1648,14 +1659,20 @@ class Camera:
         transport = writer.transport
         self.transports.add(transport)
         self.counters["connections"] += 1
+        conn = {"op": None}     # the operation of its last request
+
+        def gone():
+            if conn["op"]:
+                self.counters["closed_after"][conn["op"]] += 1
         try:
-            await serve_http(reader, writer, self.handle, self.opts.idle_timeout)
+            await serve_http(reader, writer, lambda req: self.handle(req, conn),
+                             self.opts.idle_timeout, on_gone=gone)
         finally:
             self.transports.discard(transport)
 
     # -- requests
 
-    async def handle(self, req):
+    async def handle(self, req, conn=None):
         started = time.monotonic()
         counters = self.counters
         counters["http_requests"] += 1
@@ -1672,6 +1689,8 @@ class Camera:
             op = None
         if op:
             counters["requests"][op] += 1
+        if conn is not None:
+            conn["op"] = op
         resp = await self.respond(req, route, soap, op)
         if resp.hold is None:
             resp.headers.append(("Date", email.utils.formatdate(self.now(), usegmt=True)))
