@@ -335,9 +335,13 @@ static int op_start(CameraEvents *e, Op op) {
          * walks the whole cache again for every dead one it drops (issue 18:
          * 10,000 cameras that keep connections 5 s and have no Event service,
          * side by side: 14.4 CPU s over the first 100 s before, 8.9 after). It
-         * costs a connection more per subscription. */
+         * costs a connection more per subscription. Such an exchange opens a
+         * connection of its own too: it must not take, and close, the one the
+         * camera's probe keeps for its next cycle (camera.c). */
         if (curl_easy_setopt(e->slot.easy, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_FORBID_REUSE,
+                             op == OP_PULL || op == OP_RENEW ? 0L : 1L) != CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_FRESH_CONNECT,
                              op == OP_PULL || op == OP_RENEW ? 0L : 1L) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_TIMEOUT_MS, (long) ms) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_CONNECTTIMEOUT_MS,

@@ -45,7 +45,10 @@ class Probes(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-probes-")
         cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), lab_edit)
-        cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
+        # Camera 27 closes an idle connection 0.4 s after an answer, before its
+        # next cycle (test_camera_that_drops_kept_connections_gets_fresh_ones).
+        cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"),
+                          camera_keepalive={"27": 0.4})
         cls.field.up()
         try:
             # Its events are read from stderr: not to a journald another suite runs.
@@ -73,6 +76,33 @@ class Probes(unittest.TestCase):
 
     def status(self, device):
         return self.daemon.status()[device]
+
+    def test_camera_that_drops_kept_connections_gets_fresh_ones(self):
+        """Cameras probed every 1.1 s keep their connection from one cycle to the next
+        (camera.c, keep_connection). Camera 24 keeps an idle one 30 s: every cycle is
+        served on it. Camera 27 closes it after 0.4 s, before the next cycle: after the
+        first cycle that found it closed, fieldwatchd closes 27's connection itself
+        after every cycle (a dead connection in libcurl's cache costs more than a
+        fresh one); the old code left it to the camera, and closed none."""
+        keep, short = self.field.camera("24"), self.field.camera("27")
+        time.sleep(3)   # a few cycles: the first misses are over
+        k0, s0 = keep.counters(), short.counters()
+        time.sleep(6)
+        k1, s1 = keep.counters(), short.counters()
+
+        def delta(a, b, key):
+            return b["requests"].get(key, 0) - a["requests"].get(key, 0)
+
+        def closed(a, b):
+            return sum(b["closed_after"].values()) - sum(a["closed_after"].values())
+        self.assertGreaterEqual(delta(k0, k1, "GetSystemDateAndTime"), 4, k1)
+        self.assertLessEqual(k1["connections"] - k0["connections"], 1, (k0, k1))
+        self.assertEqual(closed(k0, k1), 0, (k0["closed_after"], k1["closed_after"]))
+        cycles = delta(s0, s1, "GetSystemDateAndTime")
+        self.assertGreaterEqual(cycles, 4, s1)
+        self.assertGreaterEqual(closed(s0, s1), cycles - 1,
+                                (cycles, s0["closed_after"], s1["closed_after"]))
+        self.assertGreaterEqual(s1["connections"] - s0["connections"], cycles - 1)
 
     def camera_fault(self, site, fault, state, reason, **params):
         self.field.camera(site).fault(fault, **params)

@@ -51,6 +51,8 @@ Python API (for the tests):
   Every camera offers ONVIF events (PullPoint) with the simulator's default
   topics; Field(..., camera_events={"05": False}) makes site 05's camera offer
   none (no event service), {"05": ["tns1:...", ...]} other topics.
+  Field(..., camera_keepalive={"05": 0.5}) makes site 05's camera close an idle
+  connection 0.5 s after an answer (the simulator's default: 30 s).
 
 Every change is in effect when the call returns.
 """
@@ -122,7 +124,7 @@ class Plan:
     cameras (the simulator's list) and the address of every device."""
 
     def __init__(self, config_path, credentials, run_dir, camera_tls=None, cameras=True,
-                 camera_events=None):
+                 camera_events=None, camera_keepalive=None):
         try:
             with open(config_path, encoding="utf-8") as f:
                 cfg = yaml.safe_load(f)
@@ -145,6 +147,7 @@ class Plan:
         self.cameras = []    # the simulator's camera list
         camera_tls = {str(k): v for k, v in (camera_tls or {}).items()}
         camera_events = {str(k): v for k, v in (camera_events or {}).items()}
+        camera_keepalive = {str(k): v for k, v in (camera_keepalive or {}).items()}
         used = {}
 
         def claim(kind, address, port, what):
@@ -205,6 +208,8 @@ class Plan:
                     entry["events"] = False
                 elif events is not None:
                     entry["event_topics"] = list(events)
+                if sid in camera_keepalive:
+                    entry["keepalive"] = camera_keepalive.pop(sid)
                 self.cameras.append(entry)
         if camera_tls:
             raise FieldError("camera_tls for sites without a camera: %s"
@@ -212,6 +217,9 @@ class Plan:
         if camera_events:
             raise FieldError("camera_events for sites without a camera: %s"
                              % " ".join(sorted(camera_events)))
+        if camera_keepalive:
+            raise FieldError("camera_keepalive for sites without a camera: %s"
+                             % " ".join(sorted(camera_keepalive)))
         vpn = cfg.get("vpn")
         self.vpn = None
         if vpn:
@@ -496,7 +504,8 @@ class Field:
     up` started."""
 
     def __init__(self, config, credentials, run_dir, *, cameras=True, timeout=DEFAULT_TIMEOUT,
-                 die_with_parent=True, camera_tls=None, camera_events=None):
+                 die_with_parent=True, camera_tls=None, camera_events=None,
+                 camera_keepalive=None):
         self.config = os.path.abspath(config) if config else None
         self.credentials = os.path.abspath(credentials) if credentials else None
         self.run_dir = os.path.abspath(run_dir)
@@ -505,6 +514,7 @@ class Field:
         self.die_with_parent = die_with_parent
         self.camera_tls = dict(camera_tls or {})   # site id -> (cert path, key path)
         self.camera_events = dict(camera_events or {})  # site id -> False | [topic, ...]
+        self.camera_keepalive = dict(camera_keepalive or {})  # site id -> seconds
         self.info = None
         self.startup_seconds = None
         self._popens = []
@@ -545,7 +555,8 @@ class Field:
         os.makedirs(self.run_dir, exist_ok=True)
         self._check_not_running()
         plan = Plan(self.config, self.credentials, self.run_dir, self.camera_tls,
-                    cameras=self.want_cameras, camera_events=self.camera_events)
+                    cameras=self.want_cameras, camera_events=self.camera_events,
+                    camera_keepalive=self.camera_keepalive)
         if self.want_cameras and plan.cameras and not os.path.exists(ONVIF_SIM):
             raise FieldError("the camera simulator %s does not exist (yet); "
                              "bring the field up without cameras (--no-cameras)" % ONVIF_SIM)

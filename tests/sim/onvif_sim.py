@@ -48,7 +48,9 @@ CAMERAS.json is a list of objects:
    "events": true | false (default true; false: a camera without an event
    service), "event_topics": [topic, ...] (default: the eight below; names
    like "tns1:VideoSource/GlobalSceneChange/ImagingService", prefixes tns1
-   and tnsipro1 only), "max_pullpoints": N (default 6, the i-PRO's limit)}
+   and tnsipro1 only), "max_pullpoints": N (default 6, the i-PRO's limit),
+   "keepalive": SECONDS (how long an idle connection stays open after an
+   answer; default --idle-timeout: real cameras' web servers keep one 5-30 s)}
   Port 0 binds an ephemeral port (reported in the ready file and the API) that
   the camera keeps for the life of the process. Unknown keys are an error.
 
@@ -604,7 +606,7 @@ CAMERA_DEFAULTS = {
 CAMERA_KEYS = frozenset({
     "id", "address", "port", "username", "password", "auth", "model",
     "manufacturer", "serial", "firmware", "hardware_id", "mac", "realm",
-    "digest_algorithms", "tls", "events", "event_topics", "max_pullpoints"})
+    "digest_algorithms", "tls", "events", "event_topics", "max_pullpoints", "keepalive"})
 
 # Fault name -> {param: (kind, default)}; most also take "ops" (see below).
 FAULTS = {
@@ -1003,13 +1005,15 @@ async def hold_connection(reader, holding):
             return
 
 
-async def serve_http(reader, writer, handler, idle_timeout, on_gone=None):
+async def serve_http(reader, writer, handler, idle_timeout, on_gone=None, keepalive=None):
     """One connection: requests in order, keep-alive, until either side ends it.
-    on_gone() when the client closes it between requests."""
+    on_gone() when the client closes it between requests; keepalive: the seconds
+    it may sit idle after an answer (default idle_timeout)."""
+    wait = idle_timeout
     try:
         while True:
             try:
-                req = await read_request(reader, writer, idle_timeout)
+                req = await read_request(reader, writer, wait)
             except HttpError as exc:
                 await write_response(writer, html_response(exc.status), False)
                 await linger_close(reader, writer)
@@ -1028,6 +1032,7 @@ async def serve_http(reader, writer, handler, idle_timeout, on_gone=None):
                 return
             if not await write_response(writer, resp, req.keep_alive and not resp.close):
                 return
+            wait = idle_timeout if keepalive is None else keepalive
     except (ConnectionError, OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
         pass
     finally:
@@ -1247,6 +1252,11 @@ def normalize_camera(item, index):
                           "like tns1:VideoSource/GlobalSceneChange/ImagingService "
                           f"(prefixes {sorted(TOPIC_NAMESPACES)})")
     conf["event_topics"] = list(topics)
+    keepalive = conf.get("keepalive")
+    if keepalive is not None and (isinstance(keepalive, bool)
+                                  or not isinstance(keepalive, (int, float))
+                                  or not 0 < keepalive <= 3600):
+        raise ConfigError(f"{where}: keepalive must be seconds, more than 0 and at most 3600")
     limit = conf.setdefault("max_pullpoints", MAX_PULLPOINTS_DEFAULT)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise ConfigError(f"{where}: max_pullpoints must be an integer 1..1000")
@@ -1666,7 +1676,8 @@ class Camera:
                 self.counters["closed_after"][conn["op"]] += 1
         try:
             await serve_http(reader, writer, lambda req: self.handle(req, conn),
-                             self.opts.idle_timeout, on_gone=gone)
+                             self.opts.idle_timeout, on_gone=gone,
+                             keepalive=self.conf.get("keepalive"))
         finally:
             self.transports.discard(transport)
 
