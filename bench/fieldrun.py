@@ -76,7 +76,9 @@ def main():
     sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=a.keep))
 
     def on_signal(sig, frame):
+        a.signal = sig
         raise KeyboardInterrupt   # the field and the daemon are stopped on the way out
+    a.signal = signal.SIGINT
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)   # ignored in a background job otherwise
     try:
@@ -112,8 +114,11 @@ def main():
         return 1
     except KeyboardInterrupt:
         print("fieldrun: stopped", file=sys.stderr)
-        return 130
+        return 128 + a.signal
     finally:
+        # A second signal must not cut the clean-up short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         sc.close()
 
 

@@ -144,7 +144,8 @@ class ScaleField:
                     local, st = line.split()[1], line.split()[3]
                     a, p = local.split(":")
                     if int(p, 16) == port and (state is None or st == state):
-                        out.add(socket.inet_ntoa(struct.pack("<I", int(a, 16))))
+                        # The address in network order, printed as a host int.
+                        out.add(socket.inet_ntoa(struct.pack("=I", int(a, 16))))
             return out
         taken = (bound("/proc/net/tcp", bench.CAMERA_PORT, "0A") & set(self.cameras)) | \
             (bound("/proc/net/udp", bench.ROUTER_PORT, None) & set(self.routers))

@@ -950,13 +950,14 @@ static int monitor_build(Monitor *m, const char *credentials_dir) {
         secret_cache_clear(&sc);
         if (r < 0)
                 return r;
-        /* An idle connection per camera, its events' pull in flight (libcurl
-         * counts the connections in use too, and closes the oldest idle one
-         * when over: with n_sites + 16 the kept connections went, every cycle,
-         * from the time events came in, issue 16, until issue 18), and a few
-         * for the mailer. */
+        /* An idle connection per camera, its events' pull in flight and room
+         * for a short exchange of its events besides (libcurl counts the
+         * connections in use too, and closes the oldest idle one when over:
+         * with n_sites + 16 the kept connections went, every cycle, from the
+         * time events came in, issue 16, until issue 18), and a few for the
+         * mailer. The limit costs nothing: connections do. */
         if (cameras_keep_connections(c)) {
-                r = curl_glue_set_max_connections(m->curl, (long) c->n_sites * 2 + 16);
+                r = curl_glue_set_max_connections(m->curl, (long) c->n_sites * 3 + 16);
                 if (r < 0)
                         return r;
         }

@@ -81,11 +81,12 @@ static const struct {
  *     22 MiB of the 64 MiB budget and 10,000 descriptors.
  * A camera that drops a kept connection before its next cycle (its
  * keep-alive is shorter than the interval), twice in a row, has its
- * connections closed after every cycle from then on (connection_kept_check): a kept connection is then
- * dearer than a fresh one, as libcurl polls every idle connection in its cache
- * once a second and walks the whole cache again for every dead one it drops
- * (issue 18: 1,000 cameras every 5 s that keep a connection 3 s used 12-14 %
- * of a core, against 4 % with fresh connections and 2.6 % kept 30 s). */
+ * connections closed after every cycle for the next 360 (connection_kept_check):
+ * a kept connection is then dearer than a fresh one, as libcurl polls every
+ * idle connection in its cache once a second and walks the whole cache again
+ * for every dead one it drops (issue 18: 1,000 cameras every 5 s that keep a
+ * connection 3 s used 12-14 % of a core, against 4 % with fresh connections
+ * and 2.6 % kept 30 s). */
 
 /* What a cycle needs only while it runs: pooled, so that an idle camera
  * costs little and a cycle allocates nothing once the pool is warm. */
@@ -146,6 +147,7 @@ struct CameraProbe {
         bool keep_connection;        /* cleared when the camera drops a kept connection */
         bool kept_alive;             /* the last cycle left its connection open */
         uint8_t kept_misses;         /* cycles in a row that found it closed */
+        uint16_t keep_again;         /* cycles until it is kept again; 0: not given up */
         bool literal;                /* the address is an IP address, not a name */
         bool services_known;         /* GetServices answered */
         bool has_skew;
@@ -901,10 +903,16 @@ static Step next_step(const CameraProbe *p, Step s) {
  * one (or the cycle's last answer said Connection: close). Two such cycles in
  * a row and the camera's connections are no longer kept (see above): one
  * miss may be a failed pull of the camera's events that had taken the
- * connection (the multi handle's cache is shared by host). A camera whose
- * keep-alive is about the interval loses the race on some cycles and may
- * keep being kept: a miss now and then costs a connection, as without. */
+ * connection (the multi handle's cache is shared by host), or the cache full
+ * for a moment at a start. A failed request in between starts the count
+ * again. A camera whose keep-alive is about the interval loses the race on
+ * some cycles and may stay kept: a miss now and then costs a connection, as
+ * without. The cycle that gives up leaves its connection open (its requests
+ * went out allowed to keep it): one idle connection, once. Given up, the
+ * camera is tried again after KEEP_AGAIN_CYCLES (a camera whose settings or
+ * firmware changed, a network that dropped connections for a while). */
 #define KEPT_MISSES_MAX 2
+#define KEEP_AGAIN_CYCLES 360
 
 static void connection_kept_check(CameraProbe *p, CURLcode code) {
         CameraCycle *c = p->cycle;
@@ -913,10 +921,20 @@ static void connection_kept_check(CameraProbe *p, CURLcode code) {
         if (c->step == STEP_TIME && p->kept_alive && code == CURLE_OK &&
             curl_easy_getinfo(c->slot.easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK) {
                 p->kept_misses = connects > 0 ? p->kept_misses + 1 : 0;
-                if (p->kept_misses >= KEPT_MISSES_MAX)
+                if (p->kept_misses >= KEPT_MISSES_MAX) {
                         p->keep_connection = false;
-        }
+                        p->keep_again = KEEP_AGAIN_CYCLES;
+                        p->kept_misses = 0;
+                }
+        } else if (code != CURLE_OK)
+                p->kept_misses = 0;
         p->kept_alive = p->keep_connection && code == CURLE_OK;
+}
+
+/* At a cycle's start: a camera given up on is tried again in time. */
+static void connection_keep_again(CameraProbe *p) {
+        if (p->keep_again > 0 && --p->keep_again == 0)
+                p->keep_connection = true;
 }
 
 static void on_transfer_done(CurlSlot *slot, CURLcode code) {
@@ -980,6 +998,7 @@ int camera_probe_start(CameraProbe *p, bool deep) {
 
         if (p->cycle)
                 return -EBUSY;
+        connection_keep_again(p);
         r = cycle_get(p);
         if (r < 0)
                 return r;

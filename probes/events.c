@@ -334,10 +334,12 @@ static int op_start(CameraEvents *e, Op op) {
          * at a start), where libcurl polls every idle one once a second and
          * walks the whole cache again for every dead one it drops (issue 18:
          * 10,000 cameras that keep connections 5 s and have no Event service,
-         * side by side: 14.4 CPU s over the first 100 s before, 8.9 after). It
-         * costs a connection more per subscription. Such an exchange opens a
-         * connection of its own too: it must not take, and close, the one the
-         * camera's probe keeps for its next cycle (camera.c). */
+         * side by side: 14.4 CPU s over the first 100 s before, 8.9 after). Such
+         * an exchange opens a connection of its own too: it must not take, and
+         * close, the one the camera's probe keeps for its next cycle
+         * (camera.c). It costs up to three connections more per subscription
+         * (a new handle's Digest challenge, the properties, the subscription;
+         * the first pull opens the one the pulls share). */
         if (curl_easy_setopt(e->slot.easy, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_FORBID_REUSE,
                              op == OP_PULL || op == OP_RENEW ? 0L : 1L) != CURLE_OK ||

@@ -405,8 +405,11 @@ HTTP SERVER
   bodies by Content-Length only (Transfer-Encoding: 411), header block at most
   16 KiB (431), body at most 64 KiB (413, before any 100 Continue),
   Expect: 100-continue honoured, Host required for HTTP/1.1, idle timeout
-  --idle-timeout. After an error answer the connection is closed gracefully
-  (the unread request is drained for up to a second).
+  --idle-timeout (after an answer a camera's "keepalive" instead, if set: then
+  the next request's whole header must come within it). After an error answer
+  the connection is closed gracefully (the unread request is drained for up to a
+  second). "closed_after" counts a client's clean close (EOF) between requests;
+  a close over TLS without close_notify is not counted (it may undercount).
 """
 
 import argparse
@@ -1501,7 +1504,8 @@ class Camera:
         self.fault_frozen = None            # camera time recording stopped (fault)
         self.counters = {
             "requests": collections.Counter(), "responses": collections.Counter(),
-            "closed_after": collections.Counter(), "http_requests": 0, "connections": 0, "auth_ok": 0, "auth_fail": 0,
+            "closed_after": collections.Counter(),
+            "http_requests": 0, "connections": 0, "auth_ok": 0, "auth_fail": 0,
             "auth_challenge": 0, "both_auth": 0, "last_auth": None,
             "last_auth_error": None, "last_digest_algorithm": None}
         # CLOCK_MONOTONIC (the daemon's clock too) of the last liveness requests.
@@ -1616,7 +1620,8 @@ class Camera:
                          "hardware_id": self.conf["hardware_id"], "mac": self.conf["mac"]},
             "camera_time": xs_datetime(now), "clock_offset": round(now - time.time(), 3),
             "requests": dict(c["requests"]), "responses": dict(c["responses"]),
-            "closed_after": dict(c["closed_after"]), "http_requests": c["http_requests"], "connections": c["connections"],
+            "closed_after": dict(c["closed_after"]),
+            "http_requests": c["http_requests"], "connections": c["connections"],
             "liveness_at": list(self.liveness_at),
             "open_connections": len(self.transports),
             "auth_ok": c["auth_ok"], "auth_fail": c["auth_fail"],
