@@ -133,22 +133,11 @@ class ScaleField:
     def _check_free(self):
         """Another bench run on these addresses would answer for this one's
         targets (snmpd binds what it can and goes on): refuse to start."""
-        import socket
-        import struct
-
-        def bound(path, port, state):
-            out = set()
-            with contextlib.suppress(OSError), open(path, encoding="ascii") as f:
-                next(f, None)
-                for line in f:
-                    local, st = line.split()[1], line.split()[3]
-                    a, p = local.split(":")
-                    if int(p, 16) == port and (state is None or st == state):
-                        # The address in network order, printed as a host int.
-                        out.add(socket.inet_ntoa(struct.pack("=I", int(a, 16))))
-            return out
-        taken = (bound("/proc/net/tcp", bench.CAMERA_PORT, "0A") & set(self.cameras)) | \
-            (bound("/proc/net/udp", bench.ROUTER_PORT, None) & set(self.routers))
+        tcp = {a for a, p, _, _, state, _ in fwtest.inet_sockets("/proc/net/tcp")
+               if p == bench.CAMERA_PORT and state == "0A"}
+        udp = {a for a, p, _, _, _, _ in fwtest.inet_sockets("/proc/net/udp")
+               if p == bench.ROUTER_PORT}
+        taken = (tcp & set(self.cameras)) | (udp & set(self.routers))
         if taken:
             raise BenchError("%d of the field's addresses are in use already (%s, ...): another "
                              "bench run? Run one at a time, or move this one with --offset"

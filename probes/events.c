@@ -288,6 +288,7 @@ static int op_start(CameraEvents *e, Op op) {
         const CameraConn *c = e->conn;
         uint64_t ms = c->timeout / USEC_PER_MSEC;
         time_t created;
+        bool once;  /* an exchange that ends the conversation */
         size_t len;
         int r;
 
@@ -340,11 +341,10 @@ static int op_start(CameraEvents *e, Op op) {
          * (camera.c). It costs up to three connections more per subscription
          * (a new handle's Digest challenge, the properties, the subscription;
          * the first pull opens the one the pulls share). */
+        once = op != OP_PULL && op != OP_RENEW;
         if (curl_easy_setopt(e->slot.easy, CURLOPT_URL, url) != CURLE_OK ||
-            curl_easy_setopt(e->slot.easy, CURLOPT_FORBID_REUSE,
-                             op == OP_PULL || op == OP_RENEW ? 0L : 1L) != CURLE_OK ||
-            curl_easy_setopt(e->slot.easy, CURLOPT_FRESH_CONNECT,
-                             op == OP_PULL || op == OP_RENEW ? 0L : 1L) != CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_FORBID_REUSE, once ? 1L : 0L) != CURLE_OK ||
+            curl_easy_setopt(e->slot.easy, CURLOPT_FRESH_CONNECT, once ? 1L : 0L) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_TIMEOUT_MS, (long) ms) != CURLE_OK ||
             curl_easy_setopt(e->slot.easy, CURLOPT_CONNECTTIMEOUT_MS,
                              (long) (c->timeout / USEC_PER_MSEC)) != CURLE_OK ||

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -270,6 +271,27 @@ class Daemon:
 # A real SMTP server (Debian's aiosmtpd) for the mail tests
 
 SMTP_SERVER = os.path.join(ROOT, "tests", "smtp_server.py")
+
+
+def inet_sockets(path):
+    """The IPv4 sockets of a /proc/net/tcp or /proc/net/udp table (the system's, or
+    /proc/PID/net/... for a process's namespace): (local address, local port, remote
+    address, remote port, state, inode) each; state "0A" is a TCP listener. [] when
+    the table cannot be read."""
+    def endpoint(text):
+        addr, port = text.split(":")
+        # The address in network order, printed as a host int.
+        return socket.inet_ntoa(struct.pack("=I", int(addr, 16))), int(port, 16)
+    out = []
+    try:
+        with open(path, encoding="ascii") as f:
+            next(f, None)
+            for line in f:
+                col = line.split()
+                out.append((*endpoint(col[1]), *endpoint(col[2]), col[3], col[9]))
+    except OSError:
+        pass
+    return out
 
 
 def free_port():
