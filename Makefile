@@ -243,8 +243,9 @@ BENCH_SCALE_ARGS ?=
 .PHONY: bench-scale
 
 bench-scale: bench-deps-if-missing
-	@$(MAKE) --no-print-directory all
-	$(PYTHON) bench/scale.py --build $(BUILD) $(BENCH_SCALE_ARGS)
+	@$(MAKE) --no-print-directory all bench-floor
+	$(PYTHON) bench/scale.py --build $(BUILD) --shared-floor $(BUILD)/bench-floor/limit \
+		$(BENCH_SCALE_ARGS)
 
 # ---------------------------------------------------------------------------
 # The soak (issue 8): fieldwatchd against the 27 simulated sites with random faults,

@@ -499,6 +499,32 @@ class Field:
                 agent.freeze(on)
 
 
+def limit_inflight(n):
+    return max(1, min(64, n // 4))
+
+
+def run_limit(floor, mode, targets, port, n, rounds, extra=()):
+    """The shared floor's `limit MODE` over the addresses in the file targets
+    (port PORT, ROUNDS rounds): its RESULT line's fields and its exit status.
+    Its default 64 in flight; fewer on a small field (n targets), where a
+    target would come round again while its last probe is still out (which
+    it counts as a failure)."""
+    inflight = str(limit_inflight(n))
+    argv = [floor, mode, "-n", inflight, "-r", str(rounds), "-p", str(port), "-T", "300",
+            *extra, targets]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=400,
+                       env=dict(os.environ, MIBS=""))
+    m = RESULT_RE.search(r.stdout)
+    if not m:
+        raise BenchError("%s printed no RESULT line (exit %d): %s"
+                         % (" ".join(argv), r.returncode, r.stderr.strip()[-400:]))
+    fields = dict(kv.split("=", 1) for kv in m.group(1).split())
+    if r.returncode != 0 and r.stderr.strip():
+        log("  %s %s: %s" % (os.path.basename(argv[0]), mode,
+                             "; ".join(r.stderr.strip().splitlines()[:5])))
+    return fields, r.returncode
+
+
 class ManyAddressAgent(snmp_field.SnmpAgent):
     """snmp_field.SnmpAgent that can be frozen (SIGSTOP) to blackhole its addresses.
     (SnmpAgent.argv() gives every listening address an argument of its own.)
@@ -920,24 +946,8 @@ class Bench:
         return max(3, int(self.window / self.interval + 0.5))
 
     def run_limit(self, mode, targets, port, extra=()):
-        # Its default 64 in flight; fewer on a small field, where a target would
-        # come round again while its last probe is still out (which it counts as
-        # a failure).
-        inflight = str(max(1, min(64, self.n // 4)))
-        argv = [self.args.shared_floor, mode, "-n", inflight,
-                "-r", str(self.shared_floor_rounds()),
-                "-p", str(port), "-T", "300", *extra, targets]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=400,
-                           env=dict(os.environ, MIBS=""))
-        m = RESULT_RE.search(r.stdout)
-        if not m:
-            raise BenchError("%s printed no RESULT line (exit %d): %s"
-                             % (" ".join(argv), r.returncode, r.stderr.strip()[-400:]))
-        fields = dict(kv.split("=", 1) for kv in m.group(1).split())
-        if r.returncode != 0 and r.stderr.strip():
-            log("  %s %s: %s" % (os.path.basename(argv[0]), mode,
-                                 "; ".join(r.stderr.strip().splitlines()[:5])))
-        return fields, r.returncode
+        return run_limit(self.args.shared_floor, mode, targets, port, self.n,
+                         self.shared_floor_rounds(), extra)
 
     def run_shared_floor(self, run, kinds=("camera", "snmp")):
         """`limit` counts its own probes and CPU (getrusage around its probe

@@ -278,6 +278,7 @@ class Scale:
         self.daemon = os.path.join(self.work, "fieldwatchd")
         self.rows = []          # one per size
         self.target = None      # the --target-n run
+        self.floor = None       # the shared floor over the --target-n run's field
         self.blackhole = {}     # "silent" / "none" -> result
         self.notes = []
         self.warmups = []
@@ -381,6 +382,7 @@ class Scale:
                 plan.append((n, 60.0, self.args.target_window, t, [("both", config)]))
         if not plan:
             return
+        target_field = next((f for _, _, _, f, roles in plan if roles[0][0] == "both"), None)
         for _, _, _, f, _ in plan:
             f.up()
         runs = []   # (n, iv, w, field, {role: daemon})
@@ -421,6 +423,46 @@ class Scale:
                 self.measure_end(st)
                 for d in st["daemons"].values():
                     d.stop()
+        if target_field and self.args.shared_floor:
+            self.run_floor(target_field)
+
+    def run_floor(self, f):
+        """The shared floor's `limit` over the target's field, every daemon
+        stopped: its CPU per probe, back to back, against the same targets,
+        from which the report computes what the floor would spend on the
+        target daemon's probes. `limit http` keeps libcurl's resolver cache,
+        which holds an entry per address and is walked whole at every
+        request (fieldwatchd turns it off for addresses: issue 7): over all
+        N cameras that walk is most of its cost, so the floor's figure is
+        taken over the first --floor-n of them (as `make bench` does), and
+        the one over all N is reported beside it."""
+        body = os.path.join(self.work, "soap-request.xml")
+        with open(body, "w") as out:
+            out.write(bench.SOAP_TIME_REQUEST)
+        sub = f.cameras[:self.args.floor_n]
+        runs = [("camera", "http", sub, bench.CAMERA_PORT, ("-b", body),
+                 max(self.args.floor_rounds, -(-f.n // len(sub))))]
+        if len(sub) < f.n:
+            runs.append(("camera_all", "http", f.cameras, bench.CAMERA_PORT, ("-b", body),
+                         self.args.floor_rounds))
+        runs.append(("router", "snmp", f.routers, bench.ROUTER_PORT, (),
+                     self.args.floor_rounds))
+        self.floor = {}
+        for kind, mode, addrs, port, extra, rounds in runs:
+            targets = os.path.join(self.work, "limit-%s.txt" % kind)
+            with open(targets, "w") as out:
+                out.writelines(a + "\n" for a in addrs)
+            fields, rc = bench.run_limit(self.args.shared_floor, mode, targets, port,
+                                         len(addrs), rounds, extra)
+            ok, probes = int(fields["ok"]), int(fields["probes"])
+            cpu = float(fields["cpu_s"])
+            self.floor[kind] = {"ok": ok, "probes": probes, "fail": int(fields["fail"]),
+                                "rc": rc, "cpu": cpu, "targets": len(addrs), "rounds": rounds,
+                                "inflight": bench.limit_inflight(len(addrs)),
+                                "per_probe": cpu / ok if ok else None}
+            log("shared floor: limit %s over %d targets, %d of %d probes ok, %.3f s CPU per "
+                "1,000" % (mode, len(addrs), ok, probes,
+                           1000 * cpu / ok if ok else float("nan")))
 
     def measure_begin(self, n, iv, w, f, daemons):
         for name, d in daemons.items():
@@ -440,6 +482,7 @@ class Scale:
         return {"window": time.monotonic() - st["t0"],
                 "cpu": bench.cpu_delta(st["c0"]["both"], c),
                 "camera_probes": ops[(LIVE_OP, "200")], "deep_cycles": ops[(DEEP_OP, "200")],
+                "camera_requests": sum(ops.values()),
                 "router_probes": st["f"].router_count() - st["r0"]}
 
     def measure_end(self, st):
@@ -457,7 +500,7 @@ class Scale:
         routers = r1 - r0
         res = {"n": n, "interval": iv, "window": wall, "camera_probes": live,
                "deep_cycles": deep, "camera_failed": failed, "camera_failed_ops": bad,
-               "router_probes": routers}
+               "camera_requests": sum(ops.values()), "router_probes": routers}
         for role, pid in pids.items():
             res[role] = {"cpu": bench.cpu_delta(c0[role], c1[role]),
                          "hwm_kib": vm_kib(pid, "VmHWM"), "rss_kib": vm_kib(pid, "VmRSS")}
@@ -627,7 +670,7 @@ def report(sc):
               % (m["cpu"], m["cores"], m["memory"], m["kernel"], m["debian"],
                  m["virtualization"], sc.load[0], sc.load[1], sc.load[2], bench.git_describe(),
                  bench.package_version("nginx"), bench.package_version("libsnmp40"),
-                 " BENCH_SCALE_ARGS='%s'" % a.argv if a.argv and a.argv != "--build build" else ""))
+                 " BENCH_SCALE_ARGS='%s'" % a.argv if a.argv else ""))
     md.append("")
     if sc.rows or sc.target:
         md.append("*Method (point 4).* For each N, N cameras (nginx answering as a camera, a "
@@ -699,6 +742,7 @@ def report(sc):
                          " for the liveness probes alone" if not sh["deep_cycles"] else "",
                          sh["camera_probes"], sh["deep_cycles"], sh["router_probes"]))
         md.append("")
+        md.extend(floor_report(sc))
     if sc.blackhole:
         md.append("*Method (point 3).* %d cameras and %d routers, one fieldwatchd probing both "
                   "every %g s (camera timeout 2 s, router 1 s with 1 retry, deep checks "
@@ -764,6 +808,65 @@ def report(sc):
     return "\n".join(md) + "\n"
 
 
+def floor_percent(floor, res):
+    """% of one core the shared floor would spend on res's requests: its CPU per
+    probe (back to back) times the camera requests and router probes, over
+    res's window; None without both figures."""
+    cam, rou = floor.get("camera", {}).get("per_probe"), floor.get("router", {}).get("per_probe")
+    if cam is None or rou is None or not res.get("window"):
+        return None
+    return 100 * (cam * res["camera_requests"] + rou * res["router_probes"]) / res["window"]
+
+
+def floor_report(sc):
+    """The target beside the shared floor's cost for the same requests."""
+    fl, t = sc.floor, sc.target
+    if not fl:
+        return ["(The shared floor was not run: no `limit`; `make bench-scale` builds it.)", ""]
+
+    def ms(kind):
+        v = fl.get(kind)
+        return "%.3f ms" % (1000 * v["per_probe"]) if v and v["per_probe"] else "–"
+
+    def how(kind):
+        v = fl[kind]
+        return "%s targets, %d rounds, %d in flight" % (format(v["targets"], ","), v["rounds"],
+                                                        v["inflight"])
+    failed = ["limit %s: %d of %d probes failed (exit %d)"
+              % ("snmp" if k == "router" else "http", v["fail"], v["probes"], v["rc"])
+              for k, v in sorted(fl.items()) if v["fail"] or v["rc"]]
+    text = ("*Beside the shared floor.* Right after that window, every daemon stopped, the "
+            "shared floor's `limit` (../shared/bench-floor: probes back to back, a fresh "
+            "connection per camera probe, the answer not parsed) against the target's own "
+            "field: `limit http` %s of CPU a camera probe (%s), `limit snmp` %s a router "
+            "probe (%s)." % (ms("camera"), how("camera"), ms("router"), how("router")))
+    if "camera_all" in fl:
+        text += (" Over all %s cameras `limit http` costs %s a probe (%s): libcurl's resolver "
+                 "cache holds an entry per address and is walked whole at every request, "
+                 "which fieldwatchd turns off for addresses (issue 7), so that figure is not "
+                 "the floor's." % (format(fl["camera_all"]["targets"], ","), ms("camera_all"),
+                                  how("camera_all")))
+    rows = [("over the whole window (deep cycles in it)", t, t["both"]["core_percent"])]
+    if t.get("short"):
+        rows.append(("over the first %.0f s" % t["short"]["window"], t["short"],
+                     t["short"]["core_percent"]))
+    parts = []
+    for label, res, pct in rows:
+        fp = floor_percent(fl, res)
+        if fp:
+            parts.append("%s, the floor **%.2f %%** of one core for the same %s camera "
+                         "requests and %s router probes, fieldwatchd %.2f %%: **%.2f×** the "
+                         "floor (< 3 %% would be %.2f×)"
+                         % (label, fp, format(res["camera_requests"], ","),
+                            format(res["router_probes"], ","), pct, pct / fp, 3 / fp))
+    if parts:
+        text += (" At the target daemon's rate (each request of a deep cycle counted as one "
+                 "of `limit`'s probes): " + "; ".join(parts) + ".")
+    if failed:
+        text += " Failures: " + "; ".join(failed) + " (the figures are per probe answered)."
+    return [text, ""]
+
+
 BEGIN, END = "<!-- BEGIN ISSUE18-SCALE -->", "<!-- END ISSUE18-SCALE -->"
 
 
@@ -802,6 +905,15 @@ def parse_args(argv):
     p.add_argument("--blackhole-warmup", type=float, default=30.0)
     p.add_argument("--blackhole-silence-after", type=float, default=10.0,
                    help="seconds into the window at which the 10 %% fall silent")
+    p.add_argument("--shared-floor", help="the shared floor's `limit` (../shared/bench-floor), "
+                   "run over the --target-n field after its window; default "
+                   "BUILD/bench-floor/limit when it exists (`make bench-scale` builds it)")
+    p.add_argument("--floor-rounds", type=int, default=3, help="rounds of `limit` over the "
+                   "target's field (each probes every target once)")
+    p.add_argument("--floor-n", type=int, default=1000, help="cameras of the target's field "
+                   "that `limit http`'s figure is taken over (libcurl's resolver cache, "
+                   "walked whole at every request, grows with them); as many rounds as "
+                   "make the field's size in probes")
     p.add_argument("--only", default="blackhole,scale")
     p.add_argument("--shard", type=int, default=SHARD, help="addresses per nginx or snmpd "
                    "process (each holds a socket per address: RLIMIT_NOFILE)")
@@ -811,7 +923,17 @@ def parse_args(argv):
     p.add_argument("--no-results", action="store_true")
     p.add_argument("--keep", action="store_true")
     args = p.parse_args(argv)
-    args.argv = " ".join(argv)
+    # What BENCH_SCALE_ARGS added to `make bench-scale`'s own options.
+    own, extra = {"--build", "--shared-floor"}, []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in own:
+            skip = True
+        elif a.split("=", 1)[0] not in own:
+            extra.append(a)
+    args.argv = " ".join(extra)
     try:
         args.sizes = [int(x) for x in args.sizes.split(",")]
         args.intervals = [float(x) for x in args.intervals.split(",")]
@@ -825,6 +947,11 @@ def parse_args(argv):
     if any(w < iv for w, iv in zip(args.windows, args.intervals)):
         p.error("a window must hold at least one interval")
     args.daemon = args.daemon or os.path.join(args.build, "fieldwatchd")
+    if args.shared_floor is None:
+        default = os.path.join(args.build, "bench-floor", "limit")
+        args.shared_floor = default if os.access(default, os.X_OK) else None
+    if args.floor_rounds < 1 or args.floor_n < 1:
+        p.error("--floor-rounds, --floor-n: at least 1")
     return args
 
 
