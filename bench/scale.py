@@ -440,15 +440,13 @@ class Scale:
         with open(body, "w") as out:
             out.write(bench.SOAP_TIME_REQUEST)
         sub = f.cameras[:self.args.floor_n]
-        runs = [("camera", "http", sub, bench.CAMERA_PORT, ("-b", body),
-                 max(self.args.floor_rounds, -(-f.n // len(sub))))]
+        runs = [("camera", "http", sub, bench.CAMERA_PORT, ("-b", body))]
         if len(sub) < f.n:
-            runs.append(("camera_all", "http", f.cameras, bench.CAMERA_PORT, ("-b", body),
-                         self.args.floor_rounds))
-        runs.append(("router", "snmp", f.routers, bench.ROUTER_PORT, (),
-                     self.args.floor_rounds))
+            runs.append(("camera_all", "http", f.cameras, bench.CAMERA_PORT, ("-b", body)))
+        runs.append(("router", "snmp", f.routers, bench.ROUTER_PORT, ()))
         self.floor = {}
-        for kind, mode, addrs, port, extra, rounds in runs:
+        for kind, mode, addrs, port, extra in runs:
+            rounds = max(1, -(-self.args.floor_probes // len(addrs)))
             targets = os.path.join(self.work, "limit-%s.txt" % kind)
             with open(targets, "w") as out:
                 out.writelines(a + "\n" for a in addrs)
@@ -908,12 +906,12 @@ def parse_args(argv):
     p.add_argument("--shared-floor", help="the shared floor's `limit` (../shared/bench-floor), "
                    "run over the --target-n field after its window; default "
                    "BUILD/bench-floor/limit when it exists (`make bench-scale` builds it)")
-    p.add_argument("--floor-rounds", type=int, default=3, help="rounds of `limit` over the "
-                   "target's field (each probes every target once)")
+    p.add_argument("--floor-probes", type=int, default=30000, help="probes of each run of "
+                   "`limit` over the target's field (as many rounds over its targets as make "
+                   "at least these)")
     p.add_argument("--floor-n", type=int, default=1000, help="cameras of the target's field "
                    "that `limit http`'s figure is taken over (libcurl's resolver cache, "
-                   "walked whole at every request, grows with them); as many rounds as "
-                   "make the field's size in probes")
+                   "walked whole at every request, grows with them)")
     p.add_argument("--only", default="blackhole,scale")
     p.add_argument("--shard", type=int, default=SHARD, help="addresses per nginx or snmpd "
                    "process (each holds a socket per address: RLIMIT_NOFILE)")
@@ -950,8 +948,8 @@ def parse_args(argv):
     if args.shared_floor is None:
         default = os.path.join(args.build, "bench-floor", "limit")
         args.shared_floor = default if os.access(default, os.X_OK) else None
-    if args.floor_rounds < 1 or args.floor_n < 1:
-        p.error("--floor-rounds, --floor-n: at least 1")
+    if args.floor_probes < 1 or args.floor_n < 1:
+        p.error("--floor-probes, --floor-n: at least 1")
     return args
 
 
