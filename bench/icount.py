@@ -65,7 +65,7 @@ def limit_per_probe(b, kind, rounds):
     for r in (rounds, 2 * rounds):
         out = os.path.join(b.work, "limit-%s-%d.callgrind" % (kind, r))
         argv = callgrind(out) + [b.args.shared_floor, "http" if kind == "camera" else "snmp",
-                                 "-n", str(max(1, min(64, b.n // 4))), "-r", str(r),
+                                 "-n", str(bench.limit_inflight(b.n)), "-r", str(r),
                                  "-p", str(port), "-T", "600", *extra, targets]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=900,
                            env=dict(os.environ, MIBS=""))

@@ -10,7 +10,8 @@ RSS from /proc/PID/status, packet times from the kernel (bench/sniff.py).
       [--intervals 5,5,60,60,60] [--windows 30,30,60,60,60] [--warmup S]
       [--target-n 10000] [--target-window 600] [--target-short 60] [--blackhole-n 1000]
       [--blackhole-interval 5] [--blackhole-window 60] [--blackhole-warmup 30]
-      [--only scale,blackhole] [--shard 8000] [--build build]
+      [--only scale,blackhole,target] [--shard 8000] [--build build]
+      [--shared-floor build/bench-floor/limit] [--floor-n 1000] [--floor-probes 30000]
       [--results bench/RESULTS.md | --no-results] [--keep]
 
 `make bench-scale` runs it (BENCH_SCALE_ARGS for options).
@@ -34,6 +35,12 @@ At --target-n a third daemon probes its own N cameras and N routers every 60 s
 over one deep interval (--target-window, 600 s: every camera's deep cycle falls
 in it once, as in a day's average) and over its first --target-short seconds
 (60: before the second deep cycles fall due, the liveness probes alone).
+After the session's windows, every daemon stopped, the shared floor's `limit`
+(--shared-floor) probes the target's field back to back (`limit snmp` over its
+routers, `limit http` over its first --floor-n cameras and over all of them,
+--floor-probes probes each run), and the report sets the target beside the
+floor's cost for the same requests. --only target runs the target's daemon and
+the floor alone (no other daemon beside).
 A size whose configuration `fieldwatchctl check-config` refuses (more than
 30,000 sites, or more than 8 MiB) is reported with its words, not run.
 Sizes whose fields fit together (<= 25,000 addresses of each kind) run in one
@@ -279,6 +286,7 @@ class Scale:
         self.rows = []          # one per size
         self.target = None      # the --target-n run
         self.floor = None       # the shared floor over the --target-n run's field
+        self.floor_error = None
         self.blackhole = {}     # "silent" / "none" -> result
         self.notes = []
         self.warmups = []
@@ -291,6 +299,9 @@ class Scale:
                            (bench.SNMPGET, "snmp")):
             if not path or not os.access(path, os.X_OK):
                 raise BenchError("%s is missing: %s" % (what, path))
+        if self.args.shared_floor and not os.access(self.args.shared_floor, os.X_OK):
+            raise BenchError("the shared floor is missing: %s (`make bench-floor`)"
+                             % self.args.shared_floor)
         shutil_copy(self.args.daemon, self.daemon)
         fwtest.DAEMON = self.daemon
         # The lab's credentials, and the two the sites use under one-letter names.
@@ -358,7 +369,17 @@ class Scale:
         log("session: N = %s" % ", ".join("%d (every %g s)" % (n, iv) for n, iv, _ in group))
         ctl = os.path.join(os.path.dirname(self.args.daemon), "fieldwatchctl")
         plan, offset = [], 0   # (n, interval, window, field, [(role, config)])
+        target_only = "scale" not in self.args.only.split(",")
         for n, iv, w in group:
+            if target_only:
+                if n != self.args.target_n:
+                    continue
+                f = ScaleField("n%d-both" % n, n, offset, self.work, self.procs)
+                offset += n
+                config = os.path.join(self.work, "n%d-both.yaml" % n)
+                daemon_config(config, f, "60s", "60s", "10m")
+                plan.append((n, 60.0, self.args.target_window, f, [("both", config)]))
+                continue
             f = ScaleField("n%d" % n, n, offset, self.work, self.procs)
             ivs = "%gs" % iv
             roles = []
@@ -424,7 +445,12 @@ class Scale:
                 for d in st["daemons"].values():
                     d.stop()
         if target_field and self.args.shared_floor:
-            self.run_floor(target_field)
+            try:
+                self.run_floor(target_field)
+            except (BenchError, OSError, subprocess.SubprocessError, KeyError,
+                    ValueError) as e:
+                log("the shared floor could not be measured: %s: %s" % (type(e).__name__, e))
+                self.floor_error = "%s: %s" % (type(e).__name__, e)
 
     def run_floor(self, f):
         """The shared floor's `limit` over the target's field, every daemon
@@ -444,7 +470,7 @@ class Scale:
         if len(sub) < f.n:
             runs.append(("camera_all", "http", f.cameras, bench.CAMERA_PORT, ("-b", body)))
         runs.append(("router", "snmp", f.routers, bench.ROUTER_PORT, ()))
-        self.floor = {}
+        floor = {}
         for kind, mode, addrs, port, extra in runs:
             rounds = max(1, -(-self.args.floor_probes // len(addrs)))
             targets = os.path.join(self.work, "limit-%s.txt" % kind)
@@ -454,13 +480,15 @@ class Scale:
                                          len(addrs), rounds, extra)
             ok, probes = int(fields["ok"]), int(fields["probes"])
             cpu = float(fields["cpu_s"])
-            self.floor[kind] = {"ok": ok, "probes": probes, "fail": int(fields["fail"]),
-                                "rc": rc, "cpu": cpu, "targets": len(addrs), "rounds": rounds,
-                                "inflight": bench.limit_inflight(len(addrs)),
-                                "per_probe": cpu / ok if ok else None}
+            floor[kind] = {"ok": ok, "probes": probes, "fail": int(fields["fail"]),
+                           "rc": rc, "cpu": cpu, "targets": len(addrs), "rounds": rounds,
+                           "inflight": int(fields.get("inflight",
+                                                      bench.limit_inflight(len(addrs)))),
+                           "per_probe": cpu / ok if ok else None}
             log("shared floor: limit %s over %d targets, %d of %d probes ok, %.3f s CPU per "
                 "1,000" % (mode, len(addrs), ok, probes,
                            1000 * cpu / ok if ok else float("nan")))
+        self.floor = floor
 
     def measure_begin(self, n, iv, w, f, daemons):
         for name, d in daemons.items():
@@ -615,7 +643,7 @@ class Scale:
         if "blackhole" in only:
             self.run_blackholes()
             self.save()
-        if "scale" in only:
+        if "scale" in only or "target" in only:
             self.run_scale()
 
     def save(self):
@@ -718,11 +746,13 @@ def report(sc):
         b = t["both"]
         ok_cpu, ok_rss = b["core_percent"] < 3, b["hwm_kib"] < 48 * MIB
         md.append("*%s cameras + %s routers, both every 60 s, deep checks every 10 min* (one "
-                  "fieldwatchd with its own field, started with the others above, measured "
+                  "fieldwatchd with its own field, %s, measured "
                   "over %.0f s after %.0f s, %s): **%.2f %% of one core** (target < 3 %%: "
                   "**%s**), peak RSS **%s MiB**, steady %s MiB (target < 48 MiB: **%s**); %d "
                   "camera probes (%d deep cycles) and %d router probes in the window."
-                  % (format(t["n"], ","), format(t["n"], ","), t["window"], t["warmup"],
+                  % (format(t["n"], ","), format(t["n"], ","),
+                     "started with the others above" if sc.rows else "nothing else running",
+                     t["window"], t["warmup"],
                      "one deep interval: every camera's deep cycle once, as a day's average "
                      "has them" if a.target_window >= 600 else "a deep cycle only for cameras "
                      "that fall due in it",
@@ -820,20 +850,24 @@ def floor_report(sc):
     """The target beside the shared floor's cost for the same requests."""
     fl, t = sc.floor, sc.target
     if not fl:
-        return ["(The shared floor was not run: no `limit`; `make bench-scale` builds it.)", ""]
+        why = (sc.floor_error or "no `limit` (`make bench-scale` builds it)")
+        return ["(The shared floor was not measured: %s.)" % why, ""]
 
     def ms(kind):
         v = fl.get(kind)
         return "%.3f ms" % (1000 * v["per_probe"]) if v and v["per_probe"] else "–"
 
     def how(kind):
-        v = fl[kind]
+        v = fl.get(kind)
+        if not v:
+            return "not run"
         return "%s targets, %d rounds, %d in flight" % (format(v["targets"], ","), v["rounds"],
                                                         v["inflight"])
-    failed = ["limit %s: %d of %d probes failed (exit %d)"
-              % ("snmp" if k == "router" else "http", v["fail"], v["probes"], v["rc"])
+    failed = ["limit %s over %s targets: %d of %d probes failed (exit %d)"
+              % ("snmp" if k == "router" else "http", format(v["targets"], ","), v["fail"],
+                 v["probes"], v["rc"])
               for k, v in sorted(fl.items()) if v["fail"] or v["rc"]]
-    text = ("*Beside the shared floor.* Right after that window, every daemon stopped, the "
+    text = ("*Beside the shared floor.* After the session's windows, every daemon stopped, the "
             "shared floor's `limit` (../shared/bench-floor: probes back to back, a fresh "
             "connection per camera probe, the answer not parsed) against the target's own "
             "field: `limit http` %s of CPU a camera probe (%s), `limit snmp` %s a router "
@@ -912,7 +946,8 @@ def parse_args(argv):
     p.add_argument("--floor-n", type=int, default=1000, help="cameras of the target's field "
                    "that `limit http`'s figure is taken over (libcurl's resolver cache, "
                    "walked whole at every request, grows with them)")
-    p.add_argument("--only", default="blackhole,scale")
+    p.add_argument("--only", default="blackhole,scale", help="blackhole, scale, target "
+                   "(the --target-n daemon and the floor alone, no other daemon beside)")
     p.add_argument("--shard", type=int, default=SHARD, help="addresses per nginx or snmpd "
                    "process (each holds a socket per address: RLIMIT_NOFILE)")
     p.add_argument("--build", default=os.path.join(bench.ROOT, "build"))
@@ -922,16 +957,11 @@ def parse_args(argv):
     p.add_argument("--keep", action="store_true")
     args = p.parse_args(argv)
     # What BENCH_SCALE_ARGS added to `make bench-scale`'s own options.
-    own, extra = {"--build", "--shared-floor"}, []
-    skip = False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a in own:
-            skip = True
-        elif a.split("=", 1)[0] not in own:
-            extra.append(a)
-    args.argv = " ".join(extra)
+    rest = list(argv)
+    for opt in ("--build", "--shared-floor"):   # make's own, in its order
+        if rest[:1] == [opt] and len(rest) > 1:
+            rest = rest[2:]
+    args.argv = " ".join(rest)
     try:
         args.sizes = [int(x) for x in args.sizes.split(",")]
         args.intervals = [float(x) for x in args.intervals.split(",")]
@@ -948,8 +978,9 @@ def parse_args(argv):
     if args.shared_floor is None:
         default = os.path.join(args.build, "bench-floor", "limit")
         args.shared_floor = default if os.access(default, os.X_OK) else None
-    if args.floor_probes < 1 or args.floor_n < 1:
-        p.error("--floor-probes, --floor-n: at least 1")
+    if args.floor_probes < 1 or args.floor_n < 2:
+        p.error("--floor-probes: at least 1; --floor-n: at least 2 (`limit` keeps fewer "
+                "probes in flight than targets)")
     return args
 
 
