@@ -503,15 +503,24 @@ def limit_inflight(n):
     return max(1, min(64, n // 4))
 
 
-def run_limit(floor, mode, targets, port, n, rounds, extra=()):
-    """The shared floor's `limit MODE` over the addresses in the file targets
-    (port PORT, ROUNDS rounds): its RESULT line's fields and its exit status.
-    Its default 64 in flight; fewer on a small field (n targets), where a
-    target would come round again while its last probe is still out (which
-    it counts as a failure)."""
-    inflight = str(limit_inflight(n))
-    argv = [floor, mode, "-n", inflight, "-r", str(rounds), "-p", str(port), "-T", "300",
-            *extra, targets]
+def run_limit(floor, camera, addrs, work, rounds, name):
+    """The shared floor's `limit` over addrs, ROUNDS rounds: `limit http` with
+    the SOAP time request for cameras (camera true), else `limit snmp`; its
+    files in work, named after name. Its RESULT line's fields and its exit
+    status. Its default 64 in flight; fewer on a small field, where a target
+    would come round again while its last probe is still out (which it
+    counts as a failure)."""
+    mode, port, extra = ("snmp", ROUTER_PORT, [])
+    if camera:
+        body = os.path.join(work, "soap-request.xml")
+        with open(body, "w") as f:
+            f.write(SOAP_TIME_REQUEST)
+        mode, port, extra = "http", CAMERA_PORT, ["-b", body]
+    targets = os.path.join(work, "limit-%s.txt" % name)
+    with open(targets, "w") as f:
+        f.writelines(a + "\n" for a in addrs)
+    argv = [floor, mode, "-n", str(limit_inflight(len(addrs))), "-r", str(rounds), "-p",
+            str(port), "-T", "300", *extra, targets]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=400,
                        env=dict(os.environ, MIBS=""))
     m = RESULT_RE.search(r.stdout)
@@ -945,27 +954,15 @@ class Bench:
         # About as many probes as fieldwatchd makes in its window, at least 3 rounds.
         return max(3, int(self.window / self.interval + 0.5))
 
-    def run_limit(self, mode, targets, port, extra=()):
-        return run_limit(self.args.shared_floor, mode, targets, port, self.n,
-                         self.shared_floor_rounds(), extra)
-
     def run_shared_floor(self, run, kinds=("camera", "snmp")):
         """`limit` counts its own probes and CPU (getrusage around its probe
         loop): it may run while a fieldwatchd between its windows probes the
         same targets."""
-        body = os.path.join(self.work, "soap-request.xml")
-        with open(body, "w") as f:
-            f.write(SOAP_TIME_REQUEST)
-        for kind, addrs, port, extra in (
-                ("camera", self.field.cameras, CAMERA_PORT, ("-b", body)),
-                ("snmp", self.field.routers, ROUTER_PORT, ())):
+        for kind, addrs in (("camera", self.field.cameras), ("snmp", self.field.routers)):
             if kind not in kinds:
                 continue
-            targets = os.path.join(self.work, "limit-%s.txt" % kind)
-            with open(targets, "w") as f:
-                f.writelines(a + "\n" for a in addrs)
-            fields, rc = self.run_limit("http" if kind == "camera" else "snmp", targets, port,
-                                        extra)
+            fields, rc = run_limit(self.args.shared_floor, kind == "camera", addrs, self.work,
+                                   self.shared_floor_rounds(), kind)
             probes, failed = int(fields["probes"]), int(fields["fail"])
             note = None
             if rc != 0 or failed:

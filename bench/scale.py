@@ -370,15 +370,17 @@ class Scale:
         ctl = os.path.join(os.path.dirname(self.args.daemon), "fieldwatchctl")
         plan, offset = [], 0   # (n, interval, window, field, [(role, config)])
         target_only = "scale" not in self.args.only.split(",")
+
+        def add_target(n, offset):
+            t = ScaleField("n%d-both" % n, n, offset, self.work, self.procs)
+            config = os.path.join(self.work, "n%d-both.yaml" % n)
+            daemon_config(config, t, "60s", "60s", "10m")
+            plan.append((n, 60.0, self.args.target_window, t, [("both", config)]))
+            return offset + n
         for n, iv, w in group:
             if target_only:
-                if n != self.args.target_n:
-                    continue
-                f = ScaleField("n%d-both" % n, n, offset, self.work, self.procs)
-                offset += n
-                config = os.path.join(self.work, "n%d-both.yaml" % n)
-                daemon_config(config, f, "60s", "60s", "10m")
-                plan.append((n, 60.0, self.args.target_window, f, [("both", config)]))
+                if n == self.args.target_n:
+                    offset = add_target(n, offset)
                 continue
             f = ScaleField("n%d" % n, n, offset, self.work, self.procs)
             ivs = "%gs" % iv
@@ -396,11 +398,7 @@ class Scale:
             offset += n
             plan.append((n, iv, w, f, roles))
             if n == self.args.target_n:
-                t = ScaleField("n%d-both" % n, n, offset, self.work, self.procs)
-                offset += n
-                config = os.path.join(self.work, "n%d-both.yaml" % n)
-                daemon_config(config, t, "60s", "60s", "10m")
-                plan.append((n, 60.0, self.args.target_window, t, [("both", config)]))
+                offset = add_target(n, offset)
         if not plan:
             return
         target_field = next((f for _, _, _, f, roles in plan if roles[0][0] == "both"), None)
@@ -462,22 +460,15 @@ class Scale:
         N cameras that walk is most of its cost, so the floor's figure is
         taken over the first --floor-n of them (as `make bench` does), and
         the one over all N is reported beside it."""
-        body = os.path.join(self.work, "soap-request.xml")
-        with open(body, "w") as out:
-            out.write(bench.SOAP_TIME_REQUEST)
         sub = f.cameras[:self.args.floor_n]
-        runs = [("camera", "http", sub, bench.CAMERA_PORT, ("-b", body))]
-        if len(sub) < f.n:
-            runs.append(("camera_all", "http", f.cameras, bench.CAMERA_PORT, ("-b", body)))
-        runs.append(("router", "snmp", f.routers, bench.ROUTER_PORT, ()))
+        runs = [("camera", sub)] + ([("camera_all", f.cameras)] if len(sub) < f.n else [])
+        runs.append(("router", f.routers))
         floor = {}
-        for kind, mode, addrs, port, extra in runs:
+        for kind, addrs in runs:
             rounds = max(1, -(-self.args.floor_probes // len(addrs)))
-            targets = os.path.join(self.work, "limit-%s.txt" % kind)
-            with open(targets, "w") as out:
-                out.writelines(a + "\n" for a in addrs)
-            fields, rc = bench.run_limit(self.args.shared_floor, mode, targets, port,
-                                         len(addrs), rounds, extra)
+            fields, rc = bench.run_limit(self.args.shared_floor, kind != "router", addrs,
+                                         self.work, rounds, kind)
+            mode = "snmp" if kind == "router" else "http"
             ok, probes = int(fields["ok"]), int(fields["probes"])
             cpu = float(fields["cpu_s"])
             floor[kind] = {"ok": ok, "probes": probes, "fail": int(fields["fail"]),
