@@ -144,7 +144,7 @@ struct CameraProbe {
         unsigned tampered;           /* the tampering topics whose state is on (topic_bit) */
 
         /* Together, after the rest: no padding between (issue 18). */
-        bool keep_connection;        /* cleared when the camera drops a kept connection */
+        bool keep_connection;        /* the monitor's: short intervals (keeps_connection) */
         bool kept_alive;             /* the last cycle left its connection open */
         uint8_t kept_misses;         /* cycles in a row that found it closed */
         uint16_t keep_again;         /* cycles until it is kept again; 0: not given up */
@@ -182,6 +182,12 @@ static void request_reset(CameraCycle *c) {
         probe_buffer_clear(&c->answer, SIZE_MAX);
 }
 
+/* Whether the connection outlives the cycle: the monitor asks it, and the
+ * camera has not dropped kept ones lately (connection_kept_check). */
+static bool keeps_connection(const CameraProbe *p) {
+        return p->keep_connection && p->keep_again == 0;
+}
+
 /* Ends a cycle: the easy handle back to the glue, the cycle to the pool. */
 static void cycle_put(CameraProbe *p) {
         CameraCycle *c = TAKE_PTR(p->cycle);
@@ -189,7 +195,7 @@ static void cycle_put(CameraProbe *p) {
         if (!c)
                 return;
         curl_glue_abort(p->glue, &c->slot);
-        if (p->keep_connection && !p->easy)
+        if (keeps_connection(p) && !p->easy)
                 p->easy = TAKE_PTR(c->slot.easy);
         else
                 c->slot.easy = curl_glue_easy_put(p->glue, c->slot.easy);
@@ -374,7 +380,7 @@ static bool step_needs_auth(Step s) {
 /* The last request of a cycle closes its connection, unless it is kept
  * for the next cycle (see above). */
 static bool step_closes(const CameraProbe *p, Step s) {
-        if (p->keep_connection)
+        if (keeps_connection(p))
                 return false;
         return !p->cycle->deep_cycle || !p->conn.password || s == STEP_GETINFO;
 }
@@ -922,19 +928,12 @@ static void connection_kept_check(CameraProbe *p, CURLcode code) {
             curl_easy_getinfo(c->slot.easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK) {
                 p->kept_misses = connects > 0 ? p->kept_misses + 1 : 0;
                 if (p->kept_misses >= KEPT_MISSES_MAX) {
-                        p->keep_connection = false;
                         p->keep_again = KEEP_AGAIN_CYCLES;
                         p->kept_misses = 0;
                 }
         } else if (code != CURLE_OK)
                 p->kept_misses = 0;
-        p->kept_alive = p->keep_connection && code == CURLE_OK;
-}
-
-/* At a cycle's start: a camera given up on is tried again in time. */
-static void connection_keep_again(CameraProbe *p) {
-        if (p->keep_again > 0 && --p->keep_again == 0)
-                p->keep_connection = true;
+        p->kept_alive = keeps_connection(p) && code == CURLE_OK;
 }
 
 static void on_transfer_done(CurlSlot *slot, CURLcode code) {
@@ -998,7 +997,9 @@ int camera_probe_start(CameraProbe *p, bool deep) {
 
         if (p->cycle)
                 return -EBUSY;
-        connection_keep_again(p);
+        /* A camera given up on is tried again in time. */
+        if (p->keep_again > 0)
+                p->keep_again--;
         r = cycle_get(p);
         if (r < 0)
                 return r;
