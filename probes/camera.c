@@ -144,10 +144,7 @@ struct CameraProbe {
         unsigned tampered;           /* the tampering topics whose state is on (topic_bit) */
 
         /* Together, after the rest: no padding between (issue 18). */
-        bool keep_connection;        /* the monitor's: short intervals (keeps_connection) */
-        bool kept_alive;             /* the last cycle left its connection open */
-        uint8_t kept_misses;         /* cycles in a row that found it closed */
-        uint16_t keep_again;         /* cycles until it is kept again; 0: not given up */
+        CameraKeep keep;             /* the connection from cycle to cycle */
         bool literal;                /* the address is an IP address, not a name */
         bool services_known;         /* GetServices answered */
         bool has_skew;
@@ -183,9 +180,13 @@ static void request_reset(CameraCycle *c) {
 }
 
 /* Whether the connection outlives the cycle: the monitor asks it, and the
- * camera has not dropped kept ones lately (connection_kept_check). */
+ * camera has not dropped kept ones lately (camera_keep_answer). */
+bool camera_keep_keeps(const CameraKeep *k) {
+        return k->setting && k->again == 0;
+}
+
 static bool keeps_connection(const CameraProbe *p) {
-        return p->keep_connection && p->keep_again == 0;
+        return camera_keep_keeps(&p->keep);
 }
 
 /* Ends a cycle: the easy handle back to the glue, the cycle to the pool. */
@@ -294,7 +295,7 @@ int camera_probe_new(CurlGlue *glue, const CameraProbeConf *conf, ProbeDoneFn do
         p->conn.pull_wait = conf->pull_wait;
         p->max_skew = conf->max_clock_skew;
         p->max_lag = conf->max_recording_lag;
-        p->keep_connection = conf->keep_connection;
+        p->keep.setting = conf->keep_connection;
         p->literal = address_is_literal(c->address);
         if (asprintf(&p->conn.base_url, "%s://%s%s%s:%u",
                      c->scheme == CAMERA_SCHEME_HTTPS ? "https" : "http", v6 ? "[" : "",
@@ -915,25 +916,35 @@ static Step next_step(const CameraProbe *p, Step s) {
  * some cycles and may stay kept: a miss now and then costs a connection, as
  * without. The cycle that gives up leaves its connection open (its requests
  * went out allowed to keep it): one idle connection, once. Given up, the
- * camera is tried again after KEEP_AGAIN_CYCLES (a camera whose settings or
+ * camera is tried again after CAMERA_KEEP_AGAIN_CYCLES (a camera whose settings or
  * firmware changed, a network that dropped connections for a while). */
-#define KEPT_MISSES_MAX 2
-#define KEEP_AGAIN_CYCLES 360
+void camera_keep_answer(CameraKeep *k, bool ok, int reconnected) {
+        if (k->kept_alive && ok && reconnected >= 0) {
+                k->misses = reconnected ? k->misses + 1 : 0;
+                if (k->misses >= CAMERA_KEEP_MISSES_MAX) {
+                        k->again = CAMERA_KEEP_AGAIN_CYCLES;
+                        k->misses = 0;
+                }
+        } else if (!ok)
+                k->misses = 0;
+        k->kept_alive = camera_keep_keeps(k) && ok;
+}
+
+/* A camera given up on is tried again in time. */
+void camera_keep_cycle_start(CameraKeep *k) {
+        if (k->again > 0)
+                k->again--;
+}
 
 static void connection_kept_check(CameraProbe *p, CURLcode code) {
         CameraCycle *c = p->cycle;
         long connects = 0;
+        int reconnected = -1;
 
-        if (c->step == STEP_TIME && p->kept_alive && code == CURLE_OK &&
-            curl_easy_getinfo(c->slot.easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK) {
-                p->kept_misses = connects > 0 ? p->kept_misses + 1 : 0;
-                if (p->kept_misses >= KEPT_MISSES_MAX) {
-                        p->keep_again = KEEP_AGAIN_CYCLES;
-                        p->kept_misses = 0;
-                }
-        } else if (code != CURLE_OK)
-                p->kept_misses = 0;
-        p->kept_alive = keeps_connection(p) && code == CURLE_OK;
+        if (c->step == STEP_TIME && code == CURLE_OK &&
+            curl_easy_getinfo(c->slot.easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+                reconnected = connects > 0;
+        camera_keep_answer(&p->keep, code == CURLE_OK, reconnected);
 }
 
 static void on_transfer_done(CurlSlot *slot, CURLcode code) {
@@ -997,9 +1008,7 @@ int camera_probe_start(CameraProbe *p, bool deep) {
 
         if (p->cycle)
                 return -EBUSY;
-        /* A camera given up on is tried again in time. */
-        if (p->keep_again > 0)
-                p->keep_again--;
+        camera_keep_cycle_start(&p->keep);
         r = cycle_get(p);
         if (r < 0)
                 return r;

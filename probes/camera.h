@@ -22,6 +22,23 @@
 
 typedef struct CameraProbe CameraProbe;
 
+/* Whether a camera's connection is kept from one cycle to the next
+ * (camera.c says why and when); apart, so that tests walk it. */
+#define CAMERA_KEEP_MISSES_MAX 2
+#define CAMERA_KEEP_AGAIN_CYCLES 360
+typedef struct CameraKeep {
+        bool setting;                /* the monitor's: short intervals */
+        bool kept_alive;             /* the last answer left its connection open */
+        uint8_t misses;              /* cycles in a row that found it closed */
+        uint16_t again;              /* cycle starts until kept again; 0: not given up */
+} CameraKeep;
+
+bool camera_keep_keeps(const CameraKeep *k);
+void camera_keep_cycle_start(CameraKeep *k);
+/* An answer: ok; reconnected (a cycle's first request only, else -1):
+ * whether it needed a new connection. */
+void camera_keep_answer(CameraKeep *k, bool ok, int reconnected);
+
 typedef struct CameraProbeConf {
         const CameraConf *camera;    /* borrowed: must outlive the probe (the field's) */
         const char *password;        /* copied; NULL: no authenticated checks */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 
 /* The probes' pure parts: WS-Security digests, SOAP response parsing
- * (faults, hostile XML), sysUpTime restarts across the 32-bit wrap, OIDs. */
+ * (faults, hostile XML), sysUpTime restarts across the 32-bit wrap, OIDs,
+ * and when a camera's connection is kept from cycle to cycle. */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "camera.h"
 #include "events.h"
 #include "macro.h"
 #include "probe.h"
@@ -375,13 +377,64 @@ static void test_events_parse(void **state) {
                          -EBADMSG);
 }
 
+/* A cycle: its start, then its first answer (ok, reconnected). */
+static void keep_cycle(CameraKeep *k, bool ok, int reconnected) {
+        camera_keep_cycle_start(k);
+        camera_keep_answer(k, ok, reconnected);
+}
+
+static void test_camera_keep(void **state) {
+        CameraKeep k = { .setting = true };
+
+        (void) state;
+        /* The first cycle opens the connection: no kept one to miss. */
+        keep_cycle(&k, true, 1);
+        assert_true(k.kept_alive);
+        assert_int_equal(k.misses, 0);
+        /* Served on the kept one: no miss. */
+        keep_cycle(&k, true, 0);
+        assert_int_equal(k.misses, 0);
+        /* One miss, then a failure: the count starts again. */
+        keep_cycle(&k, true, 1);
+        assert_int_equal(k.misses, 1);
+        keep_cycle(&k, false, -1);
+        assert_int_equal(k.misses, 0);
+        assert_false(k.kept_alive);
+        assert_true(camera_keep_keeps(&k));
+        /* Two misses in a row: given up, for CAMERA_KEEP_AGAIN_CYCLES cycle starts. */
+        keep_cycle(&k, true, 1);       /* reopens after the failure: not kept_alive before */
+        assert_int_equal(k.misses, 0);
+        keep_cycle(&k, true, 1);
+        keep_cycle(&k, true, 1);
+        assert_false(camera_keep_keeps(&k));
+        assert_false(k.kept_alive);
+        for (int i = 1; i < CAMERA_KEEP_AGAIN_CYCLES; i++) {
+                keep_cycle(&k, true, 1);
+                assert_false(camera_keep_keeps(&k));
+                assert_int_equal(k.misses, 0);
+        }
+        /* The 360th cycle start after giving up keeps it again. */
+        camera_keep_cycle_start(&k);
+        assert_true(camera_keep_keeps(&k));
+        camera_keep_answer(&k, true, 1);
+        assert_true(k.kept_alive);
+        /* Not the monitor's setting: never kept, never counted. */
+        k = (CameraKeep) { .setting = false };
+        keep_cycle(&k, true, 1);
+        keep_cycle(&k, true, 1);
+        assert_false(camera_keep_keeps(&k));
+        assert_false(k.kept_alive);
+        assert_int_equal(k.misses, 0);
+        assert_int_equal(k.again, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_wsse_digest_vector), cmocka_unit_test(test_build_request),
                 cmocka_unit_test(test_parse_good_and_fault), cmocka_unit_test(test_parse_hostile),
                 cmocka_unit_test(test_xml_helpers),        cmocka_unit_test(test_parse_time_fast),        cmocka_unit_test(test_uptime_restarted),
                 cmocka_unit_test(test_oid_parse),          cmocka_unit_test(test_result_fail_order),
-                cmocka_unit_test(test_events_parse),
+                cmocka_unit_test(test_events_parse),       cmocka_unit_test(test_camera_keep),
         };
 
         return cmocka_run_group_tests_name("probes", tests, NULL, NULL);
