@@ -73,7 +73,8 @@ def main():
                         "credentials' full names), not with the shortest strings")
     p.add_argument("--daemon", default=os.path.join(HERE, "..", "build", "fieldwatchd"))
     a = p.parse_args()
-    sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=a.keep))
+    sc = scale.Scale(argparse.Namespace(daemon=os.path.abspath(a.daemon), keep=a.keep,
+                                        shared_floor=None))
 
     def on_signal(sig, frame):
         a.signal = sig
