@@ -191,10 +191,13 @@ static int add_quarterly(DeadlineList *l, Day start, Day end) {
                 Day due = last ? end : quarter_due(y, m);
                 int dy, dm, dd;
 
-                /* 「中旬」 ends on the 20th; 31 March and the last day are fixed dates. */
+                /* 「中旬」 ends on the 20th, moved to the next business day as a
+                 * period's end is (SPEC §2); 31 March and the last day are
+                 * fixed dates, their own end. */
                 day_to_ymd(due, &dy, &dm, &dd);
                 r = list_add(l, DEADLINE_QUARTERLY_REPORT, due,
-                             !last && dd == 15 ? day_from_ymd(dy, dm, 20) : due,
+                             !last && dd == 15 ? clocks_period_end(l->cal, day_from_ymd(dy, dm, 20))
+                                               : due,
                              MAX(qstart, start), MIN(qend, end), last);
                 if (r < 0)
                         return r;
@@ -218,8 +221,9 @@ static int add_annual_and_completion(DeadlineList *l, Day start, Day end) {
                 Day plan = day_from_ymd(fy, 4, 15), completion = day_from_ymd(fy + 1, 3, 31);
 
                 if (fy > fiscal_year_of(start) && plan <= end) {
-                        /* 「頃まで」: a target; late after the month's end. */
-                        r = list_add(l, DEADLINE_ANNUAL_PLAN, plan, day_from_ymd(fy, 4, 30),
+                        /* 「頃まで」: a target, late after the same day moved to
+                         * the next business day (SPEC §2). */
+                        r = list_add(l, DEADLINE_ANNUAL_PLAN, plan, clocks_period_end(l->cal, plan),
                                      DAY_INVALID, DAY_INVALID, false);
                         if (r < 0)
                                 return r;

@@ -106,6 +106,9 @@ static int on_report_clock(const ReportClock *rc, void *userdata) {
         return r;
 }
 
+/* How long after a contract deadline's legal end it is still reported late. */
+#define REMINDERS_LATE_LOOKBACK_DAYS 31
+
 int reminders_collect(Store *s, const Config *config, const Calendar *cal, time_t now,
                       Reminder **ret, size_t *ret_n) {
         Collector c = {
@@ -123,12 +126,19 @@ int reminders_collect(Store *s, const Config *config, const Calendar *cal, time_
         if (r < 0)
                 return r;
         if (config->contract.start != DAY_INVALID) {
-                /* Due within the warning time, or overdue by a week at most: a
-                 * fresh installation does not report a contract's whole past. */
-                r = clocks_contract_deadlines(cal, &config->contract, c.today - 7,
+                /* Due within the warning time, or late (past overdue_after,
+                 * which is up to some days after the due) by a month at most: a
+                 * fresh installation does not report a contract's whole past,
+                 * and a daemon stopped for weeks still reports what fell late
+                 * meanwhile. */
+                r = clocks_contract_deadlines(cal, &config->contract,
+                                              c.today - REMINDERS_LATE_LOOKBACK_DAYS - 31,
                                               c.today + c.warn_days + 7, &d, &n);
                 for (size_t i = 0; r >= 0 && i < n; i++) {
                         char key[32], title[160];
+
+                        if (d[i].overdue_after < c.today - REMINDERS_LATE_LOOKBACK_DAYS)
+                                continue;
 
                         format_iso_date(d[i].due, key);
                         (void) deadline_title(&d[i], LANGUAGE_EN, title, sizeof(title));

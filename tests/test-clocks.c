@@ -9,11 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "calendar.h"
 #include "clocks.h"
 #include "config.h"
 #include "macro.h"
+#include "reminders.h"
+#include "store.h"
 
 static Config *config;
 static Calendar *cal;
@@ -247,8 +252,18 @@ static void test_contract_deadlines(void **state) {
                         int y, m, dd;
 
                         day_to_ymd(d[i].due, &y, &m, &dd);
-                        if (dd == 15) /* 中旬: to the 20th */
-                                assert_int_equal(d[i].overdue_after, day_from_ymd(y, m, 20));
+                        /* 中旬: to the 20th, moved to the next business day. */
+                        if (dd == 15) {
+                                assert_int_equal(d[i].overdue_after,
+                                                 clocks_period_end(cal, day_from_ymd(y, m, 20)));
+                                assert_true(d[i].overdue_after >= day_from_ymd(y, m, 20));
+                                assert_true(calendar_is_business_day(cal, d[i].overdue_after));
+                        }
+                }
+                /* 頃まで: the same day, moved to the next business day. */
+                if (d[i].kind == DEADLINE_ANNUAL_PLAN) {
+                        assert_int_equal(d[i].overdue_after, clocks_period_end(cal, d[i].due));
+                        assert_true(calendar_is_business_day(cal, d[i].overdue_after));
                 }
                 if (d[i].kind == DEADLINE_COMPLETION_NOTICE || d[i].kind == DEADLINE_ARCHIVE)
                         assert_int_equal(d[i].overdue_after, d[i].due);
@@ -296,7 +311,10 @@ static void test_contract_deadlines(void **state) {
         assert_string_equal(title, "納品物件１～４の電子媒体（CD-R）（2025年度）");
         assert_int_equal(d[5].kind, DEADLINE_ANNUAL_PLAN);
         assert_int_equal(d[5].due, D("2026-04-15"));
+        assert_int_equal(d[5].overdue_after, D("2026-04-15")); /* a Wednesday */
         assert_int_equal(d[6].due, D("2026-07-15"));
+        /* The 20th is 海の日 (a Monday): late only after Tuesday the 21st. */
+        assert_int_equal(d[6].overdue_after, D("2026-07-21"));
         assert_int_equal(d[7].due, D("2026-10-15"));
         assert_int_equal(d[8].due, D("2027-01-15"));
 
@@ -331,6 +349,14 @@ static void test_deadline_weekends(void **state) {
         assert_int_equal(n, 1);
         assert_int_equal(d[0].kind, DEADLINE_ANNUAL_PLAN);
         assert_int_equal(d[0].deliver_by, D("2028-04-14"));
+        assert_int_equal(d[0].overdue_after, D("2028-04-17"));
+        free(d);
+        /* 2029-01-20 is a Saturday: 中旬 runs to Monday the 22nd. */
+        assert_int_equal(clocks_contract_deadlines(cal, &config->contract, D("2029-01-15"),
+                                                   D("2029-01-15"), &d, &n),
+                         0);
+        assert_int_equal(n, 1);
+        assert_int_equal(d[0].overdue_after, D("2029-01-22"));
         free(d);
         assert_int_equal(clocks_contract_deadlines(cal, &config->contract, D("2029-07-01"),
                                                    D("2029-07-31"), &d, &n),
@@ -338,6 +364,7 @@ static void test_deadline_weekends(void **state) {
         assert_int_equal(n, 1);
         assert_int_equal(d[0].due, D("2029-07-15"));
         assert_int_equal(d[0].deliver_by, D("2029-07-13"));
+        assert_int_equal(d[0].overdue_after, D("2029-07-20")); /* a Friday */
         assert_int_equal(d[0].period_start, D("2029-04-01"));
         assert_int_equal(d[0].period_end, D("2029-06-30"));
         free(d);
@@ -390,11 +417,57 @@ static void test_contract_ending_march(void **state) {
         free(d);
 }
 
+/* The contract's deadlines that fall late while nothing is handed in: each
+ * reported late once the day after its overdue_after, also when that is more
+ * than a week after its due (the annual plan after a stopped week). */
+static size_t late_reminders(Store *s, const char *now, const char *kind) {
+        Reminder *v = NULL;
+        size_t n = 0, late = 0;
+
+        assert_int_equal(reminders_collect(s, config, cal, T(now), &v, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i].kind, kind) && v[i].overdue) {
+                        assert_int_equal(v[i].event.type, EVENT_REPORT_OVERDUE);
+                        late++;
+                }
+        free(v);
+        return late;
+}
+
+static void test_reminders_late(void **state) {
+        char dir[] = "/tmp/test-clocks-XXXXXX";
+        Store *s = NULL;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(store_open(dir, &s), 0);
+        /* The quarterly report due 2026-07-15: on time until the 21st (the
+         * 20th is 海の日), late on the 22nd. */
+        assert_int_equal(late_reminders(s, "2026-07-21T16:00:00+09:00", "quarterly_report"), 0);
+        assert_int_equal(late_reminders(s, "2026-07-22T09:00:00+09:00", "quarterly_report"), 1);
+        /* The annual plan due 2026-04-15 (a Wednesday): late from the 16th,
+         * and still reported on 1 May, 16 days after its due. */
+        assert_int_equal(late_reminders(s, "2026-04-15T16:00:00+09:00", "annual_plan"), 0);
+        assert_int_equal(late_reminders(s, "2026-04-16T09:00:00+09:00", "annual_plan"), 1);
+        assert_int_equal(late_reminders(s, "2026-05-01T09:00:00+09:00", "annual_plan"), 1);
+        /* A month after its legal end it is history, not news. */
+        assert_int_equal(late_reminders(s, "2026-05-20T09:00:00+09:00", "annual_plan"), 0);
+        s = store_close(s);
+        for (const char *const *x = (const char *const[]) { "", "-wal", "-shm", NULL }; *x; x++) {
+                char path[128];
+
+                (void) snprintf(path, sizeof(path), "%s/" STORE_FILE "%s", dir, *x);
+                (void) unlink(path);
+        }
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sla_table),          cmocka_unit_test(test_sla_configured),
                 cmocka_unit_test(test_report_table),       cmocka_unit_test(test_contract_deadlines),
                 cmocka_unit_test(test_deadline_weekends),  cmocka_unit_test(test_contract_ending_march),
+                cmocka_unit_test(test_reminders_late),
         };
 
         return cmocka_run_group_tests_name("clocks", tests, setup, teardown);

@@ -201,16 +201,16 @@ class Deadlines(unittest.TestCase):
                 "2026-12-31", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         data = json.loads(r.stdout)
-        # 中旬 runs to the 20th; 頃まで is a target (late after the month);
-        # fixed dates are their own end.
+        # 中旬 runs to the 20th, 頃まで to its day, both moved to the next
+        # business day (2026-07-20 is 海の日); fixed dates are their own end.
         self.assertEqual([(d["kind"], d["due"], d["deliver_by"], d["overdue_after"])
                           for d in data], [
             ("quarterly_report", "2026-01-15", "2026-01-15", "2026-01-20"),
             ("quarterly_report", "2026-03-31", "2026-03-31", "2026-03-31"),
             ("completion_notice", "2026-03-31", "2026-03-31", "2026-03-31"),
             ("archive", "2026-03-31", "2026-03-31", "2026-03-31"),
-            ("annual_plan", "2026-04-15", "2026-04-15", "2026-04-30"),
-            ("quarterly_report", "2026-07-15", "2026-07-15", "2026-07-20"),
+            ("annual_plan", "2026-04-15", "2026-04-15", "2026-04-15"),
+            ("quarterly_report", "2026-07-15", "2026-07-15", "2026-07-21"),
             ("quarterly_report", "2026-10-15", "2026-10-15", "2026-10-20"),
         ])
         for d in data:
@@ -222,7 +222,8 @@ class Deadlines(unittest.TestCase):
         r = ctl("--config", ICHIKAWA, "--pretend-now", "2031-06-01T12:00", "deadlines")
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = [line.split("\t") for line in r.stdout.splitlines()]
-        self.assertEqual(rows[0][:4], ["2031-07-15", "2031-07-15", "2031-07-20",
+        # 2031-07-20 is a Sunday and the 21st 海の日: late after the 22nd.
+        self.assertEqual(rows[0][:4], ["2031-07-15", "2031-07-15", "2031-07-22",
                                        "quarterly_report"])
         # The contract's end: a Sunday, handed in on Friday; nothing after it.
         self.assertEqual(rows[-2][:4], ["2031-11-30", "2031-11-28", "2031-11-30",
