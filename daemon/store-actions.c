@@ -14,6 +14,15 @@
 /* The parameters of every STMT_RECORD_*: ?1 the fault, ?2 by, ?3 the note,
  * ?4 the action's time, ?5 cause, ?6 action, ?7 prevention, ?8 the parts
  * (JSON), ?9 media replaced, ?10 remote, ?11 loaner, ?12 the amount. */
+/* A final recovery after a provisional one keeps what the provisional
+ * recorded: the parts replaced then (the new ones after them, each once), and
+ * a storage medium replaced then (its erasure report is still due). */
+#define MERGED_PARTS                                                                        \
+        "(SELECT json_group_array(value) FROM (SELECT 0 AS o, key AS k, value"              \
+        " FROM json_each(faults.parts) UNION ALL SELECT 1, key, value FROM json_each(?8)"   \
+        " WHERE value NOT IN (SELECT value FROM json_each(faults.parts)) ORDER BY o, k))"
+#define MERGED_MEDIA "(COALESCE(media_replaced, 0) OR ?9)"
+
 const StoreSql store_sql_actions[] = {
         { STMT_RECORD_ACK, "UPDATE faults SET acknowledged_by = ?2, ack_note = ?3 WHERE id = ?1" },
         { STMT_RECORD_ONSITE, "UPDATE faults SET onsite_by = ?2 WHERE id = ?1" },
@@ -23,11 +32,12 @@ const StoreSql store_sql_actions[] = {
          * recovered_at (the report clocks start there). */
         { STMT_RECORD_RECOVER_TEMPORARY,
           "UPDATE faults SET recovered_by = ?2, temporary_recovered_at = ?4, cause = ?5,"
-          " action = ?6, prevention = ?7, parts = ?8, media_replaced = ?9, remote = ?10,"
-          " loaner = ?11 WHERE id = ?1" },
+          " action = ?6, prevention = ?7, parts = " MERGED_PARTS ","
+          " media_replaced = " MERGED_MEDIA ", remote = ?10, loaner = ?11 WHERE id = ?1" },
         { STMT_RECORD_RECOVER,
           "UPDATE faults SET recovered_by = ?2, recovered_at = ?4, cause = ?5, action = ?6,"
-          " prevention = ?7, parts = ?8, media_replaced = ?9, remote = ?10,"
+          " prevention = ?7, parts = " MERGED_PARTS ", media_replaced = " MERGED_MEDIA ","
+          " remote = ?10,"
           " loaner = CASE WHEN ?11 = '' THEN loaner ELSE ?11 END WHERE id = ?1" },
         { STMT_RECORD_QUOTE,
           "UPDATE faults SET quote_by = ?2, quote_note = ?3, quote_at = ?4, quote_parts = ?8,"

@@ -181,7 +181,9 @@ static int row_onsite(const Fault *f, void *userdata) {
         Day day;
         int sec;
 
-        if (f->onsite_started_at || f->state != FAULT_OPEN)
+        /* No due: a send-back device's fault, or one not received yet (a
+         * fault call awaited): nothing to list, not a deadline in 1970. */
+        if (f->onsite_started_at || f->state != FAULT_OPEN || fault_due(f) == 0)
                 return 0;
         r = row_add(rows);
         if (!r)

@@ -597,6 +597,10 @@ class Scenarios(unittest.TestCase):
         r = act("defer", fid, "--approved-by", "監督員 佐藤", "--reason", "部品の手配")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("has not been received yet", r.stderr)
+        # No onsite deadline before the call (not one of 1970, overdue).
+        r = act("deadlines", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([x for x in json.loads(r.stdout) if x.get("fault") == f["id"]], [])
         r = act("receive", fid, "--from", "市役所 危機管理課", "--by", "山田 太郎",
                 "--at", "2026-11-26T10:00")
         self.assertEqual(r.returncode, 1, r.stderr)
@@ -759,6 +763,10 @@ class Scenarios(unittest.TestCase):
         r = act("defer", fid, "--approved-by", "監督員 佐藤", "--reason", "メーカー修理")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("send-back maintenance", r.stderr)
+        # No onsite deadline to list (not one of 1970, overdue).
+        r = act("deadlines", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([x for x in json.loads(r.stdout) if x.get("fault") == f["id"]], [])
         r = act("recover", fid, "--by", "山田 太郎", "--cause", "電源部の故障", "--action",
                 "メーカーへ送付し修理品と交換", "--prevention", "なし（初期不良）")
         self.assertEqual(r.returncode, 0, r.stderr)
