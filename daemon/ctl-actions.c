@@ -84,7 +84,7 @@ static const struct option all_options[] = {
 static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_ACK] = O(OPT_BY) | O(OPT_NOTE),
         [ACTION_ONSITE] = O(OPT_BY) | O(OPT_AT),
-        [ACTION_DEFER] = O(OPT_APPROVED_BY) | O(OPT_REASON),
+        [ACTION_DEFER] = O(OPT_APPROVED_BY) | O(OPT_REASON) | O(OPT_AT),
         [ACTION_RECOVER] = O(OPT_BY) | O(OPT_AT) | O(OPT_CAUSE) | O(OPT_ACTION) |
                            O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA) | O(OPT_REMOTE) |
                            O(OPT_TEMPORARY) | O(OPT_LOANER),

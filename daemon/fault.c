@@ -46,8 +46,9 @@ bool fault_clock_running(const Fault *f) {
 }
 
 time_t fault_due(const Fault *f) {
-        return f->deferral_approved_at && f->deferred_onsite_due ? f->deferred_onsite_due
-                                                                 : f->onsite_due;
+        return deferral_counts(f->deferral_approved_at, f->onsite_due, f->deferred_onsite_due)
+                       ? f->deferred_onsite_due
+                       : f->onsite_due;
 }
 
 void fault_done(Fault *f) {

@@ -74,6 +74,13 @@ FaultOrigin fault_origin_from_string(const char *s);
  * send-back maintenance. */
 bool fault_clock_running(const Fault *f);
 
+/* Whether an approved deferral moves the due: it was approved before the due
+ * passed (「監督職員に連絡し、承認を得た上で」: the approval comes first; one
+ * recorded later does not undo a breach) and there is a deferred due. */
+static inline bool deferral_counts(time_t approved_at, time_t onsite_due, time_t deferred_due) {
+        return approved_at > 0 && deferred_due > 0 && approved_at <= onsite_due;
+}
+
 /* The due time that counts now: the approved deferral, else onsite_due;
  * 0 when there is none (not received yet, send-back maintenance). */
 time_t fault_due(const Fault *f);

@@ -135,6 +135,14 @@ static int check_fault_action(const Action *a, Fault *f, const FaultDetails *det
                 if (f->deferral_approved_at)
                         return REFUSE("the deferral of fault %" PRId64 " was approved already",
                                       f->id);
+                /* The approval comes before the due passes (L125-131); one
+                 * given in time and recorded later takes --at. */
+                if (at > f->onsite_due)
+                        return REFUSE("fault %" PRId64 " was due onsite at %s, before this "
+                                      "approval (%s): a deferral is approved before the due "
+                                      "time; give --at if it was approved in time",
+                                      f->id, format_iso_datetime(f->onsite_due, t1),
+                                      format_iso_datetime(at, t2));
                 f->deferral_approved_at = at;
                 /* The due moves: its warning and breach are armed anew. */
                 f->warned = f->breached = false;

@@ -28,7 +28,7 @@ static const struct {
           "acknowledge a fault: no more re-notification" },
         { "onsite", ctl_onsite, "FAULT --by NAME [--at TIME]",
           "onsite work started: the onsite clock stops" },
-        { "defer", ctl_defer, "FAULT --approved-by NAME [--reason TEXT]",
+        { "defer", ctl_defer, "FAULT --approved-by NAME [--reason TEXT] [--at TIME]",
           "the supervisor approved a next-morning visit" },
         { "recover", ctl_recover,
           "FAULT --by NAME --cause TEXT --action TEXT [--prevention TEXT] [--parts MODEL,...]\n"

@@ -147,8 +147,9 @@ ReportWork *report_works_free(ReportWork *v, size_t n) {
 
 /* The onsite due time that counts: the approved deferral, else onsite_due. */
 time_t report_fault_due_at(const ReportFault *f) {
-        return f->deferral_approved_at && f->deferred_onsite_due ? f->deferred_onsite_due
-                                                                 : f->onsite_due;
+        return deferral_counts(f->deferral_approved_at, f->onsite_due, f->deferred_onsite_due)
+                       ? f->deferred_onsite_due
+                       : f->onsite_due;
 }
 
 /* When the fault stopped being a fault: cleared, else closed; 0 while open. */

@@ -757,6 +757,41 @@ static void test_action_rules(void **state) {
         assert_non_null(strstr(msg, "in the future"));
 }
 
+/* A deferral is approved before the due passes (L125-131): one recorded
+ * after the breach is refused, and one given in time and recorded later
+ * (--at) moves the due; a deferral's time after the due never counts. */
+static void test_deferral_after_due(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00"), due;
+        char msg[512];
+        ActionOutcome o;
+        Fault *f;
+
+        all_up(env, t - 60);
+        f = camera_fault(env, env->camera1, env->router1, t);
+        assert_non_null(f);
+        due = f->onsite_due;
+        assert_int_equal(fault_due(f), due);
+        Action late = { .type = ACTION_DEFER, .fault_id = f->id, .note = "parts" };
+        assert_int_equal(act(env, &late, f, NULL, due + 60, &o, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "before this approval"));
+        assert_int_equal(f->deferral_approved_at, 0);
+        assert_int_equal(fault_due(f), due);
+        /* Approved at the due itself, recorded an hour later: it counts. */
+        Action in_time = { .type = ACTION_DEFER, .fault_id = f->id, .note = "parts", .at = due };
+        assert_int_equal(act(env, &in_time, f, NULL, due + 3600, &o, msg, sizeof(msg)), 0);
+        assert_int_equal(f->deferral_approved_at, due);
+        assert_int_equal(fault_due(f), f->deferred_onsite_due);
+        assert_true(f->deferred_onsite_due > due);
+        faults_action_end(env->e, true);
+        /* A record from before this rule, approved after the due: no move. */
+        f->deferral_approved_at = due + 1;
+        assert_int_equal(fault_due(f), due);
+        assert_false(deferral_counts(due + 1, due, f->deferred_onsite_due));
+        assert_true(deferral_counts(due, due, f->deferred_onsite_due));
+        assert_false(deferral_counts(due, due, 0));
+}
+
 /* A fault no longer in the engine (cleared, transient) is taken from the
  * store for the action, and let go after it. */
 static void test_action_on_stored_fault(void **state) {
@@ -868,6 +903,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_manual_fault, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_manual_fault_bound, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_action_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_deferral_after_due, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_action_on_stored_fault, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_anomaly_third_transient, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_anomaly_across_restart, setup, teardown),
