@@ -52,6 +52,8 @@ static const struct {
                                  LOG_INFO, false },
         [EVENT_SECURITY_INCIDENT] = { "security_incident", "21da383068a144d09348307a0d064569",
                                       LOG_ALERT, true },
+        [EVENT_FAULT_CHANGED] = { "fault_changed", "3f1c9a7e52d84b0c9e6a1d27b85f4c30", LOG_ERR,
+                                  true },
 };
 
 const char *event_type_to_string(EventType t) {

@@ -40,6 +40,8 @@ typedef enum EventType {
         EVENT_INVESTIGATED,          /* an anomaly was investigated (L107-111) */
         EVENT_SECURITY_INCIDENT,     /* reported at once (別記1 第9条, 別記2 第10条):
                                       * kind is the incident's (security_incident_kind()) */
+        EVENT_FAULT_CHANGED,         /* an open fault changed kind or severity (degraded to
+                                      * down, say): the same fault, its clocks kept */
         _EVENT_TYPE_MAX,
 } EventType;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,6 +579,44 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
         return r;
 }
 
+/* The node's open fault becomes another kind or severity: a degraded camera
+ * goes down, a down one answers again while a check still fails, another
+ * check fails. The device has not recovered, so it is the same fault: its
+ * reception, due, deferral, acknowledgement and onsite work are kept (a
+ * fresh fault would restart the 2-hour clock, and closing this one as
+ * transient would say it cleared by itself, and count toward an anomaly). */
+static int change_fault(FaultEngine *e, size_t node, FaultSeverity sev, const char *kind,
+                        const char *hint, time_t now, FaultOutput *out) {
+        Node *n = &e->nodes[node];
+        Fault *f = n->fault;
+        bool was_incident = faults_incident_kind(f->kind, f->reason) != NULL;
+        char was[sizeof(f->kind)], clocks[160];
+        int r;
+
+        if (f->severity == sev && streq(f->kind, kind))
+                return 0;
+        n->hint_at = 0;
+        (void) snprintf(was, sizeof(was), "%s", f->kind);
+        for (size_t i = 0; i < f->n_hidden; i++)
+                free(f->hidden[i]);
+        free(f->hidden);
+        f->hidden = NULL;
+        f->n_hidden = 0;
+        f->severity = sev;
+        (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
+        (void) snprintf(f->reason, sizeof(f->reason), "%s", node_reason(n));
+        (void) snprintf(f->hint, sizeof(f->hint), "%s", hint ?: "");
+        if (sev == FAULT_DOWN && hidden_ids(e, node, f) < 0)
+                return -ENOMEM;
+        r = faults_emit(out, EVENT_FAULT_CHANGED, now, n->id, f,
+                        "%s: fault %" PRId64 " is now %s (was %s): %s%s%s (%s)", n->id, f->id,
+                        kind, was, f->reason, f->hint[0] ? "; check " : "", f->hint,
+                        clock_text(f, clocks, sizeof(clocks)));
+        if (r >= 0 && !was_incident)
+                r = incident_of_fault(f, now, out);
+        return r;
+}
+
 static int anomaly_input(FaultEngine *e, size_t node, time_t now, FaultOutput *out);
 
 static int clear_fault(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
@@ -656,7 +695,8 @@ static size_t probe_target(const FaultEngine *e, size_t node) {
 
 static int node_go_down(FaultEngine *e, size_t node, time_t now, FaultOutput *out) {
         Node *n = &e->nodes[node];
-        int r;
+        const char *kind = NULL, *hint = NULL;
+        bool lost;
 
         if (ancestor_down(e, node)) {
                 /* Unreachable: the ancestor's fault speaks for it. */
@@ -677,22 +717,26 @@ static int node_go_down(FaultEngine *e, size_t node, time_t now, FaultOutput *ou
         }
         n->held = false;
         n->hard = HARD_DOWN;
-        r = clear_fault(e, node, now, out); /* a degraded fault gives way */
-        if (r < 0)
-                return r;
         switch (n->kind) {
         case NODE_VPN:
-                return raise_fault(e, node, FAULT_DOWN, "vpn_down", NULL, now, out);
+                kind = "vpn_down";
+                break;
         case NODE_TUNNEL:
-                if (site_lost(e, node))
-                        return raise_fault(e, node, FAULT_DOWN, "site_down", SITE_HINT, now, out);
-                return raise_fault(e, node, FAULT_DOWN, "tunnel_down", NULL, now, out);
+                lost = site_lost(e, node);
+                kind = lost ? "site_down" : "tunnel_down";
+                hint = lost ? SITE_HINT : NULL;
+                break;
         case NODE_ROUTER:
-                return raise_fault(e, node, FAULT_DOWN, "router_down", NULL, now, out);
+                kind = "router_down";
+                break;
         case NODE_CAMERA:
-                return raise_fault(e, node, FAULT_DOWN, "camera_down", NULL, now, out);
+                kind = "camera_down";
+                break;
         }
-        return 0;
+        /* A degraded fault turns into the down one: the same fault. */
+        if (n->fault)
+                return change_fault(e, node, FAULT_DOWN, kind, hint, now, out);
+        return raise_fault(e, node, FAULT_DOWN, kind, hint, now, out);
 }
 
 /* A node recovered from hard down: its hidden descendants start afresh and
@@ -736,9 +780,11 @@ static int node_settle(FaultEngine *e, size_t node, Hard to, time_t now, FaultOu
         int r = 0;
 
         n->hard = to;
-        if (n->fault && (to == HARD_UP || n->fault->severity == FAULT_DOWN ||
-                         !streq(n->fault->kind, kind)))
+        if (n->fault && (to == HARD_UP || ancestor_down(e, node)))
                 r = clear_fault(e, node, now, out);
+        else if (n->fault && to == HARD_DEGRADED)
+                /* Answering again, or another check failing: the same fault. */
+                r = change_fault(e, node, FAULT_DEGRADED, kind, NULL, now, out);
         if (r >= 0 && to == HARD_DEGRADED && !n->fault && !ancestor_down(e, node))
                 r = raise_fault(e, node, FAULT_DEGRADED, kind, NULL, now, out);
         if (r >= 0 && before == HARD_DOWN)

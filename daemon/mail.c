@@ -53,6 +53,7 @@ static const Words event_prefixes[_EVENT_TYPE_MAX] = {
         [EVENT_FAULT_RECEIVED] = { "障害受付", "RECEIVED" },
         [EVENT_INVESTIGATED] = { "調査記録", "INVESTIGATED" },
         [EVENT_SECURITY_INCIDENT] = { "情報セキュリティ事故", "SECURITY INCIDENT" },
+        [EVENT_FAULT_CHANGED] = { "障害内容の変化", "FAULT CHANGED" },
 };
 
 static const Words event_leads[_EVENT_TYPE_MAX] = {
@@ -100,6 +101,10 @@ static const Words event_leads[_EVENT_TYPE_MAX] = {
                                       "Art. 10): report it to the city at once and follow its "
                                       "instructions. Do not trust the device until its "
                                       "configuration and credentials have been checked." },
+        [EVENT_FAULT_CHANGED] = { "障害の内容が変わりました（機器はまだ復旧していません）。"
+                                  "同じ障害として、受付時刻と現地着手期限はそのままです。",
+                                  "The fault changed (the device has not recovered): it is the "
+                                  "same fault, its reception and onsite due unchanged." },
 };
 
 /* The field labels of the body, in order. */

@@ -274,7 +274,9 @@ static void test_site_lost(void **state) {
 
 static void test_degraded_kinds(void **state) {
         Env *env = *state;
-        time_t t = T("2026-11-25T09:30:00");
+        time_t t = T("2026-11-25T09:30:00"), received, due;
+        int64_t id;
+        Fault *f;
 
         all_up(env, t - 60);
         feed(env, env->camera1, PROBE_DEGRADED, "clock skew +30 s (limit 10s)", t);
@@ -283,21 +285,58 @@ static void test_degraded_kinds(void **state) {
                               t + 2),
                          1);
         assert_string_equal(env->out.events[0].kind, "clock_skew");
-        /* Another check fails now: after fail_after, a fault of that kind. */
+        f = faults_node_fault(env->e, env->camera1);
+        id = f->id;
+        received = f->received_at;
+        due = f->onsite_due;
+        /* Another check fails now: after fail_after, the same fault, of that
+         * kind, its clocks kept (the device never recovered). */
         feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", t + 3);
         feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", t + 4);
-        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", t + 5), 2);
+        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", t + 5), 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_CHANGED);
+        assert_string_equal(env->out.events[0].kind, "recording_stopped");
+        assert_non_null(strstr(env->out.events[0].text, "(was clock_skew)"));
+        f = faults_node_fault(env->e, env->camera1);
+        assert_int_equal(f->id, id);
+        /* Then down, an hour and a half later: camera_down, the same fault,
+         * still due two hours after the first reception (not restarted). */
+        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 5400);
+        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 5401);
+        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 5402);
+        assert_int_equal(feed(env, env->router1, PROBE_UP, "", t + 5403), 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_CHANGED);
+        assert_string_equal(env->out.events[0].kind, "camera_down");
+        f = faults_node_fault(env->e, env->camera1);
+        assert_int_equal(f->id, id);
+        assert_int_equal(f->severity, FAULT_DOWN);
+        assert_int_equal(f->received_at, received);
+        assert_int_equal(f->onsite_due, due);
+        assert_int_equal(env->out.events[0].onsite_due, due);
+        /* Its due passes: breached, at the first reception's due. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, due - 1, &env->out), 0);
+        assert_int_equal(env->out.n_events, 1);
+        assert_int_equal(env->out.events[0].type, EVENT_SLA_WARNING);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, due, &env->out), 0);
+        assert_true(env->out.n_events >= 1); /* and the 2-hourly renotification */
+        assert_int_equal(env->out.events[0].type, EVENT_SLA_BREACH);
+        /* It answers again, recording still stopped: degraded, the same fault. */
+        feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x", due + 60);
+        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, "recording stopped: x",
+                              due + 61),
+                         1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_CHANGED);
+        f = faults_node_fault(env->e, env->camera1);
+        assert_int_equal(f->id, id);
+        assert_int_equal(f->severity, FAULT_DEGRADED);
+        assert_true(f->breached);
+        /* Recovered: cleared by itself (no onsite work): transient, once. */
+        feed(env, env->camera1, PROBE_UP, "", due + 120);
+        assert_int_equal(feed(env, env->camera1, PROBE_UP, "", due + 121), 1);
         assert_int_equal(env->out.events[0].type, EVENT_FAULT_TRANSIENT);
-        assert_string_equal(env->out.events[0].kind, "clock_skew");
-        assert_int_equal(env->out.events[1].type, EVENT_FAULT_RAISED);
-        assert_string_equal(env->out.events[1].kind, "recording_stopped");
-        /* Then down: the degraded fault gives way to camera_down. */
-        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 6);
-        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 7);
-        feed(env, env->camera1, PROBE_DOWN, "timeout", t + 8);
-        assert_int_equal(feed(env, env->router1, PROBE_UP, "", t + 9), 2);
-        assert_string_equal(env->out.events[1].kind, "camera_down");
-        assert_int_equal(faults_node_fault(env->e, env->camera1)->severity, FAULT_DOWN);
+        assert_null(faults_node_fault(env->e, env->camera1));
 }
 
 /* Security incidents: one per fault occurrence, made when it is raised. */
