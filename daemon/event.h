@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -46,6 +47,14 @@ typedef enum EventType {
 } EventType;
 
 #define EVENT_TEXT_MAX 512
+
+/* The site of a device id, "05" of "05-camera": what comes before the last
+ * '-' (a site id may hold '-' itself: "north-01-camera"); 0 for "vpn". */
+static inline int device_site_len(const char *device) {
+        const char *dash = strrchr(device, '-');
+
+        return dash ? (int) (dash - device) : 0;
+}
 
 typedef struct Event {
         int64_t id;                  /* set by the store */

@@ -438,7 +438,7 @@ static int engine_action(FaultEngine *e, const Action *a, const ActionFacts *fac
                 (void) snprintf(spec.device, sizeof(spec.device), "%s", an->device);
                 if (!streq(an->device, "vpn"))
                         (void) snprintf(spec.site, sizeof(spec.site), "%.*s",
-                                        (int) strcspn(an->device, "-"), an->device);
+                                        device_site_len(an->device), an->device);
                 (void) snprintf(spec.kind, sizeof(spec.kind), "anomaly");
                 spec.origin = FAULT_ORIGIN_ANOMALY;
                 spec.anomaly_id = an->id;

@@ -557,7 +557,7 @@ static int raise_fault(FaultEngine *e, size_t node, FaultSeverity sev, const cha
                 }
         }
         if (n->site != NODE_NONE)
-                (void) snprintf(f->site, sizeof(f->site), "%.*s", (int) strcspn(n->id, "-"), n->id);
+                (void) snprintf(f->site, sizeof(f->site), "%.*s", device_site_len(n->id), n->id);
         (void) snprintf(f->device, sizeof(f->device), "%s", n->id);
         (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
         (void) snprintf(f->reason, sizeof(f->reason), "%s", node_reason(n));

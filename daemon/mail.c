@@ -461,7 +461,7 @@ static void composer_site(Composer *k) {
 
         if (!*src && !streq(e->device, "vpn") && !streq(e->device, ""))
                 /* An event without a fault names only its device: "05-camera". */
-                (void) snprintf(k->site, sizeof(k->site), "%.*s", (int) strcspn(e->device, "-"),
+                (void) snprintf(k->site, sizeof(k->site), "%.*s", device_site_len(e->device),
                                 e->device);
         else
                 (void) snprintf(k->site, sizeof(k->site), "%s", src);

@@ -1004,7 +1004,11 @@ static void test_checked_strings(void **state) {
         v = checked_good;
         v.id = "\"has space\"";
         expect_checked_error(&v, "invalid site id 'has space' for 'sites[0].id': expected 1 to "
-                                 "16 letters, digits, '_' or '-'");
+                                 "15 letters, digits, '_' or '-'");
+        /* 16 characters do not fit the 16 bytes a site id is kept in. */
+        v.id = "abcdefghijklmnop";
+        expect_checked_error(&v, "invalid site id 'abcdefghijklmnop' for 'sites[0].id': expected "
+                                 "1 to 15 letters, digits, '_' or '-'");
         v = checked_good;
         v.address = "bad_host!";
         expect_checked_error(&v, "invalid address 'bad_host!' for 'sites[0].router.address': "

@@ -557,6 +557,38 @@ static Fault *camera_fault(Env *env, size_t camera, size_t router, time_t t) {
         return faults_node_fault(env->e, camera);
 }
 
+/* A third site whose id holds '-' (the schema allows it). */
+static int setup_dashed(void **state) {
+        return setup_with(state,
+                          "  - {id: 'north-01', name: three, mount: wall, tunnel: 3,"
+                          " router: {address: 127.0.1.3, snmp: {version: 2c,"
+                          " community_credential: c}},"
+                          " camera: {address: 127.0.2.3, username: admin,"
+                          " password_credential: p}}\n");
+}
+
+/* The fault of a device of site "north-01" is of that site, not "north". */
+static void test_dashed_site_id(void **state) {
+        Env *env = *state;
+        time_t t = T("2026-11-25T10:00:00");
+        size_t camera = faults_site_node(env->e, 2, NODE_CAMERA),
+               router = faults_site_node(env->e, 2, NODE_ROUTER);
+        Fault *f;
+
+        all_up(env, t - 60);
+        feed(env, faults_site_node(env->e, 2, NODE_TUNNEL), PROBE_UP, "", t - 60);
+        feed(env, router, PROBE_UP, "", t - 60);
+        feed(env, camera, PROBE_UP, "", t - 60);
+        f = camera_fault(env, camera, router, t);
+        assert_non_null(f);
+        assert_string_equal(f->device, "north-01-camera");
+        assert_string_equal(f->site, "north-01");
+        assert_string_equal(env->out.events[0].site, "north-01");
+        assert_int_equal(device_site_len("north-01-camera"), 8);
+        assert_int_equal(device_site_len("05-tunnel"), 2);
+        assert_int_equal(device_site_len("vpn"), 0);
+}
+
 /* sla.reception: call (L119-123): a detected fault waits, clocks stopped,
  * until its call; then every clock runs from the call's reception. */
 static void test_reception_by_call(void **state) {
@@ -943,6 +975,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_manual_fault_bound, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_action_rules, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_deferral_after_due, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dashed_site_id, setup_dashed, teardown),
                 cmocka_unit_test_setup_teardown(test_action_on_stored_fault, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_anomaly_third_transient, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_anomaly_across_restart, setup, teardown),
