@@ -235,7 +235,8 @@ char *action_to_json(const Action *a) {
                       (json_int_t) a->amount);
         if (!o)
                 return NULL;
-        if (json_object_set_new(o, "from", json_string(a->from)) < 0 ||
+        if (json_object_set_new(o, "start_at", json_integer(a->start_at)) < 0 ||
+            json_object_set_new(o, "from", json_string(a->from)) < 0 ||
             json_object_set_new(o, "site", json_string(a->site)) < 0 ||
             json_object_set_new(o, "device", json_string(a->device)) < 0 ||
             json_object_set_new(o, "anomaly", json_integer(a->anomaly_id)) < 0) {
@@ -260,7 +261,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         const char *type, *by, *kind = "", *due = "", *loaner = "", *from = "", *site = "",
                    *device = "";
         json_int_t fault = 0, work = 0, requested = 0, at = 0, end_at = 0, amount = 0,
-                   anomaly = 0;
+                   anomaly = 0, start_at = 0;
         int media = 0, remote = 0, temporary = 0;
 
         o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
@@ -275,8 +276,9 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
                            "media_replaced", &media, "kind", &kind, "due", &due, "remote",
                            &remote, "temporary", &temporary, "loaner", &loaner, "amount",
                            &amount) < 0 ||
-            json_unpack_ex(o, &jerr, 0, "{s?s, s?s, s?s, s?I}", "from", &from, "site", &site,
-                           "device", &device, "anomaly", &anomaly) < 0 ||
+            json_unpack_ex(o, &jerr, 0, "{s?s, s?s, s?s, s?I, s?I}", "from", &from, "site",
+                           &site, "device", &device, "anomaly", &anomaly, "start_at",
+                           &start_at) < 0 ||
             action_type_from_string(type) < 0) {
                 (void) snprintf(err, errlen, "not an action: %s", jerr.text);
                 json_decref(o);
@@ -296,6 +298,7 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         a.requested_at = (time_t) requested;
         a.at = (time_t) at;
         a.end_at = (time_t) end_at;
+        a.start_at = (time_t) start_at;
         a.media_replaced = media;
         a.remote = remote;
         a.amount = amount;

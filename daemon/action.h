@@ -47,6 +47,7 @@ typedef struct Action {
         time_t requested_at;         /* the program's wall clock when asked */
         time_t at;                   /* onsite --at, work start; 0: now */
         time_t end_at;               /* work end */
+        time_t start_at;             /* recover: when this visit's work began (--start) */
         char *note;                  /* ack/close note, defer reason, work notes */
         char *cause, *action, *prevention;
         char *title, *content;       /* work */

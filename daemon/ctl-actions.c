@@ -87,7 +87,7 @@ static const unsigned allowed[_ACTION_TYPE_MAX] = {
         [ACTION_DEFER] = O(OPT_APPROVED_BY) | O(OPT_REASON) | O(OPT_AT),
         [ACTION_RECOVER] = O(OPT_BY) | O(OPT_AT) | O(OPT_CAUSE) | O(OPT_ACTION) |
                            O(OPT_PREVENTION) | O(OPT_PARTS) | O(OPT_MEDIA) | O(OPT_REMOTE) |
-                           O(OPT_TEMPORARY) | O(OPT_LOANER),
+                           O(OPT_TEMPORARY) | O(OPT_LOANER) | O(OPT_START),
         [ACTION_REPORT_SUBMITTED] = O(OPT_BY) | O(OPT_KIND) | O(OPT_DUE) | O(OPT_FISCAL_YEAR),
         [ACTION_WORK_ADD] = O(OPT_BY) | O(OPT_START) | O(OPT_END) | O(OPT_TITLE) | O(OPT_CONTENT) |
                             O(OPT_NOTES) | O(OPT_FAULT),
@@ -166,10 +166,13 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
         case OPT_AT:
         case OPT_START:
         case OPT_RECEIVED_AT:
+                /* recover --at is the recovery's time, --start its visit's. */
                 return parse_time_opt(cmd, c == OPT_AT      ? "--at"
                                            : c == OPT_START ? "--start"
                                                             : "--received-at",
-                                      arg, &a->at);
+                                      arg,
+                                      c == OPT_START && a->type == ACTION_RECOVER ? &a->start_at
+                                                                                  : &a->at);
         case OPT_FROM:
                 if (strlen(arg) >= sizeof(a->from))
                         return ctl_usage_error(cmd, "--from: at most %zu bytes",

@@ -64,7 +64,7 @@ static char *parts_list(const Action *a) {
  * operator's message in msg. */
 static int check_fault_action(const Action *a, Fault *f, const FaultDetails *det, time_t now,
                               time_t *ret_at, EventType *ret_type, char *msg, size_t msglen) {
-        char t1[ISO_DATETIME_MAX], t2[ISO_DATETIME_MAX];
+        char t1[ISO_DATETIME_MAX], t2[ISO_DATETIME_MAX], t3[ISO_DATETIME_MAX];
         time_t at = a->at > 0 ? a->at : now;
 
         if (at > now + FUTURE_SLACK)
@@ -175,6 +175,24 @@ static int check_fault_action(const Action *a, Fault *f, const FaultDetails *det
                 if (f->onsite_started_at && at < f->onsite_started_at)
                         return REFUSE("the recovery is before the onsite start %s",
                                       format_iso_datetime(f->onsite_started_at, t1));
+                /* The final recovery after a provisional one is another
+                 * visit's work: its start is not the first visit's. */
+                if (!a->temporary && det->temporary_recovered_at && !a->start_at)
+                        return REFUSE("fault %" PRId64 " was recovered provisionally at %s: give "
+                                      "--start, when the work of the final recovery began",
+                                      f->id,
+                                      format_iso_datetime(det->temporary_recovered_at, t1));
+                if (a->start_at && (a->start_at > at || a->start_at < f->detected_at ||
+                                    a->start_at < det->temporary_recovered_at))
+                        return REFUSE("--start %s is not between the %s (%s) and the recovery "
+                                      "(%s)",
+                                      format_iso_datetime(a->start_at, t1),
+                                      det->temporary_recovered_at ? "provisional recovery"
+                                                                  : "detection",
+                                      format_iso_datetime(det->temporary_recovered_at
+                                                                  ?: f->detected_at,
+                                                          t2),
+                                      format_iso_datetime(at, t3));
                 *ret_type = EVENT_RECOVERED;
                 (void) snprintf(msg, msglen, "fault %" PRId64 " recovered%s%s at %s%s%s%s%s",
                                 f->id, a->temporary ? " provisionally" : "",

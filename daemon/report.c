@@ -187,7 +187,22 @@ static void quarterly_due(const ReportContext *c, const ReportPeriod *p,
 
 #define QUARTERLY_WORK_COLUMNS 9
 
-static void quarterly_work(Doc *d, const ReportContext *c, const ReportWork *w, size_t n) {
+/* Onsite work on a fault begun by the period's end and not recorded yet
+ * (no recovery, so no work row): work in progress, which the report lists
+ * rather than say there was none. */
+static bool work_in_progress(const ReportPeriod *p, const ReportFault *f, const ReportWork *w,
+                             size_t n) {
+        if (!f->onsite_started_at || f->onsite_started_at >= p->to || f->recovered_at ||
+            f->temporary_recovered_at)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (w[i].fault_id == f->id)
+                        return false;
+        return true;
+}
+
+static void quarterly_work(Doc *d, const ReportContext *c, const ReportPeriod *p,
+                           const ReportWork *w, size_t n, const ReportFault *f, size_t n_faults) {
         Language l = c->lang;
         const char *headers[] = {
                 "No.",
@@ -203,11 +218,14 @@ static void quarterly_work(Doc *d, const ReportContext *c, const ReportWork *w, 
         const char *no_work = tr(l, "当該期間の作業実績はありません。",
                                  "There was no work in this period.");
         char total_text[LABEL_MAX], hm[TIME_MAX];
+        size_t ongoing = 0, row = 0;
         int64_t total = 0;
 
         _Static_assert(ELEMENTSOF(headers) == QUARTERLY_WORK_COLUMNS, "the CSV's width");
         doc_heading(d, tr(l, "作業実績", "Work done"));
-        if (n == 0) {
+        for (size_t i = 0; i < n_faults; i++)
+                ongoing += work_in_progress(p, &f[i], w, n);
+        if (n == 0 && ongoing == 0) {
                 doc_paragraph(d, no_work, false);
                 return;
         }
@@ -218,18 +236,41 @@ static void quarterly_work(Doc *d, const ReportContext *c, const ReportWork *w, 
 
                 total += (int64_t) (w[i].end_at - w[i].start_at);
                 doc_row(d, (const char *const[]) {
-                                   fmt_int((int64_t) i + 1, no), fmt_time(w[i].start_at, start),
+                                   fmt_int((int64_t) ++row, no), fmt_time(w[i].start_at, start),
                                    fmt_time(w[i].end_at, end),
                                    fmt_hm((int64_t) (w[i].end_at - w[i].start_at), hours),
                                    w[i].person ?: "", w[i].title ?: "", w[i].content ?: "",
                                    w[i].notes ?: "",
                                    w[i].fault_id > 0 ? fmt_int(w[i].fault_id, fault) : "" });
         }
+        for (size_t i = 0; i < n_faults; i++) {
+                char no[TIME_MAX], start[TIME_MAX], fault[TIME_MAX], title[LABEL_MAX];
+
+                if (!work_in_progress(p, &f[i], w, n))
+                        continue;
+                (void) snprintf(title, sizeof(title), tr(l, "障害対応（%s、対応中）",
+                                                         "Fault work (%s, in progress)"),
+                                kind_word(l, f[i].kind));
+                doc_row(d, (const char *const[]) {
+                                   fmt_int((int64_t) ++row, no),
+                                   fmt_time(f[i].onsite_started_at, start),
+                                   tr(l, "対応中", "in progress"), "", f[i].onsite_by ?: "", title,
+                                   "", tr(l, "復旧の記録後に作業時間を計上", "hours counted once "
+                                                                          "the recovery is "
+                                                                          "recorded"),
+                                   fmt_int(f[i].id, fault) });
+        }
         doc_table_end(d);
         (void) snprintf(total_text, sizeof(total_text),
                         tr(l, "作業時間合計: %s（%zu件）%s", "Total work time: %s (%zu item%s)"),
                         fmt_hm(total, hm), n, l == LANGUAGE_EN && n != 1 ? "s" : "");
         doc_paragraph(d, total_text, false);
+        if (ongoing > 0) {
+                (void) snprintf(total_text, sizeof(total_text),
+                                tr(l, "対応中の障害対応: %zu件", "Fault work in progress: %zu"),
+                                ongoing);
+                doc_paragraph(d, total_text, false);
+        }
 }
 
 static void quarterly_faults(Doc *d, const ReportContext *c, const ReportPeriod *p,
@@ -323,7 +364,7 @@ int report_quarterly(const ReportContext *c, const ReportPeriod *p, const Report
         if (due[0])
                 doc_field(&d, tr(c->lang, "提出期限", "Due"), due);
         doc_fields_end(&d);
-        quarterly_work(&d, c, work, n_work);
+        quarterly_work(&d, c, p, work, n_work, faults, n_faults);
         quarterly_faults(&d, c, p, faults, n_faults);
         quarterly_investigations(&d, c, inv, n_inv);
         doc_zone_note(&d, c);

@@ -198,7 +198,10 @@ int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recov
                 notes = NULL;
         if (!title || !content || !notes)
                 return -ENOMEM;
-        w.at = f->onsite_started_at ?: recovered_at;
+        /* From the visit's start (--start, else the onsite start) to the
+         * recovery: a provisional recovery and the final one are each
+         * their own visit's work, never one span over the days between. */
+        w.at = a->start_at ?: f->onsite_started_at ?: recovered_at;
         w.end_at = recovered_at;
         w.title = title;
         w.content = content;

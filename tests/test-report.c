@@ -266,6 +266,30 @@ static void test_quarterly_without_work(void **state) {
         assert_not_contains(doc, "| No. |");
         free(doc);
 
+        /* Onsite work begun in the quarter, its recovery not recorded (parts
+         * on order): in progress, not "no work". */
+        ReportFault g = {
+                .id = 2, .site = "05", .device = "05-camera", .kind = "camera_down",
+                .detected_at = T("2026-06-29T10:00"), .received_at = T("2026-06-29T10:00"),
+                .onsite_started_at = T("2026-06-29T11:00"), .onsite_by = "山田 太郎",
+        };
+        assert_int_equal(report_quarterly(&c, &p, NULL, 0, &g, 1, NULL, 0, &doc), 0);
+        assert_not_contains(doc, "作業実績はありません");
+        assert_contains(doc, "| 1 | 2026-06-29 11:00 | 対応中 | — | 山田 太郎 |"
+                             " 障害対応（カメラ応答なし、対応中） | — |"
+                             " 復旧の記録後に作業時間を計上 | 2 |");
+        assert_contains(doc, "対応中の障害対応: 1件");
+        free(doc);
+        /* Its provisional recovery recorded work: that row speaks for it. */
+        ReportWork done = work_item("2026-06-29T11:00", "2026-06-29T12:00", "山田 太郎",
+                                    "障害対応（カメラ応答なし、暫定復旧）", "", "");
+        done.fault_id = 2;
+        g.temporary_recovered_at = T("2026-06-29T12:00");
+        assert_int_equal(report_quarterly(&c, &p, &done, 1, &g, 1, NULL, 0, &doc), 0);
+        assert_not_contains(doc, "対応中 |");
+        assert_contains(doc, "作業時間合計: 1:00（1件）");
+        free(doc);
+
         c = ctx(REPORT_FORMAT_HTML, LANGUAGE_EN, "2026-07-01T10:00");
         assert_int_equal(report_quarterly(&c, &p, NULL, 0, NULL, 0, NULL, 0, &doc), 0);
         assert_contains(doc, "<p>There was no work in this period.</p>");

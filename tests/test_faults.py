@@ -441,15 +441,21 @@ class Scenarios(unittest.TestCase):
         self.daemon.messages("READY=1")
         fwtest.wait_for(lambda: [e for e in self.events() if e[0] == "report_overdue"], 20,
                         what="report_overdue")
+        fwtest.wait_for(lambda: len([e for e in self.events() if e[0] == "report_overdue"]) >= 2,
+                        10, what="both report_overdue")
         over = [e for e in self.events() if e[0] == "report_overdue"]
-        self.assertEqual([(e[2], e[3]) for e in over], [(f["id"], "recovery_report")])
+        # The recovery report, and the quarterly report of Oct–Dec 2025 never
+        # handed in (late since 21 January: a week after its due, but within
+        # a month of its legal end, the 20th).
+        self.assertEqual(sorted([(e[2] or 0, e[3]) for e in over]),
+                         [(0, "quarterly_report"), (f["id"], "recovery_report")])
         # Once only, also after a restart.
         self.assertEqual(self.daemon.stop(), 0)
         self.daemon = fwtest.Daemon(self.dir, self.config,
                                     extra_args=["--pretend-now", "2026-01-28T09:05:00+09:00"])
         self.daemon.messages("READY=1")
         time.sleep(12)
-        self.assertEqual(len([e for e in self.events() if e[0] == "report_overdue"]), 1)
+        self.assertEqual(len([e for e in self.events() if e[0] == "report_overdue"]), 2)
 
     def test_recovery_remote_provisional_with_a_loaner(self):
         """Issue 13: --remote needs no visit; --temporary is provisional, the
@@ -476,7 +482,8 @@ class Scenarios(unittest.TestCase):
 
         r = act("onsite", b, "--by", "鈴木 一郎")
         self.assertEqual(r.returncode, 0, r.stderr)
-        r = act("recover", b, *base, "--temporary", "--loaner", "WV-S1111")
+        r = act("recover", b, *base, "--temporary", "--loaner", "WV-S1111",
+                "--parts", "WV-SDB128G", "--media-replaced")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("recovered provisionally", r.stdout)
         self.assertIn("loaner WV-S1111", r.stdout)
@@ -485,19 +492,39 @@ class Scenarios(unittest.TestCase):
         self.assertIn("record the final recovery without --temporary", r.stderr)
         self.field.camera("25").clear()
         self.wait_fault("25-camera", "camera_down", state="cleared", timeout=20)
-        r = act("recover", b, "--by", "鈴木 一郎", "--cause", "カメラ故障", "--action",
-                "本体を交換", "--prevention", "なし（経年劣化）")
+        final = ["recover", b, "--by", "鈴木 一郎", "--cause", "カメラ故障", "--action",
+                 "本体を交換", "--prevention", "なし（経年劣化）", "--parts", "WV-S2536LNUX"]
+        # The final recovery is another visit's work: when did it begin?
+        r = act(*final)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("give --start", r.stderr)
+
+        def db_rows(sql, *args):
+            db = sqlite3.connect(f"file:{d.state_dir}/fieldwatch.db?mode=ro", uri=True)
+            try:
+                return db.execute(sql, args).fetchall()
+            finally:
+                db.close()
+        onsite_at, temporary_at = db_rows("SELECT onsite_started_at, temporary_recovered_at"
+                                          " FROM faults WHERE id = ?", int(b))[0]
+        start = datetime.datetime.fromtimestamp(
+            temporary_at, datetime.timezone(datetime.timedelta(hours=9))).isoformat()
+        r = act(*final, "--start", start)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("warning", r.stdout)
 
-        db = sqlite3.connect(f"file:{d.state_dir}/fieldwatch.db?mode=ro", uri=True)
-        try:
-            work = db.execute("SELECT fault_id, title, notes FROM work ORDER BY id").fetchall()
-            row = db.execute("SELECT remote, temporary_recovered_at IS NOT NULL, loaner,"
-                             " recovered_at IS NOT NULL FROM faults WHERE id = ?",
-                             (int(b),)).fetchone()
-        finally:
-            db.close()
+        work = db_rows("SELECT fault_id, title, notes FROM work ORDER BY id")
+        row = db_rows("SELECT remote, temporary_recovered_at IS NOT NULL, loaner,"
+                      " recovered_at IS NOT NULL FROM faults WHERE id = ?", int(b))[0]
+        # Two visits, two spans: onsite start to the provisional recovery,
+        # then --start to the final one; never one span over the days between.
+        recovered_at = db_rows("SELECT recovered_at FROM faults WHERE id = ?", int(b))[0][0]
+        self.assertEqual(db_rows("SELECT start_at, end_at FROM work WHERE fault_id = ?"
+                                 " ORDER BY id", int(b)),
+                         [(onsite_at, temporary_at), (temporary_at, recovered_at)])
+        # The final recovery keeps the provisional's medium and parts.
+        self.assertEqual(db_rows("SELECT parts, media_replaced FROM faults WHERE id = ?",
+                                 int(b)), [('["WV-SDB128G","WV-S2536LNUX"]', 1)])
         self.assertEqual([(w[0], w[1]) for w in work], [
             (int(a), "障害対応（カメラ応答なし、遠隔）"),
             (int(b), "障害対応（カメラ応答なし、暫定復旧）"),
