@@ -32,7 +32,8 @@ static const struct {
           "the supervisor approved a next-morning visit" },
         { "recover", ctl_recover,
           "FAULT --by NAME --cause TEXT --action TEXT [--prevention TEXT] [--parts MODEL,...]\n"
-          "        [--media-replaced] [--at TIME]",
+          "        [--media-replaced] [--remote] [--temporary] [--loaner MODEL] [--at TIME]\n"
+          "        [--start TIME]",
           "recovery work done: the report clocks start" },
         { "report-submitted", ctl_report_submitted,
           "FAULT --kind recovery|erasure [--by NAME]\n"
