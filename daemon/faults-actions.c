@@ -279,7 +279,10 @@ static int check_fault_action(const Action *a, Fault *f, const FaultDetails *det
                         return REFUSE("the work's end %s is in the future",
                                       format_iso_datetime(a->end_at, t1));
                 *ret_type = EVENT_WORK_RECORDED;
-                (void) snprintf(msg, msglen, "work record %" PRId64 " edited", a->work_id);
+                (void) snprintf(msg, msglen, "work record %" PRId64 " edited:%s%s%s%s%s",
+                                a->work_id, a->title ? " title" : "", a->content ? " content" : "",
+                                a->note ? " notes" : "", a->at ? " start" : "",
+                                a->end_at ? " end" : "");
                 break;
         default:
                 return REFUSE("unknown action");

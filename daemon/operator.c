@@ -87,7 +87,7 @@ static int write_rows(Store *s, void *userdata) {
         if (r >= 0 && a->type == ACTION_WORK_ADD)
                 r = store_work_add(s, a, w->now, NULL);
         if (r >= 0 && a->type == ACTION_WORK_EDIT) {
-                r = store_work_edit(s, a);
+                r = store_work_edit(s, a, w->now);
                 w->no_such_work = r == -ENOENT;
         }
         /* Fault work is work (L263-269): the recovery records it. */

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "store-internal.h"
 #include "text.h"
+#include "timeutil.h"
 
 /* The parameters of every STMT_RECORD_*: ?1 the fault, ?2 by, ?3 the note,
  * ?4 the action's time, ?5 cause, ?6 action, ?7 prevention, ?8 the parts
@@ -59,9 +60,13 @@ const StoreSql store_sql_actions[] = {
           "INSERT INTO work (start_at, end_at, person, title, content, notes, fault_id, os_user,"
           " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
         { STMT_WORK_EDIT,
+          /* Who changed a record is written into it: its notes end with a
+           * line naming the editor and the time, so that a report never shows
+           * one person's name above another's words (the event has the OS
+           * user too). */
           "UPDATE work SET title = COALESCE(?2, title), content = COALESCE(?3, content),"
-          " notes = COALESCE(?4, notes), start_at = COALESCE(?5, start_at),"
-          " end_at = COALESCE(?6, end_at)"
+          " notes = ltrim(COALESCE(?4, notes) || char(10) || ?7, char(10)),"
+          " start_at = COALESCE(?5, start_at), end_at = COALESCE(?6, end_at)"
           " WHERE id = ?1 AND COALESCE(?6, end_at) >= COALESCE(?5, start_at)" },
         { STMT_DELIVERABLE_GET,
           "SELECT due_warned, overdue_sent, submitted_at IS NOT NULL FROM deliverables"
@@ -159,12 +164,17 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id) {
         return r;
 }
 
-int store_work_edit(Store *s, const Action *a) {
+int store_work_edit(Store *s, const Action *a, time_t now) {
+        char t[ISO_DATETIME_MAX], *line = NULL;
         int r;
 
+        /* "修正: 2026-11-26T10:00:00+09:00 山田 太郎" */
+        if (asprintf(&line, "修正: %s %s", format_iso_datetime(now, t), a->by) < 0)
+                return -ENOMEM;
         r = store_run(s, STMT_WORK_EDIT, sv_int(a->work_id), sv_text(a->title),
                       sv_text(a->content), sv_text(a->note), a->at ? sv_int(a->at) : sv_null(),
-                      a->end_at ? sv_int(a->end_at) : sv_null());
+                      a->end_at ? sv_int(a->end_at) : sv_null(), sv_str(line));
+        free(line);
         if (r >= 0 && store_changes(s) != 1)
                 r = -ENOENT;
         return r;

@@ -222,7 +222,7 @@ int store_work_add(Store *s, const Action *a, time_t now, int64_t *ret_id);
  * onsite start to the recovery, by the recovery's --by, 「障害対応（KIND）」,
  * the cause and action as content, the parts and prevention as notes. */
 /* Changes a work record: the fields a (work edit) gives; -ENOENT: none such. */
-int store_work_edit(Store *s, const Action *a);
+int store_work_edit(Store *s, const Action *a, time_t now);
 
 int store_work_add_fault(Store *s, const Fault *f, const Action *a, time_t recovered_at,
                          time_t now);
