@@ -318,11 +318,24 @@ int action_from_json(const char *text, Action *ret, char *err, size_t errlen) {
         a.title = dup_opt(o, "title");
         a.content = dup_opt(o, "content");
         parts = json_object_get(o, "parts");
-        for (size_t i = 0; json_is_array(parts) && i < json_array_size(parts) &&
-                           a.n_parts < ACTION_PARTS_MAX;
-             i++)
-                if (json_is_string(json_array_get(parts, i)))
-                        a.parts[a.n_parts++] = strdup(json_string_value(json_array_get(parts, i)));
+        /* Never a part dropped silently: too many, or not a string, refuses. */
+        if (parts && (!json_is_array(parts) || json_array_size(parts) > ACTION_PARTS_MAX)) {
+                (void) snprintf(err, errlen, "not an action: parts: at most %d model names",
+                                ACTION_PARTS_MAX);
+                json_decref(o);
+                action_done(&a);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < json_array_size(parts); i++) {
+                if (!json_is_string(json_array_get(parts, i))) {
+                        (void) snprintf(err, errlen, "not an action: parts[%zu] is not a string",
+                                        i);
+                        json_decref(o);
+                        action_done(&a);
+                        return -EINVAL;
+                }
+                a.parts[a.n_parts++] = strdup(json_string_value(json_array_get(parts, i)));
+        }
         json_decref(o);
         *ret = a;
         return 0;

@@ -234,6 +234,9 @@ static int parse_option(Action *a, const char *cmd, int c, const char *arg) {
                 (void) snprintf(a->loaner, sizeof(a->loaner), "%s", arg);
                 break;
         case OPT_KIND:
+                if (strlen(arg) >= sizeof(a->kind))
+                        return ctl_usage_error(cmd, "--kind: at most %zu bytes",
+                                               sizeof(a->kind) - 1);
                 (void) snprintf(a->kind, sizeof(a->kind), "%s", arg);
                 break;
         case OPT_DUE: {

@@ -184,7 +184,10 @@ class ControlSocket(unittest.TestCase):
         self.assertEqual(code, 413, answer + err)
         self.assertIn("exceeds 65536 bytes", answer)
         for body, want in ((b"{not json", 400), (b'{"type": "nonsense"}', 400),
-                           (self.raw_work("x" * 65, "long name"), 400)):
+                           (self.raw_work("x" * 65, "long name"), 400),
+                           # Parts are never dropped silently: too many, or not text.
+                           (self.raw_work("x", "parts", parts=["P"] * 17), 400),
+                           (self.raw_work("x", "parts", parts=["P", 7]), 400)):
             with self.subTest(body=body[:30]):
                 code, answer, err = self.curl(self.a, body)
                 self.assertEqual(code, want, answer + err)
