@@ -190,6 +190,17 @@ static int sla_print(const SlaClocks *c, const ReportDue *recovery, const Report
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
+/* Whether t falls in the years whose holidays the calendar knows. */
+static bool in_calendar_years(time_t t) {
+        int y, m, d, sec;
+        Day day;
+
+        if (local_from_instant(t, &day, &sec) < 0)
+                return false;
+        day_to_ymd(day, &y, &m, &d);
+        return y >= HOLIDAYS_YEAR_MIN && y <= HOLIDAYS_YEAR_MAX;
+}
+
 int ctl_sla(const GlobalOptions *g, int argc, char **argv) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(calendar_freep) Calendar *cal = NULL;
@@ -214,6 +225,15 @@ int ctl_sla(const GlobalOptions *g, int argc, char **argv) {
         if (a.recovered_at && parse_iso_datetime(a.recovered_at, &recovered) < 0)
                 return ctl_usage_error(argv[0], "invalid --recovered-at '%s': expected ISO 8601",
                                        a.recovered_at);
+        /* The clocks count business days: outside the years whose holidays
+         * are known, they would be wrong without a word. */
+        if (!in_calendar_years(detected) || (a.recovered_at && !in_calendar_years(recovered))) {
+                fprintf(stderr, "%s is outside the years whose holidays fieldwatch knows "
+                                "(%d to %d).\n",
+                        !in_calendar_years(detected) ? argv[a.first] : a.recovered_at,
+                        HOLIDAYS_YEAR_MIN, HOLIDAYS_YEAR_MAX);
+                return CTL_EXIT_FAILURE;
+        }
         if (a.recovered_at && recovered < detected) {
                 fprintf(stderr, "--recovered-at %s is before the detection time %s.\n",
                         a.recovered_at, argv[a.first]);

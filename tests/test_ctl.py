@@ -180,6 +180,19 @@ class Sla(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("before", r.stderr)
 
+    def test_years_without_holidays(self):
+        # 2100-02-11 would be 建国記念の日, but the calendar knows 2000-2099:
+        # refused, not computed as a working day; so is a due past year 9999.
+        for args in (("2100-02-11T10:00",), ("1999-12-31T10:00",),
+                     ("2026-11-27T16:00", "--recovered-at", "9999-12-31T10:00")):
+            with self.subTest(args=args):
+                r = ctl("sla", *args)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn("outside the years whose holidays fieldwatch knows (2000 to 2099)",
+                              r.stderr)
+                self.assertEqual(r.stdout, "")
+        self.assertEqual(ctl("sla", "2099-02-11T10:00").returncode, 0)
+
     def test_configured_sla(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "c.yaml")
