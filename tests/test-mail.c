@@ -1035,6 +1035,47 @@ static void test_outbox_prepared(void **state) {
         store_close(s);
 }
 
+/* The stand-in of a mail that cannot be composed: the same subject, thread
+ * and recipients, a short body that says why and how to see the event. */
+static void test_prepare_fallback(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("en");
+        OutboxMail m = {}, fb = {};
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        strcpy(f.thread_id, "<fw.1.42@city.example.invalid>");
+        make_event(&e, EVENT_SLA_WARNING, &f);
+        e.id = 56;
+        assert_int_equal(mail_prepare(c, &e, &f, 2000000, &m), 0);
+        assert_int_equal(mail_prepare_fallback(c, &e, &f, 2000000, 0, &fb), -EINVAL);
+        assert_int_equal(mail_prepare_fallback(c, &e, &f, 2000000, -E2BIG, &fb), 0);
+        assert_string_equal(fb.subject, m.subject);
+        assert_string_equal(fb.message_id, m.message_id);
+        assert_string_equal(fb.thread_id, m.thread_id);
+        assert_string_equal(fb.recipients, m.recipients);
+        assert_int_equal(fb.event_id, 56);
+        assert_int_equal(fb.fault_id, 42);
+        assert_first_line(fb.body, "Onsite due: 2026-11-25 17:28");
+        assert_non_null(strstr(fb.body, "\nThe full text of this notice could not be composed "
+                                        "(its body would pass the 64 KiB limit). See what it is "
+                                        "about with:\n"
+                                        "  fieldwatchctl events --since 55 --limit 1\n"
+                                        "  fieldwatchctl faults --json\n"));
+        assert_non_null(strstr(fb.body, "Site: 05 " PLACE_05 "\n"));
+        assert_non_null(strstr(fb.body, "Fault id: 42\n"));
+        assert_non_null(strstr(fb.body, "fieldwatchctl ack 42 --by NAME"));
+        assert_null(strstr(fb.body, "Unreachable devices"));
+        outbox_mail_done(&fb);
+        /* Another reason is named as the system names it. */
+        assert_int_equal(mail_prepare_fallback(c, &e, &f, 2000000, -EINVAL, &fb), 0);
+        assert_non_null(strstr(fb.body, "could not be composed (Invalid argument)."));
+        outbox_mail_done(&fb);
+        outbox_mail_done(&m);
+        fault_done(&f);
+}
+
 /* ======================================================================== */
 /* Digests */
 
@@ -1550,6 +1591,7 @@ int main(void) {
                 cmocka_unit_test(test_security_incident),
                 cmocka_unit_test(test_outbox),
                 cmocka_unit_test(test_outbox_prepared),
+                cmocka_unit_test(test_prepare_fallback),
                 cmocka_unit_test(test_digest_entry),
                 cmocka_unit_test(test_digest_compose),
                 cmocka_unit_test(test_digest_largest),
