@@ -293,14 +293,25 @@ static void put_time_field(Composer *k, Label l, time_t t) {
         put_field(k, l, format_local(t, b));
 }
 
-/* The devices a fault makes unreachable. */
+/* The devices a fault makes unreachable: the first MAIL_HIDDEN_MAX, then
+ * how many more (a VPN router's fault hides three per site), so that the
+ * list can never make the body pass MAIL_BODY_MAX. */
 static void put_hidden(Composer *k, char *const *hidden, size_t n) {
+        size_t shown = MIN(n, (size_t) MAIL_HIDDEN_MAX);
+
         buf_printf(&k->out, "%s: ", label(k, LABEL_HIDDEN));
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < shown; i++) {
                 buf_puts(&k->out, i ? ", " : "");
                 mail_put_clean(&k->out, hidden[i]);
         }
         buf_puts(&k->out, n ? "\n" : k->ja ? "なし\n" : "none\n");
+        if (n > shown)
+                buf_printf(&k->out,
+                           k->ja ? "  …ほか %zu 台（全 %zu 台。すべては fieldwatchctl faults --json "
+                                   "で確認できます）\n"
+                                 : "  …and %zu more (%zu in all; fieldwatchctl faults --json shows "
+                                   "them all)\n",
+                           n - shown, n);
 }
 
 static void put_deferral(Composer *k) {

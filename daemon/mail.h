@@ -26,6 +26,7 @@
 
 #define MAIL_MESSAGE_ID_MAX 320
 #define MAIL_BODY_MAX (64u * 1024u)
+#define MAIL_HIDDEN_MAX 100          /* unreachable devices a mail names; the rest are counted */
 #define MAIL_DIGEST_MAX 100          /* events in one digest; more make more digests */
 #define MAIL_DIGEST_ENTRY_MAX 1024u
 #define MAIL_DIGEST_BODY_MAX (MAIL_DIGEST_MAX * (MAIL_DIGEST_ENTRY_MAX + 16u) + 4096u)
@@ -41,7 +42,8 @@ void mail_draft_done(MailDraft *d);
 
 /* Composes the mail about e; f is e's fault, or NULL for an event about
  * none (an anomaly). Subject: "[fieldwatch] PREFIX SITE PLACE KIND", with a
- * prefix per event type. Body: the due first, then the facts and what to
+ * prefix per event type. Body: the due first, then the facts (of the
+ * devices f hides, the first MAIL_HIDDEN_MAX and how many more) and what to
  * do. -ENOMEM, -E2BIG when the body would pass MAIL_BODY_MAX, or -EINVAL
  * for an event type out of range. */
 int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret);

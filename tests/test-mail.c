@@ -287,6 +287,68 @@ static void test_compose_deferral_approved(void **state) {
         fault_done(&f);
 }
 
+/* A VPN router's fault hides three devices per site: 10,000 sites make
+ * 30,000. The mail names the first MAIL_HIDDEN_MAX and counts the rest, in
+ * both languages, and stays under the size limit. */
+static void test_compose_hidden_capped(void **state) {
+        static const struct {
+                const char *language, *more;
+        } cases[] = {
+                { "ja", "到達不能の機器: 00000-tunnel, 00000-router, 00000-camera, " },
+                { "en", "Unreachable devices: 00000-tunnel, 00000-router, 00000-camera, " },
+        };
+        static const char *const more[] = {
+                "\n  …ほか 29900 台（全 30000 台。すべては fieldwatchctl faults --json "
+                "で確認できます）\n",
+                "\n  …and 29900 more (30000 in all; fieldwatchctl faults --json shows them "
+                "all)\n",
+        };
+        static const char *const kinds[] = { "tunnel", "router", "camera" };
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        f.site[0] = 0;
+        strcpy(f.device, "vpn");
+        strcpy(f.kind, "vpn_down");
+        f.n_hidden = 30000;
+        f.hidden = calloc(f.n_hidden, sizeof(char *));
+        assert_non_null(f.hidden);
+        for (size_t i = 0; i < f.n_hidden; i++)
+                assert_true(asprintf(&f.hidden[i], "%05zu-%s", i / 3, kinds[i % 3]) > 0);
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        strcpy(e.device, "vpn");
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) Config *c = load_config(cases[i].language);
+                MailDraft d = {};
+                const char *list;
+
+                assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+                assert_true(strlen(d.body) < MAIL_BODY_MAX / 4);
+                list = strstr(d.body, cases[i].more);
+                assert_non_null(list);
+                /* The first 100: 00033-tunnel is the 100th. */
+                assert_non_null(strstr(list, ", 00033-tunnel\n"));
+                assert_null(strstr(d.body, "00033-router"));
+                assert_non_null(strstr(list, more[i]));
+                mail_draft_done(&d);
+        }
+        /* Exactly MAIL_HIDDEN_MAX: all named, no count. */
+        {
+                _cleanup_(config_freep) Config *c = load_config("en");
+                MailDraft d = {};
+
+                f.n_hidden = MAIL_HIDDEN_MAX;
+                assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+                assert_non_null(strstr(d.body, ", 00033-tunnel\n"));
+                assert_null(strstr(d.body, "more ("));
+                mail_draft_done(&d);
+                f.n_hidden = 30000;
+        }
+        fault_done(&f);
+}
+
 /* sla.reception: call: before the call there is no due, and the mail says
  * how to record the call; send-back maintenance has no onsite due at all. */
 static void test_compose_unreceived_and_sendback(void **state) {
@@ -1578,6 +1640,7 @@ int main(void) {
                 cmocka_unit_test(test_prefixes_distinct),
                 cmocka_unit_test(test_compose_deferral_approved),
                 cmocka_unit_test(test_compose_vpn_and_site_loss),
+                cmocka_unit_test(test_compose_hidden_capped),
                 cmocka_unit_test(test_compose_unreceived_and_sendback),
                 cmocka_unit_test(test_compose_deliverable),
                 cmocka_unit_test(test_encode_words),
