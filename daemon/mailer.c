@@ -43,11 +43,17 @@ struct Mailer {
 
         uint64_t backoff_base_usec, backoff_max_usec;
         time_t pause_until;          /* the server is unreachable: wait until then */
-        /* A mail the server accepted that the database would not mark sent
-         * (disk full, locked): marked before anything else is sent, so that
-         * it is not sent again while the daemon runs. */
-        int64_t unrecorded_id;       /* 0: none */
-        time_t unrecorded_at;
+        /* The outcome of an attempt the database would not record (disk
+         * full, read-only, locked): a mail the server accepted, or a failed
+         * attempt and its backoff. Recorded before anything else is sent,
+         * so that an accepted mail is not sent again and a failed one not
+         * at once, in a loop, while the daemon runs. */
+        struct {
+                int64_t id;          /* 0: none */
+                bool sent;
+                time_t at;           /* sent: when; else the next attempt */
+                char error[MAILER_ERROR_MAX];
+        } unrecorded;
         sd_event_source *timer;
 
         /* The mail on its way: the loop prepares it, the worker thread sends
@@ -401,11 +407,39 @@ static void mail_failed(Mailer *m, const char *what, long code, bool server_wide
                 log_warning("Mail %lld (%s): attempt %u failed: %s; next attempt at %s",
                             (long long) mail->id, mail->message_id, attempts, error, at);
         r = store_outbox_retry(m->store, mail->id, next, error);
-        if (r < 0)
-                log_errno(LOG_ERR, r, "Failed to record the failed attempt of mail %lld: %s",
-                          (long long) mail->id, store_error(m->store));
+        if (r == -ENOENT)
+                log_warning("Mail %lld is no longer in the outbox", (long long) mail->id);
+        else if (r < 0) {
+                log_errno(LOG_ERR, r, "The failed attempt of mail %lld cannot be recorded yet "
+                          "(%s); no mail goes until it is, and this one not before %s",
+                          (long long) mail->id, store_error(m->store), at);
+                m->unrecorded.id = mail->id;
+                m->unrecorded.sent = false;
+                m->unrecorded.at = next;
+                (void) snprintf(m->unrecorded.error, sizeof(m->unrecorded.error), "%s", error);
+        }
         if (server_wide)
                 m->pause_until = next;
+}
+
+/* Writes the outcome the database would not take before: 0, or an error
+ * (it stays to be written). */
+static int unrecorded_write(Mailer *m) {
+        int r;
+
+        if (m->unrecorded.id == 0)
+                return 0;
+        if (m->unrecorded.sent)
+                r = store_outbox_sent(m->store, m->unrecorded.id, m->unrecorded.at);
+        else
+                r = store_outbox_retry(m->store, m->unrecorded.id, m->unrecorded.at,
+                                       m->unrecorded.error);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        log_notice("The outcome of mail %lld is recorded after all; mail goes on.",
+                   (long long) m->unrecorded.id);
+        m->unrecorded.id = 0;
+        return 0;
 }
 
 static void mail_finished(Mailer *m) {
@@ -416,13 +450,17 @@ static void mail_finished(Mailer *m) {
 
         if (result == CURLE_OK) {
                 r = store_outbox_sent(m->store, m->mail.id, wallclock_now());
-                if (r < 0) {
+                if (r == -ENOENT)
+                        log_warning("Mail %lld was sent but is no longer in the outbox",
+                                    (long long) m->mail.id);
+                else if (r < 0) {
                         log_errno(LOG_ERR, r,
                                   "Mail %lld was accepted by the server but cannot be marked "
                                   "sent yet (%s); no other mail goes until it is",
                                   (long long) m->mail.id, store_error(m->store));
-                        m->unrecorded_id = m->mail.id;
-                        m->unrecorded_at = wallclock_now();
+                        m->unrecorded.id = m->mail.id;
+                        m->unrecorded.sent = true;
+                        m->unrecorded.at = wallclock_now();
                 } else if (m->mail.digest_count > 0)
                         log_info("Digest mail %lld (%s) sent to %s: it carried %d held mails, "
                                  "now all sent",
@@ -438,8 +476,8 @@ static void mail_finished(Mailer *m) {
                 mail_failed(m, what, code, failure_is_server_wide(result, code));
         }
         mail_release(m);
-        /* The next one at once (or the mark, later). */
-        mailer_arm(m, m->unrecorded_id > 0 ? wallclock_now() + MAILER_STORE_RETRY_SEC : 0);
+        /* The next one at once (or the outcome's record, later). */
+        mailer_arm(m, m->unrecorded.id > 0 ? wallclock_now() + MAILER_STORE_RETRY_SEC : 0);
 }
 
 static int on_worker_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -541,15 +579,9 @@ static void mailer_run(Mailer *m) {
 
         if (m->sending)
                 return;
-        if (m->unrecorded_id > 0) {
-                r = store_outbox_sent(m->store, m->unrecorded_id, m->unrecorded_at);
-                if (r < 0) {
-                        mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
-                        return;
-                }
-                log_notice("Mail %lld marked sent after all; mail goes on.",
-                           (long long) m->unrecorded_id);
-                m->unrecorded_id = 0;
+        if (unrecorded_write(m) < 0) {
+                mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
+                return;
         }
         mailer_note_storm(m);
         if (mailer_make_digests(m, now) < 0) {
@@ -578,7 +610,7 @@ static void mailer_run(Mailer *m) {
                 (void) snprintf(what, sizeof(what), "cannot start sending: %s", strerror(-r));
                 mail_failed(m, what, 0, false);
                 mail_release(m);
-                mailer_arm(m, 0);
+                mailer_arm(m, m->unrecorded.id > 0 ? now + MAILER_STORE_RETRY_SEC : 0);
         }
 }
 

@@ -23,6 +23,11 @@
  * When the server cannot be reached at all (no SMTP reply, TLS or login
  * failure), the mailer waits for that mail's next attempt before trying
  * any other, instead of trying every queued mail against a dead server.
+ * When the database will not record an attempt's outcome (disk full,
+ * read-only, locked), the mailer keeps it in memory, the time of the
+ * next attempt included, and sends nothing until it is recorded (tried
+ * every 10 s): an accepted mail is not sent again, a refused one not
+ * again at once.
  *
  * A mail storm (more than notify.digest_after mails queued in one minute)
  * is grouped: the outbox holds the later mails of the minute

@@ -800,6 +800,48 @@ static void test_accepted_but_unrecorded(void **state) {
         assert_true(r[0].sent && r[1].sent);
 }
 
+/* The server refuses the first attempt (451) and the database will not
+ * record that (another program holds the write lock): the mailer does not
+ * send the mail again at once, in a loop, but keeps its backoff and waits
+ * for the record; once the lock is gone the attempt is recorded and the
+ * mail goes after its backoff, once. */
+static void test_retry_unrecorded(void **state) {
+        static const char *const args[] = { "--fail-first", "1", NULL };
+        static const size_t order[] = { 1 };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        char path[PATH_MAX + 32];
+        sqlite3 *holder = NULL;
+        json_t *box;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 1);
+        (void) snprintf(path, sizeof(path), "%s/fieldwatch.db", env->state);
+        assert_int_equal(sqlite3_open(path, &holder), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+        server_start(env, args);
+        mailer_start(env);
+        /* Three backoffs (1 s) long: one attempt, not one after the other. */
+        (void) run_until(env, all_sent, 3 * USEC_PER_SEC, 0, NULL);
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 1);
+        assert_string_equal(jstr(json_array_get(box, 0), "status"), "451");
+        json_decref(box);
+        assert_non_null(strstr(log_text(env, &log), "cannot be recorded yet"));
+        assert_int_equal(sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(holder), SQLITE_OK);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 1);
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 2);
+        json_decref(box);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 2);
+        assert_true(r[0].sent);
+        assert_true(strncmp(r[0].last_error, "SMTP 451: ", 10) == 0);
+}
+
 static bool mail_is_hanging(Env *env) {
         json_t *box = mailbox_read(env);
         bool hanging = json_array_size(box) > 0 && mailer_busy(env->mailer);
@@ -1217,6 +1259,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_digest_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_digest_451_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_accepted_but_unrecorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retry_unrecorded, setup, teardown),
         };
         int r;
 
