@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "mail.h"
+#include "mailer-plan.h"
 #include "mailer.h"
 #include "macro.h"
 #include "store.h"
@@ -943,9 +944,37 @@ static int64_t add_mail(Store *s, int64_t fault_id, time_t now, const char *subj
         return m.id;
 }
 
+/* The mail the mailer would send at now (mailer-plan.h), as the outbox holds it. */
+static int outbox_next(Store *s, time_t now, OutboxMail *ret) {
+        MailerPlan p = {};
+        int r;
+
+        r = mailer_plan_load(s, now, &p);
+        if (r >= 0 && p.id == 0)
+                r = -ENOENT;
+        if (r >= 0)
+                r = store_outbox_get(s, p.id, ret);
+        mailer_plan_done(&p);
+        return r;
+}
+
+/* When the mailer has work next. */
+static int outbox_next_attempt(Store *s, time_t *ret) {
+        MailerPlan p = {};
+        int r;
+
+        r = mailer_plan_load(s, 0, &p);
+        if (r >= 0 && p.next == 0)
+                r = -ENOENT;
+        if (r >= 0)
+                *ret = p.next;
+        mailer_plan_done(&p);
+        return r;
+}
+
 static void assert_next(Store *s, time_t now, const char *subject) {
         OutboxMail m = {};
-        int r = store_outbox_next(s, now, &m);
+        int r = outbox_next(s, now, &m);
 
         if (!subject) {
                 assert_int_equal(r, -ENOENT);
@@ -975,6 +1004,7 @@ static int collect(const OutboxMail *m, void *userdata) {
         c->last_error = m->last_error ? strdup(m->last_error) : NULL;
         c->language = m->language ? strdup(m->language) : NULL;
         c->digest_entry = m->digest_entry ? strdup(m->digest_entry) : NULL;
+        c->delivered_to = m->delivered_to ? strdup(m->delivered_to) : NULL;
         return 0;
 }
 
@@ -996,7 +1026,7 @@ static void test_outbox(void **state) {
         assert_non_null(mkdtemp(tmp_dir));
         assert_int_equal(store_open(tmp_dir, &s), 0);
         assert_next(s, now, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), -ENOENT);
+        assert_int_equal(outbox_next_attempt(s, &next), -ENOENT);
 
         assert_int_equal(store_begin(s), 0);
         a1 = add_mail(s, 1, now, "a1");
@@ -1008,36 +1038,36 @@ static void test_outbox(void **state) {
 
         /* Oldest first; not before its time. */
         assert_next(s, now - 1, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(outbox_next_attempt(s, &next), 0);
         assert_int_equal(next, now);
         assert_next(s, now, "a1");
 
         /* a1 fails: a2 (same fault) waits behind it, the others go. */
-        assert_int_equal(store_outbox_retry(s, a1, now + 60, "SMTP 451: try later"), 0);
+        assert_int_equal(store_outbox_retry(s, a1, now + 60, "SMTP 451: try later", NULL), 0);
         assert_next(s, now, "b1");
-        assert_int_equal(store_outbox_sent(s, b1, now + 1), 0);
+        assert_int_equal(store_outbox_sent(s, b1, now + 1, NULL), 0);
         assert_next(s, now, "x");
-        assert_int_equal(store_outbox_sent(s, x, now + 2), 0);
+        assert_int_equal(store_outbox_sent(s, x, now + 2, NULL), 0);
         assert_next(s, now + 59, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(outbox_next_attempt(s, &next), 0);
         assert_int_equal(next, now + 60); /* a1's retry: a2 is not ready before it */
 
         /* Twice more; the error is capped. */
         memset(long_error, 'e', sizeof(long_error) - 1);
         long_error[sizeof(long_error) - 1] = 0;
-        assert_int_equal(store_outbox_retry(s, a1, now + 120, long_error), 0);
+        assert_int_equal(store_outbox_retry(s, a1, now + 120, long_error, NULL), 0);
         assert_next(s, now + 60, NULL);
         assert_next(s, now + 120, "a1");
-        assert_int_equal(store_outbox_sent(s, a1, now + 121), 0);
+        assert_int_equal(store_outbox_sent(s, a1, now + 121, NULL), 0);
         assert_next(s, now + 121, "a2");
-        assert_int_equal(store_outbox_sent(s, a2, now + 122), 0);
+        assert_int_equal(store_outbox_sent(s, a2, now + 122, NULL), 0);
         assert_next(s, now + 1000, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), -ENOENT);
+        assert_int_equal(outbox_next_attempt(s, &next), -ENOENT);
 
         /* Marks apply once, to existing mails. */
-        assert_int_equal(store_outbox_sent(s, a1, now + 200), -ENOENT);
-        assert_int_equal(store_outbox_retry(s, a1, now + 200, "late"), -ENOENT);
-        assert_int_equal(store_outbox_sent(s, 9999, now), -ENOENT);
+        assert_int_equal(store_outbox_sent(s, a1, now + 200, NULL), -ENOENT);
+        assert_int_equal(store_outbox_retry(s, a1, now + 200, "late", NULL), -ENOENT);
+        assert_int_equal(store_outbox_sent(s, 9999, now, NULL), -ENOENT);
 
         /* What stays, after a reopen. */
         s = store_close(s);
@@ -1080,7 +1110,7 @@ static void test_outbox_prepared(void **state) {
         e.id = 55;
         assert_int_equal(mail_prepare(c, &e, &f, 2000000, &m), 0);
         assert_int_equal(store_outbox_add(s, &m), 0);
-        assert_int_equal(store_outbox_next(s, 2000000, &back), 0);
+        assert_int_equal(outbox_next(s, 2000000, &back), 0);
         assert_int_equal(back.id, m.id);
         assert_int_equal(back.event_id, 55);
         assert_int_equal(back.fault_id, 42);
@@ -1372,13 +1402,13 @@ static void test_outbox_digest(void **state) {
 
         /* The ten go alone, in order; the held ones never do. */
         for (int i = 1; i <= 10; i++) {
-                assert_int_equal(store_outbox_next(s, t0 + 59, &m), 0);
+                assert_int_equal(outbox_next(s, t0 + 59, &m), 0);
                 assert_int_equal(m.id, ids[i]);
-                assert_int_equal(store_outbox_sent(s, m.id, t0 + 59), 0);
+                assert_int_equal(store_outbox_sent(s, m.id, t0 + 59, NULL), 0);
                 outbox_mail_done(&m);
         }
-        assert_int_equal(store_outbox_next(s, t0 + 59, &m), -ENOENT);
-        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(outbox_next(s, t0 + 59, &m), -ENOENT);
+        assert_int_equal(outbox_next_attempt(s, &next), 0);
         assert_int_equal(next, t0 + 60); /* the minute's end makes the digest */
         assert_int_equal(store_outbox_next_held(s, t0 + 59, MAIL_DIGEST_MAX, &h), -ENOENT);
 
@@ -1388,11 +1418,11 @@ static void test_outbox_digest(void **state) {
         assert_int_equal(until, 0);
         other = add_event_mail(s, 31, t0 + 61, "a@example.invalid", 10, &until);
         assert_int_equal(until, 0);
-        assert_int_equal(store_outbox_next(s, t0 + 61, &m), 0);
+        assert_int_equal(outbox_next(s, t0 + 61, &m), 0);
         assert_int_equal(m.id, other);
-        assert_int_equal(store_outbox_sent(s, other, t0 + 61), 0);
+        assert_int_equal(store_outbox_sent(s, other, t0 + 61, NULL), 0);
         outbox_mail_done(&m);
-        assert_int_equal(store_outbox_next(s, t0 + 61, &m), -ENOENT);
+        assert_int_equal(outbox_next(s, t0 + 61, &m), -ENOENT);
 
         /* The digest: the 20, oldest first, the earliest due. */
         assert_int_equal(store_outbox_next_held(s, t0 + 61, MAIL_DIGEST_MAX, &h), 0);
@@ -1423,25 +1453,25 @@ static void test_outbox_digest(void **state) {
         /* Sent after a reopen (a restart), and retried like any mail. */
         s = store_close(s);
         assert_int_equal(store_open(dir, &s), 0);
-        assert_int_equal(store_outbox_next(s, t0 + 61, &m), 0);
+        assert_int_equal(outbox_next(s, t0 + 61, &m), 0);
         assert_int_equal(m.id, digest_id);
         assert_int_equal(m.digest_count, 20);
         assert_non_null(strstr(m.subject, "20件の障害通知（まとめ "));
-        assert_int_equal(store_outbox_retry(s, m.id, t0 + 90, "SMTP 451: later"), 0);
-        assert_int_equal(store_outbox_next(s, t0 + 89, &d), -ENOENT);
+        assert_int_equal(store_outbox_retry(s, m.id, t0 + 90, "SMTP 451: later", NULL), 0);
+        assert_int_equal(outbox_next(s, t0 + 89, &d), -ENOENT);
         assert_int_equal(tally_of(s).unsent, 20 + 2);
-        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90), 0);
+        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90, NULL), 0);
         outbox_mail_done(&m);
         t = tally_of(s);
         assert_int_equal(t.unsent, 1); /* fault 15's later mail, free now */
         assert_int_equal(t.held, 20);
         assert_int_equal(t.carried, 20);
         assert_int_equal(t.digests, 1);
-        assert_int_equal(store_outbox_next(s, t0 + 90, &m), 0);
+        assert_int_equal(outbox_next(s, t0 + 90, &m), 0);
         assert_int_equal(m.id, later);
-        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90), 0);
+        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90, NULL), 0);
         outbox_mail_done(&m);
-        assert_int_equal(store_outbox_sent(s, digest_id, t0 + 91), -ENOENT);
+        assert_int_equal(store_outbox_sent(s, digest_id, t0 + 91, NULL), -ENOENT);
         s = store_close(s);
         remove_temp_store(dir);
 }
@@ -1587,17 +1617,118 @@ static void test_outbox_migration(void **state) {
                          SQLITE_OK);
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
         assert_int_equal(store_open(dir, &s), 0);
-        assert_int_equal(store_outbox_next(s, 100, &m), 0);
+        assert_int_equal(outbox_next(s, 100, &m), 0);
         assert_string_equal(m.subject, "old");
         assert_int_equal(m.held_until, 0);
         assert_int_equal(m.digest_count, 0);
         assert_null(m.digest_entry);
         assert_string_equal(m.language, "");
+        assert_string_equal(m.delivered_to, "[]"); /* schema 8: reached nobody yet */
         outbox_mail_done(&m);
         s = store_close(s);
         assert_int_equal(store_open_readonly(dir, &s), 0);
         s = store_close(s);
         remove_temp_store(dir);
+}
+
+/* Which mail the mailer sends next, to whom (mailer-plan.h). */
+#define PENDING(i, f, rcpt, done, next, h)                                                 \
+        (OutboxPending) { .id = (i), .fault_id = (f), .recipients = (char *) (rcpt),        \
+                          .delivered_to = (char *) (done), .next_attempt_at = (next),      \
+                          .held = (h) }
+
+static void assert_plan(const OutboxPending *v, size_t n, time_t now, int64_t id,
+                        const char *rcpt, time_t next) {
+        MailerPlan p = {};
+        char got[256] = "";
+
+        assert_int_equal(mailer_plan(v, n, now, &p), 0);
+        assert_int_equal(p.id, id);
+        for (size_t i = 0; i < p.n_rcpt; i++)
+                (void) snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+                                i ? " " : "", p.rcpt[i]);
+        assert_string_equal(got, rcpt);
+        assert_int_equal(p.next, next);
+        assert_int_equal(p.error, 0);
+        mailer_plan_done(&p);
+}
+
+static void test_plan(void **state) {
+        static const char ab[] = "a@x.invalid, 'B' <b@x.invalid>";
+        OutboxPending v[6] = {};
+        MailerPlan p = {};
+        char **left = NULL, *d = NULL;
+        size_t n = 0;
+
+        (void) state;
+        /* Nothing: nothing to do, ever. */
+        assert_plan(v, 0, 100, 0, "", 0);
+
+        /* Fault 1's first, then fault 2's, then fault 1's second: oldest first. */
+        v[0] = PENDING(1, 1, ab, "[]", 100, false);
+        v[1] = PENDING(2, 2, ab, "[]", 100, false);
+        v[2] = PENDING(3, 1, ab, "[]", 100, false);
+        assert_plan(v, 3, 99, 0, "", 100);
+        assert_plan(v, 3, 100, 1, "a@x.invalid b@x.invalid", 100);
+        /* 1 reached a, b refused it (again at 160): 2 goes to both; 3 to a
+         * only, b's copy waits for b's copy of 1. */
+        v[0] = PENDING(1, 1, ab, "[\"a@x.invalid\"]", 160, false);
+        assert_plan(v, 3, 100, 2, "a@x.invalid b@x.invalid", 100);
+        assert_plan(v + 1, 1, 100, 2, "a@x.invalid b@x.invalid", 100);
+        v[1] = v[2];
+        assert_plan(v, 2, 100, 3, "a@x.invalid", 100);
+        v[1] = PENDING(3, 1, ab, "[\"A@x.invalid\"]", 100, false);
+        assert_plan(v, 2, 100, 0, "", 160);
+        assert_plan(v, 2, 160, 1, "b@x.invalid", 160);
+        /* 1 reached both (sent): 3 goes to b. */
+        assert_plan(v + 1, 1, 160, 3, "b@x.invalid", 100);
+
+        /* A held mail of fault 4 holds its fault's later mail back until its
+         * digest (of no fault) reaches them; mails of no fault wait for none. */
+        v[0] = PENDING(4, 4, ab, "[]", 100, true);
+        v[1] = PENDING(5, 0, ab, "[]", 100, false);
+        v[2] = PENDING(6, 4, ab, "[]", 100, false);
+        v[3] = PENDING(7, 0, ab, "[]", 100, false);
+        assert_plan(v + 2, 1, 100, 6, "a@x.invalid b@x.invalid", 100);
+        v[1] = PENDING(5, 0, ab, "[\"b@x.invalid\"]", 200, false);
+        assert_plan(v, 4, 100, 7, "a@x.invalid b@x.invalid", 100);
+        assert_plan(v, 3, 100, 0, "", 200);
+        v[0] = PENDING(4, 4, ab, "[\"b@x.invalid\"]", 100, true); /* the digest's */
+        assert_plan(v, 3, 100, 6, "b@x.invalid", 100);
+
+        /* A mail that reached everybody goes to nobody (to be marked sent);
+         * one without a readable address list is an error to record. */
+        v[0] = PENDING(8, 0, "a@x.invalid", "[\"a@x.invalid\"]", 100, false);
+        assert_plan(v, 1, 100, 8, "", 100);
+        v[0] = PENDING(9, 0, "", "[]", 100, false);
+        assert_int_equal(mailer_plan(v, 1, 100, &p), 0);
+        assert_int_equal(p.id, 9);
+        assert_int_equal(p.n_rcpt, 0);
+        assert_int_equal(p.error, -EINVAL);
+        mailer_plan_done(&p);
+
+        /* Whom a mail reached, as JSON (jansson). */
+        assert_int_equal(mailer_delivered_add(NULL, "a@x.invalid", &d), 0);
+        assert_string_equal(d, "[\"a@x.invalid\"]");
+        free(d);
+        assert_int_equal(mailer_delivered_add("[\"a@x.invalid\"]", "A@x.invalid", &d), 0);
+        assert_string_equal(d, "[\"a@x.invalid\"]");
+        free(d);
+        assert_int_equal(mailer_delivered_add("[\"a@x.invalid\"]", "b@x.invalid", &d), 0);
+        assert_string_equal(d, "[\"a@x.invalid\",\"b@x.invalid\"]");
+        free(d);
+        assert_int_equal(mailer_delivered_add("{}", "b@x.invalid", &d), -EINVAL);
+        assert_int_equal(mailer_delivered_add("[1]", "b@x.invalid", &d), -EINVAL);
+        assert_int_equal(mailer_undelivered(ab, "[\"b@x.invalid\"]", &left, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(left[0], "a@x.invalid");
+        left = mail_addresses_free(left, n);
+        assert_int_equal(mailer_undelivered(ab, "[\"a@x.invalid\",\"b@x.invalid\"]", &left,
+                                            &n),
+                         0);
+        assert_int_equal(n, 0);
+        assert_null(left);
+        assert_int_equal(mailer_undelivered(ab, "not json", &left, &n), -EINVAL);
 }
 
 static void test_backoff(void **state) {
@@ -1661,6 +1792,7 @@ int main(void) {
                 cmocka_unit_test(test_outbox_digest),
                 cmocka_unit_test(test_outbox_digest_groups),
                 cmocka_unit_test(test_outbox_migration),
+                cmocka_unit_test(test_plan),
                 cmocka_unit_test(test_backoff),
         };
 
