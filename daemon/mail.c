@@ -298,14 +298,25 @@ static void put_time_field(Composer *k, Label l, time_t t) {
         put_field(k, l, format_local(t, b));
 }
 
-/* The devices a fault makes unreachable. */
+/* The devices a fault makes unreachable: the first MAIL_HIDDEN_MAX, then
+ * how many more (a VPN router's fault hides three per site), so that the
+ * list can never make the body pass MAIL_BODY_MAX. */
 static void put_hidden(Composer *k, char *const *hidden, size_t n) {
+        size_t shown = MIN(n, (size_t) MAIL_HIDDEN_MAX);
+
         buf_printf(&k->out, "%s: ", label(k, LABEL_HIDDEN));
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < shown; i++) {
                 buf_puts(&k->out, i ? ", " : "");
                 mail_put_clean(&k->out, hidden[i]);
         }
         buf_puts(&k->out, n ? "\n" : k->ja ? "なし\n" : "none\n");
+        if (n > shown)
+                buf_printf(&k->out,
+                           k->ja ? "  …ほか %zu 台（全 %zu 台。すべては fieldwatchctl faults --json "
+                                   "で確認できます）\n"
+                                 : "  …and %zu more (%zu in all; fieldwatchctl faults --json shows "
+                                   "them all)\n",
+                           n - shown, n);
 }
 
 static void put_deferral(Composer *k) {
@@ -475,7 +486,53 @@ void mail_draft_done(MailDraft *d) {
         d->subject = d->body = NULL;
 }
 
-int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret) {
+/* Why a mail could not be composed, for the fallback's lead line. */
+static void put_fallback_reason(Composer *k, int error) {
+        if (error == -E2BIG)
+                buf_printf(&k->out, k->ja ? "本文が上限（%u KiB）を超えます"
+                                          : "its body would pass the %u KiB limit",
+                           MAIL_BODY_MAX / 1024);
+        else
+                buf_puts(&k->out, strerror(-error));
+}
+
+/* The short stand-in of a mail that could not be composed: the due, what
+ * it is about, why the full text is missing and where to see it. Only
+ * fields of bounded size, so it always fits. */
+static void put_fallback_body(Composer *k, int error) {
+        const Event *e = k->event;
+        char b[LOCAL_TIME_MAX];
+
+        put_due(k);
+        buf_puts(&k->out, k->ja ? "\nこの通知の本文を作成できませんでした（"
+                                : "\nThe full text of this notice could not be composed (");
+        put_fallback_reason(k, error);
+        buf_puts(&k->out, k->ja ? "）。内容は次のコマンドで確認してください:\n"
+                                : "). See what it is about with:\n");
+        buf_printf(&k->out, "  fieldwatchctl events --since %lld --limit 1\n",
+                   (long long) (e->id - 1));
+        if (k->fault || e->fault_id > 0)
+                buf_puts(&k->out, "  fieldwatchctl faults --json\n");
+        buf_puts(&k->out, "\n");
+        if (has_place(k)) {
+                buf_printf(&k->out, "%s: ", label(k, LABEL_SITE));
+                put_place(k);
+                buf_puts(&k->out, "\n");
+        }
+        if (e->device[0])
+                put_field(k, LABEL_DEVICE, e->device);
+        buf_printf(&k->out, "%s: %s (%s)\n", label(k, LABEL_EVENT_AT), format_local(e->at, b),
+                   event_type_to_string(e->type));
+        if (k->fault || e->fault_id > 0)
+                buf_printf(&k->out, "%s: %lld\n", label(k, LABEL_FAULT_ID),
+                           (long long) (k->fault ? k->fault->id : e->fault_id));
+        put_actions(k);
+        put_footer(k);
+}
+
+/* The subject and body of e's mail, or with a non-zero error the fallback
+ * that says the mail could not be composed because of it. */
+static int compose(const Config *c, const Event *e, const Fault *f, int error, MailDraft *ret) {
         Composer k = { .config = c, .event = e, .fault = f,
                        .ja = c->notify.language == LANGUAGE_JA };
         _cleanup_(freep) char *subject = NULL;
@@ -491,18 +548,26 @@ int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret
         if (r < 0)
                 return r;
         k.out = (Buf) { .max = MAIL_BODY_MAX };
-        put_due(&k);
-        if (tr(&k, &event_leads[e->type]))
-                buf_printf(&k.out, "\n%s\n", tr(&k, &event_leads[e->type]));
-        buf_puts(&k.out, "\n");
-        put_facts(&k);
-        put_actions(&k);
-        put_footer(&k);
+        if (error < 0)
+                put_fallback_body(&k, error);
+        else {
+                put_due(&k);
+                if (tr(&k, &event_leads[e->type]))
+                        buf_printf(&k.out, "\n%s\n", tr(&k, &event_leads[e->type]));
+                buf_puts(&k.out, "\n");
+                put_facts(&k);
+                put_actions(&k);
+                put_footer(&k);
+        }
         r = buf_finish(&k.out, &body, NULL);
         if (r < 0)
                 return r;
         *ret = (MailDraft) { .subject = TAKE_PTR(subject), .body = body };
         return 0;
+}
+
+int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret) {
+        return compose(c, e, f, 0, ret);
 }
 
 /* ======================================================================== */
@@ -728,7 +793,10 @@ int mail_recipients(const Config *c, EventType t, char **ret) {
         return buf_finish(&b, ret, NULL);
 }
 
-int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, OutboxMail *ret) {
+/* The outbox row of e's mail; error < 0: the fallback that says the mail
+ * could not be composed because of it. */
+static int prepare(const Config *c, const Event *e, const Fault *f, time_t now, int error,
+                   OutboxMail *ret) {
         _cleanup_(mail_draft_done) MailDraft d = {};
         _cleanup_(freep) char *recipients = NULL, *message_id = NULL, *thread_id = NULL;
         _cleanup_(freep) char *entry = NULL, *language = NULL;
@@ -747,7 +815,7 @@ int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, Ou
         r = mail_recipients(c, e->type, &recipients);
         if (r < 0)
                 return r;
-        r = mail_compose(c, e, f, &d);
+        r = compose(c, e, f, error, &d);
         if (r < 0)
                 return r;
         message_id = strdup(id);
@@ -785,4 +853,15 @@ int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, Ou
                 .onsite_due = entry_due(e, f),
         };
         return 0;
+}
+
+int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, OutboxMail *ret) {
+        return prepare(c, e, f, now, 0, ret);
+}
+
+int mail_prepare_fallback(const Config *c, const Event *e, const Fault *f, time_t now, int error,
+                          OutboxMail *ret) {
+        if (error >= 0)
+                return -EINVAL;
+        return prepare(c, e, f, now, error, ret);
 }

@@ -26,6 +26,7 @@
 
 #define MAIL_MESSAGE_ID_MAX 320
 #define MAIL_BODY_MAX (64u * 1024u)
+#define MAIL_HIDDEN_MAX 100          /* unreachable devices a mail names; the rest are counted */
 #define MAIL_DIGEST_MAX 100          /* events in one digest; more make more digests */
 #define MAIL_DIGEST_ENTRY_MAX 1024u
 #define MAIL_DIGEST_BODY_MAX (MAIL_DIGEST_MAX * (MAIL_DIGEST_ENTRY_MAX + 16u) + 4096u)
@@ -41,8 +42,10 @@ void mail_draft_done(MailDraft *d);
 
 /* Composes the mail about e; f is e's fault, or NULL for an event about
  * none (an anomaly). Subject: "[fieldwatch] PREFIX SITE PLACE KIND", with a
- * prefix per event type. Body: the due first, then the facts and what to
- * do. -ENOMEM, or -EINVAL for an event type out of range. */
+ * prefix per event type. Body: the due first, then the facts (of the
+ * devices f hides, the first MAIL_HIDDEN_MAX and how many more) and what to
+ * do. -ENOMEM, -E2BIG when the body would pass MAIL_BODY_MAX, or -EINVAL
+ * for an event type out of range. */
 int mail_compose(const Config *c, const Event *e, const Fault *f, MailDraft *ret);
 
 /* The domain of a mailbox ("fieldwatch <fw@example.invalid>" gives
@@ -71,6 +74,15 @@ int mail_recipients(const Config *c, EventType t, char **ret);
  * is empty, the caller sets it to ret->message_id (this mail starts the
  * thread) and stores the fault. Free with outbox_mail_done(). */
 int mail_prepare(const Config *c, const Event *e, const Fault *f, time_t now, OutboxMail *ret);
+
+/* The outbox row that stands in for e's mail when mail_prepare() failed
+ * with error for a reason of the mail's own (-E2BIG: its body would pass
+ * MAIL_BODY_MAX): the same subject, Message-ID, thread and recipients; a
+ * short body of bounded fields only: the due, that the full text could not
+ * be composed and why, the fieldwatchctl commands that show the event and
+ * its fault, the site, device, time and fault id, what to do. */
+int mail_prepare_fallback(const Config *c, const Event *e, const Fault *f, time_t now, int error,
+                          OutboxMail *ret);
 
 /* An event's entry in a digest, two lines (no final LF): "[PREFIX] SITE
  * PLACE KIND", then the device, the fault id, the event's time and the

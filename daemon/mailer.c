@@ -18,11 +18,24 @@
 #include "credentials.h"
 #include "log.h"
 #include "mail.h"
+#include "mailer-plan.h"
 #include "mailer.h"
 
 #define MAILER_STORE_RETRY_SEC 10    /* after a database error */
 #define MAILER_TIMER_ACCURACY_USEC (10 * USEC_PER_MSEC)
 #define MAILER_ERROR_MAX 512
+
+/* One recipient of the mail on its way: an SMTP transaction of its own, so
+ * that the server's answer to each RCPT counts (curl's
+ * CURLOPT_MAIL_RCPT_ALLOWFAILS would drop a refused one silently). */
+typedef struct MailerRcpt {
+        char *address;
+        struct curl_slist *rcpt;     /* "<address>", for RCPT TO */
+        bool tried;                  /* its transaction ran (not skipped, not cut short) */
+        CURLcode result;
+        long code;                   /* the server's last reply */
+        char errbuf[CURL_ERROR_SIZE];
+} MailerRcpt;
 
 struct Mailer {
         sd_event *event;
@@ -43,11 +56,19 @@ struct Mailer {
 
         uint64_t backoff_base_usec, backoff_max_usec;
         time_t pause_until;          /* the server is unreachable: wait until then */
-        /* A mail the server accepted that the database would not mark sent
-         * (disk full, locked): marked before anything else is sent, so that
-         * it is not sent again while the daemon runs. */
-        int64_t unrecorded_id;       /* 0: none */
-        time_t unrecorded_at;
+        /* The outcome of an attempt the database would not record (disk
+         * full, read-only, locked): a mail the server accepted, whom an
+         * attempt reached, a failed attempt and its backoff. Recorded before
+         * anything else is sent, so that nobody gets a mail again and a
+         * failed one is not sent again at once, in a loop, while the daemon
+         * runs. */
+        struct {
+                int64_t id;          /* 0: none */
+                bool sent;
+                time_t at;           /* sent: when; else the next attempt */
+                char *error;         /* NULL: the row's stays */
+                char *delivered_to;  /* NULL: the row's stays */
+        } unrecorded;
         sd_event_source *timer;
 
         /* The mail on its way: the loop prepares it, the worker thread sends
@@ -62,12 +83,10 @@ struct Mailer {
         int sock;                    /* the transfer's socket, -1 when none */
         CURL *easy;
         OutboxMail mail;
-        struct curl_slist *rcpt;
+        MailerRcpt *rcpts;           /* whom it goes to now, one transaction each */
+        size_t n_rcpts;
         char *payload;
         size_t payload_len, payload_off;
-        CURLcode result;
-        long response_code;
-        char errbuf[CURL_ERROR_SIZE];
 };
 
 uint64_t mailer_backoff_usec(uint64_t base_usec, uint64_t max_usec, unsigned attempts) {
@@ -135,14 +154,22 @@ static void redact(const Mailer *m, char *s) {
 /* One mail */
 
 static void mailer_arm(Mailer *m, time_t at);
-static void mailer_arm_next(Mailer *m);
+
+static MailerRcpt *rcpts_free(MailerRcpt *v, size_t n) {
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].address);
+                curl_slist_free_all(v[i].rcpt);
+        }
+        free(v);
+        return NULL;
+}
 
 /* Forgets the mail on its way (not the outbox row). */
 static void mail_release(Mailer *m) {
         outbox_mail_done(&m->mail);
         m->mail = (OutboxMail) {};
-        curl_slist_free_all(m->rcpt);
-        m->rcpt = NULL;
+        m->rcpts = rcpts_free(m->rcpts, m->n_rcpts);
+        m->n_rcpts = 0;
         free(m->payload);
         m->payload = NULL;
         m->payload_len = m->payload_off = 0;
@@ -157,33 +184,24 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
         return n;
 }
 
-static int rcpt_list(const char *recipients, struct curl_slist **ret) {
-        struct curl_slist *l = NULL, *t;
-        char **addrs, buf[512];
-        size_t n;
-        int r;
+/* The recipients of the plan (their addresses taken from it), each its
+ * own transaction. */
+static int rcpts_take(Mailer *m, MailerPlan *plan) {
+        char buf[512];
 
-        r = mail_addresses(recipients, &addrs, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                if ((size_t) snprintf(buf, sizeof(buf), "<%s>", addrs[i]) >= sizeof(buf)) {
-                        r = -ENAMETOOLONG;
-                        break;
-                }
-                t = curl_slist_append(l, buf);
-                if (!t) {
-                        r = -ENOMEM;
-                        break;
-                }
-                l = t;
+        m->rcpts = calloc(MAX(plan->n_rcpt, (size_t) 1), sizeof(MailerRcpt));
+        if (!m->rcpts)
+                return -ENOMEM;
+        for (size_t i = 0; i < plan->n_rcpt; i++) {
+                MailerRcpt *x = &m->rcpts[m->n_rcpts++];
+
+                x->address = TAKE_PTR(plan->rcpt[i]);
+                if ((size_t) snprintf(buf, sizeof(buf), "<%s>", x->address) >= sizeof(buf))
+                        return -ENAMETOOLONG;
+                x->rcpt = curl_slist_append(NULL, buf);
+                if (!x->rcpt)
+                        return -ENOMEM;
         }
-        mail_addresses_free(addrs, n);
-        if (r < 0) {
-                curl_slist_free_all(l);
-                return r;
-        }
-        *ret = l;
         return 0;
 }
 
@@ -244,7 +262,6 @@ static int mail_setopts(Mailer *m) {
         bool ok = true;
 
         curl_easy_reset(c);
-        m->errbuf[0] = 0;
         ok = ok && curl_easy_setopt(c, CURLOPT_URL, m->url) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_USE_SSL, use_ssl(m->tls)) == CURLE_OK;
@@ -265,11 +282,8 @@ static int mail_setopts(Mailer *m) {
         ok = ok && curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, m) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, m) == CURLE_OK;
-        ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, m->errbuf) == CURLE_OK;
-        /* One connection per mail. Mails are few, and a connection must never
-         * be reused in an unknown state: libcurl 7.88 keeps one open after an
-         * SMTP response timeout (after DATA), and the next mail on it hangs. */
-        ok = ok && curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK;
+        /* At most one connection kept (between a mail's recipients). */
+        ok = ok && curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L) == CURLE_OK;
         if (m->ca_file)
                 ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, m->ca_file) == CURLE_OK;
         if (m->username) {
@@ -277,13 +291,6 @@ static int mail_setopts(Mailer *m) {
                 ok = ok && curl_easy_setopt(c, CURLOPT_PASSWORD, m->password) == CURLE_OK;
         }
         ok = ok && curl_easy_setopt(c, CURLOPT_MAIL_FROM, m->envelope_from) == CURLE_OK;
-        ok = ok && curl_easy_setopt(c, CURLOPT_MAIL_RCPT, m->rcpt) == CURLE_OK;
-        /* One bad address must not stop the mail to the others. */
-#if LIBCURL_VERSION_NUM >= 0x080200
-        ok = ok && curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L) == CURLE_OK;
-#else
-        ok = ok && curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L) == CURLE_OK;
-#endif
         ok = ok && curl_easy_setopt(c, CURLOPT_UPLOAD, 1L) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read) == CURLE_OK;
         ok = ok && curl_easy_setopt(c, CURLOPT_READDATA, m) == CURLE_OK;
@@ -292,13 +299,76 @@ static int mail_setopts(Mailer *m) {
         return ok ? 0 : -EIO;
 }
 
+/* The options of the transaction to x. A mail's recipients share a
+ * connection while they go well; the first one and any after a failure
+ * take a fresh one (a connection must never be reused in an unknown state:
+ * libcurl 7.88 keeps one open after an SMTP response timeout after DATA,
+ * and the next transfer on it hangs), and the last closes it. */
+static int rcpt_setopts(Mailer *m, MailerRcpt *x, bool fresh, bool last) {
+        CURL *c = m->easy;
+        bool ok = true;
+
+        m->payload_off = 0;
+        x->errbuf[0] = 0;
+        ok = ok && curl_easy_setopt(c, CURLOPT_MAIL_RCPT, x->rcpt) == CURLE_OK;
+        ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK;
+        ok = ok && curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L) == CURLE_OK;
+        ok = ok && curl_easy_setopt(c, CURLOPT_FORBID_REUSE, last ? 1L : 0L) == CURLE_OK;
+        return ok ? 0 : -EIO;
+}
+
+/* Whether a failure says nothing about this mail but that the server
+ * cannot be used at all: no SMTP reply, TLS or login refused. */
+static bool failure_is_server_wide(CURLcode result, long code) {
+        switch (result) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_LOGIN_DENIED:
+                return true;
+        default:
+                return code < 200;
+        }
+}
+
+/* The worker: one SMTP transaction per recipient, the same message (the
+ * same Message-ID) each time. A server that cannot be used at all ends the
+ * round: the others are not tried against it. */
 static void *worker_main(void *userdata) {
         Mailer *m = userdata;
+        bool fresh = true;
         uint64_t one = 1;
 
-        m->result = curl_easy_perform(m->easy);
-        m->response_code = 0;
-        (void) curl_easy_getinfo(m->easy, CURLINFO_RESPONSE_CODE, &m->response_code);
+        for (size_t i = 0; i < m->n_rcpts && !atomic_load(&m->abort); i++) {
+                MailerRcpt *x = &m->rcpts[i];
+
+                x->tried = true;
+                if (rcpt_setopts(m, x, fresh, i + 1 == m->n_rcpts) < 0) {
+                        x->result = CURLE_FAILED_INIT;
+                        break;
+                }
+                x->result = curl_easy_perform(m->easy);
+                x->code = 0;
+                (void) curl_easy_getinfo(m->easy, CURLINFO_RESPONSE_CODE, &x->code);
+                if (x->result == CURLE_OK) {
+                        fresh = false;
+                        continue;
+                }
+                /* A transaction mailer_free() cut short was no attempt. */
+                if (atomic_load(&m->abort)) {
+                        x->tried = false;
+                        break;
+                }
+                fresh = true;
+                if (failure_is_server_wide(x->result, x->code))
+                        break;
+        }
+        /* The recipients' buffers go with the mail: libcurl keeps no pointer. */
+        (void) curl_easy_setopt(m->easy, CURLOPT_ERRORBUFFER, NULL);
+        (void) curl_easy_setopt(m->easy, CURLOPT_MAIL_RCPT, NULL);
         /* The last thing the worker does: the loop joins it after this. */
         while (write(m->done_fd, &one, sizeof(one)) < 0 && errno == EINTR)
                 ;
@@ -337,14 +407,14 @@ static void worker_join(Mailer *m, bool abort) {
         m->sending = false;
 }
 
-/* Starts sending m->mail. */
-static int mail_start(Mailer *m, time_t now) {
+/* Starts sending m->mail to the plan's recipients. */
+static int mail_start(Mailer *m, time_t now, MailerPlan *plan) {
         int r;
 
         r = mail_render(&m->mail, m->from, now, &m->payload, &m->payload_len);
         if (r < 0)
                 return r;
-        r = rcpt_list(m->mail.recipients, &m->rcpt);
+        r = rcpts_take(m, plan);
         if (r < 0)
                 return r;
         r = mail_setopts(m);
@@ -354,92 +424,273 @@ static int mail_start(Mailer *m, time_t now) {
         if (r < 0)
                 return r;
         m->sending = true;
-        log_debug("Sending mail %lld (%s), attempt %d", (long long) m->mail.id,
-                  m->mail.message_id, m->mail.attempts + 1);
+        log_debug("Sending mail %lld (%s), attempt %d, to %zu recipient%s",
+                  (long long) m->mail.id, m->mail.message_id, m->mail.attempts + 1, m->n_rcpts,
+                  m->n_rcpts == 1 ? "" : "s");
         return 0;
 }
 
-/* Whether a failure says nothing about this mail but that the server
- * cannot be used at all: no SMTP reply, TLS or login refused. */
-static bool failure_is_server_wide(CURLcode result, long code) {
-        switch (result) {
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_USE_SSL_FAILED:
-        case CURLE_LOGIN_DENIED:
-                return true;
-        default:
-                return code < 200;
+/* ======================================================================== */
+/* Outcomes */
+
+static void unrecorded_clear(Mailer *m) {
+        m->unrecorded.error = mfree(m->unrecorded.error);
+        m->unrecorded.delivered_to = mfree(m->unrecorded.delivered_to);
+        m->unrecorded.id = 0;
+}
+
+static int outcome_write(Mailer *m, int64_t id, bool sent, time_t at, const char *error,
+                         const char *delivered_to) {
+        if (sent)
+                return store_outbox_sent(m->store, id, at, delivered_to);
+        return store_outbox_retry(m->store, id, at, error, delivered_to);
+}
+
+/* Records the outcome of an attempt of mail id: sent at `at` (to everybody),
+ * or to be tried again at `at`, with the error (NULL: none new) and whom it
+ * reached (NULL: as before). What the database will not take is kept (the
+ * caller holds mail back then). */
+static int outcome_record(Mailer *m, int64_t id, bool sent, time_t at, const char *error,
+                          const char *delivered_to) {
+        char when[ISO_DATETIME_MAX];
+        int r;
+
+        r = outcome_write(m, id, sent, at, error, delivered_to);
+        if (r == -ENOENT) {
+                log_warning("Mail %lld is no longer unsent in the outbox", (long long) id);
+                return 0;
+        }
+        if (r >= 0)
+                return 0;
+        (void) format_iso_datetime(at, when);
+        if (sent)
+                log_errno(LOG_ERR, r, "Mail %lld was accepted by the server but cannot be "
+                          "marked sent yet (%s); no other mail goes until it is",
+                          (long long) id, store_error(m->store));
+        else
+                log_errno(LOG_ERR, r, "The attempt of mail %lld cannot be recorded yet (%s); no "
+                          "mail goes until it is, and this one not before %s",
+                          (long long) id, store_error(m->store), when);
+        unrecorded_clear(m);
+        m->unrecorded.id = id;
+        m->unrecorded.sent = sent;
+        m->unrecorded.at = at;
+        m->unrecorded.error = error ? strdup(error) : NULL;
+        m->unrecorded.delivered_to = delivered_to ? strdup(delivered_to) : NULL;
+        if ((error && !m->unrecorded.error) || (delivered_to && !m->unrecorded.delivered_to))
+                log_error("Out of memory: whom mail %lld reached may be forgotten; they may "
+                          "get it twice", (long long) id);
+        return r;
+}
+
+/* Writes the outcome the database would not take before: 0, or an error
+ * (it stays to be written). */
+static int unrecorded_write(Mailer *m) {
+        int r;
+
+        if (m->unrecorded.id == 0)
+                return 0;
+        r = outcome_write(m, m->unrecorded.id, m->unrecorded.sent, m->unrecorded.at,
+                          m->unrecorded.error, m->unrecorded.delivered_to);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        log_notice("The outcome of mail %lld is recorded after all; mail goes on.",
+                   (long long) m->unrecorded.id);
+        unrecorded_clear(m);
+        return 0;
+}
+
+/* What one recipient's failure says, without the address: "SMTP 450:
+ * RCPT failed: 450", or curl's words when the server said nothing. */
+static void rcpt_error(const Mailer *m, const MailerRcpt *x, char *buf, size_t size) {
+        const char *what = curl_easy_strerror(x->result);
+
+        if (x->code > 0)
+                (void) snprintf(buf, size, "SMTP %03ld: %s%s%s", x->code, what,
+                                x->errbuf[0] ? ": " : "", x->errbuf);
+        else
+                (void) snprintf(buf, size, "%s%s%s", what, x->errbuf[0] ? ": " : "", x->errbuf);
+        redact(m, buf);
+}
+
+/* Whether the error recorded before says the server refused address for
+ * good (5xx): its refusal was logged as an error then. */
+static bool refused_before(const char *last_error, const char *address) {
+        char needle[600];
+
+        if (!last_error)
+                return false;
+        (void) snprintf(needle, sizeof(needle), "%s: SMTP 5", address);
+        for (const char *p = last_error; (p = strstr(p, needle)); p++)
+                if (p == last_error || (p >= last_error + 2 && strncmp(p - 2, "; ", 2) == 0))
+                        return true;
+        return false;
+}
+
+/* The addresses this attempt reached, for the log. */
+static void rcpt_names(const Mailer *m, char *buf, size_t size) {
+        size_t len = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < m->n_rcpts && len < size; i++) {
+                const MailerRcpt *x = &m->rcpts[i];
+
+                if (x->tried && x->result == CURLE_OK)
+                        len += (size_t) snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+                                                 x->address);
         }
 }
 
-/* Records a failed attempt of m->mail and when to try again. */
-static void mail_failed(Mailer *m, const char *what, long code, bool server_wide) {
+/* An attempt that failed for some: logs each refusal (a permanent one as
+ * an error, once per recipient), and records the error, whom it reached and
+ * when to try again (pausing all mail when the server cannot be used). */
+static void mail_failed(Mailer *m, const char *delivered_to) {
         const OutboxMail *mail = &m->mail;
         unsigned attempts = (unsigned) MAX(mail->attempts, 0) + 1;
         uint64_t delay = mailer_backoff_usec(m->backoff_base_usec, m->backoff_max_usec, attempts);
-        time_t now = wallclock_now(), next = now + usec_to_sec_up(delay);
-        bool permanent = code >= 500 && code < 600;
-        char error[MAILER_ERROR_MAX], at[ISO_DATETIME_MAX];
-        int r;
+        time_t next = wallclock_now() + usec_to_sec_up(delay);
+        char error[MAILER_ERROR_MAX] = "", one[MAILER_ERROR_MAX], at[ISO_DATETIME_MAX];
+        bool server_wide = false;
+        size_t len = 0;
 
-        if (code > 0)
-                (void) snprintf(error, sizeof(error), "SMTP %03ld: %s", code, what);
-        else
-                (void) snprintf(error, sizeof(error), "%s", what);
-        redact(m, error);
         (void) format_iso_datetime(next, at);
-        if (permanent && !(mail->last_error && strncmp(mail->last_error, "SMTP 5", 6) == 0))
-                /* Once per mail: later attempts find their error in last_error. */
-                log_error("Mail %lld (%s) to %s refused by the server: %s; it will be retried, "
-                          "next at %s: check the recipients and the server",
-                          (long long) mail->id, mail->message_id, mail->recipients, error, at);
-        else
-                log_warning("Mail %lld (%s): attempt %u failed: %s; next attempt at %s",
-                            (long long) mail->id, mail->message_id, attempts, error, at);
-        r = store_outbox_retry(m->store, mail->id, next, error);
-        if (r < 0)
-                log_errno(LOG_ERR, r, "Failed to record the failed attempt of mail %lld: %s",
-                          (long long) mail->id, store_error(m->store));
+        for (size_t i = 0; i < m->n_rcpts; i++) {
+                const MailerRcpt *x = &m->rcpts[i];
+                bool wide = failure_is_server_wide(x->result, x->code);
+
+                if (!x->tried || x->result == CURLE_OK)
+                        continue;
+                rcpt_error(m, x, one, sizeof(one));
+                server_wide = server_wide || wide;
+                if (len < sizeof(error))
+                        len += (size_t) snprintf(error + len, sizeof(error) - len, "%s%s%s%s",
+                                                 len ? "; " : "", wide ? "" : x->address,
+                                                 wide ? "" : ": ", one);
+                if (x->code >= 500 && x->code < 600 &&
+                    !refused_before(mail->last_error, x->address))
+                        log_error("Mail %lld (%s) refused by the server for %s: %s; it will be "
+                                  "retried for %s, next at %s: check the address and the server",
+                                  (long long) mail->id, mail->message_id, x->address, one,
+                                  x->address, at);
+                else if (wide)
+                        log_warning("Mail %lld (%s): attempt %u failed: %s; next attempt at %s",
+                                    (long long) mail->id, mail->message_id, attempts, one, at);
+                else
+                        log_warning("Mail %lld (%s) to %s: attempt %u failed: %s; next attempt "
+                                    "at %s",
+                                    (long long) mail->id, mail->message_id, x->address, attempts,
+                                    one, at);
+        }
+        (void) outcome_record(m, mail->id, false, next, error, delivered_to);
         if (server_wide)
                 m->pause_until = next;
 }
 
-static void mail_finished(Mailer *m) {
-        CURLcode result = m->result;
-        long code = m->response_code;
-        char what[MAILER_ERROR_MAX];
+/* A mail that cannot even start (its recipients or message cannot be
+ * made): recorded as a failed attempt, with its backoff. */
+static void mail_not_started(Mailer *m, int error) {
+        unsigned attempts = (unsigned) MAX(m->mail.attempts, 0) + 1;
+        uint64_t delay = mailer_backoff_usec(m->backoff_base_usec, m->backoff_max_usec, attempts);
+        time_t next = wallclock_now() + usec_to_sec_up(delay);
+        char what[MAILER_ERROR_MAX], at[ISO_DATETIME_MAX];
+
+        (void) format_iso_datetime(next, at);
+        (void) snprintf(what, sizeof(what), "cannot start sending: %s", strerror(-error));
+        log_error("Mail %lld (%s): attempt %u failed: %s; next attempt at %s",
+                  (long long) m->mail.id, m->mail.message_id, attempts, what, at);
+        (void) outcome_record(m, m->mail.id, false, next, what, NULL);
+}
+
+/* Whom the mail has reached now: the row's delivered_to and this attempt's
+ * good transactions, as a JSON array in *ret; how many were good. */
+static int delivered_now(const Mailer *m, char **ret, size_t *ret_ok) {
+        _cleanup_(freep) char *d = strdup(m->mail.delivered_to ?: "[]");
+        size_t ok = 0;
         int r;
 
-        if (result == CURLE_OK) {
-                r = store_outbox_sent(m->store, m->mail.id, wallclock_now());
-                if (r < 0) {
-                        log_errno(LOG_ERR, r,
-                                  "Mail %lld was accepted by the server but cannot be marked "
-                                  "sent yet (%s); no other mail goes until it is",
-                                  (long long) m->mail.id, store_error(m->store));
-                        m->unrecorded_id = m->mail.id;
-                        m->unrecorded_at = wallclock_now();
-                } else if (m->mail.digest_count > 0)
-                        log_info("Digest mail %lld (%s) sent to %s: it carried %d held mails, "
-                                 "now all sent",
-                                 (long long) m->mail.id, m->mail.message_id,
-                                 m->mail.recipients, m->mail.digest_count);
-                else
-                        log_info("Mail %lld (%s) sent to %s", (long long) m->mail.id,
-                                 m->mail.message_id, m->mail.recipients);
-                m->pause_until = 0;
-        } else {
-                (void) snprintf(what, sizeof(what), "%s%s%s", curl_easy_strerror(result),
-                                m->errbuf[0] ? ": " : "", m->errbuf);
-                mail_failed(m, what, code, failure_is_server_wide(result, code));
+        if (!d)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_rcpts; i++) {
+                char *nd;
+
+                if (!m->rcpts[i].tried || m->rcpts[i].result != CURLE_OK)
+                        continue;
+                r = mailer_delivered_add(d, m->rcpts[i].address, &nd);
+                if (r < 0)
+                        return r;
+                free(d);
+                d = nd;
+                ok++;
         }
+        *ret = TAKE_PTR(d);
+        *ret_ok = ok;
+        return 0;
+}
+
+static void log_sent(const Mailer *m) {
+        const OutboxMail *mail = &m->mail;
+        char names[MAILER_ERROR_MAX];
+
+        if (mail->digest_count > 0)
+                log_info("Digest mail %lld (%s) sent to %s: it carried %d held mails, now all "
+                         "sent",
+                         (long long) mail->id, mail->message_id, mail->recipients,
+                         mail->digest_count);
+        else if (mail->delivered_to && !streq(mail->delivered_to, "[]")) {
+                rcpt_names(m, names, sizeof(names));
+                log_info("Mail %lld (%s) sent to %s (the last of them now: %s)",
+                         (long long) mail->id, mail->message_id, mail->recipients, names);
+        } else
+                log_info("Mail %lld (%s) sent to %s", (long long) mail->id, mail->message_id,
+                         mail->recipients);
+}
+
+/* The attempt of m->mail is over: whom it reached goes into the outbox;
+ * the mail is sent once it reached everybody, else tried again (after a
+ * backoff when someone refused it). */
+static void mail_finished(Mailer *m) {
+        _cleanup_(freep) char *delivered = NULL;
+        char **left = NULL, names[MAILER_ERROR_MAX];
+        size_t n_left = 0, ok = 0, tried = 0;
+        int r;
+
+        for (size_t i = 0; i < m->n_rcpts; i++)
+                tried += m->rcpts[i].tried;
+        if (tried == 0)
+                goto done; /* cut short before anything happened */
+        r = delivered_now(m, &delivered, &ok);
+        if (r >= 0)
+                r = mailer_undelivered(m->mail.recipients, delivered, &left, &n_left);
+        left = mail_addresses_free(left, n_left);
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "Mail %lld: whom it reached cannot be recorded; they may "
+                          "get it again", (long long) m->mail.id);
+                delivered = mfree(delivered); /* the row's stays */
+                n_left = 1;
+        }
+        if (ok > 0)
+                m->pause_until = 0;
+        if (n_left == 0) {
+                if (outcome_record(m, m->mail.id, true, wallclock_now(), NULL, delivered) >= 0)
+                        log_sent(m);
+                goto done;
+        }
+        if (ok > 0) {
+                rcpt_names(m, names, sizeof(names));
+                log_info("Mail %lld (%s) delivered to %s; not yet to %zu more",
+                         (long long) m->mail.id, m->mail.message_id, names, n_left);
+        }
+        if (ok < tried)
+                mail_failed(m, delivered);
+        else
+                /* The others wait for an older mail of the fault, or were not
+                 * tried: due as before. */
+                (void) outcome_record(m, m->mail.id, false, m->mail.next_attempt_at, NULL,
+                                      delivered);
+done:
         mail_release(m);
-        /* The next one at once (or the mark, later). */
-        mailer_arm(m, m->unrecorded_id > 0 ? wallclock_now() + MAILER_STORE_RETRY_SEC : 0);
+        /* The next one at once (or the outcome's record, later). */
+        mailer_arm(m, m->unrecorded.id > 0 ? wallclock_now() + MAILER_STORE_RETRY_SEC : 0);
 }
 
 static int on_worker_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -471,21 +722,16 @@ static void mailer_arm(Mailer *m, time_t at) {
                 log_errno(LOG_ERR, r, "Failed to arm the mail timer");
 }
 
-/* Sleeps until the earliest next attempt in the outbox, or until kicked. */
-static void mailer_arm_next(Mailer *m) {
-        time_t next = 0;
-        int r;
+/* Sleeps until next (0: until kicked), and while paused, until then; never
+ * spins on a time that has come without work. */
+static void mailer_sleep(Mailer *m, time_t next) {
+        time_t now = wallclock_now();
 
-        r = store_outbox_next_attempt(m->store, &next);
-        if (r == -ENOENT) {
+        if (next == 0) {
                 (void) sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
                 return;
         }
-        if (r < 0) {
-                log_errno(LOG_WARNING, r, "Failed to read the outbox: %s", store_error(m->store));
-                next = wallclock_now() + MAILER_STORE_RETRY_SEC;
-        }
-        mailer_arm(m, MAX(next, m->pause_until));
+        mailer_arm(m, MAX(MAX(next, m->pause_until), now + 1));
 }
 
 /* Says once per storm that mails are held for a digest. */
@@ -535,21 +781,44 @@ static int mailer_make_digests(Mailer *m, time_t now) {
         }
 }
 
+/* Starts on the plan's mail: sends it, or marks it sent when it reached
+ * everybody already, or records why it cannot go. */
+static void mailer_start_plan(Mailer *m, time_t now, MailerPlan *plan) {
+        int r;
+
+        r = store_outbox_get(m->store, plan->id, &m->mail);
+        if (r < 0) {
+                log_errno(LOG_WARNING, r, "Failed to read mail %lld: %s", (long long) plan->id,
+                          store_error(m->store));
+                mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
+                return;
+        }
+        if (plan->error < 0)
+                r = plan->error;
+        else if (plan->n_rcpt == 0) {
+                if (outcome_record(m, m->mail.id, true, now, NULL, NULL) >= 0)
+                        log_notice("Mail %lld (%s) had reached every recipient: marked sent",
+                                   (long long) m->mail.id, m->mail.message_id);
+        } else
+                r = mail_start(m, now, plan);
+        if (r < 0)
+                mail_not_started(m, r);
+        if (!m->sending) {
+                mail_release(m);
+                mailer_arm(m, m->unrecorded.id > 0 ? now + MAILER_STORE_RETRY_SEC : 0);
+        }
+}
+
 static void mailer_run(Mailer *m) {
+        _cleanup_(mailer_plan_done) MailerPlan plan = {};
         time_t now = wallclock_now();
         int r;
 
         if (m->sending)
                 return;
-        if (m->unrecorded_id > 0) {
-                r = store_outbox_sent(m->store, m->unrecorded_id, m->unrecorded_at);
-                if (r < 0) {
-                        mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
-                        return;
-                }
-                log_notice("Mail %lld marked sent after all; mail goes on.",
-                           (long long) m->unrecorded_id);
-                m->unrecorded_id = 0;
+        if (unrecorded_write(m) < 0) {
+                mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
+                return;
         }
         mailer_note_storm(m);
         if (mailer_make_digests(m, now) < 0) {
@@ -557,29 +826,17 @@ static void mailer_run(Mailer *m) {
                 mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
                 return;
         }
-        if (now < m->pause_until) {
-                mailer_arm_next(m);
-                return;
-        }
-        r = store_outbox_next(m->store, now, &m->mail);
-        if (r == -ENOENT) {
-                mailer_arm_next(m);
-                return;
-        }
+        r = mailer_plan_load(m->store, now, &plan);
         if (r < 0) {
                 log_errno(LOG_WARNING, r, "Failed to read the outbox: %s", store_error(m->store));
                 mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
                 return;
         }
-        r = mail_start(m, now);
-        if (r < 0) {
-                char what[MAILER_ERROR_MAX];
-
-                (void) snprintf(what, sizeof(what), "cannot start sending: %s", strerror(-r));
-                mail_failed(m, what, 0, false);
-                mail_release(m);
-                mailer_arm(m, 0);
+        if (now < m->pause_until || plan.id == 0) {
+                mailer_sleep(m, plan.next);
+                return;
         }
+        mailer_start_plan(m, now, &plan);
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -609,11 +866,16 @@ bool mailer_busy(const Mailer *m) {
 Mailer *mailer_free(Mailer *m) {
         if (!m)
                 return NULL;
-        /* The mail on its way stays unsent in the outbox: sent again later. */
-        worker_join(m, true);
+        /* The mail on its way stays unsent in the outbox, to be sent again
+         * to whom it has not reached (recorded when the database takes it). */
+        if (m->sending) {
+                worker_join(m, true);
+                mail_finished(m);
+        }
         if (m->easy)
                 curl_easy_cleanup(m->easy);
         mail_release(m);
+        unrecorded_clear(m);
         (void) sd_event_source_disable_unref(m->timer);
         (void) sd_event_source_disable_unref(m->done_source);
         if (m->done_fd >= 0)

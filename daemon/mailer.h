@@ -13,16 +13,29 @@
  * bounded by notify.smtp.timeout, and a hanging server costs the loop
  * nothing.
  *
- * One mail at a time, the oldest due first (a fault's mails in order).
- * A mail is marked sent only once the server accepted it (the 250 after
- * DATA); a failed attempt is recorded in the outbox with its error and
- * tried again after an exponential backoff (30 s, 1 min, 2 min, ... up to
- * 30 min), permanent (5xx) refusals included. Delivery is at-least-once: a
- * crash or a mailer_free() between the server's acceptance and the mark
- * sends that one mail again (with the same Message-ID); no mail is lost.
+ * One mail at a time, the oldest due first (mailer-plan.h), to each of
+ * its recipients in an SMTP transaction of its own (the same message and
+ * Message-ID; the connection is kept between them while they go well), so
+ * that a recipient the server refuses at RCPT (4xx greylisting, 452, 5xx)
+ * is neither dropped silently nor holds back the others. The outbox row
+ * records whom the mail reached (delivered_to); it is marked sent once it
+ * reached every recipient (the 250 after DATA for each). An attempt that
+ * some recipient refused is recorded with its error and tried again, for
+ * those not reached only, after an exponential backoff (30 s, 1 min,
+ * 2 min, ... up to 30 min), permanent (5xx) refusals included: those are
+ * logged as errors, once per mail and recipient. A fault's mails reach
+ * each recipient in order. Delivery is at-least-once: a crash between the
+ * server's acceptance and the record sends that copy again (with the same
+ * Message-ID); no mail is lost, and none goes twice to a recipient it was
+ * recorded for. mailer_free() records whom a mail cut short had reached.
  * When the server cannot be reached at all (no SMTP reply, TLS or login
  * failure), the mailer waits for that mail's next attempt before trying
  * any other, instead of trying every queued mail against a dead server.
+ * When the database will not record an attempt's outcome (disk full,
+ * read-only, locked), the mailer keeps it in memory, the time of the
+ * next attempt included, and sends nothing until it is recorded (tried
+ * every 10 s): an accepted mail is not sent again, a refused one not
+ * again at once.
  *
  * A mail storm (more than notify.digest_after mails queued in one minute)
  * is grouped: the outbox holds the later mails of the minute

@@ -49,25 +49,57 @@ struct Pipeline {
 
 /* ======================================================================== */
 
+/* e's mail, or when it cannot be composed for a reason of its own (its
+ * body too long: -E2BIG), the short mail that says so: 1 and *ret, or 0
+ * when there is none at all. Only -ENOMEM fails: one mail's text must
+ * never hold back the transaction, and with it every later fault and
+ * mail. */
+static int prepare_mail(Pipeline *p, const Event *e, const Fault *f, OutboxMail *ret) {
+        time_t now = wallclock_now();
+        int r, q;
+
+        r = mail_prepare(p->config, e, f, now, ret);
+        if (r >= 0)
+                return 1;
+        if (r == -ENOMEM)
+                return r;
+        q = mail_prepare_fallback(p->config, e, f, now, r, ret);
+        if (q == -ENOMEM)
+                return q;
+        if (q < 0) {
+                /* Only the configuration's addresses fail both, and it checks them. */
+                log_errno(LOG_CRIT, q, "Cannot queue any mail for event %" PRId64 " (%s, %s): "
+                          "the journal and the event history have it",
+                          e->id, event_type_to_string(e->type), e->device[0] ? e->device : "-");
+                return 0;
+        }
+        log_error("The mail of event %" PRId64 " (%s, %s) cannot be composed (%s); a short mail "
+                  "that says so and how to see the event is queued instead",
+                  e->id, event_type_to_string(e->type), e->device[0] ? e->device : "-",
+                  r == -E2BIG ? "its body would pass the size limit" : strerror(-r));
+        return 1;
+}
+
 /* Inside the transaction: the event's mail into the outbox. The first mail
  * of a fault starts its thread. */
 static int queue_mail(Pipeline *p, const Event *e, Fault *f) {
-        OutboxMail mail = {};
+        _cleanup_(outbox_mail_done) OutboxMail mail = {};
         int r;
 
         /* Queued also while the mailer is suspended (a reload): the outbox
          * is durable, the next mailer sends them. */
         if (!p->config->notify.configured || !event_type_mails(e->type))
                 return 0;
-        r = mail_prepare(p->config, e, f, wallclock_now(), &mail);
-        if (r >= 0 && f && !f->thread_id[0]) {
+        r = prepare_mail(p, e, f, &mail);
+        if (r <= 0)
+                return r;
+        if (f && !f->thread_id[0]) {
                 (void) snprintf(f->thread_id, sizeof(f->thread_id), "%s", mail.message_id);
                 r = store_fault_update(p->store, f);
+                if (r < 0)
+                        return r;
         }
-        if (r >= 0)
-                r = store_outbox_add(p->store, &mail);
-        outbox_mail_done(&mail);
-        return r;
+        return store_outbox_add(p->store, &mail);
 }
 
 /* After a commit: the events to the journal (or stderr), the mails on their way. */

@@ -53,8 +53,8 @@ typedef enum StoreStatement {
         /* The outbox (store-outbox.c). */
         STMT_OUTBOX_MINUTE,
         STMT_OUTBOX_INSERT,
-        STMT_OUTBOX_NEXT,
-        STMT_OUTBOX_NEXT_ATTEMPT,
+        STMT_OUTBOX_GET,
+        STMT_OUTBOX_PENDING,
         STMT_OUTBOX_SENT,
         STMT_OUTBOX_SENT_CARRIED,
         STMT_OUTBOX_HELD_GROUP,

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 
 /* The mail outbox (store.h): mails are written in the transaction of the
- * events that cause them and leave only when the server accepted them.
+ * events that cause them and leave only when the server accepted them for
+ * every recipient (delivered_to lists those it was accepted for so far).
  *
- * Order: a mail is sent only after every older mail of the same fault, so
- * that a thread reads in order at the recipient; mails of other faults
- * (and mails of no fault) do not wait for it, so that one mail the server
- * keeps refusing cannot hold back every later notification.
+ * Order: which mail goes next, and to whom, is the mailer's plan
+ * (mailer-plan.h): a mail goes to an address only after every older mail
+ * of the same fault reached it, so that a thread reads in order at every
+ * recipient; mails of other faults (and mails of no fault) do not wait for
+ * it, so that one mail the server keeps refusing, or one recipient it
+ * keeps refusing, cannot hold back every later notification.
  *
  * Digests (notify.digest_after): when many faults rise together, one mail
  * per event would bury the on-call phone, so the outbox does what
@@ -49,15 +52,7 @@
 #define OUTBOX_COLUMNS                                                                      \
         "id, event_id, fault_id, created_at, recipients, message_id, thread_id, subject,"   \
         " body, attempts, next_attempt_at, sent_at, last_error, language, digest_entry,"    \
-        " onsite_due, held_until, digest_id, digest_count"
-
-/* The unsent mails, not held for a digest, that no older unsent mail of the
- * same fault holds back. */
-#define OUTBOX_READY                                                                        \
-        "sent_at IS NULL AND held_until IS NULL"                                            \
-        " AND NOT EXISTS (SELECT 1 FROM outbox AS older"                                    \
-        " WHERE older.sent_at IS NULL AND older.fault_id = outbox.fault_id"                 \
-        " AND older.id < outbox.id)"
+        " onsite_due, held_until, digest_id, digest_count, delivered_to"
 
 /* Held mails that no digest carries yet. */
 #define OUTBOX_HELD "held_until IS NOT NULL AND digest_id IS NULL AND sent_at IS NULL"
@@ -72,19 +67,17 @@ const StoreSql store_sql_outbox[] = {
           "INSERT INTO outbox (event_id, fault_id, created_at, recipients, message_id,"
           " thread_id, subject, body, next_attempt_at, language, digest_entry, onsite_due,"
           " held_until, digest_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
-        { STMT_OUTBOX_NEXT,
-          "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE " OUTBOX_READY
-          " AND next_attempt_at <= ? ORDER BY id LIMIT 1" },
-        /* Only the mails store_outbox_next() may return: a mail held back by
-         * an older one of its fault is due when that one is sent; and the
-         * minutes of held mails, whose end makes their digest. */
-        { STMT_OUTBOX_NEXT_ATTEMPT,
-          "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM outbox WHERE " OUTBOX_READY
-          " UNION ALL SELECT MIN(held_until) FROM outbox WHERE " OUTBOX_HELD ")" },
+        { STMT_OUTBOX_GET, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id = ?" },
+        /* A mail a digest carries has reached whom the digest has. */
+        { STMT_OUTBOX_PENDING,
+          "SELECT o.id, o.fault_id, o.recipients, coalesce(d.delivered_to, o.delivered_to),"
+          " o.next_attempt_at, o.held_until IS NOT NULL"
+          " FROM outbox AS o LEFT JOIN outbox AS d ON d.id = o.digest_id"
+          " WHERE o.sent_at IS NULL ORDER BY o.id" },
         /* attempts counts every delivery attempt, the good one included. */
         { STMT_OUTBOX_SENT,
-          "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
-          " AND sent_at IS NULL" },
+          "UPDATE outbox SET sent_at = ?, attempts = attempts + 1,"
+          " delivered_to = coalesce(?, delivered_to) WHERE id = ? AND sent_at IS NULL" },
         /* The mails a digest carries: delivered with it. */
         { STMT_OUTBOX_SENT_CARRIED,
           "UPDATE outbox SET sent_at = ? WHERE digest_id = ? AND sent_at IS NULL" },
@@ -99,7 +92,8 @@ const StoreSql store_sql_outbox[] = {
         { STMT_OUTBOX_CARRY, "UPDATE outbox SET digest_id = ? WHERE id = ? AND " OUTBOX_HELD },
         { STMT_OUTBOX_RETRY,
           "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,"
-          " last_error = substr(?, 1, ?) WHERE id = ? AND sent_at IS NULL" },
+          " last_error = coalesce(substr(?, 1, ?), last_error),"
+          " delivered_to = coalesce(?, delivered_to) WHERE id = ? AND sent_at IS NULL" },
         { STMT_OUTBOX_ALL, "SELECT " OUTBOX_COLUMNS " FROM outbox ORDER BY id" },
         {},
 };
@@ -142,6 +136,8 @@ static int read_mail(sqlite3_stmt *st, void *userdata) {
                 r = column_dup(st, 13, false, &m->language);
         if (r >= 0)
                 r = column_dup(st, 14, true, &m->digest_entry);
+        if (r >= 0)
+                r = column_dup(st, 19, false, &m->delivered_to);
         if (r < 0)
                 outbox_mail_done(m);
         return r;
@@ -158,9 +154,10 @@ void outbox_mail_done(OutboxMail *m) {
         free(m->last_error);
         free(m->language);
         free(m->digest_entry);
+        free(m->delivered_to);
         m->recipients = m->message_id = m->thread_id = NULL;
         m->subject = m->body = m->last_error = NULL;
-        m->language = m->digest_entry = NULL;
+        m->language = m->digest_entry = m->delivered_to = NULL;
 }
 
 static int read_int(sqlite3_stmt *st, void *userdata) {
@@ -214,38 +211,89 @@ int store_outbox_add(Store *s, OutboxMail *m) {
         return r;
 }
 
-int store_outbox_next(Store *s, time_t now, OutboxMail *ret) {
-        return store_get(s, STMT_OUTBOX_NEXT, read_mail, ret, sv_int(now));
+int store_outbox_get(Store *s, int64_t id, OutboxMail *ret) {
+        return store_get(s, STMT_OUTBOX_GET, read_mail, ret, sv_int(id));
 }
 
-static int read_time_or_none(sqlite3_stmt *st, void *userdata) {
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-                return -ENOENT;
-        *(time_t *) userdata = column_time(st, 0);
+OutboxPending *outbox_pending_free(OutboxPending *v, size_t n) {
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].recipients);
+                free(v[i].delivered_to);
+        }
+        free(v);
+        return NULL;
+}
+
+typedef struct PendingList {
+        OutboxPending *v;
+        size_t n, allocated;
+} PendingList;
+
+static int read_pending(sqlite3_stmt *st, void *userdata) {
+        PendingList *l = userdata;
+        OutboxPending *p;
+        int r;
+
+        if (l->n == l->allocated) {
+                size_t k = l->allocated ? 2 * l->allocated : 16;
+                OutboxPending *v = reallocarray(l->v, k, sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                l->v = v;
+                l->allocated = k;
+        }
+        p = &l->v[l->n];
+        *p = (OutboxPending) {
+                .id = sqlite3_column_int64(st, 0),
+                .fault_id = column_int(st, 1),
+                .next_attempt_at = column_time(st, 4),
+                .held = sqlite3_column_int(st, 5) != 0,
+        };
+        r = column_dup(st, 2, false, &p->recipients);
+        if (r >= 0)
+                r = column_dup(st, 3, false, &p->delivered_to);
+        if (r < 0) {
+                free(p->recipients);
+                return r;
+        }
+        l->n++;
         return 0;
 }
 
-int store_outbox_next_attempt(Store *s, time_t *ret) {
-        return store_get(s, STMT_OUTBOX_NEXT_ATTEMPT, read_time_or_none, ret);
+int store_outbox_pending(Store *s, OutboxPending **ret, size_t *ret_n) {
+        PendingList l = {};
+        int r;
+
+        r = store_each(s, STMT_OUTBOX_PENDING, read_pending, &l);
+        if (r < 0) {
+                outbox_pending_free(l.v, l.n);
+                return r;
+        }
+        *ret = l.v;
+        *ret_n = l.n;
+        return 0;
 }
 
 typedef struct OutboxSent {
         int64_t id;
         time_t at;
+        const char *delivered_to;
 } OutboxSent;
 
 static int outbox_mark_sent(Store *s, void *userdata) {
         const OutboxSent *x = userdata;
         int r;
 
-        r = outbox_change(s, store_run(s, STMT_OUTBOX_SENT, sv_int(x->at), sv_int(x->id)));
+        r = outbox_change(s, store_run(s, STMT_OUTBOX_SENT, sv_int(x->at), sv_text(x->delivered_to),
+                                       sv_int(x->id)));
         if (r < 0)
                 return r;
         return store_run(s, STMT_OUTBOX_SENT_CARRIED, sv_int(x->at), sv_int(x->id));
 }
 
-int store_outbox_sent(Store *s, int64_t id, time_t at) {
-        return store_transaction(s, outbox_mark_sent, &(OutboxSent) { id, at });
+int store_outbox_sent(Store *s, int64_t id, time_t at, const char *delivered_to) {
+        return store_transaction(s, outbox_mark_sent, &(OutboxSent) { id, at, delivered_to });
 }
 
 void outbox_held_done(OutboxHeld *h) {
@@ -370,9 +418,11 @@ int store_outbox_add_digest(Store *s, OutboxMail *d, const int64_t *ids, size_t 
         return r;
 }
 
-int store_outbox_retry(Store *s, int64_t id, time_t next_attempt_at, const char *error) {
+int store_outbox_retry(Store *s, int64_t id, time_t next_attempt_at, const char *error,
+                       const char *delivered_to) {
         return outbox_change(s, store_run(s, STMT_OUTBOX_RETRY, sv_int(next_attempt_at),
-                                          sv_text(error), sv_int(OUTBOX_ERROR_MAX), sv_int(id)));
+                                          sv_text(error), sv_int(OUTBOX_ERROR_MAX),
+                                          sv_text(delivered_to), sv_int(id)));
 }
 
 static int mail_row(sqlite3_stmt *st, void *userdata) {

@@ -174,6 +174,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "  recorded_at INTEGER NOT NULL"
         ");"
         "CREATE INDEX investigations_at ON investigations (at);",
+        /* 8: a mail is delivered per recipient (mailer.c): whom the server has
+         * taken it for so far, a JSON array of addresses. */
+        "ALTER TABLE outbox ADD COLUMN delivered_to TEXT NOT NULL DEFAULT '[]';",
 };
 
 /* The disposals table of the contract's end (store-handover.h): made here,

@@ -15,7 +15,7 @@
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 typedef struct Store Store;
 
@@ -144,6 +144,7 @@ typedef struct OutboxMail {
         int attempts;
         time_t next_attempt_at, sent_at;
         char *last_error;
+        char *delivered_to;          /* JSON array: the addresses the server took it for so far */
 
         /* The digest's part. */
         unsigned digest_after;       /* in: hold when the minute has this many; 0: never */
@@ -159,14 +160,23 @@ typedef struct OutboxMail {
  * digest (sets m->held_until) when m->digest_after says so. */
 int store_outbox_add(Store *s, OutboxMail *m);
 
-/* The oldest unsent mail due at now: 0 and *ret, or -ENOENT. Held mails
- * are never returned (their digest is). Free with outbox_mail_done(). */
-int store_outbox_next(Store *s, time_t now, OutboxMail *ret);
+/* Mail id: 0 and *ret, or -ENOENT. Free with outbox_mail_done(). */
+int store_outbox_get(Store *s, int64_t id, OutboxMail *ret);
 
-/* The earliest time the mailer has work: the next attempt of unsent mail,
- * or the end of the minute of held mails no digest carries yet. 0 and
- * *ret, or -ENOENT. */
-int store_outbox_next_attempt(Store *s, time_t *ret);
+/* An unsent mail as the mailer plans its sending (mailer-plan.h): no
+ * subject or body. */
+typedef struct OutboxPending {
+        int64_t id, fault_id;        /* fault_id 0: of no fault */
+        char *recipients;
+        char *delivered_to;          /* JSON array; of a mail a digest carries, the digest's */
+        time_t next_attempt_at;
+        bool held;                   /* held for a digest: goes in it, never alone */
+} OutboxPending;
+
+/* Every unsent mail, by id (*ret NULL when none). Free with
+ * outbox_pending_free(). */
+int store_outbox_pending(Store *s, OutboxPending **ret, size_t *ret_n);
+OutboxPending *outbox_pending_free(OutboxPending *v, size_t n);
 
 /* Held mails of one minute, recipients and language that no digest
  * carries yet: what one digest will carry. */
@@ -194,12 +204,17 @@ int store_outbox_held_pending(Store *s, size_t *ret_n, time_t *ret_until);
  * them is no longer held and uncarried. Sets d->id. */
 int store_outbox_add_digest(Store *s, OutboxMail *d, const int64_t *ids, size_t n);
 
-/* Marks a mail sent; a digest together with every mail it carries, in one
- * transaction. */
-int store_outbox_sent(Store *s, int64_t id, time_t at);
+/* Marks a mail sent (delivered to every recipient: delivered_to, a JSON
+ * array; NULL keeps the row's); a digest together with every mail it
+ * carries, in one transaction. -ENOENT when it is not unsent. */
+int store_outbox_sent(Store *s, int64_t id, time_t at, const char *delivered_to);
 
-/* Records a failed attempt and when to try again. */
-int store_outbox_retry(Store *s, int64_t id, time_t next_attempt_at, const char *error);
+/* Records an attempt that did not reach every recipient: when to try again,
+ * its error (NULL keeps the last one) and whom it reached so far
+ * (delivered_to, a JSON array; NULL keeps the row's). -ENOENT when the mail
+ * is not unsent. */
+int store_outbox_retry(Store *s, int64_t id, time_t next_attempt_at, const char *error,
+                       const char *delivered_to);
 
 /* Calls fn for every mail, by id (for tests and fieldwatchctl). */
 typedef int (*StoreMailFn)(const OutboxMail *m, void *userdata);

@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: MIT
 """A real SMTP server on 127.0.0.1 for the mailer's tests (test-mailer.c):
 Debian's aiosmtpd, optionally with STARTTLS or implicit TLS and AUTH, and
-misbehaviours on demand (4xx or 5xx after DATA, or no answer at all).
+misbehaviours on demand (4xx or 5xx after DATA, or no answer at all; a
+recipient refused at RCPT the first N times, as greylisting does).
 
 Every DATA it sees is one JSON line in --mailbox, flushed at once:
 {"status": "accepted" | "451" | "550" | "hang", "mail_from", "rcpt_tos",
  "tls", "auth" ("user/MECHANISM"), "subject", "message_id", "in_reply_to", "references",
  "body"}, the subject and body decoded by Python's email package, so that
 the test checks the mailer's encoding against an independent decoder.
-Passwords are never written anywhere.
+Every RCPT it refuses (--refuse-rcpt) is one line too: {"status": "rcpt-CODE",
+"mail_from", "rcpt"}. Passwords are never written anywhere.
 
 Writes its port to --ready once it listens. Exits on SIGTERM, and by
 itself when its parent (the test) is gone."""
@@ -40,6 +42,31 @@ class Handler:
         self.args = args
         self.datas = 0
         self.lock = threading.Lock()
+        # address (lower case) -> [refusals left, code]
+        self.refusals = {a.lower(): [int(n), int(code)]
+                         for a, n, code in (args.refuse_rcpt or [])}
+
+    def append(self, entry):
+        with open(self.args.mailbox, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            f.flush()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.lock:
+            rule = self.refusals.get(address.lower())
+            refuse = rule is not None and rule[0] > 0
+            if refuse:
+                rule[0] -= 1
+        if refuse:
+            code = rule[1]
+            self.append({"status": f"rcpt-{code}", "mail_from": envelope.mail_from,
+                         "rcpt": address})
+            if code < 500:
+                return f"{code} 4.2.0 <{address}>: greylisted, try again later"
+            return f"{code} 5.1.1 <{address}>: refused for the test"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     def record(self, status, server, session, envelope):
         # STARTTLS sets session.ssl; implicit TLS (smtps) shows on the transport.
@@ -62,9 +89,7 @@ class Handler:
             entry["body"] = msg.get_content()
         except Exception as e:  # a malformed message is a finding, not a crash
             entry["parse_error"] = repr(e)
-        with open(self.args.mailbox, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            f.flush()
+        self.append(entry)
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
@@ -109,6 +134,10 @@ def main():
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--reject-first", type=int, default=0)
     p.add_argument("--hang-first", type=int, default=0)
+    p.add_argument("--refuse-rcpt", nargs=3, action="append",
+                   metavar=("ADDRESS", "TIMES", "CODE"),
+                   help="answer CODE (e.g. 450, 452, 550) to RCPT TO:<ADDRESS> "
+                        "the first TIMES times")
     args = p.parse_args()
 
     kwargs = {}

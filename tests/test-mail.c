@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "mail.h"
+#include "mailer-plan.h"
 #include "mailer.h"
 #include "macro.h"
 #include "store.h"
@@ -284,6 +285,68 @@ static void test_compose_deferral_approved(void **state) {
         assert_null(strstr(d.body, "fieldwatchctl defer"));
         assert_non_null(strstr(d.body, "fieldwatchctl onsite 42 --by 氏名"));
         mail_draft_done(&d);
+        fault_done(&f);
+}
+
+/* A VPN router's fault hides three devices per site: 10,000 sites make
+ * 30,000. The mail names the first MAIL_HIDDEN_MAX and counts the rest, in
+ * both languages, and stays under the size limit. */
+static void test_compose_hidden_capped(void **state) {
+        static const struct {
+                const char *language, *more;
+        } cases[] = {
+                { "ja", "到達不能の機器: 00000-tunnel, 00000-router, 00000-camera, " },
+                { "en", "Unreachable devices: 00000-tunnel, 00000-router, 00000-camera, " },
+        };
+        static const char *const more[] = {
+                "\n  …ほか 29900 台（全 30000 台。すべては fieldwatchctl faults --json "
+                "で確認できます）\n",
+                "\n  …and 29900 more (30000 in all; fieldwatchctl faults --json shows them "
+                "all)\n",
+        };
+        static const char *const kinds[] = { "tunnel", "router", "camera" };
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        f.site[0] = 0;
+        strcpy(f.device, "vpn");
+        strcpy(f.kind, "vpn_down");
+        f.n_hidden = 30000;
+        f.hidden = calloc(f.n_hidden, sizeof(char *));
+        assert_non_null(f.hidden);
+        for (size_t i = 0; i < f.n_hidden; i++)
+                assert_true(asprintf(&f.hidden[i], "%05zu-%s", i / 3, kinds[i % 3]) > 0);
+        make_event(&e, EVENT_FAULT_RAISED, &f);
+        strcpy(e.device, "vpn");
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) Config *c = load_config(cases[i].language);
+                MailDraft d = {};
+                const char *list;
+
+                assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+                assert_true(strlen(d.body) < MAIL_BODY_MAX / 4);
+                list = strstr(d.body, cases[i].more);
+                assert_non_null(list);
+                /* The first 100: 00033-tunnel is the 100th. */
+                assert_non_null(strstr(list, ", 00033-tunnel\n"));
+                assert_null(strstr(d.body, "00033-router"));
+                assert_non_null(strstr(list, more[i]));
+                mail_draft_done(&d);
+        }
+        /* Exactly MAIL_HIDDEN_MAX: all named, no count. */
+        {
+                _cleanup_(config_freep) Config *c = load_config("en");
+                MailDraft d = {};
+
+                f.n_hidden = MAIL_HIDDEN_MAX;
+                assert_int_equal(mail_compose(c, &e, &f, &d), 0);
+                assert_non_null(strstr(d.body, ", 00033-tunnel\n"));
+                assert_null(strstr(d.body, "more ("));
+                mail_draft_done(&d);
+                f.n_hidden = 30000;
+        }
         fault_done(&f);
 }
 
@@ -881,9 +944,37 @@ static int64_t add_mail(Store *s, int64_t fault_id, time_t now, const char *subj
         return m.id;
 }
 
+/* The mail the mailer would send at now (mailer-plan.h), as the outbox holds it. */
+static int outbox_next(Store *s, time_t now, OutboxMail *ret) {
+        MailerPlan p = {};
+        int r;
+
+        r = mailer_plan_load(s, now, &p);
+        if (r >= 0 && p.id == 0)
+                r = -ENOENT;
+        if (r >= 0)
+                r = store_outbox_get(s, p.id, ret);
+        mailer_plan_done(&p);
+        return r;
+}
+
+/* When the mailer has work next. */
+static int outbox_next_attempt(Store *s, time_t *ret) {
+        MailerPlan p = {};
+        int r;
+
+        r = mailer_plan_load(s, 0, &p);
+        if (r >= 0 && p.next == 0)
+                r = -ENOENT;
+        if (r >= 0)
+                *ret = p.next;
+        mailer_plan_done(&p);
+        return r;
+}
+
 static void assert_next(Store *s, time_t now, const char *subject) {
         OutboxMail m = {};
-        int r = store_outbox_next(s, now, &m);
+        int r = outbox_next(s, now, &m);
 
         if (!subject) {
                 assert_int_equal(r, -ENOENT);
@@ -913,6 +1004,7 @@ static int collect(const OutboxMail *m, void *userdata) {
         c->last_error = m->last_error ? strdup(m->last_error) : NULL;
         c->language = m->language ? strdup(m->language) : NULL;
         c->digest_entry = m->digest_entry ? strdup(m->digest_entry) : NULL;
+        c->delivered_to = m->delivered_to ? strdup(m->delivered_to) : NULL;
         return 0;
 }
 
@@ -934,7 +1026,7 @@ static void test_outbox(void **state) {
         assert_non_null(mkdtemp(tmp_dir));
         assert_int_equal(store_open(tmp_dir, &s), 0);
         assert_next(s, now, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), -ENOENT);
+        assert_int_equal(outbox_next_attempt(s, &next), -ENOENT);
 
         assert_int_equal(store_begin(s), 0);
         a1 = add_mail(s, 1, now, "a1");
@@ -946,36 +1038,36 @@ static void test_outbox(void **state) {
 
         /* Oldest first; not before its time. */
         assert_next(s, now - 1, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(outbox_next_attempt(s, &next), 0);
         assert_int_equal(next, now);
         assert_next(s, now, "a1");
 
         /* a1 fails: a2 (same fault) waits behind it, the others go. */
-        assert_int_equal(store_outbox_retry(s, a1, now + 60, "SMTP 451: try later"), 0);
+        assert_int_equal(store_outbox_retry(s, a1, now + 60, "SMTP 451: try later", NULL), 0);
         assert_next(s, now, "b1");
-        assert_int_equal(store_outbox_sent(s, b1, now + 1), 0);
+        assert_int_equal(store_outbox_sent(s, b1, now + 1, NULL), 0);
         assert_next(s, now, "x");
-        assert_int_equal(store_outbox_sent(s, x, now + 2), 0);
+        assert_int_equal(store_outbox_sent(s, x, now + 2, NULL), 0);
         assert_next(s, now + 59, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(outbox_next_attempt(s, &next), 0);
         assert_int_equal(next, now + 60); /* a1's retry: a2 is not ready before it */
 
         /* Twice more; the error is capped. */
         memset(long_error, 'e', sizeof(long_error) - 1);
         long_error[sizeof(long_error) - 1] = 0;
-        assert_int_equal(store_outbox_retry(s, a1, now + 120, long_error), 0);
+        assert_int_equal(store_outbox_retry(s, a1, now + 120, long_error, NULL), 0);
         assert_next(s, now + 60, NULL);
         assert_next(s, now + 120, "a1");
-        assert_int_equal(store_outbox_sent(s, a1, now + 121), 0);
+        assert_int_equal(store_outbox_sent(s, a1, now + 121, NULL), 0);
         assert_next(s, now + 121, "a2");
-        assert_int_equal(store_outbox_sent(s, a2, now + 122), 0);
+        assert_int_equal(store_outbox_sent(s, a2, now + 122, NULL), 0);
         assert_next(s, now + 1000, NULL);
-        assert_int_equal(store_outbox_next_attempt(s, &next), -ENOENT);
+        assert_int_equal(outbox_next_attempt(s, &next), -ENOENT);
 
         /* Marks apply once, to existing mails. */
-        assert_int_equal(store_outbox_sent(s, a1, now + 200), -ENOENT);
-        assert_int_equal(store_outbox_retry(s, a1, now + 200, "late"), -ENOENT);
-        assert_int_equal(store_outbox_sent(s, 9999, now), -ENOENT);
+        assert_int_equal(store_outbox_sent(s, a1, now + 200, NULL), -ENOENT);
+        assert_int_equal(store_outbox_retry(s, a1, now + 200, "late", NULL), -ENOENT);
+        assert_int_equal(store_outbox_sent(s, 9999, now, NULL), -ENOENT);
 
         /* What stays, after a reopen. */
         s = store_close(s);
@@ -1018,7 +1110,7 @@ static void test_outbox_prepared(void **state) {
         e.id = 55;
         assert_int_equal(mail_prepare(c, &e, &f, 2000000, &m), 0);
         assert_int_equal(store_outbox_add(s, &m), 0);
-        assert_int_equal(store_outbox_next(s, 2000000, &back), 0);
+        assert_int_equal(outbox_next(s, 2000000, &back), 0);
         assert_int_equal(back.id, m.id);
         assert_int_equal(back.event_id, 55);
         assert_int_equal(back.fault_id, 42);
@@ -1033,6 +1125,47 @@ static void test_outbox_prepared(void **state) {
         outbox_mail_done(&back);
         fault_done(&f);
         store_close(s);
+}
+
+/* The stand-in of a mail that cannot be composed: the same subject, thread
+ * and recipients, a short body that says why and how to see the event. */
+static void test_prepare_fallback(void **state) {
+        _cleanup_(config_freep) Config *c = load_config("en");
+        OutboxMail m = {}, fb = {};
+        Fault f;
+        Event e;
+
+        (void) state;
+        make_fault(&f);
+        strcpy(f.thread_id, "<fw.1.42@city.example.invalid>");
+        make_event(&e, EVENT_SLA_WARNING, &f);
+        e.id = 56;
+        assert_int_equal(mail_prepare(c, &e, &f, 2000000, &m), 0);
+        assert_int_equal(mail_prepare_fallback(c, &e, &f, 2000000, 0, &fb), -EINVAL);
+        assert_int_equal(mail_prepare_fallback(c, &e, &f, 2000000, -E2BIG, &fb), 0);
+        assert_string_equal(fb.subject, m.subject);
+        assert_string_equal(fb.message_id, m.message_id);
+        assert_string_equal(fb.thread_id, m.thread_id);
+        assert_string_equal(fb.recipients, m.recipients);
+        assert_int_equal(fb.event_id, 56);
+        assert_int_equal(fb.fault_id, 42);
+        assert_first_line(fb.body, "Onsite due: 2026-11-25 17:28");
+        assert_non_null(strstr(fb.body, "\nThe full text of this notice could not be composed "
+                                        "(its body would pass the 64 KiB limit). See what it is "
+                                        "about with:\n"
+                                        "  fieldwatchctl events --since 55 --limit 1\n"
+                                        "  fieldwatchctl faults --json\n"));
+        assert_non_null(strstr(fb.body, "Site: 05 " PLACE_05 "\n"));
+        assert_non_null(strstr(fb.body, "Fault id: 42\n"));
+        assert_non_null(strstr(fb.body, "fieldwatchctl ack 42 --by NAME"));
+        assert_null(strstr(fb.body, "Unreachable devices"));
+        outbox_mail_done(&fb);
+        /* Another reason is named as the system names it. */
+        assert_int_equal(mail_prepare_fallback(c, &e, &f, 2000000, -EINVAL, &fb), 0);
+        assert_non_null(strstr(fb.body, "could not be composed (Invalid argument)."));
+        outbox_mail_done(&fb);
+        outbox_mail_done(&m);
+        fault_done(&f);
 }
 
 /* ======================================================================== */
@@ -1269,13 +1402,13 @@ static void test_outbox_digest(void **state) {
 
         /* The ten go alone, in order; the held ones never do. */
         for (int i = 1; i <= 10; i++) {
-                assert_int_equal(store_outbox_next(s, t0 + 59, &m), 0);
+                assert_int_equal(outbox_next(s, t0 + 59, &m), 0);
                 assert_int_equal(m.id, ids[i]);
-                assert_int_equal(store_outbox_sent(s, m.id, t0 + 59), 0);
+                assert_int_equal(store_outbox_sent(s, m.id, t0 + 59, NULL), 0);
                 outbox_mail_done(&m);
         }
-        assert_int_equal(store_outbox_next(s, t0 + 59, &m), -ENOENT);
-        assert_int_equal(store_outbox_next_attempt(s, &next), 0);
+        assert_int_equal(outbox_next(s, t0 + 59, &m), -ENOENT);
+        assert_int_equal(outbox_next_attempt(s, &next), 0);
         assert_int_equal(next, t0 + 60); /* the minute's end makes the digest */
         assert_int_equal(store_outbox_next_held(s, t0 + 59, MAIL_DIGEST_MAX, &h), -ENOENT);
 
@@ -1285,11 +1418,11 @@ static void test_outbox_digest(void **state) {
         assert_int_equal(until, 0);
         other = add_event_mail(s, 31, t0 + 61, "a@example.invalid", 10, &until);
         assert_int_equal(until, 0);
-        assert_int_equal(store_outbox_next(s, t0 + 61, &m), 0);
+        assert_int_equal(outbox_next(s, t0 + 61, &m), 0);
         assert_int_equal(m.id, other);
-        assert_int_equal(store_outbox_sent(s, other, t0 + 61), 0);
+        assert_int_equal(store_outbox_sent(s, other, t0 + 61, NULL), 0);
         outbox_mail_done(&m);
-        assert_int_equal(store_outbox_next(s, t0 + 61, &m), -ENOENT);
+        assert_int_equal(outbox_next(s, t0 + 61, &m), -ENOENT);
 
         /* The digest: the 20, oldest first, the earliest due. */
         assert_int_equal(store_outbox_next_held(s, t0 + 61, MAIL_DIGEST_MAX, &h), 0);
@@ -1320,25 +1453,25 @@ static void test_outbox_digest(void **state) {
         /* Sent after a reopen (a restart), and retried like any mail. */
         s = store_close(s);
         assert_int_equal(store_open(dir, &s), 0);
-        assert_int_equal(store_outbox_next(s, t0 + 61, &m), 0);
+        assert_int_equal(outbox_next(s, t0 + 61, &m), 0);
         assert_int_equal(m.id, digest_id);
         assert_int_equal(m.digest_count, 20);
         assert_non_null(strstr(m.subject, "20件の障害通知（まとめ "));
-        assert_int_equal(store_outbox_retry(s, m.id, t0 + 90, "SMTP 451: later"), 0);
-        assert_int_equal(store_outbox_next(s, t0 + 89, &d), -ENOENT);
+        assert_int_equal(store_outbox_retry(s, m.id, t0 + 90, "SMTP 451: later", NULL), 0);
+        assert_int_equal(outbox_next(s, t0 + 89, &d), -ENOENT);
         assert_int_equal(tally_of(s).unsent, 20 + 2);
-        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90), 0);
+        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90, NULL), 0);
         outbox_mail_done(&m);
         t = tally_of(s);
         assert_int_equal(t.unsent, 1); /* fault 15's later mail, free now */
         assert_int_equal(t.held, 20);
         assert_int_equal(t.carried, 20);
         assert_int_equal(t.digests, 1);
-        assert_int_equal(store_outbox_next(s, t0 + 90, &m), 0);
+        assert_int_equal(outbox_next(s, t0 + 90, &m), 0);
         assert_int_equal(m.id, later);
-        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90), 0);
+        assert_int_equal(store_outbox_sent(s, m.id, t0 + 90, NULL), 0);
         outbox_mail_done(&m);
-        assert_int_equal(store_outbox_sent(s, digest_id, t0 + 91), -ENOENT);
+        assert_int_equal(store_outbox_sent(s, digest_id, t0 + 91, NULL), -ENOENT);
         s = store_close(s);
         remove_temp_store(dir);
 }
@@ -1484,17 +1617,118 @@ static void test_outbox_migration(void **state) {
                          SQLITE_OK);
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
         assert_int_equal(store_open(dir, &s), 0);
-        assert_int_equal(store_outbox_next(s, 100, &m), 0);
+        assert_int_equal(outbox_next(s, 100, &m), 0);
         assert_string_equal(m.subject, "old");
         assert_int_equal(m.held_until, 0);
         assert_int_equal(m.digest_count, 0);
         assert_null(m.digest_entry);
         assert_string_equal(m.language, "");
+        assert_string_equal(m.delivered_to, "[]"); /* schema 8: reached nobody yet */
         outbox_mail_done(&m);
         s = store_close(s);
         assert_int_equal(store_open_readonly(dir, &s), 0);
         s = store_close(s);
         remove_temp_store(dir);
+}
+
+/* Which mail the mailer sends next, to whom (mailer-plan.h). */
+#define PENDING(i, f, rcpt, done, next, h)                                                 \
+        (OutboxPending) { .id = (i), .fault_id = (f), .recipients = (char *) (rcpt),        \
+                          .delivered_to = (char *) (done), .next_attempt_at = (next),      \
+                          .held = (h) }
+
+static void assert_plan(const OutboxPending *v, size_t n, time_t now, int64_t id,
+                        const char *rcpt, time_t next) {
+        MailerPlan p = {};
+        char got[256] = "";
+
+        assert_int_equal(mailer_plan(v, n, now, &p), 0);
+        assert_int_equal(p.id, id);
+        for (size_t i = 0; i < p.n_rcpt; i++)
+                (void) snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+                                i ? " " : "", p.rcpt[i]);
+        assert_string_equal(got, rcpt);
+        assert_int_equal(p.next, next);
+        assert_int_equal(p.error, 0);
+        mailer_plan_done(&p);
+}
+
+static void test_plan(void **state) {
+        static const char ab[] = "a@x.invalid, 'B' <b@x.invalid>";
+        OutboxPending v[6] = {};
+        MailerPlan p = {};
+        char **left = NULL, *d = NULL;
+        size_t n = 0;
+
+        (void) state;
+        /* Nothing: nothing to do, ever. */
+        assert_plan(v, 0, 100, 0, "", 0);
+
+        /* Fault 1's first, then fault 2's, then fault 1's second: oldest first. */
+        v[0] = PENDING(1, 1, ab, "[]", 100, false);
+        v[1] = PENDING(2, 2, ab, "[]", 100, false);
+        v[2] = PENDING(3, 1, ab, "[]", 100, false);
+        assert_plan(v, 3, 99, 0, "", 100);
+        assert_plan(v, 3, 100, 1, "a@x.invalid b@x.invalid", 100);
+        /* 1 reached a, b refused it (again at 160): 2 goes to both; 3 to a
+         * only, b's copy waits for b's copy of 1. */
+        v[0] = PENDING(1, 1, ab, "[\"a@x.invalid\"]", 160, false);
+        assert_plan(v, 3, 100, 2, "a@x.invalid b@x.invalid", 100);
+        assert_plan(v + 1, 1, 100, 2, "a@x.invalid b@x.invalid", 100);
+        v[1] = v[2];
+        assert_plan(v, 2, 100, 3, "a@x.invalid", 100);
+        v[1] = PENDING(3, 1, ab, "[\"A@x.invalid\"]", 100, false);
+        assert_plan(v, 2, 100, 0, "", 160);
+        assert_plan(v, 2, 160, 1, "b@x.invalid", 160);
+        /* 1 reached both (sent): 3 goes to b. */
+        assert_plan(v + 1, 1, 160, 3, "b@x.invalid", 100);
+
+        /* A held mail of fault 4 holds its fault's later mail back until its
+         * digest (of no fault) reaches them; mails of no fault wait for none. */
+        v[0] = PENDING(4, 4, ab, "[]", 100, true);
+        v[1] = PENDING(5, 0, ab, "[]", 100, false);
+        v[2] = PENDING(6, 4, ab, "[]", 100, false);
+        v[3] = PENDING(7, 0, ab, "[]", 100, false);
+        assert_plan(v + 2, 1, 100, 6, "a@x.invalid b@x.invalid", 100);
+        v[1] = PENDING(5, 0, ab, "[\"b@x.invalid\"]", 200, false);
+        assert_plan(v, 4, 100, 7, "a@x.invalid b@x.invalid", 100);
+        assert_plan(v, 3, 100, 0, "", 200);
+        v[0] = PENDING(4, 4, ab, "[\"b@x.invalid\"]", 100, true); /* the digest's */
+        assert_plan(v, 3, 100, 6, "b@x.invalid", 100);
+
+        /* A mail that reached everybody goes to nobody (to be marked sent);
+         * one without a readable address list is an error to record. */
+        v[0] = PENDING(8, 0, "a@x.invalid", "[\"a@x.invalid\"]", 100, false);
+        assert_plan(v, 1, 100, 8, "", 100);
+        v[0] = PENDING(9, 0, "", "[]", 100, false);
+        assert_int_equal(mailer_plan(v, 1, 100, &p), 0);
+        assert_int_equal(p.id, 9);
+        assert_int_equal(p.n_rcpt, 0);
+        assert_int_equal(p.error, -EINVAL);
+        mailer_plan_done(&p);
+
+        /* Whom a mail reached, as JSON (jansson). */
+        assert_int_equal(mailer_delivered_add(NULL, "a@x.invalid", &d), 0);
+        assert_string_equal(d, "[\"a@x.invalid\"]");
+        free(d);
+        assert_int_equal(mailer_delivered_add("[\"a@x.invalid\"]", "A@x.invalid", &d), 0);
+        assert_string_equal(d, "[\"a@x.invalid\"]");
+        free(d);
+        assert_int_equal(mailer_delivered_add("[\"a@x.invalid\"]", "b@x.invalid", &d), 0);
+        assert_string_equal(d, "[\"a@x.invalid\",\"b@x.invalid\"]");
+        free(d);
+        assert_int_equal(mailer_delivered_add("{}", "b@x.invalid", &d), -EINVAL);
+        assert_int_equal(mailer_delivered_add("[1]", "b@x.invalid", &d), -EINVAL);
+        assert_int_equal(mailer_undelivered(ab, "[\"b@x.invalid\"]", &left, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(left[0], "a@x.invalid");
+        left = mail_addresses_free(left, n);
+        assert_int_equal(mailer_undelivered(ab, "[\"a@x.invalid\",\"b@x.invalid\"]", &left,
+                                            &n),
+                         0);
+        assert_int_equal(n, 0);
+        assert_null(left);
+        assert_int_equal(mailer_undelivered(ab, "not json", &left, &n), -EINVAL);
 }
 
 static void test_backoff(void **state) {
@@ -1537,6 +1771,7 @@ int main(void) {
                 cmocka_unit_test(test_prefixes_distinct),
                 cmocka_unit_test(test_compose_deferral_approved),
                 cmocka_unit_test(test_compose_vpn_and_site_loss),
+                cmocka_unit_test(test_compose_hidden_capped),
                 cmocka_unit_test(test_compose_unreceived_and_sendback),
                 cmocka_unit_test(test_compose_deliverable),
                 cmocka_unit_test(test_encode_words),
@@ -1550,12 +1785,14 @@ int main(void) {
                 cmocka_unit_test(test_security_incident),
                 cmocka_unit_test(test_outbox),
                 cmocka_unit_test(test_outbox_prepared),
+                cmocka_unit_test(test_prepare_fallback),
                 cmocka_unit_test(test_digest_entry),
                 cmocka_unit_test(test_digest_compose),
                 cmocka_unit_test(test_digest_largest),
                 cmocka_unit_test(test_outbox_digest),
                 cmocka_unit_test(test_outbox_digest_groups),
                 cmocka_unit_test(test_outbox_migration),
+                cmocka_unit_test(test_plan),
                 cmocka_unit_test(test_backoff),
         };
 

@@ -7,10 +7,12 @@
  * mailer runs on a real sd-event loop from a real outbox, every wait is
  * bounded, and the test ends only the server processes it started.
  *
- * Checked each time: every mail arrives exactly once and in order (a
- * fault's mails in their order), as the server's own decoder reads it
- * (Python's email package); the outbox's bookkeeping; and that the SMTP
- * password appears neither in the log nor in the outbox. Runs from the
+ * Checked each time: every mail reaches each of its recipients exactly
+ * once, in an SMTP transaction of its own, and in order (a fault's mails in
+ * their order), as the server's own decoder reads it (Python's email
+ * package); the outbox's bookkeeping (whom a mail reached); and that the
+ * SMTP password appears neither in the log nor in the outbox. Also a
+ * recipient refused at RCPT (450 greylisting, 550). Runs from the
  * repository root (as `make unit` does). */
 
 #include <setjmp.h>
@@ -210,17 +212,41 @@ static const char *jstr(const json_t *o, const char *key) {
         return json_string_value(json_object_get(o, key));
 }
 
-/* The message ids the server accepted, in order. */
-static size_t accepted(const json_t *box, const char *out[static MAX_MAILS * 4]) {
+/* The recipients of the test's mails (env_config). */
+#define ONCALL "oncall@example.invalid"
+#define SECOND "second@example.invalid"
+#define SUPERVISOR "supervisor@example.invalid"
+
+/* The only recipient of an accepted transaction: the mailer sends a mail to
+ * each recipient in a transaction of its own. */
+static const char *rcpt_of(const json_t *o) {
+        const json_t *to = json_object_get(o, "rcpt_tos");
+
+        assert_int_equal(json_array_size(to), 1);
+        return json_string_value(json_array_get(to, 0));
+}
+
+/* The message ids the server accepted for rcpt, in order. */
+static size_t accepted(const json_t *box, const char *rcpt,
+                       const char *out[static MAX_MAILS * 4]) {
         size_t n = 0, i;
         json_t *o;
 
         json_array_foreach(box, i, o) {
-                if (!streq_ptr(jstr(o, "status"), "accepted"))
+                if (!streq_ptr(jstr(o, "status"), "accepted") || !streq(rcpt_of(o), rcpt))
                         continue;
                 assert_true(n < MAX_MAILS * 4);
                 out[n++] = jstr(o, "message_id");
         }
+        return n;
+}
+
+static size_t count_accepted(const json_t *box) {
+        size_t n = 0, i;
+        json_t *o;
+
+        json_array_foreach(box, i, o)
+                n += streq_ptr(jstr(o, "status"), "accepted");
         return n;
 }
 
@@ -393,6 +419,7 @@ typedef struct Row {
         int attempts;
         bool sent;
         char last_error[1100];
+        char delivered_to[512];
 } Row;
 
 static int row_of(const OutboxMail *m, void *userdata) {
@@ -403,6 +430,8 @@ static int row_of(const OutboxMail *m, void *userdata) {
         rows[m->id - 1] = (Row) { .attempts = m->attempts, .sent = m->sent_at > 0 };
         (void) snprintf(rows[m->id - 1].last_error, sizeof(rows[0].last_error), "%s",
                         m->last_error ?: "");
+        (void) snprintf(rows[m->id - 1].delivered_to, sizeof(rows[0].delivered_to), "%s",
+                        m->delivered_to ?: "");
         return 0;
 }
 
@@ -411,32 +440,65 @@ static void rows(Env *env, Row out[static MAX_MAILS]) {
         assert_int_equal(store_foreach_mail(env->store, row_of, out), 0);
 }
 
-/* The server got mails i (1-based) in this order, each once, whole. */
-static void assert_delivered(Env *env, const size_t *order, size_t n) {
-        json_t *box = mailbox_read(env), *o;
-        const char *ids[MAX_MAILS * 4];
-        size_t k = accepted(box, ids), i;
+/* Whether queued mail i (1-based) is addressed to rcpt. */
+static bool mail_to(const Env *env, size_t i, const char *rcpt) {
+        char **v;
+        size_t n;
+        bool found = false;
 
-        if (k != n)
-                fail_msg("%zu mails accepted, expected %zu", k, n);
-        for (size_t j = 0; j < n; j++)
-                assert_string_equal(ids[j], env->mails[order[j] - 1].message_id);
+        assert_int_equal(mail_addresses(env->mails[i - 1].recipients, &v, &n), 0);
+        for (size_t k = 0; k < n; k++)
+                found = found || streq(v[k], rcpt);
+        mail_addresses_free(v, n);
+        return found;
+}
+
+/* rcpt got mails i (1-based) of order that are addressed to it, in this
+ * order, each once. */
+static void assert_delivered_to(Env *env, const char *rcpt, const size_t *order, size_t n) {
+        json_t *box = mailbox_read(env);
+        const char *ids[MAX_MAILS * 4];
+        size_t k = accepted(box, rcpt, ids), w = 0;
+
+        for (size_t j = 0; j < n; j++) {
+                if (!mail_to(env, order[j], rcpt))
+                        continue;
+                if (w >= k)
+                        fail_msg("%s got %zu mails, not mail %zu", rcpt, k, order[j]);
+                if (!streq(ids[w], env->mails[order[j] - 1].message_id))
+                        fail_msg("%s got %s as its mail %zu, expected mail %zu (%s)", rcpt,
+                                 ids[w], w + 1, order[j], env->mails[order[j] - 1].message_id);
+                w++;
+        }
+        if (k != w)
+                fail_msg("%s got %zu mails, expected %zu", rcpt, k, w);
+        json_decref(box);
+}
+
+/* Every accepted transaction is whole: the message as queued, as Python's
+ * decoder reads it, to one recipient of the mail. */
+static void assert_whole(Env *env) {
+        json_t *box = mailbox_read(env), *o;
+        size_t i;
+
         json_array_foreach(box, i, o) {
                 const OutboxMail *m = NULL;
-                _cleanup_(freep) char *want_body = NULL;
                 const char *body = jstr(o, "body"), *irt = jstr(o, "in_reply_to");
+                size_t j;
 
                 if (!streq_ptr(jstr(o, "status"), "accepted"))
                         continue;
-                for (size_t j = 0; j < env->n_mails; j++)
-                        if (streq_ptr(env->mails[j].message_id, jstr(o, "message_id")))
+                for (j = 0; j < env->n_mails; j++)
+                        if (streq_ptr(env->mails[j].message_id, jstr(o, "message_id"))) {
                                 m = &env->mails[j];
+                                break;
+                        }
                 assert_non_null(m);
+                assert_true(mail_to(env, j + 1, rcpt_of(o)));
                 assert_null(json_object_get(o, "parse_error"));
                 /* What Python's decoder makes of the encoding. */
                 assert_string_equal(jstr(o, "subject"), m->subject);
                 assert_non_null(body);
-                want_body = strdup(m->body);
                 {
                         _cleanup_(freep) char *got = strdup(body);
                         char *w = got;
@@ -445,7 +507,7 @@ static void assert_delivered(Env *env, const size_t *order, size_t n) {
                                 if (*r != '\r')
                                         *w++ = *r;
                         *w = 0;
-                        assert_string_equal(got, want_body);
+                        assert_string_equal(got, m->body);
                 }
                 if (m->thread_id) {
                         assert_string_equal(irt, m->thread_id);
@@ -453,9 +515,17 @@ static void assert_delivered(Env *env, const size_t *order, size_t n) {
                 } else
                         assert_null(irt);
                 assert_string_equal(jstr(o, "mail_from"), "fieldwatch@city.example.invalid");
-                assert_true(json_array_size(json_object_get(o, "rcpt_tos")) >= 2);
         }
         json_decref(box);
+}
+
+/* Every recipient got mails i (1-based) in this order (those addressed to
+ * it), each once, whole. */
+static void assert_delivered(Env *env, const size_t *order, size_t n) {
+        assert_delivered_to(env, ONCALL, order, n);
+        assert_delivered_to(env, SECOND, order, n);
+        assert_delivered_to(env, SUPERVISOR, order, n);
+        assert_whole(env);
 }
 
 /* ======================================================================== */
@@ -579,6 +649,16 @@ static size_t count_substr(const char *s, const char *needle) {
 /* ======================================================================== */
 /* The cases */
 
+/* On-call got two mails. */
+static bool oncall_got_two(Env *env) {
+        json_t *box = mailbox_read(env);
+        const char *ids[MAX_MAILS * 4];
+        bool two = accepted(box, ONCALL, ids) >= 2;
+
+        json_decref(box);
+        return two;
+}
+
 static void test_plain(void **state) {
         static const char *const args[] = { NULL };
         static const size_t order[] = { 1, 2, 3 };
@@ -667,8 +747,9 @@ static void test_server_down_first(void **state) {
         assert_non_null(strstr(r[0].last_error, "onnect")); /* "Couldn't connect ..." */
 }
 
-/* 451 for the first two DATA: the first mail is retried until accepted;
- * the mails of its fault wait behind it, so the thread stays in order. */
+/* 451 for the first two DATA (the first mail's, to each recipient): it is
+ * retried until accepted; the mails of its fault wait behind it, so the
+ * thread stays in order. */
 static void test_451_then_accept(void **state) {
         static const char *const args[] = { "--fail-first", "2", NULL };
         static const size_t order[] = { 1, 2, 3 };
@@ -685,24 +766,27 @@ static void test_451_then_accept(void **state) {
         assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
         assert_delivered(env, order, 3);
         box = mailbox_read(env);
-        assert_int_equal(json_array_size(box), 5);
-        for (size_t i = 0; i < 3; i++)
+        assert_int_equal(json_array_size(box), 8);
+        for (size_t i = 0; i < 4; i++)
                 assert_string_equal(jstr(json_array_get(box, i), "message_id"),
                                     env->mails[0].message_id);
         assert_string_equal(jstr(json_array_get(box, 0), "status"), "451");
         assert_string_equal(jstr(json_array_get(box, 1), "status"), "451");
         json_decref(box);
         rows(env, r);
-        assert_int_equal(r[0].attempts, 3);
+        assert_int_equal(r[0].attempts, 2);
         assert_int_equal(r[1].attempts, 1);
         assert_int_equal(r[2].attempts, 1);
-        assert_true(strncmp(r[0].last_error, "SMTP 451: ", 10) == 0);
+        assert_string_equal(r[0].delivered_to, "[\"" ONCALL "\",\"" SECOND "\"]");
+        assert_true(strncmp(r[0].last_error, ONCALL ": SMTP 451: ", strlen(ONCALL) + 11) == 0);
+        assert_non_null(strstr(r[0].last_error, "; " SECOND ": SMTP 451: "));
 }
 
-/* 550 twice: still retried (the operator may fix the server), but logged
- * as an error once; the second refusal is a warning. */
+/* 550 twice for each recipient: still retried (the operator may fix the
+ * server), but logged as an error once per recipient; the second refusal is
+ * a warning. */
 static void test_5xx_logged_once(void **state) {
-        static const char *const args[] = { "--reject-first", "2", NULL };
+        static const char *const args[] = { "--reject-first", "4", NULL };
         static const size_t order[] = { 1 };
         Env *env = *state;
         _cleanup_(freep) char *log = NULL;
@@ -717,17 +801,20 @@ static void test_5xx_logged_once(void **state) {
         rows(env, r);
         assert_int_equal(r[0].attempts, 3);
         log_text(env, &log);
-        assert_int_equal(count_substr(log, "refused by the server"), 1);
-        assert_int_equal(count_substr(log, "attempt 2 failed: SMTP 550"), 1);
+        assert_int_equal(count_substr(log, "refused by the server"), 2);
+        assert_int_equal(count_substr(log, "refused by the server for " ONCALL ": SMTP 550"), 1);
+        assert_int_equal(count_substr(log, "refused by the server for " SECOND ": SMTP 550"), 1);
+        assert_int_equal(count_substr(log, "attempt 2 failed: SMTP 550"), 2);
         assert_int_equal(count_substr(log, "sent to"), 1);
 }
 
-/* The server hangs after the first DATA: the mailer gives up after its
- * timeout, the other fault's mail goes at once, the hung one is retried
- * and its fault's later mail follows it. */
+/* The server hangs after the first DATA (mail 1 to on-call): the mailer
+ * gives up after its timeout; the mail goes to the second recipient, the
+ * other fault's mail to both, mail 1's fault's later mail to the second
+ * only; the hung one is retried and its fault's later mail follows it. */
 static void test_hang_mid_data(void **state) {
         static const char *const args[] = { "--hang-first", "1", NULL };
-        static const size_t order[] = { 2, 1, 3 };
+        static const size_t oncall[] = { 2, 1, 3 }, second[] = { 1, 2, 3 };
         Env *env = *state;
         Row r[MAX_MAILS];
         uint64_t t0;
@@ -759,10 +846,14 @@ static void test_hang_mid_data(void **state) {
                                 r[k].attempts, r[k].last_error);
                 json_decref(box);
         }
-        assert_delivered(env, order, 3);
+        assert_delivered_to(env, ONCALL, oncall, 3);
+        assert_delivered_to(env, SECOND, second, 3);
+        assert_whole(env);
         assert_int_equal(r[0].attempts, 2);
         assert_int_equal(r[1].attempts, 1);
-        assert_int_equal(r[2].attempts, 1);
+        /* To both at once when mail 1's retry (due within the second) came
+         * first, else the second recipient's copy went first. */
+        assert_true(r[2].attempts == 1 || r[2].attempts == 2);
         assert_non_null(strstr(r[0].last_error, "imeout"));
 }
 
@@ -787,9 +878,10 @@ static void test_accepted_but_unrecorded(void **state) {
         mailer_start(env);
         (void) run_until(env, all_sent, 3 * USEC_PER_SEC, 0, NULL);
         box = mailbox_read(env);
-        assert_int_equal(json_array_size(box), 1);
-        assert_string_equal(jstr(json_array_get(box, 0), "message_id"),
-                            env->mails[0].message_id);
+        assert_int_equal(json_array_size(box), 2); /* to each recipient */
+        for (size_t i = 0; i < 2; i++)
+                assert_string_equal(jstr(json_array_get(box, i), "message_id"),
+                                    env->mails[0].message_id);
         json_decref(box);
         assert_int_equal(sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_close(holder), SQLITE_OK);
@@ -798,6 +890,164 @@ static void test_accepted_but_unrecorded(void **state) {
         rows(env, r);
         assert_int_equal(r[0].attempts, 1);
         assert_true(r[0].sent && r[1].sent);
+}
+
+/* The server refuses the first attempt to on-call (451; the second
+ * recipient takes it) and the database will not record that (another
+ * program holds the write lock): the mailer does not send the mail again at
+ * once, in a loop, but keeps its backoff and whom it reached and waits for
+ * the record; once the lock is gone the attempt is recorded and the mail
+ * goes after its backoff to on-call only: each recipient gets it once. */
+static void test_retry_unrecorded(void **state) {
+        static const char *const args[] = { "--fail-first", "1", NULL };
+        static const size_t order[] = { 1 };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        char path[PATH_MAX + 32];
+        sqlite3 *holder = NULL;
+        json_t *box;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 1);
+        (void) snprintf(path, sizeof(path), "%s/fieldwatch.db", env->state);
+        assert_int_equal(sqlite3_open(path, &holder), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+        server_start(env, args);
+        mailer_start(env);
+        /* Three backoffs (1 s) long: one attempt, not one after the other. */
+        (void) run_until(env, all_sent, 3 * USEC_PER_SEC, 0, NULL);
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 2);
+        assert_string_equal(jstr(json_array_get(box, 0), "status"), "451");
+        assert_string_equal(jstr(json_array_get(box, 1), "status"), "accepted");
+        json_decref(box);
+        assert_non_null(strstr(log_text(env, &log), "cannot be recorded yet"));
+        assert_int_equal(sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(holder), SQLITE_OK);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 1);
+        box = mailbox_read(env);
+        assert_int_equal(json_array_size(box), 3);
+        json_decref(box);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 2);
+        assert_true(r[0].sent);
+        assert_true(strncmp(r[0].last_error, ONCALL ": SMTP 451: ", strlen(ONCALL) + 11) == 0);
+}
+
+/* Greylisting: the server answers 450 to RCPT TO the second recipient,
+ * once. On-call gets the mail at once, the second recipient on the retry,
+ * nobody twice (curl's MAIL_RCPT_ALLOWFAILS had marked it sent, the second
+ * recipient never getting it). The other fault's mail goes to both at once;
+ * the first fault's later mail goes to on-call at once and to the second
+ * recipient only after the first: each recipient reads the thread in order. */
+static void test_rcpt_refused_then_delivered(void **state) {
+        static const char *const args[] = { "--refuse-rcpt", SECOND, "1", "450", NULL };
+        static const size_t oncall[] = { 1, 2, 3 }, second[] = { 2, 1, 3 };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        json_t *box;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 3); /* fault 1, fault 2, fault 1 */
+        server_start(env, args);
+        mailer_start(env);
+        /* The retry at least 2 s away (the outbox counts whole seconds):
+         * mails 2 and 3 go before it. */
+        mailer_set_backoff(env->mailer, 3 * USEC_PER_SEC, 6 * USEC_PER_SEC);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        assert_delivered_to(env, ONCALL, oncall, 3);
+        assert_delivered_to(env, SECOND, second, 3);
+        assert_whole(env);
+        box = mailbox_read(env);
+        assert_int_equal(count_accepted(box), 6);
+        assert_string_equal(jstr(json_array_get(box, 0), "status"), "accepted");
+        assert_string_equal(jstr(json_array_get(box, 1), "status"), "rcpt-450");
+        assert_string_equal(jstr(json_array_get(box, 1), "rcpt"), SECOND);
+        json_decref(box);
+        rows(env, r);
+        for (size_t i = 0; i < 3; i++) {
+                assert_true(r[i].sent);
+                assert_string_equal(r[i].delivered_to, "[\"" ONCALL "\",\"" SECOND "\"]");
+        }
+        assert_int_equal(r[0].attempts, 2);
+        assert_int_equal(r[1].attempts, 1);
+        assert_int_equal(r[2].attempts, 2); /* on-call's, then the second's */
+        assert_true(strncmp(r[0].last_error, SECOND ": SMTP 450: ", strlen(SECOND) + 11) == 0);
+        assert_string_equal(r[1].last_error, "");
+        log_text(env, &log);
+        assert_int_equal(count_substr(log, " to " SECOND ": attempt 1 failed: SMTP 450"), 1);
+        assert_int_equal(count_substr(log, "delivered to " ONCALL "; not yet to 1 more"), 2);
+        assert_int_equal(count_substr(log, "refused by the server"), 0);
+}
+
+static bool oncall_recorded(Env *env) {
+        Row r[MAX_MAILS];
+
+        rows(env, r);
+        return streq(r[0].delivered_to, "[\"" ONCALL "\"]") && !mailer_busy(env->mailer);
+}
+
+/* Whom a mail reached survives a restart: the next mailer sends it to the
+ * refused recipient only. */
+static void test_rcpt_refused_restart(void **state) {
+        static const char *const args[] = { "--refuse-rcpt", SECOND, "1", "450", NULL };
+        static const size_t order[] = { 1 };
+        Env *env = *state;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_standard(env, 1);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, oncall_recorded, 10 * USEC_PER_SEC, 0, NULL));
+        env->mailer = mailer_free(env->mailer);
+        env->store = store_close(env->store);
+        assert_int_equal(store_open(env->state, &env->store), 0);
+        assert_int_equal(mailer_new(env->event, env->config, env->store, env->creds,
+                                    &env->mailer),
+                         0);
+        mailer_set_backoff(env->mailer, 1 * USEC_PER_SEC, 2 * USEC_PER_SEC);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 1);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 2);
+}
+
+/* A recipient the server refuses for good (550, twice, then a fix on the
+ * server's side): said loudly once, retried with the backoff, and the
+ * other recipient's mails do not wait for it. */
+static void test_rcpt_550_others_go_on(void **state) {
+        static const char *const args[] = { "--refuse-rcpt", SECOND, "2", "550", NULL };
+        static const size_t order[] = { 1, 2 };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        const char *ids[MAX_MAILS * 4];
+        Fault f = {};
+        json_t *box;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_mail(env, EVENT_FAULT_RAISED, 1, &f);
+        queue_mail(env, EVENT_FAULT_CLEARED, 1, &f);
+        server_start(env, args);
+        mailer_start(env);
+        /* Both reach on-call before the second recipient's first retry. */
+        assert_true(run_until(env, oncall_got_two, 10 * USEC_PER_SEC, 0, NULL));
+        box = mailbox_read(env);
+        assert_int_equal(accepted(box, SECOND, ids), 0);
+        json_decref(box);
+        assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
+        assert_delivered(env, order, 2);
+        rows(env, r);
+        assert_int_equal(r[0].attempts, 3);
+        assert_int_equal(r[1].attempts, 2);
+        log_text(env, &log);
+        assert_int_equal(count_substr(log, "refused by the server for " SECOND ": SMTP 550"), 1);
+        assert_int_equal(count_substr(log, "check the address and the server"), 1);
+        assert_int_equal(count_substr(log, " to " SECOND ": attempt 2 failed: SMTP 550"), 1);
 }
 
 static bool mail_is_hanging(Env *env) {
@@ -910,8 +1160,9 @@ static bool is_digest(const json_t *o) {
         return strncmp(jstr(o, "message_id") ?: "", "<fw.digest.", 11) == 0;
 }
 
-/* The accepted mails, in order: "1".."n" for the mails queued, "D" for a digest. */
-static void accepted_kinds(Env *env, char *buf, size_t size) {
+/* The mails accepted for rcpt, in order: "1".."n" for the mails queued,
+ * "D" for a digest. */
+static void accepted_kinds_to(Env *env, const char *rcpt, char *buf, size_t size) {
         json_t *box = mailbox_read(env), *o;
         size_t i, len = 0;
 
@@ -920,7 +1171,7 @@ static void accepted_kinds(Env *env, char *buf, size_t size) {
                 const char *id = jstr(o, "message_id");
                 size_t j;
 
-                if (!streq_ptr(jstr(o, "status"), "accepted"))
+                if (!streq_ptr(jstr(o, "status"), "accepted") || !streq(rcpt_of(o), rcpt))
                         continue;
                 for (j = 0; j < env->n_mails; j++)
                         if (streq_ptr(env->mails[j].message_id, id))
@@ -938,17 +1189,40 @@ static void accepted_kinds(Env *env, char *buf, size_t size) {
         json_decref(box);
 }
 
+/* The same for both recipients of the storm's mails: on-call's. */
+static void accepted_kinds(Env *env, char *buf, size_t size) {
+        char second[1024];
+
+        accepted_kinds_to(env, ONCALL, buf, size);
+        accepted_kinds_to(env, SECOND, second, sizeof(second));
+        assert_string_equal(second, buf);
+}
+
+/* The accepted digests for on-call, in order (new references). */
+static size_t digests_of(json_t *box, json_t *out[static 8]) {
+        size_t n = 0, i;
+        json_t *o;
+
+        json_array_foreach(box, i, o)
+                if (streq_ptr(jstr(o, "status"), "accepted") && streq(rcpt_of(o), ONCALL) &&
+                    is_digest(o)) {
+                        assert_true(n < 8);
+                        out[n++] = o;
+                }
+        return n;
+}
+
 /* Every queued mail from first to last (1-based) reached the server exactly
  * once: alone, or as an entry of exactly one accepted digest; digests are
  * whole (Python's decoder), never threaded, and accepted once each. */
-static void assert_each_once(Env *env, size_t first, size_t last) {
+static void assert_each_once_to(Env *env, const char *rcpt, size_t first, size_t last) {
         json_t *box = mailbox_read(env), *o;
         size_t seen[MAX_MAILS] = {}, i;
 
         json_array_foreach(box, i, o) {
                 const char *body = jstr(o, "body") ?: "";
 
-                if (!streq_ptr(jstr(o, "status"), "accepted"))
+                if (!streq_ptr(jstr(o, "status"), "accepted") || !streq(rcpt_of(o), rcpt))
                         continue;
                 assert_null(json_object_get(o, "parse_error"));
                 for (size_t j = 0; j < env->n_mails; j++) {
@@ -973,8 +1247,13 @@ static void assert_each_once(Env *env, size_t first, size_t last) {
         json_decref(box);
         for (size_t j = first - 1; j < last; j++)
                 if (seen[j] != 1)
-                        fail_msg("mail %zu (fault %lld) reached the server %zu times", j + 1,
-                                 (long long) env->mails[j].fault_id, seen[j]);
+                        fail_msg("mail %zu (fault %lld) reached %s %zu times", j + 1,
+                                 (long long) env->mails[j].fault_id, rcpt, seen[j]);
+}
+
+static void assert_each_once(Env *env, size_t first, size_t last) {
+        assert_each_once_to(env, ONCALL, first, last);
+        assert_each_once_to(env, SECOND, first, last);
 }
 
 typedef struct DigestRow {
@@ -1021,7 +1300,7 @@ static void test_digest_storm(void **state) {
         Env *env = *state;
         _cleanup_(freep) char *log = NULL;
         char kinds[256], want_id[128];
-        json_t *box;
+        json_t *box, *digests[8];
         DigestRow d;
 
         env_config(env, "smtp", "none", false, "5s");
@@ -1041,12 +1320,12 @@ static void test_digest_storm(void **state) {
         assert_int_equal(d.carried, 20);
         assert_int_equal(d.unsent, 0);
         box = mailbox_read(env);
+        assert_int_equal(digests_of(box, digests), 1);
         (void) snprintf(want_id, sizeof(want_id), "<fw.digest.%lld@city.example.invalid>",
                         (long long) env->mails[10].id);
-        assert_string_equal(jstr(json_array_get(box, 10), "message_id"), want_id);
-        assert_non_null(strstr(jstr(json_array_get(box, 10), "subject"), "20件の障害通知"));
-        assert_int_equal(count_substr(jstr(json_array_get(box, 10), "body"), ". [障害発生] 05 "),
-                         20);
+        assert_string_equal(jstr(digests[0], "message_id"), want_id);
+        assert_non_null(strstr(jstr(digests[0], "subject"), "20件の障害通知"));
+        assert_int_equal(count_substr(jstr(digests[0], "body"), ". [障害発生] 05 "), 20);
         json_decref(box);
         log_text(env, &log);
         assert_int_equal(count_substr(log, "Mail storm: more than 10 mails"), 1);
@@ -1061,7 +1340,7 @@ static void test_digest_two_minutes(void **state) {
         Env *env = *state;
         time_t m0 = minute_start(time(NULL));
         char kinds[256];
-        json_t *box;
+        json_t *box, *digests[8];
 
         env_config(env, "smtp", "none", false, "5s");
         queue_storm(env, 15, m0 - 180 + 50);
@@ -1073,11 +1352,12 @@ static void test_digest_two_minutes(void **state) {
         assert_string_equal(kinds, "1 2 3 4 5 6 7 8 9 10 16 17 18 19 20 21 22 23 24 25 D D");
         assert_each_once(env, 1, 27);
         box = mailbox_read(env);
-        assert_non_null(strstr(jstr(json_array_get(box, 20), "subject"), "5件の障害通知"));
-        assert_non_null(strstr(jstr(json_array_get(box, 20), "body"), "障害ID: 111  "));
-        assert_null(strstr(jstr(json_array_get(box, 20), "body"), "障害ID: 126  "));
-        assert_non_null(strstr(jstr(json_array_get(box, 21), "subject"), "2件の障害通知"));
-        assert_non_null(strstr(jstr(json_array_get(box, 21), "body"), "障害ID: 127  "));
+        assert_int_equal(digests_of(box, digests), 2);
+        assert_non_null(strstr(jstr(digests[0], "subject"), "5件の障害通知"));
+        assert_non_null(strstr(jstr(digests[0], "body"), "障害ID: 111  "));
+        assert_null(strstr(jstr(digests[0], "body"), "障害ID: 126  "));
+        assert_non_null(strstr(jstr(digests[1], "subject"), "2件の障害通知"));
+        assert_non_null(strstr(jstr(digests[1], "body"), "障害ID: 127  "));
         json_decref(box);
         assert_int_equal(digest_row(env).n, 2);
 }
@@ -1163,8 +1443,9 @@ static void test_digest_restart(void **state) {
         assert_int_equal(digest_row(env).n, 1);
 }
 
-/* 451 twice for the digest: retried with its backoff, accepted once; the
- * mails it carries are marked sent with it, once. */
+/* 451 for the digest's first attempt, to both recipients: retried with its
+ * backoff, accepted once by each; the mails it carries are marked sent with
+ * it, once. */
 static void test_digest_451_retried(void **state) {
         static const char *const args[] = { "--fail-first", "2", NULL };
         Env *env = *state;
@@ -1177,7 +1458,8 @@ static void test_digest_451_retried(void **state) {
         queue_storm(env, 30, minute_start(time(NULL)) - 120 + 10);
         /* The ten that go alone were sent before: only the digest is left. */
         for (size_t j = 0; j < 10; j++)
-                assert_int_equal(store_outbox_sent(env->store, env->mails[j].id, time(NULL)), 0);
+                assert_int_equal(store_outbox_sent(env->store, env->mails[j].id, time(NULL), NULL),
+                                 0);
         server_start(env, args);
         mailer_start(env);
         assert_true(run_until(env, all_sent, 30 * USEC_PER_SEC, 0, NULL));
@@ -1185,7 +1467,7 @@ static void test_digest_451_retried(void **state) {
         assert_string_equal(kinds, "D");
         assert_each_once(env, 11, 30);
         box = mailbox_read(env);
-        assert_int_equal(json_array_size(box), 3);
+        assert_int_equal(json_array_size(box), 4);
         json_array_foreach(box, i, o) {
                 assert_true(is_digest(o));
                 assert_string_equal(jstr(o, "status"), i < 2 ? "451" : "accepted");
@@ -1193,7 +1475,7 @@ static void test_digest_451_retried(void **state) {
         json_decref(box);
         d = digest_row(env);
         assert_int_equal(d.n, 1);
-        assert_int_equal(d.attempts, 3);
+        assert_int_equal(d.attempts, 2);
         assert_int_equal(d.unsent, 0);
 }
 
@@ -1217,6 +1499,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_digest_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_digest_451_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_accepted_but_unrecorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retry_unrecorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rcpt_refused_then_delivered, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_rcpt_550_others_go_on, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rcpt_refused_restart, setup, teardown),
         };
         int r;
 

@@ -141,7 +141,22 @@ class Incidents(unittest.TestCase):
         return [m for m in self.smtp.mails() if m["status"] == "accepted"]
 
     def incident_mails(self):
-        return [m for m in self.accepted() if "情報セキュリティ事故" in m["subject"]]
+        """The incident mails, one per Message-ID (the mailer sends a mail to
+        each recipient in an SMTP transaction of its own), each with
+        "rcpt_tos" every recipient that got it, once each."""
+        mails = {}
+        for m in self.accepted():
+            if "情報セキュリティ事故" not in m["subject"]:
+                continue
+            if m["message_id"] in mails:
+                mails[m["message_id"]]["rcpt_tos"] += m["rcpt_tos"]
+            else:
+                mails[m["message_id"]] = dict(m, rcpt_tos=list(m["rcpt_tos"]))
+        return list(mails.values())
+
+    def incident_mails_to_both(self, n):
+        mails = self.incident_mails()
+        return len(mails) >= n and all(len(m["rcpt_tos"]) >= 2 for m in mails) and mails
 
     def report(self, *args):
         r = fwtest.ctl("report", "incidents", *args, state_dir=self.daemon.state_dir,
@@ -155,7 +170,7 @@ class Incidents(unittest.TestCase):
         d = self.start()
         d.wait_device("05-camera", "up")
         self.field.camera("05").fault("auth_reject")
-        mail = fwtest.wait_for(lambda: self.incident_mails(), 30,
+        mail = fwtest.wait_for(lambda: self.incident_mails_to_both(1), 30,
                                what="the security incident mail")[0]
         self.assertEqual(sorted(mail["rcpt_tos"]), sorted([ONCALL, SECURITY]))
         self.assertIn("05", mail["subject"])
@@ -183,6 +198,8 @@ class Incidents(unittest.TestCase):
         # 2 s), nothing more is reported.
         time.sleep(8)
         self.assertEqual(len(self.incident_mails()), 1)
+        self.assertEqual(sorted(self.incident_mails()[0]["rcpt_tos"]),
+                         sorted([ONCALL, SECURITY]))
         self.assertEqual([(r[0], r[1], r[2]) for r in self.incidents()],
                          [("05-camera", "auth_failed", fault_id)])
         self.assertEqual(len(self.journal.entries(since=cursor, _PID=str(d.proc.pid),
@@ -193,6 +210,7 @@ class Incidents(unittest.TestCase):
         time.sleep(6)
         self.assertEqual(len(self.incidents()), 1)
         self.assertEqual(len(self.incident_mails()), 1)
+        self.assertEqual(len(self.incident_mails()[0]["rcpt_tos"]), 2)
 
         # The report lists it, in every format.
         r = self.report("--from", "2026-11-25", "--to", "2026-11-25", "--format", "json")
@@ -247,12 +265,11 @@ class Incidents(unittest.TestCase):
         self.assertEqual(got, [("06-camera", "model_mismatch", True),
                                ("07-camera", "device_swapped", False),
                                ("08-router", "identity_mismatch", True)])
-        mails = fwtest.wait_for(lambda: len(self.incident_mails()) >= 3 and self.incident_mails(),
-                                30, what="three incident mails")
+        mails = fwtest.wait_for(lambda: self.incident_mails_to_both(3), 30,
+                                what="three incident mails")
         self.assertEqual(len(mails), 3)
         for m in mails:
-            self.assertIn(SECURITY, m["rcpt_tos"])
-            self.assertIn(ONCALL, m["rcpt_tos"])
+            self.assertEqual(sorted(m["rcpt_tos"]), sorted([ONCALL, SECURITY]))
         # The router's fault is of its own kind now, no longer a bare "degraded".
         kinds = {r[0]: r[1] for r in self.sql("SELECT device, kind FROM faults")}
         self.assertEqual(kinds.get("08-router"), "identity_mismatch")
@@ -267,7 +284,7 @@ class Incidents(unittest.TestCase):
         rows = self.incidents()
         self.assertEqual([(r[0], r[1]) for r in rows], [("03-router", "snmp_auth_failed")])
         self.assertNotIn("not-the-password", d.log())
-        mail = fwtest.wait_for(lambda: self.incident_mails(), 20, what="the mail")[0]
+        mail = fwtest.wait_for(lambda: self.incident_mails_to_both(1), 20, what="the mail")[0]
         self.assertIn(SECURITY, mail["rcpt_tos"])
         self.assertNotIn("not-the-password", json.dumps(self.smtp.mails()))
 

@@ -4,7 +4,8 @@
 and a real SMTP server (Debian's python3-aiosmtpd, tests/smtp_server.py):
 a fault's mails form one thread, Japanese subjects with the site and place,
 the due in the first line; an SMTP outage loses nothing and sends nothing
-twice; a restart does not send a mail again.
+twice; a restart does not send a mail again; a recipient the server refuses
+(greylisting) gets the mail on the retry, the others once.
 
 Run from the repository root: BUILD=build /usr/bin/python3 tests/test_mail_e2e.py
 """
@@ -142,6 +143,41 @@ class Mail(unittest.TestCase):
         self.start("2026-11-25T10:02:00+09:00")
         time.sleep(6)
         self.assertEqual(len(self.accepted()), 1)
+
+    def test_refused_recipient_gets_it_on_retry(self):
+        # Greylisting: the server answers 450 to RCPT TO the second on-call
+        # address, once. Each address is its own SMTP transaction: on-call gets
+        # the mail at once, the second address on the retry, nobody twice.
+        def edit(data):
+            fwtest.fast_probes(data)
+            data["notify"]["smtp"]["url"] = f"smtp://127.0.0.1:{self.port}"
+            data["notify"]["to"] = ["oncall@lab.invalid", "second@lab.invalid"]
+        fwtest.lab_config(self.config, edit)
+        self.smtp.start("--refuse-rcpt", "second@lab.invalid", "1", "450")
+        self.start()
+        self.daemon.wait_device("06-camera", "up")
+        self.field.camera("06").fault("down")
+        first = fwtest.wait_for(lambda: self.accepted(), 20, what="the mail to on-call")[0]
+        self.assertEqual(first["rcpt_tos"], ["oncall@lab.invalid"])
+        self.assertEqual([m["rcpt"] for m in self.smtp.mails() if m["status"] == "rcpt-450"],
+                         ["second@lab.invalid"])
+        fwtest.wait_for(lambda: self.sql("SELECT delivered_to FROM outbox")
+                        == '["oncall@lab.invalid"]', 10, what="on-call recorded as reached")
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), "1")
+        # The retry, after the back-off (30 s), goes to the second address only.
+        fwtest.wait_for(lambda: len(self.accepted()) >= 2, 75, what="the retry")
+        time.sleep(3)
+        mails = self.accepted()
+        self.assertEqual([m["rcpt_tos"] for m in mails],
+                         [["oncall@lab.invalid"], ["second@lab.invalid"]])
+        self.assertEqual([m["message_id"] for m in mails], [first["message_id"]] * 2)
+        self.assertEqual(mails[1]["body"], first["body"])
+        self.assertEqual(self.sql("SELECT delivered_to FROM outbox"),
+                         '["oncall@lab.invalid","second@lab.invalid"]')
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), "0")
+        log = self.daemon.log()
+        self.assertIn("delivered to oncall@lab.invalid; not yet to 1 more", log)
+        self.assertIn("to second@lab.invalid: attempt 1 failed: SMTP 450", log)
 
     def sql(self, query):
         return subprocess.run(["sqlite3", os.path.join(self.tmp, "state", "fieldwatch.db"), query],
