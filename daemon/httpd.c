@@ -19,6 +19,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "macro.h"
+#include "text.h"
 
 typedef struct Route {
         char *method, *prefix;
@@ -686,9 +687,14 @@ int httpd_reply_error(HttpdRequest *q, unsigned status, const char *fmt, ...) {
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        /* Cut inside a character, or a client's bytes: made valid, the reason stays. */
+        text_clean_inplace(msg, sizeof(msg));
         j = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-        if (!j)  /* not UTF-8 (cut, or a client's bytes): the status still says it */
-                j = json_pack("{s:b, s:s}", "ok", 0, "error", "(the reason is not valid UTF-8)");
+        if (!j) {
+                static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+
+                return httpd_reply(q, status, "application/json", oom, strlen(oom));
+        }
         return httpd_reply_json(q, status, j);
 }
 

@@ -29,8 +29,12 @@ class Workflow(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-actions-")
         os.chmod(cls.tmp, 0o755)  # the configuration is readable by everyone
-        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"),
-                                       fwtest.fast_probes)
+        cls.port = fwtest.free_port()
+
+        def edit(data):
+            fwtest.fast_probes(data)
+            data["http"] = {"listen": f"127.0.0.1:{cls.port}"}  # the web API lists events too
+        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), edit)
         cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
         cls.field.up()
         try:
@@ -263,6 +267,62 @@ class Workflow(unittest.TestCase):
         self.assertIn(f"fieldwatchd is not running (no control socket at {d}/control): "
                       "nothing was recorded", r.stderr)
         self.assertEqual(os.listdir(d), [])
+
+    def web_json(self, path):
+        """(status, parsed JSON or None) of GET path on the web view."""
+        import urllib.error
+        import urllib.request
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def test_6_long_notes_cut_on_a_character(self):
+        """A note of 1200 bytes of Japanese is cut in the reply (1 KiB) and in
+        the event (512 bytes): on a character boundary, whatever the fault id
+        and prefix. The operator is told it was recorded (exit 0; told 500
+        before, and a retry recorded it twice), and every listing of the
+        events still works."""
+        note = "あ" * 400
+        for prefix in ("", "x", "xx"):
+            with self.subTest(prefix=prefix):
+                r = self.ctl("open", "--site", "07", "--device", "camera", "--kind",
+                             "lens_misaligned", "--by", "山田", "--note", prefix + note)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                fid = int(r.stdout.rsplit("(fault ", 1)[1].split(")")[0])
+                r = self.ctl("ack", str(fid), "--by", "山田", "--note", prefix + note)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn(f"fault {fid} acknowledged: {prefix}ああ", r.stdout)
+                # Recorded once: a second ack is refused.
+                r = self.ctl("ack", str(fid), "--by", "山田", "--note", prefix + note)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("acknowledged already", r.stderr)
+                self.assertEqual(self.db("SELECT COUNT(*) FROM events WHERE fault_id = ?"
+                                         " AND type = 'acknowledged'", fid), [(1,)])
+                # The note itself is kept whole in the fault's row.
+                self.assertEqual(self.db("SELECT ack_note FROM faults WHERE id = ?", fid),
+                                 [(prefix + note,)])
+                text = self.db("SELECT text FROM events WHERE fault_id = ? AND type ="
+                               " 'acknowledged'", fid)[0][0]
+                self.assertTrue(text.startswith(f"07-camera: fault {fid} acknowledged: {prefix}"),
+                                text)
+                self.assertGreater(len(text.encode()), 500)
+        r = self.ctl("events", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        acks = [e for e in json.loads(r.stdout) if e["type"] == "acknowledged"
+                and e["device"] == "07-camera"]
+        self.assertEqual(len(acks), 3, acks)
+        self.assertTrue(all("ああ" in e["text"] for e in acks))
+        r = self.ctl("events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("acknowledged", r.stdout)
+        status, events = fwtest.wait_for(
+            lambda: (lambda x: x if x[0] == 200 else None)(self.web_json("/api/v1/events")),
+            10, 0.2, "the web view's events")
+        self.assertEqual(sum(e["type"] == "acknowledged" and e["device"] == "07-camera"
+                             for e in events), 3)
 
 
 if __name__ == "__main__":
