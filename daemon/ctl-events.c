@@ -72,7 +72,7 @@ int ctl_events(const GlobalOptions *g, int argc, char **argv) {
                 return CTL_EXIT_FAILURE;
         r = views_events(store, (int64_t) since, (unsigned) limit, &arr);
         if (r < 0) {
-                fprintf(stderr, "Cannot read the events: %s\n", store_error(store));
+                fprintf(stderr, "Cannot read the events: %s\n", store_strerror(store, r));
                 return CTL_EXIT_FAILURE;
         }
         if (json)

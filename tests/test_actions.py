@@ -324,6 +324,36 @@ class Workflow(unittest.TestCase):
         self.assertEqual(sum(e["type"] == "acknowledged" and e["device"] == "07-camera"
                              for e in events), 3)
 
+    def test_7_bad_stored_text_breaks_no_listing(self):
+        """An event row that is not UTF-8 (an older version's, cut inside a
+        character) is shown repaired; the listings around it still work."""
+        con = sqlite3.connect(f"{self.daemon.state_dir}/fieldwatch.db", timeout=10)
+        try:
+            with con:
+                cur = con.execute("INSERT INTO events (type, at, device, text, by_name)"
+                                  " VALUES ('work_recorded', strftime('%s', 'now'), '07-camera',"
+                                  " CAST(? AS TEXT), CAST(? AS TEXT))",
+                                  ("work recorded: あ".encode() + b"\xe3\x81", b"\xff\xfe"))
+                bad = cur.lastrowid
+        finally:
+            con.close()
+        r = self.ctl("events", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        row = [e for e in json.loads(r.stdout) if e["id"] == bad][0]
+        self.assertEqual(row["text"], "work recorded: あ")  # the cut-short character left out
+        self.assertEqual(row["by"], "\ufffd\ufffd")
+        r = self.ctl("events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("work recorded: あ", r.stdout)
+        status, events = self.web_json("/api/v1/events")
+        self.assertEqual(status, 200)
+        self.assertIn(bad, [e["id"] for e in events])
+        import urllib.request
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{self.port}/", timeout=10) as page:
+            self.assertEqual(page.status, 200)
+            self.assertIn("work recorded: あ", page.read().decode())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
