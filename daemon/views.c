@@ -337,16 +337,6 @@ static json_t *event_json(const EventRow *e) {
                          e->os_user[0] ? e->os_user : NULL, "by", e->by[0] ? e->by : NULL);
 }
 
-/* A copy of s made clean (text.h): valid UTF-8, whatever a row holds. */
-static char *clean_dup(const char *s) {
-        size_t len = strlen(s);
-        char *c = malloc(3 * len + 1);
-
-        if (c)
-                (void) text_clean(c, 3 * len + 1, s, len);
-        return c;
-}
-
 static int event_row(const EventRow *e, void *userdata) {
         json_t *arr = userdata;
         json_t *o = event_json(e);
@@ -354,10 +344,13 @@ static int event_row(const EventRow *e, void *userdata) {
         if (!o) {
                 /* Not UTF-8 (written by an older version, or cut inside a
                  * character): repaired, so that one row breaks no listing. */
-                _cleanup_(freep) char *type = clean_dup(e->type), *site = clean_dup(e->site),
-                                      *device = clean_dup(e->device), *kind = clean_dup(e->kind),
-                                      *text = clean_dup(e->text), *os_user = clean_dup(e->os_user),
-                                      *by = clean_dup(e->by);
+                _cleanup_(freep) char *type = text_clean_dup(e->type),
+                                      *site = text_clean_dup(e->site),
+                                      *device = text_clean_dup(e->device),
+                                      *kind = text_clean_dup(e->kind),
+                                      *text = text_clean_dup(e->text),
+                                      *os_user = text_clean_dup(e->os_user),
+                                      *by = text_clean_dup(e->by);
                 EventRow c = *e;
 
                 if (!type || !site || !device || !kind || !text || !os_user || !by)

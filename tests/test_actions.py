@@ -169,6 +169,12 @@ class Workflow(unittest.TestCase):
             (["ack", "abc", "--by", "x"], 2, "invalid fault id"),
             (["ack", fid, "--by", "x" * 65], 2, "longer than"),
             (["ack", fid, "--by", "x", "--note", "a\x01b"], 2, "control characters"),
+            # C1 (CSI) and a bidi override reach terminals: refused, the field named.
+            (["ack", fid, "--by", "x", "--note", "a\u009b31mb"], 2,
+             "the note must be UTF-8 text of at most 2000 bytes without control characters"),
+            (["ack", fid, "--by", "x\u202egnp.exe", "--note", "n"], 2,
+             "--by must be UTF-8 text of at most 64 bytes without control characters (C0, DEL,"
+             " C1 U+0080-U+009F) or bidirectional overrides"),
             (["ack", fid, "--by", "x", "--note", "y" * 2001], 2, "at most 2000 bytes"),
             (["onsite", fid, "--by", "x", "--at", "tomorrow"], 2, "invalid --at"),
             (["recover", fid, "--by", "x", "--cause", "c"], 2, "--action is required"),
@@ -345,6 +351,21 @@ class Workflow(unittest.TestCase):
         r = self.ctl("events")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("work recorded: あ", r.stdout)
+        # An older row with a C1 control and a bidi override: the table a
+        # terminal shows has neither (the JSON, for programs, has the row).
+        con = sqlite3.connect(f"{self.daemon.state_dir}/fieldwatch.db", timeout=10)
+        try:
+            with con:
+                con.execute("INSERT INTO events (type, at, device, text) VALUES"
+                            " ('work_recorded', strftime('%s', 'now'), '07-camera', ?)",
+                            ("csi \u009b31m rlo \u202eabc \u2066iso\u2069",))
+        finally:
+            con.close()
+        r = self.ctl("events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("csi \ufffd31m rlo \ufffdabc \ufffdiso\ufffd", r.stdout)
+        for c in ("\u009b", "\u202e", "\u2066", "\u2069"):
+            self.assertNotIn(c, r.stdout)
         status, events = self.web_json("/api/v1/events")
         self.assertEqual(status, 200)
         self.assertIn(bad, [e["id"] for e in events])
