@@ -106,7 +106,13 @@ int httpd_listen_unix(const char *path, mode_t mode, const char *group, int *ret
         if (group) {
                 struct group *g = getgrnam(group);
 
-                if (g && chown(path, (uid_t) -1, g->gr_gid) < 0) {
+                if (!g) {
+                        /* Not the process's group instead (readers, perhaps): closed. */
+                        log_warning("Group %s not found: %s is for its owner only (mode 0600); "
+                                    "create the group and restart to let its members connect.",
+                                    group, path);
+                        mode &= 0700;
+                } else if (chown(path, (uid_t) -1, g->gr_gid) < 0) {
                         r = -errno;
                         goto fail_unlink;
                 }

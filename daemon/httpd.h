@@ -89,8 +89,9 @@ typedef enum HttpdRouteFlags {
 
 /* Makes an AF_UNIX stream socket listening at path: a stale socket file there
  * is removed first (anything else at path is left alone: -EEXIST); the file
- * gets mode and, when group is not NULL and such a group exists, that group
- * (a missing group is not an error: the file keeps the process's group).
+ * gets mode and, when group is not NULL, that group. A group that cannot be
+ * found is not an error, but the file is then its owner's only (mode & 0700,
+ * logged as a warning): it fails closed, never open to the process's group.
  * Returns 0 and the descriptor (close-on-exec, non-blocking), or -errno. */
 int httpd_listen_unix(const char *path, mode_t mode, const char *group, int *ret_fd);
 

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -382,6 +383,30 @@ static void test_listen_unix(void **state) {
         }
 }
 
+/* The group that may connect: given, the socket is theirs (0660); missing
+ * (or not found), it fails closed, for its owner only (0600), not for the
+ * process's group. */
+static void test_listen_unix_group(void **state) {
+        Test *t = *state;
+        struct group *own = getgrgid(getegid());
+        char path[160];
+        struct stat st;
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "%s/grouped", t->dir);
+        assert_non_null(own);
+        assert_int_equal(httpd_listen_unix(path, 0660, own->gr_name, &fd), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0660);
+        assert_int_equal(st.st_gid, own->gr_gid);
+        (void) close(fd);
+        assert_int_equal(httpd_listen_unix(path, 0660, "no-such-group-fw", &fd), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        (void) close(fd);
+        (void) unlink(path);
+}
+
 static void test_connection_limit(void **state) {
         Test *t = *state;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -608,6 +633,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_body, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_response_cap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_listen_unix, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_listen_unix_group, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
