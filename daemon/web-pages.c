@@ -187,25 +187,10 @@ static void page_nav(FILE *f, bool en, const char *here) {
         fputs("</nav>", f);
 }
 
-/* Who approved a fault's deferral, from its event (the last 1000 events). */
-typedef struct Approver {
-        int64_t fault;
-        char by[128];
-} Approver;
-
-static int find_approver(const EventRow *e, void *userdata) {
-        Approver *a = userdata;
-
-        if (e->fault_id == a->fault && streq(e->type, "deferral_approved"))
-                (void) snprintf(a->by, sizeof(a->by), "%s", e->by);
-        return 0;
-}
-
 static void fault_clock(Web *w, FILE *f, bool en, const json_t *ft, time_t now) {
         time_t due = jtime(ft, "due");
         int64_t left = (int64_t) (due - now);
         uint64_t warn = w->config ? w->config->sla.warn_before / USEC_PER_SEC : 1800;
-        Store *s;
 
         if (jstr(ft, "onsite_started_at")) {
                 fputs(T(en, "現地着手 ", "onsite since "), f);
@@ -229,12 +214,8 @@ static void fault_clock(Web *w, FILE *f, bool en, const json_t *ft, time_t now) 
         fputs(T(en, "期限 ", "due "), f);
         short_time(f, jstr(ft, "due"));
         if (jstr(ft, "deferral_approved_at")) {
-                Approver a = { .fault = json_integer_value(json_object_get(ft, "id")) };
-
-                if (web_store(w, &s) >= 0)
-                        (void) store_foreach_event(s, 0, VIEWS_EVENTS_MAX, find_approver, &a);
                 fputs(T(en, "（翌朝対応 承認: ", " (deferred, approved by "), f);
-                esc(f, a.by[0] ? a.by : "?");
+                esc(f, jstr(ft, "deferral_approved_by") ?: "?");
                 fputs(T(en, "）", ")"), f);
         }
 }

@@ -305,6 +305,31 @@ class Web(unittest.TestCase):
         self.assertNotIn("<script>alert", page)
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co", page)
 
+    def test_zz_deferral_approver(self):
+        """Who approved a deferral is read from the fault, however many events
+        came after the approval (it was looked for in the last 1000 events).
+        Last (zz): it adds 1001 events, which the other tests' listings would show."""
+        fault = self.open_faults()[0]["id"]
+        r = fwtest.ctl("defer", str(fault), "--approved-by", "監督員 佐藤", "--reason",
+                       "部品の手配", state_dir=self.daemon.state_dir, config=self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # 1001 events after it (as a busy field would make in a few days).
+        import sqlite3
+        con = sqlite3.connect(f"{self.daemon.state_dir}/fieldwatch.db", timeout=10)
+        try:
+            with con:
+                con.executemany("INSERT INTO events (type, at, device, text) VALUES"
+                                " ('device_restarted', strftime('%s', 'now'), '27-router',"
+                                " 'filler')", [()] * 1001)
+        finally:
+            con.close()
+        f = [x for x in self.api("/api/v1/faults?open=1") if x["id"] == fault][0]
+        self.assertEqual(f["deferral_approved_by"], "監督員 佐藤")
+        self.same("/api/v1/faults", "faults")
+        page = get(self.base + "/")[2].decode()
+        self.assertIn("（翌朝対応 承認: 監督員 佐藤）", page)
+        self.assertNotIn("承認: ?", page)
+
     def test_site_page(self):
         # Values once the router has answered (a reload starts the rows afresh).
         page = fwtest.wait_for(lambda: (lambda r: r[2].decode() if r[0] == 200 and
