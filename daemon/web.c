@@ -403,6 +403,11 @@ int web_new(sd_event *e, const Config *c, const char *state_dir, const char *cre
                               .timeout_sec = 60,
                               .basic_auth = auth,
                               .realm = "fieldwatch",
+                              /* Against DNS rebinding: a page of another site must not
+                               * read the view through a name that resolves here. */
+                              .check_host = true,
+                              .allowed_hosts = c->http.allowed_hosts,
+                              .n_allowed_hosts = c->http.n_allowed_hosts,
                               .extra_flags = w->tls_cert ? MHD_USE_TLS : 0,
                               .extra_options = w->tls_cert ? tls : NULL,
                       },

@@ -20,7 +20,9 @@
  *     GET /metrics               Prometheus text exposition
  *     GET /healthz               200 {"ok":true,...} while the monitor runs
  *
- * Any other method: 405; a request body: 413. No operator action is ever
+ * A Host that is neither an address, localhost nor a name of
+ * http.allowed_hosts: 421 (DNS rebinding), before anything else. Any other
+ * method: 405; a request body: 413. No operator action is ever
  * taken over TCP (they go over the control socket only). The JSON and the
  * pages are read from the state database through a read-only connection
  * (WAL: it never blocks the daemon's writes). */

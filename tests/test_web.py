@@ -59,8 +59,43 @@ def get(url, timeout=10, method="GET", data=None, headers=None, context=None):
 def edit(port):
     def f(data):
         fwtest.fast_probes(data)
-        data["http"] = {"listen": f"127.0.0.1:{port}"}
+        data["http"] = {"listen": f"127.0.0.1:{port}", "allowed_hosts": ["fieldwatch.test"]}
     return f
+
+
+def client_address(n):
+    """The n-th loopback address of this suite's clients (127.LAB_NET.9.n): the
+    server counts connections per address."""
+    return f"127.{fwtest.LAB_NET}.9.{n}"
+
+
+def raw(port, request=b"", source=None, timeout=10):
+    """A TCP connection to the view (from source, an address of ours), which
+    has sent request."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
+    if request:
+        s.sendall(request)
+    return s
+
+
+def read_until_closed(s, limit):
+    """What s receives until the server closes it, and the seconds that took;
+    (data, None) when still open after limit seconds."""
+    t0 = time.monotonic()
+    data = b""
+    while time.monotonic() - t0 < limit:
+        s.settimeout(max(0.1, limit - (time.monotonic() - t0)))
+        try:
+            chunk = s.recv(4096)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return data, time.monotonic() - t0
+        if not chunk:
+            return data, time.monotonic() - t0
+        data += chunk
+    return data, None
 
 
 class Web(unittest.TestCase):
@@ -351,10 +386,9 @@ class Web(unittest.TestCase):
 
     # -- live ------------------------------------------------------------------
 
-    def sse(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
-        return s
+    def sse(self, source=None):
+        return raw(self.port, b"GET /events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % self.port,
+                   source)
 
     def test_sse_change(self):
         s = self.sse()
@@ -409,7 +443,7 @@ class Web(unittest.TestCase):
             stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
             stuck.connect(("127.0.0.1", self.port))
             clients.append(stuck)
-            stuck.sendall(b"GET /site/05 HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            stuck.sendall(b"GET /site/05 HTTP/1.1\r\nHost: localhost\r\n\r\n" * 20)
             n_during, late_during = self.lateness()
             print(f"\nprobe starts per 6 s: {n_before:.0f} before, {n_during:.0f} with 64 idle "
                   f"live clients and a stuck one; mean lateness {late_before * 1000:.2f} ms "
@@ -426,6 +460,33 @@ class Web(unittest.TestCase):
         # Gone clients are found by the next keep-alive (every 5 s).
         fwtest.wait_for(lambda: json.loads(get(self.base + "/healthz")[2])
                         ["live_clients"] == 0, 30, 0.5, "the live clients gone")
+
+
+    # -- who may ask -------------------------------------------------------------
+
+    def test_host_check(self):
+        """A page of another site whose name resolves here (DNS rebinding)
+        reads nothing: its Host is refused with 421, before any route."""
+        p = self.port
+        for host in ("evil.example", f"evil.example:{p}", "127.0.0.1.evil.example",
+                     f"fieldwatch.test.evil.example:{p}", "localhost.evil.example", "",
+                     f"127.0.0.1:{p}x", "127.0.0.1:99999", "[::1", "[evil]:80"):
+            for path in ("/api/v1/events", "/", "/events", "/nothing-here"):
+                with self.subTest(host=host, path=path):
+                    s, h, body = get(self.base + path, headers={"Host": host}, timeout=5)
+                    self.assertEqual(s, 421, body)
+                    self.assertNotIn(b"05-camera", body)
+        for host in (f"127.0.0.1:{p}", "127.0.0.1", "localhost", f"LOCALHOST:{p}",
+                     f"[::1]:{p}", "[::1]", f"fieldwatch.test:{p}", "FieldWatch.Test",
+                     "192.0.2.10:8080"):     # an address: no DNS, no rebinding
+            with self.subTest(host=host):
+                s, _, body = get(self.base + "/api/v1/status", headers={"Host": host})
+                self.assertEqual(s, 200, body)
+        # HTTP/1.0 without a Host (no browser sends that) is served.
+        with raw(p, b"GET /healthz HTTP/1.0\r\n\r\n") as c:
+            data, _ = read_until_closed(c, 10)
+        self.assertTrue(data.startswith(b"HTTP/1.0 200") or data.startswith(b"HTTP/1.1 200"),
+                        data[:100])
 
 
 class Tls(unittest.TestCase):
