@@ -554,6 +554,9 @@ int httpd_new(sd_event *e, const HttpdOptions *o, Httpd **ret) {
                                               NULL };
         opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_TIMEOUT,
                                               o->timeout_sec ?: HTTPD_TIMEOUT_SEC_DEFAULT, NULL };
+        if (o->per_ip_max > 0)
+                opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                                      o->per_ip_max, NULL };
         opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_NOTIFY_COMPLETED,
                                               (intptr_t) on_completed, h };
         if (o->extra_options)

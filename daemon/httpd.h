@@ -70,6 +70,8 @@ typedef struct HttpdOptions {
         bool check_host;
         char *const *allowed_hosts;  /* names allowed besides addresses and localhost */
         size_t n_allowed_hosts;
+        /* At most this many connections from one client address (TCP); 0: no limit. */
+        unsigned per_ip_max;
         /* Passed on to MHD_start_daemon() (TLS, for instance). */
         unsigned extra_flags;
         const struct MHD_OptionItem *extra_options; /* ends with MHD_OPTION_END */

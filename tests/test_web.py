@@ -12,7 +12,11 @@
   fault with its contract clock; ?lang=en is English; text is escaped;
 - /site/NN has the devices, the faults and a 30-day SVG strip;
 - /events streams a change when a camera stops; 64 live clients are the
-  limit, and a client that never reads is dropped without slowing probing;
+  limit (the 65th is told to come back in 30 s), and a client that never
+  reads is dropped without slowing probing;
+- a Host that is not an address, localhost or an allowed name gets 421 (DNS
+  rebinding); 16 connections per client address; a silent connection is
+  closed after 10 s, a live stream is not;
 - off loopback (listen 0.0.0.0:PORT): HTTPS with basic auth, 401 without
   the credentials, 200 with them (the test talks to it over 127.0.0.1).
 
@@ -432,12 +436,18 @@ class Web(unittest.TestCase):
         n_before, late_before = self.lateness()
         clients = []
         try:
-            for _ in range(64):
-                clients.append(self.sse())
+            # From four addresses: 16 connections each at most.
+            for i in range(64):
+                clients.append(self.sse(client_address(1 + i // 16)))
             fwtest.wait_for(lambda: json.loads(get(self.base + "/healthz")[2])
                             ["live_clients"] == 64, 10, 0.2, "64 live clients")
-            s, _, body = get(self.base + "/events", timeout=5)
-            self.assertEqual(s, 503, body)
+            # The 65th: a stream that says "come back in 30 s" and ends (a
+            # browser's EventSource gives up for good on a 503).
+            s, h, body = get(self.base + "/events", timeout=5)
+            self.assertEqual(s, 200, body)
+            self.assertEqual(h["Content-Type"], "text/event-stream")
+            self.assertTrue(body.startswith(b"retry: 30000\n"), body)
+            self.assertNotIn(b"event:", body)
             # One that asks for pages and never reads them.
             stuck = socket.socket()
             stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
@@ -462,7 +472,7 @@ class Web(unittest.TestCase):
                         ["live_clients"] == 0, 30, 0.5, "the live clients gone")
 
 
-    # -- who may ask -------------------------------------------------------------
+    # -- who may ask, and for how long -------------------------------------------
 
     def test_host_check(self):
         """A page of another site whose name resolves here (DNS rebinding)
@@ -487,6 +497,51 @@ class Web(unittest.TestCase):
             data, _ = read_until_closed(c, 10)
         self.assertTrue(data.startswith(b"HTTP/1.0 200") or data.startswith(b"HTTP/1.1 200"),
                         data[:100])
+
+    def test_per_address_limit(self):
+        """16 connections from one address at most: the 17th is closed at once,
+        and other addresses are served."""
+        idle = []
+        try:
+            for _ in range(16):
+                idle.append(raw(self.port, source=client_address(5)))
+            extra = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                        client_address(5))
+            idle.append(extra)
+            data, took = read_until_closed(extra, 5)
+            self.assertIsNotNone(took, "the 17th connection was served")
+            self.assertEqual(data, b"")
+            other = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                        b"Connection: close\r\n\r\n", client_address(6))
+            idle.append(other)
+            data, _ = read_until_closed(other, 10)
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+        finally:
+            for c in idle:
+                c.close()
+
+    def test_idle_timeout(self):
+        """A connection that says nothing, or stops in its headers, is closed
+        after 10 s; a live stream (written to every 5 s) stays."""
+        silent = raw(self.port, source=client_address(7))
+        partial = raw(self.port, b"GET /api/v1/status HTTP/1.1\r\nHost: loc",
+                      client_address(7))
+        live = self.sse(client_address(7))
+        try:
+            t0 = time.monotonic()
+            _, took = read_until_closed(silent, 20)
+            self.assertIsNotNone(took, "a silent connection stayed open 20 s")
+            self.assertGreater(took, 8)
+            data, took = read_until_closed(partial, 20 - (time.monotonic() - t0))
+            self.assertIsNotNone(took, "a connection stopped in its headers stayed open 20 s")
+            self.assertNotIn(b"05-camera", data)
+            # The live stream outlived both, pinged meanwhile.
+            data, took = read_until_closed(live, max(0.5, 14 - (time.monotonic() - t0)))
+            self.assertIsNone(took, "the live stream was closed")
+            self.assertIn(b": ping", data)
+        finally:
+            for c in (silent, partial, live):
+                c.close()
 
 
 class Tls(unittest.TestCase):
