@@ -60,7 +60,8 @@ int ctl_faults(const GlobalOptions *g, int argc, char **argv) {
 
                 r = views_faults(store, open_only, &arr);
                 if (r < 0) {
-                        fprintf(stderr, "Cannot read the faults: %s\n", store_strerror(store, r));
+                        fprintf(stderr, "Cannot read the faults: %s\n",
+                                store_strerror(store, r));
                         return CTL_EXIT_FAILURE;
                 }
                 return ctl_print_json(arr);

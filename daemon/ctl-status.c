@@ -48,7 +48,8 @@ int ctl_status(const GlobalOptions *g, int argc, char **argv) {
 
                 r = views_status(store, &arr);
                 if (r < 0) {
-                        fprintf(stderr, "Cannot read the device table: %s\n", store_strerror(store, r));
+                        fprintf(stderr, "Cannot read the device table: %s\n",
+                                store_strerror(store, r));
                         return CTL_EXIT_FAILURE;
                 }
                 return ctl_print_json(arr);

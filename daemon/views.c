@@ -105,8 +105,9 @@ static int fault_row(const Fault *f, void *userdata) {
             json_object_set_new(o, "ack_note", det.ack_note[0] ? json_string(det.ack_note)
                                                                : json_null()) < 0 ||
             json_object_set_new(o, "deferral_approved_by",
-                                det.deferral_approved_by[0] ? json_string(det.deferral_approved_by)
-                                                            : json_null()) < 0 ||
+                                det.deferral_approved_by[0]
+                                        ? json_string(det.deferral_approved_by)
+                                        : json_null()) < 0 ||
             json_object_set_new(o, "origin", json_string(fault_origin_to_string(f->origin))) < 0 ||
             json_object_set_new(o, "sla_rule", json_string(f->sendback ? "sendback" : "onsite")) < 0 ||
             json_object_set_new(o, "received_from", f->received_from[0]
