@@ -315,6 +315,7 @@ typedef enum StringKind {
         STRING_MAILBOX,
         STRING_PINNED_KEY,
         STRING_SITE_ID,
+        STRING_HOST_NAME,
         _STRING_KIND_MAX,
 } StringKind;
 
@@ -363,6 +364,11 @@ static const StringCheck string_checks[_STRING_KIND_MAX] = {
                 .valid = site_id_valid, .what = "a site id", .noun = "site id",
                 .expected = "expected 1 to 15 letters, digits, '_' or '-'",
         },
+        [STRING_HOST_NAME] = {
+                .valid = hostname_valid, .what = "a host name", .noun = "host name",
+                .expected = "expected a DNS name such as fieldwatch.example.lg.jp (no port, "
+                            "no address: addresses are always accepted)",
+        },
 };
 
 /* A Field of a checked string: key, kind, offset, then extras as for F(). */
@@ -370,11 +376,12 @@ static const StringCheck string_checks[_STRING_KIND_MAX] = {
         F(k, parse_checked_field, off, .data = &string_checks[kind], __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
-/* Lists of mail addresses */
+/* Lists of checked strings: mail addresses, host names */
 
-/* A non-empty sequence of mail addresses into *list and *n. */
-static void parse_mail_list(Loader *l, const Node *n, const char *path, char ***list,
-                            size_t *n_list) {
+/* A non-empty sequence of checked strings (plural: what they are, for the
+ * error) into *list and *n. */
+static void parse_checked_list(Loader *l, const Node *n, const char *path, StringKind kind,
+                               const char *plural, char ***list, size_t *n_list) {
         char child[PATH_LEN];
         char **items;
         bool ok = true;
@@ -382,14 +389,12 @@ static void parse_mail_list(Loader *l, const Node *n, const char *path, char ***
         if (!expect_type(l, n, NODE_SEQUENCE, path))
                 return;
         if (n->n_items == 0 || n->n_items > CONFIG_MAX_LIST) {
-                loader_error(l, n, "'%s' must list 1 to %u mail addresses", path,
-                             CONFIG_MAX_LIST);
+                loader_error(l, n, "'%s' must list 1 to %u %s", path, CONFIG_MAX_LIST, plural);
                 return;
         }
         for (size_t i = 0; i < n->n_items; i++) {
                 (void) snprintf(child, sizeof(child), "%s[%zu]", path, i);
-                ok = checked_text(l, n->items[i], child, &string_checks[STRING_MAILBOX],
-                                  NULL) && ok;
+                ok = checked_text(l, n->items[i], child, &string_checks[kind], NULL) && ok;
         }
         if (!ok)
                 return;
@@ -405,6 +410,11 @@ static void parse_mail_list(Loader *l, const Node *n, const char *path, char ***
         *n_list = n->n_items;
         for (size_t i = 0; i < n->n_items; i++)
                 set_string(l, &items[i], n->items[i]->value);
+}
+
+static void parse_mail_list(Loader *l, const Node *n, const char *path, char ***list,
+                            size_t *n_list) {
+        parse_checked_list(l, n, path, STRING_MAILBOX, "mail addresses", list, n_list);
 }
 
 /* notify.to: the on-call addresses. */
@@ -1528,8 +1538,19 @@ static void http_check(Loader *l, const Node *map, const char *path, const MapSt
                              h->listen.address, where(path, wbuf));
 }
 
+/* http.allowed_hosts: the names the view may be asked for (Host). */
+static void parse_allowed_hosts(Loader *l, const Node *n, const char *path, const Field *f,
+                                void *base) {
+        HttpConf *h = base;
+
+        (void) f;
+        parse_checked_list(l, n, path, STRING_HOST_NAME, "host names", &h->allowed_hosts,
+                           &h->n_allowed_hosts);
+}
+
 static const Field http_fields[] = {
         F("listen", parse_listen_field, offsetof(HttpConf, listen)),
+        F("allowed_hosts", parse_allowed_hosts, 0),
         CHECKED("tls_cert", STRING_ABSOLUTE_PATH, offsetof(HttpConf, tls_cert)),
         CHECKED("tls_key", STRING_ABSOLUTE_PATH, offsetof(HttpConf, tls_key)),
         CHECKED("auth_credential", STRING_CREDENTIAL, offsetof(HttpConf, auth_credential)),
@@ -1621,6 +1642,9 @@ Config *config_free(Config *c) {
                 site_done(&c->sites[i]);
         free(c->sites);
         free(c->metrics_file);
+        for (size_t i = 0; i < c->http.n_allowed_hosts; i++)
+                free(c->http.allowed_hosts[i]);
+        free(c->http.allowed_hosts);
         free(c->http.tls_cert);
         free(c->http.tls_key);
         free(c->http.auth_credential);

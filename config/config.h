@@ -257,6 +257,9 @@ typedef struct HttpConf {
         char *tls_cert;              /* PEM certificate file: HTTPS (NULL: plain HTTP) */
         char *tls_key;               /* PEM private key file, 0600 */
         char *auth_credential;       /* credential holding "user:password" for basic auth */
+        char **allowed_hosts;        /* names a request's Host may give besides addresses
+                                      * and localhost (DNS rebinding) */
+        size_t n_allowed_hosts;
 } HttpConf;
 
 typedef struct Config {

@@ -59,7 +59,8 @@ static int check_text(const char *what, const char *s, size_t max, bool multilin
         if (!text_valid(s, max, multiline)) {
                 (void) snprintf(err, errlen,
                                 "%s must be UTF-8 text of at most %zu bytes without control "
-                                "characters",
+                                "characters (C0, DEL, C1 U+0080-U+009F) or bidirectional "
+                                "overrides (U+202A-U+202E, U+2066-U+2069)",
                                 what, max);
                 return -EINVAL;
         }

@@ -13,6 +13,7 @@
 #include "control.h"
 #include "log.h"
 #include "macro.h"
+#include "text.h"
 
 #define SUBMIT_TIMEOUT_SEC 60L
 
@@ -46,6 +47,18 @@ static unsigned status_of(int r) {
         default:
                 return 503;
         }
+}
+
+/* The action is recorded: whatever happens to its message, the operator is
+ * told so (a retried action would be recorded twice). */
+static int reply_applied(HttpdRequest *q, const char *msg) {
+        static const char fallback[] = "{\"ok\":true,\"message\":\"recorded\"}";
+        int r;
+
+        r = httpd_reply_json(q, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
+        if (r == -ENOMEM)
+                r = httpd_reply(q, 200, "application/json", fallback, strlen(fallback));
+        return r;
 }
 
 static int on_action(HttpdRequest *q, void *userdata) {
@@ -83,9 +96,11 @@ static int on_action(HttpdRequest *q, void *userdata) {
         log_debug("Action %s by %s (pid %u): %s", action_type_to_string(a.type), a.os_user,
                   (unsigned) p->pid, r < 0 ? "refused" : "applied");
         action_done(&a);
+        /* The message quotes the operator's text, perhaps cut inside a character. */
+        text_clean_inplace(msg, sizeof(msg));
         if (r < 0)
                 return httpd_reply_error(q, status_of(r), "%s", msg[0] ? msg : strerror(-r));
-        return httpd_reply_json(q, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
+        return reply_applied(q, msg);
 }
 
 static int on_trap(HttpdRequest *q, void *userdata) {
@@ -313,6 +328,7 @@ static int control_post(const char *runtime_dir, const char *url, char *body, ch
                                 json_string_value(json_object_get(o, "error")) ?: "refused");
                 r = -EINVAL;
         }
+        text_clean_inplace(msg, msglen);  /* cut to msglen: on a character */
 done:
         json_decref(o);
         free(ans.data);

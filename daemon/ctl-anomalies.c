@@ -87,7 +87,7 @@ int ctl_anomalies(const GlobalOptions *g, int argc, char **argv) {
         r = store_foreach_anomaly(store, anomaly_row, &l);
         if (r < 0) {
                 json_decref(l.arr);
-                fprintf(stderr, "Cannot read the anomalies: %s\n", store_error(store));
+                fprintf(stderr, "Cannot read the anomalies: %s\n", store_strerror(store, r));
                 return CTL_EXIT_FAILURE;
         }
         if (json)

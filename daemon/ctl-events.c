@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "macro.h"
 #include "store.h"
+#include "text.h"
 #include "views.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
@@ -29,6 +30,10 @@ static int parse_count(const char *s, uint64_t max, uint64_t *ret) {
                 return -EINVAL;
         *ret = v;
         return 0;
+}
+
+static const char *jstr(const json_t *o, const char *key, const char *none) {
+        return json_string_value(json_object_get(o, key)) ?: none;
 }
 
 int ctl_events(const GlobalOptions *g, int argc, char **argv) {
@@ -72,7 +77,7 @@ int ctl_events(const GlobalOptions *g, int argc, char **argv) {
                 return CTL_EXIT_FAILURE;
         r = views_events(store, (int64_t) since, (unsigned) limit, &arr);
         if (r < 0) {
-                fprintf(stderr, "Cannot read the events: %s\n", store_error(store));
+                fprintf(stderr, "Cannot read the events: %s\n", store_strerror(store, r));
                 return CTL_EXIT_FAILURE;
         }
         if (json)
@@ -80,13 +85,19 @@ int ctl_events(const GlobalOptions *g, int argc, char **argv) {
         printf("%-6s %-25s %-20s %-10s %s\n", "ID", "AT", "TYPE", "DEVICE", "TEXT");
         for (size_t i = 0; i < json_array_size(arr); i++) {
                 json_t *e = json_array_get(arr, i);
+                /* For a terminal: no control or bidi character of a stored row. */
+                _cleanup_(freep) char *type = text_clean_dup(jstr(e, "type", "")),
+                                      *device = text_clean_dup(jstr(e, "device", "-")),
+                                      *text = text_clean_dup(jstr(e, "text", ""));
 
+                if (!type || !device || !text) {
+                        json_decref(arr);
+                        fprintf(stderr, "Cannot print the events: %s\n", strerror(ENOMEM));
+                        return CTL_EXIT_FAILURE;
+                }
                 printf("%-6" JSON_INTEGER_FORMAT " %-25s %-20s %-10s %s\n",
-                       json_integer_value(json_object_get(e, "id")),
-                       json_string_value(json_object_get(e, "at")) ?: "-",
-                       json_string_value(json_object_get(e, "type")),
-                       json_string_value(json_object_get(e, "device")) ?: "-",
-                       json_string_value(json_object_get(e, "text")));
+                       json_integer_value(json_object_get(e, "id")), jstr(e, "at", "-"), type,
+                       device, text);
         }
         json_decref(arr);
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;

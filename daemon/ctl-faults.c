@@ -60,7 +60,8 @@ int ctl_faults(const GlobalOptions *g, int argc, char **argv) {
 
                 r = views_faults(store, open_only, &arr);
                 if (r < 0) {
-                        fprintf(stderr, "Cannot read the faults: %s\n", store_error(store));
+                        fprintf(stderr, "Cannot read the faults: %s\n",
+                                store_strerror(store, r));
                         return CTL_EXIT_FAILURE;
                 }
                 return ctl_print_json(arr);
@@ -69,7 +70,7 @@ int ctl_faults(const GlobalOptions *g, int argc, char **argv) {
                "DETECTED", "DUE", "REASON");
         r = store_foreach_fault(store, open_only, fault_text_row, NULL);
         if (r < 0) {
-                fprintf(stderr, "Cannot read the faults: %s\n", store_error(store));
+                fprintf(stderr, "Cannot read the faults: %s\n", store_strerror(store, r));
                 return CTL_EXIT_FAILURE;
         }
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;

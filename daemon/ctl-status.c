@@ -48,7 +48,8 @@ int ctl_status(const GlobalOptions *g, int argc, char **argv) {
 
                 r = views_status(store, &arr);
                 if (r < 0) {
-                        fprintf(stderr, "Cannot read the device table: %s\n", store_error(store));
+                        fprintf(stderr, "Cannot read the device table: %s\n",
+                                store_strerror(store, r));
                         return CTL_EXIT_FAILURE;
                 }
                 return ctl_print_json(arr);
@@ -57,7 +58,7 @@ int ctl_status(const GlobalOptions *g, int argc, char **argv) {
                "LATENCY", "VALUES / REASON");
         r = store_foreach_device(store, status_text_row, NULL);
         if (r < 0) {
-                fprintf(stderr, "Cannot read the device table: %s\n", store_error(store));
+                fprintf(stderr, "Cannot read the device table: %s\n", store_strerror(store, r));
                 return CTL_EXIT_FAILURE;
         }
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;

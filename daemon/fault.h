@@ -105,5 +105,6 @@ typedef struct FaultDetails {
         time_t quote_at, quote_approved_at; /* paid parts; 0: none */
         char quote_parts[512];       /* JSON array of the quoted models */
         char acknowledged_by[128];   /* --by of the ack; "" when not acknowledged */
+        char deferral_approved_by[128]; /* --approved-by of the deferral; "" when none */
         char ack_note[1024];         /* its --note, cleaned, cut on a character */
 } FaultDetails;

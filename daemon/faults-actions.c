@@ -588,6 +588,9 @@ int faults_on_action(FaultEngine *e, const Action *a, const ActionFacts *facts, 
                 if (r >= 0)
                         r = check_fault_action(a, f, facts->details, now, &at, &type, msg, msglen);
         }
+        /* The note may have been cut inside a character: the reply and the
+         * event carry clean text. */
+        text_clean_inplace(msg, msglen);
         if (r >= 0)
                 r = faults_emit(out, type, now, f ? f->device : "", f, "%s%s%s (by %s, user %s)",
                                 f ? f->device : "", f ? ": " : "", msg, a->by, a->os_user);
@@ -608,6 +611,7 @@ int faults_on_action(FaultEngine *e, const Action *a, const ActionFacts *facts, 
                                         facts->anomaly->device);
                         (void) snprintf(ev->text, sizeof(ev->text), "%s: %s (by %s, user %s)",
                                         facts->anomaly->device, msg, a->by, a->os_user);
+                        text_clean_inplace(ev->text, sizeof(ev->text));
                 }
         }
         *ret = (ActionOutcome) { .fault = f, .at = at };

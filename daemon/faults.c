@@ -11,6 +11,7 @@
 #include "faults.h"
 #include "faults-internal.h"
 #include "macro.h"
+#include "text.h"
 
 #define SITE_HINT "power, breaker or LTE at the site"
 
@@ -70,6 +71,8 @@ int faults_emit(FaultOutput *o, EventType type, time_t now, const char *device, 
         va_start(ap, fmt);
         (void) vsnprintf(e->text, sizeof(e->text), fmt, ap);
         va_end(ap);
+        /* Operators' notes are long: cut on a character, never inside one. */
+        text_clean_inplace(e->text, sizeof(e->text));
         o->event_faults[o->n_events++] = f;
         return f ? out_fault(o, f) : 0;
 }

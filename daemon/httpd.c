@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "macro.h"
+#include "text.h"
 
 typedef struct Route {
         char *method, *prefix;
@@ -48,6 +50,9 @@ struct Httpd {
         size_t body_max, response_max;
         Route *routes;
         size_t n_routes, n_routes_allocated;
+        bool check_host;             /* Host must be httpd_host_allowed() */
+        char **hosts;                /* its names */
+        size_t n_hosts;
         bool auth;                   /* basic auth required */
         unsigned char auth_digest[CREDENTIAL_DIGEST_SIZE]; /* of "user:password" */
         char *realm;
@@ -105,7 +110,13 @@ int httpd_listen_unix(const char *path, mode_t mode, const char *group, int *ret
         if (group) {
                 struct group *g = getgrnam(group);
 
-                if (g && chown(path, (uid_t) -1, g->gr_gid) < 0) {
+                if (!g) {
+                        /* Not the process's group instead (readers, perhaps): closed. */
+                        log_warning("Group %s not found: %s is for its owner only (mode 0600); "
+                                    "create the group and restart to let its members connect.",
+                                    group, path);
+                        mode &= 0700;
+                } else if (chown(path, (uid_t) -1, g->gr_gid) < 0) {
                         r = -errno;
                         goto fail_unlink;
                 }
@@ -274,6 +285,53 @@ static int body_append(HttpdRequest *q, const char *data, size_t size) {
         return 0;
 }
 
+bool httpd_host_allowed(const char *host, char *const *names, size_t n_names) {
+        unsigned char a[sizeof(struct in6_addr)];
+        char name[256];
+        const char *port = NULL;
+        size_t len;
+
+        if (!host)
+                return true;
+        if (host[0] == '[') {
+                const char *end = strchr(host, ']');
+
+                len = end ? (size_t) (end - host - 1) : 0;
+                if (!end || len == 0 || len >= sizeof(name))
+                        return false;
+                memcpy(name, host + 1, len);
+                name[len] = '\0';
+                if (inet_pton(AF_INET6, name, a) != 1)
+                        return false;
+                if (end[1] && end[1] != ':')
+                        return false;
+                port = end[1] ? end + 2 : NULL;
+        } else {
+                const char *colon = strchr(host, ':');
+
+                len = colon ? (size_t) (colon - host) : strlen(host);
+                if (len == 0 || len >= sizeof(name))
+                        return false;
+                memcpy(name, host, len);
+                name[len] = '\0';
+                port = colon ? colon + 1 : NULL;
+        }
+        if (port) {
+                size_t digits = strspn(port, "0123456789");
+                unsigned long p = digits > 0 && digits <= 5 ? strtoul(port, NULL, 10) : 0;
+
+                if (digits == 0 || port[digits] || p < 1 || p > 65535)
+                        return false;
+        }
+        if (host[0] == '[' || inet_pton(AF_INET, name, a) == 1 ||
+            strcasecmp(name, "localhost") == 0)
+                return true;
+        for (size_t i = 0; i < n_names; i++)
+                if (strcasecmp(name, names[i]) == 0)
+                        return true;
+        return false;
+}
+
 /* Whether the request carries the credentials: their digests are compared
  * in constant time, so neither the length nor a prefix of the secret shows. */
 static bool request_authorized(Httpd *h, struct MHD_Connection *c) {
@@ -344,6 +402,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 q->method = method;
                 q->path = url;
                 request_peer(q);
+                if (h->check_host &&
+                    !httpd_host_allowed(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                    MHD_HTTP_HEADER_HOST),
+                                        h->hosts, h->n_hosts))
+                        return httpd_reply_error(q, 421, "misdirected request: the Host header "
+                                                 "names another server (ask by address, "
+                                                 "localhost, or a name in "
+                                                 "http.allowed_hosts)") < 0
+                                       ? MHD_NO
+                                       : MHD_YES;
                 if (h->auth && !request_authorized(h, c))
                         return request_refuse_auth(q) < 0 ? MHD_NO : MHD_YES;
                 q->route = route_find(h, method, url, &path_known);
@@ -412,6 +480,22 @@ int httpd_new(sd_event *e, const HttpdOptions *o, Httpd **ret) {
         h->listen_fd = -1;
         h->body_max = o->body_max ?: HTTPD_BODY_MAX_DEFAULT;
         h->response_max = o->response_max ?: HTTPD_RESPONSE_MAX_DEFAULT;
+        h->check_host = o->check_host;
+        if (o->n_allowed_hosts > 0) {
+                h->hosts = calloc(o->n_allowed_hosts, sizeof(char *));
+                for (size_t i = 0; h->hosts && i < o->n_allowed_hosts; i++) {
+                        h->hosts[h->n_hosts] = strdup(o->allowed_hosts[i]);
+                        if (!h->hosts[h->n_hosts])
+                                break;
+                        h->n_hosts++;
+                }
+                if (h->n_hosts < o->n_allowed_hosts) {
+                        if (o->listen_fd >= 0 && !o->tcp_port)
+                                (void) close(o->listen_fd);
+                        httpd_free(h);
+                        return -ENOMEM;
+                }
+        }
         if (o->basic_auth) {
                 h->auth = true;
                 r = credential_digest(o->basic_auth, strlen(o->basic_auth), h->auth_digest);
@@ -470,6 +554,9 @@ int httpd_new(sd_event *e, const HttpdOptions *o, Httpd **ret) {
                                               NULL };
         opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_TIMEOUT,
                                               o->timeout_sec ?: HTTPD_TIMEOUT_SEC_DEFAULT, NULL };
+        if (o->per_ip_max > 0)
+                opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                                      o->per_ip_max, NULL };
         opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_NOTIFY_COMPLETED,
                                               (intptr_t) on_completed, h };
         if (o->extra_options)
@@ -536,6 +623,9 @@ Httpd *httpd_free(Httpd *h) {
         if (h->auth)
                 explicit_bzero(h->auth_digest, sizeof(h->auth_digest));
         free(h->realm);
+        for (size_t i = 0; i < h->n_hosts; i++)
+                free(h->hosts[i]);
+        free(h->hosts);
         if (h->listen_fd >= 0)
                 (void) close(h->listen_fd);
         for (size_t i = 0; i < h->n_routes; i++) {
@@ -686,9 +776,14 @@ int httpd_reply_error(HttpdRequest *q, unsigned status, const char *fmt, ...) {
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        /* Cut inside a character, or a client's bytes: made valid, the reason stays. */
+        text_clean_inplace(msg, sizeof(msg));
         j = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-        if (!j)  /* not UTF-8 (cut, or a client's bytes): the status still says it */
-                j = json_pack("{s:b, s:s}", "ok", 0, "error", "(the reason is not valid UTF-8)");
+        if (!j) {
+                static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+
+                return httpd_reply(q, status, "application/json", oom, strlen(oom));
+        }
         return httpd_reply_json(q, status, j);
 }
 

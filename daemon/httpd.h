@@ -64,6 +64,14 @@ typedef struct HttpdOptions {
          * comparison takes the same time whatever the client sent. */
         const char *basic_auth;
         const char *realm;           /* NULL: "fieldwatch" */
+        /* The Host check (against DNS rebinding: a page of another site whose
+         * name was made to resolve here): a request whose Host header is not
+         * httpd_host_allowed() is answered 421, before basic auth and routes. */
+        bool check_host;
+        char *const *allowed_hosts;  /* names allowed besides addresses and localhost */
+        size_t n_allowed_hosts;
+        /* At most this many connections from one client address (TCP); 0: no limit. */
+        unsigned per_ip_max;
         /* Passed on to MHD_start_daemon() (TLS, for instance). */
         unsigned extra_flags;
         const struct MHD_OptionItem *extra_options; /* ends with MHD_OPTION_END */
@@ -89,14 +97,22 @@ typedef enum HttpdRouteFlags {
 
 /* Makes an AF_UNIX stream socket listening at path: a stale socket file there
  * is removed first (anything else at path is left alone: -EEXIST); the file
- * gets mode and, when group is not NULL and such a group exists, that group
- * (a missing group is not an error: the file keeps the process's group).
+ * gets mode and, when group is not NULL, that group. A group that cannot be
+ * found is not an error, but the file is then its owner's only (mode & 0700,
+ * logged as a warning): it fails closed, never open to the process's group.
  * Returns 0 and the descriptor (close-on-exec, non-blocking), or -errno. */
 int httpd_listen_unix(const char *path, mode_t mode, const char *group, int *ret_fd);
 
 int httpd_new(sd_event *e, const HttpdOptions *o, Httpd **ret);
 Httpd *httpd_free(Httpd *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Httpd *, httpd_free);
+
+/* Whether a Host header (NULL: none, as in HTTP/1.0) names this server for
+ * a browser: absent; an IPv4 address, or an IPv6 one in brackets (the
+ * browser then talks to that address itself, no DNS in between);
+ * "localhost"; or one of names (case-insensitive); each with or without a
+ * port. A name a DNS server could make resolve here is not enough. */
+bool httpd_host_allowed(const char *host, char *const *names, size_t n_names);
 
 /* Routes requests with this method ("GET", "POST", ...) and a path starting
  * with prefix (or equal to it with HTTPD_ROUTE_EXACT) to handler; the longest

@@ -54,8 +54,8 @@ const StoreSql store_sql_actions[] = {
         { STMT_FAULT_DETAILS,
           "SELECT recovered_at, media_replaced, recovery_report_submitted_at,"
           " erasure_report_submitted_at, closed_at, acknowledged_by, ack_note,"
-          " temporary_recovered_at, quote_at, quote_approved_at, quote_parts"
-          " FROM faults WHERE id = ?" },
+          " temporary_recovered_at, quote_at, quote_approved_at, quote_parts,"
+          " deferral_approved_by FROM faults WHERE id = ?" },
         { STMT_WORK_INSERT,
           "INSERT INTO work (start_at, end_at, person, title, content, notes, fault_id, os_user,"
           " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
@@ -146,6 +146,7 @@ static int read_details(sqlite3_stmt *st, void *userdata) {
         (void) snprintf(d->quote_parts, sizeof(d->quote_parts), "%s", parts ?: "[]");
         column_copy_clean(st, 5, d->acknowledged_by, sizeof(d->acknowledged_by));
         column_copy_clean(st, 6, d->ack_note, sizeof(d->ack_note));
+        column_copy_clean(st, 11, d->deferral_approved_by, sizeof(d->deferral_approved_by));
         return 0;
 }
 

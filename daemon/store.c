@@ -444,6 +444,14 @@ const char *store_error(const Store *s) {
         return s && s->db ? sqlite3_errmsg(s->db) : "no database";
 }
 
+const char *store_strerror(const Store *s, int r) {
+        int rc = s && s->db ? sqlite3_errcode(s->db) & 0xff : SQLITE_OK;
+
+        if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE)
+                return strerror(r < 0 ? -r : EIO);
+        return sqlite3_errmsg(s->db);
+}
+
 void store_set_busy_timeout(Store *s, unsigned msec) {
         (void) sqlite3_busy_timeout(s->db, (int) MIN(msec, (unsigned) INT32_MAX));
 }

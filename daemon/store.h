@@ -264,6 +264,10 @@ int store_foreach_report_clock(Store *s, StoreReportClockFn fn, void *userdata);
 
 /* The last error message of the database, for logs. */
 const char *store_error(const Store *s);
+/* What made a reading call fail with r: the database's message when the
+ * database failed, else strerror(-r) (a row the caller could not take, no
+ * memory: SQLite would say "not an error"). */
+const char *store_strerror(const Store *s, int r);
 
 /* Anomalies to investigate (store-anomalies.c). */
 /* -ENOENT when id is not an anomaly event. */

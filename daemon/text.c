@@ -9,8 +9,11 @@
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
+/* C0, DEL, C1, and the bidirectional overrides and isolates (LRE..RLO,
+ * LRI..PDI: text that reads otherwise than it is stored). */
 static bool is_control(uint32_t c) {
-        return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f);
+        return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) ||
+               (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 size_t text_clean(char *dst, size_t size, const char *src, size_t len) {
@@ -46,6 +49,15 @@ size_t text_clean(char *dst, size_t size, const char *src, size_t len) {
         }
         dst[o] = '\0';
         return o;
+}
+
+char *text_clean_dup(const char *s) {
+        size_t len = strlen(s);
+        char *c = malloc(3 * len + 1);
+
+        if (c)
+                (void) text_clean(c, 3 * len + 1, s, len);
+        return c;
 }
 
 void text_clean_inplace(char *s, size_t size) {
@@ -97,10 +109,17 @@ bool text_valid(const char *s, size_t max, bool multiline) {
         if (!s)
                 return true;
         n = strlen(s);
-        if (n > max || !utf8_valid(s, n))
+        if (n > max)
                 return false;
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
+        for (size_t i = 0; i < n;) {
+                uint32_t c;
+                int k = utf8_decode(s + i, n - i, &c);
+
+                if (k <= 0)
                         return false;
+                if (is_control(c) && !(multiline && (c == '\n' || c == '\t')))
+                        return false;
+                i += (size_t) k;
+        }
         return true;
 }

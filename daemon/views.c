@@ -10,6 +10,7 @@
 
 #include "clocks.h"
 #include "macro.h"
+#include "text.h"
 #include "timeutil.h"
 #include "views.h"
 
@@ -103,6 +104,10 @@ static int fault_row(const Fault *f, void *userdata) {
                                                               : json_null()) < 0 ||
             json_object_set_new(o, "ack_note", det.ack_note[0] ? json_string(det.ack_note)
                                                                : json_null()) < 0 ||
+            json_object_set_new(o, "deferral_approved_by",
+                                det.deferral_approved_by[0]
+                                        ? json_string(det.deferral_approved_by)
+                                        : json_null()) < 0 ||
             json_object_set_new(o, "origin", json_string(fault_origin_to_string(f->origin))) < 0 ||
             json_object_set_new(o, "sla_rule", json_string(f->sendback ? "sendback" : "onsite")) < 0 ||
             json_object_set_new(o, "received_from", f->received_from[0]
@@ -325,18 +330,44 @@ int views_deadlines(const Config *c, const Calendar *cal, Store *store, Day from
 /* ======================================================================== */
 /* events */
 
+static json_t *event_json(const EventRow *e) {
+        return json_pack("{s:I, s:s, s:o, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:s, s:s?, s:s?}",
+                         "id", (json_int_t) e->id, "type", e->type, "at", json_time(e->at),
+                         "fault", e->fault_id > 0 ? json_integer(e->fault_id) : json_null(),
+                         "site", e->site[0] ? e->site : NULL, "device",
+                         e->device[0] ? e->device : NULL, "kind", e->kind[0] ? e->kind : NULL,
+                         "received_at", json_time(e->received_at), "onsite_due",
+                         json_time(e->onsite_due), "text", e->text, "os_user",
+                         e->os_user[0] ? e->os_user : NULL, "by", e->by[0] ? e->by : NULL);
+}
+
 static int event_row(const EventRow *e, void *userdata) {
         json_t *arr = userdata;
-        json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:s, s:s?, s:s?}",
-                              "id", (json_int_t) e->id, "type", e->type, "at", json_time(e->at),
-                              "fault", e->fault_id > 0 ? json_integer(e->fault_id) : json_null(),
-                              "site", e->site[0] ? e->site : NULL, "device",
-                              e->device[0] ? e->device : NULL, "kind",
-                              e->kind[0] ? e->kind : NULL, "received_at",
-                              json_time(e->received_at), "onsite_due", json_time(e->onsite_due),
-                              "text", e->text, "os_user", e->os_user[0] ? e->os_user : NULL,
-                              "by", e->by[0] ? e->by : NULL);
+        json_t *o = event_json(e);
 
+        if (!o) {
+                /* Not UTF-8 (written by an older version, or cut inside a
+                 * character): repaired, so that one row breaks no listing. */
+                _cleanup_(freep) char *type = text_clean_dup(e->type),
+                                      *site = text_clean_dup(e->site),
+                                      *device = text_clean_dup(e->device),
+                                      *kind = text_clean_dup(e->kind),
+                                      *text = text_clean_dup(e->text),
+                                      *os_user = text_clean_dup(e->os_user),
+                                      *by = text_clean_dup(e->by);
+                EventRow c = *e;
+
+                if (!type || !site || !device || !kind || !text || !os_user || !by)
+                        return -ENOMEM;
+                c.type = type;
+                c.site = site;
+                c.device = device;
+                c.kind = kind;
+                c.text = text;
+                c.os_user = os_user;
+                c.by = by;
+                o = event_json(&c);
+        }
         if (!o || json_array_append_new(arr, o) < 0)
                 return -ENOMEM;
         return 0;

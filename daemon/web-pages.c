@@ -157,6 +157,8 @@ static const char css[] =
         "th{background:#eee}.clock{font-weight:bold;white-space:nowrap}"
         ".scroll{overflow-x:auto;max-width:100%}td{overflow-wrap:break-word}"
         ".breach{color:#b00020}.warning{color:#8a5a00}.muted{color:#555}"
+        ".notlive{background:#b00020;color:#fff;font-weight:bold;padding:0.2rem 0.4rem;"
+        "margin:0 0 0.3rem}"
         "svg{max-width:100%}"
         "@media (max-width:600px){.tiles{grid-template-columns:repeat(2,1fr)}"
         "td,th{font-size:0.8rem}}"
@@ -175,6 +177,11 @@ static void page_head(FILE *f, bool en, const char *title, time_t now) {
                    "<script src=\"/live.js\" defer></script></head>\n"
                    "<body data-now=\"%lld\" data-lang=\"%s\">",
                 css, (long long) now, en ? "en" : "ja");
+        /* Shown by live.js while the live stream is down (outside #live, which
+         * a refresh replaces). */
+        fprintf(f, "<p id=\"not-live\" class=\"notlive\" role=\"status\" hidden>%s</p>",
+                T(en, "ライブ更新が止まっています（30秒ごとに読み直します）",
+                  "Not live: updates stopped (reloading every 30 s)"));
 }
 
 static void page_nav(FILE *f, bool en, const char *here) {
@@ -187,25 +194,10 @@ static void page_nav(FILE *f, bool en, const char *here) {
         fputs("</nav>", f);
 }
 
-/* Who approved a fault's deferral, from its event (the last 1000 events). */
-typedef struct Approver {
-        int64_t fault;
-        char by[128];
-} Approver;
-
-static int find_approver(const EventRow *e, void *userdata) {
-        Approver *a = userdata;
-
-        if (e->fault_id == a->fault && streq(e->type, "deferral_approved"))
-                (void) snprintf(a->by, sizeof(a->by), "%s", e->by);
-        return 0;
-}
-
 static void fault_clock(Web *w, FILE *f, bool en, const json_t *ft, time_t now) {
         time_t due = jtime(ft, "due");
         int64_t left = (int64_t) (due - now);
         uint64_t warn = w->config ? w->config->sla.warn_before / USEC_PER_SEC : 1800;
-        Store *s;
 
         if (jstr(ft, "onsite_started_at")) {
                 fputs(T(en, "現地着手 ", "onsite since "), f);
@@ -229,12 +221,8 @@ static void fault_clock(Web *w, FILE *f, bool en, const json_t *ft, time_t now) 
         fputs(T(en, "期限 ", "due "), f);
         short_time(f, jstr(ft, "due"));
         if (jstr(ft, "deferral_approved_at")) {
-                Approver a = { .fault = json_integer_value(json_object_get(ft, "id")) };
-
-                if (web_store(w, &s) >= 0)
-                        (void) store_foreach_event(s, 0, VIEWS_EVENTS_MAX, find_approver, &a);
                 fputs(T(en, "（翌朝対応 承認: ", " (deferred, approved by "), f);
-                esc(f, a.by[0] ? a.by : "?");
+                esc(f, jstr(ft, "deferral_approved_by") ?: "?");
                 fputs(T(en, "）", ")"), f);
         }
 }
@@ -769,11 +757,29 @@ static const char live_js[] =
         "    }).catch(function () {});\n"
         "  }\n"
         "  setInterval(tick, 1000);\n"
-        "  if (window.EventSource) {\n"
+        /* Not live (the stream failed, or the server is full and said to come
+         * back): said on the page, and the page read every 30 s meanwhile. A
+         * stream the browser gave up on (an answer but 200) is opened anew. */
+        "  var poll = null;\n"
+        "  function live(on) {\n"
+        "    var was = body.dataset.live, banner = document.getElementById('not-live');\n"
+        "    body.dataset.live = on ? 'yes' : 'no';\n"
+        "    if (banner) banner.hidden = on;\n"
+        "    if (on && poll) { clearInterval(poll); poll = null; }\n"
+        "    if (!on && !poll) poll = setInterval(refresh, 30000);\n"
+        "    if (on && was === 'no') refresh();\n"
+        "  }\n"
+        "  function connect() {\n"
         "    var es = new EventSource('/events');\n"
         "    es.addEventListener('change', refresh);\n"
-        "    es.addEventListener('open', function () { body.dataset.live = 'yes'; });\n"
+        "    es.addEventListener('open', function () { live(true); });\n"
+        "    es.addEventListener('error', function () {\n"
+        "      live(false);\n"
+        "      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 30000);\n"
+        "    });\n"
         "  }\n"
+        "  if (window.EventSource) connect();\n"
+        "  else live(false);\n"
         "})();\n";
 
 int web_on_live_js(HttpdRequest *q, void *userdata) {

@@ -138,13 +138,18 @@ static void sse_closed(HttpdStream *s, void *userdata) {
 
 static int on_sse(HttpdRequest *q, void *userdata) {
         static const char hello[] = "retry: 3000\n: fieldwatch\n\n";
+        /* A browser's EventSource gives up for good on any answer but 200:
+         * the page is told to come back in 30 s, and the stream ends. */
+        static const char full[] = "retry: 30000\n: too many live clients\n\n";
         Web *w = userdata;
         SseClient *c;
         int r;
 
-        if (w->n_clients >= WEB_SSE_CLIENTS_MAX)
-                return httpd_reply_error(q, 503, "too many live clients (%u)",
-                                         WEB_SSE_CLIENTS_MAX);
+        if (w->n_clients >= WEB_SSE_CLIENTS_MAX) {
+                (void) httpd_reply_header(q, "Cache-Control", "no-cache");
+                (void) httpd_reply_header(q, "Connection", "close");
+                return httpd_reply(q, 200, "text/event-stream", full, strlen(full));
+        }
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
@@ -398,11 +403,18 @@ int web_new(sd_event *e, const Config *c, const char *state_dir, const char *cre
                               .tcp_address = c->http.listen.address,
                               .tcp_port = c->http.listen.port,
                               .response_max = WEB_RESPONSE_MAX,
-                              /* The live clients and as many others. */
-                              .connections_max = 2 * WEB_SSE_CLIENTS_MAX,
-                              .timeout_sec = 60,
+                              .connections_max = WEB_CONNECTIONS_MAX,
+                              /* No client holds every place, nor one for long without
+                               * a word (a live client is pinged every PING_EVERY s). */
+                              .per_ip_max = WEB_PER_IP_MAX,
+                              .timeout_sec = WEB_TIMEOUT_SEC,
                               .basic_auth = auth,
                               .realm = "fieldwatch",
+                              /* Against DNS rebinding: a page of another site must not
+                               * read the view through a name that resolves here. */
+                              .check_host = true,
+                              .allowed_hosts = c->http.allowed_hosts,
+                              .n_allowed_hosts = c->http.n_allowed_hosts,
                               .extra_flags = w->tls_cert ? MHD_USE_TLS : 0,
                               .extra_options = w->tls_cert ? tls : NULL,
                       },

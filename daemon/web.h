@@ -20,7 +20,10 @@
  *     GET /metrics               Prometheus text exposition
  *     GET /healthz               200 {"ok":true,...} while the monitor runs
  *
- * Any other method: 405; a request body: 413. No operator action is ever
+ * A Host that is neither an address, localhost nor a name of
+ * http.allowed_hosts: 421 (DNS rebinding), before anything else. At most
+ * WEB_PER_IP_MAX connections from one address; one silent WEB_TIMEOUT_SEC is
+ * closed. Any other method: 405; a request body: 413. No operator action is ever
  * taken over TCP (they go over the control socket only). The JSON and the
  * pages are read from the state database through a read-only connection
  * (WAL: it never blocks the daemon's writes). */
@@ -33,6 +36,10 @@
 #include "monitor.h"
 
 #define WEB_SSE_CLIENTS_MAX 64U
+#define WEB_CONNECTIONS_MAX (2U * WEB_SSE_CLIENTS_MAX) /* the live clients and as many others */
+#define WEB_PER_IP_MAX 16U           /* connections from one address */
+#define WEB_TIMEOUT_SEC 10U          /* a connection idle this long is closed (a live one
+                                      * is written to every 5 s) */
 #define WEB_SSE_BUFFER_MAX (16U * 1024U)   /* a client this far behind is dropped */
 #define WEB_RESPONSE_MAX (4U * 1024U * 1024U)
 

@@ -335,6 +335,9 @@ static void test_full(void **state) {
         assert_string_equal(c->http.tls_cert, "/etc/fieldwatch/web.crt");
         assert_string_equal(c->http.tls_key, "/etc/fieldwatch/web.key");
         assert_string_equal(c->http.auth_credential, "web-auth");
+        assert_int_equal(c->http.n_allowed_hosts, 2);
+        assert_string_equal(c->http.allowed_hosts[0], "fieldwatch.example.lg.jp");
+        assert_string_equal(c->http.allowed_hosts[1], "monitor");
 
         assert_ptr_equal(config_find_site(c, "01"), &c->sites[0]);
         assert_ptr_equal(config_find_site(c, "wall_03"), &c->sites[2]);

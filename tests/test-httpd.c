@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -382,6 +383,58 @@ static void test_listen_unix(void **state) {
         }
 }
 
+/* The group that may connect: given, the socket is theirs (0660); missing
+ * (or not found), it fails closed, for its owner only (0600), not for the
+ * process's group. */
+static void test_listen_unix_group(void **state) {
+        Test *t = *state;
+        struct group *own = getgrgid(getegid());
+        char path[160];
+        struct stat st;
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "%s/grouped", t->dir);
+        assert_non_null(own);
+        assert_int_equal(httpd_listen_unix(path, 0660, own->gr_name, &fd), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0660);
+        assert_int_equal(st.st_gid, own->gr_gid);
+        (void) close(fd);
+        assert_int_equal(httpd_listen_unix(path, 0660, "no-such-group-fw", &fd), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        (void) close(fd);
+        (void) unlink(path);
+}
+
+/* The Host check against DNS rebinding: addresses and localhost, with or
+ * without a port, and the names given; nothing a DNS server could point here. */
+static void test_host_allowed(void **state) {
+        static char *names[] = { "fieldwatch.example.lg.jp", "monitor" };
+        static const char *const good[] = {
+                "127.0.0.1", "127.0.0.1:9847", "192.0.2.10:443", "[::1]", "[::1]:9847",
+                "[2001:db8::1]:80", "localhost", "LocalHost:9847", "fieldwatch.example.lg.jp",
+                "FIELDWATCH.example.lg.jp:8443", "monitor:1",
+        };
+        static const char *const bad[] = {
+                "", ":9847", "evil.example", "evil.example:9847", "127.0.0.1.nip.io",
+                "localhost.evil.example", "fieldwatch.example.lg.jp.evil.example", "monitor2",
+                "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:99999",
+                "127.0.0.1:98x", "127.0.0.1:+80", "127.0.0.1:80:80", "::1", "[::1", "[::1]x",
+                "[::1]:", "[]", "[evil]:80", "[127.0.0.1]", "localhost.", "127.1",
+        };
+
+        (void) state;
+        assert_true(httpd_host_allowed(NULL, names, 2));  /* HTTP/1.0: no browser */
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                if (!httpd_host_allowed(good[i], names, 2))
+                        fail_msg("refused: '%s'", good[i]);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (httpd_host_allowed(bad[i], names, 2))
+                        fail_msg("allowed: '%s'", bad[i]);
+        assert_false(httpd_host_allowed("monitor", NULL, 0));
+}
+
 static void test_connection_limit(void **state) {
         Test *t = *state;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -608,6 +661,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_body, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_response_cap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_listen_unix, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_listen_unix_group, setup, teardown),
+                cmocka_unit_test(test_host_allowed),
                 cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stream, setup, teardown),

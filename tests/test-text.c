@@ -122,6 +122,42 @@ static void test_inplace(void **state) {
         assert_int_equal(strlen(big), sizeof(big) - 1); /* 2047 + 2, cut to 2047 */
 }
 
+/* What an operator may type: no C1 control (a terminal takes U+009B for
+ * CSI) and no bidirectional override or isolate (text that reads otherwise
+ * than it is stored); newline and tab only where lines are allowed. */
+static void test_valid(void **state) {
+        (void) state;
+        assert_true(text_valid(NULL, 10, false));
+        assert_true(text_valid("", 10, false));
+        assert_true(text_valid("向かいます", 100, false));
+        assert_true(text_valid("a\nb\tc", 10, true));
+        assert_false(text_valid("a\nb", 10, false));
+        assert_false(text_valid("a\rb", 10, true));
+        assert_false(text_valid("abc", 2, false));
+        assert_false(text_valid("\xff", 10, false));
+        assert_false(text_valid("\xe3\x81", 10, false));       /* cut short */
+        assert_false(text_valid("del\x7f", 10, false));
+        /* C1: U+0080, NEL, CSI, U+009F; U+00A0 is text. */
+        assert_false(text_valid("\xc2\x80", 10, false));
+        assert_false(text_valid("a\xc2\x85" "b", 10, true));
+        assert_false(text_valid("\xc2\x9b" "31m", 10, false));
+        assert_false(text_valid("\xc2\x9f", 10, false));
+        assert_true(text_valid("\xc2\xa0", 10, false));
+        /* Bidi: LRE..RLO (U+202A-U+202E), LRI..PDI (U+2066-U+2069). */
+        for (uint32_t c = 0x2028; c <= 0x206a; c++) {
+                char s[8] = { 'x', (char) (0xe0 | (c >> 12)), (char) (0x80 | ((c >> 6) & 0x3f)),
+                              (char) (0x80 | (c & 0x3f)), 'y', 0 };
+                bool bidi = (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+
+                assert_int_equal(text_valid(s, 10, true), !bidi);
+                /* ... and cleaned away wherever they come from. */
+                assert_int_equal(text_is_clean(s, strlen(s)), !bidi);
+        }
+        check("abc\xe2\x80\xae" "cba", 9, "abc" R "cba");
+        check("\xe2\x81\xa6x\xe2\x81\xa9", 7, R "x" R);
+        assert_true(text_valid("\xe2\x80\x8f", 10, false));    /* RLM marks are text */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_clean_passes),
@@ -129,6 +165,7 @@ int main(void) {
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_cut_at_every_byte),
                 cmocka_unit_test(test_inplace),
+                cmocka_unit_test(test_valid),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,8 +29,12 @@ class Workflow(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fieldwatch-actions-")
         os.chmod(cls.tmp, 0o755)  # the configuration is readable by everyone
-        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"),
-                                       fwtest.fast_probes)
+        cls.port = fwtest.free_port()
+
+        def edit(data):
+            fwtest.fast_probes(data)
+            data["http"] = {"listen": f"127.0.0.1:{cls.port}"}  # the web API lists events too
+        cls.config = fwtest.lab_config(os.path.join(cls.tmp, "fieldwatch.yaml"), edit)
         cls.field = Field(cls.config, fwtest.CREDENTIALS, os.path.join(cls.tmp, "field"))
         cls.field.up()
         try:
@@ -165,6 +169,12 @@ class Workflow(unittest.TestCase):
             (["ack", "abc", "--by", "x"], 2, "invalid fault id"),
             (["ack", fid, "--by", "x" * 65], 2, "longer than"),
             (["ack", fid, "--by", "x", "--note", "a\x01b"], 2, "control characters"),
+            # C1 (CSI) and a bidi override reach terminals: refused, the field named.
+            (["ack", fid, "--by", "x", "--note", "a\u009b31mb"], 2,
+             "the note must be UTF-8 text of at most 2000 bytes without control characters"),
+            (["ack", fid, "--by", "x\u202egnp.exe", "--note", "n"], 2,
+             "--by must be UTF-8 text of at most 64 bytes without control characters (C0, DEL,"
+             " C1 U+0080-U+009F) or bidirectional overrides"),
             (["ack", fid, "--by", "x", "--note", "y" * 2001], 2, "at most 2000 bytes"),
             (["onsite", fid, "--by", "x", "--at", "tomorrow"], 2, "invalid --at"),
             (["recover", fid, "--by", "x", "--cause", "c"], 2, "--action is required"),
@@ -275,6 +285,107 @@ class Workflow(unittest.TestCase):
         self.assertIn(f"fieldwatchd is not running (no control socket at {d}/control): "
                       "nothing was recorded", r.stderr)
         self.assertEqual(os.listdir(d), [])
+
+    def web_json(self, path):
+        """(status, parsed JSON or None) of GET path on the web view."""
+        import urllib.error
+        import urllib.request
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def test_6_long_notes_cut_on_a_character(self):
+        """A note of 1200 bytes of Japanese is cut in the reply (1 KiB) and in
+        the event (512 bytes): on a character boundary, whatever the fault id
+        and prefix. The operator is told it was recorded (exit 0; told 500
+        before, and a retry recorded it twice), and every listing of the
+        events still works."""
+        note = "あ" * 400
+        for prefix in ("", "x", "xx"):
+            with self.subTest(prefix=prefix):
+                r = self.ctl("open", "--site", "07", "--device", "camera", "--kind",
+                             "lens_misaligned", "--by", "山田", "--note", prefix + note)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                fid = int(r.stdout.rsplit("(fault ", 1)[1].split(")")[0])
+                r = self.ctl("ack", str(fid), "--by", "山田", "--note", prefix + note)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn(f"fault {fid} acknowledged: {prefix}ああ", r.stdout)
+                # Recorded once: a second ack is refused.
+                r = self.ctl("ack", str(fid), "--by", "山田", "--note", prefix + note)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("acknowledged already", r.stderr)
+                self.assertEqual(self.db("SELECT COUNT(*) FROM events WHERE fault_id = ?"
+                                         " AND type = 'acknowledged'", fid), [(1,)])
+                # The note itself is kept whole in the fault's row.
+                self.assertEqual(self.db("SELECT ack_note FROM faults WHERE id = ?", fid),
+                                 [(prefix + note,)])
+                text = self.db("SELECT text FROM events WHERE fault_id = ? AND type ="
+                               " 'acknowledged'", fid)[0][0]
+                self.assertTrue(text.startswith(f"07-camera: fault {fid} acknowledged: {prefix}"),
+                                text)
+                self.assertGreater(len(text.encode()), 500)
+        r = self.ctl("events", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        acks = [e for e in json.loads(r.stdout) if e["type"] == "acknowledged"
+                and e["device"] == "07-camera"]
+        self.assertEqual(len(acks), 3, acks)
+        self.assertTrue(all("ああ" in e["text"] for e in acks))
+        r = self.ctl("events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("acknowledged", r.stdout)
+        status, events = fwtest.wait_for(
+            lambda: (lambda x: x if x[0] == 200 else None)(self.web_json("/api/v1/events")),
+            10, 0.2, "the web view's events")
+        self.assertEqual(sum(e["type"] == "acknowledged" and e["device"] == "07-camera"
+                             for e in events), 3)
+
+    def test_7_bad_stored_text_breaks_no_listing(self):
+        """An event row that is not UTF-8 (an older version's, cut inside a
+        character) is shown repaired; the listings around it still work."""
+        con = sqlite3.connect(f"{self.daemon.state_dir}/fieldwatch.db", timeout=10)
+        try:
+            with con:
+                cur = con.execute("INSERT INTO events (type, at, device, text, by_name)"
+                                  " VALUES ('work_recorded', strftime('%s', 'now'), '07-camera',"
+                                  " CAST(? AS TEXT), CAST(? AS TEXT))",
+                                  ("work recorded: あ".encode() + b"\xe3\x81", b"\xff\xfe"))
+                bad = cur.lastrowid
+        finally:
+            con.close()
+        r = self.ctl("events", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        row = [e for e in json.loads(r.stdout) if e["id"] == bad][0]
+        self.assertEqual(row["text"], "work recorded: あ")  # the cut-short character left out
+        self.assertEqual(row["by"], "\ufffd\ufffd")
+        r = self.ctl("events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("work recorded: あ", r.stdout)
+        # An older row with a C1 control and a bidi override: the table a
+        # terminal shows has neither (the JSON, for programs, has the row).
+        con = sqlite3.connect(f"{self.daemon.state_dir}/fieldwatch.db", timeout=10)
+        try:
+            with con:
+                con.execute("INSERT INTO events (type, at, device, text) VALUES"
+                            " ('work_recorded', strftime('%s', 'now'), '07-camera', ?)",
+                            ("csi \u009b31m rlo \u202eabc \u2066iso\u2069",))
+        finally:
+            con.close()
+        r = self.ctl("events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("csi \ufffd31m rlo \ufffdabc \ufffdiso\ufffd", r.stdout)
+        for c in ("\u009b", "\u202e", "\u2066", "\u2069"):
+            self.assertNotIn(c, r.stdout)
+        status, events = self.web_json("/api/v1/events")
+        self.assertEqual(status, 200)
+        self.assertIn(bad, [e["id"] for e in events])
+        import urllib.request
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{self.port}/", timeout=10) as page:
+            self.assertEqual(page.status, 200)
+            self.assertIn("work recorded: あ", page.read().decode())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@
   fault with its contract clock; ?lang=en is English; text is escaped;
 - /site/NN has the devices, the faults and a 30-day SVG strip;
 - /events streams a change when a camera stops; 64 live clients are the
-  limit, and a client that never reads is dropped without slowing probing;
+  limit (the 65th is told to come back in 30 s), and a client that never
+  reads is dropped without slowing probing;
+- a Host that is not an address, localhost or an allowed name gets 421 (DNS
+  rebinding); 16 connections per client address; a silent connection is
+  closed after 10 s, a live stream is not;
 - off loopback (listen 0.0.0.0:PORT): HTTPS with basic auth, 401 without
   the credentials, 200 with them (the test talks to it over 127.0.0.1).
 
@@ -59,8 +63,43 @@ def get(url, timeout=10, method="GET", data=None, headers=None, context=None):
 def edit(port):
     def f(data):
         fwtest.fast_probes(data)
-        data["http"] = {"listen": f"127.0.0.1:{port}"}
+        data["http"] = {"listen": f"127.0.0.1:{port}", "allowed_hosts": ["fieldwatch.test"]}
     return f
+
+
+def client_address(n):
+    """The n-th loopback address of this suite's clients (127.LAB_NET.9.n): the
+    server counts connections per address."""
+    return f"127.{fwtest.LAB_NET}.9.{n}"
+
+
+def raw(port, request=b"", source=None, timeout=10):
+    """A TCP connection to the view (from source, an address of ours), which
+    has sent request."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
+    if request:
+        s.sendall(request)
+    return s
+
+
+def read_until_closed(s, limit):
+    """What s receives until the server closes it, and the seconds that took;
+    (data, None) when still open after limit seconds."""
+    t0 = time.monotonic()
+    data = b""
+    while time.monotonic() - t0 < limit:
+        s.settimeout(max(0.1, limit - (time.monotonic() - t0)))
+        try:
+            chunk = s.recv(4096)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return data, time.monotonic() - t0
+        if not chunk:
+            return data, time.monotonic() - t0
+        data += chunk
+    return data, None
 
 
 class Web(unittest.TestCase):
@@ -305,6 +344,31 @@ class Web(unittest.TestCase):
         self.assertNotIn("<script>alert", page)
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co", page)
 
+    def test_zz_deferral_approver(self):
+        """Who approved a deferral is read from the fault, however many events
+        came after the approval (it was looked for in the last 1000 events).
+        Last (zz): it adds 1001 events, which the other tests' listings would show."""
+        fault = self.open_faults()[0]["id"]
+        r = fwtest.ctl("defer", str(fault), "--approved-by", "監督員 佐藤", "--reason",
+                       "部品の手配", state_dir=self.daemon.state_dir, config=self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # 1001 events after it (as a busy field would make in a few days).
+        import sqlite3
+        con = sqlite3.connect(f"{self.daemon.state_dir}/fieldwatch.db", timeout=10)
+        try:
+            with con:
+                con.executemany("INSERT INTO events (type, at, device, text) VALUES"
+                                " ('device_restarted', strftime('%s', 'now'), '27-router',"
+                                " 'filler')", [()] * 1001)
+        finally:
+            con.close()
+        f = [x for x in self.api("/api/v1/faults?open=1") if x["id"] == fault][0]
+        self.assertEqual(f["deferral_approved_by"], "監督員 佐藤")
+        self.same("/api/v1/faults", "faults")
+        page = get(self.base + "/")[2].decode()
+        self.assertIn("（翌朝対応 承認: 監督員 佐藤）", page)
+        self.assertNotIn("承認: ?", page)
+
     def test_site_page(self):
         # Values once the router has answered (a reload starts the rows afresh).
         page = fwtest.wait_for(lambda: (lambda r: r[2].decode() if r[0] == 200 and
@@ -326,10 +390,9 @@ class Web(unittest.TestCase):
 
     # -- live ------------------------------------------------------------------
 
-    def sse(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
-        return s
+    def sse(self, source=None):
+        return raw(self.port, b"GET /events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % self.port,
+                   source)
 
     def test_sse_change(self):
         s = self.sse()
@@ -373,18 +436,24 @@ class Web(unittest.TestCase):
         n_before, late_before = self.lateness()
         clients = []
         try:
-            for _ in range(64):
-                clients.append(self.sse())
+            # From four addresses: 16 connections each at most.
+            for i in range(64):
+                clients.append(self.sse(client_address(1 + i // 16)))
             fwtest.wait_for(lambda: json.loads(get(self.base + "/healthz")[2])
                             ["live_clients"] == 64, 10, 0.2, "64 live clients")
-            s, _, body = get(self.base + "/events", timeout=5)
-            self.assertEqual(s, 503, body)
+            # The 65th: a stream that says "come back in 30 s" and ends (a
+            # browser's EventSource gives up for good on a 503).
+            s, h, body = get(self.base + "/events", timeout=5)
+            self.assertEqual(s, 200, body)
+            self.assertEqual(h["Content-Type"], "text/event-stream")
+            self.assertTrue(body.startswith(b"retry: 30000\n"), body)
+            self.assertNotIn(b"event:", body)
             # One that asks for pages and never reads them.
             stuck = socket.socket()
             stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
             stuck.connect(("127.0.0.1", self.port))
             clients.append(stuck)
-            stuck.sendall(b"GET /site/05 HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            stuck.sendall(b"GET /site/05 HTTP/1.1\r\nHost: localhost\r\n\r\n" * 20)
             n_during, late_during = self.lateness()
             print(f"\nprobe starts per 6 s: {n_before:.0f} before, {n_during:.0f} with 64 idle "
                   f"live clients and a stuck one; mean lateness {late_before * 1000:.2f} ms "
@@ -401,6 +470,78 @@ class Web(unittest.TestCase):
         # Gone clients are found by the next keep-alive (every 5 s).
         fwtest.wait_for(lambda: json.loads(get(self.base + "/healthz")[2])
                         ["live_clients"] == 0, 30, 0.5, "the live clients gone")
+
+
+    # -- who may ask, and for how long -------------------------------------------
+
+    def test_host_check(self):
+        """A page of another site whose name resolves here (DNS rebinding)
+        reads nothing: its Host is refused with 421, before any route."""
+        p = self.port
+        for host in ("evil.example", f"evil.example:{p}", "127.0.0.1.evil.example",
+                     f"fieldwatch.test.evil.example:{p}", "localhost.evil.example", "",
+                     f"127.0.0.1:{p}x", "127.0.0.1:99999", "[::1", "[evil]:80"):
+            for path in ("/api/v1/events", "/", "/events", "/nothing-here"):
+                with self.subTest(host=host, path=path):
+                    s, h, body = get(self.base + path, headers={"Host": host}, timeout=5)
+                    self.assertEqual(s, 421, body)
+                    self.assertNotIn(b"05-camera", body)
+        for host in (f"127.0.0.1:{p}", "127.0.0.1", "localhost", f"LOCALHOST:{p}",
+                     f"[::1]:{p}", "[::1]", f"fieldwatch.test:{p}", "FieldWatch.Test",
+                     "192.0.2.10:8080"):     # an address: no DNS, no rebinding
+            with self.subTest(host=host):
+                s, _, body = get(self.base + "/api/v1/status", headers={"Host": host})
+                self.assertEqual(s, 200, body)
+        # HTTP/1.0 without a Host (no browser sends that) is served.
+        with raw(p, b"GET /healthz HTTP/1.0\r\n\r\n") as c:
+            data, _ = read_until_closed(c, 10)
+        self.assertTrue(data.startswith(b"HTTP/1.0 200") or data.startswith(b"HTTP/1.1 200"),
+                        data[:100])
+
+    def test_per_address_limit(self):
+        """16 connections from one address at most: the 17th is closed at once,
+        and other addresses are served."""
+        idle = []
+        try:
+            for _ in range(16):
+                idle.append(raw(self.port, source=client_address(5)))
+            extra = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                        client_address(5))
+            idle.append(extra)
+            data, took = read_until_closed(extra, 5)
+            self.assertIsNotNone(took, "the 17th connection was served")
+            self.assertEqual(data, b"")
+            other = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                        b"Connection: close\r\n\r\n", client_address(6))
+            idle.append(other)
+            data, _ = read_until_closed(other, 10)
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+        finally:
+            for c in idle:
+                c.close()
+
+    def test_idle_timeout(self):
+        """A connection that says nothing, or stops in its headers, is closed
+        after 10 s; a live stream (written to every 5 s) stays."""
+        silent = raw(self.port, source=client_address(7))
+        partial = raw(self.port, b"GET /api/v1/status HTTP/1.1\r\nHost: loc",
+                      client_address(7))
+        live = self.sse(client_address(7))
+        try:
+            t0 = time.monotonic()
+            _, took = read_until_closed(silent, 20)
+            self.assertIsNotNone(took, "a silent connection stayed open 20 s")
+            self.assertGreater(took, 8)
+            data, took = read_until_closed(partial, 20 - (time.monotonic() - t0))
+            self.assertIsNotNone(took, "a connection stopped in its headers stayed open 20 s")
+            self.assertNotIn(b"05-camera", data)
+            # The live stream outlived both, pinged meanwhile.
+            data, took = read_until_closed(live, max(0.5, 14 - (time.monotonic() - t0)))
+            self.assertIsNone(took, "the live stream was closed")
+            self.assertIn(b": ping", data)
+        finally:
+            for c in (silent, partial, live):
+                c.close()
 
 
 class Tls(unittest.TestCase):

@@ -145,8 +145,9 @@ class Browser(unittest.TestCase):
         self.assertIn("カメラ: 正常", texts[4])
         self.assertEqual(self.tile_state("05"), "ok")
         # The live stream is open; a mark shows the page is never reloaded.
-        self.wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live"), 10,
-                  "the event stream open")
+        self.wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live")
+                  == "yes", 10, "the event stream open")
+        self.assertFalse(d.find_element(By.ID, "not-live").is_displayed())
         d.execute_script("window.fieldwatchMark = 42;")
 
         t0 = time.monotonic()
@@ -243,6 +244,45 @@ class Browser(unittest.TestCase):
                       45, "the meta refresh")
         finally:
             d.quit()
+
+    def test_6_not_live(self):
+        """With every live place taken, the page says it is not live (the
+        server told it to come back in 30 s: a browser gives up for good on an
+        error status), and is live again once a place is free."""
+        import socket
+        clients = []
+        d = self.driver
+        try:
+            for i in range(64):     # 16 from each of four addresses: the limit per address
+                c = socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=10,
+                    source_address=(f"127.{fwtest.LAB_NET}.9.{20 + i // 16}", 0))
+                clients.append(c)
+                c.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            import json
+            import urllib.request
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            fwtest.wait_for(lambda: json.loads(opener.open(self.base + "/healthz", timeout=5)
+                                               .read())["live_clients"] == 64,
+                            10, 0.2, "64 live clients")
+            d.get(self.base + "/")
+            self.wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live")
+                      == "no", 10, "the page marked not live")
+            banner = d.find_element(By.ID, "not-live")
+            self.wait(lambda: banner.is_displayed(), 5, "the not-live banner shown")
+            self.assertIn("ライブ更新が止まっています", banner.text)
+            updates = int(d.find_element(By.TAG_NAME, "body").get_attribute("data-updates")
+                          or 0)
+        finally:
+            for c in clients:
+                c.close()
+        # The browser comes back after the 30 s it was told; live again, and
+        # the page read anew (what it missed).
+        self.wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live")
+                  == "yes", 45, "the page live again")
+        self.assertFalse(d.find_element(By.ID, "not-live").is_displayed())
+        self.wait(lambda: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-updates")
+                              or 0) > updates, 10, "the page read again")
 
 
 if __name__ == "__main__":
