@@ -190,15 +190,20 @@ static int sla_print(const SlaClocks *c, const ReportDue *recovery, const Report
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
-/* Whether t falls in the years whose holidays the calendar knows. */
-static bool in_calendar_years(time_t t) {
-        int y, m, d, sec;
-        Day day;
+/* Whether a day, or the day of t, falls in the years whose holidays the
+ * calendar knows. */
+static bool day_in_calendar_years(Day day) {
+        int y, m, d;
 
-        if (local_from_instant(t, &day, &sec) < 0)
-                return false;
         day_to_ymd(day, &y, &m, &d);
         return y >= HOLIDAYS_YEAR_MIN && y <= HOLIDAYS_YEAR_MAX;
+}
+
+static bool in_calendar_years(time_t t) {
+        int sec;
+        Day day;
+
+        return local_from_instant(t, &day, &sec) >= 0 && day_in_calendar_years(day);
 }
 
 int ctl_sla(const GlobalOptions *g, int argc, char **argv) {
@@ -251,6 +256,16 @@ int ctl_sla(const GlobalOptions *g, int argc, char **argv) {
         if (r < 0) {
                 fprintf(stderr, "Cannot compute the clocks for %s: %s\n", argv[a.first],
                         strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        /* ... and so would the clocks that run past them (a detection on 31
+         * December 2099 is received in 2100). */
+        if (!in_calendar_years(c.received_at) || !in_calendar_years(c.deferred_onsite_due) ||
+            (a.recovered_at && (!day_in_calendar_years(recovery.overdue_after) ||
+                                !day_in_calendar_years(erasure.overdue_after)))) {
+                fprintf(stderr, "The clocks of %s run past the years whose holidays fieldwatch "
+                                "knows (%d to %d).\n",
+                        argv[a.first], HOLIDAYS_YEAR_MIN, HOLIDAYS_YEAR_MAX);
                 return CTL_EXIT_FAILURE;
         }
         return sla_print(&c, a.recovered_at ? &recovery : NULL, &erasure, a.json);

@@ -63,6 +63,7 @@ typedef struct Fault {
         bool warned, breached, deferral_prompted;
         time_t last_notified_at;
         char thread_id[128];         /* Message-ID of the fault's first mail */
+        bool incident_reported;      /* its security incident went out (once a fault) */
 } Fault;
 
 const char *fault_state_to_string(FaultState s);

@@ -135,18 +135,26 @@ static int check_fault_action(const Action *a, Fault *f, const FaultDetails *det
                 if (f->deferral_approved_at)
                         return REFUSE("the deferral of fault %" PRId64 " was approved already",
                                       f->id);
-                /* The approval comes before the due passes (L125-131); one
-                 * given in time and recorded later takes --at. */
-                if (at > f->onsite_due)
-                        return REFUSE("fault %" PRId64 " was due onsite at %s, before this "
-                                      "approval (%s): a deferral is approved before the due "
-                                      "time; give --at if it was approved in time",
-                                      f->id, format_iso_datetime(f->onsite_due, t1),
-                                      format_iso_datetime(at, t2));
                 f->deferral_approved_at = at;
+                *ret_type = EVENT_DEFERRAL_APPROVED;
+                /* The approval comes before the due passes (L125-131: 「承認を
+                 * 得た上で」). One given later (the 16:00 prompt of a fault due
+                 * at noon) is recorded — the visit is planned — but the due
+                 * stays and so does its breach; one given in time and recorded
+                 * later takes --at. */
+                if (!deferral_counts(at, f->onsite_due, f->deferred_onsite_due)) {
+                        (void) snprintf(msg, msglen,
+                                        "fault %" PRId64 ": next-morning visit by %s approved "
+                                        "at %s, after the due time %s: recorded, but the due "
+                                        "stays (give --at if it was approved in time)%s%s",
+                                        f->id, format_iso_datetime(f->deferred_onsite_due, t1),
+                                        format_iso_datetime(at, t2),
+                                        format_iso_datetime(f->onsite_due, t3),
+                                        a->note && a->note[0] ? ": " : "", a->note ?: "");
+                        break;
+                }
                 /* The due moves: its warning and breach are armed anew. */
                 f->warned = f->breached = false;
-                *ret_type = EVENT_DEFERRAL_APPROVED;
                 (void) snprintf(msg, msglen, "fault %" PRId64 ": onsite work now due %s%s%s",
                                 f->id, format_iso_datetime(f->deferred_onsite_due, t1),
                                 a->note && a->note[0] ? ": " : "", a->note ?: "");

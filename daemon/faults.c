@@ -508,8 +508,10 @@ static int incident_of_fault(Fault *f, time_t now, FaultOutput *out) {
         const char *incident = faults_incident_kind(f->kind, f->reason);
         int r;
 
-        if (!incident)
+        /* Once a fault, whatever kinds it goes through (the flag is stored). */
+        if (!incident || f->incident_reported)
                 return 0;
+        f->incident_reported = true;
         r = faults_emit(out, EVENT_SECURITY_INCIDENT, now, f->device, f,
                       "%s: security incident: %s: %s", f->device, incident, f->reason);
         if (r >= 0)
@@ -592,7 +594,6 @@ static int change_fault(FaultEngine *e, size_t node, FaultSeverity sev, const ch
                         const char *hint, time_t now, FaultOutput *out) {
         Node *n = &e->nodes[node];
         Fault *f = n->fault;
-        bool was_incident = faults_incident_kind(f->kind, f->reason) != NULL;
         char was[sizeof(f->kind)], clocks[160];
         int r;
 
@@ -615,7 +616,7 @@ static int change_fault(FaultEngine *e, size_t node, FaultSeverity sev, const ch
                         "%s: fault %" PRId64 " is now %s (was %s): %s%s%s (%s)", n->id, f->id,
                         kind, was, f->reason, f->hint[0] ? "; check " : "", f->hint,
                         clock_text(f, clocks, sizeof(clocks)));
-        if (r >= 0 && !was_incident)
+        if (r >= 0)
                 r = incident_of_fault(f, now, out);
         return r;
 }

@@ -153,8 +153,13 @@ fail:
  * events it refused before): 0 when nothing waits any more, else why not.
  * A reload settles first, since the new field reads the faults back. */
 static int field_settle(Field *f) {
+        int r;
+
         monitor_flush_all(f->monitor);
-        return pipeline_settle(f->pipeline);
+        r = pipeline_settle(f->pipeline);
+        if (r >= 0)
+                r = mailer_settle(f->mailer);
+        return r;
 }
 
 /* Tells systemd the one-line summary, when it changed. */
@@ -212,8 +217,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (r >= 0) {
                 r = field_settle(&d->field);
                 if (r < 0)
-                        log_errno(LOG_ERR, r, "Faults wait for the state database; reloading "
-                                  "only once they are stored.");
+                        log_errno(LOG_ERR, r, "Faults or a mail's outcome wait for the state "
+                                  "database; reloading only once they are stored.");
                 if (r < 0) {
                         calendar_free(cal);
                         config_free(c);

@@ -276,7 +276,7 @@ static void put_due(Composer *k) {
                 return;
         }
         buf_printf(&k->out, "%s: %s", label(k, LABEL_DUE), format_local(due, b));
-        if (f && f->deferral_approved_at && f->deferred_onsite_due)
+        if (f && deferral_counts(f->deferral_approved_at, f->onsite_due, f->deferred_onsite_due))
                 buf_puts(&k->out,
                          k->ja ? "（翌朝対応を承認済み）" : " (next-morning visit approved)");
         if (f && f->onsite_started_at)
@@ -327,8 +327,14 @@ static void put_deferral(Composer *k) {
                 return;
         buf_printf(&k->out, "%s: ", label(k, LABEL_DEFERRAL));
         format_local(f->deferred_onsite_due, b);
-        if (f->deferral_approved_at)
+        if (deferral_counts(f->deferral_approved_at, f->onsite_due, f->deferred_onsite_due))
                 buf_printf(&k->out, k->ja ? "承認済み（期限 %s）\n" : "approved (due %s)\n", b);
+        else if (f->deferral_approved_at)
+                buf_printf(&k->out,
+                           k->ja ? "期限の経過後に承認（期限は変わらず。翌朝 %s までに訪問）\n"
+                                 : "approved after the due time (the due stays; a visit by "
+                                   "%s)\n",
+                           b);
         else if (f->deferral_eligible)
                 buf_printf(&k->out,
                            k->ja ? "可（監督者の承認があれば %s まで）\n"

@@ -863,6 +863,10 @@ bool mailer_busy(const Mailer *m) {
 /* ======================================================================== */
 /* Life cycle */
 
+int mailer_settle(Mailer *m) {
+        return m ? unrecorded_write(m) : 0;
+}
+
 Mailer *mailer_free(Mailer *m) {
         if (!m)
                 return NULL;
@@ -872,6 +876,12 @@ Mailer *mailer_free(Mailer *m) {
                 worker_join(m, true);
                 mail_finished(m);
         }
+        /* A last try at what the database would not take: forgotten, the
+         * next mailer would send that mail again. */
+        if (unrecorded_write(m) < 0)
+                log_error("Mail %lld: its outcome cannot be recorded (%s); it may be sent "
+                          "again after this restart",
+                          (long long) m->unrecorded.id, store_error(m->store));
         if (m->easy)
                 curl_easy_cleanup(m->easy);
         mail_release(m);

@@ -88,6 +88,12 @@ void mailer_set_backoff(Mailer *m, uint64_t base_usec, uint64_t max_usec);
 /* Whether a mail is on its way now. */
 bool mailer_busy(const Mailer *m);
 
+/* Records what the database would not take yet (a mail the server accepted,
+ * a retry's time): 0 when nothing waits, else the database's error. A
+ * reload waits for it (a new mailer would not know and send the mail again).
+ * NULL-safe. */
+int mailer_settle(Mailer *m);
+
 /* The delay before the attempt after the attempts-th failure (1-based):
  * base, 2 base, 4 base, ... at most max. */
 uint64_t mailer_backoff_usec(uint64_t base_usec, uint64_t max_usec, unsigned attempts);

@@ -96,7 +96,7 @@ static void metrics_faults(FILE *f, const Monitor *m, time_t now) {
                 fprintf(f, "fieldwatch_fault_due_seconds{fault_id=\"%" PRId64 "\",device=\"", ft->id);
                 metrics_label(f, ft->device);
                 fprintf(f, "\",kind=\"%s\",deferred=\"%s\"} %lld\n", ft->kind,
-                        ft->deferral_approved_at ? "yes" : "no",
+                        fault_due(ft) != ft->onsite_due ? "yes" : "no",
                         (long long) (fault_due(ft) - now));
         }
         fprintf(f, "# HELP fieldwatch_traps_total SNMP notifications handed on by snmptrapd, by "

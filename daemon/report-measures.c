@@ -475,7 +475,8 @@ int report_sla_stats(const ReportContext *c, const ReportPeriod *p, const Report
                         continue;
                 s.received++;
                 (*count[report_sla_result(f, c->now)])++;
-                s.deferred += f->deferral_approved_at != 0;
+                s.deferred += deferral_counts(f->deferral_approved_at, f->onsite_due,
+                                              f->deferred_onsite_due);
                 s.transient += f->transient;
                 if (f->onsite_started_at)
                         resp[s.onsite++] = report_sla_response(f);

@@ -443,7 +443,9 @@ static void fault_timeline(Doc *d, const ReportContext *c, const ReportFault *f)
         doc_field(d, tr(l, "延期の承認者", "Deferral approved by"), f->deferral_approved_by ?: "");
         doc_field(d, tr(l, "延期の理由", "Reason for the deferral"), f->deferral_reason ?: "");
         doc_field(d, tr(l, "延期後の現地着手期限", "Deferred onsite due"),
-                  f->deferral_approved_at ? fmt_time(f->deferred_onsite_due, ddue) : "");
+                  deferral_counts(f->deferral_approved_at, f->onsite_due, f->deferred_onsite_due)
+                          ? fmt_time(f->deferred_onsite_due, ddue)
+                          : "");
         doc_field(d, tr(l, "現地作業開始日時", "Onsite work started"),
                   fmt_time(f->onsite_started_at, on));
         doc_field(d, tr(l, "現地着手期限の遵守", "Onsite due met"), met);

@@ -15,13 +15,10 @@
 /* The parameters of every STMT_RECORD_*: ?1 the fault, ?2 by, ?3 the note,
  * ?4 the action's time, ?5 cause, ?6 action, ?7 prevention, ?8 the parts
  * (JSON), ?9 media replaced, ?10 remote, ?11 loaner, ?12 the amount. */
-/* A final recovery after a provisional one keeps what the provisional
- * recorded: the parts replaced then (the new ones after them, each once), and
- * a storage medium replaced then (its erasure report is still due). */
-#define MERGED_PARTS                                                                        \
-        "(SELECT json_group_array(value) FROM (SELECT 0 AS o, key AS k, value"              \
-        " FROM json_each(faults.parts) UNION ALL SELECT 1, key, value FROM json_each(?8)"   \
-        " WHERE value NOT IN (SELECT value FROM json_each(faults.parts)) ORDER BY o, k))"
+/* A final recovery after a provisional one keeps a storage medium replaced
+ * then (its erasure report is still due); its parts are the provisional's
+ * followed by its own (store_fault_record: one entry a unit replaced, so an
+ * SD card replaced at each visit is listed twice). */
 #define MERGED_MEDIA "(COALESCE(media_replaced, 0) OR ?9)"
 
 const StoreSql store_sql_actions[] = {
@@ -33,11 +30,11 @@ const StoreSql store_sql_actions[] = {
          * recovered_at (the report clocks start there). */
         { STMT_RECORD_RECOVER_TEMPORARY,
           "UPDATE faults SET recovered_by = ?2, temporary_recovered_at = ?4, cause = ?5,"
-          " action = ?6, prevention = ?7, parts = " MERGED_PARTS ","
+          " action = ?6, prevention = ?7, parts = ?8,"
           " media_replaced = " MERGED_MEDIA ", remote = ?10, loaner = ?11 WHERE id = ?1" },
         { STMT_RECORD_RECOVER,
           "UPDATE faults SET recovered_by = ?2, recovered_at = ?4, cause = ?5, action = ?6,"
-          " prevention = ?7, parts = " MERGED_PARTS ", media_replaced = " MERGED_MEDIA ","
+          " prevention = ?7, parts = ?8, media_replaced = " MERGED_MEDIA ","
           " remote = ?10,"
           " loaner = CASE WHEN ?11 = '' THEN loaner ELSE ?11 END WHERE id = ?1" },
         { STMT_RECORD_QUOTE,
@@ -51,6 +48,7 @@ const StoreSql store_sql_actions[] = {
           "UPDATE faults SET erasure_report_submitted_at = ?4 WHERE id = ?1" },
         { STMT_RECORD_CLOSE,
           "UPDATE faults SET closed_by = ?2, close_note = ?3, closed_at = ?4 WHERE id = ?1" },
+        { STMT_FAULT_PARTS, "SELECT parts FROM faults WHERE id = ?" },
         { STMT_FAULT_DETAILS,
           "SELECT recovered_at, media_replaced, recovery_report_submitted_at,"
           " erasure_report_submitted_at, closed_at, acknowledged_by, ack_note,"
@@ -60,12 +58,12 @@ const StoreSql store_sql_actions[] = {
           "INSERT INTO work (start_at, end_at, person, title, content, notes, fault_id, os_user,"
           " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
         { STMT_WORK_EDIT,
-          /* Who changed a record is written into it: its notes end with a
-           * line naming the editor and the time, so that a report never shows
-           * one person's name above another's words (the event has the OS
-           * user too). */
+          /* Who changed a record is kept with it: a line naming the editor
+           * and the time, appended to its edits (which no edit replaces) and
+           * shown after its notes, so that a report never shows one person's
+           * name above another's words (the event has the OS user too). */
           "UPDATE work SET title = COALESCE(?2, title), content = COALESCE(?3, content),"
-          " notes = ltrim(COALESCE(?4, notes) || char(10) || ?7, char(10)),"
+          " notes = COALESCE(?4, notes), edited = ltrim(edited || char(10) || ?7, char(10)),"
           " start_at = COALESCE(?5, start_at), end_at = COALESCE(?6, end_at)"
           " WHERE id = ?1 AND COALESCE(?6, end_at) >= COALESCE(?5, start_at)" },
         { STMT_DELIVERABLE_GET,
@@ -110,6 +108,40 @@ static StoreStatement record_statement(const Action *a) {
         }
 }
 
+typedef struct Strv {
+        char **v;
+        size_t n;
+} Strv;
+
+static int read_strv(sqlite3_stmt *st, void *userdata) {
+        Strv *x = userdata;
+
+        return store_strv_from_json(column_text(st, 0), &x->v, &x->n);
+}
+
+/* The parts a recovery records: those of an earlier (provisional) recovery
+ * of the fault, then the action's. */
+static char *recovered_parts(Store *s, const Action *a) {
+        Strv old = {};
+        char *json = NULL, **all;
+        int r;
+
+        r = store_get(s, STMT_FAULT_PARTS, read_strv, &old, sv_int(a->fault_id));
+        if (r < 0 && r != -ENOENT)
+                return NULL;
+        all = reallocarray(old.v, old.n + a->n_parts + 1, sizeof(char *));
+        if (all) {
+                old.v = all;
+                for (size_t i = 0; i < a->n_parts; i++)
+                        all[old.n + i] = a->parts[i];
+                json = store_strv_to_json((const char *const *) all, old.n + a->n_parts);
+        }
+        for (size_t i = 0; i < old.n; i++)
+                free(old.v[i]);
+        free(old.v);
+        return json;
+}
+
 int store_fault_record(Store *s, const Action *a, time_t at) {
         StoreStatement id = record_statement(a);
         _cleanup_(freep) char *parts = NULL;
@@ -117,7 +149,9 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
         if (id == _STORE_STATEMENT_MAX)
                 return 0;
         if (a->type == ACTION_RECOVER || a->type == ACTION_PARTS_QUOTE) {
-                parts = store_strv_to_json((const char *const *) a->parts, a->n_parts);
+                parts = a->type == ACTION_RECOVER
+                                ? recovered_parts(s, a)
+                                : store_strv_to_json((const char *const *) a->parts, a->n_parts);
                 if (!parts)
                         return -ENOMEM;
         }

@@ -74,6 +74,7 @@ typedef enum StoreStatement {
         STMT_RECORD_RECOVERY_REPORT,
         STMT_RECORD_ERASURE_REPORT,
         STMT_RECORD_CLOSE,
+        STMT_FAULT_PARTS,
         STMT_FAULT_DETAILS,
         STMT_WORK_INSERT,
         STMT_WORK_EDIT,

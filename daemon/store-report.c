@@ -33,11 +33,15 @@ const StoreSql store_sql_report[] = {
           "         COALESCE(recovered_at, 0), COALESCE(onsite_started_at, 0)) >= ?1))"
           " ORDER BY detected_at, id" },
         { STMT_REPORT_WORK,
-          /* Work in the period: begun in it, or begun before and ended in
-           * it (a visit over a quarter's end, recorded at its recovery after
-           * the earlier quarter's report was made, is in the later one). */
-          "SELECT id, start_at, end_at, person, title, content, notes, fault_id FROM work"
-          " WHERE start_at < ?2 AND end_at >= ?1 ORDER BY start_at, end_at, id" },
+          /* Work in the period: begun in it, or begun before and ended
+           * after its start (a visit over a quarter's end, recorded at its
+           * recovery after the earlier quarter's report was made, is in the
+           * later one; one that ends on the period's first instant is not). */
+          "SELECT id, start_at, end_at, person, title, content,"
+          " CASE WHEN edited = '' THEN notes WHEN notes = '' THEN edited"
+          "  ELSE notes || char(10) || edited END, fault_id FROM work"
+          " WHERE start_at < ?2 AND (start_at >= ?1 OR end_at > ?1)"
+          " ORDER BY start_at, end_at, id" },
         { STMT_REPORT_INCIDENTS,
           "SELECT e.id, e.at, e.site, e.device, e.kind, e.fault_id, f.kind, f.state, e.text,"
           " (SELECT MIN(o.sent_at) FROM outbox o WHERE o.event_id = e.id)"

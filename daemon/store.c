@@ -177,6 +177,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         /* 8: a mail is delivered per recipient (mailer.c): whom the server has
          * taken it for so far, a JSON array of addresses. */
         "ALTER TABLE outbox ADD COLUMN delivered_to TEXT NOT NULL DEFAULT '[]';",
+        /* 9: a fault's security incident is reported once, whatever kinds it
+         * goes through (faults.c change_fault); a deferral approved after
+         * its due never moved it (fault.h deferral_counts), so such a fault's
+         * warning and breach, which the approval had reset, struck already;
+         * the editors of a work record, kept beside its notes. */
+        "ALTER TABLE faults ADD COLUMN incident_reported INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE faults SET incident_reported = 1 WHERE id IN"
+        "  (SELECT fault_id FROM events WHERE type = 'security_incident'"
+        "   AND fault_id IS NOT NULL);"
+        "UPDATE faults SET warned = 1, breached = 1 WHERE state = 'open'"
+        "  AND deferral_approved_at > onsite_due;"
+        "ALTER TABLE work ADD COLUMN edited TEXT NOT NULL DEFAULT '';",
 };
 
 /* The disposals table of the contract's end (store-handover.h): made here,
@@ -197,7 +209,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         " deferral_eligible, deferred_onsite_due, onsite_started_at, acknowledged_at,"      \
         " deferral_approved_at, cleared_at, transient, reason, hint, hidden, warned,"       \
         " breached, deferral_prompted, last_notified_at, thread_id, origin, sla_rule,"   \
-        " received_from, anomaly_id"
+        " received_from, anomaly_id, incident_reported"
 
 #define EVENT_COLUMNS                                                                       \
         "id, type, at, fault_id, site, device, kind, received_at, onsite_due, text,"       \
@@ -235,10 +247,10 @@ const StoreSql store_sql_core[] = {
           " FROM devices ORDER BY id" },
         { STMT_FAULT_INSERT,
           "INSERT INTO faults (" FAULT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
         { STMT_FAULT_UPDATE,
           "UPDATE faults SET (" FAULT_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?" },
+          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?" },
         { STMT_FAULT_GET, "SELECT id, " FAULT_COLUMNS " FROM faults WHERE id = ?" },
         { STMT_FAULTS, "SELECT id, " FAULT_COLUMNS " FROM faults ORDER BY id" },
         { STMT_FAULTS_OPEN,
@@ -740,7 +752,7 @@ int store_foreach_device(Store *s, StoreDeviceFn fn, void *userdata) {
 /* Faults and events */
 
 /* Runs an insert or update of the fault's columns, in FAULT_COLUMNS order
- * from ?1 (and its id as ?28 for the update). */
+ * from ?1 (and its id as ?29 for the update). */
 static int fault_write(Store *s, StoreStatement id, const Fault *f) {
         _cleanup_(freep) char *hidden = store_strv_to_json((const char *const *) f->hidden,
                                                            f->n_hidden);
@@ -759,7 +771,7 @@ static int fault_write(Store *s, StoreStatement id, const Fault *f) {
                 sv_int(f->deferral_prompted), sv_time(f->last_notified_at), sv_str(f->thread_id),
                 sv_str(fault_origin_to_string(f->origin)),
                 sv_str(f->sendback ? "sendback" : "onsite"), sv_str(f->received_from),
-                sv_time(f->anomaly_id), sv_int(f->id));
+                sv_time(f->anomaly_id), sv_int(f->incident_reported), sv_int(f->id));
 }
 
 /* Reads a row of "id, " FAULT_COLUMNS into f (hidden is allocated). */
@@ -789,6 +801,7 @@ static int read_fault(sqlite3_stmt *st, Fault *f) {
                 .origin = fault_origin_from_string(column_text(st, 24)),
                 .sendback = streq_ptr(column_text(st, 25), "sendback"),
                 .anomaly_id = column_int(st, 27),
+                .incident_reported = sqlite3_column_int(st, 28),
         };
         column_copy_clean(st, 1, f->site, sizeof(f->site));
         column_copy_clean(st, 2, f->device, sizeof(f->device));

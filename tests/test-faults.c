@@ -357,6 +357,19 @@ static void test_security_incidents(void **state) {
         /* More failed checks: nothing more. */
         for (int i = 3; i < 10; i++)
                 assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, reason, t + i), 0);
+        assert_true(faults_node_fault(env->e, env->camera1)->incident_reported);
+        /* Down, then refusing the credentials again: the same fault changes
+         * kind twice, its incident was reported once and is not again. */
+        for (int i = 10; i < 13; i++)
+                feed(env, env->camera1, PROBE_DOWN, "timeout", t + i);
+        assert_int_equal(feed(env, env->router1, PROBE_UP, "", t + 13), 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_CHANGED);
+        feed(env, env->camera1, PROBE_DEGRADED, reason, t + 14);
+        /* (recover_after results: a step toward up) */
+        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, reason, t + 15), 1);
+        assert_int_equal(env->out.events[0].type, EVENT_FAULT_CHANGED);
+        assert_string_equal(env->out.events[0].kind, "auth_failed");
+        assert_int_equal(feed(env, env->camera1, PROBE_DEGRADED, reason, t + 16), 0);
 
         /* A router answering as another site's. */
         feed(env, env->router2, PROBE_DEGRADED, "answers as rx-b, expected rx-a: another", t);
@@ -829,37 +842,55 @@ static void test_action_rules(void **state) {
 }
 
 /* A deferral is approved before the due passes (L125-131): one recorded
- * after the breach is refused, and one given in time and recorded later
- * (--at) moves the due; a deferral's time after the due never counts. */
+ * after the breach is kept (the visit is planned) but moves nothing, the
+ * breach stands; one given in time and recorded later (--at) moves the due. */
 static void test_deferral_after_due(void **state) {
         Env *env = *state;
         time_t t = T("2026-11-25T10:00:00"), due;
         char msg[512];
         ActionOutcome o;
-        Fault *f;
+        Fault *f, *g;
 
         all_up(env, t - 60);
         f = camera_fault(env, env->camera1, env->router1, t);
+        g = camera_fault(env, env->camera2, env->router2, t);
         assert_non_null(f);
+        assert_non_null(g);
         due = f->onsite_due;
         assert_int_equal(fault_due(f), due);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, due - 1, &env->out), 0);
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, due, &env->out), 0);
+        assert_true(f->breached);
+        /* At the 16:00 prompt: recorded, the due and its breach stay. */
         Action late = { .type = ACTION_DEFER, .fault_id = f->id, .note = "parts" };
-        assert_int_equal(act(env, &late, f, NULL, due + 60, &o, msg, sizeof(msg)), -EINVAL);
-        assert_non_null(strstr(msg, "before this approval"));
-        assert_int_equal(f->deferral_approved_at, 0);
-        assert_int_equal(fault_due(f), due);
-        /* Approved at the due itself, recorded an hour later: it counts. */
-        Action in_time = { .type = ACTION_DEFER, .fault_id = f->id, .note = "parts", .at = due };
-        assert_int_equal(act(env, &in_time, f, NULL, due + 3600, &o, msg, sizeof(msg)), 0);
-        assert_int_equal(f->deferral_approved_at, due);
-        assert_int_equal(fault_due(f), f->deferred_onsite_due);
-        assert_true(f->deferred_onsite_due > due);
+        assert_int_equal(act(env, &late, f, NULL, T("2026-11-25T16:05:00"), &o, msg, sizeof(msg)),
+                         0);
+        assert_non_null(strstr(msg, "after the due time"));
+        assert_non_null(strstr(msg, "the due stays"));
+        assert_int_equal(env->out.events[0].type, EVENT_DEFERRAL_APPROVED);
         faults_action_end(env->e, true);
-        /* A record from before this rule, approved after the due: no move. */
-        f->deferral_approved_at = due + 1;
+        assert_int_equal(f->deferral_approved_at, T("2026-11-25T16:05:00"));
         assert_int_equal(fault_due(f), due);
-        assert_false(deferral_counts(due + 1, due, f->deferred_onsite_due));
-        assert_true(deferral_counts(due, due, f->deferred_onsite_due));
+        assert_true(f->breached);
+        /* No second warning or breach follows. */
+        fault_output_clear(&env->out);
+        assert_int_equal(faults_tick(env->e, T("2026-11-25T16:06:00"), &env->out), 0);
+        for (size_t i = 0; i < env->out.n_events; i++)
+                assert_true(env->out.events[i].type != EVENT_SLA_BREACH &&
+                            env->out.events[i].type != EVENT_SLA_WARNING);
+        /* Approved at the due itself, recorded an hour later: the due moves. */
+        Action in_time = { .type = ACTION_DEFER, .fault_id = g->id, .note = "parts", .at = due };
+        assert_int_equal(act(env, &in_time, g, NULL, due + 3600, &o, msg, sizeof(msg)), 0);
+        assert_non_null(strstr(msg, "onsite work now due"));
+        assert_int_equal(g->deferral_approved_at, due);
+        assert_int_equal(fault_due(g), g->deferred_onsite_due);
+        assert_true(g->deferred_onsite_due > due);
+        assert_false(g->breached);
+        faults_action_end(env->e, true);
+        assert_false(deferral_counts(due + 1, due, g->deferred_onsite_due));
+        assert_true(deferral_counts(due, due, g->deferred_onsite_due));
         assert_false(deferral_counts(due, due, 0));
 }
 

@@ -233,21 +233,28 @@ class Workflow(unittest.TestCase):
                      "原因: microSDカードの寿命\n処置: 交換")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(f"work record {wid} edited: content", r.stdout)
-        row = self.db("SELECT title, content, start_at, end_at, person, notes FROM work"
+        row = self.db("SELECT title, content, start_at, end_at, person, notes, edited FROM work"
                       " WHERE id = ?", wid)[0]
-        self.assertEqual(row[:5], ("障害対応（カメラ応答なし）", "原因: microSDカードの寿命\n処置: 交換",
-                                   start, end, "山田 太郎"))
-        # The editor is written into the record: a report never shows one
-        # person's name above another's words without saying so.
-        self.assertRegex(row[5], r"\n修正: 2026-11-2\dT\d\d:\d\d:\d\d\+09:00 山田 太郎$")
+        self.assertEqual(row[:6], ("障害対応（カメラ応答なし）", "原因: microSDカードの寿命\n処置: 交換",
+                                   start, end, "山田 太郎",
+                                   "交換部品: WV-SDB128G\n再発防止策: 年次点検で確認"))
+        # The editors are kept with the record, and no edit replaces them: a
+        # report never shows one person's name above another's words.
+        self.assertRegex(row[6], r"^修正: 2026-11-2\dT\d\d:\d\d:\d\d\+09:00 山田 太郎$")
         r = self.ctl("work", "edit", str(wid), "--by", "鈴木 一郎", "--notes", "追記")
         self.assertEqual(r.returncode, 0, r.stderr)
-        notes = self.db("SELECT notes FROM work WHERE id = ?", wid)[0][0]
-        self.assertRegex(notes, r"^追記\n修正: \S+ 鈴木 一郎$")
+        notes, edited = self.db("SELECT notes, edited FROM work WHERE id = ?", wid)[0]
+        self.assertEqual(notes, "追記")
+        self.assertRegex(edited, r"^修正: \S+ 山田 太郎\n修正: \S+ 鈴木 一郎$")
         ev = self.db("SELECT text, by_name, os_user FROM events WHERE type = 'work_recorded'"
                      " ORDER BY id DESC LIMIT 1")[0]
         self.assertIn("edited: notes", ev[0])
         self.assertEqual(ev[1:], ("鈴木 一郎", "root (uid 0)"))
+        # The work report shows the notes, then who edited the record.
+        r = self.ctl("--pretend-now", "2026-12-01T12:00:00", "report", "quarterly", "2026Q4",
+                     "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"追記\n修正: \S+ 山田 太郎\n修正: \S+ 鈴木 一郎")
         before = self.db("SELECT * FROM work")
         for args, code, text in (
                 (["work", "edit", "99999", "--by", "x", "--title", "t"], 1,

@@ -191,6 +191,13 @@ class Sla(unittest.TestCase):
                 self.assertIn("outside the years whose holidays fieldwatch knows (2000 to 2099)",
                               r.stderr)
                 self.assertEqual(r.stdout, "")
+        # Inside them, but the clocks would run past them: refused too.
+        for args in (("2099-12-31T17:30",),
+                     ("2099-12-01T10:00", "--recovered-at", "2099-12-25T10:00")):
+            with self.subTest(args=args):
+                r = ctl("sla", *args)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn("run past the years whose holidays fieldwatch knows", r.stderr)
         self.assertEqual(ctl("sla", "2099-02-11T10:00").returncode, 0)
 
     def test_configured_sla(self):

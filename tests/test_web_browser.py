@@ -34,7 +34,8 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.common.exceptions import StaleElementReferenceException, NoSuchElementException
+    from selenium.common.exceptions import (StaleElementReferenceException, NoSuchElementException,
+                                            WebDriverException)
 except ImportError:                    # make deps installs python3-selenium
     webdriver = None
 
@@ -67,6 +68,13 @@ def edit(port):
         data["http"] = {"listen": f"127.0.0.1:{port}"}
     return f
 
+
+
+def gone(e):
+    """Whether a WebDriverException is an element the page replaced under the
+    read (a refresh between finding it and reading it): ChromeDriver reports
+    some of those as an inspector error, not as a stale element."""
+    return "does not belong to the document" in str(e) or "No node with given id" in str(e)
 
 class Browser(unittest.TestCase):
     @classmethod
@@ -123,6 +131,10 @@ class Browser(unittest.TestCase):
                 return read(d)
             except (StaleElementReferenceException, NoSuchElementException):
                 time.sleep(0.1)
+            except WebDriverException as e:
+                if not gone(e):
+                    raise
+                time.sleep(0.1)
         return read(d)
 
     def wait(self, predicate, timeout, what):
@@ -130,6 +142,10 @@ class Browser(unittest.TestCase):
             try:
                 return predicate()
             except (StaleElementReferenceException, NoSuchElementException):
+                return None
+            except WebDriverException as e:
+                if not gone(e):
+                    raise
                 return None
         return fwtest.wait_for(safe, timeout, 0.1, what)
 
