@@ -522,6 +522,51 @@ static void test_open_readonly_without_disposals(void **state) {
         store_close(reader);
 }
 
+/* Schema 8 to 9: a fault whose security incident went out is marked so; an
+ * open fault whose deferral came after its due (which reset its warning and
+ * breach, and now moves nothing) has them struck; work keeps its notes. */
+static void test_migration_9(void **state) {
+        Env *env = *state;
+        _cleanup_(freep) char *v = NULL;
+        char path[128];
+        sqlite3 *db = NULL;
+
+        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, env->dir);
+        env->store = store_close(env->store);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(db,
+                             "ALTER TABLE faults DROP COLUMN incident_reported;"
+                             "ALTER TABLE work DROP COLUMN edited;"
+                             "INSERT INTO faults (id, site, device, kind, severity, state,"
+                             " detected_at, received_at, onsite_due, deferral_eligible,"
+                             " deferral_approved_at,"
+                             " deferred_onsite_due, warned, breached)"
+                             " VALUES (1, '05', '05-camera', 'auth_failed', 'degraded', 'open',"
+                             " 100, 100, 200, 0, 300, 900, 0, 0),"
+                             " (2, '06', '06-camera', 'camera_down', 'down', 'open',"
+                             " 100, 100, 200, 0, 150, 900, 0, 0);"
+                             "INSERT INTO events (type, at, fault_id, site, device, kind, text)"
+                             " VALUES ('security_incident', 100, 1, '05', '05-camera',"
+                             " 'auth_failed', 'x');"
+                             "INSERT INTO work (start_at, end_at, person, title, content, notes,"
+                             " recorded_at) VALUES (1, 2, 'p', 't', 'c', 'n', 3);"
+                             "PRAGMA user_version = 8;",
+                             NULL, NULL, NULL),
+                SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        assert_int_equal(store_open(env->dir, &env->store), 0);
+        v = column_of(env->dir, "SELECT group_concat(id || ':' || incident_reported || warned"
+                                " || breached, ' ') FROM faults ORDER BY id");
+        assert_string_equal(v, "1:111 2:000");
+        free(v);
+        v = column_of(env->dir, "SELECT notes || '|' || edited FROM work");
+        assert_string_equal(v, "n|");
+        free(v);
+        v = column_of(env->dir, "PRAGMA user_version");
+        assert_string_equal(v, STR(STORE_SCHEMA_VERSION));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_page_cache_is_small, setup, teardown),
@@ -534,6 +579,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_prune_devices, setup, teardown),
                 cmocka_unit_test(test_open_corrupt),
                 cmocka_unit_test(test_open_foreign),
+                cmocka_unit_test_setup_teardown(test_migration_9, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_readonly_without_disposals, setup,
                                                 teardown),
         };
