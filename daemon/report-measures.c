@@ -290,7 +290,6 @@ static void device_list_done(DeviceList *l) {
 
 /* The device's entry, added (site from its id: "05-camera" -> "05") when new. */
 static DeviceSpans *device_get(DeviceList *l, const char *device) {
-        const char *dash;
 
         for (size_t i = 0; i < l->n; i++)
                 if (streq(l->v[i].device, device))
@@ -306,10 +305,8 @@ static DeviceSpans *device_get(DeviceList *l, const char *device) {
         }
         l->v[l->n] = (DeviceSpans) {};
         (void) snprintf(l->v[l->n].device, sizeof(l->v[l->n].device), "%s", device);
-        dash = strrchr(device, '-');
-        if (dash)
-                (void) snprintf(l->v[l->n].site, sizeof(l->v[l->n].site), "%.*s",
-                                (int) (dash - device), device);
+        (void) snprintf(l->v[l->n].site, sizeof(l->v[l->n].site), "%.*s",
+                        device_site_len(device), device);
         return &l->v[l->n++];
 }
 
