@@ -1005,6 +1005,7 @@ static int collect(const OutboxMail *m, void *userdata) {
         c->language = m->language ? strdup(m->language) : NULL;
         c->digest_entry = m->digest_entry ? strdup(m->digest_entry) : NULL;
         c->delivered_to = m->delivered_to ? strdup(m->delivered_to) : NULL;
+        c->abandoned = m->abandoned ? strdup(m->abandoned) : NULL;
         return 0;
 }
 
