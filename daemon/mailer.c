@@ -32,6 +32,7 @@ typedef struct MailerRcpt {
         char *address;
         struct curl_slist *rcpt;     /* "<address>", for RCPT TO */
         bool tried;                  /* its transaction ran (not skipped, not cut short) */
+        bool given_up;               /* refused too long: the mail is given up for it */
         CURLcode result;
         long code;                   /* the server's last reply */
         char errbuf[CURL_ERROR_SIZE];
@@ -46,6 +47,11 @@ struct Mailer {
         char *url, *username, *ca_file;
         char *from;                  /* the From: header, notify.from */
         char *envelope_from;         /* "<addr>", for MAIL FROM */
+        char **addresses;            /* of notify.to, escalate_to, security_to: the others are
+                                      * given up (mailer-plan.h) */
+        size_t n_addresses;
+        OutboxPending swept;         /* how far the sweep for those has come */
+        bool sweep_done;
         SmtpTls tls;
         uint64_t timeout_usec;
         unsigned digest_after;       /* notify.digest_after, for the log */
@@ -566,6 +572,8 @@ static void mail_failed(Mailer *m, const char *delivered_to) {
                         len += (size_t) snprintf(error + len, sizeof(error) - len, "%s%s%s%s",
                                                  len ? "; " : "", wide ? "" : x->address,
                                                  wide ? "" : ": ", one);
+                if (x->given_up)
+                        continue; /* said as an error by mailer_give_up() */
                 if (x->code >= 500 && x->code < 600 &&
                     !refused_before(mail->last_error, x->address))
                         log_error("Mail %lld (%s) refused by the server for %s: %s; it will be "
@@ -645,6 +653,29 @@ static void log_sent(const Mailer *m) {
                          mail->recipients);
 }
 
+/* Gives the mail up for the recipients this attempt found refusing it too
+ * long (mailer-plan.h): a 5xx a day after it was queued, any refusal a
+ * week after. */
+static void give_up_refused(Mailer *m, const char *delivered) {
+        time_t now = wallclock_now();
+        char why[MAILER_ERROR_MAX], one[MAILER_ERROR_MAX];
+
+        for (size_t i = 0; i < m->n_rcpts; i++) {
+                MailerRcpt *x = &m->rcpts[i];
+                bool wide = failure_is_server_wide(x->result, x->code);
+
+                if (!x->tried || x->result == CURLE_OK ||
+                    !mailer_give_up_due(x->code, wide, m->mail.created_at, now))
+                        continue;
+                rcpt_error(m, x, one, sizeof(one));
+                (void) snprintf(why, sizeof(why), "refused (%s), %s after it was queued", one,
+                                x->code >= 500 && x->code < 600 ? "a day or more"
+                                                                : "a week or more");
+                x->given_up = mailer_give_up(m->store, &m->mail, delivered, &x->address, 1,
+                                             why) >= 0;
+        }
+}
+
 /* The attempt of m->mail is over: whom it reached goes into the outbox;
  * the mail is sent once it reached everybody, else tried again (after a
  * backoff when someone refused it). */
@@ -660,7 +691,10 @@ static void mail_finished(Mailer *m) {
                 goto done; /* cut short before anything happened */
         r = delivered_now(m, &delivered, &ok);
         if (r >= 0)
-                r = mailer_undelivered(m->mail.recipients, delivered, &left, &n_left);
+                give_up_refused(m, delivered);
+        if (r >= 0)
+                r = mailer_undelivered(m->mail.recipients, delivered, m->mail.abandoned, &left,
+                                       &n_left);
         left = mail_addresses_free(left, n_left);
         if (r < 0) {
                 log_errno(LOG_ERR, r, "Mail %lld: whom it reached cannot be recorded; they may "
@@ -793,11 +827,19 @@ static void mailer_start_plan(Mailer *m, time_t now, MailerPlan *plan) {
                 mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
                 return;
         }
+        if (plan->n_drop > 0 &&
+            mailer_give_up(m->store, &m->mail, NULL, plan->drop, plan->n_drop,
+                           MAILER_WHY_UNLISTED) < 0) {
+                mail_release(m);
+                mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
+                return;
+        }
         if (plan->error < 0)
                 r = plan->error;
         else if (plan->n_rcpt == 0) {
                 if (outcome_record(m, m->mail.id, true, now, NULL, NULL) >= 0)
-                        log_notice("Mail %lld (%s) had reached every recipient: marked sent",
+                        log_notice("Mail %lld (%s) had reached or was given up for every "
+                                   "recipient: marked sent",
                                    (long long) m->mail.id, m->mail.message_id);
         } else
                 r = mail_start(m, now, plan);
@@ -826,13 +868,32 @@ static void mailer_run(Mailer *m) {
                 mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
                 return;
         }
-        r = mailer_plan_load(m->store, now, &plan);
+        /* Gives up the addresses the configuration lost, a page a run (what
+         * the database refuses here, the plan does at each mail's turn). */
+        if (!m->sweep_done) {
+                r = mailer_sweep(m->store, m->addresses, m->n_addresses, &m->swept, now);
+                if (r < 0)
+                        log_errno(LOG_WARNING, r, "Failed to go through the outbox for removed "
+                                  "addresses (%s); each mail's turn will do",
+                                  store_error(m->store));
+                m->sweep_done = r <= 0;
+                if (r > 0) {
+                        mailer_arm(m, 0);
+                        return;
+                }
+        }
+        /* The server cannot be used: nothing goes, so nothing is read. */
+        if (now < m->pause_until) {
+                mailer_sleep(m, m->pause_until);
+                return;
+        }
+        r = mailer_plan_load(m->store, m->addresses, m->n_addresses, now, &plan);
         if (r < 0) {
                 log_errno(LOG_WARNING, r, "Failed to read the outbox: %s", store_error(m->store));
                 mailer_arm(m, now + MAILER_STORE_RETRY_SEC);
                 return;
         }
-        if (now < m->pause_until || plan.id == 0) {
+        if (plan.id == 0) {
                 mailer_sleep(m, plan.next);
                 return;
         }
@@ -901,6 +962,7 @@ Mailer *mailer_free(Mailer *m) {
         free(m->ca_file);
         free(m->from);
         free(m->envelope_from);
+        mail_addresses_free(m->addresses, m->n_addresses);
         (void) pthread_mutex_destroy(&m->sock_lock);
         free(m);
         return NULL;
@@ -931,6 +993,9 @@ static int mailer_configure(Mailer *m, const Config *c) {
                 r = dup_opt(n->smtp.ca_file, &m->ca_file);
         if (r >= 0)
                 r = dup_opt(n->from, &m->from);
+        if (r < 0)
+                return r;
+        r = mailer_config_addresses(c, &m->addresses, &m->n_addresses);
         if (r < 0)
                 return r;
         r = mail_addresses(n->from, &addrs, &count);

@@ -23,14 +23,18 @@
  * some recipient refused is recorded with its error and tried again, for
  * those not reached only, after an exponential backoff (30 s, 1 min,
  * 2 min, ... up to 30 min), permanent (5xx) refusals included: those are
- * logged as errors, once per mail and recipient. A fault's mails reach
- * each recipient in order. Delivery is at-least-once: a crash between the
+ * logged as errors, once per mail and recipient. Not forever: a recipient
+ * is given up for a mail when the configuration no longer has it, after a
+ * 5xx a day after the mail was queued, after any refusal a week after
+ * (mailer-plan.h); a mail is sent once each recipient has it or was given
+ * up. A fault's mails reach each recipient in order. Delivery is at-least-once: a crash between the
  * server's acceptance and the record sends that copy again (with the same
  * Message-ID); no mail is lost, and none goes twice to a recipient it was
  * recorded for. mailer_free() records whom a mail cut short had reached.
  * When the server cannot be reached at all (no SMTP reply, TLS or login
  * failure), the mailer waits for that mail's next attempt before trying
- * any other, instead of trying every queued mail against a dead server.
+ * any other, instead of trying every queued mail against a dead server,
+ * and reads nothing of the outbox meanwhile (a kick costs no row).
  * When the database will not record an attempt's outcome (disk full,
  * read-only, locked), the mailer keeps it in memory, the time of the
  * next attempt included, and sends nothing until it is recorded (tried

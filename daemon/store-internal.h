@@ -63,6 +63,11 @@ typedef enum StoreStatement {
         STMT_OUTBOX_CARRY,
         STMT_OUTBOX_RETRY,
         STMT_OUTBOX_ALL,
+        STMT_OUTBOX_DUE,
+        STMT_OUTBOX_UNSENT_AFTER,
+        STMT_OUTBOX_FAULT_OLDER,
+        STMT_OUTBOX_NEXT_DUE,
+        STMT_OUTBOX_ABANDON,
         /* Operator actions, the work record, deliverables (store-actions.c). */
         STMT_RECORD_ACK,
         STMT_RECORD_ONSITE,
@@ -131,6 +136,7 @@ struct Store {
         sqlite3 *db;
         sqlite3_stmt *stmts[_STORE_STATEMENT_MAX];
         bool relaxed;                /* synchronous = NORMAL: a device transaction */
+        uint64_t rows_read;          /* rows stepped through by queries, ever (store_rows_read) */
 };
 
 /* A value bound to one parameter. Made with the sv_*() constructors. */

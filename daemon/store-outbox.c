@@ -52,10 +52,19 @@
 #define OUTBOX_COLUMNS                                                                      \
         "id, event_id, fault_id, created_at, recipients, message_id, thread_id, subject,"   \
         " body, attempts, next_attempt_at, sent_at, last_error, language, digest_entry,"    \
-        " onsite_due, held_until, digest_id, digest_count, delivered_to"
+        " onsite_due, held_until, digest_id, digest_count, delivered_to,"  \
+        " abandoned"
 
 /* Held mails that no digest carries yet. */
 #define OUTBOX_HELD "held_until IS NOT NULL AND digest_id IS NULL AND sent_at IS NULL"
+
+/* An unsent mail as the plan reads it (read_pending); a mail a digest
+ * carries has reached, and is given up for, whom the digest is. */
+#define OUTBOX_PENDING_COLUMNS                                                              \
+        "o.id, o.fault_id, o.recipients, coalesce(d.delivered_to, o.delivered_to),"         \
+        " o.next_attempt_at, o.held_until IS NOT NULL, coalesce(d.abandoned, o.abandoned),"  \
+        " o.created_at FROM outbox AS o"
+#define OUTBOX_PENDING_DIGEST " LEFT JOIN outbox AS d ON d.id = o.digest_id"
 
 #define MINUTE_SEC 60
 
@@ -70,10 +79,25 @@ const StoreSql store_sql_outbox[] = {
         { STMT_OUTBOX_GET, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id = ?" },
         /* A mail a digest carries has reached whom the digest has. */
         { STMT_OUTBOX_PENDING,
-          "SELECT o.id, o.fault_id, o.recipients, coalesce(d.delivered_to, o.delivered_to),"
-          " o.next_attempt_at, o.held_until IS NOT NULL"
-          " FROM outbox AS o LEFT JOIN outbox AS d ON d.id = o.digest_id"
+          "SELECT " OUTBOX_PENDING_COLUMNS OUTBOX_PENDING_DIGEST
           " WHERE o.sent_at IS NULL ORDER BY o.id" },
+        { STMT_OUTBOX_DUE,
+          "SELECT " OUTBOX_PENDING_COLUMNS " INDEXED BY outbox_due" OUTBOX_PENDING_DIGEST
+          " WHERE o.sent_at IS NULL AND o.held_until IS NULL AND o.next_attempt_at <= ?"
+          " AND o.id > ? ORDER BY o.id LIMIT ?" },
+        { STMT_OUTBOX_UNSENT_AFTER,
+          "SELECT " OUTBOX_PENDING_COLUMNS " INDEXED BY outbox_due" OUTBOX_PENDING_DIGEST
+          " WHERE o.sent_at IS NULL AND o.held_until IS NULL"
+          " AND (o.next_attempt_at, o.id) > (?, ?) ORDER BY o.next_attempt_at, o.id LIMIT ?" },
+        { STMT_OUTBOX_FAULT_OLDER,
+          "SELECT " OUTBOX_PENDING_COLUMNS " INDEXED BY outbox_fault_unsent"
+          OUTBOX_PENDING_DIGEST
+          " WHERE o.fault_id = ? AND o.id < ? AND o.sent_at IS NULL ORDER BY o.id" },
+        { STMT_OUTBOX_NEXT_DUE,
+          "SELECT MIN(next_attempt_at) FROM outbox INDEXED BY outbox_due"
+          " WHERE sent_at IS NULL AND held_until IS NULL AND next_attempt_at > ?" },
+        { STMT_OUTBOX_ABANDON,
+          "UPDATE outbox SET abandoned = ? WHERE id = ? AND sent_at IS NULL" },
         /* attempts counts every delivery attempt, the good one included. */
         { STMT_OUTBOX_SENT,
           "UPDATE outbox SET sent_at = ?, attempts = attempts + 1,"
@@ -82,13 +106,16 @@ const StoreSql store_sql_outbox[] = {
         { STMT_OUTBOX_SENT_CARRIED,
           "UPDATE outbox SET sent_at = ? WHERE digest_id = ? AND sent_at IS NULL" },
         { STMT_OUTBOX_HELD_GROUP,
-          "SELECT held_until, recipients, language FROM outbox WHERE " OUTBOX_HELD
+          "SELECT held_until, recipients, language FROM outbox INDEXED BY outbox_held"
+          " WHERE " OUTBOX_HELD
           " AND held_until <= ? ORDER BY id LIMIT 1" },
         { STMT_OUTBOX_HELD_MEMBERS,
-          "SELECT id, digest_entry, onsite_due FROM outbox WHERE " OUTBOX_HELD
+          "SELECT id, digest_entry, onsite_due FROM outbox INDEXED BY outbox_held"
+          " WHERE " OUTBOX_HELD
           " AND held_until = ? AND recipients = ? AND language = ? ORDER BY id LIMIT ?" },
         { STMT_OUTBOX_HELD_PENDING,
-          "SELECT COUNT(*), MIN(held_until) FROM outbox WHERE " OUTBOX_HELD },
+          "SELECT COUNT(*), MIN(held_until) FROM outbox INDEXED BY outbox_held"
+          " WHERE " OUTBOX_HELD },
         { STMT_OUTBOX_CARRY, "UPDATE outbox SET digest_id = ? WHERE id = ? AND " OUTBOX_HELD },
         { STMT_OUTBOX_RETRY,
           "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,"
@@ -138,6 +165,8 @@ static int read_mail(sqlite3_stmt *st, void *userdata) {
                 r = column_dup(st, 14, true, &m->digest_entry);
         if (r >= 0)
                 r = column_dup(st, 19, false, &m->delivered_to);
+        if (r >= 0)
+                r = column_dup(st, 20, false, &m->abandoned);
         if (r < 0)
                 outbox_mail_done(m);
         return r;
@@ -155,9 +184,10 @@ void outbox_mail_done(OutboxMail *m) {
         free(m->language);
         free(m->digest_entry);
         free(m->delivered_to);
+        free(m->abandoned);
         m->recipients = m->message_id = m->thread_id = NULL;
         m->subject = m->body = m->last_error = NULL;
-        m->language = m->digest_entry = m->delivered_to = NULL;
+        m->language = m->digest_entry = m->delivered_to = m->abandoned = NULL;
 }
 
 static int read_int(sqlite3_stmt *st, void *userdata) {
@@ -219,6 +249,7 @@ OutboxPending *outbox_pending_free(OutboxPending *v, size_t n) {
         for (size_t i = 0; v && i < n; i++) {
                 free(v[i].recipients);
                 free(v[i].delivered_to);
+                free(v[i].abandoned);
         }
         free(v);
         return NULL;
@@ -249,30 +280,88 @@ static int read_pending(sqlite3_stmt *st, void *userdata) {
                 .fault_id = column_int(st, 1),
                 .next_attempt_at = column_time(st, 4),
                 .held = sqlite3_column_int(st, 5) != 0,
+                .created_at = column_time(st, 7),
         };
         r = column_dup(st, 2, false, &p->recipients);
         if (r >= 0)
                 r = column_dup(st, 3, false, &p->delivered_to);
+        if (r >= 0)
+                r = column_dup(st, 6, false, &p->abandoned);
         if (r < 0) {
                 free(p->recipients);
+                free(p->delivered_to);
                 return r;
         }
         l->n++;
         return 0;
 }
 
-int store_outbox_pending(Store *s, OutboxPending **ret, size_t *ret_n) {
-        PendingList l = {};
-        int r;
-
-        r = store_each(s, STMT_OUTBOX_PENDING, read_pending, &l);
+static int pending_done(PendingList *l, int r, OutboxPending **ret, size_t *ret_n) {
         if (r < 0) {
-                outbox_pending_free(l.v, l.n);
+                outbox_pending_free(l->v, l->n);
                 return r;
         }
-        *ret = l.v;
-        *ret_n = l.n;
+        *ret = l->v;
+        *ret_n = l->n;
         return 0;
+}
+
+int store_outbox_pending(Store *s, OutboxPending **ret, size_t *ret_n) {
+        PendingList l = {};
+
+        return pending_done(&l, store_each(s, STMT_OUTBOX_PENDING, read_pending, &l), ret, ret_n);
+}
+
+int store_outbox_due(Store *s, time_t now, int64_t after_id, size_t max, OutboxPending **ret,
+                     size_t *ret_n) {
+        PendingList l = {};
+
+        return pending_done(&l,
+                            store_each(s, STMT_OUTBOX_DUE, read_pending, &l, sv_int(now),
+                                       sv_int(after_id), sv_int((int64_t) MIN(max, INT64_MAX))),
+                            ret, ret_n);
+}
+
+int store_outbox_unsent_after(Store *s, const OutboxPending *after, size_t max,
+                              OutboxPending **ret, size_t *ret_n) {
+        PendingList l = {};
+
+        return pending_done(&l,
+                            store_each(s, STMT_OUTBOX_UNSENT_AFTER, read_pending, &l,
+                                       sv_int(after ? after->next_attempt_at : INT64_MIN),
+                                       sv_int(after ? after->id : 0),
+                                       sv_int((int64_t) MIN(max, INT64_MAX))),
+                            ret, ret_n);
+}
+
+int store_outbox_fault_older(Store *s, int64_t fault_id, int64_t id, OutboxPending **ret,
+                             size_t *ret_n) {
+        PendingList l = {};
+
+        return pending_done(&l,
+                            store_each(s, STMT_OUTBOX_FAULT_OLDER, read_pending, &l,
+                                       sv_int(fault_id), sv_int(id)),
+                            ret, ret_n);
+}
+
+static int read_time(sqlite3_stmt *st, void *userdata) {
+        *(time_t *) userdata = column_time(st, 0);
+        return 0;
+}
+
+int store_outbox_next_due(Store *s, time_t now, time_t *ret) {
+        time_t t = 0;
+        int r;
+
+        r = store_get(s, STMT_OUTBOX_NEXT_DUE, read_time, &t, sv_int(now));
+        if (r < 0)
+                return r;
+        *ret = t;
+        return 0;
+}
+
+int store_outbox_abandon(Store *s, int64_t id, const char *abandoned) {
+        return outbox_change(s, store_run(s, STMT_OUTBOX_ABANDON, sv_text(abandoned), sv_int(id)));
 }
 
 typedef struct OutboxSent {

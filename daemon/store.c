@@ -189,6 +189,17 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "UPDATE faults SET warned = 1, breached = 1 WHERE state = 'open'"
         "  AND deferral_approved_at > onsite_due;"
         "ALTER TABLE work ADD COLUMN edited TEXT NOT NULL DEFAULT '';",
+        /* 10: a recipient a mail is given up for (mailer-plan.h): no longer
+         * configured, or refused for good too long; a JSON array of addresses.
+         * The mailer reads only the due unsent mails (outbox_due) and the
+         * unsent ones of their faults (outbox_fault_unsent);
+         * outbox_pending, which led SQLite to read every unsent row to count
+         * the held ones, goes. */
+        "ALTER TABLE outbox ADD COLUMN abandoned TEXT NOT NULL DEFAULT '[]';"
+        "DROP INDEX IF EXISTS outbox_pending;"
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at, id)"
+        "  WHERE sent_at IS NULL AND held_until IS NULL;"
+        "CREATE INDEX outbox_fault_unsent ON outbox (fault_id, id) WHERE sent_at IS NULL;",
 };
 
 /* The disposals table of the contract's end (store-handover.h): made here,
@@ -520,6 +531,7 @@ int store_get_values(Store *s, StoreStatement id, const StoreValue *v, size_t n,
         if (r < 0)
                 return r;
         rc = sqlite3_step(st);
+        s->rows_read += rc == SQLITE_ROW;
         r = rc == SQLITE_ROW    ? (fn ? fn(st, userdata) : 0)
             : rc == SQLITE_DONE ? -ENOENT
                                 : sqlite_to_errno(rc);
@@ -537,11 +549,16 @@ int store_each_values(Store *s, StoreStatement id, const StoreValue *v, size_t n
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                s->rows_read++;
                 r = fn(st, userdata);
                 if (r < 0)
                         return statement_end(st, r);
         }
         return statement_end(st, sqlite_to_errno(rc));
+}
+
+uint64_t store_rows_read(const Store *s) {
+        return s->rows_read;
 }
 
 int64_t store_changes(Store *s) {

@@ -15,7 +15,7 @@
 #include "fault.h"
 
 #define STORE_FILE "fieldwatch.db"
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 typedef struct Store Store;
 
@@ -145,6 +145,7 @@ typedef struct OutboxMail {
         time_t next_attempt_at, sent_at;
         char *last_error;
         char *delivered_to;          /* JSON array: the addresses the server took it for so far */
+        char *abandoned;             /* JSON array: the addresses it was given up for */
 
         /* The digest's part. */
         unsigned digest_after;       /* in: hold when the minute has this many; 0: never */
@@ -169,13 +170,38 @@ typedef struct OutboxPending {
         int64_t id, fault_id;        /* fault_id 0: of no fault */
         char *recipients;
         char *delivered_to;          /* JSON array; of a mail a digest carries, the digest's */
+        char *abandoned;             /* JSON array, likewise */
         time_t next_attempt_at;
         bool held;                   /* held for a digest: goes in it, never alone */
+        time_t created_at;           /* when it was queued: how old a refusal finds it */
 } OutboxPending;
 
 /* Every unsent mail, by id (*ret NULL when none). Free with
  * outbox_pending_free(). */
 int store_outbox_pending(Store *s, OutboxPending **ret, size_t *ret_n);
+
+/* At most max unsent mails that are not held and due at now, with ids
+ * after after_id, by id, through the index outbox_due: the mails waiting
+ * out a backoff cost no row read (the due ones are sorted). */
+int store_outbox_due(Store *s, time_t now, int64_t after_id, size_t max, OutboxPending **ret,
+                     size_t *ret_n);
+
+/* At most max unsent mails that are not held, after the mail after (NULL:
+ * from the first) by next attempt and id: a walk of the index outbox_due. */
+int store_outbox_unsent_after(Store *s, const OutboxPending *after, size_t max,
+                              OutboxPending **ret, size_t *ret_n);
+
+/* The unsent mails of fault_id older than id, by id. */
+int store_outbox_fault_older(Store *s, int64_t fault_id, int64_t id, OutboxPending **ret,
+                             size_t *ret_n);
+
+/* The earliest time after now at which an unsent mail that is not held is
+ * due: 0 and *ret (0: none). */
+int store_outbox_next_due(Store *s, time_t now, time_t *ret);
+
+/* Records the addresses an unsent mail is given up for (abandoned, a JSON
+ * array). -ENOENT when the mail is not unsent. */
+int store_outbox_abandon(Store *s, int64_t id, const char *abandoned);
 OutboxPending *outbox_pending_free(OutboxPending *v, size_t n);
 
 /* Held mails of one minute, recipients and language that no digest
@@ -264,6 +290,9 @@ int store_foreach_report_clock(Store *s, StoreReportClockFn fn, void *userdata);
 
 /* The last error message of the database, for logs. */
 const char *store_error(const Store *s);
+/* How many rows the queries of s have read since it was opened (what a
+ * reader costs, for tests). */
+uint64_t store_rows_read(const Store *s);
 /* What made a reading call fail with r: the database's message when the
  * database failed, else strerror(-r) (a row the caller could not take, no
  * memory: SQLite would say "not an error"). */

@@ -45,6 +45,7 @@
 #include "cli.h"
 #include "config.h"
 #include "mail.h"
+#include "mailer-plan.h"
 #include "mailer.h"
 #include "macro.h"
 #include "store.h"
@@ -74,6 +75,7 @@ typedef struct Env {
         Mailer *mailer;
         OutboxMail mails[MAX_MAILS]; /* as queued */
         size_t n_mails;
+        const char *to;              /* notify.to; NULL: on-call and the second */
         sd_event_source *ticker;     /* measures how long the loop ever stalls */
         uint64_t last_tick, max_gap;
 } Env;
@@ -276,7 +278,7 @@ static void env_config(Env *env, const char *scheme, const char *tls, bool auth,
                      "notify:\n"
                      "  smtp: {url: '%s://127.0.0.1:%d', tls: %s, timeout: %s, ca_file: '%s'%s}\n"
                      "  from: 'fieldwatch <fieldwatch@city.example.invalid>'\n"
-                     "  to: [oncall@example.invalid, '保守担当 <second@example.invalid>']\n"
+                     "  to: %s\n"
                      "  escalate_to: ['監督員 <supervisor@example.invalid>']\n"
                      "sites:\n"
                      "  - {id: '05', name: '市川市真間1-12-4 市川センタービル（南向き）',"
@@ -284,7 +286,8 @@ static void env_config(Env *env, const char *scheme, const char *tls, bool auth,
                      " community_credential: c}}, camera: {address: 127.0.2.5, username: admin,"
                      " password_credential: camera}}\n",
                      scheme, env->port, tls, timeout, ca,
-                     auth ? ", username: " SMTP_USER ", password_credential: smtp" : "");
+                     auth ? ", username: " SMTP_USER ", password_credential: smtp" : "",
+                     env->to ?: "[oncall@example.invalid, '保守担当 <second@example.invalid>']");
         assert_true(n > 0 && (size_t) n < sizeof(text));
         if (config_load_buffer("mailer-test.yaml", text, (size_t) n, &errs, &env->config) < 0) {
                 for (size_t i = 0; i < errs.n_errors; i++)
@@ -420,6 +423,7 @@ typedef struct Row {
         bool sent;
         char last_error[1100];
         char delivered_to[512];
+        char abandoned[512];
 } Row;
 
 static int row_of(const OutboxMail *m, void *userdata) {
@@ -432,6 +436,8 @@ static int row_of(const OutboxMail *m, void *userdata) {
                         m->last_error ?: "");
         (void) snprintf(rows[m->id - 1].delivered_to, sizeof(rows[0].delivered_to), "%s",
                         m->delivered_to ?: "");
+        (void) snprintf(rows[m->id - 1].abandoned, sizeof(rows[0].abandoned), "%s",
+                        m->abandoned ?: "");
         return 0;
 }
 
@@ -1484,6 +1490,138 @@ static void test_digest_451_retried(void **state) {
         assert_int_equal(d.unsent, 0);
 }
 
+/* ======================================================================== */
+/* Giving up (mailer-plan.h) */
+
+static bool mail1_sent(Env *env) {
+        Row r[MAX_MAILS];
+
+        rows(env, r);
+        return r[0].sent && !mailer_busy(env->mailer);
+}
+
+/* A recipient the server refuses for good (550, every time) and the
+ * operator then removes from notify.to, with a reload: the mails queued
+ * before are given up for it at once, loudly, and marked sent; the other
+ * recipient has them, in order. */
+static void test_rcpt_removed_by_reload(void **state) {
+        static const char *const args[] = { "--refuse-rcpt", SECOND, "1000", "550", NULL };
+        static const size_t order[] = { 1, 2 };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        const char *ids[MAX_MAILS * 4];
+        Fault f = {};
+        json_t *box;
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_mail(env, EVENT_FAULT_RAISED, 1, &f);
+        queue_mail(env, EVENT_FAULT_CLEARED, 1, &f);
+        server_start(env, args);
+        mailer_start(env);
+        mailer_set_backoff(env->mailer, 600 * USEC_PER_SEC, 1800 * USEC_PER_SEC);
+        assert_true(run_until(env, oncall_got_two, 10 * USEC_PER_SEC, 0, NULL));
+        assert_int_equal(counts(env).unsent, 2);
+
+        /* The reload: a new configuration, a new mailer. */
+        env->mailer = mailer_free(env->mailer);
+        env->config = config_free(env->config);
+        env->to = "[oncall@example.invalid]";
+        env_config(env, "smtp", "none", false, "5s");
+        assert_int_equal(mailer_new(env->event, env->config, env->store, env->creds,
+                                    &env->mailer),
+                         0);
+        assert_true(run_until(env, all_sent, 10 * USEC_PER_SEC, 0, NULL));
+        assert_delivered_to(env, ONCALL, order, 2);
+        box = mailbox_read(env);
+        assert_int_equal(accepted(box, SECOND, ids), 0);
+        json_decref(box);
+        rows(env, r);
+        for (size_t i = 0; i < 2; i++) {
+                assert_string_equal(r[i].delivered_to, "[\"" ONCALL "\"]");
+                assert_string_equal(r[i].abandoned, "[\"" SECOND "\"]");
+        }
+        log_text(env, &log);
+        assert_int_equal(count_substr(log, ") given up for " SECOND ": the address is no longer "
+                                           "in notify.to"),
+                         2);
+        assert_int_equal(count_substr(log, "reached nobody"), 0);
+}
+
+/* 550 for one recipient: a mail queued more than a day ago is given up
+ * for it at that refusal; one queued now is still retried. A mail that
+ * reaches nobody says so. */
+static void test_5xx_given_up_after_a_day(void **state) {
+        static const char *const args[] = { "--refuse-rcpt", SECOND, "1000", "550", NULL };
+        Env *env = *state;
+        _cleanup_(freep) char *log = NULL;
+        time_t now = time(NULL);
+        Fault f1 = {}, f2 = {};
+        Row r[MAX_MAILS];
+
+        env->to = "['保守担当 <second@example.invalid>']";
+        env_config(env, "smtp", "none", false, "5s");
+        queue_mail_at(env, EVENT_FAULT_RAISED, 1, &f1, now - MAILER_GIVE_UP_SEC - 60);
+        queue_mail_at(env, EVENT_FAULT_RAISED, 2, &f2, now);
+        server_start(env, args);
+        mailer_start(env);
+        mailer_set_backoff(env->mailer, 600 * USEC_PER_SEC, 1800 * USEC_PER_SEC);
+        assert_true(run_until(env, mail1_sent, 10 * USEC_PER_SEC, 0, NULL));
+        /* Mail 2's first refusal, then its retry far away. */
+        (void) run_until(env, all_sent, 2 * USEC_PER_SEC, 0, NULL);
+        rows(env, r);
+        assert_true(r[0].sent);
+        assert_string_equal(r[0].delivered_to, "[]");
+        assert_string_equal(r[0].abandoned, "[\"" SECOND "\"]");
+        assert_false(r[1].sent);
+        assert_string_equal(r[1].abandoned, "[]");
+        assert_int_equal(r[1].attempts, 1);
+        log_text(env, &log);
+        assert_int_equal(count_substr(log, ") given up for " SECOND ": refused (SMTP 550"), 1);
+        assert_int_equal(count_substr(log, "reached nobody"), 1);
+        assert_int_equal(count_substr(log, "refused by the server for " SECOND), 1); /* mail 2 */
+}
+
+static bool first_failed(Env *env) {
+        return counts(env).failed > 0 && !mailer_busy(env->mailer);
+}
+
+/* The server down in a mass outage: while the mailer waits out the pause,
+ * a kick (a new mail) reads nothing of the outbox; before, every kick read
+ * every unsent mail. Rows counted, not time. */
+static void test_paused_reads_nothing(void **state) {
+        const size_t n = 2000;
+        Env *env = *state;
+        uint64_t before;
+
+        env_config(env, "smtp", "none", false, "5s");
+        assert_int_equal(store_begin(env->store), 0);
+        for (size_t i = 0; i < n; i++) {
+                Event e = { .id = (int64_t) i + 1, .type = EVENT_ANOMALY, .at = time(NULL) };
+                OutboxMail m = {};
+
+                strcpy(e.device, "05-camera");
+                (void) snprintf(e.text, sizeof(e.text), "mail %zu", i + 1);
+                assert_int_equal(mail_prepare(env->config, &e, NULL, e.at, &m), 0);
+                m.digest_after = 0; /* no digest: the pause alone is under test */
+                assert_int_equal(store_outbox_add(env->store, &m), 0);
+                outbox_mail_done(&m);
+        }
+        assert_int_equal(store_commit(env->store), 0);
+        mailer_start(env); /* no server: the first attempt pauses the mailer */
+        mailer_set_backoff(env->mailer, 600 * USEC_PER_SEC, 1800 * USEC_PER_SEC);
+        assert_true(run_until(env, first_failed, 10 * USEC_PER_SEC, 0, NULL));
+        before = store_rows_read(env->store);
+        for (int k = 0; k < 20; k++) {
+                mailer_kick(env->mailer);
+                assert_true(sd_event_run(env->event, 10 * USEC_PER_MSEC) >= 0);
+        }
+        print_message("20 kicks while paused, %zu unsent mails: %" PRIu64 " rows read\n", n,
+                      store_rows_read(env->store) - before);
+        /* The storm's count of held mails, once a kick. */
+        assert_true(store_rows_read(env->store) - before <= 20);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
@@ -1509,6 +1647,9 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_rcpt_550_others_go_on, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rcpt_refused_restart, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rcpt_removed_by_reload, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_5xx_given_up_after_a_day, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_paused_reads_nothing, setup, teardown),
         };
         int r;
 

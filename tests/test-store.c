@@ -522,6 +522,12 @@ static void test_open_readonly_without_disposals(void **state) {
         store_close(reader);
 }
 
+/* What schema 10 added (store.c), taken away again. */
+#define SCHEMA_10_UNDONE                                                                    \
+        "DROP INDEX outbox_due; DROP INDEX outbox_fault_unsent;"                               \
+        "CREATE INDEX outbox_pending ON outbox (sent_at, next_attempt_at);"   \
+        "ALTER TABLE outbox DROP COLUMN abandoned;"
+
 /* Schema 8 to 9: a fault whose security incident went out is marked so; an
  * open fault whose deferral came after its due (which reset its warning and
  * breach, and now moves nothing) has them struck; work keeps its notes. */
@@ -536,6 +542,7 @@ static void test_migration_9(void **state) {
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(
                 sqlite3_exec(db,
+                             SCHEMA_10_UNDONE
                              "ALTER TABLE faults DROP COLUMN incident_reported;"
                              "ALTER TABLE work DROP COLUMN edited;"
                              "INSERT INTO faults (id, site, device, kind, severity, state,"
@@ -567,6 +574,40 @@ static void test_migration_9(void **state) {
         assert_string_equal(v, STR(STORE_SCHEMA_VERSION));
 }
 
+/* Schema 9 to 10: an unsent mail queued before is given up for nobody,
+ * and the mailer's due mails are read through their index. */
+static void test_migration_10(void **state) {
+        Env *env = *state;
+        _cleanup_(freep) char *v = NULL;
+        char path[128];
+        sqlite3 *db = NULL;
+
+        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, env->dir);
+        env->store = store_close(env->store);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      SCHEMA_10_UNDONE
+                                      "INSERT INTO outbox (fault_id, created_at, recipients,"
+                                      " message_id, subject, body, next_attempt_at,"
+                                      " delivered_to) VALUES (1, 100, 'a@x.invalid,"
+                                      " b@x.invalid', '<m@x>', 's', 'b', 100,"
+                                      " '[\"a@x.invalid\"]');"
+                                      "PRAGMA user_version = 9;",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        assert_int_equal(store_open(env->dir, &env->store), 0);
+        v = column_of(env->dir, "SELECT delivered_to || '|' || abandoned FROM outbox");
+        assert_string_equal(v, "[\"a@x.invalid\"]|[]");
+        free(v);
+        v = column_of(env->dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+                                " name IN ('outbox_due', 'outbox_fault_unsent')");
+        assert_string_equal(v, "2");
+        free(v);
+        v = column_of(env->dir, "PRAGMA user_version");
+        assert_string_equal(v, STR(STORE_SCHEMA_VERSION));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_page_cache_is_small, setup, teardown),
@@ -580,6 +621,7 @@ int main(void) {
                 cmocka_unit_test(test_open_corrupt),
                 cmocka_unit_test(test_open_foreign),
                 cmocka_unit_test_setup_teardown(test_migration_9, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_migration_10, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_readonly_without_disposals, setup,
                                                 teardown),
         };
