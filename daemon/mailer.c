@@ -324,9 +324,12 @@ static int rcpt_setopts(Mailer *m, MailerRcpt *x, bool fresh, bool last) {
 }
 
 /* Whether a failure says nothing about this mail but that the server
- * cannot be used at all: no SMTP reply, TLS or login refused. */
-static bool failure_is_server_wide(CURLcode result, long code) {
-        switch (result) {
+ * cannot be used at all: no SMTP reply, TLS or login refused, or the sender
+ * refused at MAIL FROM (libcurl's "MAIL failed: CODE", before any
+ * recipient): a relay that will not take our envelope sender takes no mail,
+ * and nobody is given up for it (mailer_give_up_due()). */
+static bool failure_is_server_wide(const MailerRcpt *x) {
+        switch (x->result) {
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_CONNECT:
         case CURLE_SSL_CONNECT_ERROR:
@@ -336,7 +339,7 @@ static bool failure_is_server_wide(CURLcode result, long code) {
         case CURLE_LOGIN_DENIED:
                 return true;
         default:
-                return code < 200;
+                return x->code < 200 || strncmp(x->errbuf, "MAIL failed", 11) == 0;
         }
 }
 
@@ -369,7 +372,7 @@ static void *worker_main(void *userdata) {
                         break;
                 }
                 fresh = true;
-                if (failure_is_server_wide(x->result, x->code))
+                if (failure_is_server_wide(x))
                         break;
         }
         /* The recipients' buffers go with the mail: libcurl keeps no pointer. */
@@ -562,7 +565,7 @@ static void mail_failed(Mailer *m, const char *delivered_to) {
         (void) format_iso_datetime(next, at);
         for (size_t i = 0; i < m->n_rcpts; i++) {
                 const MailerRcpt *x = &m->rcpts[i];
-                bool wide = failure_is_server_wide(x->result, x->code);
+                bool wide = failure_is_server_wide(x);
 
                 if (!x->tried || x->result == CURLE_OK)
                         continue;
@@ -662,7 +665,7 @@ static void give_up_refused(Mailer *m, const char *delivered) {
 
         for (size_t i = 0; i < m->n_rcpts; i++) {
                 MailerRcpt *x = &m->rcpts[i];
-                bool wide = failure_is_server_wide(x->result, x->code);
+                bool wide = failure_is_server_wide(x);
 
                 if (!x->tried || x->result == CURLE_OK ||
                     !mailer_give_up_due(x->code, wide, m->mail.created_at, now))

@@ -45,6 +45,21 @@ class Handler:
         # address (lower case) -> [refusals left, code]
         self.refusals = {a.lower(): [int(n), int(code)]
                          for a, n, code in (args.refuse_rcpt or [])}
+        # [refusals of MAIL FROM left, code]
+        self.sender_refusals = [int(x) for x in (args.refuse_mail_from or (0, 0))]
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.lock:
+            refuse = self.sender_refusals[0] > 0
+            if refuse:
+                self.sender_refusals[0] -= 1
+        if refuse:
+            code = self.sender_refusals[1]
+            self.append({"status": f"mail-{code}", "mail_from": address})
+            return f"{code} 5.7.1 <{address}>: sender refused for the test"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     def append(self, entry):
         with open(self.args.mailbox, "a", encoding="utf-8") as f:
@@ -138,6 +153,8 @@ def main():
                    metavar=("ADDRESS", "TIMES", "CODE"),
                    help="answer CODE (e.g. 450, 452, 550) to RCPT TO:<ADDRESS> "
                         "the first TIMES times")
+    p.add_argument("--refuse-mail-from", nargs=2, metavar=("TIMES", "CODE"),
+                   help="answer CODE (e.g. 550, 530) to MAIL FROM the first TIMES times")
     args = p.parse_args()
 
     kwargs = {}

@@ -1582,6 +1582,27 @@ static void test_5xx_given_up_after_a_day(void **state) {
         assert_int_equal(count_substr(log, "refused by the server for " SECOND), 1); /* mail 2 */
 }
 
+/* The relay refuses our sender at MAIL FROM (a 5xx before any recipient):
+ * that says nothing of the recipients, so a day-old mail is not given up
+ * for them; the mailer waits for the server and delivers it once it takes
+ * the sender again. */
+static void test_sender_refused_gives_nobody_up(void **state) {
+        static const char *const args[] = { "--refuse-mail-from", "1", "550", NULL };
+        Env *env = *state;
+        Fault f1 = {};
+        Row r[MAX_MAILS];
+
+        env_config(env, "smtp", "none", false, "5s");
+        queue_mail_at(env, EVENT_FAULT_RAISED, 1, &f1, time(NULL) - MAILER_GIVE_UP_SEC - 60);
+        server_start(env, args);
+        mailer_start(env);
+        assert_true(run_until(env, all_sent, 20 * USEC_PER_SEC, 0, NULL));
+        rows(env, r);
+        assert_true(r[0].sent);
+        assert_string_equal(r[0].abandoned, "[]");
+        assert_int_equal(r[0].attempts, 2);
+}
+
 static bool first_failed(Env *env) {
         return counts(env).failed > 0 && !mailer_busy(env->mailer);
 }
@@ -1643,6 +1664,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_digest_451_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_accepted_but_unrecorded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retry_unrecorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sender_refused_gives_nobody_up, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_rcpt_refused_then_delivered, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_rcpt_550_others_go_on, setup, teardown),
