@@ -863,6 +863,18 @@ static void test_hang_mid_data(void **state) {
         assert_non_null(strstr(r[0].last_error, "imeout"));
 }
 
+/* Another program holding the database's write lock (until the caller's
+ * ROLLBACK and close). */
+static sqlite3 *hold_write_lock(Env *env) {
+        char path[PATH_MAX + 32];
+        sqlite3 *holder = NULL;
+
+        (void) snprintf(path, sizeof(path), "%s/fieldwatch.db", env->state);
+        assert_int_equal(sqlite3_open(path, &holder), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+        return holder;
+}
+
 /* The server accepts a mail but the database will not mark it sent (another
  * program holds the write lock): the mail is not sent again, nothing else
  * goes meanwhile, and once the lock is gone it is marked and the rest go. */
@@ -870,16 +882,13 @@ static void test_accepted_but_unrecorded(void **state) {
         static const char *const args[] = { NULL };
         static const size_t order[] = { 1, 2 };
         Env *env = *state;
-        char path[PATH_MAX + 32];
         sqlite3 *holder = NULL;
         json_t *box;
         Row r[MAX_MAILS];
 
         env_config(env, "smtp", "none", false, "5s");
         queue_standard(env, 2);
-        (void) snprintf(path, sizeof(path), "%s/fieldwatch.db", env->state);
-        assert_int_equal(sqlite3_open(path, &holder), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+        holder = hold_write_lock(env);
         server_start(env, args);
         mailer_start(env);
         (void) run_until(env, all_sent, 3 * USEC_PER_SEC, 0, NULL);
@@ -909,16 +918,13 @@ static void test_retry_unrecorded(void **state) {
         static const size_t order[] = { 1 };
         Env *env = *state;
         _cleanup_(freep) char *log = NULL;
-        char path[PATH_MAX + 32];
         sqlite3 *holder = NULL;
         json_t *box;
         Row r[MAX_MAILS];
 
         env_config(env, "smtp", "none", false, "5s");
         queue_standard(env, 1);
-        (void) snprintf(path, sizeof(path), "%s/fieldwatch.db", env->state);
-        assert_int_equal(sqlite3_open(path, &holder), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+        holder = hold_write_lock(env);
         server_start(env, args);
         mailer_start(env);
         /* Three backoffs (1 s) long: one attempt, not one after the other. */
