@@ -601,11 +601,7 @@ static int change_fault(FaultEngine *e, size_t node, FaultSeverity sev, const ch
                 return 0;
         n->hint_at = 0;
         (void) snprintf(was, sizeof(was), "%s", f->kind);
-        for (size_t i = 0; i < f->n_hidden; i++)
-                free(f->hidden[i]);
-        free(f->hidden);
-        f->hidden = NULL;
-        f->n_hidden = 0;
+        fault_done(f); /* the hidden list: made anew below when down */
         f->severity = sev;
         (void) snprintf(f->kind, sizeof(f->kind), "%s", kind);
         (void) snprintf(f->reason, sizeof(f->reason), "%s", node_reason(n));

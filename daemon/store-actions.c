@@ -120,26 +120,26 @@ static int read_strv(sqlite3_stmt *st, void *userdata) {
 }
 
 /* The parts a recovery records: those of an earlier (provisional) recovery
- * of the fault, then the action's. */
-static char *recovered_parts(Store *s, const Action *a) {
+ * of the fault, then the action's, as JSON in *ret. */
+static int recovered_parts(Store *s, const Action *a, char **ret) {
         Strv old = {};
-        char *json = NULL, **all;
+        char **all;
         int r;
 
         r = store_get(s, STMT_FAULT_PARTS, read_strv, &old, sv_int(a->fault_id));
-        if (r < 0 && r != -ENOENT)
-                return NULL;
-        all = reallocarray(old.v, old.n + a->n_parts + 1, sizeof(char *));
+        if (r == -ENOENT)
+                r = 0;
+        all = r >= 0 ? reallocarray(old.v, old.n + a->n_parts + 1, sizeof(char *)) : NULL;
         if (all) {
                 old.v = all;
                 for (size_t i = 0; i < a->n_parts; i++)
                         all[old.n + i] = a->parts[i];
-                json = store_strv_to_json((const char *const *) all, old.n + a->n_parts);
+                *ret = store_strv_to_json((const char *const *) all, old.n + a->n_parts);
         }
         for (size_t i = 0; i < old.n; i++)
                 free(old.v[i]);
         free(old.v);
-        return json;
+        return r < 0 ? r : *ret ? 0 : -ENOMEM;
 }
 
 int store_fault_record(Store *s, const Action *a, time_t at) {
@@ -148,10 +148,13 @@ int store_fault_record(Store *s, const Action *a, time_t at) {
 
         if (id == _STORE_STATEMENT_MAX)
                 return 0;
-        if (a->type == ACTION_RECOVER || a->type == ACTION_PARTS_QUOTE) {
-                parts = a->type == ACTION_RECOVER
-                                ? recovered_parts(s, a)
-                                : store_strv_to_json((const char *const *) a->parts, a->n_parts);
+        if (a->type == ACTION_RECOVER) {
+                int r = recovered_parts(s, a, &parts);
+
+                if (r < 0)
+                        return r;
+        } else if (a->type == ACTION_PARTS_QUOTE) {
+                parts = store_strv_to_json((const char *const *) a->parts, a->n_parts);
                 if (!parts)
                         return -ENOMEM;
         }
