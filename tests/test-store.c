@@ -528,41 +528,45 @@ static void test_open_readonly_without_disposals(void **state) {
         "CREATE INDEX outbox_pending ON outbox (sent_at, next_attempt_at);"   \
         "ALTER TABLE outbox DROP COLUMN abandoned;"
 
-/* Schema 8 to 9: a fault whose security incident went out is marked so; an
- * open fault whose deferral came after its due (which reset its warning and
- * breach, and now moves nothing) has them struck; work keeps its notes. */
-static void test_migration_9(void **state) {
-        Env *env = *state;
-        _cleanup_(freep) char *v = NULL;
+/* The store closed, sql run on its file by another program, the store
+ * opened again (migrating what sql set back). */
+static void reopen_after(Env *env, const char *sql) {
         char path[128];
         sqlite3 *db = NULL;
 
         (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, env->dir);
         env->store = store_close(env->store);
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(
-                sqlite3_exec(db,
-                             SCHEMA_10_UNDONE
-                             "ALTER TABLE faults DROP COLUMN incident_reported;"
-                             "ALTER TABLE work DROP COLUMN edited;"
-                             "INSERT INTO faults (id, site, device, kind, severity, state,"
-                             " detected_at, received_at, onsite_due, deferral_eligible,"
-                             " deferral_approved_at,"
-                             " deferred_onsite_due, warned, breached)"
-                             " VALUES (1, '05', '05-camera', 'auth_failed', 'degraded', 'open',"
-                             " 100, 100, 200, 0, 300, 900, 0, 0),"
-                             " (2, '06', '06-camera', 'camera_down', 'down', 'open',"
-                             " 100, 100, 200, 0, 150, 900, 0, 0);"
-                             "INSERT INTO events (type, at, fault_id, site, device, kind, text)"
-                             " VALUES ('security_incident', 100, 1, '05', '05-camera',"
-                             " 'auth_failed', 'x');"
-                             "INSERT INTO work (start_at, end_at, person, title, content, notes,"
-                             " recorded_at) VALUES (1, 2, 'p', 't', 'c', 'n', 3);"
-                             "PRAGMA user_version = 8;",
-                             NULL, NULL, NULL),
-                SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
         assert_int_equal(store_open(env->dir, &env->store), 0);
+}
+
+/* Schema 8 to 9: a fault whose security incident went out is marked so; an
+ * open fault whose deferral came after its due (which reset its warning and
+ * breach, and now moves nothing) has them struck; work keeps its notes. */
+static void test_migration_9(void **state) {
+        Env *env = *state;
+        _cleanup_(freep) char *v = NULL;
+
+        reopen_after(env,
+                     SCHEMA_10_UNDONE
+                     "ALTER TABLE faults DROP COLUMN incident_reported;"
+                     "ALTER TABLE work DROP COLUMN edited;"
+                     "INSERT INTO faults (id, site, device, kind, severity, state,"
+                     " detected_at, received_at, onsite_due, deferral_eligible,"
+                     " deferral_approved_at,"
+                     " deferred_onsite_due, warned, breached)"
+                     " VALUES (1, '05', '05-camera', 'auth_failed', 'degraded', 'open',"
+                     " 100, 100, 200, 0, 300, 900, 0, 0),"
+                     " (2, '06', '06-camera', 'camera_down', 'down', 'open',"
+                     " 100, 100, 200, 0, 150, 900, 0, 0);"
+                     "INSERT INTO events (type, at, fault_id, site, device, kind, text)"
+                     " VALUES ('security_incident', 100, 1, '05', '05-camera',"
+                     " 'auth_failed', 'x');"
+                     "INSERT INTO work (start_at, end_at, person, title, content, notes,"
+                     " recorded_at) VALUES (1, 2, 'p', 't', 'c', 'n', 3);"
+                     "PRAGMA user_version = 8;");
         v = column_of(env->dir, "SELECT group_concat(id || ':' || incident_reported || warned"
                                 " || breached, ' ') FROM faults ORDER BY id");
         assert_string_equal(v, "1:111 2:000");
@@ -579,24 +583,15 @@ static void test_migration_9(void **state) {
 static void test_migration_10(void **state) {
         Env *env = *state;
         _cleanup_(freep) char *v = NULL;
-        char path[128];
-        sqlite3 *db = NULL;
 
-        (void) snprintf(path, sizeof(path), "%s/" STORE_FILE, env->dir);
-        env->store = store_close(env->store);
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db,
-                                      SCHEMA_10_UNDONE
-                                      "INSERT INTO outbox (fault_id, created_at, recipients,"
-                                      " message_id, subject, body, next_attempt_at,"
-                                      " delivered_to) VALUES (1, 100, 'a@x.invalid,"
-                                      " b@x.invalid', '<m@x>', 's', 'b', 100,"
-                                      " '[\"a@x.invalid\"]');"
-                                      "PRAGMA user_version = 9;",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
-        assert_int_equal(store_open(env->dir, &env->store), 0);
+        reopen_after(env,
+                     SCHEMA_10_UNDONE
+                     "INSERT INTO outbox (fault_id, created_at, recipients,"
+                     " message_id, subject, body, next_attempt_at,"
+                     " delivered_to) VALUES (1, 100, 'a@x.invalid,"
+                     " b@x.invalid', '<m@x>', 's', 'b', 100,"
+                     " '[\"a@x.invalid\"]');"
+                     "PRAGMA user_version = 9;");
         v = column_of(env->dir, "SELECT delivered_to || '|' || abandoned FROM outbox");
         assert_string_equal(v, "[\"a@x.invalid\"]|[]");
         free(v);
